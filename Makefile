@@ -1,0 +1,45 @@
+# Export Courier — every target bootstraps .venv itself.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint unit bench package services sandbox clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install whenever the dependency list changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install --upgrade pip
+	$(PIP) install -e '.[dev]'
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/courier demo
+
+services:
+	bash .ci/services.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: $(STAMP) services lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+bench: $(STAMP) services
+	bash bench/run.sh
+
+package: $(STAMP)
+	$(BIN)/python deploy/package.py --target scf --target lambda
+
+sandbox: $(STAMP)
+	$(BIN)/courier sandbox
+
+clean:
+	rm -rf .courier dist .pytest_cache .mypy_cache .ruff_cache
