@@ -1,0 +1,216 @@
+"""Settings, read from the environment once into frozen dataclasses.
+
+Explicit argument beats environment beats default. Every environment variable the bundle
+reads is named here and nowhere else; ``Settings.from_env`` fails at cold start on bad values
+with a ``ConfigError`` naming the variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.errors import ConfigError
+
+# --- environment variable names (the one place they are spelled) ---------------------------
+ENV_PROFILE = "COURIER_PROFILE"  # "production" (default) | "sandbox"
+ENV_STATE_URL = "COURIER_STATE_URL"
+ENV_DESTINATION = "COURIER_DESTINATION"  # file:///path | s3://bucket/prefix | cos://bucket/prefix
+ENV_KEY_TEMPLATE = "COURIER_KEY_TEMPLATE"
+ENV_AUTH = "COURIER_AUTH"  # "api-key" (default) | "none" (sandbox profile only)
+ENV_API_KEYS = "COURIER_API_KEYS"  # comma-separated accepted keys
+ENV_WEBHOOK_SECRETS = "COURIER_WEBHOOK_SECRETS"  # whsec_new[,whsec_old during rotation]
+ENV_WEBHOOK_URLS = "COURIER_WEBHOOK_URLS"  # default subscribers, comma-separated
+# default subscribers with filters: JSON [{"url", "events": [...], "providers": [...]}]
+ENV_WEBHOOK_ENDPOINTS = "COURIER_WEBHOOK_ENDPOINTS"
+ENV_LINK_TTL = "COURIER_LINK_TTL_S"  # lifetime of the download link in export.delivered
+ENV_DISPATCH = "COURIER_DISPATCH"  # "inline" (default) | "lambda" | "scf"
+ENV_COMPLETE_FUNCTION = "COURIER_COMPLETE_FUNCTION"  # name of the complete function
+ENV_POLL_INTERVAL = "COURIER_POLL_INTERVAL_S"
+ENV_LEASE = "COURIER_LEASE_S"
+ENV_MAX_BODY = "COURIER_MAX_BODY_BYTES"
+ENV_ALLOW_HOSTS = "COURIER_ALLOW_PRIVATE_HOSTS"  # hosts/CIDRs exempt from the SSRF guard
+ENV_PART_SIZE = "COURIER_PART_SIZE_MB"
+ENV_SCHEDULES = "COURIER_SCHEDULES"  # JSON list of scheduled exports
+ENV_TENCENT_ENDPOINT = "COURIER_TENCENT_ENDPOINT"  # e.g. http://127.0.0.1:8700 (sandbox)
+ENV_DMS_ENDPOINT = "COURIER_DMS_ENDPOINT"
+ENV_TC_SECRET_ID = "TENCENTCLOUD_SECRETID"
+ENV_TC_SECRET_KEY = "TENCENTCLOUD_SECRETKEY"
+ENV_TC_TOKEN = "TENCENTCLOUD_SESSIONTOKEN"
+ENV_TC_REGION = "TENCENTCLOUD_REGION"
+ENV_ALI_AK = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+ENV_ALI_SK = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+ENV_ALI_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
+ENV_ALI_REGION = "ALIBABA_CLOUD_REGION_ID"
+
+DEFAULT_KEY_TEMPLATE = "{provider}/{yyyy}/{mm}/{dd}/{export_id}/{file_name}"
+
+
+@dataclass(frozen=True)
+class TencentSettings:
+    secret_id: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+    region: str = "ap-guangzhou"
+    endpoint: str | None = None  # "http://127.0.0.1:PORT" points every service at one host
+
+
+@dataclass(frozen=True)
+class AlibabaSettings:
+    access_key_id: str = field(repr=False)
+    access_key_secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    region: str = "cn-hangzhou"
+    endpoint: str | None = None  # "http://127.0.0.1:PORT" for the sandbox
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_url: str = "sqlite:///.courier/state.db"
+    destination: str = "file://.courier/bucket"
+    key_template: str = DEFAULT_KEY_TEMPLATE
+    profile: str = "production"
+    auth: str = "api-key"
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    webhook_urls: tuple[str, ...] = ()
+    webhook_endpoints: tuple[dict[str, Any], ...] = ()
+    link_ttl_s: int = 3600
+    dispatch: str = "inline"
+    complete_function: str | None = None
+    poll_interval_s: float = 30.0
+    lease_s: float = 120.0
+    max_body_bytes: int = 64 * 1024
+    allow_private_hosts: tuple[str, ...] = ()
+    part_size: int = 8 * 1024 * 1024
+    schedules: tuple[dict[str, Any], ...] = ()
+    tencent: TencentSettings | None = None
+    alibaba: AlibabaSettings | None = None
+
+    @property
+    def sandbox(self) -> bool:
+        return self.profile == "sandbox"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+
+        def text(name: str) -> str | None:
+            raw = env.get(name)
+            return raw.strip() if raw and raw.strip() else None
+
+        def items(name: str) -> tuple[str, ...]:
+            raw = text(name)
+            return tuple(p.strip() for p in raw.split(",") if p.strip()) if raw else ()
+
+        def number(name: str, minimum: float) -> float | None:
+            raw = text(name)
+            if raw is None:
+                return None
+            try:
+                value = float(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {raw!r} is not a number") from exc
+            if value < minimum:
+                raise ConfigError(f"{name}: must be at least {minimum}")
+            return value
+
+        for attr, name in (("state_url", ENV_STATE_URL), ("destination", ENV_DESTINATION),
+                           ("key_template", ENV_KEY_TEMPLATE), ("profile", ENV_PROFILE),
+                           ("auth", ENV_AUTH), ("dispatch", ENV_DISPATCH),
+                           ("complete_function", ENV_COMPLETE_FUNCTION)):
+            if (v := text(name)) is not None:
+                values[attr] = v
+        for attr, name in (("api_keys", ENV_API_KEYS), ("webhook_secrets", ENV_WEBHOOK_SECRETS),
+                           ("webhook_urls", ENV_WEBHOOK_URLS),
+                           ("allow_private_hosts", ENV_ALLOW_HOSTS)):
+            if v2 := items(name):
+                values[attr] = v2
+        if (n := number(ENV_POLL_INTERVAL, 1)) is not None:
+            values["poll_interval_s"] = n
+        if (n := number(ENV_LEASE, 5)) is not None:
+            values["lease_s"] = n
+        if (n := number(ENV_MAX_BODY, 1024)) is not None:
+            values["max_body_bytes"] = int(n)
+        if (n := number(ENV_PART_SIZE, 5)) is not None:
+            values["part_size"] = int(n * 1024 * 1024)
+        if (n := number(ENV_LINK_TTL, 0)) is not None:
+            values["link_ttl_s"] = int(n)
+        if (raw := text(ENV_WEBHOOK_ENDPOINTS)) is not None:
+            values["webhook_endpoints"] = _endpoints(raw)
+        if (raw := text(ENV_SCHEDULES)) is not None:
+            try:
+                parsed = json.loads(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{ENV_SCHEDULES}: not valid JSON") from exc
+            if not isinstance(parsed, list) or not all(isinstance(s, dict) for s in parsed):
+                raise ConfigError(f"{ENV_SCHEDULES}: must be a JSON list of objects")
+            values["schedules"] = tuple(parsed)
+        if text(ENV_TC_SECRET_ID) and text(ENV_TC_SECRET_KEY):
+            values["tencent"] = TencentSettings(
+                secret_id=text(ENV_TC_SECRET_ID) or "",
+                secret_key=text(ENV_TC_SECRET_KEY) or "",
+                token=text(ENV_TC_TOKEN),
+                region=text(ENV_TC_REGION) or "ap-guangzhou",
+                endpoint=text(ENV_TENCENT_ENDPOINT),
+            )
+        if text(ENV_ALI_AK) and text(ENV_ALI_SK):
+            values["alibaba"] = AlibabaSettings(
+                access_key_id=text(ENV_ALI_AK) or "",
+                access_key_secret=text(ENV_ALI_SK) or "",
+                security_token=text(ENV_ALI_TOKEN),
+                region=text(ENV_ALI_REGION) or "cn-hangzhou",
+                endpoint=text(ENV_DMS_ENDPOINT),
+            )
+        values.update(overrides)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.profile not in ("production", "sandbox"):
+            raise ConfigError(f"{ENV_PROFILE}: must be 'production' or 'sandbox'")
+        if self.auth not in ("api-key", "none"):
+            raise ConfigError(f"{ENV_AUTH}: must be 'api-key' or 'none'")
+        if self.auth == "none" and not self.sandbox:
+            raise ConfigError(f"{ENV_AUTH}=none is only allowed with {ENV_PROFILE}=sandbox")
+        if self.auth == "api-key" and not self.api_keys:
+            raise ConfigError(f"{ENV_API_KEYS}: set at least one API key (or use the sandbox "
+                              "profile with COURIER_AUTH=none)")
+        if self.dispatch not in ("inline", "lambda", "scf"):
+            raise ConfigError(f"{ENV_DISPATCH}: must be 'inline', 'lambda' or 'scf'")
+        if self.dispatch != "inline" and not self.complete_function:
+            raise ConfigError(f"{ENV_COMPLETE_FUNCTION}: required with {ENV_DISPATCH}="
+                              f"{self.dispatch}")
+        for secret in self.webhook_secrets:
+            if not secret.startswith("whsec_"):
+                raise ConfigError(f"{ENV_WEBHOOK_SECRETS}: secrets must start with 'whsec_'")
+
+
+def _endpoints(raw: str) -> tuple[dict[str, Any], ...]:
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}: not valid JSON") from exc
+    if not isinstance(parsed, list):
+        raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}: must be a JSON list")
+    out = []
+    for i, item in enumerate(parsed):
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not str(
+                item["url"]).startswith(("https://", "http://")):
+            raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}[{i}]: needs an http(s) \"url\"")
+        for key in ("events", "providers"):
+            value = item.get(key)
+            if value is not None and (not isinstance(value, list)
+                                      or not all(isinstance(v, str) for v in value)):
+                raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}[{i}].{key}: must be a list of "
+                                  "strings")
+        unknown = set(item) - {"url", "events", "providers"}
+        if unknown:
+            raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}[{i}]: unknown field {sorted(unknown)[0]}")
+        out.append(item)
+    return tuple(out)

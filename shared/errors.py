@@ -1,0 +1,89 @@
+"""Errors shared by every part of the bundle.
+
+One base, a few specific subclasses that carry context. HTTP handlers map them to status
+codes in one table (``shared.api``); nothing here carries a secret in its message.
+"""
+
+from __future__ import annotations
+
+
+class CourierError(Exception):
+    """Base of every error the bundle raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(CourierError):
+    """A setting is missing or malformed; raised at cold start."""
+
+
+class ValidationError(CourierError):
+    """Bad input from a caller. ``field`` names what to fix (dotted path)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.detail = message
+
+
+class AuthError(CourierError):
+    """The caller is not authenticated."""
+
+
+class NotFoundError(CourierError):
+    """No such export (or delivery)."""
+
+
+class ConflictError(CourierError):
+    """The request conflicts with the current state (e.g. cancel a delivered export)."""
+
+
+class VersionConflictError(CourierError):
+    """A compare-and-set lost: somebody else changed the record first."""
+
+
+class StoreError(CourierError):
+    """The state backend failed (connection, schema)."""
+
+
+class ProviderError(CourierError):
+    """A provider call failed. ``retryable`` says whether trying again can help."""
+
+    def __init__(
+        self,
+        provider: str,
+        code: str,
+        message: str,
+        *,
+        retryable: bool,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{provider}: {code}: {message}")
+        self.provider = provider
+        self.code = code
+        self.detail = message
+        self.retryable = retryable
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+
+class StorageError(CourierError):
+    """Reading the source or writing the destination failed."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class IntegrityError(StorageError):
+    """The copied bytes do not match what was expected (size or MD5)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
+class UnsafeTargetError(CourierError):
+    """An outbound URL points somewhere the bundle must not go (SSRF guard)."""

@@ -1,0 +1,135 @@
+"""The export task, its states and legal transitions, and webhook deliveries.
+
+Plain dataclasses; everything that goes to the state table is JSON-friendly. Times are
+timezone-aware UTC. ``version`` is the compare-and-set token: every write bumps it, and a
+write that names an old version loses (``VersionConflictError``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from shared.clock import utcnow
+
+
+class TaskState(str, Enum):
+    ACCEPTED = "accepted"  # stored, provider not asked yet (or asking failed and will retry)
+    SUBMITTED = "submitted"  # the provider has the export; poll until ready
+    READY = "ready"  # the file is ready at the provider; hand to complete
+    COPYING = "copying"  # complete is copying the file
+    DELIVERED = "delivered"  # the file is in the destination and verified
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset({TaskState.DELIVERED, TaskState.FAILED, TaskState.CANCELLED})
+
+TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
+    TaskState.ACCEPTED: frozenset({TaskState.ACCEPTED, TaskState.SUBMITTED, TaskState.FAILED,
+                                   TaskState.CANCELLED}),
+    TaskState.SUBMITTED: frozenset({TaskState.SUBMITTED, TaskState.READY, TaskState.FAILED,
+                                    TaskState.CANCELLED}),
+    TaskState.READY: frozenset({TaskState.READY, TaskState.COPYING, TaskState.FAILED,
+                                TaskState.CANCELLED}),
+    TaskState.COPYING: frozenset({TaskState.COPYING, TaskState.READY, TaskState.DELIVERED,
+                                  TaskState.FAILED}),
+    TaskState.DELIVERED: frozenset(),
+    # A failed export can be retried through the API: it starts over from accepted.
+    TaskState.FAILED: frozenset({TaskState.ACCEPTED}),
+    TaskState.CANCELLED: frozenset(),
+}
+
+
+class IllegalTransitionError(ValueError):
+    pass
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+@dataclass
+class ExportTask:
+    provider: str
+    params: dict[str, Any]
+    id: str = field(default_factory=lambda: new_id("exp"))
+    idempotency_key: str | None = None
+    state: TaskState = TaskState.ACCEPTED
+    stage: str | None = None  # provider-defined sub-stage (e.g. DLC "sql" then "download")
+    remote: dict[str, Any] = field(default_factory=dict)  # provider ids and bookkeeping
+    progress: int | None = None  # 0-100 where the provider says
+    result: dict[str, Any] = field(default_factory=dict)  # file info once ready
+    destination: dict[str, Any] = field(default_factory=dict)  # uri, key, size, md5
+    error: dict[str, Any] | None = None  # reason, code, retryable
+    subscribers: list[str] = field(default_factory=list)  # per-export webhook URLs
+    attempts: int = 0  # consecutive retryable failures, for backoff
+    version: int = 0
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    due_at: datetime | None = None  # when the timer should look at it next
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+    def move(self, new_state: TaskState) -> None:
+        """Change state, refusing transitions the state machine does not allow."""
+        if new_state not in TRANSITIONS[self.state]:
+            raise IllegalTransitionError(f"{self.state.value} -> {new_state.value}")
+        self.state = new_state
+
+    def fail(self, reason: str, *, code: str | None = None, retryable: bool = False) -> None:
+        self.move(TaskState.FAILED)
+        self.error = {"reason": reason, "code": code, "retryable": retryable}
+        self.due_at = None
+
+
+class DeliveryState(str, Enum):
+    PENDING = "pending"  # waiting for its next attempt
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    DEAD = "dead"  # gave up after the whole schedule; kept, can be resent
+    DISABLED = "disabled"  # the endpoint is disabled (410 or failing for too long); kept
+
+
+@dataclass
+class WebhookDelivery:
+    task_id: str
+    endpoint: str
+    event_type: str
+    payload: dict[str, Any]
+    id: str = field(default_factory=lambda: new_id("msg"))  # the webhook-id, same on every retry
+    state: DeliveryState = DeliveryState.PENDING
+    attempts: list[dict[str, Any]] = field(default_factory=list)  # time, status, latency, error
+    version: int = 0
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    due_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """One delivery per export, event and endpoint: a duplicate event is a no-op."""
+        return f"{self.task_id}|{self.event_type}|{self.endpoint}"
+
+
+@dataclass(frozen=True)
+class PartRecord:
+    """One finished part of a multipart upload, so a later invocation can resume."""
+
+    part_number: int
+    etag: str
+    start: int  # first byte offset in the source (inclusive)
+    end: int  # last byte offset (exclusive)
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None

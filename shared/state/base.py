@@ -1,0 +1,338 @@
+"""TaskStore: the one interface to the state table.
+
+The base class holds the public, typed methods and the rules; a backend fills in a few small
+record-level methods (``_insert``, ``_get``, ``_get_by_key``, ``_cas``, ``_claim``, ``_list``
+and the part methods). Every kind of thing the product keeps — export tasks, webhook
+deliveries, schedule bookkeeping — is stored as a :class:`Record`:
+
+* ``kind``    ``"task"`` | ``"delivery"`` | ``"schedule"``
+* ``id``      primary key within the kind
+* ``key``     optional unique key within the kind (idempotency key); inserting a second record
+              with the same key returns the first one instead
+* ``state``   plain string, filterable
+* ``ref``     plain string, filterable (tasks: provider; deliveries: task id)
+* ``version`` compare-and-set token, bumped by every write
+* ``due_at``  when the record is due for work (None = never); ``claim_due`` picks due ones
+* ``lease_owner`` / ``lease_until``: who is working on it until when
+* ``data``    the rest, as a JSON object
+
+Race rules every backend must keep (the conformance suite checks them):
+
+* ``_claim`` never hands one record to two claimers while a lease is live: it only takes records
+  with ``due_at <= now`` whose lease is absent or expired, and takes each with a conditional
+  write (version match, or ``SKIP LOCKED``) that bumps ``version``.
+* ``_cas`` writes only if the stored version equals ``expected_version``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.clock import from_iso, to_iso, utcnow
+from shared.errors import NotFoundError, VersionConflictError
+from shared.model import (
+    DeliveryState,
+    ExportTask,
+    Page,
+    PartRecord,
+    TaskState,
+    WebhookDelivery,
+)
+
+TASK = "task"
+DELIVERY = "delivery"
+SCHEDULE = "schedule"
+
+
+@dataclass
+class Record:
+    kind: str
+    id: str
+    key: str | None
+    state: str
+    ref: str | None
+    version: int
+    due_at: datetime | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def encode_cursor(created_at: datetime, record_id: str) -> str:
+    raw = json.dumps([to_iso(created_at), record_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    from shared.errors import ValidationError
+
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, record_id = json.loads(base64.urlsafe_b64decode(padded))
+        parsed = from_iso(created)
+        if parsed is None or not isinstance(record_id, str):
+            raise ValueError("empty")
+        return parsed, record_id
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("cursor", "not a cursor returned by this API") from exc
+
+
+class TaskStore(ABC):
+    """Public interface. Backends implement the ``_``-methods below."""
+
+    # ------------------------------------------------------------------ tasks
+    def insert_task(self, task: ExportTask) -> tuple[ExportTask, bool]:
+        """Store a new task. If its idempotency key is taken, return the stored one, False."""
+        stored, created = self._insert(task_to_record(task))
+        return record_to_task(stored), created
+
+    def get_task(self, task_id: str) -> ExportTask:
+        rec = self._get(TASK, task_id)
+        if rec is None:
+            raise NotFoundError(f"no export with id {task_id!r}")
+        return record_to_task(rec)
+
+    def find_task(self, idempotency_key: str) -> ExportTask | None:
+        rec = self._get_by_key(TASK, idempotency_key)
+        return record_to_task(rec) if rec else None
+
+    def update_task(self, task: ExportTask) -> ExportTask:
+        """Compare-and-set on ``task.version``; returns the task with its new version."""
+        return record_to_task(self._update(task_to_record(task)))
+
+    def claim_due_tasks(
+        self, *, limit: int, lease_s: float, owner: str, now: datetime | None = None
+    ) -> list[ExportTask]:
+        now = now or utcnow()
+        recs = self._claim(TASK, now, limit, now + timedelta(seconds=lease_s), owner)
+        return [record_to_task(r) for r in recs]
+
+    def list_tasks(
+        self,
+        *,
+        state: TaskState | None = None,
+        provider: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        return self._page(TASK, state.value if state else None, provider, limit, cursor,
+                          record_to_task)
+
+    # ------------------------------------------------------------- deliveries
+    def insert_delivery(self, delivery: WebhookDelivery) -> tuple[WebhookDelivery, bool]:
+        stored, created = self._insert(delivery_to_record(delivery))
+        return record_to_delivery(stored), created
+
+    def get_delivery(self, delivery_id: str) -> WebhookDelivery:
+        rec = self._get(DELIVERY, delivery_id)
+        if rec is None:
+            raise NotFoundError(f"no delivery with id {delivery_id!r}")
+        return record_to_delivery(rec)
+
+    def update_delivery(self, delivery: WebhookDelivery) -> WebhookDelivery:
+        return record_to_delivery(self._update(delivery_to_record(delivery)))
+
+    def claim_due_deliveries(
+        self, *, limit: int, lease_s: float, owner: str, now: datetime | None = None
+    ) -> list[WebhookDelivery]:
+        now = now or utcnow()
+        recs = self._claim(DELIVERY, now, limit, now + timedelta(seconds=lease_s), owner)
+        return [record_to_delivery(r) for r in recs]
+
+    def list_deliveries(
+        self,
+        *,
+        task_id: str | None = None,
+        state: DeliveryState | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        return self._page(DELIVERY, state.value if state else None, task_id, limit, cursor,
+                          record_to_delivery)
+
+    # -------------------------------------------------------------- generic
+    def put_record(self, rec: Record) -> tuple[Record, bool]:
+        """Insert a raw record (schedule bookkeeping and other small kinds)."""
+        return self._insert(rec)
+
+    def get_record(self, kind: str, record_id: str) -> Record | None:
+        return self._get(kind, record_id)
+
+    def update_record(self, rec: Record) -> Record:
+        return self._update(rec)
+
+    # ---------------------------------------------------------------- parts
+    def record_part(self, task_id: str, upload_id: str, part: PartRecord) -> None:
+        """Remember a finished part (idempotent: same number overwrites)."""
+        self._put_part(task_id, upload_id, part)
+
+    def list_parts(self, task_id: str, upload_id: str) -> list[PartRecord]:
+        return sorted(self._list_parts(task_id, upload_id), key=lambda p: p.part_number)
+
+    def clear_parts(self, task_id: str) -> None:
+        self._delete_parts(task_id)
+
+    # ---------------------------------------------------------------- rules
+    def _update(self, rec: Record) -> Record:
+        expected = rec.version
+        new = replace(rec, version=expected + 1, updated_at=utcnow())
+        if not self._cas(new, expected):
+            raise VersionConflictError(
+                f"{rec.kind} {rec.id} changed since version {expected}"
+            )
+        return new
+
+    def _page(self, kind, state, ref, limit, cursor, convert) -> Page:  # type: ignore[no-untyped-def]
+        limit = max(1, min(int(limit), 200))
+        after = decode_cursor(cursor) if cursor else None
+        recs = self._list(kind, state, ref, limit + 1, after)
+        more = len(recs) > limit
+        recs = recs[:limit]
+        nxt = encode_cursor(recs[-1].created_at, recs[-1].id) if more and recs else None
+        return Page(items=[convert(r) for r in recs], next_cursor=nxt)
+
+    def close(self) -> None:  # noqa: B027 - optional for backends
+        """Release connections (backends that hold any override this)."""
+
+    # ------------------------------------------------------- backend methods
+    @abstractmethod
+    def _insert(self, rec: Record) -> tuple[Record, bool]:
+        """Insert ``rec`` (version as given). If (kind, key) exists, return (existing, False)."""
+
+    @abstractmethod
+    def _get(self, kind: str, record_id: str) -> Record | None: ...
+
+    @abstractmethod
+    def _get_by_key(self, kind: str, key: str) -> Record | None: ...
+
+    @abstractmethod
+    def _cas(self, rec: Record, expected_version: int) -> bool:
+        """Replace the stored record with ``rec`` iff its stored version == expected."""
+
+    @abstractmethod
+    def _claim(
+        self, kind: str, now: datetime, limit: int, lease_until: datetime, owner: str
+    ) -> list[Record]:
+        """Take up to ``limit`` due records (oldest ``due_at`` first), leasing them to
+        ``owner`` until ``lease_until`` and bumping their version; return them as stored."""
+
+    @abstractmethod
+    def _list(
+        self,
+        kind: str,
+        state: str | None,
+        ref: str | None,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> list[Record]:
+        """Records ordered by (created_at, id), strictly after ``after``."""
+
+    @abstractmethod
+    def _put_part(self, task_id: str, upload_id: str, part: PartRecord) -> None: ...
+
+    @abstractmethod
+    def _list_parts(self, task_id: str, upload_id: str) -> list[PartRecord]: ...
+
+    @abstractmethod
+    def _delete_parts(self, task_id: str) -> None: ...
+
+
+# ------------------------------------------------------------------ mapping
+def task_to_record(task: ExportTask) -> Record:
+    return Record(
+        kind=TASK,
+        id=task.id,
+        key=task.idempotency_key,
+        state=task.state.value,
+        ref=task.provider,
+        version=task.version,
+        due_at=task.due_at,
+        lease_owner=task.lease_owner,
+        lease_until=task.lease_until,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        data={
+            "params": task.params,
+            "stage": task.stage,
+            "remote": task.remote,
+            "progress": task.progress,
+            "result": task.result,
+            "destination": task.destination,
+            "error": task.error,
+            "subscribers": task.subscribers,
+            "attempts": task.attempts,
+        },
+    )
+
+
+def record_to_task(rec: Record) -> ExportTask:
+    d = rec.data
+    return ExportTask(
+        id=rec.id,
+        provider=rec.ref or "",
+        idempotency_key=rec.key,
+        state=TaskState(rec.state),
+        params=d.get("params") or {},
+        stage=d.get("stage"),
+        remote=d.get("remote") or {},
+        progress=d.get("progress"),
+        result=d.get("result") or {},
+        destination=d.get("destination") or {},
+        error=d.get("error"),
+        subscribers=list(d.get("subscribers") or []),
+        attempts=int(d.get("attempts") or 0),
+        version=rec.version,
+        created_at=rec.created_at,
+        updated_at=rec.updated_at,
+        due_at=rec.due_at,
+        lease_owner=rec.lease_owner,
+        lease_until=rec.lease_until,
+    )
+
+
+def delivery_to_record(dl: WebhookDelivery) -> Record:
+    return Record(
+        kind=DELIVERY,
+        id=dl.id,
+        key=dl.key,
+        state=dl.state.value,
+        ref=dl.task_id,
+        version=dl.version,
+        due_at=dl.due_at,
+        lease_owner=dl.lease_owner,
+        lease_until=dl.lease_until,
+        created_at=dl.created_at,
+        updated_at=dl.updated_at,
+        data={
+            "endpoint": dl.endpoint,
+            "event_type": dl.event_type,
+            "payload": dl.payload,
+            "attempts": dl.attempts,
+        },
+    )
+
+
+def record_to_delivery(rec: Record) -> WebhookDelivery:
+    d = rec.data
+    return WebhookDelivery(
+        id=rec.id,
+        task_id=rec.ref or "",
+        endpoint=d["endpoint"],
+        event_type=d["event_type"],
+        payload=d.get("payload") or {},
+        state=DeliveryState(rec.state),
+        attempts=list(d.get("attempts") or []),
+        version=rec.version,
+        created_at=rec.created_at,
+        updated_at=rec.updated_at,
+        due_at=rec.due_at,
+        lease_owner=rec.lease_owner,
+        lease_until=rec.lease_until,
+    )

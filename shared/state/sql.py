@@ -1,0 +1,446 @@
+"""SQL backend of the TaskStore: SQLite (embedded default), PostgreSQL and MySQL/MariaDB.
+
+One implementation over the DB-API drivers (sqlite3, psycopg 3, PyMySQL) with a thin dialect
+layer for placeholders, upserts and row locking — no ORM, so cold starts stay small. Times
+that are compared (``due_at``, ``lease_until``) are integer epoch milliseconds.
+
+Claims: PostgreSQL and MariaDB/MySQL select candidates ``FOR UPDATE SKIP LOCKED`` inside a
+transaction; SQLite takes its write lock up front (``BEGIN IMMEDIATE``). Either way the
+selected rows cannot change before commit, so one UPDATE leases them all and bumps their
+versions (a later CAS from a previous holder then loses).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from shared.errors import ConfigError, ConflictError, CourierError, StoreError
+from shared.model import PartRecord
+from shared.state.base import Record, TaskStore
+from shared.state.codec import EPOCH, from_ms, lookup_key, to_ms
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("kind", "id", "rkey", "key_text", "state", "ref", "version", "due_at", "lease_owner",
+           "lease_until", "created_at", "updated_at", "data")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else ""
+
+
+def _wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL. Switching needs a moment alone with the file and SQLite does
+    not wait for it (no busy handler), so retry while another process holds it."""
+    for attempt in range(100):
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
+
+
+class Dialect:
+    name = "sqlite"
+    param = "?"
+    skip_locked = ""
+    text_type = "TEXT"
+    key_type = "VARCHAR(200)"
+
+    def schema(self, t: str) -> list[str]:
+        k = self.key_type
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t}_records ("
+            f"kind VARCHAR(16) NOT NULL, id {k} NOT NULL, rkey {k}, key_text {self.text_type},"
+            f" state VARCHAR(32) NOT NULL,"
+            f" ref {k}, version BIGINT NOT NULL, due_at BIGINT, lease_owner {k},"
+            f" lease_until BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+            f" data {self.text_type} NOT NULL, PRIMARY KEY (kind, id))",
+            f"CREATE UNIQUE INDEX {self.if_not_exists}{t}_records_key ON {t}_records (kind, rkey)",
+            f"CREATE INDEX {self.if_not_exists}{t}_records_due ON {t}_records (kind, due_at)",
+            f"CREATE INDEX {self.if_not_exists}{t}_records_list "
+            f"ON {t}_records (kind, created_at, id)",
+            f"CREATE INDEX {self.if_not_exists}{t}_records_filter "
+            f"ON {t}_records (kind, state, ref, created_at, id)",
+            f"CREATE TABLE IF NOT EXISTS {t}_parts (task_id {k} NOT NULL,"
+            f" upload_id VARCHAR(255) NOT NULL, part_number INTEGER NOT NULL,"
+            f" etag VARCHAR(255) NOT NULL, start_byte BIGINT NOT NULL, end_byte BIGINT NOT NULL,"
+            f" PRIMARY KEY (task_id, upload_id, part_number))",
+        ]
+
+    if_not_exists = "IF NOT EXISTS "
+
+    def upsert_part(self, t: str) -> str:
+        p = self.param
+        return (f"INSERT INTO {t}_parts (task_id, upload_id, part_number, etag, start_byte,"
+                f" end_byte) VALUES ({p},{p},{p},{p},{p},{p}) ON CONFLICT (task_id, upload_id,"
+                f" part_number) DO UPDATE SET etag=excluded.etag, start_byte=excluded.start_byte,"
+                f" end_byte=excluded.end_byte")
+
+    def prepare(self, cur: Any) -> None:
+        """Look at the server once before creating the schema (versions, features)."""
+
+    def is_duplicate(self, exc: Exception) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError)
+
+    def is_disconnect(self, exc: Exception) -> bool:
+        return False
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    param = "%s"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def is_duplicate(self, exc: Exception) -> bool:
+        import psycopg
+
+        return isinstance(exc, psycopg.errors.UniqueViolation)
+
+    def is_disconnect(self, exc: Exception) -> bool:
+        import psycopg
+
+        return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+
+
+class MySqlDialect(Dialect):
+    name = "mysql"
+    param = "%s"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+    text_type = "LONGTEXT"
+    key_type = "VARCHAR(191)"  # fits a utf8mb4 index
+    if_not_exists = ""  # MySQL has no CREATE INDEX IF NOT EXISTS; duplicates are tolerated
+
+    def prepare(self, cur: Any) -> None:
+        # SKIP LOCKED needs MariaDB >= 10.6 or MySQL >= 8.0; older servers get plain
+        # FOR UPDATE (claimers then queue instead of skipping — still never a double claim).
+        cur.execute("SELECT VERSION()")
+        version = str(cur.fetchone()[0])
+        numbers = tuple(int(x) for x in version.split("-")[0].split(".")[:2] if x.isdigit())
+        needed = (10, 6) if "mariadb" in version.lower() else (8, 0)
+        if numbers < needed:
+            log.info("state store: %s has no SKIP LOCKED; claims use FOR UPDATE", version)
+            self.skip_locked = " FOR UPDATE"
+
+    def upsert_part(self, t: str) -> str:
+        p = self.param
+        return (f"INSERT INTO {t}_parts (task_id, upload_id, part_number, etag, start_byte,"
+                f" end_byte) VALUES ({p},{p},{p},{p},{p},{p}) ON DUPLICATE KEY UPDATE"
+                f" etag=VALUES(etag), start_byte=VALUES(start_byte), end_byte=VALUES(end_byte)")
+
+    def is_duplicate(self, exc: Exception) -> bool:
+        import pymysql
+
+        return isinstance(exc, pymysql.err.IntegrityError) and exc.args[0] == 1062
+
+    def is_disconnect(self, exc: Exception) -> bool:
+        import pymysql
+
+        return isinstance(exc, (pymysql.err.OperationalError, pymysql.err.InterfaceError))
+
+
+class SqlTaskStore(TaskStore):
+    def __init__(self, connect: Any, dialect: Dialect, table: str = "courier") -> None:
+        if not table.replace("_", "").isalnum():
+            raise ConfigError(f"state table name {table!r} must be letters, digits and _")
+        self._connect = connect
+        self.dialect = dialect
+        self.t = table
+        self._conn: Any = None
+        self._lock = threading.RLock()
+        self._ensure_schema()
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def from_url(cls, url: str) -> SqlTaskStore:
+        parts = urlsplit(url)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        table = query.get("table", "courier")
+        scheme = parts.scheme.lower()
+        if scheme == "sqlite":
+            raw = url[len("sqlite://"):].split("?", 1)[0]
+            path = ":memory:" if raw in (":memory:", "/:memory:") else raw[1:] if raw.startswith(
+                "/") else raw
+            if not path:
+                raise ConfigError("COURIER_STATE_URL: sqlite:///path/to/state.db expected")
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+            def connect_sqlite() -> Any:
+                conn = sqlite3.connect(path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("PRAGMA busy_timeout = 30000")
+                if path != ":memory:":
+                    _wal(conn)
+                    conn.execute("PRAGMA synchronous = NORMAL")
+                return conn
+
+            return cls(connect_sqlite, Dialect(), table)
+        if scheme in ("postgresql", "postgres"):
+            def connect_pg() -> Any:
+                import psycopg
+
+                # keep libpq options (sslmode=…), drop ours
+                rest = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "table"])
+                dsn = urlunsplit(("postgresql", parts.netloc, parts.path, rest, ""))
+                return psycopg.connect(dsn, connect_timeout=5, autocommit=True)
+
+            return cls(connect_pg, PostgresDialect(), table)
+        if scheme == "mysql":
+            def connect_mysql() -> Any:
+                import pymysql
+
+                return pymysql.connect(
+                    host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
+                    user=unquote(parts.username or "root"),
+                    password=unquote(parts.password or ""),
+                    database=(parts.path or "/").lstrip("/") or None,
+                    connect_timeout=5, read_timeout=30, write_timeout=30, autocommit=True,
+                    charset="utf8mb4",
+                    # fewer gap locks, so concurrent claimers skip rather than deadlock
+                    init_command="SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+            return cls(connect_mysql, MySqlDialect(), table)
+        raise ConfigError(f"COURIER_STATE_URL: unsupported scheme {scheme!r}")
+
+    # ---------------------------------------------------------- connection
+    def _connection(self) -> Any:
+        if self._conn is None:
+            try:
+                self._conn = self._connect()
+            except Exception as exc:  # noqa: BLE001 - every driver has its own errors
+                raise StoreError(f"cannot connect to the {self.dialect.name} state store: "
+                                 f"{type(exc).__name__}: {_first_line(exc)}") from exc
+        return self._conn
+
+    @contextmanager
+    def _tx(self, immediate: bool = False) -> Iterator[Any]:
+        """One write transaction; reconnects once if the connection was dropped.
+
+        Driver errors leave as :class:`StoreError`, except duplicate-key errors, which
+        ``_insert`` needs to see as they are.
+        """
+        with self._lock:
+            cur = self._begin(immediate)
+            try:
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException as exc:
+                try:
+                    cur.execute("ROLLBACK")
+                except Exception:  # noqa: BLE001 - the connection is gone; start afresh
+                    self._drop()
+                if isinstance(exc, Exception) and not isinstance(exc, CourierError) \
+                        and not self.dialect.is_duplicate(exc):
+                    if self.dialect.is_disconnect(exc):
+                        self._drop()
+                    raise StoreError(f"{self.dialect.name} state store: "
+                                     f"{type(exc).__name__}: {_first_line(exc)}") from exc
+                raise
+
+    def _begin(self, immediate: bool) -> Any:
+        statement = "BEGIN IMMEDIATE" if immediate and self.dialect.name == "sqlite" else "BEGIN"
+        for attempt in (1, 2):
+            cur = self._connection().cursor()
+            try:
+                cur.execute(statement)
+                return cur
+            except Exception as exc:  # noqa: BLE001
+                if attempt == 1 and self.dialect.is_disconnect(exc):
+                    log.warning("state store connection dropped (%s); reconnecting",
+                                type(exc).__name__)
+                    self._drop()
+                    continue
+                raise StoreError(f"{self.dialect.name} state store: {type(exc).__name__}: "
+                                 f"{_first_line(exc)}") from exc
+        raise AssertionError("unreachable")
+
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """Run one SELECT outside a transaction; reconnect and retry once if dropped."""
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    cur = self._connection().cursor()
+                    cur.execute(sql, args)
+                    return list(cur.fetchall())
+                except CourierError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    if attempt == 1 and self.dialect.is_disconnect(exc):
+                        log.warning("state store connection dropped (%s); reconnecting",
+                                    type(exc).__name__)
+                        self._drop()
+                        continue
+                    raise StoreError(f"{self.dialect.name} state store: "
+                                     f"{type(exc).__name__}: {_first_line(exc)}") from exc
+        raise AssertionError("unreachable")
+
+    def _drop(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.close()
+        except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
+            pass
+        self._conn = None
+
+    def _ensure_schema(self) -> None:
+        with self._lock:
+            cur = self._connection().cursor()
+            self.dialect.prepare(cur)
+            for statement in self.dialect.schema(self.t):
+                try:
+                    cur.execute(statement)
+                except Exception as exc:  # noqa: BLE001 - a racing cold start made it first
+                    text = str(exc).lower()
+                    if "exist" not in text and "duplicate" not in text:
+                        raise StoreError(f"cannot create the state schema: "
+                                         f"{_first_line(exc)}") from exc
+                    log.debug("state schema: %s already there", statement.split("(")[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    # ------------------------------------------------------------- records
+    def _row(self, rec: Record) -> tuple[Any, ...]:
+        return (rec.kind, rec.id, lookup_key(rec.key), rec.key, rec.state, rec.ref,
+                rec.version, to_ms(rec.due_at), rec.lease_owner, to_ms(rec.lease_until),
+                to_ms(rec.created_at), to_ms(rec.updated_at),
+                json.dumps(rec.data, separators=(",", ":")))
+
+    @staticmethod
+    def _record(row: Sequence[Any]) -> Record:
+        (kind, rid, _lookup, key, state, ref, version, due, owner, until, created, updated,
+         data) = row
+        return Record(kind=kind, id=rid, key=key, state=state, ref=ref, version=int(version),
+                      due_at=from_ms(due), lease_owner=owner, lease_until=from_ms(until),
+                      created_at=EPOCH + timedelta(milliseconds=int(created)),
+                      updated_at=EPOCH + timedelta(milliseconds=int(updated)),
+                      data=json.loads(data))
+
+    def _select(self, where: str) -> str:
+        return f"SELECT {', '.join(COLUMNS)} FROM {self.t}_records WHERE {where}"
+
+    def _insert(self, rec: Record) -> tuple[Record, bool]:
+        p = self.dialect.param
+        sql = (f"INSERT INTO {self.t}_records ({', '.join(COLUMNS)}) "
+               f"VALUES ({', '.join([p] * len(COLUMNS))})")
+        try:
+            with self._tx() as cur:
+                cur.execute(sql, self._row(rec))
+            return rec, True
+        except Exception as exc:  # noqa: BLE001
+            if not self.dialect.is_duplicate(exc):
+                raise
+        existing = self._get_by_key(rec.kind, rec.key) if rec.key else None
+        if existing is None:
+            existing = self._get(rec.kind, rec.id)
+        if existing is None:
+            raise StoreError(f"{rec.kind} {rec.id}: insert conflicted but nothing is stored")
+        return existing, False
+
+    def _one(self, where: str, args: tuple[Any, ...]) -> Record | None:
+        rows = self._read(self._select(where), args)
+        return self._record(rows[0]) if rows else None
+
+    def _get(self, kind: str, record_id: str) -> Record | None:
+        p = self.dialect.param
+        return self._one(f"kind = {p} AND id = {p}", (kind, record_id))
+
+    def _get_by_key(self, kind: str, key: str) -> Record | None:
+        p = self.dialect.param
+        return self._one(f"kind = {p} AND rkey = {p}", (kind, lookup_key(key)))
+
+    def _cas(self, rec: Record, expected_version: int) -> bool:
+        p = self.dialect.param
+        row = self._row(rec)
+        sets = ", ".join(f"{c} = {p}" for c in COLUMNS[2:])
+        try:
+            with self._tx() as cur:
+                cur.execute(f"UPDATE {self.t}_records SET {sets} WHERE kind = {p} AND id = {p} "
+                            f"AND version = {p}", (*row[2:], rec.kind, rec.id, expected_version))
+                return bool(cur.rowcount == 1)
+        except Exception as exc:  # noqa: BLE001
+            if self.dialect.is_duplicate(exc):  # the record's new key is another record's
+                raise ConflictError(f"{rec.kind} {rec.id}: its unique key is taken") from exc
+            raise
+
+    def _claim(self, kind: str, now: datetime, limit: int, lease_until: datetime,
+               owner: str) -> list[Record]:
+        p = self.dialect.param
+        now_ms = to_ms(now)
+        claimed: list[Record] = []
+        with self._tx(immediate=True) as cur:
+            cur.execute(
+                self._select(f"kind = {p} AND due_at IS NOT NULL AND due_at <= {p} AND "
+                             f"(lease_until IS NULL OR lease_until <= {p})")
+                + f" ORDER BY due_at, id LIMIT {int(limit)}{self.dialect.skip_locked}",
+                (kind, now_ms, now_ms))
+            claimed = [self._record(row) for row in cur.fetchall()]
+            if not claimed:
+                return []
+            # the selected rows are ours until commit (row locks, or SQLite's write lock),
+            # so one UPDATE takes them all; the lease test repeats the selection's guard
+            cur.execute(f"UPDATE {self.t}_records SET version = version + 1, lease_owner = {p},"
+                        f" lease_until = {p}, updated_at = {p} WHERE kind = {p} AND id IN "
+                        f"({', '.join([p] * len(claimed))}) AND "
+                        f"(lease_until IS NULL OR lease_until <= {p})",
+                        (owner, to_ms(lease_until), now_ms, kind, *[r.id for r in claimed],
+                         now_ms))
+            if cur.rowcount != len(claimed):
+                raise StoreError(f"claim of {len(claimed)} {kind} records updated "
+                                 f"{cur.rowcount}; rolled back")
+            for rec in claimed:
+                rec.version += 1
+                rec.lease_owner, rec.lease_until, rec.updated_at = owner, lease_until, now
+        return claimed
+
+    def _list(self, kind: str, state: str | None, ref: str | None, limit: int,
+              after: tuple[datetime, str] | None) -> list[Record]:
+        p = self.dialect.param
+        where, args = [f"kind = {p}"], [kind]
+        if state is not None:
+            where.append(f"state = {p}")
+            args.append(state)
+        if ref is not None:
+            where.append(f"ref = {p}")
+            args.append(ref)
+        if after is not None:
+            where.append(f"(created_at > {p} OR (created_at = {p} AND id > {p}))")
+            ms = to_ms(after[0])
+            args += [ms, ms, after[1]]  # type: ignore[list-item]
+        rows = self._read(self._select(" AND ".join(where))
+                          + f" ORDER BY created_at, id LIMIT {int(limit)}", tuple(args))
+        return [self._record(r) for r in rows]
+
+    # --------------------------------------------------------------- parts
+    def _put_part(self, task_id: str, upload_id: str, part: PartRecord) -> None:
+        with self._tx() as cur:
+            cur.execute(self.dialect.upsert_part(self.t),
+                        (task_id, upload_id, part.part_number, part.etag, part.start, part.end))
+
+    def _list_parts(self, task_id: str, upload_id: str) -> list[PartRecord]:
+        p = self.dialect.param
+        rows = self._read(f"SELECT part_number, etag, start_byte, end_byte FROM {self.t}_parts "
+                          f"WHERE task_id = {p} AND upload_id = {p}", (task_id, upload_id))
+        return [PartRecord(int(n), e, int(s), int(x)) for n, e, s, x in rows]
+
+    def _delete_parts(self, task_id: str) -> None:
+        p = self.dialect.param
+        with self._tx() as cur:
+            cur.execute(f"DELETE FROM {self.t}_parts WHERE task_id = {p}", (task_id,))
