@@ -1,0 +1,152 @@
+"""Plumbing for the Alibaba Cloud DMS provider: the SDK client, calls, error classification.
+
+Calls go through the vendor's typed client (``alibabacloud_dms_enterprise20181101.Client``)
+and its ``*_with_options`` methods, with request models built from plain dicts and a
+``RuntimeOptions`` that turns the SDK's own retrying off (a retried ``Create*`` could open a
+second ticket) and keeps timeouts short. Answers come back as plain dicts.
+
+Failures become :class:`~shared.errors.ProviderError` and nothing else:
+
+* HTTP 200 with ``Success: false`` — DMS's business errors; classified by ``ErrorCode``;
+* HTTP 4xx (``ClientException``) / 5xx (``ServerException``) — classified by code, every
+  5xx retryable;
+* no answer at all (connection refused, timeout) — ``NetworkError``, retryable.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from alibabacloud_dms_enterprise20181101 import models as dms_models
+from alibabacloud_dms_enterprise20181101.client import Client
+from alibabacloud_tea_openapi import models as open_api_models
+from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+from darabonba.runtime import RuntimeOptions
+from Tea.exceptions import TeaException
+
+from shared.config import AlibabaSettings
+from shared.errors import ProviderError
+from shared.providers.base import RateLimiter
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_MS = 5_000
+READ_TIMEOUT_MS = 15_000
+
+# action -> (client method, request model)
+ACTIONS: dict[str, tuple[str, Any]] = {
+    "CreateDataExportOrder": ("create_data_export_order_with_options",
+                              dms_models.CreateDataExportOrderRequest),
+    "SubmitOrderApproval": ("submit_order_approval_with_options",
+                            dms_models.SubmitOrderApprovalRequest),
+    "GetDataExportOrderDetail": ("get_data_export_order_detail_with_options",
+                                 dms_models.GetDataExportOrderDetailRequest),
+    "GetOrderBaseInfo": ("get_order_base_info_with_options", dms_models.GetOrderBaseInfoRequest),
+    "ExecuteDataExport": ("execute_data_export_with_options",
+                          dms_models.ExecuteDataExportRequest),
+    # (sic: the SDK names this one without an underscore before "with")
+    "GetDataExportDownloadURL": ("get_data_export_download_urlwith_options",
+                                 dms_models.GetDataExportDownloadURLRequest),
+    "CloseOrder": ("close_order_with_options", dms_models.CloseOrderRequest),
+}
+
+# Codes that can succeed later. Exact names, prefixes ending in ".", and suffixes.
+RETRYABLE_CODES = frozenset({
+    "Throttling", "Throttling.", "ServiceUnavailable", "ServiceUnavailable.",
+    "InternalError", "InternalError.", "UnknownError", "SystemBusy", "ServerBusy",
+    "NetworkError", "RequestTimeout",
+})
+RETRYABLE_SUFFIXES = (".Busy", ".Throttling", "Throttling")
+
+
+def is_retryable(code: str, status: int | None = None) -> bool:
+    if status is not None and status >= 500:
+        return True
+    if code in RETRYABLE_CODES or code.endswith(RETRYABLE_SUFFIXES):
+        return True
+    return any(code.startswith(p) for p in RETRYABLE_CODES if p.endswith("."))
+
+
+def endpoint_and_protocol(settings: AlibabaSettings) -> tuple[str | None, str]:
+    """``("127.0.0.1:PORT", "HTTP")`` for ``http://127.0.0.1:PORT``; the SDK's choice
+    (``None``) and HTTPS for the real service."""
+    if not settings.endpoint:
+        return None, "HTTPS"
+    scheme, _, hostport = settings.endpoint.partition("://")
+    if not hostport:
+        return settings.endpoint.rstrip("/"), "HTTPS"
+    return hostport.rstrip("/"), scheme.upper()
+
+
+class DmsApi:
+    """The DMS client, called by action name with dicts."""
+
+    def __init__(self, provider: str, client: Any, limiter: RateLimiter | None = None) -> None:
+        self.provider = provider
+        self.client = client
+        self.limiter = limiter or RateLimiter()
+        self.calls: dict[str, int] = {}
+
+    @classmethod
+    def build(cls, settings: AlibabaSettings, limiter: RateLimiter | None = None) -> DmsApi:
+        endpoint, protocol = endpoint_and_protocol(settings)
+        config = open_api_models.Config(
+            access_key_id=settings.access_key_id,
+            access_key_secret=settings.access_key_secret,
+            security_token=settings.security_token,
+            region_id=settings.region,
+            endpoint=endpoint,
+            protocol=protocol,
+            connect_timeout=CONNECT_TIMEOUT_MS,
+            read_timeout=READ_TIMEOUT_MS,
+        )
+        return cls("dms", Client(config), limiter)
+
+    @staticmethod
+    def runtime() -> RuntimeOptions:
+        return RuntimeOptions(autoretry=False, max_attempts=0,
+                              connect_timeout=CONNECT_TIMEOUT_MS, read_timeout=READ_TIMEOUT_MS)
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        method, model = ACTIONS[action]
+        request = model().from_map(params)
+        self.limiter.acquire(action)
+        self.calls[action] = self.calls.get(action, 0) + 1
+        try:
+            response = getattr(self.client, method)(request, self.runtime())
+        except AlibabaCloudException as exc:  # an HTTP 4xx / 5xx answer
+            status = int(getattr(exc, "status_code", 0) or 0)
+            code = str(exc.code or f"HTTP{status}")
+            request_id = getattr(exc, "request_id", None)
+            data = exc.data if isinstance(exc.data, dict) else {}
+            log.info("%s %s failed: HTTP %s %s (request %s)", self.provider, action, status,
+                     code, request_id)
+            retry_after = getattr(exc, "retry_after", None)
+            raise ProviderError(
+                self.provider, code, _short(data.get("Message") or exc.message),
+                retryable=is_retryable(code, status), request_id=request_id,
+                retry_after=(float(retry_after) / 1000 if retry_after
+                             else 1.0 if code.startswith("Throttling") else None),
+            ) from exc
+        except TeaException as exc:  # no answer: the SDK wraps the transport error
+            inner = getattr(exc, "inner_exception", None)
+            kind = type(inner or exc).__name__
+            log.info("%s %s failed: no answer (%s)", self.provider, action, kind)
+            raise ProviderError(self.provider, "NetworkError", f"no answer from DMS ({kind})",
+                                retryable=True) from exc
+        body: dict[str, Any] = response.body.to_map() if response.body is not None else {}
+        if body.get("Success") is False:
+            code = str(body.get("ErrorCode") or "UnknownError")
+            log.info("%s %s refused: %s (request %s)", self.provider, action, code,
+                     body.get("RequestId"))
+            raise ProviderError(self.provider, code, _short(body.get("ErrorMessage")),
+                                retryable=is_retryable(code),
+                                request_id=body.get("RequestId"),
+                                retry_after=1.0 if "Throttling" in code else None)
+        return body
+
+
+def _short(message: Any, limit: int = 300) -> str:
+    text = str(message or "")
+    return text if len(text) <= limit else text[:limit] + "…"

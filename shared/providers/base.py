@@ -1,0 +1,126 @@
+"""Provider: the interface every export API is adapted to.
+
+A provider is thin, like a hook: the constructor takes connection settings, per-export inputs
+are method arguments. It
+
+* ``validate(params)`` — checks and normalises the caller's parameters, raising
+  ``ValidationError`` naming the field; nothing is sent to the vendor before this passes;
+* ``create(task)`` — makes the one call that starts the export; returns remote ids;
+* ``poll(tasks)`` — reads the status of many tasks, batching as the vendor allows
+  (tasks with the same ``group_key`` arrive together); may advance multi-stage exports;
+* ``result(task)`` — a readable :data:`~shared.storage.base.Source` for a ready task,
+  re-reading a short-lived URL when it has lapsed;
+* ``cancel(task)`` — best effort.
+
+Vendor errors never leave a provider as vendor exception types: they become
+:class:`~shared.errors.ProviderError` with ``retryable`` set from an explicit code table.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar
+
+from shared.errors import ProviderError
+from shared.model import ExportTask
+from shared.storage.base import Source
+
+# Fields of ``task.result`` that hold secrets (presigned URLs): kept in the state table for
+# the completion function, never returned by the API or logged.
+SECRET_RESULT_FIELDS = frozenset({"url", "cos_secret_id", "cos_secret_key", "cos_token"})
+
+
+class RemoteStatus(str, Enum):
+    PENDING = "pending"  # the vendor is still working on it
+    WAITING = "waiting"  # waiting on a person (e.g. DMS approval): normal, not a failure
+    READY = "ready"  # the file can be fetched
+    FAILED = "failed"  # the vendor gave up on it
+
+
+@dataclass
+class Submission:
+    """What ``create`` learnt: ids to remember and the first stage."""
+
+    remote: dict[str, Any]
+    stage: str | None = None
+
+
+@dataclass
+class PollResult:
+    status: RemoteStatus
+    progress: int | None = None
+    remote: dict[str, Any] = field(default_factory=dict)  # merged into task.remote
+    stage: str | None = None  # new stage (None: unchanged)
+    result: dict[str, Any] = field(default_factory=dict)  # file info when ready
+    reason: str | None = None  # why it failed / what it waits for
+    retryable: bool = False  # for FAILED: could creating it again help?
+    next_poll_s: float | None = None  # provider's hint for the next look
+
+
+class Provider(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Return normalised params or raise ValidationError(field, message)."""
+
+    def group_key(self, task: ExportTask) -> str:
+        """Tasks with the same key are polled in one ``poll`` call."""
+        return task.id
+
+    def serial_key(self, task: ExportTask) -> str | None:
+        """Creates sharing this key never overlap (a lock in the state table); None: free."""
+        return None
+
+    @abstractmethod
+    def create(self, task: ExportTask) -> Submission: ...
+
+    @abstractmethod
+    def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
+        """Status per task id. A ProviderError for the whole group may be raised instead."""
+
+    @abstractmethod
+    def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
+        """Where to read the file. ``refresh`` forces a new URL (the stored one was refused)."""
+
+    def cancel(self, task: ExportTask) -> None:  # noqa: B027 - optional
+        """Ask the vendor to drop the export, where it can."""
+
+
+class RateLimiter:
+    """At most ``rate`` calls per API action in any one-second window, in this process.
+
+    The vendors count requests per API per second; a sliding window of the last second's call
+    times is what they measure, so it is what we keep. We stay a little below their 20 so
+    that other callers of the same account leave headroom. Invocations running in parallel
+    each have their own window; the throttling error they may still meet is retryable.
+    """
+
+    def __init__(self, rate: int = 18, window_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.rate = max(1, int(rate))
+        self.window_s = window_s
+        self._clock = clock
+        self._sleep = sleep
+        self._calls: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, action: str) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                calls = self._calls.setdefault(action, deque())
+                while calls and now - calls[0] >= self.window_s:
+                    calls.popleft()
+                if len(calls) < self.rate:
+                    calls.append(now)
+                    return
+                wait = self.window_s - (now - calls[0])
+            self._sleep(max(wait, 0.001))

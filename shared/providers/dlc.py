@@ -1,0 +1,271 @@
+"""Tencent Cloud DLC query results (API 2021-01-25) through tencentcloud-sdk-python-dlc.
+
+Two stages. ``sql``: the query runs as a DLC task — created here with ``CreateTasks`` from
+``params.SQL``, or an existing task named by ``params.TaskId``. Tasks in this stage are polled
+together with ``DescribeTasks`` (filter ``task-id``, at most 50 ids a call). When a task
+succeeds (state 2) ``CreateResultDownload`` turns its result into a file: stage
+``download``, polled per task with ``DescribeResultDownload``. A download that ends in
+``timeout`` or ``error`` is regenerated once with ``Force=true`` before the export fails.
+
+A finished download names a COS object (``Path``) and hands out temporary credentials to
+read it. ``Path`` formats accepted (the SDK does not document one, see PROVIDER_FACTS):
+``cosn://<bucket>/<key>`` (also ``cos://``, ``s3a://``, ``s3://``; region from the settings)
+and ``https://<bucket>.cos.<region>.myqcloud.com/<key>`` (region from the host name). The
+credentials are stored in ``task.result`` under secret field names (never returned by the
+API) and re-read when they are old or the read was refused (``result(refresh=True)``).
+
+API calls per export in the normal path: CreateTasks, DescribeTasks (shared by up to 50
+exports), CreateResultDownload, DescribeResultDownload — 4, plus one more DescribeTasks or
+DescribeResultDownload for every poll that finds the task still running.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from tencentcloud.dlc.v20210125 import dlc_client, models
+
+from shared.clock import from_iso, to_iso, utcnow
+from shared.config import TencentSettings
+from shared.errors import ProviderError, ValidationError
+from shared.model import ExportTask
+from shared.providers.base import PollResult, Provider, RateLimiter, RemoteStatus, Submission
+from shared.providers.tencent import TencentApi
+from shared.providers.validate import Params
+from shared.storage.base import CosObjectSource, Source
+
+log = logging.getLogger(__name__)
+
+BATCH = 50  # DescribeTasks: at most 50 task-id filter values
+FORMATS = ("csv",)  # the only result format the SDK names (TaskResponseInfo.ResultFormat)
+STAGE_SQL = "sql"
+STAGE_DOWNLOAD = "download"
+# Temporary credentials: DLC does not say how long they last; re-read them after this long.
+CREDS_MAX_AGE = timedelta(minutes=10)
+
+TASK_RUNNING = {0: "init", 1: "running", 3: "writing", 4: "queued"}
+TASK_SUCCESS = 2
+TASK_FAILED = -1
+TASK_CANCELLED = -3
+DOWNLOAD_PENDING = frozenset({"init", "queue", "format", "compress"})
+DOWNLOAD_BROKEN = frozenset({"timeout", "error"})
+
+_COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-9-]+)"
+                       r"\.myqcloud\.com$")
+
+
+class DlcProvider(Provider):
+    name = "dlc"
+
+    def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
+                 limiter: RateLimiter | None = None) -> None:
+        self.settings = settings
+        self.api = api or TencentApi.build("dlc", "dlc", dlc_client.DlcClient, models, settings,
+                                           limiter)
+        # settings.endpoint points every Tencent service at one host (the sandbox), which
+        # then serves COS as well; None means the real COS.
+        self.cos_endpoint = settings.endpoint
+
+    # ------------------------------------------------------------------ input
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        p = Params(params, known={"TaskId", "SQL", "DatabaseName", "DataEngineName",
+                                  "DatasourceConnectionName", "Format"})
+        out: dict[str, Any] = {"Format": p.choice("Format", FORMATS, default="csv")}
+        has_task = params.get("TaskId") is not None
+        has_sql = params.get("SQL") is not None
+        if has_task and has_sql:
+            raise ValidationError("params.TaskId", "give either TaskId (an existing DLC task) "
+                                  "or SQL, not both")
+        if not has_task and not has_sql:
+            raise ValidationError("params.SQL", "is required (or give params.TaskId of an "
+                                  "existing DLC task)")
+        if has_task:
+            for name in ("DatabaseName", "DataEngineName", "DatasourceConnectionName"):
+                if params.get(name) is not None:
+                    raise ValidationError(f"params.{name}", "only applies with params.SQL")
+            out["TaskId"] = p.text("TaskId", max_len=64, pattern=r"[A-Za-z0-9][A-Za-z0-9_-]*")
+            return out
+        out["SQL"] = p.text("SQL", max_len=64 * 1024)
+        out["DatabaseName"] = p.text("DatabaseName", max_len=128)
+        for name in ("DataEngineName", "DatasourceConnectionName"):
+            value = p.text(name, default=None, max_len=128)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def group_key(self, task: ExportTask) -> str:
+        if task.stage in (None, STAGE_SQL):
+            return "dlc:sql"
+        return task.id
+
+    # ------------------------------------------------------------------ calls
+    def create(self, task: ExportTask) -> Submission:
+        params = task.params
+        if params.get("TaskId"):
+            # Somebody else's task: check it exists now rather than fail on the first poll.
+            found = self._describe([params["TaskId"]])
+            if params["TaskId"] not in found:
+                raise ProviderError("dlc", "ResourceNotFound.TaskNotFound",
+                                    "DLC does not list the given TaskId", retryable=False)
+            return Submission(remote={"TaskId": params["TaskId"], "own_task": False},
+                              stage=STAGE_SQL)
+        request: dict[str, Any] = {
+            "DatabaseName": params["DatabaseName"],
+            "Tasks": {"TaskType": "SQLTask", "FailureTolerance": "Terminate",
+                      "SQL": base64.b64encode(params["SQL"].encode("utf-8")).decode("ascii")},
+        }
+        for name in ("DataEngineName", "DatasourceConnectionName"):
+            if params.get(name):
+                request[name] = params[name]
+        answer = self.api.call("CreateTasks", request)
+        ids = answer.get("TaskIdSet") or []
+        if not ids:
+            raise ProviderError("dlc", "NoTaskId", "CreateTasks answered without TaskIdSet",
+                                retryable=True)
+        # Statements run in order; the last one's result is the one exported.
+        return Submission(remote={"TaskId": ids[-1], "own_task": True}, stage=STAGE_SQL)
+
+    def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
+        results: dict[str, PollResult | ProviderError] = {}
+        running = [t for t in tasks if not t.remote.get("DownloadId")]
+        for task in tasks:
+            if task.remote.get("DownloadId"):
+                try:
+                    results[task.id] = self._poll_download(task)
+                except ProviderError as exc:
+                    results[task.id] = exc
+        for start in range(0, len(running), BATCH):
+            chunk = running[start:start + BATCH]
+            found = self._describe([t.remote["TaskId"] for t in chunk])
+            for task in chunk:
+                try:
+                    results[task.id] = self._sql_result(task, found.get(task.remote["TaskId"]))
+                except ProviderError as exc:
+                    results[task.id] = exc
+        return results
+
+    def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
+        fetched = from_iso(task.result.get("creds_at"))
+        if (refresh or not task.result.get("cos_secret_id") or fetched is None
+                or utcnow() - fetched >= CREDS_MAX_AGE):
+            info = self._download_info(task.remote["DownloadId"])
+            if info.get("Status") != "success":
+                raise ProviderError("dlc", "ResultNotReady",
+                                    f"the result download is {info.get('Status')!r}",
+                                    retryable=False)
+            task.result.update(self._ready(info).result)
+        bucket, region, key = parse_cos_path(str(task.result.get("path") or ""),
+                                             self.settings.region)
+        return CosObjectSource(
+            bucket=bucket, region=region, key=key,
+            secret_id=task.result["cos_secret_id"], secret_key=task.result["cos_secret_key"],
+            token=task.result.get("cos_token"), file_name=task.result.get("file_name"),
+            size=task.result.get("size"), endpoint=self.cos_endpoint)
+
+    def cancel(self, task: ExportTask) -> None:
+        # Only a query we started, and only while it runs; a finished result just lapses.
+        if task.remote.get("own_task") and not task.remote.get("DownloadId"):
+            try:
+                self.api.call("CancelTask", {"TaskId": task.remote["TaskId"]})
+            except ProviderError as exc:
+                if not exc.code.startswith(("ResourceNotFound", "FailedOperation")):
+                    raise
+
+    # --------------------------------------------------------------- helpers
+    def _describe(self, task_ids: list[str]) -> dict[str, dict[str, Any]]:
+        answer = self.api.call("DescribeTasks", {
+            "Filters": [{"Name": "task-id", "Values": task_ids}],
+            "Limit": len(task_ids), "Offset": 0})
+        return {str(info.get("Id")): info for info in answer.get("TaskList") or []
+                if info.get("Id")}
+
+    def _sql_result(self, task: ExportTask, info: dict[str, Any] | None) -> PollResult:
+        own = bool(task.remote.get("own_task"))
+        if info is None:
+            return PollResult(RemoteStatus.FAILED, retryable=own,
+                              reason=f"DLC no longer lists task {task.remote['TaskId']}")
+        state = int(info.get("State") or 0)
+        if state == TASK_SUCCESS:
+            if info.get("ResultExpired"):
+                return PollResult(RemoteStatus.FAILED, retryable=own,
+                                  reason="the DLC task's result has expired")
+            answer = self.api.call("CreateResultDownload", {
+                "TaskId": task.remote["TaskId"], "Format": task.params.get("Format", "csv")})
+            download_id = answer.get("DownloadId")
+            if not download_id:
+                raise ProviderError("dlc", "NoDownloadId",
+                                    "CreateResultDownload answered without DownloadId",
+                                    retryable=True)
+            return PollResult(RemoteStatus.PENDING, progress=100, stage=STAGE_DOWNLOAD,
+                              remote={"DownloadId": download_id})
+        if state == TASK_FAILED:
+            message = str(info.get("OutputMessage") or info.get("Error") or "")[:300]
+            return PollResult(RemoteStatus.FAILED, retryable=False,
+                              reason=f"the DLC query failed: {message}".rstrip(": "))
+        if state == TASK_CANCELLED:
+            return PollResult(RemoteStatus.FAILED, retryable=False,
+                              reason="the DLC task was cancelled")
+        percent = info.get("Percentage")
+        return PollResult(RemoteStatus.PENDING, stage=STAGE_SQL,
+                          progress=int(percent) if isinstance(percent, (int, float)) else None)
+
+    def _poll_download(self, task: ExportTask) -> PollResult:
+        info = self._download_info(task.remote["DownloadId"])
+        status = str(info.get("Status") or "")
+        if status == "success":
+            return self._ready(info)
+        if status in DOWNLOAD_BROKEN:
+            if task.remote.get("forced"):
+                return PollResult(RemoteStatus.FAILED, retryable=status == "timeout",
+                                  reason=f"the DLC result download ended in {status} twice: "
+                                         f"{str(info.get('Reason') or '')[:200]}".rstrip(": "))
+            log.info("dlc download %s ended in %s; regenerating with Force", task.id, status)
+            answer = self.api.call("CreateResultDownload", {
+                "TaskId": task.remote["TaskId"], "Format": task.params.get("Format", "csv"),
+                "Force": True})
+            return PollResult(RemoteStatus.PENDING, stage=STAGE_DOWNLOAD, remote={
+                "DownloadId": answer.get("DownloadId") or task.remote["DownloadId"],
+                "forced": True})
+        return PollResult(RemoteStatus.PENDING, stage=STAGE_DOWNLOAD,
+                          reason=None if status in DOWNLOAD_PENDING
+                          else f"unknown download status {status!r}")
+
+    def _download_info(self, download_id: str) -> dict[str, Any]:
+        return self.api.call("DescribeResultDownload", {"DownloadId": download_id})
+
+    def _ready(self, info: dict[str, Any]) -> PollResult:
+        path = str(info.get("Path") or "")
+        if not info.get("SecretId") or not info.get("SecretKey"):
+            raise ProviderError("dlc", "NoCredentials", "the finished download came without "
+                                "temporary credentials", retryable=True)
+        try:
+            _, _, key = parse_cos_path(path, self.settings.region)
+        except ValueError as exc:
+            raise ProviderError("dlc", "UnknownPath", str(exc), retryable=False) from exc
+        return PollResult(RemoteStatus.READY, progress=100, result={
+            "path": path,
+            "file_name": key.rsplit("/", 1)[-1] or None,
+            "cos_secret_id": info["SecretId"],
+            "cos_secret_key": info["SecretKey"],
+            "cos_token": info.get("Token") or None,
+            "creds_at": to_iso(utcnow()),
+        })
+
+
+def parse_cos_path(path: str, default_region: str) -> tuple[str, str, str]:
+    """``(bucket, region, key)`` of a DLC result ``Path``; ValueError when unreadable."""
+    parts = urlsplit(path.strip())
+    key = unquote(parts.path).lstrip("/")
+    if parts.scheme in ("cosn", "cos", "s3a", "s3") and parts.netloc and key:
+        return parts.netloc, default_region, key
+    if parts.scheme in ("http", "https") and parts.hostname:
+        m = _COS_HOST.match(parts.hostname)
+        if m and key:
+            return m.group("bucket"), m.group("region"), key
+    raise ValueError("the DLC result Path is not a COS location this provider reads "
+                     "(expected cosn://bucket/key or https://bucket.cos.region.myqcloud.com/key)")

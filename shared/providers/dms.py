@@ -1,0 +1,219 @@
+"""Alibaba Cloud DMS Enterprise data-export tickets (API 2018-11-01).
+
+A DMS export is a ticket that a person approves. ``create`` opens it with
+``CreateDataExportOrder`` (or adopts an existing ticket given as ``params.OrderId``); each
+poll reads ``GetDataExportOrderDetail`` and moves the ticket on by its ``JobStatus``:
+
+=========================================  ==============================================
+PRE_CHECKING                               pending (stage ``precheck``)
+PRE_CHECK_SUCCESS                          ``SubmitOrderApproval`` once → ``approval``
+WAITING_APPLY_AUDIT                        WAITING for a person; ``GetOrderBaseInfo`` tells
+                                           a rejected / closed ticket (then FAILED)
+APPLY_AUDIT_SUCCESS / ENABLE_EXPORT        ``ExecuteDataExport`` once → ``exporting``
+WAITING_EXPORT / DOING_EXPORT              pending
+EXPORT_SUCCESS                             ``GetDataExportDownloadURL`` → READY
+PRE_CHECK_FAIL / EXPORT_FAIL               FAILED
+=========================================  ==============================================
+
+Waiting for approval is normal and may last days: it is reported as
+:attr:`RemoteStatus.WAITING`, never as a failure. The order of the steps is inferred from
+the JobStatus values (see PROVIDER_FACTS).
+
+API calls per export in the normal path, when the approval lands between two polls:
+CreateDataExportOrder, then GetDataExportOrderDetail + SubmitOrderApproval, + ExecuteDataExport,
++ GetDataExportDownloadURL — 7; each poll that finds the ticket waiting for approval adds
+two (detail + base info), each other poll that finds it busy adds one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from shared.config import AlibabaSettings
+from shared.errors import ProviderError, ValidationError
+from shared.model import ExportTask
+from shared.providers.alibaba import DmsApi
+from shared.providers.base import PollResult, Provider, RateLimiter, RemoteStatus, Submission
+from shared.providers.validate import Params
+from shared.storage.base import Source, UrlSource
+
+log = logging.getLogger(__name__)
+
+FILE_TYPES = ("CSV", "JSON", "XLSX", "SQL", "TXT")
+ENCODINGS = ("UTF8", "UTF8MB4", "GB2312", "ISO_8859_1", "GBK", "LATAIN1", "CP1252")
+EXPORT_MODE = "FAST"
+WAITING_REASON = "waiting for approval in DMS"
+WAITING_POLL_S = 60.0  # a person decides: no need to look every few seconds
+DEFAULT_CLASSIFY = "data export requested through Export Courier"
+
+PENDING_PRECHECK = frozenset({"PRE_CHECKING"})
+APPROVED = frozenset({"APPLY_AUDIT_SUCCESS", "ENABLE_EXPORT"})
+EXPORTING = frozenset({"WAITING_EXPORT", "DOING_EXPORT"})
+FAILED = {"PRE_CHECK_FAIL": "the DMS pre-check refused the SQL",
+          "EXPORT_FAIL": "DMS reported the export as failed"}
+ENDED_CODES = {"reject": "the DMS ticket was rejected", "closed": "the DMS ticket was closed"}
+
+
+class DmsProvider(Provider):
+    name = "dms"
+
+    def __init__(self, settings: AlibabaSettings, *, api: DmsApi | None = None,
+                 limiter: RateLimiter | None = None) -> None:
+        self.api = api or DmsApi.build(settings, limiter)
+
+    # ------------------------------------------------------------------ input
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        p = Params(params, known={"Tid", "OrderId", "DbId", "ExeSQL", "Logic", "InstanceId",
+                                  "Comment", "AffectRows", "FileType", "Encoding"})
+        out: dict[str, Any] = {"Tid": p.integer("Tid", minimum=1)}
+        if params.get("OrderId") is not None:
+            for name in ("DbId", "ExeSQL", "Logic", "InstanceId", "Comment", "AffectRows"):
+                if params.get(name) is not None:
+                    raise ValidationError(f"params.{name}",
+                                          "does not apply to an existing ticket (OrderId)")
+            out["OrderId"] = p.integer("OrderId", minimum=1)
+        else:
+            out["DbId"] = p.integer("DbId", minimum=1)
+            out["ExeSQL"] = p.text("ExeSQL", max_len=64 * 1024)
+            out["Logic"] = p.boolean("Logic", default=False)
+            for name in ("InstanceId", "AffectRows"):
+                value = p.integer(name, default=None, minimum=0)
+                if value is not None:
+                    out[name] = value
+            comment = p.text("Comment", default=None, max_len=512)
+            if comment is not None:
+                out["Comment"] = comment
+        out["FileType"] = p.choice("FileType", FILE_TYPES, default="CSV")
+        out["Encoding"] = p.choice("Encoding", ENCODINGS, default="UTF8")
+        return out
+
+    # ------------------------------------------------------------------ calls
+    def create(self, task: ExportTask) -> Submission:
+        params = task.params
+        if params.get("OrderId"):
+            # An existing ticket: make sure it is there (and ours to read) before polling.
+            self._detail(params["Tid"], params["OrderId"])
+            return Submission(remote={"OrderId": params["OrderId"], "own_order": False},
+                              stage="existing")
+        plugin: dict[str, Any] = {
+            "DbId": params["DbId"],
+            "ExeSQL": params["ExeSQL"],
+            "Logic": params.get("Logic", False),
+            "Classify": params.get("Comment") or DEFAULT_CLASSIFY,
+        }
+        if params.get("InstanceId") is not None:
+            plugin["InstanceId"] = params["InstanceId"]
+        if params.get("AffectRows") is not None:
+            plugin["AffectRows"] = params["AffectRows"]
+            plugin["IgnoreAffectRows"] = False
+        else:
+            plugin["IgnoreAffectRows"] = True
+            plugin["IgnoreAffectRowsReason"] = "row count not known in advance"
+        answer = self.api.call("CreateDataExportOrder", {
+            "Tid": params["Tid"], "Comment": params.get("Comment") or DEFAULT_CLASSIFY,
+            "PluginParam": plugin})
+        ids = (answer.get("CreateOrderResult") or {}).get("CreateOrderResult") or []
+        if not ids:
+            raise ProviderError("dms", "NoOrderId", "CreateDataExportOrder answered without "
+                                "an order id", retryable=True)
+        return Submission(remote={"OrderId": int(ids[0]), "own_order": True},
+                          stage="precheck")
+
+    def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
+        results: dict[str, PollResult | ProviderError] = {}
+        for task in tasks:
+            try:
+                results[task.id] = self._poll_one(task)
+            except ProviderError as exc:
+                results[task.id] = exc
+        return results
+
+    def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
+        url = task.result.get("url")
+        if refresh or not url:
+            info = self._download(task)
+            if not info.get("HasResult") or not info.get("URL"):
+                raise ProviderError("dms", "NoResult", "DMS has no download URL for the "
+                                    "ticket", retryable=False)
+            url = str(info["URL"])
+            task.result["url"] = url
+        return UrlSource(url=url, file_name=task.result.get("file_name"))
+
+    def cancel(self, task: ExportTask) -> None:
+        if not task.remote.get("own_order") or not task.remote.get("OrderId"):
+            return  # never close somebody else's ticket
+        try:
+            self.api.call("CloseOrder", {"Tid": task.params["Tid"],
+                                         "OrderId": task.remote["OrderId"],
+                                         "CloseReason": "export cancelled"})
+        except ProviderError as exc:
+            if exc.retryable:
+                raise
+            log.info("dms close of %s refused: %s", task.id, exc.code)
+
+    # --------------------------------------------------------------- helpers
+    def _poll_one(self, task: ExportTask) -> PollResult:
+        tid, order_id = task.params["Tid"], task.remote["OrderId"]
+        status = self._detail(tid, order_id)
+        if status in PENDING_PRECHECK:
+            return PollResult(RemoteStatus.PENDING, stage="precheck")
+        if status == "PRE_CHECK_SUCCESS":
+            if not task.remote.get("submitted"):
+                self.api.call("SubmitOrderApproval", {"Tid": tid, "OrderId": order_id})
+            return PollResult(RemoteStatus.WAITING, stage="approval", reason=WAITING_REASON,
+                              remote={"submitted": True}, next_poll_s=WAITING_POLL_S)
+        if status == "WAITING_APPLY_AUDIT":
+            ended = self._ended(tid, order_id)
+            if ended:
+                return PollResult(RemoteStatus.FAILED, reason=ended, retryable=False)
+            return PollResult(RemoteStatus.WAITING, stage="approval", reason=WAITING_REASON,
+                              remote={"submitted": True}, next_poll_s=WAITING_POLL_S)
+        if status in APPROVED:
+            if not task.remote.get("executed"):
+                self.api.call("ExecuteDataExport", {"Tid": tid, "OrderId": order_id,
+                                                    "ActionDetail": {
+                                                        "fileType": task.params["FileType"],
+                                                        "encoding": task.params["Encoding"],
+                                                        "mode": EXPORT_MODE}})
+            return PollResult(RemoteStatus.PENDING, stage="exporting",
+                              remote={"executed": True})
+        if status in EXPORTING:
+            return PollResult(RemoteStatus.PENDING, stage="exporting")
+        if status == "EXPORT_SUCCESS":
+            info = self._download(task)
+            if not info.get("HasResult") or not info.get("URL"):
+                return PollResult(RemoteStatus.PENDING, stage="exporting",
+                                  reason=str(info.get("TipMessage") or "")[:200] or None)
+            url = str(info["URL"])
+            return PollResult(RemoteStatus.READY, progress=100, result={
+                "url": url, "file_name": _file_name(url, order_id, task.params["FileType"])})
+        if status in FAILED:
+            return PollResult(RemoteStatus.FAILED, reason=FAILED[status], retryable=False)
+        ended = self._ended(tid, order_id)
+        if ended:
+            return PollResult(RemoteStatus.FAILED, reason=ended, retryable=False)
+        return PollResult(RemoteStatus.PENDING, reason=f"unknown DMS job status {status!r}")
+
+    def _detail(self, tid: int, order_id: int) -> str:
+        answer = self.api.call("GetDataExportOrderDetail", {"Tid": tid, "OrderId": order_id})
+        detail = answer.get("DataExportOrderDetail") or {}
+        return str((detail.get("KeyInfo") or {}).get("JobStatus") or "")
+
+    def _ended(self, tid: int, order_id: int) -> str | None:
+        """Why the ticket can no longer go on (rejected / closed), or None."""
+        answer = self.api.call("GetOrderBaseInfo", {"Tid": tid, "OrderId": order_id})
+        code = str((answer.get("OrderBaseInfo") or {}).get("StatusCode") or "").lower()
+        return ENDED_CODES.get(code)
+
+    def _download(self, task: ExportTask) -> dict[str, Any]:
+        answer = self.api.call("GetDataExportDownloadURL", {"Tid": task.params["Tid"],
+                                                            "OrderId": task.remote["OrderId"]})
+        info: dict[str, Any] = answer.get("DownloadURLResult") or {}
+        return info
+
+
+def _file_name(url: str, order_id: int, file_type: str) -> str:
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return name or f"dms-{order_id}.{file_type.lower()}"

@@ -1,0 +1,165 @@
+"""Tencent Cloud MongoDB log download tasks (API 2019-07-25).
+
+``CreateLogDownloadTask`` answers with a status only, no task id. Creates for one instance
+are therefore serialised (a lock in the state table, see ``serial_key``) and the new task is
+recognised as the id that appears in ``DescribeLogDownloadTasks`` between the listing taken
+just before the create call and the one just after it. If the vendor has not listed it yet,
+the ids seen before are remembered and the first poll finishes the match, taking the oldest
+new id no other export of the instance holds. Polling lists the instance's tasks once for
+all pending exports of that instance.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from tencentcloud.mongodb.v20190725 import models, mongodb_client
+
+from shared.config import TencentSettings
+from shared.errors import ProviderError, ValidationError
+from shared.model import ExportTask
+from shared.providers.base import PollResult, Provider, RateLimiter, RemoteStatus, Submission
+from shared.providers.tencent import TencentApi
+from shared.providers.validate import Params
+from shared.storage.base import Source, UrlSource
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+PAGE = 100
+MAX_WINDOW = timedelta(days=7)
+LIST_FIELDS = ("NodeNames", "LogComponents", "LogLevels", "LogIds", "LogConnections",
+               "LogDetailParams")
+STATUS = {0: RemoteStatus.PENDING, 1: RemoteStatus.PENDING, 2: RemoteStatus.READY,
+          3: RemoteStatus.FAILED}
+
+
+class MongodbProvider(Provider):
+    name = "mongodb"
+
+    def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
+                 limiter: RateLimiter | None = None) -> None:
+        self.api = api or TencentApi.build("mongodb", "mongodb", mongodb_client.MongodbClient,
+                                           models, settings, limiter)
+
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        p = Params(params, known={"InstanceId", "StartTime", "EndTime", *LIST_FIELDS})
+        out: dict[str, Any] = {
+            "InstanceId": p.text("InstanceId", max_len=64, pattern=r"cmgo-[a-z0-9]{6,16}"),
+            "StartTime": p.text("StartTime", max_len=19),
+            "EndTime": p.text("EndTime", max_len=19),
+        }
+        start = _parse_time(out["StartTime"], "params.StartTime")
+        end = _parse_time(out["EndTime"], "params.EndTime")
+        if start >= end:
+            raise ValidationError("params.StartTime", "must be earlier than params.EndTime")
+        if end - start > MAX_WINDOW:
+            raise ValidationError("params.EndTime", "the window may span at most 7 days")
+        for name in LIST_FIELDS:
+            values = p.strings(name, default=None)
+            if values is not None:
+                out[name] = values
+        return out
+
+    def group_key(self, task: ExportTask) -> str:
+        return f"mongodb:{task.params['InstanceId']}"
+
+    def serial_key(self, task: ExportTask) -> str | None:
+        return f"mongodb-create:{task.params['InstanceId']}"
+
+    def create(self, task: ExportTask) -> Submission:
+        instance = task.params["InstanceId"]
+        before = set(self._tasks(instance))
+        self.api.call("CreateLogDownloadTask", dict(task.params))
+        new = sorted(set(self._tasks(instance)) - before)
+        if len(new) == 1:
+            return Submission(remote={"TaskId": new[0]}, stage="queued")
+        # Not listed yet (or someone else created one meanwhile): finish the match in poll.
+        return Submission(remote={"known_task_ids": sorted(before)}, stage="matching")
+
+    def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
+        listing = self._tasks(tasks[0].params["InstanceId"])
+        taken = {t.remote["TaskId"] for t in tasks if t.remote.get("TaskId")}
+        results: dict[str, PollResult | ProviderError] = {}
+        for task in sorted(tasks, key=lambda t: t.created_at):
+            task_id = task.remote.get("TaskId")
+            remote: dict[str, Any] = {}
+            if not task_id:
+                known = set(task.remote.get("known_task_ids") or [])
+                fresh = sorted((info.get("CreateTime") or "", tid) for tid, info
+                               in listing.items() if tid not in known and tid not in taken)
+                if not fresh:
+                    results[task.id] = PollResult(RemoteStatus.PENDING, stage="matching")
+                    continue
+                task_id = fresh[0][1]
+                taken.add(task_id)
+                remote = {"TaskId": task_id}
+            info = listing.get(task_id)
+            if info is None:
+                results[task.id] = PollResult(RemoteStatus.FAILED, remote=remote, retryable=True,
+                                              reason=f"log task {task_id} is no longer listed")
+                continue
+            results[task.id] = self._to_result(info, remote)
+        return results
+
+    def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
+        url = task.result.get("url")
+        if refresh or not url:
+            info = self._tasks(task.params["InstanceId"]).get(task.remote["TaskId"])
+            if not info or not info.get("Url"):
+                raise ProviderError("mongodb", "NoUrl", "the log task has no download URL",
+                                    retryable=False)
+            url = info["Url"]
+            task.result["url"] = url
+        return UrlSource(url=url, file_name=task.result.get("file_name"),
+                         size=task.result.get("size"))
+
+    def cancel(self, task: ExportTask) -> None:
+        if task.remote.get("TaskId"):
+            try:
+                self.api.call("DeleteLogDownloadTask", {"InstanceId": task.params["InstanceId"],
+                                                        "TaskId": task.remote["TaskId"]})
+            except ProviderError as exc:
+                if not exc.code.startswith("ResourceNotFound"):
+                    raise
+
+    # --------------------------------------------------------------- helpers
+    def _tasks(self, instance: str) -> dict[str, dict[str, Any]]:
+        """Every log task of the instance. ``Offset`` is a page number (the SDK says 页码);
+        paging stops on a short page, a page with nothing new, or the total."""
+        found: dict[str, dict[str, Any]] = {}
+        page_no = 0
+        while True:
+            page = self.api.call("DescribeLogDownloadTasks",
+                                 {"InstanceId": instance, "Offset": page_no, "Limit": PAGE})
+            items = page.get("Tasks") or []
+            before = len(found)
+            for info in items:
+                if info.get("TaskId"):
+                    found[str(info["TaskId"])] = info
+            page_no += 1
+            if (len(items) < PAGE or len(found) == before
+                    or len(found) >= int(page.get("TotalCount") or 0)):
+                return found
+
+    @staticmethod
+    def _to_result(info: dict[str, Any], remote: dict[str, Any]) -> PollResult:
+        status = STATUS.get(int(info.get("Status") or 0), RemoteStatus.PENDING)
+        percent = info.get("Percent")
+        progress = int(percent) if isinstance(percent, (int, float)) else None
+        if status is RemoteStatus.READY:
+            url = str(info.get("Url") or "")
+            name = url.split("?", 1)[0].rsplit("/", 1)[-1] or f"{info['TaskId']}.log"
+            return PollResult(status, progress=100, remote=remote, result={
+                "url": url, "file_name": name, "size": info.get("FileSize") or None})
+        if status is RemoteStatus.FAILED:
+            return PollResult(status, remote=remote, retryable=True,
+                              reason="MongoDB reported the log download task as failed")
+        stage = "running" if int(info.get("Status") or 0) == 1 else "queued"
+        return PollResult(status, progress=progress, remote=remote, stage=stage)
+
+
+def _parse_time(value: str, field: str) -> datetime:
+    try:
+        return datetime.strptime(value, TIME_FORMAT)
+    except ValueError as exc:
+        raise ValidationError(field, "must be a time like 2026-11-22 08:00:00") from exc

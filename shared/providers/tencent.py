@@ -1,0 +1,118 @@
+"""Plumbing shared by the Tencent Cloud providers: clients, calls, error classification.
+
+Every call goes through the vendor's typed SDK client (``ClsClient``, ``DlcClient``, …) with
+request models built from plain dicts, through a per-action rate limiter, and comes back as a
+plain dict. ``TencentCloudSDKException`` never leaves this module: it becomes a
+``ProviderError`` whose ``retryable`` flag comes from the code table below. The SDK's own
+retryer stays off: it would retry ``Create*`` calls on network errors and create duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+
+from shared.config import TencentSettings
+from shared.errors import ProviderError
+from shared.providers.base import RateLimiter
+
+log = logging.getLogger(__name__)
+
+# Codes (or code prefixes, ending in ".") that can succeed if tried again later.
+RETRYABLE_CODES = frozenset({
+    "RequestLimitExceeded",
+    "RequestLimitExceeded.",
+    "InternalError",
+    "InternalError.",
+    "ResourceUnavailable",
+    "ResourceUnavailable.",
+    "ResourceInsufficient",
+    "FailedOperation.ReadQpsLimit",
+    "LimitExceeded.Export",  # quota of concurrent exports: wait, then create
+    "ClientNetworkError",  # transport failure
+    "ServerNetworkError",  # non-200 HTTP answer
+    # the SDK names an unparseable answer after the Python exception it hit
+    "JSONDecodeError",
+    "KeyError",
+    "ValueError",
+})
+THROTTLED_CODES = frozenset({"RequestLimitExceeded", "FailedOperation.ReadQpsLimit"})
+
+
+def is_retryable(code: str) -> bool:
+    if code in RETRYABLE_CODES:
+        return True
+    return any(code.startswith(p) for p in RETRYABLE_CODES if p.endswith("."))
+
+
+def http_profile(settings: TencentSettings, service: str, timeout_s: int = 15) -> HttpProfile:
+    """Point the SDK at the real service, or at one host:port for every service (sandbox)."""
+    if settings.endpoint:
+        scheme, _, hostport = settings.endpoint.partition("://")
+        if not hostport:
+            scheme, hostport = "https", settings.endpoint
+        return HttpProfile(protocol=scheme, endpoint=hostport.rstrip("/"), reqMethod="POST",
+                           reqTimeout=timeout_s)
+    return HttpProfile(endpoint=f"{service}.tencentcloudapi.com", reqMethod="POST",
+                       reqTimeout=timeout_s)
+
+
+def credential(settings: TencentSettings) -> Credential:
+    # Built explicitly: SCF role credentials are temporary and need the session token.
+    return Credential(settings.secret_id, settings.secret_key, settings.token)
+
+
+class TencentApi:
+    """One vendor client plus its request models, called by action name with dicts."""
+
+    def __init__(
+        self,
+        provider: str,
+        client: Any,
+        models: Any,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.provider = provider
+        self.client = client
+        self.models = models
+        self.limiter = limiter or RateLimiter()
+        self.calls: dict[str, int] = {}
+
+    @classmethod
+    def build(cls, provider: str, service: str, client_cls: Any, models: Any,
+              settings: TencentSettings, limiter: RateLimiter | None = None) -> TencentApi:
+        profile = ClientProfile(httpProfile=http_profile(settings, service))
+        client = client_cls(credential(settings), settings.region, profile)
+        return cls(provider, client, models, limiter)
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+        request = getattr(self.models, f"{action}Request")()
+        request.from_json_string(json.dumps(params))
+        self.limiter.acquire(action)
+        self.calls[action] = self.calls.get(action, 0) + 1
+        try:
+            response = getattr(self.client, action)(request)
+        except TencentCloudSDKException as exc:
+            code = str(exc.code or "Unknown")
+            log.info("%s %s failed: %s (request %s)", self.provider, action, code, exc.requestId)
+            raise ProviderError(
+                self.provider,
+                code,
+                _short(exc.message),
+                retryable=is_retryable(code),
+                request_id=exc.requestId,
+                retry_after=1.0 if code in THROTTLED_CODES else None,
+            ) from exc
+        result: dict[str, Any] = json.loads(response.to_json_string())
+        return result
+
+
+def _short(message: Any, limit: int = 300) -> str:
+    text = str(message or "")
+    return text if len(text) <= limit else text[:limit] + "…"
