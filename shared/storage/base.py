@@ -1,0 +1,133 @@
+"""ObjectStore: where a finished export lands, and the sources it is read from.
+
+A store is multipart-shaped so that a copy can be resumed from recorded parts:
+``start_upload`` → ``put_part`` × N → ``complete_upload`` (or ``abort_upload``). ``head``
+tells whether an object is already there (idempotent copies). Backends: ``local.py``
+(a folder), ``s3.py`` (boto3), ``cos.py`` (cos-python-sdk-v5).
+
+Sources: :class:`UrlSource` (an HTTP(S) URL, usually presigned and short-lived) and
+:class:`CosObjectSource` (a COS object read with temporary credentials, as DLC hands out).
+Sources hold secrets (presigned URLs, tokens): their ``repr`` never shows them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from shared.errors import StorageError
+
+
+class UploadNotFoundError(StorageError):
+    """The multipart upload is gone (completed, aborted or expired): start a new one."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)  # user metadata (e.g. md5)
+
+
+@dataclass(frozen=True)
+class UploadedPart:
+    part_number: int
+    etag: str
+
+
+class ObjectStore(ABC):
+    """A destination bucket (or folder) under a fixed prefix."""
+
+    scheme: str = ""
+
+    @abstractmethod
+    def uri(self, key: str) -> str:
+        """The user-facing URI of ``key`` (``s3://bucket/key``, ``file:///…``)."""
+
+    @abstractmethod
+    def head(self, key: str) -> ObjectInfo | None:
+        """Size, ETag and user metadata of ``key``, or None if absent."""
+
+    @abstractmethod
+    def start_upload(self, key: str, metadata: dict[str, str] | None = None) -> str:
+        """Begin a multipart upload; returns its upload id."""
+
+    @abstractmethod
+    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> str:
+        """Upload one part (numbers from 1); returns its ETag."""
+
+    @abstractmethod
+    def complete_upload(
+        self, key: str, upload_id: str, parts: list[UploadedPart],
+        metadata: dict[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Assemble the parts in order into the object."""
+
+    @abstractmethod
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished upload and its parts (no error if already gone)."""
+
+    def put_object(self, key: str, data: bytes, metadata: dict[str, str] | None = None
+                   ) -> ObjectInfo:
+        """Single-request upload for small objects; default goes through one part."""
+        upload_id = self.start_upload(key, metadata)
+        etag = self.put_part(key, upload_id, 1, data)
+        return self.complete_upload(key, upload_id, [UploadedPart(1, etag)], metadata)
+
+    def read(self, key: str) -> bytes:
+        """Whole object (tests, verification of small objects)."""
+        raise NotImplementedError
+
+    def iter_read(self, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+        """The object as a stream of chunks (bounded memory); default reads it whole."""
+        yield self.read(key)
+
+    def set_metadata(self, key: str, metadata: dict[str, str]) -> ObjectInfo:
+        """Merge ``metadata`` into the user metadata of an existing object."""
+        raise NotImplementedError
+
+    def presign(self, key: str, expires_s: int) -> str | None:
+        """A time-limited download link, where the backend can make one."""
+        return None
+
+    def server_side_copy(self, source: Any, key: str, metadata: dict[str, str] | None = None
+                         ) -> ObjectInfo | None:
+        """Copy ``source`` into ``key`` without downloading, if this store can; else None."""
+        return None
+
+
+@dataclass(frozen=True)
+class UrlSource:
+    """A file behind an HTTP(S) URL (CLS CosPath, MongoDB Url, TCSS DownloadURL, DMS URL)."""
+
+    url: str = field(repr=False)
+    file_name: str | None = None
+    size: int | None = None  # what the provider says, if it says
+
+    def __repr__(self) -> str:
+        return f"UrlSource(file_name={self.file_name!r}, size={self.size!r})"
+
+
+@dataclass(frozen=True)
+class CosObjectSource:
+    """A COS object readable with temporary credentials (DLC result downloads)."""
+
+    bucket: str
+    region: str
+    key: str
+    secret_id: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+    file_name: str | None = None
+    size: int | None = None
+    # Where to reach COS; None means the real service. The sandbox sets scheme/host/port.
+    endpoint: str | None = None  # e.g. "http://127.0.0.1:9000"
+
+
+Source = Union[UrlSource, CosObjectSource]

@@ -1,0 +1,735 @@
+"""Stream a source (presigned URL or COS object) into an :class:`ObjectStore`, resumably.
+
+How a copy goes
+---------------
+1. **Idempotency.** If the destination already holds ``key`` with an ``md5`` in its user
+   metadata (and the expected size, when one is known), nothing is downloaded:
+   ``CopyResult(skipped=True)``. A leftover journalled upload is aborted and forgotten.
+2. **Streaming.** The source is read sequentially, one part (``part_size`` bytes) at a time,
+   and each part is handed to a small thread pool that uploads it while a single worker
+   thread hashes the parts in order. At most ``concurrency`` parts are being uploaded, two
+   more may wait for the hasher, plus the one being read, so memory is bounded by about
+   ``part_size × (concurrency + 3)``; nothing touches the local disk. The size need not be
+   known up front. A source that fits in one part (and is not a resume) goes through
+   ``put_object``.
+3. **Journal.** Every finished part is recorded through ``journal.part_done`` (from the
+   calling thread, in completion order). A later invocation whose ``journal.load()`` returns
+   the upload id continues after the last *contiguous* finished part with a ``Range:
+   bytes=N-`` request, so finished parts are not downloaded or uploaded again.
+4. **Source pinning.** The source's validator (strong ETag, else Last-Modified) is sent as
+   ``If-Range`` on a resume: a source that changed answers with the whole body (200), and the
+   copy starts over on a fresh upload. A journal may also implement the optional
+   ``pin(validator)`` / ``pinned() -> str | None`` methods; then the validator seen when the
+   upload started is stored and compared on resume (a mismatch starts over as well).
+5. **Verification.** The byte count is checked against ``expected_size``, the response's
+   ``Content-Length`` / ``Content-Range`` total and the size the store reports; an MD5 the
+   source advertises (``Content-MD5`` on a full response, ``x-amz-meta-md5`` /
+   ``x-cos-meta-md5``, a COS object's single-part ETag) is compared with ours. Any mismatch
+   aborts the upload, clears the journal and raises :class:`IntegrityError`.
+6. **MD5 of a resumed copy.** MD5 state cannot be carried across invocations, so a resumed
+   copy is completed *without* ``md5`` metadata, then the finished object is read back from
+   the destination (streamed, bounded memory) to compute it, checked, and only then written
+   with ``set_metadata``. Until that succeeds the object has no ``md5``, so an interrupted
+   resume is copied again rather than skipped. A fresh copy hashes while streaming.
+   When the source vouches for an MD5 (``Content-MD5``, ``x-*-meta-md5``), it is written
+   as ``md5`` when the upload starts and checked before completing, which spares S3/COS
+   the metadata rewrite. (A resumed upload carries that md5 from its start: if it fails the
+   read-back check, ``md5`` is blanked and IntegrityError raised.)
+
+Errors: :class:`SourceExpiredError` when the URL (or the temporary credentials) lapsed — ask
+the provider for a fresh one and call again, the copy resumes; other failures are
+:class:`StorageError` with ``retryable`` set; finished parts stay journalled.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+from shared.errors import CourierError, IntegrityError, StorageError
+from shared.model import PartRecord
+from shared.storage.base import (
+    CosObjectSource,
+    ObjectStore,
+    UploadedPart,
+    UploadNotFoundError,
+    UrlSource,
+)
+from shared.storage.keys import check_key
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PART_SIZE = 8 * 1024 * 1024
+DEFAULT_CONCURRENCY = 4
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+MAX_REDIRECTS = 5
+READ_CHUNK = 1024 * 1024
+PART_ATTEMPTS = 3
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_EXPIRED_CODES = frozenset({"expiredtoken", "tokenexpired", "requestexpired"})
+
+
+class SourceExpiredError(StorageError):
+    """The download URL or the temporary credentials lapsed: get fresh ones, call again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
+class UnsafeSourceError(StorageError):
+    """``check_url`` refused the download URL or a redirect target."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class CopyJournal(Protocol):
+    """Where a copy records its multipart progress (``shared.completion.TaskJournal``)."""
+
+    def load(self) -> tuple[str | None, list[PartRecord]]: ...
+
+    def started(self, upload_id: str) -> None: ...
+
+    def part_done(self, part: PartRecord) -> None: ...
+
+    def finished(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    key: str
+    uri: str
+    size: int
+    md5: str
+    parts: int  # parts in the object (1 for put_object)
+    resumed: bool  # continued a journalled upload
+    skipped: bool  # the object was already there; nothing copied
+
+
+# --------------------------------------------------------------------------- sources
+@dataclass
+class _Body:
+    """One open response of the source, positioned at ``start``."""
+
+    read: Callable[[int], bytes]
+    close: Callable[[], None]
+    start: int
+    total: int | None  # the whole object's size, if the response says
+    validator: str | None  # strong ETag, else Last-Modified
+    md5: str | None  # hex MD5 of the whole object, if the source advertises one
+    restarted: bool = False  # asked for a range, got the whole (changed) object
+
+
+class _RestartNeeded(Exception):
+    """The source changed (or the range cannot be served): start the copy over."""
+
+
+def _read_part(body: _Body, size: int) -> bytes:
+    chunks: list[bytes] = []
+    got = 0
+    while got < size:
+        chunk = body.read(min(READ_CHUNK, size - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _b64_md5_to_hex(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 16 else None
+
+
+def _hex_md5(value: str | None) -> str | None:
+    if value and re.fullmatch(r"[0-9a-fA-F]{32}", value.strip().strip('"')):
+        return value.strip().strip('"').lower()
+    return None
+
+
+def _validator(etag: str | None, last_modified: str | None) -> str | None:
+    if etag and not etag.startswith("W/"):
+        return etag
+    return last_modified or None
+
+
+def _total_from_content_range(value: str | None) -> tuple[int | None, int | None]:
+    """(first byte, total) of ``bytes a-b/total`` or ``bytes */total``."""
+    if not value:
+        return None, None
+    m = re.fullmatch(r"\s*bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)\s*", value)
+    if not m:
+        return None, None
+    first = int(m.group(1)) if m.group(1) is not None else None
+    total = int(m.group(2)) if m.group(2) != "*" else None
+    return first, total
+
+
+class _UrlReader:
+    def __init__(self, source: UrlSource, check_url: Callable[[str], None] | None,
+                 session: Any = None) -> None:
+        import requests
+
+        self.source = source
+        self.check_url = check_url
+        self.session = session or requests.Session()
+        self._own_session = session is None
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def _check(self, url: str) -> None:
+        if self.check_url is None:
+            return
+        try:
+            self.check_url(url)
+        except StorageError:
+            raise
+        except CourierError as exc:
+            raise UnsafeSourceError(f"download refused: {exc.message}") from exc
+
+    def open(self, offset: int, validator: str | None) -> _Body:
+        import requests
+
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if validator:
+                headers["If-Range"] = validator
+        url = self.source.url
+        for _hop in range(MAX_REDIRECTS + 1):
+            self._check(url)
+            try:
+                resp = self.session.get(url, headers=headers, stream=True,
+                                        timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+                                        allow_redirects=False)
+            except requests.RequestException as exc:
+                raise StorageError(f"download failed: {type(exc).__name__}") from exc
+            if resp.status_code in REDIRECT_CODES and resp.headers.get("Location"):
+                target = urljoin(url, resp.headers["Location"])
+                resp.close()
+                if urlsplit(target).scheme not in ("http", "https"):
+                    raise UnsafeSourceError("redirect to a non-HTTP URL")
+                url = target
+                continue
+            return self._body(resp, offset)
+        raise StorageError(f"more than {MAX_REDIRECTS} redirects", retryable=False)
+
+    def _body(self, resp: Any, offset: int) -> _Body:
+        status = resp.status_code
+        h = resp.headers
+        if status in (200, 206):
+            if status == 206:
+                first, total = _total_from_content_range(h.get("Content-Range"))
+                if first != offset:
+                    resp.close()
+                    raise StorageError("source answered a different range", retryable=True)
+                start, md5 = offset, None
+            else:
+                start = 0
+                length = h.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                md5 = _b64_md5_to_hex(h.get("Content-MD5"))
+            md5 = md5 or _hex_md5(h.get("x-amz-meta-md5")) or _hex_md5(h.get("x-cos-meta-md5"))
+            raw = resp.raw
+
+            def read(n: int) -> bytes:
+                return raw.read(n, decode_content=False)  # type: ignore[no-any-return]
+
+            return _Body(read=read, close=resp.close, start=start, total=total,
+                         validator=_validator(h.get("ETag"), h.get("Last-Modified")), md5=md5,
+                         restarted=bool(offset) and status == 200)
+        text = _short_body(resp)
+        resp.close()
+        if status == 416:
+            _, total = _total_from_content_range(h.get("Content-Range"))
+            if total is not None and total == offset:
+                return _Body(read=lambda n: b"", close=lambda: None, start=offset, total=total,
+                             validator=_validator(h.get("ETag"), h.get("Last-Modified")),
+                             md5=None)
+            raise _RestartNeeded("range not satisfiable")
+        if status == 412:
+            raise _RestartNeeded("precondition failed")
+        raise _status_error(status, text)
+
+
+def _short_body(resp: Any) -> str:
+    try:
+        data = resp.raw.read(4096, decode_content=True)
+    except Exception:  # noqa: BLE001 - only used to classify the error
+        return ""
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
+
+
+def _status_error(status: int, text: str) -> StorageError:
+    lowered = text.lower()
+    if status == 403 and ("expired" in lowered or "accessdenied" in lowered or not text.strip()):
+        return SourceExpiredError("the download URL has expired (403)")
+    if status in (400, 403) and any(code in lowered for code in _EXPIRED_CODES):
+        return SourceExpiredError(f"the download credentials have expired ({status})")
+    if status == 429 or status >= 500:
+        return StorageError(f"source answered {status}", retryable=True)
+    return StorageError(f"source answered {status}", retryable=False)
+
+
+class _CosReader:
+    """A COS object read with temporary credentials (cos-python-sdk-v5)."""
+
+    def __init__(self, source: CosObjectSource, client: Any = None) -> None:
+        self.source = source
+        self.client = client or cos_client_for(source)
+
+    def close(self) -> None:
+        return None
+
+    def open(self, offset: int, validator: str | None) -> _Body:
+        """GET the object from ``offset``; with a pinned ETag, ``If-Match`` makes a changed
+        object fail (412) instead of mixing two versions."""
+        from qcloud_cos.cos_exception import CosClientError, CosServiceError
+
+        src = self.source
+        kwargs: dict[str, str] = {}
+        if offset:
+            kwargs["Range"] = f"bytes={offset}-"
+        if offset and validator and not validator.startswith("W/") and '"' in validator:
+            kwargs["IfMatch"] = validator
+        try:
+            resp = self.client.get_object(Bucket=src.bucket, Key=src.key, **kwargs)
+        except CosServiceError as exc:
+            status = int(exc.get_status_code() or 0)
+            if status == 412:
+                raise _RestartNeeded("the COS object changed") from exc
+            if status == 416:
+                return self._at_end(offset)
+            raise _cos_error(exc) from exc
+        except CosClientError as exc:
+            raise StorageError(f"COS source unreachable: {type(exc).__name__}") from exc
+        headers = {str(k).lower(): str(v) for k, v in resp.items() if k != "Body"}
+        first, total = _total_from_content_range(headers.get("content-range"))
+        if offset and first != offset:
+            restarted = True  # the whole object came back (Range ignored)
+            if first is not None:
+                raise StorageError("COS answered a different range", retryable=True)
+        else:
+            restarted = False
+        if first is None:
+            length = headers.get("content-length", "")
+            total = int(length) if length.isdigit() else None
+        current = _validator(headers.get("etag"), headers.get("last-modified"))
+        md5 = _hex_md5(headers.get("x-cos-meta-md5"))
+        etag = headers.get("etag", "")
+        if md5 is None and first is None and "-" not in etag:
+            md5 = _hex_md5(etag)  # a simple upload's ETag is its MD5
+        raw = resp["Body"].get_raw_stream()
+
+        def read(n: int) -> bytes:
+            return raw.read(n, decode_content=False)  # type: ignore[no-any-return]
+
+        return _Body(read=read, close=raw.close, start=0 if restarted else offset,
+                     total=total, validator=current, md5=md5, restarted=restarted)
+
+    def _at_end(self, offset: int) -> _Body:
+        """416 on a resume: every byte is already copied, or the object shrank."""
+        from qcloud_cos.cos_exception import CosClientError, CosServiceError
+
+        try:
+            head = self.client.head_object(Bucket=self.source.bucket, Key=self.source.key)
+        except CosServiceError as exc:
+            raise _cos_error(exc) from exc
+        except CosClientError as exc:
+            raise StorageError(f"COS source unreachable: {type(exc).__name__}") from exc
+        headers = {str(k).lower(): str(v) for k, v in head.items()}
+        length = headers.get("content-length", "")
+        total = int(length) if length.isdigit() else None
+        if total != offset:
+            raise _RestartNeeded("the COS object is shorter than the journalled parts")
+        return _Body(read=lambda n: b"", close=lambda: None, start=offset, total=total,
+                     validator=_validator(headers.get("etag"), headers.get("last-modified")),
+                     md5=None)
+
+
+def cos_client_for(source: CosObjectSource) -> Any:
+    from qcloud_cos import CosConfig, CosS3Client
+
+    kwargs: dict[str, Any] = {"Region": source.region, "SecretId": source.secret_id,
+                              "SecretKey": source.secret_key, "Token": source.token,
+                              "Timeout": int(READ_TIMEOUT_S)}
+    kwargs.update(cos_endpoint_kwargs(source.endpoint))
+    return CosS3Client(CosConfig(**kwargs), retry=1)
+
+
+def cos_endpoint_kwargs(endpoint: str | None) -> dict[str, Any]:
+    """CosConfig arguments that send requests to ``endpoint`` (``http://host:port``)
+    instead of the real service, keeping the ``<bucket>.cos.<region>.myqcloud.com`` Host."""
+    if not endpoint:
+        return {"Scheme": "https"}
+    parts = urlsplit(endpoint)
+    out: dict[str, Any] = {"Scheme": parts.scheme or "http", "IP": parts.hostname}
+    if parts.port:
+        out["Port"] = parts.port
+    return out
+
+
+def _cos_error(exc: Any) -> StorageError:
+    status = int(exc.get_status_code() or 0)
+    code = str(exc.get_error_code() or "")
+    msg = str(exc.get_error_msg() or "")
+    if code.lower() in _EXPIRED_CODES or (status == 403 and "expired" in msg.lower()):
+        return SourceExpiredError(f"the COS credentials have expired ({code or status})")
+    if status == 429 or status >= 500:
+        return StorageError(f"COS source answered {status} {code}", retryable=True)
+    return StorageError(f"COS source answered {status} {code}", retryable=False)
+
+
+# ------------------------------------------------------------------------------ copy
+def _contiguous(records: list[PartRecord]) -> list[PartRecord]:
+    out: list[PartRecord] = []
+    pos = 0
+    for rec in sorted(records, key=lambda r: r.part_number):
+        if rec.part_number != len(out) + 1 or rec.start != pos or rec.end <= rec.start:
+            break
+        out.append(rec)
+        pos = rec.end
+    return out
+
+
+def _put_part_retrying(store: ObjectStore, key: str, upload_id: str, number: int,
+                       data: bytes) -> str:
+    for attempt in range(1, PART_ATTEMPTS + 1):
+        try:
+            return store.put_part(key, upload_id, number, data)
+        except UploadNotFoundError:
+            raise
+        except StorageError as exc:
+            if not exc.retryable or attempt == PART_ATTEMPTS:
+                raise
+            time.sleep(0.2 * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+def _stream_md5(store: ObjectStore, key: str) -> tuple[str, int]:
+    digest = hashlib.md5()  # noqa: S324 - an integrity checksum, not security
+    size = 0
+    for chunk in store.iter_read(key):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+class _BackgroundMd5:
+    """MD5 over the parts in order, computed on a worker thread (hashlib drops the GIL for
+    large updates), so hashing overlaps reading and uploading. At most ``depth`` parts wait
+    to be hashed, which keeps memory bounded."""
+
+    def __init__(self, depth: int) -> None:
+        self._md5 = hashlib.md5()  # noqa: S324 - an integrity checksum, not security
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-md5")
+        self._pending: list[Future[None]] = []
+        self._depth = max(1, depth)
+
+    def update(self, data: bytes) -> None:
+        self._pending.append(self._pool.submit(self._md5.update, data))
+        while len(self._pending) > self._depth:
+            self._pending.pop(0).result()
+
+    def hexdigest(self) -> str:
+        for fut in self._pending:
+            fut.result()
+        self._pending.clear()
+        return self._md5.hexdigest()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class _Copy:
+    def __init__(self, source: UrlSource | CosObjectSource, store: ObjectStore, key: str, *,
+                 part_size: int, expected_size: int | None, journal: CopyJournal | None,
+                 reader: Any, metadata: dict[str, str], concurrency: int,
+                 reopen_attempts: int) -> None:
+        self.source = source
+        self.store = store
+        self.key = key
+        self.part_size = part_size
+        self.expected_size = expected_size
+        self.journal = journal
+        self.reader = reader
+        self.metadata = metadata
+        self.concurrency = max(1, concurrency)
+        self.reopen_attempts = reopen_attempts
+
+    # journal helpers -----------------------------------------------------------
+    def _pinned(self) -> str | None:
+        fn = getattr(self.journal, "pinned", None)
+        return fn() if callable(fn) else None
+
+    def _pin(self, validator: str | None) -> None:
+        fn = getattr(self.journal, "pin", None)
+        if callable(fn) and validator:
+            fn(validator)
+
+    def _forget(self, upload_id: str | None) -> None:
+        if upload_id:
+            try:
+                self.store.abort_upload(self.key, upload_id)
+            except StorageError as exc:
+                log.warning("could not abort upload of %s: %s", self.key, exc.message)
+        if self.journal is not None:
+            self.journal.finished()
+
+    # main ----------------------------------------------------------------------
+    def run(self) -> CopyResult:
+        existing = self.store.head(self.key)
+        if existing is not None and existing.metadata.get("md5") and (
+                self.expected_size is None or existing.size == self.expected_size):
+            if self.journal is not None:
+                upload_id, _ = self.journal.load()
+                if upload_id:
+                    self._forget(upload_id)
+            log.info("%s is already in the destination; skipping the copy", self.key)
+            return CopyResult(self.key, self.store.uri(self.key), existing.size,
+                              existing.metadata["md5"], 0, resumed=False, skipped=True)
+
+        upload_id, records = self.journal.load() if self.journal is not None else (None, [])
+        done = _contiguous(records) if upload_id else []
+        for attempt in range(2):
+            try:
+                return self._copy(upload_id, done)
+            except (_RestartNeeded, UploadNotFoundError) as exc:
+                if attempt:
+                    raise StorageError(f"copy restarted twice: {exc}") from exc
+                log.info("copy of %s starts over: %s", self.key, exc)
+                self._forget(upload_id)
+                upload_id, done = None, []
+        raise AssertionError("unreachable")
+
+    def _open(self, offset: int, validator: str | None) -> _Body:
+        return self.reader.open(offset, validator)  # type: ignore[no-any-return]
+
+    def _copy(self, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
+        offset = done[-1].end if done else 0
+        pinned = self._pinned() if upload_id else None
+        body = self._open(offset, pinned)
+        try:
+            if body.restarted or (upload_id and done and pinned and body.validator
+                                  and body.validator != pinned):
+                raise _RestartNeeded("the source changed since the upload started")
+            return self._stream(body, upload_id, done)
+        finally:
+            body.close()
+
+    def _stream(self, body: _Body, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
+        resumed = bool(upload_id and done)
+        hasher = None if resumed else _BackgroundMd5(2)
+        try:
+            return self._stream_with(body, upload_id, done, hasher)
+        finally:
+            if hasher is not None:
+                hasher.close()
+
+    def _stream_with(self, body: _Body, upload_id: str | None, done: list[PartRecord],
+                     hasher: _BackgroundMd5 | None) -> CopyResult:
+        resumed = hasher is None
+        offset = body.start
+        parts = [UploadedPart(r.part_number, r.etag) for r in done]
+        number = len(done) + 1
+        first_validator = body.validator
+        total = body.total
+        meta = dict(self.metadata)
+
+        first = self._read(body, offset)
+        if not resumed and len(first) < self.part_size:
+            # Fits in one part: one request, no multipart bookkeeping.
+            assert hasher is not None
+            hasher.update(first)
+            md5 = hasher.hexdigest()
+            self._verify(len(first), total, body.md5, md5, upload_id)
+            if upload_id:
+                self._forget(upload_id)
+            info = self.store.put_object(self.key, first, {**meta, "md5": md5})
+            if info.size != len(first):
+                raise IntegrityError(f"destination holds {info.size} bytes, "
+                                     f"expected {len(first)}")
+            return CopyResult(self.key, self.store.uri(self.key), len(first), md5, 1,
+                              resumed=False, skipped=False)
+
+        if upload_id is None:
+            # An MD5 the source vouches for goes in up front: if ours matches at the end, the
+            # object is complete as is and S3/COS need no metadata rewrite (a server-side
+            # copy of the whole object); if not, the upload is aborted, never completed.
+            start_meta = {**meta, "md5": body.md5} if body.md5 else meta
+            upload_id = self.store.start_upload(self.key, start_meta)
+            if self.journal is not None:
+                self.journal.started(upload_id)
+                self._pin(first_validator)
+
+        inflight: dict[Future[str], tuple[int, int, int]] = {}
+        failure: BaseException | None = None
+
+        def harvest(futures: set[Future[str]]) -> None:
+            nonlocal failure
+            for fut in futures:
+                pn, start, end = inflight.pop(fut)
+                try:
+                    etag = fut.result()
+                except BaseException as exc:  # noqa: BLE001 - re-raised after the loop
+                    failure = failure or exc
+                    continue
+                parts.append(UploadedPart(pn, etag))
+                if self.journal is not None:
+                    self.journal.part_done(PartRecord(pn, etag, start, end))
+
+        data = first
+        with ThreadPoolExecutor(max_workers=self.concurrency,
+                                thread_name_prefix="copy-part") as pool:
+            try:
+                while data:
+                    if hasher is not None:
+                        hasher.update(data)
+                    while len(inflight) >= self.concurrency:
+                        finished, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
+                        harvest(finished)
+                    if failure is not None:
+                        break
+                    fut = pool.submit(_put_part_retrying, self.store, self.key, upload_id,
+                                      number, data)
+                    inflight[fut] = (number, offset, offset + len(data))
+                    offset += len(data)
+                    number += 1
+                    if len(data) < self.part_size:
+                        break
+                    data = b""  # drop the reference before reading the next part
+                    data = self._read(body, offset)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                failure = failure or exc
+            finally:
+                if inflight:
+                    harvest(set(wait(set(inflight)).done))
+        if failure is not None:
+            raise failure
+
+        size = offset
+        parts.sort(key=lambda p: p.part_number)
+        if hasher is not None:
+            md5 = hasher.hexdigest()
+            self._verify(size, total, body.md5, md5, upload_id)
+            info = self.store.complete_upload(self.key, upload_id, parts, {**meta, "md5": md5})
+            if info.size != size:
+                self._forget(None)
+                raise IntegrityError(f"destination holds {info.size} bytes, expected {size}")
+        else:
+            self._verify(size, total, None, None, upload_id)
+            info = self.store.complete_upload(self.key, upload_id, parts, meta)
+            md5, stored = _stream_md5(self.store, self.key)
+            if stored != size or info.size != size:
+                self._forget(None)
+                raise IntegrityError(f"destination holds {stored} bytes, expected {size}")
+            vouched = body.md5 or info.metadata.get("md5")  # the source's, set at start
+            if vouched and vouched != md5:
+                # Clear the unverified md5 so the next attempt copies again, not skips.
+                self.store.set_metadata(self.key, {"md5": ""})
+                self._forget(None)
+                raise IntegrityError("MD5 of the copied object differs from the source's")
+            if info.metadata.get("md5") != md5:
+                self.store.set_metadata(self.key, {"md5": md5})
+        if self.journal is not None:
+            self.journal.finished()
+        log.info("copied %d bytes into %s in %d parts%s", size, self.key, len(parts),
+                 " (resumed)" if resumed else "")
+        return CopyResult(self.key, self.store.uri(self.key), size, md5, len(parts),
+                          resumed=resumed, skipped=False)
+
+    def _read(self, body: _Body, offset: int) -> bytes:
+        """One part from ``body``; a broken connection is reopened at ``offset`` (the part
+        start) a few times before giving up."""
+        for attempt in range(self.reopen_attempts + 1):
+            try:
+                return _read_part(body, self.part_size)
+            except (StorageError, _RestartNeeded):
+                raise
+            except Exception as exc:  # noqa: BLE001 - network errors of several libraries
+                body.close()
+                if attempt == self.reopen_attempts:
+                    raise StorageError(f"reading the source failed: {type(exc).__name__}"
+                                       ) from exc
+                log.info("source read broke at %d (%s); reopening", offset,
+                         type(exc).__name__)
+                fresh = self._open(offset, body.validator)
+                if fresh.restarted or (body.validator and fresh.validator
+                                       and fresh.validator != body.validator):
+                    fresh.close()
+                    raise _RestartNeeded("the source changed during the copy") from exc
+                body.read, body.close = fresh.read, fresh.close
+        raise AssertionError("unreachable")
+
+    def _verify(self, size: int, total: int | None, source_md5: str | None,
+                md5: str | None, upload_id: str | None) -> None:
+        problem = None
+        if self.expected_size is not None and size != self.expected_size:
+            problem = f"copied {size} bytes, the provider said {self.expected_size}"
+        elif total is not None and size != total:
+            problem = f"copied {size} bytes, the source announced {total}"
+        elif source_md5 and md5 and source_md5 != md5:
+            problem = "MD5 of the copied bytes differs from the source's"
+        if problem:
+            self._forget(upload_id)
+            raise IntegrityError(problem)
+
+
+def copy_concurrency(store: ObjectStore) -> int:
+    """Parts uploaded at once for ``store``: its ``copy_concurrency`` attribute if it has one
+    (a local folder gains nothing from parallel writes), else :data:`DEFAULT_CONCURRENCY`."""
+    value = getattr(store, "copy_concurrency", None)
+    return int(value) if isinstance(value, int) and value > 0 else DEFAULT_CONCURRENCY
+
+
+def copy_source(source: UrlSource | CosObjectSource, store: ObjectStore, key: str, *,
+                part_size: int = DEFAULT_PART_SIZE, expected_size: int | None = None,
+                journal: CopyJournal | None = None,
+                check_url: Callable[[str], None] | None = None,
+                metadata: dict[str, str] | None = None,
+                concurrency: int | None = None, reopen_attempts: int = 2,
+                session: Any = None, cos_client: Any = None) -> CopyResult:
+    """Copy ``source`` into ``store`` at ``key`` (see the module doc for the guarantees).
+
+    ``concurrency``: parts uploaded at once (default: :func:`copy_concurrency`).
+    ``reopen_attempts``: how often a broken source connection is reopened (Range from the
+    current part) within this call before giving up. ``session`` / ``cos_client``: inject
+    a ``requests.Session`` / ``CosS3Client`` (tests, connection reuse)."""
+    check_key(key, "key")
+    if concurrency is None:
+        concurrency = copy_concurrency(store)
+    if part_size <= 0:
+        raise ValueError("part_size must be positive")
+    if expected_size is None and source.size is not None:
+        expected_size = source.size
+    reader: _UrlReader | _CosReader
+    if isinstance(source, UrlSource):
+        reader = _UrlReader(source, check_url, session)
+    elif isinstance(source, CosObjectSource):
+        reader = _CosReader(source, cos_client)
+    else:
+        raise TypeError(f"cannot copy from {type(source).__name__}")
+    copy = _Copy(source, store, key, part_size=part_size, expected_size=expected_size,
+                 journal=journal, reader=reader, metadata=dict(metadata or {}),
+                 concurrency=concurrency, reopen_attempts=reopen_attempts)
+    try:
+        return copy.run()
+    finally:
+        reader.close()

@@ -1,0 +1,111 @@
+"""Destination keys: render the operator's key template and keep every key inside the store.
+
+A template such as ``exports/{provider}/{yyyy}/{mm}/{dd}/{export_id}/{file_name}`` is filled
+in with :func:`render_key`. Templates come from configuration, file names from providers:
+neither may climb out of the destination prefix, so both are checked here.
+
+* The template may use only the placeholders in :data:`PLACEHOLDERS`; ``{{``/``}}`` give
+  literal braces.
+* The rendered key is relative, uses ``/`` only, and has no empty, ``.`` or ``..`` segment
+  (:func:`check_key`), else :class:`~shared.errors.ValidationError` on ``key_template``.
+* The provider's file name is reduced to its last path component and stripped of control
+  characters (:func:`sanitize_file_name`) before it is put in.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from datetime import datetime, timezone
+
+from shared.errors import ValidationError
+
+PLACEHOLDERS = frozenset({"provider", "export_id", "file_name", "yyyy", "mm", "dd", "hh"})
+MAX_KEY_BYTES = 1024  # S3 and COS both cap object keys at 1024 bytes (UTF-8)
+RESERVED_PREFIXES = (".courier-",)  # the local store's staging and metadata folders
+
+_FIELD = "key_template"
+_formatter = string.Formatter()
+
+
+def sanitize_file_name(name: str | None, fallback: str = "export.dat") -> str:
+    """The last path component of ``name`` without control characters; ``fallback`` if
+    nothing usable is left (empty, ``.``, ``..``)."""
+    text = "" if name is None else str(name)
+    text = text.replace("\\", "/").rstrip("/")
+    text = text.rsplit("/", 1)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = text.strip()
+    if text in ("", ".", "..") or text.startswith(RESERVED_PREFIXES):
+        return fallback
+    return text
+
+
+def check_key(key: str, field: str = _FIELD) -> str:
+    """``key`` if it is a safe relative object key, else :class:`ValidationError`."""
+    if not isinstance(key, str) or not key:
+        raise ValidationError(field, "the key is empty")
+    if "\\" in key:
+        raise ValidationError(field, "backslashes are not allowed in keys")
+    if key.startswith("/") or re.match(r"^[A-Za-z]:", key):
+        raise ValidationError(field, "the key must be relative, not an absolute path")
+    if any(unicodedata.category(ch) == "Cc" for ch in key):
+        raise ValidationError(field, "control characters are not allowed in keys")
+    segments = key.split("/")
+    for seg in segments:
+        if seg == "":
+            raise ValidationError(field, "empty path segments ('//' or a trailing '/') "
+                                         "are not allowed")
+        if seg in (".", ".."):
+            raise ValidationError(field, "'.' and '..' segments are not allowed")
+    if segments[0].startswith(RESERVED_PREFIXES):
+        raise ValidationError(field, f"keys may not start with {RESERVED_PREFIXES[0]!r}")
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise ValidationError(field, f"the key is longer than {MAX_KEY_BYTES} bytes")
+    return key
+
+
+def check_template(template: str) -> None:
+    """Refuse unknown placeholders, format specs and malformed braces."""
+    if not isinstance(template, str) or not template.strip():
+        raise ValidationError(_FIELD, "the key template is empty")
+    try:
+        parsed = list(_formatter.parse(template))
+    except ValueError as exc:
+        raise ValidationError(_FIELD, f"malformed template: {exc}") from exc
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS:
+            allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+            raise ValidationError(_FIELD, f"unknown placeholder {{{name}}}; use {allowed}")
+        if spec or conversion:
+            raise ValidationError(_FIELD, f"placeholder {{{name}}} takes no format spec")
+
+
+def render_key(template: str, *, provider: str, export_id: str, file_name: str | None,
+               when: datetime) -> str:
+    """Fill in ``template`` and return a checked relative key (no leading slash)."""
+    check_template(template)
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    values = {
+        "provider": _segment_value("provider", provider),
+        "export_id": _segment_value("export_id", export_id),
+        "file_name": sanitize_file_name(file_name, fallback=f"{export_id}.dat"),
+        "yyyy": f"{when.year:04d}",
+        "mm": f"{when.month:02d}",
+        "dd": f"{when.day:02d}",
+        "hh": f"{when.hour:02d}",
+    }
+    return check_key(template.format(**values))
+
+
+def _segment_value(name: str, value: str) -> str:
+    """Identifiers are single path segments: no slashes, no control characters."""
+    text = str(value)
+    if not text or "/" in text or "\\" in text or text in (".", "..") \
+            or any(unicodedata.category(ch)[0] == "C" for ch in text):
+        raise ValidationError(_FIELD, f"{name} {text!r} cannot be used in a key")
+    return text

@@ -1,0 +1,262 @@
+"""LocalObjectStore: a folder that behaves like a bucket (sandbox, tests, on-premises mounts).
+
+Layout under ``root``::
+
+    <key>                                  finished objects
+    .courier-staging/<upload_id>/          one multipart upload in progress
+        upload.json                        its key and initial metadata
+        part-00001, part-00001.etag        one file per part (+ its MD5)
+    .courier-meta/<key>.json               sidecar: size, etag, user metadata (md5, …)
+
+Parts are written to a temporary name and renamed, so a part file is either whole or absent.
+``complete_upload`` concatenates the part files with a bounded buffer into a temporary file
+next to the target, fsyncs it and renames it over the key: readers see the old object or
+the new one, never half of one. The sidecar is written the same way after the rename; a
+sidecar whose size disagrees with the file (the file was replaced by hand) is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from shared.errors import StorageError
+from shared.storage.base import ObjectInfo, ObjectStore, UploadedPart, UploadNotFoundError
+from shared.storage.keys import check_key
+
+log = logging.getLogger(__name__)
+
+STAGING_DIR = ".courier-staging"
+META_DIR = ".courier-meta"
+COPY_BUFFER = 1024 * 1024
+
+
+class LocalObjectStore(ObjectStore):
+    scheme = "file"
+    # Writing parts to the page cache is a memory copy: parallel writers only contend.
+    copy_concurrency = 1
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+
+    def __repr__(self) -> str:
+        return f"LocalObjectStore({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ paths
+    def _path(self, key: str) -> Path:
+        check_key(key, "key")
+        path = self.root.joinpath(*key.split("/"))
+        # Belt and braces: symlinks inside root must not lead outside it.
+        real = Path(os.path.realpath(path))
+        if real != self.root and self.root not in real.parents:
+            raise StorageError(f"key {key!r} resolves outside the destination folder",
+                               retryable=False)
+        return path
+
+    def _meta_path(self, key: str) -> Path:
+        check_key(key, "key")
+        return self.root.joinpath(META_DIR, *key.split("/")).with_name(
+            key.rsplit("/", 1)[-1] + ".json")
+
+    def _upload_dir(self, upload_id: str) -> Path:
+        if not upload_id or not all(c in "0123456789abcdef" for c in upload_id):
+            raise UploadNotFoundError("malformed upload id")
+        return self.root / STAGING_DIR / upload_id
+
+    def uri(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    # ------------------------------------------------------------------ reads
+    def head(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        if not path.is_file():
+            return None
+        sidecar = self._read_sidecar(key)
+        if sidecar and sidecar.get("size") == st.st_size:
+            return ObjectInfo(key=key, size=st.st_size, etag=sidecar.get("etag"),
+                              metadata=dict(sidecar.get("metadata") or {}))
+        return ObjectInfo(key=key, size=st.st_size)
+
+    def read(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise StorageError(f"no object {key!r}", retryable=False) from exc
+
+    def iter_read(self, key: str, chunk_size: int = COPY_BUFFER) -> Iterator[bytes]:
+        try:
+            fh = self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise StorageError(f"no object {key!r}", retryable=False) from exc
+        with fh:
+            while True:
+                chunk = fh.read(chunk_size)
+                if not chunk:
+                    return
+                yield chunk
+
+    # -------------------------------------------------------------- multipart
+    def start_upload(self, key: str, metadata: dict[str, str] | None = None) -> str:
+        self._path(key)
+        upload_id = uuid.uuid4().hex
+        folder = self._upload_dir(upload_id)
+        folder.mkdir(parents=True, exist_ok=False)
+        _write_atomic(folder / "upload.json",
+                      json.dumps({"key": key, "metadata": dict(metadata or {})}).encode())
+        return upload_id
+
+    def _upload(self, key: str, upload_id: str) -> tuple[Path, dict[str, Any]]:
+        folder = self._upload_dir(upload_id)
+        try:
+            info = json.loads((folder / "upload.json").read_text())
+        except (FileNotFoundError, ValueError) as exc:
+            raise UploadNotFoundError(f"no upload {upload_id} for {key!r}") from exc
+        if info.get("key") != key:
+            raise UploadNotFoundError(f"upload {upload_id} is not for {key!r}")
+        return folder, info
+
+    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> str:
+        if not 1 <= part_number <= 10000:
+            raise StorageError(f"part number {part_number} out of range", retryable=False)
+        folder, _ = self._upload(key, upload_id)
+        etag = hashlib.md5(data).hexdigest()  # noqa: S324 - an ETag, not security
+        name = f"part-{part_number:05d}"
+        _write_atomic(folder / name, data)
+        _write_atomic(folder / f"{name}.etag", etag.encode())
+        return etag
+
+    def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart],
+                        metadata: dict[str, str] | None = None) -> ObjectInfo:
+        folder, info = self._upload(key, upload_id)
+        if not parts:
+            raise StorageError("cannot complete an upload without parts", retryable=False)
+        numbers = [p.part_number for p in parts]
+        if numbers != sorted(set(numbers)):
+            raise StorageError("parts must be in ascending order without duplicates",
+                               retryable=False)
+        digests = hashlib.md5()  # noqa: S324
+        for part in parts:
+            name = f"part-{part.part_number:05d}"
+            try:
+                stored = (folder / f"{name}.etag").read_text().strip()
+            except FileNotFoundError as exc:
+                raise StorageError(f"part {part.part_number} was never uploaded",
+                                   retryable=False) from exc
+            if stored != part.etag.strip('"'):
+                raise StorageError(f"part {part.part_number} has a different ETag",
+                                   retryable=False)
+            digests.update(bytes.fromhex(stored))
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for part in parts:
+                    with (folder / f"part-{part.part_number:05d}").open("rb") as src:
+                        _append(src, out)
+                size = out.tell()
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        etag = f"{digests.hexdigest()}-{len(parts)}"
+        merged = dict(info.get("metadata") or {})
+        merged.update(metadata or {})
+        self._write_sidecar(key, size, etag, merged)
+        shutil.rmtree(folder, ignore_errors=True)
+        return ObjectInfo(key=key, size=size, etag=etag, metadata=merged)
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        try:
+            folder = self._upload_dir(upload_id)
+        except UploadNotFoundError:
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def put_object(self, key: str, data: bytes, metadata: dict[str, str] | None = None
+                   ) -> ObjectInfo:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, data)
+        etag = hashlib.md5(data).hexdigest()  # noqa: S324
+        meta = dict(metadata or {})
+        self._write_sidecar(key, len(data), etag, meta)
+        return ObjectInfo(key=key, size=len(data), etag=etag, metadata=meta)
+
+    def set_metadata(self, key: str, metadata: dict[str, str]) -> ObjectInfo:
+        info = self.head(key)
+        if info is None:
+            raise StorageError(f"no object {key!r}", retryable=False)
+        merged = dict(info.metadata)
+        merged.update(metadata)
+        self._write_sidecar(key, info.size, info.etag, merged)
+        return ObjectInfo(key=key, size=info.size, etag=info.etag, metadata=merged)
+
+    # -------------------------------------------------------------- sidecars
+    def _read_sidecar(self, key: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self._meta_path(key).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _write_sidecar(self, key: str, size: int, etag: str | None,
+                       metadata: dict[str, str]) -> None:
+        path = self._meta_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = {"key": key, "size": size, "etag": etag, "metadata": metadata}
+        _write_atomic(path, json.dumps(body, sort_keys=True).encode())
+
+
+def _append(src: BinaryIO, out: BinaryIO) -> None:
+    """Append ``src`` to ``out``: in the kernel where it can (copy_file_range / sendfile,
+    no trip through Python buffers), else with a bounded buffer."""
+    out.flush()
+    in_fd, out_fd = src.fileno(), out.fileno()
+    remaining = os.fstat(in_fd).st_size
+    copier = getattr(os, "copy_file_range", None)
+    try:
+        while remaining > 0:
+            if copier is not None:
+                n = copier(in_fd, out_fd, remaining)
+            else:
+                n = os.sendfile(out_fd, in_fd, None, remaining)
+            if n <= 0:
+                break
+            remaining -= n
+    except OSError:
+        pass  # e.g. EXDEV or unsupported here: fall through to the buffered copy
+    if remaining > 0:
+        src.seek(os.fstat(in_fd).st_size - remaining)
+        out.seek(0, os.SEEK_END)
+        shutil.copyfileobj(src, out, COPY_BUFFER)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
