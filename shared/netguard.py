@@ -1,0 +1,257 @@
+"""SSRF guard for outbound URLs (webhook endpoints, provider-supplied download links).
+
+``check_url`` refuses anything that is not plain http(s) to a public address: every address the
+host resolves to must be globally routable. Loopback, private, link-local (including the cloud
+metadata address 169.254.169.254), multicast, reserved, unspecified, CGNAT (100.64.0.0/10) and
+IPv6 forms that embed such an IPv4 address (IPv4-mapped, 6to4, NAT64) are refused.
+
+``allow_hosts`` exempts hosts on purpose (local sandboxes, tests): an entry is a host name
+(exact, case-insensitive), an IP address or a CIDR network. ``expected_domains`` narrows the
+target further to host names ending in one of the given domains.
+
+The check resolves names itself; the caller should run it right before every request (a name
+can change its answer between two attempts). :func:`guarded_session` closes the remaining gap
+(a name that answers differently between the check and the connect, "DNS rebinding"): its
+connections check the address they actually connected to.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Union
+from urllib.parse import urlsplit
+
+from shared.errors import UnsafeTargetError
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger(__name__)
+
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+ALLOWED_SCHEMES = ("http", "https")
+
+# Ranges refused on top of what ``ipaddress`` flags (older Pythons differ on some of these).
+_BLOCKED_NETWORKS: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",  # "this network"
+        "10.0.0.0/8",
+        "100.64.0.0/10",  # carrier-grade NAT
+        "127.0.0.0/8",
+        "169.254.0.0/16",  # link-local, cloud metadata
+        "172.16.0.0/12",
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # documentation
+        "192.168.0.0/16",
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, broadcast
+        "::/128",
+        "::1/128",
+        "fc00::/7",  # unique local
+        "fe80::/10",  # link-local
+        "fec0::/10",  # old site-local
+        "ff00::/8",  # multicast
+        "2001:db8::/32",  # documentation
+        "100::/64",  # discard
+    )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    # IPv4-compatible (deprecated ::a.b.c.d)
+    if int(ip) >> 32 == 0 and int(ip) > 1:
+        return ipaddress.IPv4Address(int(ip))
+    return None
+
+
+def is_blocked_address(ip: IPAddress) -> bool:
+    """True if ``ip`` (or an IPv4 address embedded in it) is not a public unicast address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner is not None and is_blocked_address(inner):
+            return True
+        if ip.scope_id:
+            return True
+    if (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
+            or ip.is_reserved or ip.is_unspecified):
+        return True
+    if any(ip.version == net.version and ip in net for net in _BLOCKED_NETWORKS):
+        return True
+    return not ip.is_global
+
+
+def _parse_ip(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0] if "%" in text else text)
+    except ValueError:
+        return None
+
+
+def _allow_rules(allow_hosts: Iterable[str]) -> tuple[set[str], list[IPNetwork]]:
+    names: set[str] = set()
+    nets: list[IPNetwork] = []
+    for entry in allow_hosts:
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+        except ValueError:
+            names.add(entry.lower().rstrip("."))
+    return names, nets
+
+
+def _in_nets(ip: IPAddress, nets: list[IPNetwork]) -> bool:
+    return any(ip.version == net.version and ip in net for net in nets)
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to (an IP literal resolves to itself)."""
+    literal = _parse_ip(host)
+    if literal is not None:
+        return [literal]
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise UnsafeTargetError(f"cannot resolve host {host!r}") from exc
+    addresses: list[IPAddress] = []
+    for info in infos:
+        ip = _parse_ip(str(info[4][0]))
+        if ip is None:
+            raise UnsafeTargetError(f"host {host!r} resolved to an unparseable address")
+        if ip not in addresses:
+            addresses.append(ip)
+    if not addresses:
+        raise UnsafeTargetError(f"host {host!r} resolved to no address")
+    return addresses
+
+
+def check_peer(sock: socket.socket, host: str, allow_hosts: Iterable[str] = ()) -> None:
+    """Raise :class:`UnsafeTargetError` if a connected socket's peer is not a public address."""
+    names, nets = _allow_rules(allow_hosts)
+    if host.lower().rstrip(".") in names:
+        return
+    try:
+        peer = _parse_ip(str(sock.getpeername()[0]))
+    except OSError as exc:
+        raise UnsafeTargetError("cannot tell which address the connection went to") from exc
+    if peer is None:
+        raise UnsafeTargetError("connected to an unparseable address")
+    if _in_nets(peer, nets) or not is_blocked_address(peer):
+        return
+    log.warning("refused connection to %s: it went to non-public address %s", host, peer)
+    raise UnsafeTargetError(f"host {host!r} connected to a non-public address")
+
+
+def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
+    """A ``requests.Session`` whose direct connections refuse non-public peers.
+
+    Use it together with :func:`check_url` (which also checks scheme and every address of the
+    name). Connections through a proxy are not checked at the socket: the peer is the proxy.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    allowed = tuple(allow_hosts)
+
+    def verified(conn: Any, sock: socket.socket) -> socket.socket:
+        if getattr(conn, "proxy", None) is None:
+            try:
+                check_peer(sock, str(conn.host), allowed)
+            except UnsafeTargetError:
+                sock.close()
+                raise
+        return sock
+
+    class GuardedHTTPConnection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            return verified(self, super()._new_conn())
+
+    class GuardedHTTPSConnection(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            return verified(self, super()._new_conn())
+
+    class GuardedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = GuardedHTTPConnection
+
+    class GuardedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = GuardedHTTPSConnection
+
+    class GuardedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPPool,
+                                                       "https": GuardedHTTPSPool}
+
+    session = requests.Session()
+    adapter = GuardedAdapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def check_url(url: str, *, allow_hosts: Iterable[str] = (),
+              expected_domains: Iterable[str] | None = None) -> None:
+    """Raise :class:`UnsafeTargetError` unless ``url`` is safe to request from the bundle."""
+    if not isinstance(url, str) or not url:
+        raise UnsafeTargetError("URL must be a non-empty string")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeTargetError("URL is malformed") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        raise UnsafeTargetError(f"URL scheme {scheme or '(none)'!r} is not allowed; "
+                                "use http or https")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise UnsafeTargetError("URL has no host")
+    if port is None:
+        port = 443 if scheme == "https" else 80
+
+    if expected_domains is not None:
+        domains = [d.lower().strip(".") for d in expected_domains if d.strip(".")]
+        if not any(host == d or host.endswith("." + d) for d in domains):
+            raise UnsafeTargetError(f"host {host!r} is not under an expected domain")
+
+    names, nets = _allow_rules(allow_hosts)
+    if host in names:
+        return
+    for ip in resolve(host, port):
+        if _in_nets(ip, nets):
+            continue
+        if is_blocked_address(ip):
+            log.warning("refused outbound request to %s: address %s is not public", host, ip)
+            raise UnsafeTargetError(f"host {host!r} resolves to a non-public address")
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: safe to log (no user info, path or query)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = parts.port
+    except ValueError:
+        return "(malformed URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")

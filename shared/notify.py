@@ -1,0 +1,68 @@
+"""Glue between task state changes and webhook deliveries (``shared.webhooks``).
+
+Subscribers of an event are the export's own (from its create request) plus the deployment's
+default endpoints. Event payloads carry what a subscriber acts on and nothing secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from shared import webhooks
+from shared.config import Settings
+from shared.model import ExportTask
+from shared.state.base import TaskStore
+
+log = logging.getLogger(__name__)
+
+
+def endpoints_for(task: ExportTask, settings: Settings, event_type: str) -> list[str]:
+    """The export's own subscribers, the default ones, and the filtered default ones whose
+    ``events`` / ``providers`` lists (when given) include this event and provider."""
+    urls = [*task.subscribers, *settings.webhook_urls]
+    for endpoint in settings.webhook_endpoints:
+        events, providers = endpoint.get("events"), endpoint.get("providers")
+        if (events is None or event_type in events) and (
+                providers is None or task.provider in providers):
+            urls.append(endpoint["url"])
+    seen: list[str] = []
+    for url in urls:
+        if url not in seen:
+            seen.append(url)
+    return seen
+
+
+def event_data(task: ExportTask, event_type: str, extra: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {"export_id": task.id, "provider": task.provider,
+                            "state": task.state.value}
+    if event_type == "export.delivered":
+        data.update({k: task.destination.get(k) for k in ("uri", "key", "size", "md5")})
+        if task.result.get("file_name"):
+            data["file_name"] = task.result["file_name"]
+    elif event_type == "export.failed" and task.error:
+        data.update({"reason": task.error.get("reason"), "code": task.error.get("code"),
+                     "retryable": bool(task.error.get("retryable"))})
+    data.update({k: v for k, v in extra.items() if v is not None})
+    return data
+
+
+def notify(store: TaskStore, settings: Settings, task: ExportTask, event_type: str,
+           extra: dict[str, Any] | None = None, now: datetime | None = None) -> int:
+    """Queue ``event_type`` for every subscriber; returns how many deliveries were queued."""
+    endpoints = endpoints_for(task, settings, event_type)
+    if not endpoints:
+        return 0
+    queued = webhooks.enqueue_event(store, task, event_type,
+                                    event_data(task, event_type, extra or {}), endpoints,
+                                    now=now)
+    log.info("export %s: %s queued for %d endpoint(s)", task.id, event_type, len(queued))
+    return len(queued)
+
+
+def deliver_due(store: TaskStore, settings: Settings, *, owner: str, deadline: float,
+                now: datetime | None = None) -> int:
+    """Attempt every due delivery (first tries and retries); returns attempts made."""
+    stats = webhooks.deliver_due(store, settings, owner=owner, now=now, deadline=deadline)
+    return int(getattr(stats, "attempted", 0))

@@ -1,0 +1,602 @@
+"""Outgoing webhooks: queue events, deliver them signed (Standard Webhooks), retry, give up.
+
+Every event becomes one :class:`~shared.model.WebhookDelivery` per endpoint, stored through the
+``TaskStore`` and keyed by ``task|event|endpoint`` so a repeated event is a no-op. A timer calls
+:func:`deliver_due`, which claims due deliveries under a lease and POSTs each one:
+
+* headers ``webhook-id`` (the delivery id, the same on every retry), ``webhook-timestamp``
+  (Unix seconds of the send), ``webhook-signature`` (``v1,<base64 HMAC-SHA256>`` for every
+  configured secret, newest first, space-separated during a rotation), ``content-type``;
+* 2xx is success; anything else (3xx included: redirects are never followed) is a failure and the
+  delivery is rescheduled on :data:`RETRY_SCHEDULE_S` with ±10 % jitter, or later if a 429/503
+  answer carries ``Retry-After``; after the last attempt the delivery is ``dead`` (kept, with its
+  attempt log, and can be resent);
+* 410 Gone disables the endpoint at once; an endpoint that has failed continuously for longer
+  than :data:`DISABLE_AFTER` is disabled too. A disabled endpoint's pending deliveries become
+  ``disabled`` (kept); :func:`recover` brings them back and re-enables the endpoint.
+
+Endpoint health lives in records of kind ``"endpoint"`` (id: SHA-256 of the URL). The URL is
+checked by :func:`shared.netguard.check_url` right before every attempt.
+
+``delivery.attempts`` is the delivery's log. An attempt entry has ``time``, ``status`` (None
+when no HTTP answer came), ``latency_ms`` and ``error``; an operator action (``resend``,
+``recover``) adds an entry with ``time`` and ``action`` and starts a fresh retry schedule.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from shared import netguard
+from shared.clock import from_iso, to_iso, utcnow
+from shared.config import Settings
+from shared.errors import UnsafeTargetError, VersionConflictError
+from shared.model import DeliveryState, ExportTask, WebhookDelivery
+from shared.state.base import Record, TaskStore
+
+log = logging.getLogger(__name__)
+
+# Delay before each attempt, in seconds: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+RETRY_SCHEDULE_S: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+JITTER = 0.10  # each delay is stretched or shrunk by up to this fraction
+REQUEST_TIMEOUT_S = 15.0
+DISABLE_AFTER = timedelta(days=5)  # continuous failure for longer than this disables
+MAX_RETRY_AFTER_S = 24 * 3600.0  # a Retry-After further out than this is capped
+CLAIM_BATCH = 10  # deliveries claimed per lease
+USER_AGENT = "export-courier-webhooks/1"
+
+ENDPOINT_KIND = "endpoint"
+# Endpoint record states. Not "disabled": some backends expire records in finished states.
+ENDPOINT_OK = "healthy"
+ENDPOINT_FAILING = "failing"
+ENDPOINT_OFF = "suspended"
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
+
+
+@dataclass
+class DeliveryStats:
+    attempted: int = 0  # HTTP attempts made (or refused by the SSRF guard)
+    delivered: int = 0
+    failed: int = 0  # attempts that did not get a 2xx (including the ones that went dead)
+    dead: int = 0  # deliveries that used up their schedule in this run
+    disabled: int = 0  # deliveries parked because their endpoint is disabled
+    released: int = 0  # claimed but not attempted (deadline reached); due again at once
+    endpoints_disabled: list[str] = field(default_factory=list)  # endpoint ids
+
+
+@dataclass
+class EndpointHealth:
+    url: str
+    state: str = ENDPOINT_OK
+    failing_since: datetime | None = None
+    consecutive_failures: int = 0
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+    @property
+    def id(self) -> str:
+        return endpoint_id(self.url)
+
+    @property
+    def disabled(self) -> bool:
+        return self.state == ENDPOINT_OFF
+
+
+# ------------------------------------------------------------------------------ signing
+def _secret_key(secret: str) -> bytes:
+    raw = secret[len(SECRET_PREFIX):] if secret.startswith(SECRET_PREFIX) else secret
+    try:
+        return base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise ValueError("webhook secret is not base64 after 'whsec_'") from exc
+
+
+def sign(secret: str, msg_id: str, timestamp: int | str, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`` (Standard Webhooks)."""
+    message = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(_secret_key(secret), message, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signature_header(secrets: Iterable[str], msg_id: str, timestamp: int | str,
+                     body: bytes) -> str:
+    """Space-separated signatures, one per secret (several during a key rotation)."""
+    return " ".join(sign(s, msg_id, timestamp, body) for s in secrets)
+
+
+def encode_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def build_headers(secrets: Sequence[str], msg_id: str, timestamp: int,
+                  body: bytes) -> dict[str, str]:
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+    }
+    if secrets:
+        headers["webhook-signature"] = signature_header(secrets, msg_id, timestamp, body)
+    return headers
+
+
+# ---------------------------------------------------------------------- endpoint health
+def endpoint_id(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def _health_from_record(rec: Record) -> EndpointHealth:
+    d = rec.data
+    return EndpointHealth(
+        url=d.get("url", ""),
+        state=rec.state,
+        failing_since=from_iso(d.get("failing_since")),
+        consecutive_failures=int(d.get("consecutive_failures") or 0),
+        last_success_at=from_iso(d.get("last_success_at")),
+        last_failure_at=from_iso(d.get("last_failure_at")),
+        disabled_at=from_iso(d.get("disabled_at")),
+        disabled_reason=d.get("disabled_reason"),
+    )
+
+
+def _health_data(h: EndpointHealth) -> dict[str, Any]:
+    return {
+        "url": h.url,
+        "failing_since": to_iso(h.failing_since),
+        "consecutive_failures": h.consecutive_failures,
+        "last_success_at": to_iso(h.last_success_at),
+        "last_failure_at": to_iso(h.last_failure_at),
+        "disabled_at": to_iso(h.disabled_at),
+        "disabled_reason": h.disabled_reason,
+    }
+
+
+def get_endpoint(store: TaskStore, url: str) -> EndpointHealth | None:
+    rec = store.get_record(ENDPOINT_KIND, endpoint_id(url))
+    return _health_from_record(rec) if rec else None
+
+
+def _mutate_endpoint(store: TaskStore, url: str, change: Callable[[EndpointHealth], None],
+                     now: datetime) -> EndpointHealth:
+    """Apply ``change`` to the endpoint's health record (created if missing), CAS-retried."""
+    for _ in range(8):
+        rec = store.get_record(ENDPOINT_KIND, endpoint_id(url))
+        health = _health_from_record(rec) if rec else EndpointHealth(url=url)
+        change(health)
+        if rec is None:
+            new = Record(kind=ENDPOINT_KIND, id=endpoint_id(url), key=None, state=health.state,
+                         ref=None, version=0, due_at=None, lease_owner=None, lease_until=None,
+                         created_at=now, updated_at=now, data=_health_data(health))
+            _, created = store.put_record(new)
+            if created:
+                return health
+            continue
+        try:
+            store.update_record(replace(rec, state=health.state, data=_health_data(health)))
+            return health
+        except VersionConflictError:
+            continue
+    raise VersionConflictError(f"endpoint {endpoint_id(url)[:12]}: too many concurrent writes")
+
+
+def _log_disabled(url: str, reason: str) -> None:
+    log.warning("webhook endpoint disabled: %s (%s)", netguard.redact_url(url), reason,
+                extra={"metric": "webhook_endpoint_disabled", "metric_value": 1,
+                       "endpoint_id": endpoint_id(url), "reason": reason})
+
+
+def disable_endpoint(store: TaskStore, url: str, reason: str,
+                     now: datetime | None = None) -> int:
+    """Disable ``url`` and park its pending deliveries as ``disabled``; returns how many."""
+    now = now or utcnow()
+
+    def change(h: EndpointHealth) -> None:
+        h.state, h.disabled_at, h.disabled_reason = ENDPOINT_OFF, now, reason
+
+    _mutate_endpoint(store, url, change, now)
+    _log_disabled(url, reason)
+    return _park_pending(store, url, now)
+
+
+def _park_pending(store: TaskStore, url: str, now: datetime) -> int:
+    parked = 0
+    for d in _scan(store, (DeliveryState.PENDING,)):
+        if d.endpoint != url:
+            continue
+        d.state, d.due_at, d.lease_owner, d.lease_until = DeliveryState.DISABLED, None, None, None
+        d.updated_at = now
+        try:
+            store.update_delivery(d)
+            parked += 1
+        except VersionConflictError:
+            # Someone holds or changed it; the claim path parks it when it comes round.
+            log.debug("delivery %s changed while parking; left for the next run", d.id)
+    return parked
+
+
+def _scan(store: TaskStore, states: Iterable[DeliveryState],
+          task_id: str | None = None) -> Iterable[WebhookDelivery]:
+    for state in states:
+        cursor: str | None = None
+        while True:
+            page = store.list_deliveries(task_id=task_id, state=state, limit=200, cursor=cursor)
+            yield from page.items
+            cursor = page.next_cursor
+            if not cursor:
+                break
+
+
+# ---------------------------------------------------------------------------- enqueue
+def enqueue_event(store: TaskStore, task: ExportTask, event_type: str, data: dict[str, Any],
+                  endpoints: Iterable[str], now: datetime | None = None
+                  ) -> list[WebhookDelivery]:
+    """One delivery per endpoint, due now; a delivery that already exists is returned as is."""
+    now = now or utcnow()
+    payload = {"type": event_type, "timestamp": to_iso(now), "data": data}
+    out: list[WebhookDelivery] = []
+    for url in endpoints:
+        if not isinstance(url, str) or not url.strip():
+            continue
+        health = get_endpoint(store, url)
+        off = health is not None and health.disabled
+        delivery = WebhookDelivery(
+            task_id=task.id, endpoint=url, event_type=event_type, payload=payload,
+            state=DeliveryState.DISABLED if off else DeliveryState.PENDING,
+            due_at=None if off else now, created_at=now, updated_at=now)
+        stored, created = store.insert_delivery(delivery)
+        if created and off:
+            log.info("delivery %s parked: endpoint %s is disabled", stored.id,
+                     netguard.redact_url(url))
+        out.append(stored)
+    return out
+
+
+# ---------------------------------------------------------------------------- deliver
+def attempts_in_round(delivery: WebhookDelivery) -> int:
+    """Attempts since the delivery was queued or last resent/recovered."""
+    n = 0
+    for entry in reversed(delivery.attempts):
+        if "action" in entry:
+            break
+        n += 1
+    return n
+
+
+def _jittered(seconds: float) -> float:
+    return seconds * (1 + random.uniform(-JITTER, JITTER))
+
+
+def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
+    """``Retry-After`` as an absolute time (delta-seconds or HTTP date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + timedelta(seconds=min(float(value), MAX_RETRY_AFTER_S))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return min(when.astimezone(timezone.utc), now + timedelta(seconds=MAX_RETRY_AFTER_S))
+
+
+@dataclass
+class _Outcome:
+    status: int | None
+    latency_ms: int
+    error: str | None
+    retry_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def _post(session: requests.Session, settings: Settings, delivery: WebhookDelivery,
+          now: datetime) -> _Outcome:
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        netguard.check_url(delivery.endpoint, allow_hosts=settings.allow_private_hosts)
+    except UnsafeTargetError as exc:
+        return _Outcome(None, elapsed(), f"refused: {exc.message}")
+    body = encode_body(delivery.payload)
+    # The signed timestamp is the real send time (receivers check it against their clock).
+    headers = build_headers(settings.webhook_secrets, delivery.id, int(time.time()), body)
+    try:
+        resp = session.post(delivery.endpoint, data=body, headers=headers,
+                            timeout=REQUEST_TIMEOUT_S, allow_redirects=False, stream=True)
+    except UnsafeTargetError as exc:  # the connection went somewhere else than checked
+        return _Outcome(None, elapsed(), f"refused: {exc.message}")
+    except requests.Timeout:
+        return _Outcome(None, elapsed(), "timeout")
+    except requests.RequestException as exc:
+        # The exception text names the URL (and its query): keep only the class name.
+        return _Outcome(None, elapsed(), f"connection failed ({type(exc).__name__})")
+    try:
+        status = resp.status_code
+        retry_at = None
+        if status in (429, 503):
+            retry_at = parse_retry_after(resp.headers.get("retry-after"), now)
+    finally:
+        resp.close()
+    error = None
+    if 300 <= status < 400:
+        error = f"redirect not followed (HTTP {status})"
+    elif not 200 <= status < 300:
+        error = f"HTTP {status}"
+    return _Outcome(status, elapsed(), error, retry_at)
+
+
+def _release(store: TaskStore, delivery: WebhookDelivery) -> bool:
+    delivery.lease_owner, delivery.lease_until = None, None
+    try:
+        store.update_delivery(delivery)
+        return True
+    except VersionConflictError:
+        return False
+
+
+class _Run:
+    """One ``deliver_due`` pass: shared state for its attempts."""
+
+    def __init__(self, store: TaskStore, settings: Settings, session: requests.Session,
+                 schedule: Sequence[float], disable_after: timedelta, fixed_now: datetime | None,
+                 stats: DeliveryStats) -> None:
+        self.store = store
+        self.settings = settings
+        self.session = session
+        self.schedule = schedule
+        self.disable_after = disable_after
+        self.fixed_now = fixed_now
+        self.stats = stats
+        self.health: dict[str, EndpointHealth | None] = {}
+
+    def now(self) -> datetime:
+        return self.fixed_now or utcnow()
+
+    def endpoint(self, url: str) -> EndpointHealth | None:
+        if url not in self.health:
+            self.health[url] = get_endpoint(self.store, url)
+        return self.health[url]
+
+    def park(self, d: WebhookDelivery) -> None:
+        d.state, d.due_at, d.lease_owner, d.lease_until = DeliveryState.DISABLED, None, None, None
+        try:
+            self.store.update_delivery(d)
+            self.stats.disabled += 1
+        except VersionConflictError:
+            log.info("delivery %s changed while parking it; skipped", d.id)
+
+    def attempt(self, d: WebhookDelivery) -> None:
+        health = self.endpoint(d.endpoint)
+        if health is not None and health.disabled:
+            self.park(d)
+            return
+        now = self.now()
+        outcome = _post(self.session, self.settings, d, now)
+        self.stats.attempted += 1
+        d.attempts.append({"time": to_iso(now), "status": outcome.status,
+                           "latency_ms": outcome.latency_ms, "error": outcome.error})
+        d.lease_owner, d.lease_until = None, None
+        newly_disabled: str | None = None
+        if outcome.ok:
+            d.state, d.due_at = DeliveryState.DELIVERED, None
+            self.stats.delivered += 1
+            self._healthy(d.endpoint, now)
+        else:
+            self.stats.failed += 1
+            if outcome.status == 410:
+                newly_disabled = "endpoint answered 410 Gone"
+                d.state, d.due_at = DeliveryState.DISABLED, None
+                self.stats.disabled += 1
+            else:
+                newly_disabled = self._failing(d.endpoint, now)
+                n = attempts_in_round(d)
+                if newly_disabled:
+                    d.state, d.due_at = DeliveryState.DISABLED, None
+                    self.stats.disabled += 1
+                elif n >= len(self.schedule):
+                    d.state, d.due_at = DeliveryState.DEAD, None
+                    self.stats.dead += 1
+                    log.warning("webhook delivery %s (%s for %s) is dead after %d attempts; "
+                                "last error: %s", d.id, d.event_type, d.task_id, n,
+                                outcome.error)
+                else:
+                    due = now + timedelta(seconds=max(0.0, _jittered(self.schedule[n])))
+                    if outcome.retry_at is not None and outcome.retry_at > due:
+                        due = outcome.retry_at
+                    d.due_at = due
+                    log.info("webhook delivery %s attempt %d failed (%s); next at %s",
+                             d.id, n, outcome.error, to_iso(due))
+        try:
+            self.store.update_delivery(d)
+        except VersionConflictError:
+            # Resent or recovered while we were sending: that newer state wins.
+            log.info("delivery %s changed during its attempt; result not recorded", d.id)
+        if newly_disabled:
+            self._disable(d.endpoint, newly_disabled, now)
+
+    def _healthy(self, url: str, now: datetime) -> None:
+        health = self.endpoint(url)
+        if health is None or (health.state == ENDPOINT_OK and health.failing_since is None):
+            return  # nothing to record: no write per successful delivery
+
+        def change(h: EndpointHealth) -> None:
+            if h.state != ENDPOINT_OFF:
+                h.state = ENDPOINT_OK
+            h.failing_since, h.consecutive_failures, h.last_success_at = None, 0, now
+
+        self.health[url] = _mutate_endpoint(self.store, url, change, now)
+
+    def _failing(self, url: str, now: datetime) -> str | None:
+        """Record a failure; returns a reason if the endpoint must now be disabled."""
+        verdict: list[str] = []
+
+        def change(h: EndpointHealth) -> None:
+            verdict.clear()
+            if h.state == ENDPOINT_OFF:
+                return
+            h.state = ENDPOINT_FAILING
+            h.failing_since = h.failing_since or now
+            h.consecutive_failures += 1
+            h.last_failure_at = now
+            if now - h.failing_since > self.disable_after:
+                verdict.append(f"failing continuously since {to_iso(h.failing_since)}")
+
+        self.health[url] = _mutate_endpoint(self.store, url, change, now)
+        return verdict[0] if verdict else None
+
+    def _disable(self, url: str, reason: str, now: datetime) -> None:
+        def change(h: EndpointHealth) -> None:
+            h.state, h.disabled_at, h.disabled_reason = ENDPOINT_OFF, now, reason
+
+        self.health[url] = _mutate_endpoint(self.store, url, change, now)
+        _log_disabled(url, reason)
+        self.stats.endpoints_disabled.append(endpoint_id(url))
+        self.stats.disabled += _park_pending(self.store, url, now)
+
+
+def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
+                now: datetime | None = None, deadline: float | None = None, limit: int = 100,
+                session: requests.Session | None = None,
+                schedule: Sequence[float] | None = None,
+                disable_after: timedelta | None = None) -> DeliveryStats:
+    """Attempt up to ``limit`` due deliveries; stop starting attempts at ``deadline``.
+
+    ``deadline`` is a ``time.monotonic()`` value. ``now`` fixes the clock (tests, replays);
+    by default each attempt uses the current time.
+    """
+    stats = DeliveryStats()
+    sched = tuple(schedule if schedule is not None else RETRY_SCHEDULE_S)
+    if not sched:
+        raise ValueError("retry schedule must have at least one entry")
+    own_session = session is None
+    sess = session or netguard.guarded_session(settings.allow_private_hosts)
+    run = _Run(store, settings, sess, sched,
+               disable_after if disable_after is not None else DISABLE_AFTER, now, stats)
+    if not settings.webhook_secrets:
+        log.warning("no webhook secrets configured: deliveries are sent unsigned")
+    seen: set[str] = set()
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
+    try:
+        while len(seen) < limit and not out_of_time():
+            batch_size = min(CLAIM_BATCH, limit - len(seen))
+            lease_s = max(settings.lease_s, REQUEST_TIMEOUT_S * batch_size + 30)
+            batch = store.claim_due_deliveries(limit=batch_size, lease_s=lease_s, owner=owner,
+                                               now=run.now())
+            if not batch:
+                break
+            fresh = 0
+            for d in batch:
+                if d.id in seen or out_of_time():
+                    stats.released += int(_release(store, d))
+                    continue
+                seen.add(d.id)
+                fresh += 1
+                try:
+                    run.attempt(d)
+                except Exception:  # noqa: BLE001 - one bad delivery must not stop the run
+                    log.exception("delivery %s: unexpected error; released", d.id)
+                    try:
+                        _release(store, store.get_delivery(d.id))
+                    except Exception:  # noqa: BLE001
+                        log.exception("delivery %s: could not release the lease", d.id)
+            if not fresh:
+                break
+    finally:
+        if own_session:
+            sess.close()
+    if stats.attempted or stats.disabled:
+        log.info("webhooks: %d attempted, %d delivered, %d failed, %d dead, %d disabled",
+                 stats.attempted, stats.delivered, stats.failed, stats.dead, stats.disabled)
+    return stats
+
+
+# ------------------------------------------------------------------ operator actions
+def _restart(store: TaskStore, delivery: WebhookDelivery, action: str,
+             now: datetime) -> WebhookDelivery:
+    delivery.attempts.append({"time": to_iso(now), "action": action})
+    delivery.state, delivery.due_at = DeliveryState.PENDING, now
+    delivery.lease_owner, delivery.lease_until = None, None
+    return store.update_delivery(delivery)
+
+
+def resend(store: TaskStore, delivery_id: str, now: datetime | None = None) -> WebhookDelivery:
+    """Queue a delivery again, due now, with its webhook-id and a fresh retry schedule."""
+    now = now or utcnow()
+    for _ in range(5):
+        delivery = store.get_delivery(delivery_id)  # NotFoundError for an unknown id
+        try:
+            restarted = _restart(store, delivery, "resend", now)
+        except VersionConflictError:
+            continue
+        log.info("delivery %s resent (%s for %s)", delivery_id, delivery.event_type,
+                 delivery.task_id)
+        return restarted
+    raise VersionConflictError(f"delivery {delivery_id} kept changing; try again")
+
+
+def enable_endpoint(store: TaskStore, url: str, now: datetime | None = None) -> EndpointHealth:
+    now = now or utcnow()
+
+    def change(h: EndpointHealth) -> None:
+        h.state, h.failing_since, h.consecutive_failures = ENDPOINT_OK, None, 0
+        h.disabled_at, h.disabled_reason = None, None
+
+    return _mutate_endpoint(store, url, change, now)
+
+
+def recover(store: TaskStore, endpoint: str, since: datetime,
+            now: datetime | None = None) -> int:
+    """Re-enable ``endpoint`` and queue again its undelivered deliveries created since ``since``.
+
+    Dead and disabled deliveries, and pending ones that already failed, become due now with a
+    fresh retry schedule. Returns how many were queued.
+    """
+    now = now or utcnow()
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    enable_endpoint(store, endpoint, now)
+    count = 0
+    states = (DeliveryState.DEAD, DeliveryState.DISABLED, DeliveryState.PENDING)
+    for d in list(_scan(store, states)):
+        if d.endpoint != endpoint or d.created_at < since:
+            continue
+        if d.state is DeliveryState.PENDING and attempts_in_round(d) == 0:
+            continue  # not failed yet: already on its way
+        try:
+            _restart(store, d, "recover", now)
+            count += 1
+        except VersionConflictError:
+            log.info("delivery %s changed during recover; skipped", d.id)
+    log.info("endpoint %s recovered: %d deliveries queued again", netguard.redact_url(endpoint),
+             count)
+    return count
