@@ -1,0 +1,36 @@
+"""What the three handlers share: one Bundle and one Logger per warm container."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.bundle import Bundle
+from shared.config import Settings
+
+_bundle: Bundle | None = None
+_loggers: dict[str, Any] = {}
+
+
+def bundle(_function: str) -> Bundle:
+    """Built on the first invocation of a container (settings read and checked once)."""
+    global _bundle
+    if _bundle is None:
+        _bundle = Bundle(Settings.from_env())
+    return _bundle
+
+
+def logger(function: str) -> Any:
+    if function not in _loggers:
+        from shared.logs import setup
+
+        _loggers[function] = setup(f"export-courier-{function}", bundle(function).settings)
+    return _loggers[function]
+
+
+def reset() -> None:
+    """Forget the warm state (local invoke and tests that change the environment)."""
+    global _bundle
+    if _bundle is not None and _bundle._store is not None:
+        _bundle._store.close()
+    _bundle = None
+    _loggers.clear()

@@ -1,0 +1,25 @@
+"""Create function: HTTP routes (API gateway, function URL) and scheduled creation (cron)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions import common
+from shared import runtime, schedules
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bundle, logger = common.bundle("create"), common.logger("create")
+    inv = runtime.invocation(context)
+    logger.append_keys(request_id=inv.request_id)
+    if runtime.is_http(event):
+        return bundle.api.handle(event, context)
+    trigger = runtime.timer_trigger(event)
+    if trigger is not None:
+        created = schedules.fire(bundle.store(), bundle.providers, bundle.settings, trigger)
+        logger.info("scheduled creation", extra={"trigger": trigger.name, "exports": created})
+        return {"created": created}
+    logger.warning("unrecognised event; expected an HTTP or timer trigger")
+    return {"statusCode": 400, "headers": {"Content-Type": "application/json"},
+            "body": '{"error":"invalid_request","message":"unrecognised event"}',
+            "isBase64Encoded": False}

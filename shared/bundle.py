@@ -1,0 +1,60 @@
+"""Everything a function needs, built once per cold start and reused while warm.
+
+Clients are cheap to build and connect lazily: the state store opens on first use, providers
+on first call, so a cold start pays only for imports.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from shared.api import HttpApi
+from shared.completion import Completer
+from shared.config import Settings
+from shared.poller import Poller
+from shared.providers import Providers
+from shared.state import TaskStore, open_store
+from shared.storage.base import ObjectStore
+
+
+class Bundle:
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        self.settings = settings
+        self._store: TaskStore | None = overrides.get("store")
+        self._destination: ObjectStore | None = overrides.get("destination")
+        self.providers = overrides.get("providers") or Providers(settings)
+        self.api = HttpApi(settings, self.store, self.providers)
+        self.completer = Completer(settings, self.store, self.providers, self.destination,
+                                   check_url=self._url_guard())
+        from shared.dispatch import make_dispatcher
+
+        self.dispatcher = overrides.get("dispatcher") or make_dispatcher(
+            settings, inline=self._complete_inline)
+        self.poller = Poller(settings, self.store, self.providers, self.dispatcher.dispatch)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Bundle:
+        return cls(Settings.from_env(env))
+
+    def store(self) -> TaskStore:
+        if self._store is None:
+            self._store = open_store(self.settings.state_url)
+        return self._store
+
+    def destination(self) -> ObjectStore:
+        if self._destination is None:
+            from shared.storage import open_destination
+
+            self._destination = open_destination(self.settings.destination)
+        return self._destination
+
+    def _complete_inline(self, export_id: str) -> None:
+        self.completer.complete(export_id, owner="complete:inline")
+
+    def _url_guard(self) -> Any:
+        from shared import netguard
+
+        return functools.partial(netguard.check_url,
+                                 allow_hosts=self.settings.allow_private_hosts)

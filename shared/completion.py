@@ -1,0 +1,163 @@
+"""One ready task: copy the result into the destination, verify it, then notify.
+
+Idempotent under at-least-once invocation: a task that is already delivered, or being copied
+under somebody else's live lease, is left alone; the copy itself skips an object that has
+already landed with the same size and MD5, and resumes a multipart upload from the parts the
+state table recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared import notify
+from shared.clock import utcnow
+from shared.config import Settings
+from shared.errors import ProviderError, StorageError, VersionConflictError
+from shared.exports import backoff
+from shared.model import ExportTask, PartRecord, TaskState
+from shared.providers import Providers
+from shared.state.base import TaskStore
+from shared.storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+MAX_COPY_ATTEMPTS = 5
+
+
+class TaskJournal:
+    """Copy progress kept in the state table, so a killed copy resumes where it stopped."""
+
+    def __init__(self, store: TaskStore, task: ExportTask) -> None:
+        self.store = store
+        self.task = task
+
+    def load(self) -> tuple[str | None, list[PartRecord]]:
+        upload_id = self.task.destination.get("upload_id")
+        if not upload_id:
+            return None, []
+        return upload_id, self.store.list_parts(self.task.id, upload_id)
+
+    def started(self, upload_id: str) -> None:
+        self.task.destination["upload_id"] = upload_id
+        self.task = self.store.update_task(self.task)
+
+    def part_done(self, part: PartRecord) -> None:
+        upload_id = self.task.destination.get("upload_id")
+        if upload_id:
+            self.store.record_part(self.task.id, upload_id, part)
+
+    def pin(self, validator: str) -> None:
+        """Remember the source's version (ETag / Last-Modified) the parts were read from."""
+        self.task.destination["source_validator"] = validator
+        self.task = self.store.update_task(self.task)
+
+    def pinned(self) -> str | None:
+        value = self.task.destination.get("source_validator")
+        return str(value) if value else None
+
+    def finished(self) -> None:
+        self.task.destination.pop("upload_id", None)
+        self.task.destination.pop("source_validator", None)
+        self.store.clear_parts(self.task.id)
+
+
+class Completer:
+    def __init__(self, settings: Settings, store: Callable[[], TaskStore], providers: Providers,
+                 destination: Callable[[], ObjectStore],
+                 check_url: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.providers = providers
+        self.destination = destination
+        self.check_url = check_url
+
+    def complete(self, export_id: str, *, owner: str, budget_s: float = 600.0,
+                 now: datetime | None = None) -> ExportTask:
+        from shared.storage.copy import SourceExpiredError, copy_source
+        from shared.storage.keys import render_key
+
+        store = self.store()
+        task = store.get_task(export_id)
+        now = now or utcnow()
+        if task.state not in (TaskState.READY, TaskState.COPYING):
+            log.info("export %s is %s; nothing to complete", task.id, task.state.value)
+            return task
+        if task.lease_owner and task.lease_until and task.lease_until > now:
+            log.info("export %s is being worked on by another invocation", task.id)
+            return task
+        task.move(TaskState.COPYING)
+        task.lease_owner, task.lease_until = owner, now + timedelta(seconds=budget_s)
+        try:
+            task = store.update_task(task)
+        except VersionConflictError:
+            log.info("export %s changed meanwhile; leaving it", export_id)
+            return store.get_task(export_id)
+
+        provider = self.providers.get(task.provider)
+        dest = self.destination()
+        journal = TaskJournal(store, task)
+        try:
+            file_name = task.result.get("file_name") or f"{task.id}.dat"
+            key = task.destination.get("key") or render_key(
+                self.settings.key_template, provider=task.provider, export_id=task.id,
+                file_name=file_name, when=task.created_at)
+            if task.destination.get("key") != key:
+                task.destination["key"] = key
+                task = journal.task = store.update_task(task)
+            result = None
+            for refresh in (False, True):
+                source = provider.result(task, refresh=refresh)
+                try:
+                    result = copy_source(
+                        source, dest, key, part_size=self.settings.part_size,
+                        expected_size=task.result.get("size") or None, journal=journal,
+                        check_url=self.check_url,
+                        metadata={"export-id": task.id, "provider": task.provider})
+                    break
+                except SourceExpiredError:
+                    if refresh:
+                        raise
+                    log.info("export %s: download URL lapsed; asking for a fresh one", task.id)
+            assert result is not None
+        except (StorageError, ProviderError) as exc:
+            return self._copy_failed(store, journal.task, exc)
+        task = journal.task
+        task.destination.update({"uri": result.uri, "key": result.key, "size": result.size,
+                                 "md5": result.md5})
+        task.destination.pop("upload_id", None)
+        task.destination.pop("source_validator", None)
+        task.move(TaskState.DELIVERED)
+        task.due_at = task.lease_owner = task.lease_until = None
+        task.error = None
+        task = store.update_task(task)
+        log.info("export %s delivered (%d bytes)", task.id, result.size)
+        extra: dict[str, Any] = {}
+        link = dest.presign(result.key, self.settings.link_ttl_s) if (
+            self.settings.link_ttl_s > 0) else None
+        if link:
+            extra["download_url"] = link
+        notify.notify(store, self.settings, task, "export.delivered", extra)
+        return task
+
+    def _copy_failed(self, store: TaskStore, task: ExportTask,
+                     exc: StorageError | ProviderError) -> ExportTask:
+        task.attempts += 1
+        retryable = getattr(exc, "retryable", False)
+        if retryable and task.attempts < MAX_COPY_ATTEMPTS:
+            task.move(TaskState.READY)
+            task.due_at = utcnow() + backoff(task.attempts)
+            task.error = {"reason": str(exc), "code": type(exc).__name__, "retryable": True}
+            log.warning("export %s: copy failed (%s); retrying later", task.id,
+                        type(exc).__name__)
+            task.lease_owner = task.lease_until = None
+            return store.update_task(task)
+        task.fail(f"copy failed: {exc}", code=type(exc).__name__, retryable=retryable)
+        task.lease_owner = task.lease_until = None
+        task = store.update_task(task)
+        log.warning("export %s: copy failed for good (%s)", task.id, type(exc).__name__)
+        notify.notify(store, self.settings, task, "export.failed")
+        return task

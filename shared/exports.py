@@ -1,0 +1,192 @@
+"""Accept, validate, submit, cancel and retry exports — idempotently.
+
+The create function calls :func:`accept`: it validates the request, stores the task (once per
+idempotency key) holding a short lease, and makes the provider's create call. If that call
+fails in a way that can succeed later, the task stays ``accepted`` and the timer submits it;
+nothing accepted is lost. A duplicate request (same ``Idempotency-Key``) returns the first
+task and creates nothing at the provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared import locks
+from shared.clock import to_iso, utcnow
+from shared.errors import ConflictError, ProviderError, ValidationError, VersionConflictError
+from shared.model import ExportTask, TaskState
+from shared.providers import Providers
+from shared.providers.base import SECRET_RESULT_FIELDS
+from shared.state.base import TaskStore
+
+log = logging.getLogger(__name__)
+
+MAX_SUBSCRIBERS = 10
+CREATE_LEASE_S = 60.0
+LOCK_RETRY_S = 2.0
+BACKOFF_BASE_S = 5.0
+BACKOFF_CAP_S = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class Accepted:
+    task: ExportTask
+    created: bool  # False: an earlier request with the same idempotency key
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """Exponential backoff with full jitter, at least the vendor's Retry-After."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** max(0, attempts - 1)))
+    delay = random.uniform(ceiling / 2, ceiling)
+    return timedelta(seconds=max(delay, retry_after or 0.0))
+
+
+def parse_request(body: Any, idempotency_key: str | None) -> tuple[str, Any, list[str], str | None]:
+    if not isinstance(body, dict):
+        raise ValidationError("body", "must be a JSON object")
+    unknown = sorted(set(body) - {"provider", "params", "subscribers", "idempotency_key"})
+    if unknown:
+        raise ValidationError(unknown[0], "unknown field (expected provider, params, "
+                              "subscribers, idempotency_key)")
+    if "provider" not in body:
+        raise ValidationError("provider", "is required")
+    if "params" not in body:
+        raise ValidationError("params", "is required")
+    subscribers = body.get("subscribers", [])
+    if not isinstance(subscribers, list) or not all(isinstance(s, str) for s in subscribers):
+        raise ValidationError("subscribers", "must be a list of URLs")
+    if len(subscribers) > MAX_SUBSCRIBERS:
+        raise ValidationError("subscribers", f"at most {MAX_SUBSCRIBERS} URLs")
+    for i, url in enumerate(subscribers):
+        if not url.startswith(("https://", "http://")) or len(url) > 2048:
+            raise ValidationError(f"subscribers[{i}]", "must be an http(s) URL")
+    key = idempotency_key or body.get("idempotency_key")
+    if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
+        raise ValidationError("Idempotency-Key", "must be 1 to 200 characters")
+    return body["provider"], body["params"], subscribers, key
+
+
+def accept(
+    store: TaskStore,
+    providers: Providers,
+    body: Any,
+    *,
+    idempotency_key: str | None = None,
+    owner: str = "create",
+    now: datetime | None = None,
+    poll_interval_s: float = 30.0,
+) -> Accepted:
+    provider_name, raw_params, subscribers, key = parse_request(body, idempotency_key)
+    provider = providers.get(provider_name)
+    params = provider.validate(raw_params)
+    now = now or utcnow()
+    task = ExportTask(provider=provider.name, params=params, idempotency_key=key,
+                      subscribers=subscribers, created_at=now, updated_at=now, due_at=now,
+                      lease_owner=owner, lease_until=now + timedelta(seconds=CREATE_LEASE_S))
+    stored, created = store.insert_task(task)
+    if not created:
+        if stored.provider != provider.name or stored.params != params:
+            raise ConflictError("Idempotency-Key was already used for a different export")
+        return Accepted(stored, False)
+    log.info("export %s accepted (%s)", stored.id, stored.provider)
+    return Accepted(submit(store, providers, stored, now=now, poll_interval_s=poll_interval_s),
+                    True)
+
+
+def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
+           now: datetime | None = None, poll_interval_s: float = 30.0) -> ExportTask:
+    """Make the provider's create call for an accepted task we hold the lease on."""
+    provider = providers.get(task.provider)
+    now = now or utcnow()
+    serial = provider.serial_key(task)
+    owner = f"submit:{task.id}"
+    if serial and not locks.acquire(store, serial, owner, now):
+        # Another create for the same resource is in flight: try again in a moment.
+        task.due_at = now + timedelta(seconds=LOCK_RETRY_S)
+        task.lease_owner = task.lease_until = None
+        return store.update_task(task)
+    try:
+        submission = provider.create(task)
+    except ProviderError as exc:
+        if exc.retryable:
+            task.attempts += 1
+            task.due_at = now + backoff(task.attempts, exc.retry_after)
+            task.error = {"reason": exc.detail, "code": exc.code, "retryable": True}
+            log.warning("export %s: create failed (%s), retrying later", task.id, exc.code)
+        else:
+            task.fail(exc.detail, code=exc.code, retryable=False)
+            log.warning("export %s: create refused (%s)", task.id, exc.code)
+        task.lease_owner = task.lease_until = None
+        return store.update_task(task)
+    finally:
+        if serial:
+            locks.release(store, serial, owner)
+    task.move(TaskState.SUBMITTED)
+    task.remote.update(submission.remote)
+    task.stage = submission.stage
+    task.attempts = 0
+    task.error = None
+    task.due_at = now + timedelta(seconds=poll_interval_s)
+    task.lease_owner = task.lease_until = None
+    log.info("export %s submitted to %s", task.id, task.provider)
+    return store.update_task(task)
+
+
+def cancel(store: TaskStore, providers: Providers, export_id: str) -> ExportTask:
+    task = store.get_task(export_id)
+    if task.state is TaskState.CANCELLED:
+        return task
+    if task.state.terminal or task.state is TaskState.COPYING:
+        raise ConflictError(f"export {export_id} is {task.state.value} and cannot be cancelled")
+    try:
+        providers.get(task.provider).cancel(task)
+    except ProviderError as exc:
+        log.warning("export %s: provider cancel failed (%s); cancelling locally", task.id,
+                    exc.code)
+    task.move(TaskState.CANCELLED)
+    task.due_at = None
+    task.lease_owner = task.lease_until = None
+    try:
+        return store.update_task(task)
+    except VersionConflictError as exc:
+        raise ConflictError(f"export {export_id} changed meanwhile; try again") from exc
+
+
+def retry(store: TaskStore, export_id: str, *, now: datetime | None = None) -> ExportTask:
+    task = store.get_task(export_id)
+    if task.state is not TaskState.FAILED:
+        raise ConflictError(f"export {export_id} is {task.state.value}; only failed exports "
+                            "can be retried")
+    now = now or utcnow()
+    task.move(TaskState.ACCEPTED)
+    task.remote, task.result, task.stage, task.progress = {}, {}, None, None
+    task.error, task.attempts, task.due_at = None, 0, now
+    try:
+        return store.update_task(task)
+    except VersionConflictError as exc:
+        raise ConflictError(f"export {export_id} changed meanwhile; try again") from exc
+
+
+def public_view(task: ExportTask) -> dict[str, Any]:
+    """What the API shows: no presigned URLs, no leases."""
+    return {
+        "id": task.id,
+        "provider": task.provider,
+        "state": task.state.value,
+        "stage": task.stage,
+        "progress": task.progress,
+        "params": task.params,
+        "remote": task.remote,
+        "result": {k: v for k, v in task.result.items() if k not in SECRET_RESULT_FIELDS},
+        "destination": task.destination or None,
+        "error": task.error,
+        "subscribers": task.subscribers,
+        "idempotency_key": task.idempotency_key,
+        "created_at": to_iso(task.created_at),
+        "updated_at": to_iso(task.updated_at),
+        "next_check_at": to_iso(task.due_at) if not task.state.terminal else None,
+    }

@@ -1,0 +1,164 @@
+"""SCF and Lambda events and contexts, reduced to one request shape, plus the time budget.
+
+HTTP triggers — Tencent SCF API gateway, AWS API Gateway REST (v1) and HTTP API (v2), Lambda
+function URLs — all become one API Gateway REST (v1) proxy event, which the Powertools
+resolver in ``shared.api`` serves; the answer goes back in the plain
+``{statusCode, headers, body, isBase64Encoded}`` shape every one of those triggers accepts.
+Timer triggers (SCF timer, EventBridge schedule) become :class:`TimerTrigger`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+# Stop this long before the platform's own limit, so state is written and leases released.
+SAFETY_MARGIN_S = 10.0
+
+
+@dataclass(frozen=True)
+class TimerTrigger:
+    name: str  # SCF TriggerName / EventBridge rule name
+    time: str | None  # when the platform fired it (ISO 8601)
+    message: str | None  # SCF timer Message / EventBridge detail, as text
+
+
+@dataclass(frozen=True)
+class Invocation:
+    request_id: str
+    function_name: str | None
+    remaining_s: float  # time left when the handler started
+    started: float = field(default_factory=time.monotonic)
+
+    def deadline(self, margin_s: float = SAFETY_MARGIN_S) -> float:
+        """A ``time.monotonic()`` deadline to stop new work at."""
+        return self.started + max(1.0, self.remaining_s - margin_s)
+
+
+def invocation(context: Any, default_timeout_s: float = 60.0) -> Invocation:
+    """Lambda contexts are objects; SCF passes a dict (``time_limit_in_ms``, ``request_id``)."""
+    if context is None:
+        return Invocation("local", None, default_timeout_s)
+    if isinstance(context, dict):
+        limit_ms = context.get("time_limit_in_ms") or default_timeout_s * 1000
+        return Invocation(str(context.get("request_id") or "scf"),
+                          context.get("function_name"), float(limit_ms) / 1000)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return Invocation(
+        str(getattr(context, "aws_request_id", "lambda")),
+        getattr(context, "function_name", None),
+        remaining() / 1000 if callable(remaining) else default_timeout_s,
+    )
+
+
+def is_http(event: Any) -> bool:
+    if not isinstance(event, dict):
+        return False
+    ctx = event.get("requestContext")
+    return isinstance(ctx, dict) and (
+        "httpMethod" in event or "httpMethod" in ctx or isinstance(ctx.get("http"), dict))
+
+
+def to_rest_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Any HTTP trigger event -> an API Gateway REST (v1) proxy event."""
+    ctx = event.get("requestContext") or {}
+    headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
+    if isinstance(ctx.get("http"), dict):  # HTTP API v2 / function URL
+        method = ctx["http"].get("method", "GET")
+        path = event.get("rawPath") or ctx["http"].get("path") or "/"
+        query = dict(event.get("queryStringParameters") or {})
+        if event.get("cookies"):
+            headers.setdefault("cookie", "; ".join(event["cookies"]))
+        source_ip = ctx["http"].get("sourceIp")
+        stage = ctx.get("stage")
+        request_id = ctx.get("requestId")
+    else:  # REST v1 or SCF API gateway
+        method = event.get("httpMethod") or ctx.get("httpMethod") or "GET"
+        path = event.get("path") or ctx.get("path") or "/"
+        query = dict(event.get("queryStringParameters") or event.get("queryString") or {})
+        source_ip = ctx.get("sourceIp") or (ctx.get("identity") or {}).get("sourceIp")
+        stage = ctx.get("stage")
+        request_id = ctx.get("requestId")
+        stage_prefix = f"/{stage}" if stage else None
+        # SCF gateways may pass the stage-prefixed path; the routes don't include it.
+        if stage_prefix and "serviceId" in ctx and path.startswith(stage_prefix + "/"):
+            path = path[len(stage_prefix):]
+    query = {str(k): str(v) if not isinstance(v, list) else str(v[-1])
+             for k, v in query.items()}
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method.upper(),
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "body": event.get("body"),
+        "isBase64Encoded": bool(event.get("isBase64Encoded", False)),
+        "requestContext": {
+            "requestId": request_id or "local",
+            "stage": stage or "$default",
+            "httpMethod": method.upper(),
+            "path": path,
+            "resourcePath": path,
+            "identity": {"sourceIp": source_ip},
+        },
+    }
+
+
+def to_plain_response(response: dict[str, Any]) -> dict[str, Any]:
+    """Resolver answer -> ``{statusCode, headers, body, isBase64Encoded}`` for every trigger."""
+    headers: dict[str, str] = dict(response.get("headers") or {})
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        if values:
+            headers[name] = ", ".join(str(v) for v in values)
+    return {
+        "statusCode": int(response.get("statusCode", 200)),
+        "headers": headers,
+        "body": response.get("body") or "",
+        "isBase64Encoded": bool(response.get("isBase64Encoded", False)),
+    }
+
+
+def timer_trigger(event: Any) -> TimerTrigger | None:
+    if not isinstance(event, dict):
+        return None
+    if event.get("Type") == "Timer":  # SCF timer trigger
+        return TimerTrigger(str(event.get("TriggerName") or "timer"), event.get("Time"),
+                            event.get("Message"))
+    if event.get("detail-type") == "Scheduled Event" or event.get("source") == "aws.events":
+        resources = event.get("resources") or ["schedule"]
+        name = str(resources[0]).rsplit("/", 1)[-1]
+        detail = event.get("detail")
+        message = None
+        if isinstance(detail, dict) and detail:
+            import json
+
+            message = json.dumps(detail)
+        elif isinstance(detail, str):
+            message = detail
+        return TimerTrigger(name, event.get("time"), message)
+    return None
+
+
+def async_payload(event: Any) -> dict[str, Any]:
+    """The complete function's payload: ``{"export_id": …}``, however it was delivered."""
+    if isinstance(event, dict):
+        if "export_id" in event:
+            return event
+        # SCF async invocations may arrive wrapped; Lambda destinations wrap in requestPayload.
+        for key in ("requestPayload", "payload", "Payload", "body"):
+            inner = event.get(key)
+            if isinstance(inner, str):
+                import json
+
+                try:
+                    inner = json.loads(inner)
+                except ValueError:
+                    continue
+            if isinstance(inner, dict) and "export_id" in inner:
+                return inner
+    return {}
