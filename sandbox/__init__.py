@@ -1,0 +1,27 @@
+"""Local emulator of the Tencent Cloud API 3.0 (CLS log export, MongoDB log download, TCSS
+export jobs) that the real ``tencentcloud`` SDK can be pointed at.
+
+    from sandbox import Sandbox
+    with Sandbox(port=0) as sb:
+        ...  # HttpProfile(protocol="http", endpoint=sb.endpoint), Credential(*sb.credentials)
+
+Knobs: ``sb.clock.advance(s)`` / ``Sandbox(time_scale=x)`` (tasks progress by sandbox time),
+``Sandbox(keys=[(id, key), ...])``, ``Sandbox(topic_pattern=regex)``, ``sb.faults.add(...)``
+(kinds error / slow / drop / http_status; also ``POST /_sandbox/faults``), ``sb.rate_limit``
+(per service+action per second, default 20), ``sb.fail_exports(topic)``,
+``sb.fail_next_export()``,
+``sb.set_file_size(topic, n)``, ``sb.missing_topics``, ``sb.fail_log_downloads(instance)``,
+``sb.fail_export_jobs(action)``. Records: ``sb.calls`` {(service, action): n} and
+``sb.bytes_served`` {file token: bytes} (the token is the ExportId / TaskId / JobId).
+
+``python -m sandbox --port 8700 --time-scale 1`` runs it standalone. Never imported by ``shared`` /
+``functions`` / ``courier``, and imports none of them.
+"""
+
+from __future__ import annotations
+
+from sandbox.cli import main
+from sandbox.core import SECRET_ID, SECRET_KEY, Sandbox
+from sandbox.errors import ApiError
+
+__all__ = ["SECRET_ID", "SECRET_KEY", "ApiError", "Sandbox", "main"]

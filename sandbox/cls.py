@@ -1,0 +1,192 @@
+"""CLS (service ``cls``, API 2020-10-16): CreateExport, DescribeExports, DeleteExport.
+
+An export's status follows sandbox time: ``Queuing`` for ``queue_s``, ``Processing`` for
+``process_s``, then ``Completed`` (``Failed`` on topics passed to ``fail_exports``); a
+completed export is ``Expired`` three days after creation. A completed export's ``CosPath``
+is a signed URL minted on every DescribeExports and valid for one hour of sandbox time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from sandbox.errors import ApiError
+from sandbox.params import Params
+
+if TYPE_CHECKING:
+    from sandbox.core import Sandbox
+
+MAX_COUNT = 50_000_000
+MAX_LIMIT = 100
+VALIDITY_S = 3 * 24 * 3600
+URL_LIFETIME_S = 3600
+CHINA = timezone(timedelta(hours=8))  # CLS reports wall-clock times in Beijing time
+
+
+def format_time(unix: float) -> str:
+    return datetime.fromtimestamp(unix, tz=CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class Export:
+    export_id: str
+    topic_id: str
+    query: str
+    from_ms: int
+    to_ms: int
+    order: str
+    format: str
+    count: int
+    syntax_rule: int
+    derived_fields: Optional[list]
+    created: float  # sandbox unix seconds
+    seq: int
+    size: int
+    fails: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.export_id}.{self.format}"
+
+
+class ClsService:
+    service = "cls"
+    version = "2020-10-16"
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sb = sandbox
+        self.exports: dict[str, Export] = {}
+        self.failing_topics: set[str] = set()
+        self.missing_topics: set[str] = set()
+        self.file_sizes: dict[str, int] = {}
+        self.fail_next = 0  # the next this many exports fail, whatever their topic
+        self._seq = itertools.count()
+        self._lock = threading.RLock()
+        self.actions: dict[str, Callable[[Params], dict[str, Any]]] = {
+            "CreateExport": self.create_export,
+            "DescribeExports": self.describe_exports,
+            "DeleteExport": self.delete_export,
+        }
+
+    # -- state -------------------------------------------------------------------------------
+
+    def status(self, export: Export, now: float) -> str:
+        age = now - export.created
+        if age < self.sb.queue_s:
+            return "Queuing"
+        if age < self.sb.queue_s + self.sb.process_s:
+            return "Processing"
+        if export.fails:
+            return "Failed"
+        if age >= VALIDITY_S:
+            return "Expired"
+        return "Completed"
+
+    def _topic(self, params: Params) -> str:
+        topic_id = params.text("TopicId", required=True, allow_empty=False)
+        assert topic_id is not None  # noqa: S101 - required above
+        if (not self.sb.topic_pattern.fullmatch(topic_id)
+                or topic_id in self.missing_topics):
+            raise ApiError("ResourceNotFound.TopicNotExist", f"topic {topic_id} does not exist")
+        return topic_id
+
+    def info(self, export: Export, now: float) -> dict[str, Any]:
+        status = self.status(export, now)
+        cos_path = ""
+        size = 0
+        if status == "Completed":
+            size = export.size
+            entry = self.sb.files.register(
+                export.export_id, export.file_name, export.size, export.export_id,
+                export.created + self.sb.queue_s + self.sb.process_s)
+            cos_path = self.sb.files.url(self.sb.url, entry.token, entry.name,
+                                         int(now) + URL_LIFETIME_S)
+        elif status == "Expired":
+            size = export.size
+            self.sb.files.remove(export.export_id)
+        return {
+            "TopicId": export.topic_id,
+            "ExportId": export.export_id,
+            "Query": export.query,
+            "FileName": export.file_name,
+            "FileSize": size,
+            "Order": export.order,
+            "Format": export.format,
+            "Count": export.count,
+            "Status": status,
+            "From": export.from_ms,
+            "To": export.to_ms,
+            "CosPath": cos_path,
+            "CreateTime": format_time(export.created),
+            "SyntaxRule": export.syntax_rule,
+            "DerivedFields": export.derived_fields,
+            "CreateTimestamp": int(export.created * 1000),
+        }
+
+    def fail_next_export(self) -> None:
+        with self._lock:
+            self.fail_next += 1
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def create_export(self, params: Params) -> dict[str, Any]:
+        topic_id = self._topic(params)
+        count = params.integer("Count", required=True, minimum=1, maximum=MAX_COUNT)
+        query = params.text("Query", required=True)
+        from_ms = params.integer("From", required=True, minimum=0)
+        to_ms = params.integer("To", required=True, minimum=0)
+        assert count is not None and query is not None  # noqa: S101
+        assert from_ms is not None and to_ms is not None  # noqa: S101
+        if from_ms >= to_ms:
+            raise ApiError("InvalidParameterValue", "`From` must be earlier than `To`")
+        if query.strip().lower().startswith("select") or "|" in query:
+            raise ApiError("InvalidParameterValue", "export queries do not support SQL")
+        order = params.text("Order", default="desc", choices=("asc", "desc"))
+        fmt = params.text("Format", default="json", choices=("json", "csv"))
+        syntax_rule = params.integer("SyntaxRule", default=1, choices=(0, 1))
+        derived = params.items("DerivedFields")
+        with self._lock:
+            fails = topic_id in self.failing_topics
+            if not fails and self.fail_next > 0:
+                self.fail_next -= 1
+                fails = True
+            export = Export(
+                export_id=str(uuid.uuid4()), topic_id=topic_id, query=query, from_ms=from_ms,
+                to_ms=to_ms, order=order or "desc", format=fmt or "json", count=count,
+                syntax_rule=1 if syntax_rule is None else syntax_rule, derived_fields=derived,
+                created=self.sb.clock.now(), seq=next(self._seq),
+                size=self.file_sizes.get(topic_id, self.sb.file_size),
+                fails=fails)
+            self.exports[export.export_id] = export
+        return {"ExportId": export.export_id}
+
+    def describe_exports(self, params: Params) -> dict[str, Any]:
+        topic_id = self._topic(params)
+        offset = params.integer("Offset", default=0)
+        limit = params.integer("Limit", default=20)
+        assert offset is not None and limit is not None  # noqa: S101
+        if offset < 0:
+            raise ApiError("InvalidParameter", "`Offset` must not be negative")
+        if limit < 1 or limit > MAX_LIMIT:
+            raise ApiError("InvalidParameter", f"`Limit` must be between 1 and {MAX_LIMIT}")
+        now = self.sb.clock.now()
+        with self._lock:
+            mine = [e for e in self.exports.values() if e.topic_id == topic_id]
+            mine.sort(key=lambda e: (e.created, e.seq), reverse=True)
+            page = mine[offset:offset + limit]
+            return {"Exports": [self.info(e, now) for e in page], "TotalCount": len(mine)}
+
+    def delete_export(self, params: Params) -> dict[str, Any]:
+        export_id = params.text("ExportId", required=True, allow_empty=False)
+        with self._lock:
+            export = self.exports.pop(export_id or "", None)
+        if export is None:
+            raise ApiError("ResourceNotFound.ExportNotExist", f"export {export_id} does not exist")
+        self.sb.files.remove(export.export_id)
+        return {}

@@ -1,0 +1,196 @@
+"""The :class:`Sandbox`: one threaded HTTP server on 127.0.0.1 emulating Tencent Cloud API 3.0
+services (CLS, MongoDB, TCSS) and serving their result files."""
+
+from __future__ import annotations
+
+import collections
+import re
+import threading
+import time
+from collections.abc import Sequence
+from http.server import ThreadingHTTPServer
+from typing import Any, Optional
+
+from sandbox.clock import Clock
+from sandbox.cls import ClsService
+from sandbox.cos_objects import CosObjects
+from sandbox.dlc import DlcService
+from sandbox.dms import DmsService
+from sandbox.faults import Faults
+from sandbox.files import FileStore
+from sandbox.mongodb import MongoService
+from sandbox.server import Handler
+from sandbox.tcss import TcssService
+
+SECRET_ID = "AKIDsandbox"
+SECRET_KEY = "sandbox-secret-key"  # noqa: S105 - the sandbox's published test credential
+DEFAULT_RATE_LIMIT = 20
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class Sandbox:
+    """A local Tencent Cloud endpoint. ``port=0`` picks a free port; see ``url`` after start.
+
+    ``queue_s`` / ``process_s``: seconds (sandbox time) a task spends queuing / processing.
+    ``file_size``: default size in bytes of result files.
+    ``time_scale``: how fast sandbox time flows against real time (``clock.advance`` jumps).
+    ``keys``: accepted (SecretId, SecretKey) pairs; the first one is ``secret_id`` /
+    ``secret_key`` / ``credentials``. Default: one pair, ``SECRET_ID`` / ``SECRET_KEY``.
+    ``topic_pattern``: regular expression (full match) of the CLS TopicIds that exist, besides
+    those in ``missing_topics``.
+    """
+
+    def __init__(self, port: int = 0, queue_s: float = 1.0, process_s: float = 2.0,
+                 file_size: int = 4096, host: str = "127.0.0.1",
+                 rate_limit: Optional[int] = DEFAULT_RATE_LIMIT, verbose: bool = False,
+                 time_scale: float = 1.0,
+                 keys: Optional[Sequence[tuple[str, str]]] = None,
+                 topic_pattern: str = r"topic-.+") -> None:
+        self.host = host
+        self.port = int(port)
+        self.queue_s = float(queue_s)
+        self.process_s = float(process_s)
+        self.file_size = int(file_size)
+        self.rate_limit = rate_limit
+        self.verbose = verbose
+        pairs = list(keys) if keys is not None else [(SECRET_ID, SECRET_KEY)]
+        if not pairs:
+            raise ValueError("the sandbox needs at least one (SecretId, SecretKey) pair")
+        self.secret_id, self.secret_key = pairs[0]
+        self.topic_pattern = re.compile(topic_pattern)
+        self.clock = Clock(time_scale)
+        self.faults = Faults()
+        self.files = FileStore()
+        self.calls: dict[tuple[Optional[str], Optional[str]], int] = {}
+        self.bytes_served: dict[str, int] = {}
+        self.keys: dict[str, str] = dict(pairs)
+        self._windows: dict[tuple[Optional[str], Optional[str]], collections.deque] = {}
+        self._lock = threading.Lock()
+        self._server: Optional[_Server] = None
+        self._thread: Optional[threading.Thread] = None
+        self.cls = ClsService(self)
+        self.services: dict[str, Any] = {self.cls.service: self.cls}
+        self.mongodb = MongoService(self)
+        self.tcss = TcssService(self)
+        for svc in (self.mongodb, self.tcss):
+            self.services[svc.service] = svc
+        self.cos_objects = CosObjects(self)  # COS reads of DLC results (Host: *.cos.*)
+        self.dlc = DlcService(self)
+        self.services[self.dlc.service] = self.dlc
+        # Alibaba DMS: reached by its x-acs-action header, not through the Tencent services
+        self.dms = DmsService(self)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            return self
+        handler = type("SandboxHandler", (Handler,), {"sb": self})
+        self._server = _Server((self.host, self.port), handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name=f"sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def serve_forever(self) -> None:
+        """Start (if needed) and block until interrupted."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port``, the form ``HttpProfile(endpoint=...)`` takes."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        """The first accepted (SecretId, SecretKey) pair."""
+        return self.secret_id, self.secret_key
+
+    # -- scenario knobs ----------------------------------------------------------------------
+
+    def fail_exports(self, topic_id: str) -> None:
+        """CLS exports created on ``topic_id`` from now on end in Status ``Failed``."""
+        self.cls.failing_topics.add(topic_id)
+
+    def fail_next_export(self) -> None:
+        """The next CLS export created (on any topic) ends in Status ``Failed``."""
+        self.cls.fail_next_export()
+
+    def set_file_size(self, topic_id: str, n_bytes: int) -> None:
+        """Result files of CLS exports created on ``topic_id`` from now on are ``n_bytes``."""
+        if n_bytes < 0:
+            raise ValueError("file size must not be negative")
+        self.cls.file_sizes[topic_id] = int(n_bytes)
+
+    def fail_log_downloads(self, instance_id: str) -> None:
+        """MongoDB log download tasks created on ``instance_id`` from now on fail (Status 3)."""
+        self.mongodb.fail_instances.add(instance_id)
+
+    def fail_export_jobs(self, action: str) -> None:
+        """TCSS jobs created by ``action`` (e.g. ``CreateHostExportJob``) end in FAILURE."""
+        self.tcss.fail_actions.add(action)
+
+    @property
+    def missing_topics(self) -> set[str]:
+        """CLS topic ids answered with ``ResourceNotFound.TopicNotExist``."""
+        return self.cls.missing_topics
+
+    # -- used by the handler -----------------------------------------------------------------
+
+    def _secret_for(self, secret_id: str) -> Optional[str]:
+        return self.keys.get(secret_id)
+
+    def _count(self, service: Optional[str], action: Optional[str]) -> None:
+        with self._lock:
+            key = (service, action)
+            self.calls[key] = self.calls.get(key, 0) + 1
+
+    def _served(self, token: str, n: int) -> None:
+        with self._lock:
+            self.bytes_served[token] = self.bytes_served.get(token, 0) + n
+
+    def _admit(self, service: Optional[str], action: Optional[str]) -> bool:
+        """Sliding one-second window per (service, action); False when over ``rate_limit``."""
+        limit = self.rate_limit
+        if not limit or limit <= 0:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            window = self._windows.setdefault((service, action), collections.deque())
+            while window and now - window[0] >= 1.0:
+                window.popleft()
+            if len(window) >= limit:
+                return False
+            window.append(now)
+            return True

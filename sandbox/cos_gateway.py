@@ -1,0 +1,255 @@
+"""A small COS look-alike in front of an S3 server (moto), for tests and the sandbox.
+
+``CosGateway(upstream="http://127.0.0.1:PORT").start()`` listens on 127.0.0.1. Point
+cos-python-sdk-v5 at it with ``CosConfig(Region=…, Scheme="http", IP="127.0.0.1",
+Port=gateway.port, …)``: the SDK then connects to the gateway but keeps the real
+``Host: <bucket>.cos.<region>.myqcloud.com`` header, which is where the bucket is taken from.
+Requests whose Host is not a COS name are read path-style (``/<bucket>/<key>``; what a
+presigned sandbox URL looks like).
+
+Every request must carry a valid COS signature (:mod:`sandbox.cos_auth`) from one of the
+configured credentials — permanent ones given at construction, temporary ones (with a
+session token and expiry) added at run time with :meth:`CosGateway.issue_temporary` /
+:meth:`add_credentials`. The request is then translated to S3 (``x-cos-meta-*`` →
+``x-amz-meta-*``, ``x-cos-copy-source`` → ``x-amz-copy-source``, the metadata directive,
+copy ranges) and forwarded; the answer is translated back.
+
+Must not import ``shared``: it stands for the real service.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import uuid
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+import requests
+
+from sandbox.cos_auth import TOKEN_HEADER, CosAuthError, Credential, CredentialStore, verify
+
+log = logging.getLogger(__name__)
+
+COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-9-]+)"
+                      r"\.myqcloud\.com(?::\d+)?$")
+_S3_NS = re.compile(rb'\s+xmlns="http://s3\.amazonaws\.com/doc/2006-03-01/?"')
+_DIRECTIVES = {"replaced": "REPLACE", "copy": "COPY"}
+_PASS_REQUEST = ("content-type", "content-md5", "content-disposition", "content-encoding",
+                 "cache-control", "expires", "range", "if-match", "if-none-match",
+                 "if-modified-since", "if-unmodified-since", "if-range")
+_PASS_RESPONSE = ("content-type", "content-length", "content-range", "etag", "last-modified",
+                  "accept-ranges", "content-md5", "content-encoding", "content-disposition",
+                  "cache-control", "expires", "location")
+_COPY_HEADERS = {
+    "x-cos-copy-source-range": "x-amz-copy-source-range",
+    "x-cos-copy-source-if-match": "x-amz-copy-source-if-match",
+    "x-cos-copy-source-if-none-match": "x-amz-copy-source-if-none-match",
+}
+_FAKE_SIGV4 = ("AWS4-HMAC-SHA256 Credential=sandbox/20240101/us-east-1/s3/aws4_request, "
+               "SignedHeaders=host, Signature=0")
+CHUNK = 256 * 1024
+
+
+class CosGateway:
+    def __init__(self, upstream: str, *, region: str = "ap-guangzhou",
+                 credentials: dict[str, str] | None = None, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.region = region
+        self.credentials = CredentialStore()
+        for sid, skey in (credentials or {}).items():
+            self.credentials.add(sid, skey)
+        self.requests: list[tuple[str, str, str]] = []  # method, bucket, path (no query)
+        self._host, self._port = host, port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._session = requests.Session()
+
+    # --------------------------------------------------------------- control
+    def add_credentials(self, secret_id: str, secret_key: str, token: str | None = None,
+                        expires_in: float | None = None) -> Credential:
+        return self.credentials.add(secret_id, secret_key, token, expires_in)
+
+    def issue_temporary(self, expires_in: float = 1800.0) -> Credential:
+        return self.credentials.issue_temporary(expires_in)
+
+    def revoke(self, secret_id: str) -> None:
+        self.credentials.revoke(secret_id)
+
+    def start(self) -> CosGateway:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                log.debug("cos gateway: " + format, *args)
+
+            def _any(self) -> None:
+                gateway._handle(self)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any  # noqa: N815
+
+        self._httpd = ThreadingHTTPServer((self._host, self._port), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, args=(0.1,), daemon=True,
+                         name="cos-gateway").start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        self._session.close()
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "start() first"
+        return int(self._httpd.server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        """``http://127.0.0.1:PORT`` — what ``CosObjectSource.endpoint`` and the bundle's
+        COS endpoint setting take."""
+        return f"http://{self._host}:{self.port}"
+
+    def __enter__(self) -> CosGateway:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # --------------------------------------------------------------- serving
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        request_id = uuid.uuid4().hex
+        try:
+            length = int(h.headers.get("Content-Length") or 0)
+            body = h.rfile.read(length) if length else b""
+            split = urlsplit(h.path)
+            headers = {k.lower(): v for k, v in h.headers.items()}
+            host = headers.get("host", "")
+            m = COS_HOST.match(host)
+            raw_path = split.path or "/"
+            if m:
+                bucket = m.group("bucket")
+                object_path = unquote(raw_path)
+            else:
+                segments = raw_path.lstrip("/").split("/", 1)
+                if not segments[0]:
+                    raise CosAuthError(400, "InvalidURI", "no bucket in Host or path")
+                bucket = unquote(segments[0])
+                object_path = "/" + unquote(segments[1] if len(segments) > 1 else "")
+            verify(h.command, object_path, split.query, headers, self.credentials)
+        except CosAuthError as exc:
+            self._error(h, exc.status, exc.code, exc.message, request_id)
+            return
+        except Exception:  # noqa: BLE001 - a gateway answers, never dies
+            log.exception("cos gateway: bad request")
+            self._error(h, 400, "InvalidRequest", "malformed request", request_id)
+            return
+        self.requests.append((h.command, bucket, object_path))
+        try:
+            self._forward(h, bucket, object_path, split.query, headers, body, request_id)
+        except requests.RequestException as exc:
+            self._error(h, 502, "InternalError", f"upstream failed: {type(exc).__name__}",
+                        request_id)
+
+    def _forward(self, h: BaseHTTPRequestHandler, bucket: str, object_path: str, query: str,
+                 headers: dict[str, str], body: bytes, request_id: str) -> None:
+        out: dict[str, str] = {"Authorization": _FAKE_SIGV4}
+        for name, value in headers.items():
+            if name in _PASS_REQUEST:
+                out[name] = value
+            elif name.startswith("x-cos-meta-"):
+                out["x-amz-meta-" + name[len("x-cos-meta-"):]] = value
+            elif name == "x-cos-copy-source":
+                out["x-amz-copy-source"] = _copy_source(value)
+            elif name == "x-cos-metadata-directive":
+                out["x-amz-metadata-directive"] = _DIRECTIVES.get(value.lower(), value)
+            elif name in _COPY_HEADERS:
+                out[_COPY_HEADERS[name]] = value
+        params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+                  if not k.lower().startswith("q-") and k.lower() != TOKEN_HEADER]
+        url = f"{self.upstream}/{quote(bucket)}{quote(object_path, safe='/-_.~')}"
+        if params:
+            url += "?" + "&".join(quote(k, safe="-_.~") if v == "" else
+                                  f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
+                                  for k, v in params)
+        resp = self._session.request(h.command, url, headers=out, data=body or None,
+                                     stream=True, timeout=(10, 120), allow_redirects=False)
+        try:
+            h.send_response(resp.status_code)
+            content_type = resp.headers.get("Content-Type", "")
+            has_length = "content-length" in {k.lower() for k in resp.headers}
+            payload = None
+            if h.command != "HEAD" and ("xml" in content_type or not has_length):
+                payload = _S3_NS.sub(b"", resp.content)
+                if resp.status_code >= 400:
+                    payload = _cos_error_xml(payload, h.path, request_id)
+            for name, value in resp.headers.items():
+                lname = name.lower()
+                if lname.startswith("x-amz-meta-"):
+                    h.send_header("x-cos-meta-" + lname[len("x-amz-meta-"):], value)
+                elif lname in _PASS_RESPONSE and not (payload is not None
+                                                      and lname == "content-length"):
+                    h.send_header(name, value)
+            h.send_header("x-cos-request-id", request_id)
+            if payload is not None:
+                h.send_header("Content-Length", str(len(payload)))
+            elif not has_length:
+                h.send_header("Content-Length", "0")
+            h.end_headers()
+            if h.command == "HEAD":
+                return
+            if payload is not None:
+                h.wfile.write(payload)
+                return
+            for chunk in resp.raw.stream(CHUNK, decode_content=False):
+                h.wfile.write(chunk)
+        except OSError:
+            h.close_connection = True
+        finally:
+            resp.close()
+
+    def _error(self, h: BaseHTTPRequestHandler, status: int, code: str, message: str,
+               request_id: str) -> None:
+        body = _error_xml(code, message, urlsplit(h.path).path, request_id)
+        h.send_response(status)
+        h.send_header("Content-Type", "application/xml")
+        h.send_header("x-cos-request-id", request_id)
+        if h.command == "HEAD":
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+
+def _copy_source(value: str) -> str:
+    """``<bucket>.cos.<region>.myqcloud.com/<key>[?versionId=…]`` → ``/<bucket>/<key>``."""
+    text = value.split("://", 1)[-1]
+    host, _, path = text.partition("/")
+    m = COS_HOST.match(host)
+    bucket = m.group("bucket") if m else host
+    return f"/{bucket}/{path}"
+
+
+def _error_xml(code: str, message: str, resource: str, request_id: str) -> bytes:
+    """An error body shaped like COS's (the SDK wants Code, Message, Resource, RequestId)."""
+    return (f"<?xml version='1.0' encoding='utf-8' ?><Error><Code>{escape(code)}</Code>"
+            f"<Message>{escape(message)}</Message><Resource>{escape(resource)}</Resource>"
+            f"<RequestId>{request_id}</RequestId><TraceId>{request_id}</TraceId>"
+            f"</Error>").encode()
+
+
+def _cos_error_xml(payload: bytes, path: str, request_id: str) -> bytes:
+    code = re.search(rb"<Code>([^<]*)</Code>", payload)
+    message = re.search(rb"<Message>([^<]*)</Message>", payload)
+    return _error_xml(code.group(1).decode() if code else "InternalError",
+                      message.group(1).decode() if message else "",
+                      urlsplit(path).path, request_id)

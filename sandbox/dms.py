@@ -1,0 +1,374 @@
+"""Alibaba Cloud DMS Enterprise (API 2018-11-01): data-export tickets.
+
+Written from the vendor's API description, not from any client. RPC style: ``POST /`` with
+the parameters in the query string (some actions put a few in a form body), headers
+``x-acs-action`` / ``x-acs-version`` and an ACS3-HMAC-SHA256 signature (:mod:`sandbox.acs3`).
+Answers are flat JSON: ``RequestId``, ``Success``, ``ErrorCode``, ``ErrorMessage`` and the
+action's fields. Business errors come back as HTTP 200 with ``Success: false``; gateway
+errors (signature, throttling, outage) as HTTP 4xx/5xx with ``Code`` / ``Message``.
+
+A ticket (order) follows sandbox time and the people around it:
+
+* ``PRE_CHECKING`` for ``queue_s``, then ``PRE_CHECK_SUCCESS`` — or ``PRE_CHECK_FAIL`` when
+  the SQL is not a query or mentions ``sandbox_fail``;
+* ``SubmitOrderApproval`` → ``WAITING_APPLY_AUDIT`` until a test calls :meth:`approve` /
+  :meth:`reject` (or at once with ``auto_approve``); a rejected ticket keeps that JobStatus
+  while ``GetOrderBaseInfo`` says ``StatusCode: reject``;
+* approved → ``APPLY_AUDIT_SUCCESS`` for ``queue_s``, then ``ENABLE_EXPORT``;
+* ``ExecuteDataExport`` → ``WAITING_EXPORT`` for ``queue_s``, ``DOING_EXPORT`` for
+  ``process_s``, then ``EXPORT_SUCCESS`` (``EXPORT_FAIL`` while ``failing_exports`` lasts);
+* ``GetDataExportDownloadURL`` → a signed sandbox file URL valid ``url_ttl_s`` seconds.
+
+Faults: service ``"dms"``, action = the x-acs-action. An ``error`` fault with a gateway code
+(``Throttling*``, ``ServiceUnavailable``, ``InternalError``) is an HTTP error; any other code
+is an HTTP 200 ``Success: false`` answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Callable, Optional
+from urllib.parse import parse_qsl, urlsplit
+
+from sandbox.acs3 import AccessKey, AcsError, NonceCache, verify
+
+if TYPE_CHECKING:
+    from sandbox.core import Sandbox
+
+VERSION = "2018-11-01"
+ACCESS_KEY_ID = "LTAIsandboxdms"
+ACCESS_KEY_SECRET = "sandbox-dms-secret"  # noqa: S105 - the sandbox's published test credential
+DEFAULT_TID = 1
+FILE_TYPES = {"CSV": "csv", "JSON": "json", "XLSX": "xlsx", "SQL": "sql", "TXT": "txt"}
+ENCODINGS = ("UTF8", "UTF8MB4", "GB2312", "ISO_8859_1", "GBK", "LATAIN1", "CP1252")
+GATEWAY_STATUS = {"Throttling": 400, "Throttling.User": 400, "Throttling.Api": 400,
+                  "ServiceUnavailable": 503, "InternalError": 500}
+CHINA = timezone(timedelta(hours=8))
+
+
+class DmsError(Exception):
+    """A business error: HTTP 200 with ``Success: false``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def _time(unix: float) -> str:
+    return datetime.fromtimestamp(unix, tz=CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class Order:
+    order_id: int
+    tid: int
+    db_id: int
+    instance_id: Optional[int]
+    sql: str
+    logic: bool
+    comment: str
+    created: float
+    precheck_fails: bool
+    submitted_at: Optional[float] = None
+    decision: Optional[str] = None  # "approved" | "rejected"
+    decided_at: Optional[float] = None
+    closed_at: Optional[float] = None
+    executed_at: Optional[float] = None
+    action_detail: dict[str, Any] = field(default_factory=dict)
+    export_fails: bool = False
+
+    @property
+    def file_name(self) -> str:
+        ext = FILE_TYPES.get(str(self.action_detail.get("fileType") or "CSV").upper(), "csv")
+        return f"dms-export-{self.order_id}.{ext}"
+
+
+class DmsService:
+    service = "dms"
+    version = VERSION
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sb = sandbox
+        self.keys: dict[str, AccessKey] = {
+            ACCESS_KEY_ID: AccessKey(ACCESS_KEY_ID, ACCESS_KEY_SECRET)}
+        self.tenants: set[int] = {DEFAULT_TID}
+        self.orders: dict[int, Order] = {}
+        self.auto_approve = False
+        self.failing_exports = 0  # the next N executed exports end in EXPORT_FAIL
+        self.url_ttl_s = 600.0
+        self._ids = itertools.count(40_000_001)
+        self._nonces = NonceCache()
+        self._lock = threading.RLock()
+        self.actions: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
+            "CreateDataExportOrder": self.create_order,
+            "SubmitOrderApproval": self.submit_approval,
+            "GetDataExportOrderDetail": self.order_detail,
+            "GetOrderBaseInfo": self.base_info,
+            "ExecuteDataExport": self.execute,
+            "GetDataExportDownloadURL": self.download_url,
+            "CloseOrder": self.close_order,
+        }
+
+    @property
+    def credentials(self) -> tuple[str, str]:
+        return ACCESS_KEY_ID, ACCESS_KEY_SECRET
+
+    # -- people ------------------------------------------------------------------------------
+
+    def approve(self, order_id: int) -> None:
+        self._decide(order_id, "approved")
+
+    def reject(self, order_id: int) -> None:
+        self._decide(order_id, "rejected")
+
+    def _decide(self, order_id: int, decision: str) -> None:
+        with self._lock:
+            order = self.orders[int(order_id)]
+            if order.submitted_at is None or order.decision is not None:
+                raise ValueError(f"order {order_id} is not waiting for approval")
+            order.decision = decision
+            order.decided_at = self.sb.clock.now()
+
+    # -- state -------------------------------------------------------------------------------
+
+    def job_status(self, order: Order, now: float) -> str:
+        if now - order.created < self.sb.queue_s:
+            return "PRE_CHECKING"
+        if order.precheck_fails:
+            return "PRE_CHECK_FAIL"
+        if order.submitted_at is None:
+            return "PRE_CHECK_SUCCESS"
+        if order.decision != "approved" or order.decided_at is None:
+            return "WAITING_APPLY_AUDIT"
+        if order.executed_at is None:
+            return ("APPLY_AUDIT_SUCCESS" if now - order.decided_at < self.sb.queue_s
+                    else "ENABLE_EXPORT")
+        age = now - order.executed_at
+        if age < self.sb.queue_s:
+            return "WAITING_EXPORT"
+        if age < self.sb.queue_s + self.sb.process_s:
+            return "DOING_EXPORT"
+        return "EXPORT_FAIL" if order.export_fails else "EXPORT_SUCCESS"
+
+    def status_code(self, order: Order, now: float) -> str:
+        if order.closed_at is not None:
+            return "closed"
+        if order.decision == "rejected":
+            return "reject"
+        job = self.job_status(order, now)
+        return {"PRE_CHECKING": "new", "PRE_CHECK_SUCCESS": "new", "PRE_CHECK_FAIL": "new",
+                "WAITING_APPLY_AUDIT": "toaudit", "APPLY_AUDIT_SUCCESS": "Approved",
+                "ENABLE_EXPORT": "Approved", "WAITING_EXPORT": "processing",
+                "DOING_EXPORT": "processing", "EXPORT_FAIL": "fail",
+                "EXPORT_SUCCESS": "success"}[job]
+
+    def _order(self, params: dict[str, str]) -> Order:
+        self._tid(params)
+        raw = params.get("OrderId", "")
+        if not raw.isdigit():
+            raise DmsError("InvalidParameterValid", "OrderId is required and must be a number")
+        with self._lock:
+            order = self.orders.get(int(raw))
+        if order is None or order.tid != int(params["Tid"]):
+            raise DmsError("InvalidOrder", f"order {raw} does not exist")
+        return order
+
+    def _tid(self, params: dict[str, str]) -> int:
+        raw = params.get("Tid", "")
+        if not raw.isdigit() or int(raw) not in self.tenants:
+            raise DmsError("InvalidTid", "Specified tid is invalid or you are not a member")
+        return int(raw)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def create_order(self, params: dict[str, str]) -> dict[str, Any]:
+        tid = self._tid(params)
+        try:
+            plugin = json.loads(params.get("PluginParam") or "")
+        except ValueError:
+            raise DmsError("InvalidParameterValid", "PluginParam must be a JSON object") from None
+        if not isinstance(plugin, dict):
+            raise DmsError("InvalidParameterValid", "PluginParam must be a JSON object")
+        db_id, sql = plugin.get("DbId"), plugin.get("ExeSQL")
+        if not isinstance(db_id, int) or isinstance(db_id, bool) or db_id <= 0:
+            raise DmsError("InvalidParameterValid", "PluginParam.DbId is required")
+        if not isinstance(sql, str) or not sql.strip():
+            raise DmsError("InvalidParameterValid", "PluginParam.ExeSQL is required")
+        if not isinstance(plugin.get("Classify"), str) or not plugin["Classify"]:
+            raise DmsError("InvalidParameterValid", "PluginParam.Classify is required")
+        if plugin.get("IgnoreAffectRows"):
+            if not plugin.get("IgnoreAffectRowsReason"):
+                raise DmsError("InvalidParameterValid",
+                               "IgnoreAffectRowsReason is required with IgnoreAffectRows")
+        elif not isinstance(plugin.get("AffectRows"), int):
+            raise DmsError("InvalidParameterValid", "PluginParam.AffectRows is required")
+        statement = sql.strip().lower()
+        with self._lock:
+            order = Order(order_id=next(self._ids), tid=tid, db_id=db_id,
+                          instance_id=plugin.get("InstanceId"), sql=sql,
+                          logic=bool(plugin.get("Logic")), comment=params.get("Comment", ""),
+                          created=self.sb.clock.now(),
+                          precheck_fails=(not statement.startswith(("select", "with"))
+                                          or "sandbox_fail" in statement))
+            self.orders[order.order_id] = order
+        return {"CreateOrderResult": {"CreateOrderResult": [order.order_id]}}
+
+    def submit_approval(self, params: dict[str, str]) -> dict[str, Any]:
+        order = self._order(params)
+        now = self.sb.clock.now()
+        with self._lock:
+            if self.job_status(order, now) != "PRE_CHECK_SUCCESS" or order.closed_at:
+                raise DmsError("InvalidStatus", "the ticket cannot be submitted in its state")
+            order.submitted_at = now
+            if self.auto_approve:
+                order.decision, order.decided_at = "approved", now
+        return {}
+
+    def order_detail(self, params: dict[str, str]) -> dict[str, Any]:
+        order = self._order(params)
+        status = self.job_status(order, self.sb.clock.now())
+        return {"DataExportOrderDetail": {
+            "KeyInfo": {"JobStatus": status, "PreCheckId": order.order_id * 10,
+                        "JobId": order.order_id * 100 if order.executed_at else None},
+            "OrderDetail": {"DbId": order.db_id, "ExeSQL": order.sql, "Logic": order.logic,
+                            "Database": f"db{order.db_id}", "EnvType": "product",
+                            "Classify": order.comment, "ActualAffectRows": 0},
+        }}
+
+    def base_info(self, params: dict[str, str]) -> dict[str, Any]:
+        order = self._order(params)
+        now = self.sb.clock.now()
+        code = self.status_code(order, now)
+        return {"OrderBaseInfo": {
+            "OrderId": order.order_id, "Comment": order.comment,
+            "PluginType": "DATA_EXPORT", "StatusCode": code, "StatusDesc": code,
+            "CreateTime": _time(order.created), "LastModifyTime": _time(now),
+            "Committer": "sandbox", "CommitterId": 1,
+        }}
+
+    def execute(self, params: dict[str, str]) -> dict[str, Any]:
+        order = self._order(params)
+        try:
+            detail = json.loads(params.get("ActionDetail") or "{}")
+        except ValueError:
+            raise DmsError("InvalidParameterValid", "ActionDetail must be JSON") from None
+        if not isinstance(detail, dict):
+            raise DmsError("InvalidParameterValid", "ActionDetail must be a JSON object")
+        if str(detail.get("fileType", "SQL")).upper() not in FILE_TYPES:
+            raise DmsError("InvalidParameterValid", "unsupported fileType")
+        if str(detail.get("encoding", "UTF8")).upper() not in ENCODINGS:
+            raise DmsError("InvalidParameterValid", "unsupported encoding")
+        if str(detail.get("mode", "FAST")).upper() not in ("FAST", "NORMAL"):
+            raise DmsError("InvalidParameterValid", "unsupported mode")
+        now = self.sb.clock.now()
+        with self._lock:
+            if (self.job_status(order, now) not in ("APPLY_AUDIT_SUCCESS", "ENABLE_EXPORT")
+                    or order.closed_at is not None):
+                raise DmsError("InvalidStatus", "the ticket is not approved for export")
+            order.executed_at = now
+            order.action_detail = detail
+            order.export_fails = self.failing_exports > 0
+            if self.failing_exports > 0:
+                self.failing_exports -= 1
+        return {}
+
+    def download_url(self, params: dict[str, str]) -> dict[str, Any]:
+        order = self._order(params)
+        now = self.sb.clock.now()
+        if self.job_status(order, now) != "EXPORT_SUCCESS":
+            return {"DownloadURLResult": {"HasResult": False, "URL": "",
+                                          "TipMessage": "the export has not finished"}}
+        token = f"dms-{order.order_id}"
+        assert order.executed_at is not None  # noqa: S101 - EXPORT_SUCCESS implies it
+        entry = self.sb.files.register(token, order.file_name, self.sb.file_size, token,
+                                       order.executed_at + self.sb.queue_s + self.sb.process_s)
+        url = self.sb.files.url(self.sb.url, entry.token, entry.name, int(now + self.url_ttl_s))
+        return {"DownloadURLResult": {"HasResult": True, "URL": url, "TipMessage": ""}}
+
+    def close_order(self, params: dict[str, str]) -> dict[str, Any]:
+        order = self._order(params)
+        with self._lock:
+            if order.closed_at is None:
+                order.closed_at = self.sb.clock.now()
+        return {}
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def handle(self, h: Any, method: str) -> None:
+        """Answer one RPC request on the sandbox's handler ``h``."""
+        request_id = str(uuid.uuid4()).upper()
+        action = h.headers.get("x-acs-action") or ""
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if 0 < length <= 1024 * 1024 else b""
+        if length > 1024 * 1024:
+            h.close_connection = True  # the body is left unread
+        self.sb._count(self.service, action)
+        fault = self.sb.faults.take(self.service, action)
+        if fault is not None:
+            if fault.kind == "slow":
+                time.sleep(fault.delay)
+            elif fault.kind == "drop":
+                h._drop()
+                return
+            elif fault.kind == "http_status":
+                h._send(fault.status, b"<html>sandbox: injected error</html>", "text/html")
+                return
+            elif fault.kind == "error":
+                status = GATEWAY_STATUS.get(fault.code)
+                if status is not None:
+                    self._gateway_error(h, status, fault.code, fault.message, request_id)
+                else:
+                    self._json(h, 200, {"RequestId": request_id, "Success": False,
+                                        "ErrorCode": fault.code,
+                                        "ErrorMessage": fault.message})
+                return
+        split = urlsplit(h.path)
+        try:
+            if method != "POST" or split.path != "/":
+                raise AcsError(404, "InvalidAction.NotFound", "Specified api is not found.")
+            verify(method, split.path, split.query, lambda n: h.headers.get_all(n) or [],
+                   body, self.keys.get, self._nonces)
+            if h.headers.get("x-acs-version") != VERSION:
+                raise AcsError(400, "InvalidVersion", "Specified parameter Version is not "
+                                                      "valid.")
+            handler = self.actions.get(action)
+            if handler is None:
+                raise AcsError(404, "InvalidAction.NotFound", "Specified api is not found.")
+            if not self.sb._admit(self.service, action):
+                raise AcsError(400, "Throttling.User", "Request was denied due to user flow "
+                                                       "control.")
+        except AcsError as err:
+            self._gateway_error(h, err.status, err.code, err.message, request_id)
+            return
+        params = dict(parse_qsl(split.query, keep_blank_values=True))
+        if body and "x-www-form-urlencoded" in (h.headers.get("Content-Type") or ""):
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        try:
+            result = handler(params)
+        except DmsError as err:
+            self._json(h, 200, {"RequestId": request_id, "Success": False,
+                                "ErrorCode": err.code, "ErrorMessage": err.message})
+            return
+        self._json(h, 200, {"RequestId": request_id, "Success": True, **result})
+
+    @staticmethod
+    def _json(h: Any, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json;charset=utf-8")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    def _gateway_error(self, h: Any, status: int, code: str, message: str,
+                       request_id: str) -> None:
+        self._json(h, status, {"RequestId": request_id, "HostId": h.headers.get("Host", ""),
+                               "Code": code, "Message": message,
+                               "Recommend": "https://api.aliyun.com/troubleshoot"})
