@@ -1,0 +1,77 @@
+"""``courier`` — run the demo, the sandbox, or any handler with a sample event.
+
+    courier demo                     the whole round trip on this machine
+    courier sandbox [--port N]       the provider emulators, in the foreground
+    courier invoke FUNCTION EVENT    run create|poll|complete with an event file
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from typing import Any
+
+FUNCTIONS = {
+    "create": "functions.create_export",
+    "poll": "functions.poll_tasks",
+    "complete": "functions.complete_export",
+}
+
+
+class LocalContext:
+    """A Lambda-shaped context for local runs."""
+
+    function_name = "courier-local"
+    aws_request_id = "local"
+    memory_limit_in_mb = 512
+
+    def __init__(self, timeout_s: float = 60.0) -> None:
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def invoke(function: str, event: dict[str, Any], timeout_s: float = 60.0) -> Any:
+    module = importlib.import_module(FUNCTIONS[function])
+    return module.handler(event, LocalContext(timeout_s))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="courier", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run every export end to end against the sandbox")
+    demo.add_argument("--timeout", type=float, default=55.0)
+    sb = sub.add_parser("sandbox", help="run the provider emulators in the foreground")
+    sb.add_argument("--port", type=int, default=8700)
+    inv = sub.add_parser("invoke", help="run a handler locally with an event file")
+    inv.add_argument("function", choices=sorted(FUNCTIONS))
+    inv.add_argument("event", help="path to an event JSON file (see events/)")
+    inv.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from courier.demo import run
+
+        return run(timeout_s=args.timeout)
+    if args.command == "sandbox":
+        import sandbox
+
+        return int(sandbox.main(["--port", str(args.port)]) or 0)
+    try:
+        with open(args.event, encoding="utf-8") as fh:
+            event = json.load(fh)
+    except (OSError, ValueError) as exc:
+        print(f"courier: cannot read event {args.event}: {exc}", file=sys.stderr)
+        return 2
+    result = invoke(args.function, event, args.timeout)
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
