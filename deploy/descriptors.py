@@ -1,0 +1,384 @@
+"""Read the deployment descriptors and say what is wrong with them.
+
+``serverless.yml`` (Tencent SCF, component multi-scf) and ``serverless.aws.yml`` (AWS Lambda,
+Serverless Framework v3) are checked against the code: handlers that exist, SCF crons with 7
+valid fields, and every environment variable ``shared/config.py`` reads either set or listed
+below as deliberately optional (with the reason) or set by the platform itself.
+
+    python deploy/descriptors.py          # prints the problems; exit 1 if there are any
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SCF_DESCRIPTOR = ROOT / "serverless.yml"
+AWS_DESCRIPTOR = ROOT / "serverless.aws.yml"
+
+# Read by shared/config.py but deliberately left unset in a production descriptor.
+OPTIONAL_ENV = {
+    "COURIER_KEY_TEMPLATE": "the default layout {provider}/{yyyy}/{mm}/{dd}/{export_id}/…",
+    "COURIER_WEBHOOK_URLS": "default subscribers; each export can name its own",
+    "COURIER_MAX_BODY_BYTES": "the 64 KiB default suits the API",
+    "COURIER_ALLOW_PRIVATE_HOSTS": "production keeps the SSRF guard closed",
+    "COURIER_PART_SIZE_MB": "the 8 MiB default",
+    "COURIER_SCHEDULES": "only with scheduled exports",
+    "COURIER_WEBHOOK_ENDPOINTS": "default subscribers filtered by event or provider",
+    "COURIER_LINK_TTL_S": "the one-hour default lifetime of the link in export.delivered",
+    "COURIER_TENCENT_ENDPOINT": "sandbox only: points every Tencent API at one host",
+    "COURIER_DMS_ENDPOINT": "sandbox only",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": "only for the dms provider",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "only for the dms provider",
+    "ALIBABA_CLOUD_SECURITY_TOKEN": "only with temporary Alibaba credentials",
+    "ALIBABA_CLOUD_REGION_ID": "only for the dms provider (default cn-hangzhou)",
+    "TENCENTCLOUD_SESSIONTOKEN": "only with temporary Tencent credentials",
+}
+# Set by the platform in every invocation's environment.
+PLATFORM_ENV = {
+    "scf": {
+        "TENCENTCLOUD_SECRETID": "the execution role's temporary SecretId",
+        "TENCENTCLOUD_SECRETKEY": "the execution role's temporary SecretKey",
+        "TENCENTCLOUD_SESSIONTOKEN": "the execution role's session token",
+        "TENCENTCLOUD_REGION": "the function's region",
+    },
+    "lambda": {},
+}
+# Values a deployment supplies through ${env:NAME}; plausible stand-ins for checking.
+SAMPLE_DEPLOY_ENV = {
+    "COURIER_STATE_URL": "postgresql://courier:secret@10.0.0.8:5432/courier",
+    "COURIER_DESTINATION": "cos://exports-1250000000/courier",
+    "COURIER_API_KEYS": "key-one,key-two",
+    "COURIER_WEBHOOK_SECRETS": "whsec_c2VjcmV0",
+    "COURIER_SCF_ROLE": "export-courier-scf",
+    "COURIER_BUCKET": "exports-bucket",
+}
+
+SCF_CRON_RANGES = (  # second minute hour day month weekday year
+    ("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day", 1, 31),
+    ("month", 1, 12), ("weekday", 0, 6), ("year", 1970, 2099),
+)
+NAMES = {
+    "month": ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+    "weekday": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+}
+_VAR = re.compile(r"\$\{([^}]+)\}")
+
+
+@dataclass
+class FunctionSpec:
+    key: str
+    name: str
+    handler: str
+    memory_mb: int
+    timeout_s: int
+    env: dict[str, str] = field(default_factory=dict)
+    crons: list[tuple[str, str]] = field(default_factory=list)  # (trigger name, expression)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    # Serverless v3 tags (!Ref, !GetAtt …) are not used in our descriptors; safe_load suffices.
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name}: not a mapping")
+    return data
+
+
+def config_env_names() -> dict[str, str]:
+    """``ENV_*`` constant -> variable name, read from shared/config.py without importing it."""
+    tree = ast.parse((ROOT / "shared" / "config.py").read_text(encoding="utf-8"))
+    names: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if (isinstance(target, ast.Name) and target.id.startswith("ENV_")
+                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+                names[target.id] = node.value.value
+    return names
+
+
+def module_handler_exists(handler: str) -> bool:
+    """``functions/create_export.handler`` (or dotted) names a top-level
+    ``def handler(event, context)``."""
+    module, _, attr = handler.rpartition(".")
+    path = ROOT / (module.replace(".", "/") + ".py")
+    if not path.is_file():
+        return False
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(isinstance(n, ast.FunctionDef) and n.name == attr and len(n.args.args) == 2
+               for n in tree.body)
+
+
+def _substitute(value: Any, context: dict[str, str], env: dict[str, str]) -> Any:
+    """Resolve ``${app}``, ``${stage}``, ``${name}``, ``${env:X}`` (multi-scf variables)."""
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match[str]) -> str:
+        ref = match.group(1).strip()
+        if ref.startswith("env:"):
+            return env.get(ref[4:], match.group(0))
+        return context.get(ref, match.group(0))
+
+    return _VAR.sub(one, value)
+
+
+def scf_functions(doc: dict[str, Any],
+                  env: dict[str, str] | None = None) -> dict[str, FunctionSpec]:
+    env = SAMPLE_DEPLOY_ENV if env is None else env
+    context: dict[str, str] = {k: str(doc[k]) for k in ("app", "stage", "name", "org")
+                               if k in doc}
+    inputs = doc.get("inputs") or {}
+    specs: dict[str, FunctionSpec] = {}
+    for key, fn in (inputs.get("functions") or {}).items():
+        variables = ((fn.get("environment") or {}).get("variables") or {})
+        specs[key] = FunctionSpec(
+            key=key,
+            name=_substitute(fn.get("name") or f"{key}-{context.get('name')}-"
+                             f"{context.get('stage')}-{context.get('app')}", context, env),
+            handler=str(fn.get("handler") or ""),
+            memory_mb=int(fn.get("memorySize") or 128),
+            timeout_s=int(fn.get("timeout") or 3),
+            env={k: str(_substitute(v, context, env)) for k, v in variables.items()},
+        )
+    for trigger in inputs.get("triggers") or []:
+        if trigger.get("type") == "timer" and trigger.get("function") in specs:
+            params = trigger.get("parameters") or {}
+            specs[trigger["function"]].crons.append(
+                (str(params.get("name")), str(params.get("cronExpression"))))
+    return specs
+
+
+def cron_problems(expression: str) -> list[str]:
+    """Problems with an SCF cron expression (7 fields: second minute hour day month weekday
+    year; ``*``, lists ``,``, ranges ``-``, steps ``/``; month and weekday names allowed)."""
+    fields = expression.split()
+    if len(fields) != 7:
+        return [f"{expression!r}: SCF cron needs 7 fields, has {len(fields)}"]
+    problems = []
+    for text, (label, low, high) in zip(fields, SCF_CRON_RANGES):
+        for part in text.split(","):
+            base, _, step = part.partition("/")
+            if step and (not step.isdigit() or int(step) == 0):
+                problems.append(f"{label}: bad step in {part!r}")
+            if base == "*":
+                continue
+            bounds = base.split("-")
+            if len(bounds) > 2:
+                problems.append(f"{label}: bad range {part!r}")
+                continue
+            for bound in bounds:
+                value = _cron_value(label, bound)
+                if value is None or not low <= value <= high:
+                    problems.append(f"{label}: {bound!r} is outside {low}-{high}")
+    return problems
+
+
+def _cron_value(label: str, text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    names = NAMES.get(label)
+    if names and text.upper() in names:
+        return names.index(text.upper()) + (1 if label == "month" else 0)
+    return None
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+
+    def need(self, ok: bool, message: str) -> None:
+        if not ok:
+            self.problems.append(message)
+
+
+def check_env(env: dict[str, str], platform: str, report: Report, where: str) -> None:
+    known = set(config_env_names().values())
+    provided = PLATFORM_ENV[platform]
+    for name in sorted(known):
+        report.need(name in env or name in OPTIONAL_ENV or name in provided,
+                    f"{where}: {name} is read by shared/config.py but neither set nor "
+                    "listed as optional or platform-provided")
+    for name in sorted(env):
+        if name.startswith(("COURIER_", "TENCENTCLOUD_", "ALIBABA_CLOUD_")):
+            report.need(name in known, f"{where}: {name} is set but shared/config.py reads no "
+                        "such variable")
+    unresolved = sorted(k for k, v in env.items() if "${" in v)
+    report.need(not unresolved, f"{where}: unresolved variables in {unresolved}")
+
+
+def check_settings(env: dict[str, str], report: Report, where: str) -> None:
+    """The descriptor's environment, deploy-time values filled in, must pass Settings."""
+    from shared.config import Settings
+    from shared.errors import ConfigError
+
+    try:
+        settings = Settings.from_env(env)
+    except ConfigError as exc:
+        report.problems.append(f"{where}: settings rejected: {exc}")
+        return
+    report.need(settings.profile == "production", f"{where}: profile must be production")
+    report.need(settings.auth == "api-key", f"{where}: the API must require keys")
+
+
+def check_scf(path: Path = SCF_DESCRIPTOR) -> Report:
+    from deploy.package import HANDLERS, TARGETS
+
+    report = Report()
+    doc = load_yaml(path)
+    specs = scf_functions(doc)
+    inputs = doc.get("inputs") or {}
+    report.need(set(specs) == {"create", "poll", "complete"},
+                f"scf: functions are {sorted(specs)}, expected create, poll, complete")
+    report.need(str(inputs.get("runtime", "")).lower().replace("python", "") ==
+                TARGETS["scf"].python, "scf: runtime does not match the package's Python")
+    src = inputs.get("src") or {}
+    report.need(str(src.get("src", "")).rstrip("/") in ("./dist/scf/build", "dist/scf/build"),
+                "scf: src must be the built package, ./dist/scf/build")
+    for key, spec in specs.items():
+        report.need(spec.handler == TARGETS["scf"].handler(key),
+                    f"scf: {key}: handler {spec.handler!r} is not the package's entry "
+                    f"{TARGETS['scf'].handler(key)!r}")
+        report.need(module_handler_exists(f"{HANDLERS[key]}.handler"),
+                    f"scf: {key}: {HANDLERS[key]}.handler(event, context) not found")
+        report.need(1 <= spec.timeout_s <= 900, f"scf: {key}: timeout must be 1-900 s")
+        report.need(spec.memory_mb == 64 or (128 <= spec.memory_mb <= 3072
+                                             and spec.memory_mb % 128 == 0),
+                    f"scf: {key}: memorySize must be 64 or a multiple of 128 up to 3072")
+        for name, expression in spec.crons:
+            for problem in cron_problems(expression):
+                report.problems.append(f"scf: {key}: timer {name}: {problem}")
+        check_env(spec.env, "scf", report, f"scf: {key}")
+        check_settings(spec.env, report, f"scf: {key}")
+        if spec.env.get("COURIER_DISPATCH") == "scf":
+            target = spec.env.get("COURIER_COMPLETE_FUNCTION", "")
+            report.need(target.rpartition("/")[2] == specs["complete"].name,
+                        f"scf: {key}: COURIER_COMPLETE_FUNCTION {target!r} is not the complete "
+                        f"function {specs['complete'].name!r}")
+    if specs.get("complete"):
+        report.need(specs["complete"].timeout_s == max(s.timeout_s for s in specs.values()),
+                    "scf: complete should have the longest timeout")
+        report.need(not specs["complete"].crons, "scf: complete must have no timer")
+    report.need(bool(specs.get("poll") and specs["poll"].crons), "scf: poll needs a timer")
+    return report
+
+
+_AWS_VAR = re.compile(r"\$\{([^{}]+)\}")
+
+
+def aws_resolve(value: Any, doc: dict[str, Any], env: dict[str, str],
+                options: dict[str, str] | None = None) -> Any:
+    """Resolve the Serverless v3 variables our descriptor uses: ``${env:X, 'default'}``,
+    ``${opt:x, 'default'}``, ``${self:a.b}``, ``${sls:stage}``. Unknown ones stay as they are."""
+    options = options or {}
+    if isinstance(value, dict):
+        return {k: aws_resolve(v, doc, env, options) for k, v in value.items()}
+    if isinstance(value, list):
+        return [aws_resolve(v, doc, env, options) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match[str]) -> str:
+        ref, _, default = match.group(1).partition(",")
+        ref, default = ref.strip(), default.strip().strip("'\"")
+        source, _, address = ref.partition(":")
+        found: Any = None
+        if source == "env":
+            found = env.get(address)
+        elif source == "opt":
+            found = options.get(address)
+        elif source == "sls" and address == "stage":
+            found = options.get("stage") or aws_resolve(
+                (doc.get("provider") or {}).get("stage", "dev"), doc, env, options)
+        elif source == "self":
+            found = doc
+            for part in address.split("."):
+                found = found.get(part) if isinstance(found, dict) else None
+            found = aws_resolve(found, doc, env, options) if found is not None else None
+        if found is None:
+            return default if match.group(1).count(",") else match.group(0)
+        return str(found)
+
+    previous = None
+    while previous != value:  # nested references resolve from the inside out
+        previous, value = value, _AWS_VAR.sub(one, value)
+    return value
+
+
+def aws_functions(doc: dict[str, Any], env: dict[str, str] | None = None,
+                  stage: str | None = None) -> dict[str, FunctionSpec]:
+    env = SAMPLE_DEPLOY_ENV if env is None else env
+    options = {"stage": stage} if stage else {}
+    resolved = aws_resolve(doc, doc, env, options)
+    provider = resolved.get("provider") or {}
+    specs: dict[str, FunctionSpec] = {}
+    for key, fn in (resolved.get("functions") or {}).items():
+        service, stage_name = resolved.get("service"), provider.get("stage")
+        spec = FunctionSpec(
+            key=key, name=fn.get("name") or f"{service}-{stage_name}-{key}",
+            handler=str(fn.get("handler") or ""),
+            memory_mb=int(fn.get("memorySize") or provider.get("memorySize") or 1024),
+            timeout_s=int(fn.get("timeout") or provider.get("timeout") or 6),
+            env={**{k: str(v) for k, v in (provider.get("environment") or {}).items()},
+                 **{k: str(v) for k, v in (fn.get("environment") or {}).items()}})
+        for event in fn.get("events") or []:
+            if isinstance(event, dict) and "schedule" in event:
+                schedule = event["schedule"]
+                rate = schedule if isinstance(schedule, str) else schedule.get("rate")
+                spec.crons.append((str(schedule.get("name") if isinstance(schedule, dict)
+                                       else key), str(rate)))
+        specs[key] = spec
+    return specs
+
+
+def check_aws(path: Path = AWS_DESCRIPTOR) -> Report:
+    from deploy.package import TARGETS
+
+    report = Report()
+    doc = load_yaml(path)
+    specs = aws_functions(doc)
+    provider = doc.get("provider") or {}
+    report.need(set(specs) == {"create", "poll", "complete"},
+                f"aws: functions are {sorted(specs)}, expected create, poll, complete")
+    report.need(str(provider.get("runtime")) == f"python{TARGETS['lambda'].python}",
+                "aws: runtime does not match the package's Python")
+    report.need((doc.get("package") or {}).get("artifact") == "dist/lambda/courier.zip",
+                "aws: package.artifact must be dist/lambda/courier.zip")
+    for key, spec in specs.items():
+        report.need(spec.handler == TARGETS["lambda"].handler(key),
+                    f"aws: {key}: handler {spec.handler!r} is not "
+                    f"{TARGETS['lambda'].handler(key)!r}")
+        report.need(module_handler_exists(spec.handler),
+                    f"aws: {key}: {spec.handler}(event, context) not found")
+        report.need(1 <= spec.timeout_s <= 900, f"aws: {key}: timeout must be 1-900 s")
+        check_env(spec.env, "lambda", report, f"aws: {key}")
+        check_settings(spec.env, report, f"aws: {key}")
+        report.need(spec.env.get("COURIER_COMPLETE_FUNCTION") == specs["complete"].name,
+                    f"aws: {key}: COURIER_COMPLETE_FUNCTION is not the complete function")
+    if "complete" in specs:
+        report.need(specs["complete"].timeout_s == max(s.timeout_s for s in specs.values()),
+                    "aws: complete should have the longest timeout")
+        report.need(not specs["complete"].crons, "aws: complete must have no schedule")
+    report.need(bool(specs.get("poll") and specs["poll"].crons), "aws: poll needs a schedule")
+    return report
+
+
+def main() -> int:
+    report = check_scf()
+    report.problems += check_aws().problems
+    for problem in report.problems:
+        print(problem)
+    print(f"descriptors: {len(report.problems)} problem(s)")
+    return 1 if report.problems else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))  # run as a script: make shared/ and deploy/ importable
+    sys.exit(main())

@@ -1,0 +1,318 @@
+"""Build the deployment zip for Tencent SCF or AWS Lambda.
+
+    python deploy/package.py --target scf       # -> dist/scf/courier.zip    (Python 3.9)
+    python deploy/package.py --target lambda    # -> dist/lambda/courier.zip (Python 3.11)
+
+What goes in: ``shared/`` and ``functions/`` (an allow-list: tests, sandbox, bench, events,
+deploy and the ``courier`` CLI stay out by construction) plus the runtime dependencies of
+``pyproject.toml`` as Linux x86_64 wheels for the target's Python (``pip install --target
+--platform manylinux2014_x86_64 --only-binary=:all:``), so the zip is the same whichever
+machine builds it.
+
+* SCF wants each entry file at the zip root (``index.main_handler`` style), so the SCF package
+  adds three one-line entry modules, ``create_export.py``, ``poll_tasks.py`` and
+  ``complete_export.py``, each re-exporting ``functions.<name>.handler``.
+* The Lambda Python runtime already carries boto3, botocore and s3transfer: they are left out
+  (about 30 MB unzipped), unless ``--bundle-aws-sdk`` pins our own copy. jmespath stays in:
+  Powertools imports it itself.
+* Bytecode is compiled ahead of time (``unchecked-hash`` .pyc: the code directory is read-only
+  on both platforms, so nothing is cached at run time) when an interpreter of the target's
+  version is at hand; ``--compile no`` skips it.
+* The zip is reproducible: sorted entries with fixed timestamps.
+
+Prints one line per package: zip size, unzipped size, file count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("shared", "functions")
+# function key -> module holding ``handler(event, context)``
+HANDLERS = {
+    "create": "functions.create_export",
+    "poll": "functions.poll_tasks",
+    "complete": "functions.complete_export",
+}
+# Dependencies published only as source distributions, all pure Python (or with a Python
+# fallback): built into local wheels first, since --platform installs take wheels only.
+PURE_SDISTS = ("crcmod", "alibabacloud-tea")
+AWS_SDK = ("boto3", "botocore", "s3transfer")
+PLATFORM = "manylinux2014_x86_64"
+FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+LAMBDA_ZIP_LIMIT = 50 * 1024 * 1024  # direct upload
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+# Test suites that dependencies ship inside their packages: never imported at run time.
+PRUNE_PATHS = ("Crypto/SelfTest", "websocket/tests")
+JUNK_SUFFIXES = (".pyc", ".pyo", ".pyi")
+# pip evaluates environment markers against the interpreter that runs it, not against
+# --python-version, so a dependency gated on an older Python (``async-timeout;
+# python_version < "3.11"`` in aiohttp, which the DMS SDK pulls in) would be left out of a
+# package for that older runtime. Each entry: (first Python that no longer needs it, spec).
+OLD_PYTHON_BACKPORTS = (((3, 11), "async-timeout>=4,<6"),)
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    python: str  # the platform runtime's Python, "3.9"
+    entry_shims: bool  # SCF: handler modules at the zip root
+    code_dir: str  # where the platform unpacks the zip
+    provided: tuple[str, ...] = ()  # top-level packages the platform runtime already has
+
+    def handler(self, key: str) -> str:
+        """The handler string the descriptor names for function ``key``."""
+        module = HANDLERS[key]
+        if self.entry_shims:
+            return f"{module.rsplit('.', 1)[-1]}.handler"
+        return f"{module.replace('.', '/')}.handler"
+
+
+TARGETS = {
+    "scf": Target("scf", "3.9", entry_shims=True, code_dir="/var/user"),
+    "lambda": Target("lambda", "3.11", entry_shims=False, code_dir="/var/task",
+                     provided=AWS_SDK),
+}
+
+
+@dataclass
+class BuildResult:
+    target: Target
+    zip_path: Path
+    build_dir: Path
+    zip_bytes: int
+    unzipped_bytes: int
+    files: int
+    compiled: bool
+    left_out: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        shown = self.zip_path
+        if shown.is_relative_to(ROOT):
+            shown = shown.relative_to(ROOT)
+        parts = [f"package: target={self.target.name}", f"python={self.target.python}",
+                 f"zip={shown}", f"zip_mb={self.zip_bytes / 1048576:.1f}",
+                 f"unzipped_mb={self.unzipped_bytes / 1048576:.1f}", f"files={self.files}",
+                 f"pyc={'yes' if self.compiled else 'no'}"]
+        if self.left_out:
+            parts.append(f"runtime_provided={','.join(self.left_out)}")
+        return " ".join(parts)
+
+
+def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    return list(data["project"]["dependencies"])
+
+
+def backports(python: str) -> list[str]:
+    """The marker-gated requirements a runtime of ``python`` ("3.9") needs on top."""
+    version = tuple(int(part) for part in python.split(".")[:2])
+    return [spec for until, spec in OLD_PYTHON_BACKPORTS if version < until]
+
+
+def _dist_name(requirement: str) -> str:
+    name = requirement
+    for stop in "[<>=!~; ":
+        name = name.split(stop, 1)[0]
+    return name.strip().lower().replace("_", "-")
+
+
+def find_interpreter(version: str) -> str | None:
+    """A working CPython of exactly ``version`` on this machine (for byte-compiling)."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [str(p / "bin" / "python") for p in sorted(pyenv.glob(f"{version}.*"))]
+    candidates.append(shutil.which(f"python{version}") or "")
+    for candidate in candidates:
+        if candidate and Path(candidate).exists() and _reports(candidate, version):
+            return candidate
+    return None
+
+
+def _reports(interpreter: str, version: str) -> bool:
+    probe = "import sys; print('%d.%d' % sys.version_info[:2])"
+    try:
+        done = subprocess.run([interpreter, "-c", probe], capture_output=True,  # noqa: S603
+                              text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and done.stdout.strip() == version
+
+
+def _pip(args: list[str], env: dict[str, str] | None = None) -> None:
+    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
+    done = subprocess.run(command, env=env, stdout=subprocess.PIPE,  # noqa: S603
+                          stderr=subprocess.STDOUT, text=True, check=False)
+    # pip complains about every unusable extra index location; only the rest is news
+    for line in done.stdout.splitlines():
+        if not line.startswith("WARNING: Location "):
+            print(f"  pip: {line}", file=sys.stderr)
+    if done.returncode:
+        raise SystemExit(f"pip failed ({done.returncode}): {' '.join(args[:2])} …")
+
+
+def pure_wheels(wheelhouse: Path) -> None:
+    """Wheels for the dependencies published only as source (:data:`PURE_SDISTS`), built as
+    pure Python so they install on any platform (crcmod falls back to Python without a C
+    compiler: ``CC=false`` makes that choice explicit)."""
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    missing = [n for n in PURE_SDISTS
+               if not list(wheelhouse.glob(f"{n.replace('-', '_')}-*-none-any.whl"))]
+    if missing:
+        _pip(["wheel", "--quiet", "--no-cache-dir", "--no-deps", "--no-binary", ":all:",
+              "--wheel-dir", str(wheelhouse), *missing], env={**os.environ, "CC": "false"})
+    for name in PURE_SDISTS:
+        built = list(wheelhouse.glob(f"{name.replace('-', '_')}-*.whl"))
+        if not built or any(not w.name.endswith("-none-any.whl") for w in built):
+            raise SystemExit(f"{name}: expected a pure-Python wheel in {wheelhouse}")
+
+
+def install_dependencies(requirements: list[str], into: Path, python: str,
+                         wheelhouse: Path) -> None:
+    pure_wheels(wheelhouse)
+    _pip(["install", "--quiet", "--no-compile", "--no-warn-conflicts", "--upgrade",
+          "--target", str(into),
+          "--platform", PLATFORM, "--implementation", "cp", "--python-version", python,
+          "--only-binary=:all:", "--find-links", str(wheelhouse), *requirements])
+
+
+def _prune(directory: Path, provided: tuple[str, ...]) -> None:
+    """Drop what the runtime provides, console scripts, caches and type stubs."""
+    for name in provided:
+        for path in [directory / name, *directory.glob(f"{name}-*.dist-info")]:
+            if path.is_dir():
+                shutil.rmtree(path)
+    for relative in ("bin", *PRUNE_PATHS):
+        if (directory / relative).is_dir():
+            shutil.rmtree(directory / relative)
+    for path in sorted(directory.rglob("__pycache__"), reverse=True):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in directory.rglob("*"):
+        if path.is_file() and path.suffix in JUNK_SUFFIXES:
+            path.unlink()
+
+
+def _copy_sources(build: Path, target: Target) -> None:
+    for package in SOURCES:
+        shutil.copytree(ROOT / package, build / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyi"))
+    if target.entry_shims:
+        for module in HANDLERS.values():
+            short = module.rsplit(".", 1)[-1]
+            (build / f"{short}.py").write_text(
+                f'"""SCF entry point, written by deploy/package.py: SCF loads entry files from '
+                f'the zip root."""\n\nfrom {module} import handler\n\n__all__ = ["handler"]\n',
+                encoding="utf-8")
+
+
+def _compile(build: Path, interpreter: str, code_dir: str) -> None:
+    # -s/-p: tracebacks name the path on the platform, and the bytes do not depend on ours
+    command = [interpreter, "-m", "compileall", "-q", "-j", "0", "-s", str(build),
+               "-p", code_dir, "--invalidation-mode", "unchecked-hash", str(build)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+
+
+def _zip(build: Path, zip_path: Path) -> tuple[int, int]:
+    files = sorted(p for p in build.rglob("*") if p.is_file())
+    unzipped = 0
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = zip_path.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(build).as_posix(), date_time=FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = path.read_bytes()
+            unzipped += len(data)
+            zf.writestr(info, data, compresslevel=9)
+    tmp.replace(zip_path)
+    return unzipped, len(files)
+
+
+def build(target_name: str, out: Path | None = None, *, python: str | None = None,
+          bundle_aws_sdk: bool = False, compile_mode: str = "auto",
+          interpreter: str | None = None) -> BuildResult:
+    """Build ``<out>/<target>/courier.zip`` (``out`` defaults to ``dist/``)."""
+    base = TARGETS[target_name]
+    target = Target(base.name, python or base.python, base.entry_shims, base.code_dir,
+                    () if bundle_aws_sdk else base.provided)
+    out_dir = (out or ROOT / "dist") / target.name
+    build_dir = out_dir / "build"
+    if build_dir.exists():
+        shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True)
+    wanted = [r for r in runtime_requirements()
+              if _dist_name(r) not in {p.replace("_", "-") for p in target.provided}]
+    wanted += backports(target.python)
+    install_dependencies(wanted, build_dir, target.python, (out or ROOT / "dist") / ".wheelhouse")
+    _prune(build_dir, target.provided)
+    _copy_sources(build_dir, target)
+    warnings: list[str] = []
+    compiled = False
+    if compile_mode != "no":
+        interp = interpreter or find_interpreter(target.python)
+        if interp:
+            _compile(build_dir, interp, target.code_dir)
+            compiled = True
+        elif compile_mode == "yes":
+            raise SystemExit(f"--compile: no Python {target.python} interpreter found")
+        else:
+            warnings.append(f"no Python {target.python} here: shipped without .pyc "
+                            "(cold starts compile every module)")
+    zip_path = out_dir / "courier.zip"
+    unzipped, count = _zip(build_dir, zip_path)
+    result = BuildResult(target, zip_path, build_dir, zip_path.stat().st_size, unzipped,
+                         count, compiled, list(target.provided), warnings)
+    if target.name == "lambda":
+        if result.zip_bytes > LAMBDA_ZIP_LIMIT:
+            warnings.append("zip is over Lambda's 50 MB direct-upload limit: upload via S3")
+        if unzipped > LAMBDA_UNZIPPED_LIMIT:
+            warnings.append("unzipped size is over Lambda's 250 MB limit")
+    return result
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", choices=sorted(TARGETS), action="append", required=True,
+                        help="scf or lambda (repeat for both)")
+    parser.add_argument("--out", type=Path, default=ROOT / "dist", help="default: dist/")
+    parser.add_argument("--python-version", dest="python",
+                        help="the runtime's Python (default: scf 3.9, lambda 3.11)")
+    parser.add_argument("--bundle-aws-sdk", action="store_true",
+                        help="lambda: ship our own boto3/botocore instead of the runtime's")
+    parser.add_argument("--compile", dest="compile_mode", choices=("auto", "yes", "no"),
+                        default="auto", help="ahead-of-time .pyc (auto: when an interpreter "
+                        "of the target's version is found)")
+    parser.add_argument("--interpreter", help="that interpreter, if not found by itself")
+    args = parser.parse_args(argv)
+    for name in args.target:
+        result = build(name, args.out, python=args.python, bundle_aws_sdk=args.bundle_aws_sdk,
+                       compile_mode=args.compile_mode, interpreter=args.interpreter)
+        print(result.summary())
+        print(f"package: target={name} sha256={sha256(result.zip_path)}")
+        for warning in result.warnings:
+            print(f"package: target={name} warning: {warning}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
