@@ -1,0 +1,96 @@
+"""Fixtures shared by the integration and e2e tests: the sandbox, a webhook receiver, and a
+bundle wired to them (SQLite state, a local-folder bucket)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.config import Settings
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    from sandbox import Sandbox
+
+    sb = Sandbox(port=0, queue_s=1.0, process_s=2.0, file_size=4096)
+    sb.start()
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+@pytest.fixture
+def webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+@pytest.fixture
+def receiver(webhook_secret: str) -> Iterator[Any]:
+    from courier.receiver import Receiver
+
+    rx = Receiver(webhook_secret).start()
+    try:
+        yield rx
+    finally:
+        rx.stop()
+
+
+@pytest.fixture
+def api_key() -> str:
+    return "test-" + secrets.token_urlsafe(18)
+
+
+@pytest.fixture
+def courier_env(tmp_path: Path, sandbox: Any, receiver: Any, webhook_secret: str,
+                api_key: str) -> dict[str, str]:
+    """Environment of a bundle pointed at the sandbox: what a deployment would set."""
+    secret_id, secret_key = sandbox.credentials
+    return {
+        "COURIER_PROFILE": "sandbox",
+        "COURIER_API_KEYS": api_key,
+        "COURIER_STATE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+        "COURIER_DESTINATION": f"file://{tmp_path / 'bucket'}",
+        "COURIER_WEBHOOK_SECRETS": webhook_secret,
+        "COURIER_WEBHOOK_URLS": receiver.url,
+        "COURIER_ALLOW_PRIVATE_HOSTS": "127.0.0.1",
+        "COURIER_POLL_INTERVAL_S": "1",
+        "TENCENTCLOUD_SECRETID": secret_id,
+        "TENCENTCLOUD_SECRETKEY": secret_key,
+        "TENCENTCLOUD_REGION": "ap-guangzhou",
+        "COURIER_TENCENT_ENDPOINT": sandbox.url,
+    }
+
+
+@pytest.fixture
+def bundle(courier_env: dict[str, str]) -> Iterator[Any]:
+    from shared.bundle import Bundle
+
+    b = Bundle(Settings.from_env(courier_env))
+    try:
+        yield b
+    finally:
+        b.store().close()
+
+
+@pytest.fixture
+def handlers_env(courier_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[
+        dict[str, str]]:
+    """The real handlers (functions/*) reading this environment, as on a cold start."""
+    from functions import common
+
+    for name in list(os.environ):
+        if name.startswith(("COURIER_", "TENCENTCLOUD_")):
+            monkeypatch.delenv(name)
+    for name, value in courier_env.items():
+        monkeypatch.setenv(name, value)
+    common.reset()
+    yield courier_env
+    common.reset()

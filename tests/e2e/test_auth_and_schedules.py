@@ -1,0 +1,85 @@
+"""HMAC-signed requests, scheduled creation from a cron trigger, and `courier invoke`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from courier.cli import LocalContext
+from courier.cli import main as courier_main
+from tests.e2e.helpers import call, cls_body
+from tests.events import load_event
+
+
+def signed_headers(key: str, method: str, path: str, body: str,
+                   stamp: int | None = None) -> dict[str, str]:
+    stamp = int(time.time()) if stamp is None else stamp
+    message = f"{stamp}.{method}.{path}.{body}".encode()
+    digest = base64.b64encode(hmac.new(key.encode(), message, hashlib.sha256).digest()).decode()
+    return {"x-api-key": None, "x-courier-timestamp": str(stamp),  # type: ignore[dict-item]
+            "x-courier-signature": f"v1,{digest}"}
+
+
+@pytest.mark.usefixtures("handlers_env")
+def test_hmac_signed_request_is_accepted(api_key: str) -> None:
+    body = json.dumps(cls_body())
+    status, task = call(load_event("aws_http_api_post_exports", body=body,
+                                   headers=signed_headers(api_key, "POST", "/exports", body)))
+    assert status == 202 and task["state"] == "submitted"
+
+
+@pytest.mark.usefixtures("handlers_env")
+@pytest.mark.parametrize("tamper", ["body", "key", "stale"])
+def test_bad_signatures_are_refused(api_key: str, tamper: str) -> None:
+    body = json.dumps(cls_body())
+    key = "another-key" if tamper == "key" else api_key
+    stamp = int(time.time()) - 3600 if tamper == "stale" else None
+    headers = signed_headers(key, "POST", "/exports", body, stamp)
+    sent = body.replace("topic-app", "topic-other") if tamper == "body" else body
+    status, answer = call(load_event("aws_http_api_post_exports", body=sent, headers=headers))
+    assert status == 401
+    assert answer["error"] == "unauthorized"
+
+
+def test_cron_trigger_creates_the_scheduled_export_once(handlers_env: dict[str, str],
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        sandbox: Any) -> None:
+    from functions import common, create_export
+
+    schedule = {"name": "cls-hourly", "provider": "cls", "every_s": 3600,
+                "params": {"TopicId": "topic-app", "From": "${window_start_ms}",
+                           "To": "${window_end_ms}"}}
+    monkeypatch.setenv("COURIER_SCHEDULES", json.dumps([schedule]))
+    common.reset()
+    event = load_event("scf_timer", Message="cls-hourly", Time="2026-11-22T10:17:00Z")
+    first = create_export.handler(event, LocalContext())
+    again = create_export.handler(load_event("aws_eventbridge_scheduled",
+                                             time="2026-11-22T10:59:00Z",
+                                             detail={}), LocalContext())
+    [made] = first["created"]
+    assert made["created"] and made["state"] == "submitted"
+    assert again["created"][0]["export_id"] == made["export_id"]  # same window: no second one
+    assert sandbox.calls[("cls", "CreateExport")] == 1
+    task = common.bundle("t").store().get_task(made["export_id"])
+    assert task.params["To"] - task.params["From"] == 3_600_000
+    assert task.params["To"] == 1_795_341_600_000  # 2026-11-22T10:00:00Z
+
+
+def test_courier_invoke_runs_a_handler_with_an_event_file(
+        handlers_env: dict[str, str], tmp_path: Path, api_key: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    event = load_event("scf_apigw_post_exports", body=cls_body(),
+                       headers={"x-api-key": api_key})
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    assert courier_main(["invoke", "create", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert '"statusCode": 202' in out
+    assert courier_main(["invoke", "create", str(tmp_path / "missing.json")]) == 2

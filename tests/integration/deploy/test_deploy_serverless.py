@@ -1,0 +1,142 @@
+"""`serverless package --config serverless.aws.yml` for real (Serverless Framework v3 from npm),
+offline with fake credentials, then the CloudFormation template it wrote is checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy.descriptors import (
+    AWS_DESCRIPTOR,
+    ROOT,
+    SAMPLE_DEPLOY_ENV,
+    Report,
+    check_env,
+    check_settings,
+    module_handler_exists,
+)
+from deploy.package import TARGETS
+
+pytestmark = pytest.mark.integration
+
+INSTALLER = ROOT / "deploy" / "install_serverless.sh"
+LOCAL_BIN = ROOT / "deploy" / ".tools" / "node_modules" / ".bin" / "serverless"
+
+
+def _serverless() -> Path:
+    override = os.environ.get("SERVERLESS_BIN")
+    if override:
+        return Path(override)
+    if not LOCAL_BIN.exists() and os.environ.get("CI") == "true" and shutil.which("npm"):
+        subprocess.run(["bash", str(INSTALLER)], check=False, timeout=600)  # noqa: S603,S607
+    if LOCAL_BIN.exists():
+        return LOCAL_BIN
+    reason = "Serverless Framework v3 is not installed: run bash deploy/install_serverless.sh"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: required)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    binary = _serverless()
+    service = tmp_path_factory.mktemp("sls")
+    shutil.copy2(AWS_DESCRIPTOR, service / AWS_DESCRIPTOR.name)
+    # The artifact only has to exist for `package`; our sources stand in for the full build.
+    artifact = service / "dist" / "lambda" / "courier.zip"
+    artifact.parent.mkdir(parents=True)
+    with zipfile.ZipFile(artifact, "w") as zf:
+        for package in ("shared", "functions"):
+            for path in sorted((ROOT / package).rglob("*.py")):
+                zf.write(path, path.relative_to(ROOT).as_posix())
+    env = {
+        "PATH": os.environ.get("PATH", ""), "HOME": str(service),
+        "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off",
+        "SLS_DEPRECATION_DISABLE": "*", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEFAKE000",
+        "AWS_SECRET_ACCESS_KEY": "fake-secret", "AWS_REGION": "eu-west-1",
+        **SAMPLE_DEPLOY_ENV,
+    }
+    done = subprocess.run(  # noqa: S603
+        [str(binary), "package", "--config", AWS_DESCRIPTOR.name, "--stage", "prod",
+         "--region", "eu-west-1"],
+        cwd=service, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    path = service / ".serverless" / "cloudformation-template-update-stack.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    data["_artifact_names"] = zipfile.ZipFile(artifact).namelist()
+    return data
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_template_names_the_three_handlers_which_exist(template: dict[str, Any]) -> None:
+    functions = _of_type(template, "AWS::Lambda::Function")
+    handlers = {f["Properties"]["Handler"] for f in functions.values()}
+    assert handlers == {TARGETS["lambda"].handler(k) for k in ("create", "poll", "complete")}
+    for handler in handlers:
+        assert module_handler_exists(handler), handler
+        assert handler.rsplit(".", 1)[0] + ".py" in template["_artifact_names"]
+    for fn in functions.values():
+        assert fn["Properties"]["Runtime"] == f"python{TARGETS['lambda'].python}"
+
+
+def test_template_environment_passes_the_settings_check(template: dict[str, Any]) -> None:
+    report = Report()
+    for name, fn in _of_type(template, "AWS::Lambda::Function").items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert all(isinstance(v, str) for v in env.values()), name
+        check_env(env, "lambda", report, name)
+        check_settings(env, report, name)
+        assert env["COURIER_COMPLETE_FUNCTION"] == "export-courier-prod-complete"
+        assert env["COURIER_STATE_URL"] == "dynamodb://export-courier-prod-state"
+    assert report.problems == []
+
+
+def test_complete_is_async_with_bounded_retries_and_a_failure_queue(
+        template: dict[str, Any]) -> None:
+    configs = _of_type(template, "AWS::Lambda::EventInvokeConfig")
+    complete = next(c["Properties"] for c in configs.values()
+                    if c["Properties"]["FunctionName"] == {"Ref": "CompleteLambdaFunction"})
+    assert complete["MaximumRetryAttempts"] == 2
+    assert complete["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["CompleteFailures", "Arn"]}
+    rules = _of_type(template, "AWS::Events::Rule")
+    targets = {r["Properties"]["Name"]: r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]
+               for r in rules.values()}
+    assert targets["export-courier-prod-poll"] == "PollLambdaFunction"
+    assert "CompleteLambdaFunction" not in targets.values()  # no trigger of its own
+    assert "DynamoDB" in template["Resources"]["StateTable"]["Type"]
+
+
+def test_iam_is_least_privilege(template: dict[str, Any]) -> None:
+    role = template["Resources"]["IamRoleLambdaExecution"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [
+            statement["Action"]]
+        assert not any(a.endswith(":*") or a == "*" for a in actions), statement
+        text = json.dumps(statement["Resource"])
+        assert text != '"*"', statement
+        if "lambda:InvokeFunction" in actions:
+            assert "export-courier-prod-complete" in text
+            assert actions == ["lambda:InvokeFunction"]
+        if any(a.startswith("s3:") for a in actions):
+            assert f"{SAMPLE_DEPLOY_ENV['COURIER_BUCKET']}/exports/*" in text
+        if any(a.startswith("dynamodb:") for a in actions):
+            assert "StateTable" in text
+
+
+def test_http_api_routes_reach_create(template: dict[str, Any]) -> None:
+    routes = {r["Properties"]["RouteKey"] for r in
+              _of_type(template, "AWS::ApiGatewayV2::Route").values()}
+    assert routes == {"POST /exports", "GET /exports", "GET /exports/{id}",
+                      "POST /exports/{id}/cancel", "POST /exports/{id}/retry"}

@@ -1,0 +1,49 @@
+"""A fresh sandbox per test, and the DLC / DMS providers pointed at it through their SDKs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sandbox import Sandbox
+from shared.config import AlibabaSettings, TencentSettings
+from shared.providers.base import RateLimiter
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    box = Sandbox(port=0, queue_s=1.0, process_s=2.0, file_size=4096)
+    box.start()
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+@pytest.fixture
+def tencent(sb: Sandbox) -> TencentSettings:
+    secret_id, secret_key = sb.credentials
+    return TencentSettings(secret_id, secret_key, endpoint=sb.url)
+
+
+@pytest.fixture
+def alibaba(sb: Sandbox) -> AlibabaSettings:
+    ak, secret = sb.dms.credentials
+    return AlibabaSettings(ak, secret, endpoint=sb.url)
+
+
+@pytest.fixture
+def dlc(tencent: TencentSettings) -> Any:
+    from shared.providers.dlc import DlcProvider
+
+    return DlcProvider(tencent, limiter=RateLimiter(rate=1000))
+
+
+@pytest.fixture
+def dms(alibaba: AlibabaSettings) -> Any:
+    from shared.providers.dms import DmsProvider
+
+    return DmsProvider(alibaba, limiter=RateLimiter(rate=1000))
+

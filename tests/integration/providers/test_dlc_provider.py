@@ -1,0 +1,243 @@
+"""DlcProvider through the real tencentcloud-sdk-python-dlc against the sandbox, and the
+result object read with the temporary credentials through cos-python-sdk-v5."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from qcloud_cos import CosConfig, CosS3Client
+from qcloud_cos.cos_exception import CosServiceError
+
+from sandbox import Sandbox
+from shared.errors import ProviderError, ValidationError
+from shared.model import ExportTask, TaskState
+from shared.providers.base import PollResult, RemoteStatus
+from shared.providers.dlc import DlcProvider, parse_cos_path
+from shared.storage.base import CosObjectSource
+from shared.storage.copy import cos_endpoint_kwargs
+
+SQL = {"SQL": "SELECT * FROM orders WHERE day = '2026-11-21'", "DatabaseName": "sales"}
+
+
+def submit(dlc: DlcProvider, params: dict[str, Any]) -> ExportTask:
+    task = ExportTask(provider="dlc", params=dlc.validate(params))
+    sub = dlc.create(task)
+    task.remote.update(sub.remote)
+    task.stage = sub.stage
+    task.state = TaskState.SUBMITTED
+    return task
+
+
+def step(dlc: DlcProvider, task: ExportTask) -> PollResult:
+    outcome = dlc.poll([task])[task.id]
+    assert isinstance(outcome, PollResult), outcome
+    task.remote.update(outcome.remote)
+    if outcome.stage:
+        task.stage = outcome.stage
+    task.result.update(outcome.result)
+    return outcome
+
+
+def finish(dlc: DlcProvider, sb: Sandbox, task: ExportTask) -> PollResult:
+    sb.clock.advance(5)
+    assert step(dlc, task).stage == "download"
+    sb.clock.advance(5)
+    return step(dlc, task)
+
+
+def cos_client(source: CosObjectSource, token: str | None = None) -> CosS3Client:
+    conf = CosConfig(Region=source.region, SecretId=source.secret_id,
+                     SecretKey=source.secret_key, Token=token or source.token,
+                     **cos_endpoint_kwargs(source.endpoint))
+    return CosS3Client(conf, retry=0)
+
+
+def calls(sb: Sandbox) -> int:
+    return sum(sb.calls.values())
+
+
+def test_sql_export_runs_then_downloads_and_reads_with_temporary_credentials(
+        dlc: DlcProvider, sb: Sandbox) -> None:
+    before = calls(sb)
+    task = submit(dlc, SQL)
+    assert sb.calls[("dlc", "CreateTasks")] == 1
+    assert task.stage == "sql" and task.remote["own_task"] is True
+    first = step(dlc, task)
+    assert first.status is RemoteStatus.PENDING and task.stage == "sql"
+
+    sb.clock.advance(5)
+    moved = step(dlc, task)
+    assert moved.status is RemoteStatus.PENDING and task.stage == "download"
+    assert task.remote["DownloadId"]
+    assert step(dlc, task).status is RemoteStatus.PENDING  # queue/format
+    sb.clock.advance(5)
+    ready = step(dlc, task)
+    assert ready.status is RemoteStatus.READY
+    assert ready.result["path"].startswith("cosn://")
+    assert ready.result["file_name"] == "result.csv"
+    # create to ready: CreateTasks, DescribeTasks ×2, CreateResultDownload,
+    # DescribeResultDownload ×2 (one poll each found it still running)
+    assert calls(sb) - before == 6
+
+    source = dlc.result(task)
+    assert isinstance(source, CosObjectSource)
+    assert source.endpoint == sb.url and source.token
+    assert source.secret_key not in repr(source) and source.token not in repr(source)
+    client = cos_client(source)
+    body = client.get_object(Bucket=source.bucket, Key=source.key)["Body"].get_raw_stream()
+    data = body.read()
+    assert len(data) == sb.file_size
+    part = client.get_object(Bucket=source.bucket, Key=source.key, Range="bytes=10-19")
+    assert part["Body"].get_raw_stream().read() == data[10:20]
+    head = client.head_object(Bucket=source.bucket, Key=source.key)
+    assert int(head["Content-Length"]) == sb.file_size
+
+
+def test_wrong_or_lapsed_credentials_are_refused_and_refresh_gets_new_ones(
+        dlc: DlcProvider, sb: Sandbox) -> None:
+    task = submit(dlc, SQL)
+    assert finish(dlc, sb, task).status is RemoteStatus.READY
+    source = dlc.result(task)
+
+    with pytest.raises(CosServiceError) as wrong:
+        cos_client(source, token="not-the-token").get_object(Bucket=source.bucket,
+                                                             Key=source.key)
+    assert wrong.value.get_status_code() == 403
+
+    sb.clock.advance(sb.dlc.creds_ttl_s + 1)
+    with pytest.raises(CosServiceError) as lapsed:
+        cos_client(source).get_object(Bucket=source.bucket, Key=source.key)
+    assert lapsed.value.get_status_code() == 403
+    assert lapsed.value.get_error_code() == "ExpiredToken"
+
+    before = sb.calls[("dlc", "DescribeResultDownload")]
+    fresh = dlc.result(task, refresh=True)
+    assert sb.calls[("dlc", "DescribeResultDownload")] == before + 1
+    assert fresh.secret_id != source.secret_id
+    got = cos_client(fresh).get_object(Bucket=fresh.bucket, Key=fresh.key)
+    assert len(got["Body"].get_raw_stream().read()) == sb.file_size
+
+
+def test_stored_credentials_are_reused_without_a_call(dlc: DlcProvider, sb: Sandbox) -> None:
+    task = submit(dlc, SQL)
+    assert finish(dlc, sb, task).status is RemoteStatus.READY
+    before = calls(sb)
+    dlc.result(task)
+    assert calls(sb) == before
+
+
+def test_broken_download_is_regenerated_once_with_force(dlc: DlcProvider,
+                                                         sb: Sandbox) -> None:
+    sb.dlc.broken_downloads = 1
+    task = submit(dlc, SQL)
+    sb.clock.advance(5)
+    step(dlc, task)
+    first_download = task.remote["DownloadId"]
+    sb.clock.advance(5)
+    again = step(dlc, task)  # status "error": regenerate with Force
+    assert again.status is RemoteStatus.PENDING
+    assert task.remote["forced"] is True
+    assert task.remote["DownloadId"] != first_download
+    assert sb.calls[("dlc", "CreateResultDownload")] == 2
+    sb.clock.advance(5)
+    assert step(dlc, task).status is RemoteStatus.READY
+
+
+def test_download_broken_twice_fails(dlc: DlcProvider, sb: Sandbox) -> None:
+    sb.dlc.broken_downloads = 2
+    task = submit(dlc, SQL)
+    sb.clock.advance(5)
+    step(dlc, task)
+    sb.clock.advance(5)
+    step(dlc, task)
+    sb.clock.advance(5)
+    failed = step(dlc, task)
+    assert failed.status is RemoteStatus.FAILED
+    assert "error" in (failed.reason or "")
+    assert sb.calls[("dlc", "CreateResultDownload")] == 2
+
+
+def test_failed_query_is_a_permanent_failure(dlc: DlcProvider, sb: Sandbox) -> None:
+    task = submit(dlc, {"SQL": "SELECT * FROM sandbox_fail", "DatabaseName": "sales"})
+    sb.clock.advance(5)
+    failed = step(dlc, task)
+    assert failed.status is RemoteStatus.FAILED and not failed.retryable
+    assert "query failed" in (failed.reason or "")
+    assert ("dlc", "CreateResultDownload") not in sb.calls
+
+
+def test_one_describe_settles_many_sql_tasks(dlc: DlcProvider, sb: Sandbox) -> None:
+    tasks = [submit(dlc, SQL) for _ in range(3)]
+    assert len({dlc.group_key(t) for t in tasks}) == 1
+    outcome = dlc.poll(tasks)
+    assert sb.calls[("dlc", "DescribeTasks")] == 1
+    assert all(isinstance(o, PollResult) and o.status is RemoteStatus.PENDING
+               for o in outcome.values())
+
+
+def test_throttling_is_retryable(dlc: DlcProvider, sb: Sandbox) -> None:
+    sb.faults.add(service="dlc", action="CreateTasks", kind="error",
+                  code="RequestLimitExceeded")
+    with pytest.raises(ProviderError) as exc:
+        submit(dlc, SQL)
+    assert exc.value.retryable and exc.value.code == "RequestLimitExceeded"
+    assert not sb.dlc.tasks
+
+    task = submit(dlc, SQL)
+    sb.faults.add(service="dlc", action="DescribeTasks", kind="error",
+                  code="RequestLimitExceeded")
+    with pytest.raises(ProviderError) as polled:
+        dlc.poll([task])
+    assert polled.value.retryable
+
+
+def test_existing_task_id_skips_the_query(dlc: DlcProvider, sb: Sandbox) -> None:
+    original = submit(dlc, SQL)
+    task = submit(dlc, {"TaskId": original.remote["TaskId"]})
+    assert sb.calls[("dlc", "CreateTasks")] == 1
+    assert task.remote["own_task"] is False
+    assert finish(dlc, sb, task).status is RemoteStatus.READY
+
+    with pytest.raises(ProviderError) as missing:
+        submit(dlc, {"TaskId": "0b2f7c1e-0000-4000-8000-000000000000"})
+    assert not missing.value.retryable
+
+
+def test_cancel_stops_a_running_query(dlc: DlcProvider, sb: Sandbox) -> None:
+    task = submit(dlc, SQL)
+    dlc.cancel(task)
+    sb.clock.advance(5)
+    assert step(dlc, task).status is RemoteStatus.FAILED
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"SQL": "SELECT 1"}, "params.DatabaseName"),
+    ({"SQL": "SELECT 1", "DatabaseName": "db", "TaskId": "abc"}, "params.TaskId"),
+    ({}, "params.SQL"),
+    ({**SQL, "Format": "xml"}, "params.Format"),
+    ({"TaskId": "abc", "DatabaseName": "db"}, "params.DatabaseName"),
+    ({**SQL, "Limit": 5}, "params.Limit"),
+])
+def test_bad_input_names_the_field_and_calls_nothing(dlc: DlcProvider, sb: Sandbox,
+                                                     params: dict[str, Any],
+                                                     field: str) -> None:
+    before = dict(sb.calls)
+    with pytest.raises(ValidationError) as exc:
+        dlc.validate(params)
+    assert exc.value.field == field
+    assert sb.calls == before
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("cosn://bkt-125/a/b.csv", ("bkt-125", "ap-guangzhou", "a/b.csv")),
+    ("https://bkt-125.cos.ap-shanghai.myqcloud.com/a/b.csv",
+     ("bkt-125", "ap-shanghai", "a/b.csv")),
+])
+def test_result_path_formats(path: str, expected: tuple[str, str, str]) -> None:
+    assert parse_cos_path(path, "ap-guangzhou") == expected
+
+
+def test_unreadable_result_path_is_refused() -> None:
+    with pytest.raises(ValueError):
+        parse_cos_path("/tmp/result.csv", "ap-guangzhou")

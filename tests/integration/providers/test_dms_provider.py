@@ -1,0 +1,240 @@
+"""DmsProvider through the real alibabacloud-dms-enterprise20181101 SDK against the sandbox
+(ACS3-HMAC-SHA256 signed RPC calls), including the wait for a person's approval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from sandbox import Sandbox
+from sandbox.acs3 import AccessKey
+from shared.config import AlibabaSettings
+from shared.errors import ProviderError, ValidationError
+from shared.model import ExportTask, TaskState
+from shared.providers.base import PollResult, RateLimiter, RemoteStatus
+from shared.providers.dms import WAITING_REASON, DmsProvider
+
+EXPORT = {"Tid": 1, "DbId": 1234, "ExeSQL": "SELECT * FROM orders", "Comment": "monthly"}
+
+
+def submit(dms: DmsProvider, params: dict[str, Any]) -> ExportTask:
+    task = ExportTask(provider="dms", params=dms.validate(params))
+    sub = dms.create(task)
+    task.remote.update(sub.remote)
+    task.stage = sub.stage
+    task.state = TaskState.SUBMITTED
+    return task
+
+
+def step(dms: DmsProvider, task: ExportTask) -> PollResult:
+    outcome = dms.poll([task])[task.id]
+    assert isinstance(outcome, PollResult), outcome
+    task.remote.update(outcome.remote)
+    if outcome.stage:
+        task.stage = outcome.stage
+    task.result.update(outcome.result)
+    return outcome
+
+
+def to_approval(dms: DmsProvider, sb: Sandbox, task: ExportTask) -> PollResult:
+    sb.clock.advance(5)
+    return step(dms, task)
+
+
+def calls(sb: Sandbox) -> int:
+    return sum(sb.calls.values())
+
+
+def test_export_waits_for_approval_then_exports(dms: DmsProvider, sb: Sandbox) -> None:
+    before = calls(sb)
+    task = submit(dms, EXPORT)
+    order_id = task.remote["OrderId"]
+    assert sb.calls[("dms", "CreateDataExportOrder")] == 1
+    assert step(dms, task).status is RemoteStatus.PENDING  # pre-checking
+
+    waiting = to_approval(dms, sb, task)
+    assert waiting.status is RemoteStatus.WAITING and waiting.reason == WAITING_REASON
+    assert task.stage == "approval" and sb.calls[("dms", "SubmitOrderApproval")] == 1
+    sb.clock.advance(3600)  # nobody has looked at it yet: still a normal wait
+    still = step(dms, task)
+    assert still.status is RemoteStatus.WAITING and not still.retryable
+    assert sb.calls[("dms", "SubmitOrderApproval")] == 1
+
+    sb.dms.approve(order_id)
+    exporting = step(dms, task)
+    assert exporting.status is RemoteStatus.PENDING and task.stage == "exporting"
+    assert step(dms, task).status is RemoteStatus.PENDING
+    assert sb.calls[("dms", "ExecuteDataExport")] == 1
+
+    sb.clock.advance(5)
+    ready = step(dms, task)
+    assert ready.status is RemoteStatus.READY
+    assert ready.result["file_name"].endswith(".csv")
+    # create, detail ×6 (one per poll), submit, base info (the poll that found it waiting),
+    # execute, download URL
+    assert calls(sb) - before == 11
+
+    source = dms.result(task)
+    body = requests.get(source.url, timeout=5)
+    assert body.status_code == 200 and len(body.content) == sb.file_size
+    assert "sign=" not in repr(source)
+
+
+def test_auto_approved_export_in_seven_calls(dms: DmsProvider, sb: Sandbox) -> None:
+    sb.dms.auto_approve = True
+    before = calls(sb)
+    task = submit(dms, {**EXPORT, "FileType": "JSON", "AffectRows": 10})
+    for _ in range(3):
+        sb.clock.advance(5)
+        outcome = step(dms, task)
+    assert outcome.status is RemoteStatus.READY
+    assert outcome.result["file_name"].endswith(".json")
+    assert calls(sb) - before == 7
+
+
+def test_rejected_ticket_fails_permanently(dms: DmsProvider, sb: Sandbox) -> None:
+    task = submit(dms, EXPORT)
+    assert to_approval(dms, sb, task).status is RemoteStatus.WAITING
+    sb.dms.reject(task.remote["OrderId"])
+    failed = step(dms, task)
+    assert failed.status is RemoteStatus.FAILED and not failed.retryable
+    assert "rejected" in (failed.reason or "")
+
+
+def test_cancel_closes_our_ticket(dms: DmsProvider, sb: Sandbox) -> None:
+    task = submit(dms, EXPORT)
+    to_approval(dms, sb, task)
+    dms.cancel(task)
+    assert sb.calls[("dms", "CloseOrder")] == 1
+    failed = step(dms, task)
+    assert failed.status is RemoteStatus.FAILED and "closed" in (failed.reason or "")
+
+
+def test_precheck_and_export_failures(dms: DmsProvider, sb: Sandbox) -> None:
+    bad_sql = submit(dms, {**EXPORT, "ExeSQL": "DELETE FROM orders"})
+    failed = to_approval(dms, sb, bad_sql)
+    assert failed.status is RemoteStatus.FAILED and "pre-check" in (failed.reason or "")
+    assert ("dms", "SubmitOrderApproval") not in sb.calls
+
+    sb.dms.auto_approve = True
+    sb.dms.failing_exports = 1
+    task = submit(dms, EXPORT)
+    for _ in range(3):
+        sb.clock.advance(5)
+        outcome = step(dms, task)
+    assert outcome.status is RemoteStatus.FAILED and not outcome.retryable
+    assert ("dms", "GetDataExportDownloadURL") not in sb.calls
+
+
+def test_lapsed_download_url_is_read_again(dms: DmsProvider, sb: Sandbox) -> None:
+    sb.dms.auto_approve = True
+    task = submit(dms, EXPORT)
+    for _ in range(3):
+        sb.clock.advance(5)
+        step(dms, task)
+    old = dms.result(task).url
+    sb.clock.advance(sb.dms.url_ttl_s + 1)
+    assert requests.get(old, timeout=5).status_code == 403
+    fresh = dms.result(task, refresh=True)
+    assert fresh.url != old
+    assert requests.get(fresh.url, timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(("code", "retryable"), [
+    ("Throttling.User", True),  # gateway: HTTP 400
+    ("ServiceUnavailable", True),  # gateway: HTTP 503
+    ("InternalError", True),  # gateway: HTTP 500
+    ("Order.Busy", True),  # HTTP 200, Success=false
+    ("InvalidParameterValid", False),  # HTTP 200, Success=false
+])
+def test_errors_are_classified(dms: DmsProvider, sb: Sandbox, code: str,
+                               retryable: bool) -> None:
+    sb.faults.add(service="dms", action="CreateDataExportOrder", kind="error", code=code)
+    with pytest.raises(ProviderError) as exc:
+        submit(dms, EXPORT)
+    assert exc.value.code == code and exc.value.retryable is retryable
+    assert exc.value.provider == "dms"
+    assert not sb.dms.orders
+
+
+def test_no_answer_is_a_retryable_network_error(dms: DmsProvider, sb: Sandbox) -> None:
+    task = submit(dms, EXPORT)
+    sb.faults.add(service="dms", action="GetDataExportOrderDetail", kind="drop")
+    outcome = dms.poll([task])[task.id]
+    assert isinstance(outcome, ProviderError)
+    assert outcome.code == "NetworkError" and outcome.retryable
+    assert isinstance(outcome.__cause__, Exception)
+
+
+def test_wrong_secret_and_unknown_key_are_refused(sb: Sandbox) -> None:
+    ak, _ = sb.dms.credentials
+    wrong = DmsProvider(AlibabaSettings(ak, "not-the-secret", endpoint=sb.url),
+                        limiter=RateLimiter(rate=1000))
+    with pytest.raises(ProviderError) as bad_sig:
+        submit(wrong, EXPORT)
+    assert bad_sig.value.code == "SignatureDoesNotMatch" and not bad_sig.value.retryable
+
+    unknown = DmsProvider(AlibabaSettings("LTAInobody", "x", endpoint=sb.url),
+                          limiter=RateLimiter(rate=1000))
+    with pytest.raises(ProviderError) as bad_key:
+        submit(unknown, EXPORT)
+    assert bad_key.value.code == "InvalidAccessKeyId.NotFound"
+    assert not sb.dms.orders
+
+
+def test_sts_credentials_need_their_token(sb: Sandbox) -> None:
+    sb.dms.keys["STS.sandbox"] = AccessKey("STS.sandbox", "sts-secret", "sts-token")
+    good = DmsProvider(AlibabaSettings("STS.sandbox", "sts-secret", "sts-token",
+                                       endpoint=sb.url), limiter=RateLimiter(rate=1000))
+    assert submit(good, EXPORT).remote["OrderId"]
+    bad = DmsProvider(AlibabaSettings("STS.sandbox", "sts-secret", "other-token",
+                                      endpoint=sb.url), limiter=RateLimiter(rate=1000))
+    with pytest.raises(ProviderError) as exc:
+        submit(bad, EXPORT)
+    assert exc.value.code == "InvalidSecurityToken.Mismatch"
+
+
+def test_unknown_tenant_is_a_permanent_error(dms: DmsProvider, sb: Sandbox) -> None:
+    with pytest.raises(ProviderError) as exc:
+        submit(dms, {**EXPORT, "Tid": 99})
+    assert exc.value.code == "InvalidTid" and not exc.value.retryable
+
+
+def test_existing_order_is_adopted(dms: DmsProvider, sb: Sandbox) -> None:
+    first = submit(dms, EXPORT)
+    to_approval(dms, sb, first)
+    sb.dms.approve(first.remote["OrderId"])
+    task = submit(dms, {"Tid": 1, "OrderId": first.remote["OrderId"]})
+    assert task.remote["own_order"] is False
+    assert step(dms, task).status is RemoteStatus.PENDING
+    sb.clock.advance(5)
+    assert step(dms, task).status is RemoteStatus.READY
+    dms.cancel(task)
+    assert ("dms", "CloseOrder") not in sb.calls
+
+    with pytest.raises(ProviderError) as missing:
+        submit(dms, {"Tid": 1, "OrderId": 999})
+    assert not missing.value.retryable
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"DbId": 1, "ExeSQL": "SELECT 1"}, "params.Tid"),
+    ({**EXPORT, "Tid": "1"}, "params.Tid"),
+    ({"Tid": 1, "ExeSQL": "SELECT 1"}, "params.DbId"),
+    ({"Tid": 1, "DbId": 1}, "params.ExeSQL"),
+    ({"Tid": 1, "OrderId": 5, "DbId": 1}, "params.DbId"),
+    ({**EXPORT, "FileType": "PDF"}, "params.FileType"),
+    ({**EXPORT, "Encoding": "UTF-16"}, "params.Encoding"),
+    ({**EXPORT, "Logic": "yes"}, "params.Logic"),
+    ({**EXPORT, "Bucket": "x"}, "params.Bucket"),
+])
+def test_bad_input_names_the_field_and_calls_nothing(dms: DmsProvider, sb: Sandbox,
+                                                     params: dict[str, Any],
+                                                     field: str) -> None:
+    before = dict(sb.calls)
+    with pytest.raises(ValidationError) as exc:
+        dms.validate(params)
+    assert exc.value.field == field
+    assert sb.calls == before

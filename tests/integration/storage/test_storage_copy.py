@@ -1,0 +1,328 @@
+"""copy_source against a local HTTP server, into a LocalObjectStore."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.errors import IntegrityError, StorageError, UnsafeTargetError
+from shared.model import PartRecord
+from shared.storage.base import UrlSource
+from shared.storage.copy import SourceExpiredError, UnsafeSourceError, copy_source
+from shared.storage.local import LocalObjectStore
+from tests.integration.storage.source_server import SourceServer
+
+KB = 1024
+PART = 64 * KB
+
+
+class MemoryJournal:
+    """The journal protocol in memory, with the optional pin/pinned extension."""
+
+    def __init__(self, *, pinning: bool = True) -> None:
+        self.upload_id: str | None = None
+        self.parts: dict[int, PartRecord] = {}
+        self.validator: str | None = None
+        self.finished_calls = 0
+        if not pinning:
+            self.pin = None  # type: ignore[assignment]
+            self.pinned = None  # type: ignore[assignment]
+
+    def load(self) -> tuple[str | None, list[PartRecord]]:
+        return self.upload_id, sorted(self.parts.values(), key=lambda p: p.part_number)
+
+    def started(self, upload_id: str) -> None:
+        self.upload_id = upload_id
+        self.parts.clear()
+
+    def part_done(self, part: PartRecord) -> None:
+        self.parts[part.part_number] = part
+
+    def finished(self) -> None:
+        self.upload_id, self.validator = None, None
+        self.parts.clear()
+        self.finished_calls += 1
+
+    def pin(self, validator: str) -> None:
+        self.validator = validator
+
+    def pinned(self) -> str | None:
+        return self.validator
+
+
+@pytest.fixture
+def data() -> bytes:
+    return os.urandom(10 * PART + 1234)
+
+
+@pytest.fixture
+def server(data: bytes) -> Iterator[SourceServer]:
+    srv = SourceServer(data).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalObjectStore:
+    return LocalObjectStore(tmp_path / "bucket")
+
+
+def md5(b: bytes) -> str:
+    return hashlib.md5(b).hexdigest()
+
+
+def test_copy_streams_into_local_store(server: SourceServer, store: LocalObjectStore,
+                                       data: bytes) -> None:
+    journal = MemoryJournal()
+    result = copy_source(UrlSource(server.url(), size=len(data)), store, "a/b/file.csv",
+                         part_size=PART, journal=journal, metadata={"export-id": "exp_1"})
+    assert store.read("a/b/file.csv") == data
+    assert result.size == len(data) and result.md5 == md5(data)
+    assert result.parts == 11 and not result.resumed and not result.skipped
+    assert result.uri == (store.root / "a/b/file.csv").as_uri()
+    info = store.head("a/b/file.csv")
+    assert info is not None and info.metadata == {"export-id": "exp_1", "md5": md5(data)}
+    assert journal.upload_id is None and journal.finished_calls == 1
+    assert server.served == len(data)
+    # no staging leftovers
+    assert not any((store.root / ".courier-staging").iterdir())
+
+
+def test_small_file_uses_put_object(server: SourceServer, store: LocalObjectStore,
+                                    data: bytes) -> None:
+    result = copy_source(UrlSource(server.url()), store, "small.bin", part_size=len(data) + 1)
+    assert result.parts == 1 and store.read("small.bin") == data
+
+
+def test_unknown_size_and_no_md5_header(server: SourceServer, store: LocalObjectStore,
+                                        data: bytes) -> None:
+    server.content_md5 = False
+    result = copy_source(UrlSource(server.url()), store, "x.bin", part_size=PART)
+    assert result.md5 == md5(data) and store.read("x.bin") == data
+
+
+def test_killed_copy_resumes_without_resending_parts(server: SourceServer,
+                                                     store: LocalObjectStore,
+                                                     data: bytes) -> None:
+    journal = MemoryJournal()
+    server.kill_after = 5 * PART + 100  # dies inside part 6
+    with pytest.raises(StorageError) as err:
+        copy_source(UrlSource(server.url(), size=len(data)), store, "k.bin", part_size=PART,
+                    journal=journal, reopen_attempts=0)
+    assert err.value.retryable
+    assert journal.upload_id is not None
+    assert sorted(journal.parts) == [1, 2, 3, 4, 5]
+    assert store.head("k.bin") is None
+    served_before = server.served
+
+    result = copy_source(UrlSource(server.url(), size=len(data)), store, "k.bin",
+                         part_size=PART, journal=journal)
+    assert result.resumed and result.md5 == md5(data) and result.parts == 11
+    assert store.read("k.bin") == data
+    # the second run fetched only the bytes after part 5
+    assert server.served - served_before == len(data) - 5 * PART
+    assert server.requests[-1][1] == f"bytes={5 * PART}-"
+    info = store.head("k.bin")
+    assert info is not None and info.metadata["md5"] == md5(data)
+    assert journal.upload_id is None
+
+
+def test_broken_connection_is_reopened_within_one_call(server: SourceServer,
+                                                       store: LocalObjectStore,
+                                                       data: bytes) -> None:
+    server.kill_after = 3 * PART + 10
+    result = copy_source(UrlSource(server.url()), store, "r.bin", part_size=PART)
+    assert store.read("r.bin") == data and result.md5 == md5(data)
+    assert server.requests[-1][1] == f"bytes={3 * PART}-"
+
+
+def test_all_parts_done_before_crash_resumes_with_416(server: SourceServer,
+                                                      store: LocalObjectStore,
+                                                      data: bytes) -> None:
+    journal = MemoryJournal()
+    upload_id = store.start_upload("done.bin")
+    journal.started(upload_id)
+    journal.pin(server.etag)
+    pos, n = 0, 1
+    while pos < len(data):
+        chunk = data[pos:pos + PART]
+        etag = store.put_part("done.bin", upload_id, n, chunk)
+        journal.part_done(PartRecord(n, etag, pos, pos + len(chunk)))
+        pos, n = pos + len(chunk), n + 1
+    result = copy_source(UrlSource(server.url()), store, "done.bin", part_size=PART,
+                         journal=journal)
+    assert result.resumed and result.md5 == md5(data) and server.served == 0
+
+
+def test_changed_source_starts_over(server: SourceServer, store: LocalObjectStore,
+                                    data: bytes) -> None:
+    journal = MemoryJournal()
+    server.kill_after = 4 * PART + 1
+    with pytest.raises(StorageError):
+        copy_source(UrlSource(server.url()), store, "c.bin", part_size=PART, journal=journal,
+                    reopen_attempts=0)
+    old_upload = journal.upload_id
+    new = os.urandom(len(data))
+    server.data, server.etag = new, '"v2"'
+    result = copy_source(UrlSource(server.url()), store, "c.bin", part_size=PART,
+                         journal=journal)
+    assert not result.resumed and store.read("c.bin") == new and result.md5 == md5(new)
+    assert not (store.root / ".courier-staging" / str(old_upload)).exists()
+
+
+def test_changed_source_detected_by_pin_when_server_ignores_if_range(
+        server: SourceServer, store: LocalObjectStore, data: bytes) -> None:
+    journal = MemoryJournal()
+    server.kill_after = 4 * PART + 1
+    with pytest.raises(StorageError):
+        copy_source(UrlSource(server.url()), store, "p.bin", part_size=PART, journal=journal,
+                    reopen_attempts=0)
+    new = os.urandom(len(data))
+    server.data, server.etag = new, '"v2"'
+    server.ranges = True
+    # a server that honours Range but not If-Range: simulate by matching the old pin
+    journal.validator = '"v2-other"'
+    result = copy_source(UrlSource(server.url()), store, "p.bin", part_size=PART,
+                         journal=journal)
+    assert not result.resumed and store.read("p.bin") == new
+
+
+def test_corrupted_source_detected(server: SourceServer, store: LocalObjectStore,
+                                   data: bytes) -> None:
+    server.corrupt = True
+    journal = MemoryJournal()
+    with pytest.raises(IntegrityError):
+        copy_source(UrlSource(server.url()), store, "bad.bin", part_size=PART, journal=journal)
+    assert store.head("bad.bin") is None
+    assert journal.upload_id is None and journal.finished_calls == 1
+    assert not any((store.root / ".courier-staging").iterdir())
+
+
+def test_size_lie_detected(server: SourceServer, store: LocalObjectStore, data: bytes) -> None:
+    with pytest.raises(IntegrityError):
+        copy_source(UrlSource(server.url()), store, "lie.bin", part_size=PART,
+                    expected_size=len(data) + 5)
+    assert store.head("lie.bin") is None
+    server.announce_size = len(data) - 7  # server sends fewer bytes than the provider said
+    server.content_md5 = False
+    with pytest.raises(IntegrityError):
+        copy_source(UrlSource(server.url(), size=len(data)), store, "lie.bin", part_size=PART)
+    assert store.head("lie.bin") is None
+
+
+def test_expired_url_raises_source_expired(server: SourceServer,
+                                           store: LocalObjectStore) -> None:
+    server.expired = True
+    with pytest.raises(SourceExpiredError) as err:
+        copy_source(UrlSource(server.url()), store, "e.bin", part_size=PART)
+    assert err.value.retryable
+    assert "secret-token" not in str(err.value)
+
+
+def test_expiry_mid_copy_then_fresh_url_resumes(server: SourceServer, store: LocalObjectStore,
+                                                data: bytes) -> None:
+    journal = MemoryJournal()
+    server.kill_after = 6 * PART + 5
+    with pytest.raises(StorageError):
+        copy_source(UrlSource(server.url()), store, "m.bin", part_size=PART, journal=journal,
+                    reopen_attempts=0)
+    server.expired = True
+    with pytest.raises(SourceExpiredError):
+        copy_source(UrlSource(server.url()), store, "m.bin", part_size=PART, journal=journal)
+    server.expired = False
+    before = server.served
+    result = copy_source(UrlSource(server.url("/file.csv")), store, "m.bin", part_size=PART,
+                         journal=journal)
+    assert result.resumed and store.read("m.bin") == data
+    assert server.served - before == len(data) - 6 * PART
+
+
+def test_idempotent_recopy_is_skipped(server: SourceServer, store: LocalObjectStore,
+                                      data: bytes) -> None:
+    first = copy_source(UrlSource(server.url()), store, "i.bin", part_size=PART)
+    served = server.served
+    requests = len(server.requests)
+    again = copy_source(UrlSource(server.url(), size=len(data)), store, "i.bin",
+                        part_size=PART)
+    assert again.skipped and again.md5 == first.md5 and again.size == len(data)
+    assert server.served == served and len(server.requests) == requests
+    # a different expected size is not "the same object": copied again
+    store.set_metadata("i.bin", {"md5": "0" * 32})
+    with pytest.raises(IntegrityError):
+        copy_source(UrlSource(server.url()), store, "i.bin", part_size=PART,
+                    expected_size=len(data) + 1)
+
+
+def test_redirects_are_checked(server: SourceServer, store: LocalObjectStore,
+                               data: bytes) -> None:
+    server.redirects = {"/a": "/b", "/b": "/file.csv"}
+    seen: list[str] = []
+    result = copy_source(UrlSource(server.url("/a")), store, "red.bin", part_size=PART,
+                         check_url=seen.append)
+    assert store.read("red.bin") == data and result.size == len(data)
+    assert [u.split("?")[0] for u in seen] == [server.base + p for p in ("/a", "/b",
+                                                                          "/file.csv")]
+
+
+def test_refused_redirect_stops_the_copy(server: SourceServer,
+                                         store: LocalObjectStore) -> None:
+    server.redirects = {"/a": "http://169.254.169.254/latest/meta-data"}
+
+    def check(url: str) -> None:
+        if "169.254" in url:
+            raise UnsafeTargetError("link-local address")
+
+    with pytest.raises(UnsafeSourceError) as err:
+        copy_source(UrlSource(server.url("/a")), store, "ssrf.bin", part_size=PART,
+                    check_url=check)
+    assert not err.value.retryable
+    assert [p for p, _ in server.requests] == ["/a"]
+
+
+def test_too_many_redirects(server: SourceServer, store: LocalObjectStore) -> None:
+    server.redirects = {f"/r{i}": f"/r{i + 1}" for i in range(10)}
+    with pytest.raises(StorageError, match="redirects"):
+        copy_source(UrlSource(server.url("/r0")), store, "loop.bin", part_size=PART)
+
+
+def test_missing_source_is_not_retryable(server: SourceServer,
+                                         store: LocalObjectStore) -> None:
+    server.redirects = {"/gone": "http://127.0.0.1:9/nothing"}
+    with pytest.raises(StorageError) as err:
+        copy_source(UrlSource(server.url("/gone")), store, "g.bin", part_size=PART)
+    assert err.value.retryable  # connection refused: transient
+
+
+def test_key_escape_refused(server: SourceServer, store: LocalObjectStore) -> None:
+    from shared.errors import ValidationError
+
+    for key in ("../x", "/etc/passwd", "a//b", "a\\b", ".courier-meta/x"):
+        with pytest.raises(ValidationError):
+            copy_source(UrlSource(server.url()), store, key, part_size=PART)
+    assert server.requests == []
+
+
+def test_corruption_after_resume_is_caught_by_read_back(server: SourceServer,
+                                                        store: LocalObjectStore,
+                                                        data: bytes) -> None:
+    journal = MemoryJournal()
+    server.kill_after = 5 * PART + 100  # the flipped byte (middle) lies after part 5
+    with pytest.raises(StorageError):
+        copy_source(UrlSource(server.url()), store, "v.bin", part_size=PART,
+                    journal=journal, reopen_attempts=0)
+    server.corrupt = True
+    with pytest.raises(IntegrityError):
+        copy_source(UrlSource(server.url()), store, "v.bin", part_size=PART, journal=journal)
+    head = store.head("v.bin")
+    assert head is not None and not head.metadata.get("md5")  # not skipped next time
+    assert journal.upload_id is None
+    server.corrupt = False
+    result = copy_source(UrlSource(server.url()), store, "v.bin", part_size=PART,
+                         journal=journal)
+    assert not result.skipped and store.read("v.bin") == data

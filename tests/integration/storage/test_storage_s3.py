@@ -1,0 +1,152 @@
+"""S3ObjectStore and copy_source against moto's server mode (skipped without moto, failed
+on CI)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from shared.errors import StorageError
+from shared.storage import S3_ENDPOINT_ENV, open_destination
+from shared.storage.base import UploadedPart, UrlSource
+from shared.storage.copy import copy_source
+from shared.storage.s3 import S3Object, S3ObjectStore
+from tests import servers
+from tests.integration.storage.source_server import SourceServer
+from tests.integration.storage.test_storage_copy import MemoryJournal
+
+pytestmark = pytest.mark.integration
+
+MB = 1024 * 1024
+PART = 5 * MB  # S3's minimum part size (moto enforces it)
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[servers.MotoServer]:
+    handle = servers.require(servers.start_moto)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def s3(moto: servers.MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3ObjectStore]:
+    for k, v in servers.aws_test_env().items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv(S3_ENDPOINT_ENV, moto.url)
+    bucket = servers.unique_name("b").replace("_", "-")
+    store = open_destination(f"s3://{bucket}/landing/zone")
+    assert isinstance(store, S3ObjectStore)
+    store.client.create_bucket(Bucket=bucket)
+    yield store
+
+
+@pytest.fixture(scope="module")
+def payload() -> bytes:
+    return os.urandom(2 * PART + 123_457)
+
+
+@pytest.fixture
+def server(payload: bytes) -> Iterator[SourceServer]:
+    srv = SourceServer(payload).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def md5(b: bytes) -> str:
+    return hashlib.md5(b).hexdigest()
+
+
+def test_prefix_uri_and_roundtrip(s3: S3ObjectStore) -> None:
+    assert s3.uri("a/b.csv") == f"s3://{s3.bucket}/landing/zone/a/b.csv"
+    assert s3.head("a/b.csv") is None
+    info = s3.put_object("a/b.csv", b"hello", {"md5": md5(b"hello")})
+    head = s3.head("a/b.csv")
+    assert head is not None and head.size == 5 and head.metadata == {"md5": md5(b"hello")}
+    assert info.etag == head.etag
+    raw = s3.client.get_object(Bucket=s3.bucket, Key="landing/zone/a/b.csv")
+    assert raw["Body"].read() == b"hello"
+    assert s3.read("a/b.csv") == b"hello"
+    assert b"".join(s3.iter_read("a/b.csv", 2)) == b"hello"
+
+
+def test_multipart_metadata_after_complete(s3: S3ObjectStore) -> None:
+    p1, p2 = os.urandom(PART), b"tail"
+    uid = s3.start_upload("m.bin", {"export-id": "exp_1"})
+    e2 = s3.put_part("m.bin", uid, 2, p2)
+    e1 = s3.put_part("m.bin", uid, 1, p1)
+    info = s3.complete_upload("m.bin", uid, [UploadedPart(1, e1), UploadedPart(2, e2)],
+                              {"md5": md5(p1 + p2)})
+    assert info.size == PART + 4
+    assert info.metadata == {"export-id": "exp_1", "md5": md5(p1 + p2)}
+    assert s3.read("m.bin") == p1 + p2
+    # S3 answers NoSuchUpload (UploadNotFoundError); moto answers 500: a StorageError either way
+    with pytest.raises(StorageError):
+        s3.put_part("m.bin", uid, 3, b"x")
+    s3.abort_upload("m.bin", uid)  # gone already: no error
+
+
+def test_presign(s3: S3ObjectStore) -> None:
+    s3.put_object("p.txt", b"presigned")
+    url = s3.presign("p.txt", 60)
+    assert url is not None
+    assert requests.get(url, timeout=10).content == b"presigned"
+
+
+def test_server_side_copy(s3: S3ObjectStore) -> None:
+    s3.client.put_object(Bucket=s3.bucket, Key="elsewhere/src.csv", Body=b"abc",
+                         Metadata={"origin": "x"})
+    info = s3.server_side_copy(S3Object(s3.bucket, "elsewhere/src.csv"), "copied.csv",
+                               {"export-id": "exp_2"})
+    assert info is not None and info.size == 3
+    assert info.metadata == {"origin": "x", "export-id": "exp_2", "md5": md5(b"abc")}
+    assert s3.read("copied.csv") == b"abc"
+    assert s3.server_side_copy(UrlSource("http://x/y"), "no.csv") is None
+    assert s3.server_side_copy(f"s3://{s3.bucket}/elsewhere/src.csv", "c2.csv") is not None
+
+
+def test_errors_are_storage_errors(moto: servers.MotoServer,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in servers.aws_test_env().items():
+        monkeypatch.setenv(k, v)
+    store = S3ObjectStore("no-such-bucket-x", endpoint_url=moto.url)
+    with pytest.raises(StorageError) as err:
+        store.put_object("k", b"x")
+    assert not err.value.retryable
+
+
+def test_copy_into_s3_resumes(s3: S3ObjectStore, server: SourceServer,
+                              payload: bytes) -> None:
+    journal = MemoryJournal()
+    server.kill_after = PART + MB
+    with pytest.raises(StorageError):
+        copy_source(UrlSource(server.url(), size=len(payload)), s3, "exp/data.csv",
+                    part_size=PART, journal=journal, reopen_attempts=0,
+                    metadata={"export-id": "exp_3"})
+    assert sorted(journal.parts) == [1]
+    before = server.served
+    result = copy_source(UrlSource(server.url(), size=len(payload)), s3, "exp/data.csv",
+                         part_size=PART, journal=journal, metadata={"export-id": "exp_3"})
+    assert result.resumed and result.md5 == md5(payload) and result.parts == 3
+    assert server.served - before == len(payload) - PART
+    assert s3.read("exp/data.csv") == payload
+    head = s3.head("exp/data.csv")
+    assert head is not None and head.metadata == {"export-id": "exp_3", "md5": md5(payload)}
+    again = copy_source(UrlSource(server.url()), s3, "exp/data.csv", part_size=PART)
+    assert again.skipped and server.served - before == len(payload) - PART
+
+
+def test_fresh_copy_into_s3(s3: S3ObjectStore, server: SourceServer, payload: bytes) -> None:
+    result: Any = copy_source(UrlSource(server.url()), s3, "f.bin", part_size=PART)
+    assert result.parts == 3 and not result.resumed
+    head = s3.head("f.bin")
+    assert head is not None and head.metadata["md5"] == md5(payload)
+    assert result.uri == f"s3://{s3.bucket}/landing/zone/f.bin"

@@ -1,0 +1,151 @@
+"""MongoDB log downloads and TCSS export jobs through their real SDKs against the sandbox."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from shared import exports
+from shared.clock import utcnow
+from shared.config import TencentSettings
+from shared.errors import ProviderError, ValidationError
+from shared.model import ExportTask, TaskState
+from shared.providers.base import RateLimiter, RemoteStatus
+from shared.providers.mongodb import MongodbProvider
+from shared.providers.tcss import TcssProvider
+
+WINDOW = {"StartTime": "2026-11-21 00:00:00", "EndTime": "2026-11-21 06:00:00"}
+
+
+def settings(sandbox: Any) -> TencentSettings:
+    secret_id, secret_key = sandbox.credentials
+    return TencentSettings(secret_id, secret_key, endpoint=sandbox.url)
+
+
+@pytest.fixture
+def mongo(sandbox: Any) -> MongodbProvider:
+    return MongodbProvider(settings(sandbox), limiter=RateLimiter(rate=1000))
+
+
+@pytest.fixture
+def tcss(sandbox: Any) -> TcssProvider:
+    return TcssProvider(settings(sandbox), limiter=RateLimiter(rate=1000))
+
+
+def mongo_task(mongo: MongodbProvider, instance: str = "cmgo-abc123") -> ExportTask:
+    task = ExportTask(provider="mongodb",
+                      params=mongo.validate({"InstanceId": instance, **WINDOW}))
+    task.remote.update(mongo.create(task).remote)
+    task.state = TaskState.SUBMITTED
+    return task
+
+
+def test_mongodb_create_finds_its_task_id_and_polls_to_ready(mongo: MongodbProvider,
+                                                              sandbox: Any) -> None:
+    task = mongo_task(mongo)
+    assert task.remote["TaskId"]
+    sandbox.clock.advance(60)
+    outcome = mongo.poll([task])[task.id]
+    assert not isinstance(outcome, ProviderError)
+    assert outcome.status is RemoteStatus.READY
+    body = requests.get(outcome.result["url"], timeout=5).content
+    assert len(body) == outcome.result["size"]
+
+
+def test_mongodb_exports_created_together_get_distinct_tasks(bundle: Any, sandbox: Any) -> None:
+    # GIVEN six exports of one instance created at the same moment by six invocations
+    sandbox.rate_limit = 1000
+    body = {"provider": "mongodb", "params": {"InstanceId": "cmgo-race01", **WINDOW}}
+    barrier = threading.Barrier(6)
+    ids: list[str] = []
+
+    def create() -> None:
+        barrier.wait()
+        ids.append(exports.accept(bundle.store(), bundle.providers, dict(body)).task.id)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    # WHEN the timer submits the ones that found the instance's create lock taken
+    store = bundle.store()
+    for _ in range(10):
+        if all(store.get_task(i).remote.get("TaskId") for i in ids):
+            break
+        bundle.poller.tick(deadline=time.monotonic() + 10, owner="t",
+                           now=utcnow() + timedelta(seconds=30))
+    # THEN each export holds its own vendor task: no task attached to two exports
+    task_ids = [store.get_task(i).remote.get("TaskId") for i in ids]
+    assert all(task_ids)
+    assert len(set(task_ids)) == 6
+    assert sandbox.calls[("mongodb", "CreateLogDownloadTask")] == 6
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"InstanceId": "cmgo-abc123", "StartTime": "2026/11/21 00:00", "EndTime":
+      "2026-11-21 06:00:00"}, "params.StartTime"),
+    ({"InstanceId": "cmgo-abc123", "StartTime": "2026-11-21 06:00:00",
+      "EndTime": "2026-11-21 00:00:00"}, "params.StartTime"),
+    ({"InstanceId": "mysql-1", **WINDOW}, "params.InstanceId"),
+    ({"InstanceId": "cmgo-abc123", **WINDOW, "LogLevels": "ERROR"}, "params.LogLevels"),
+], ids=["time-format", "start-after-end", "instance-id", "levels-not-a-list"])
+def test_mongodb_bad_input(mongo: MongodbProvider, sandbox: Any, params: dict[str, Any],
+                           field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        mongo.validate(params)
+    assert err.value.field == field
+    assert sandbox.calls.get(("mongodb", "CreateLogDownloadTask"), 0) == 0
+
+
+def test_mongodb_failed_task(mongo: MongodbProvider, sandbox: Any) -> None:
+    sandbox.fail_log_downloads("cmgo-broken1")
+    task = mongo_task(mongo, "cmgo-broken1")
+    sandbox.clock.advance(60)
+    outcome = mongo.poll([task])[task.id]
+    assert not isinstance(outcome, ProviderError)
+    assert outcome.status is RemoteStatus.FAILED
+
+
+def test_tcss_job_progress_then_url(tcss: TcssProvider, sandbox: Any) -> None:
+    params = tcss.validate({"Action": "CreateHostExportJob",
+                            "Params": {"ExportField": ["HostName"], "Limit": 100}})
+    task = ExportTask(provider="tcss", params=params)
+    task.remote.update(tcss.create(task).remote)
+    running = tcss.poll([task])[task.id]
+    assert not isinstance(running, ProviderError)
+    assert running.status is RemoteStatus.PENDING
+    sandbox.clock.advance(60)
+    done = tcss.poll([task])[task.id]
+    assert not isinstance(done, ProviderError) and done.status is RemoteStatus.READY
+    task.result.update(done.result)
+    before = sandbox.calls.get(("tcss", "DescribeExportJobDownloadURL"), 0)
+    fresh = tcss.result(task, refresh=True)
+    assert sandbox.calls[("tcss", "DescribeExportJobDownloadURL")] == before + 1
+    assert requests.get(fresh.url, timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"Action": "DeleteHost"}, "params.Action"),
+    ({"Action": "CreateHostExportJob", "Params": {"Bogus": 1}}, "params.Params.Bogus"),
+    ({"Action": "CreateHostExportJob", "Params": []}, "params.Params"),
+], ids=["unknown-action", "unknown-parameter", "params-not-object"])
+def test_tcss_bad_input(tcss: TcssProvider, params: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        tcss.validate(params)
+    assert err.value.field == field
+
+
+def test_tcss_failure_reason(tcss: TcssProvider, sandbox: Any) -> None:
+    sandbox.fail_export_jobs("CreateVulExportJob")
+    task = ExportTask(provider="tcss", params=tcss.validate({"Action": "CreateVulExportJob"}))
+    task.remote.update(tcss.create(task).remote)
+    sandbox.clock.advance(60)
+    outcome = tcss.poll([task])[task.id]
+    assert not isinstance(outcome, ProviderError)
+    assert outcome.status is RemoteStatus.FAILED and outcome.reason

@@ -1,0 +1,132 @@
+"""The timer tick against the sandbox and a real SQLite file shared by two pollers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from shared.bundle import Bundle
+from shared.clock import utcnow
+from shared.config import Settings
+from shared.model import TaskState
+
+
+def create_many(bundle: Bundle, n: int, topics: int = 3) -> list[str]:
+    from shared import exports
+
+    now = int(time.time() * 1000)
+    ids = []
+    for i in range(n):
+        body = {"provider": "cls", "params": {"TopicId": f"topic-{i % topics}",
+                                              "From": now - 60_000, "To": now}}
+        ids.append(exports.accept(bundle.store(), bundle.providers, body,
+                                   poll_interval_s=bundle.settings.poll_interval_s).task.id)
+    return ids
+
+
+def test_two_racing_pollers_poll_each_task_once_per_lease(courier_env: dict[str, str],
+                                                          sandbox: Any) -> None:
+    # GIVEN two pollers (separate connections to one state file) and 30 due exports
+    first = Bundle(Settings.from_env(courier_env))
+    second = Bundle(Settings.from_env(courier_env))
+    ids = create_many(first, 30)
+    first.poller.batch = second.poller.batch = 4  # many small claims, so the two interleave
+    polled: Counter[str] = Counter()
+    lock = threading.Lock()
+    for b in (first, second):
+        provider = b.providers.get("cls")
+        original = provider.poll
+
+        def counting(tasks: list, _orig: Any = original) -> Any:
+            with lock:
+                polled.update(t.id for t in tasks)
+            time.sleep(0.05)  # widen the window in which the other poller could interfere
+            return _orig(tasks)
+
+        provider.poll = counting  # type: ignore[method-assign]
+    later = utcnow() + timedelta(seconds=5)  # every export is due
+
+    # WHEN both tick at the same moment
+    barrier = threading.Barrier(2)
+    stats = []
+
+    def run(b: Bundle, owner: str) -> None:
+        barrier.wait()
+        stats.append(b.poller.tick(deadline=time.monotonic() + 20, owner=owner, now=later))
+
+    threads = [threading.Thread(target=run, args=(b, f"poller-{i}"))
+               for i, b in enumerate((first, second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    # THEN every export was polled exactly once, by one of them
+    assert set(polled) == set(ids)
+    assert max(polled.values()) == 1
+    assert sum(s.claimed for s in stats) == 30
+    assert all(s.claimed > 0 for s in stats)  # both really took part
+    first.store().close()
+    second.store().close()
+
+
+def test_throttled_poll_backs_off_then_succeeds(bundle: Bundle, sandbox: Any) -> None:
+    [export_id] = create_many(bundle, 1)
+    sandbox.faults.add(service="cls", action="DescribeExports", kind="error",
+                       code="RequestLimitExceeded", times=1)
+    now = utcnow() + timedelta(seconds=5)
+    bundle.poller.tick(deadline=time.monotonic() + 10, owner="t1", now=now)
+    task = bundle.store().get_task(export_id)
+    assert task.state is TaskState.SUBMITTED
+    assert task.attempts == 1
+    assert task.due_at is not None and task.due_at > now  # backed off
+    sandbox.clock.advance(60)
+    bundle.poller.tick(deadline=time.monotonic() + 10, owner="t2",
+                       now=task.due_at + timedelta(seconds=1))
+    task = bundle.store().get_task(export_id)
+    assert task.attempts == 0
+    assert task.state is TaskState.DELIVERED
+
+
+def test_create_failure_is_kept_and_submitted_later(bundle: Bundle, sandbox: Any) -> None:
+    sandbox.faults.add(service="cls", action="CreateExport", kind="error",
+                       code="InternalError", times=1)
+    [export_id] = create_many(bundle, 1)
+    task = bundle.store().get_task(export_id)
+    assert task.state is TaskState.ACCEPTED  # nothing accepted is lost
+    assert task.error and task.error["retryable"]
+    assert task.due_at is not None
+    bundle.poller.tick(deadline=time.monotonic() + 10, owner="t",
+                       now=task.due_at + timedelta(seconds=1))
+    task = bundle.store().get_task(export_id)
+    assert task.state is TaskState.SUBMITTED
+    assert task.remote["ExportId"]
+    assert sandbox.calls[("cls", "CreateExport")] == 2
+
+
+def test_tick_stops_at_its_deadline_and_gives_work_back(bundle: Bundle) -> None:
+    # GIVEN exports on three topics, and a provider whose first listing outlasts the budget
+    ids = create_many(bundle, 6, topics=3)
+    provider = bundle.providers.get("cls")
+    original = provider.poll
+    polled: list[str] = []
+
+    def slow(tasks: list) -> Any:
+        polled.extend(t.id for t in tasks)
+        time.sleep(0.6)
+        return original(tasks)
+
+    provider.poll = slow  # type: ignore[method-assign]
+    # WHEN the tick has only half a second
+    stats = bundle.poller.tick(deadline=time.monotonic() + 0.5, owner="short",
+                               now=utcnow() + timedelta(seconds=5))
+    # THEN it polled one topic, released the rest unpolled, and skipped the webhooks
+    assert stats.claimed == 6
+    assert stats.stopped_early
+    assert len(polled) == 2
+    untouched = [bundle.store().get_task(i) for i in ids if i not in polled]
+    assert len(untouched) == 4
+    assert all(t.lease_owner is None and t.state is TaskState.SUBMITTED for t in untouched)

@@ -1,0 +1,90 @@
+"""Event payloads, as the product builds them, validate against the JSON Schemas in schemas/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+
+from shared import notify
+from shared.config import Settings
+from shared.model import DeliveryState, ExportTask, TaskState
+from shared.state.base import TaskStore
+from tests.integration.webhooks.webhook_support import T0
+
+SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
+EVENTS = ("export.delivered", "export.failed", "export.waiting")
+
+
+def validator(event: str) -> Draft202012Validator:
+    schema = json.loads((SCHEMAS / f"{event}.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def queued_payload(store: TaskStore, task: ExportTask, event: str,
+                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    stored, _ = store.insert_task(task)
+    settings = Settings(profile="sandbox", auth="none",
+                        webhook_urls=("https://hooks.example.com/courier",))
+    assert notify.notify(store, settings, stored, event, extra, now=T0) == 1
+    (delivery,) = store.list_deliveries(task_id=stored.id).items
+    assert delivery.state is DeliveryState.PENDING
+    return delivery.payload
+
+
+def test_schema_files_exist_and_are_valid() -> None:
+    for event in EVENTS:
+        validator(event)
+
+
+def test_delivered_payload(store: TaskStore) -> None:
+    task = ExportTask(provider="cls", params={}, state=TaskState.DELIVERED,
+                      result={"file_name": "logs.csv.gz"},
+                      destination={"uri": "s3://bucket/cls/2030/01/01/x/logs.csv.gz",
+                                   "key": "cls/2030/01/01/x/logs.csv.gz", "size": 1234,
+                                   "md5": "9e107d9d372bb6826bd81d3542a419d6"})
+    payload = queued_payload(store, task, "export.delivered",
+                             {"download_url": "https://bucket.s3.amazonaws.com/k?X-Amz-Sig=1"})
+    validator("export.delivered").validate(payload)
+    assert payload["data"]["file_name"] == "logs.csv.gz"
+
+
+def test_failed_payload(store: TaskStore) -> None:
+    task = ExportTask(provider="dlc", params={}, state=TaskState.FAILED,
+                      error={"reason": "query syntax error", "code": "SqlError",
+                             "retryable": False})
+    validator("export.failed").validate(queued_payload(store, task, "export.failed"))
+    task2 = ExportTask(provider="dlc", params={}, state=TaskState.FAILED,
+                       error={"reason": "copy failed", "code": None, "retryable": True})
+    validator("export.failed").validate(queued_payload(store, task2, "export.failed"))
+
+
+def test_waiting_payload(store: TaskStore) -> None:
+    task = ExportTask(provider="dms", params={}, state=TaskState.SUBMITTED, stage="waiting")
+    payload = queued_payload(store, task, "export.waiting", {"reason": "awaiting approval"})
+    validator("export.waiting").validate(payload)
+    task2 = ExportTask(provider="dms", params={}, state=TaskState.SUBMITTED)
+    validator("export.waiting").validate(queued_payload(store, task2, "export.waiting",
+                                                        {"reason": None}))
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_schemas_reject_wrong_payloads(event: str) -> None:
+    v = validator(event)
+    good_data = {"export_id": "exp_1", "provider": "cls",
+                 "state": {"export.delivered": "delivered", "export.failed": "failed",
+                           "export.waiting": "submitted"}[event],
+                 "uri": "file:///x", "key": "x", "size": 1, "reason": "r", "retryable": False}
+    v.validate({"type": event, "timestamp": "2030-01-01T00:00:00Z", "data": good_data})
+    for bad in ({"type": "export.other", "timestamp": "2030-01-01T00:00:00Z",
+                 "data": good_data},
+                {"type": event, "timestamp": "yesterday", "data": good_data},
+                {"type": event, "timestamp": "2030-01-01T00:00:00Z",
+                 "data": {k: v for k, v in good_data.items() if k != "export_id"}},
+                {"type": event, "timestamp": "2030-01-01T00:00:00Z", "data": good_data,
+                 "secret": "x"}):
+        assert list(v.iter_errors(bad)), bad

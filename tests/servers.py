@@ -1,0 +1,194 @@
+"""Find or start the real servers the integration tests talk to.
+
+Every function returns a URL (or a handle) or raises :class:`ServerUnavailable` with a reason
+that says what is missing and how to get it. Tests turn that into a skip with
+:func:`require` — except on CI (``CI=true``), where a missing server is a failure, not a skip.
+
+* :func:`postgres_url` — PostgreSQL on 127.0.0.1:5432, database ``test`` (trust auth).
+* :func:`mysql_url`    — MariaDB/MySQL on 127.0.0.1:3306, database ``test``, root without
+  a password.
+* :func:`start_moto`   — a moto server (DynamoDB, S3, Lambda, …) on a free 127.0.0.1 port.
+* :func:`unique_name`  — a fresh table / prefix name, so concurrent runs never collide.
+
+Override the discovery with ``COURIER_TEST_POSTGRES_URL`` / ``COURIER_TEST_MYSQL_URL``.
+
+Usage in a test module::
+
+    from tests import servers
+
+    @pytest.fixture(scope="session")
+    def pg_url():
+        return servers.require(servers.postgres_url)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+T = TypeVar("T")
+
+HOST = "127.0.0.1"
+HINT = "start it with `bash .ci/services.sh` (or `make services`)"
+
+
+class ServerUnavailable(RuntimeError):
+    """A server a test needs is not reachable; the message says which and why."""
+
+
+def on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def require(find: Callable[[], T] | str) -> T:
+    """Call ``find()`` and return its result; if the server is missing, skip the test —
+    or fail it when ``CI=true``. Given a plain string, skip/fail with that reason."""
+    if isinstance(find, str):
+        _missing(find)
+    try:
+        return find()  # type: ignore[operator]
+    except ServerUnavailable as exc:
+        _missing(str(exc))
+        raise  # unreachable: _missing always raises
+
+
+def _missing(reason: str) -> None:
+    if on_ci():
+        pytest.fail(f"CI=true and a required server is missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def unique_name(prefix: str = "t") -> str:
+    """``prefix`` plus 10 random hex digits: a table name no other run uses."""
+    return f"{prefix}_{secrets.token_hex(5)}"
+
+
+# ---------------------------------------------------------------- PostgreSQL
+def postgres_url(database: str = "test") -> str:
+    """``postgresql://USER@127.0.0.1:5432/test`` for the first user that can log in."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise ServerUnavailable("psycopg is not installed (pip install 'psycopg[binary]')") \
+            from exc
+    override = os.environ.get("COURIER_TEST_POSTGRES_URL")
+    candidates = [override] if override else [
+        f"postgresql://{user}@{HOST}:5432/{database}" for user in ("postgres", "root")
+    ]
+    errors = []
+    for url in candidates:
+        try:
+            psycopg.connect(url, connect_timeout=3).close()
+            return url
+        except psycopg.Error as exc:
+            errors.append(f"{_safe(url)}: {str(exc).strip().splitlines()[0]}")
+    raise ServerUnavailable(f"PostgreSQL is not reachable ({'; '.join(errors)}); {HINT}")
+
+
+# --------------------------------------------------------------- MySQL/MariaDB
+def mysql_url(database: str = "test") -> str:
+    """``mysql://root@127.0.0.1:3306/test`` if MariaDB/MySQL answers there."""
+    try:
+        import pymysql
+    except ImportError as exc:
+        raise ServerUnavailable("PyMySQL is not installed (pip install pymysql)") from exc
+    url = os.environ.get("COURIER_TEST_MYSQL_URL") or f"mysql://root@{HOST}:3306/{database}"
+    parts = urlsplit(url)
+    try:
+        pymysql.connect(host=parts.hostname or HOST, port=parts.port or 3306,
+                        user=unquote(parts.username or "root"),
+                        password=unquote(parts.password or ""),
+                        database=parts.path.lstrip("/") or None, connect_timeout=3).close()
+    except pymysql.err.MySQLError as exc:
+        raise ServerUnavailable(f"MariaDB/MySQL is not reachable at {_safe(url)} ({exc}); "
+                                f"{HINT}") from exc
+    return url
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+# ------------------------------------------------------------------- moto
+@dataclass
+class MotoServer:
+    """A running moto server; ``url`` is its endpoint (``http://127.0.0.1:PORT``)."""
+
+    url: str
+    server: Any
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset API)."""
+        import requests
+
+        requests.post(f"{self.url}/moto-api/reset", timeout=10)
+
+
+def start_moto() -> MotoServer:
+    """Start moto's threaded server on a free port of 127.0.0.1. Stop it with ``.stop()``.
+
+    moto evaluates a conditional write and applies it without a lock, so two concurrent
+    requests can both pass one condition — which DynamoDB itself never allows. This server
+    therefore runs one request at a time (connections are still served by threads), so
+    conditional writes are atomic as on the real service.
+    """
+    try:
+        from moto.moto_server import werkzeug_app
+        from moto.server import ThreadedMotoServer
+        from werkzeug.serving import make_server
+    except ImportError as exc:
+        raise ServerUnavailable("moto[server] is not installed (pip install 'moto[server]')") \
+            from exc
+
+    class AtomicMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+            lock = threading.Lock()
+
+            def one_at_a_time(environ: Any, start_response: Any) -> Any:
+                with lock:
+                    return list(app(environ, start_response))
+
+            self._server = make_server(self._ip_address, self._port, one_at_a_time,
+                                       threaded=True,
+                                       request_handler=werkzeug_app.MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request
+    server = AtomicMotoServer(ip_address=HOST, port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return MotoServer(url=f"http://{host}:{port}", server=server)
+
+
+@contextmanager
+def moto() -> Iterator[MotoServer]:
+    """``with servers.moto() as m:`` — a moto server for the block (skips if moto is absent)."""
+    handle = require(start_moto)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def aws_test_env() -> dict[str, str]:
+    """Fake credentials and region for boto3 against moto (never real ones)."""
+    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S106
+            "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}

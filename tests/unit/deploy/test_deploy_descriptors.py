@@ -1,0 +1,163 @@
+"""serverless.yml (SCF) and serverless.aws.yml (Lambda) agree with the code and the events."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import shared.config
+from deploy.descriptors import (
+    AWS_DESCRIPTOR,
+    OPTIONAL_ENV,
+    PLATFORM_ENV,
+    ROOT,
+    SCF_DESCRIPTOR,
+    aws_functions,
+    check_aws,
+    check_scf,
+    config_env_names,
+    cron_problems,
+    load_yaml,
+    scf_functions,
+)
+from tests.events import load_event
+
+
+def test_scf_descriptor_agrees_with_the_code() -> None:
+    assert check_scf().problems == []
+
+
+def test_aws_descriptor_agrees_with_the_code() -> None:
+    assert check_aws().problems == []
+
+
+def test_the_env_scan_finds_every_variable_config_reads() -> None:
+    constants = {k: v for k, v in vars(shared.config).items() if k.startswith("ENV_")}
+    assert config_env_names() == constants
+    # every exemption names a variable that exists
+    assert set(OPTIONAL_ENV) <= set(constants.values())
+    assert set(PLATFORM_ENV["scf"]) <= set(constants.values())
+
+
+@pytest.mark.parametrize("expression", [
+    "0 */1 * * * * *", "0 5 */1 * * * *", "0 0 2 1 * * *", "0 30 9 * * MON-FRI *",
+    "0 0 0 1 JAN,JUL * 2030", "*/10 0-59/5 8-18 1,15 1-12 0-6 *",
+], ids=lambda e: e.replace(" ", "_"))
+def test_valid_scf_crons(expression: str) -> None:
+    assert cron_problems(expression) == []
+
+
+@pytest.mark.parametrize("expression, problem", [
+    ("*/5 * * * *", "needs 7 fields"),  # a 5-field Unix cron
+    ("0 */1 * * * *", "needs 7 fields"),
+    ("60 * * * * * *", "second"),
+    ("0 0 24 * * * *", "hour"),
+    ("0 0 0 0 * * *", "day"),
+    ("0 0 0 1 13 * *", "month"),
+    ("0 0 0 * * 7 *", "weekday"),
+    ("0 */0 * * * * *", "bad step"),
+    ("0 1-2-3 * * * * *", "bad range"),
+], ids=["unix-5", "6-fields", "second", "hour", "day", "month", "weekday", "step", "range"])
+def test_invalid_scf_crons(expression: str, problem: str) -> None:
+    problems = cron_problems(expression)
+    assert problems and problem in problems[0]
+
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _scf_fn(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    fn: dict[str, Any] = doc["inputs"]["functions"][key]
+    return fn
+
+
+def _scf_env(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    fn = _scf_fn(doc, key)
+    fn["environment"] = copy.deepcopy(fn["environment"])  # un-share the YAML alias
+    variables: dict[str, Any] = fn["environment"]["variables"]
+    return variables
+
+
+SCF_BREAKAGES: dict[str, tuple[Mutation, str]] = {
+    "handler-moved": (lambda d: _scf_fn(d, "poll").update(handler="functions.poll.handler"),
+                      "handler"),
+    "cron-5-fields": (lambda d: d["inputs"]["triggers"][0]["parameters"].update(
+        cronExpression="*/1 * * * *"), "7 fields"),
+    "state-url-missing": (lambda d: _scf_env(d, "create").pop("COURIER_STATE_URL"),
+                          "COURIER_STATE_URL"),
+    "typo": (lambda d: _scf_env(d, "create").update(COURIER_LEASE="120"), "COURIER_LEASE"),
+    "bad-value": (lambda d: _scf_env(d, "complete").update(COURIER_LEASE_S="1"),
+                  "settings rejected"),
+    "wrong-target": (lambda d: _scf_env(d, "poll").update(
+        COURIER_COMPLETE_FUNCTION="default/other"), "not the complete function"),
+    "timeout": (lambda d: _scf_fn(d, "complete").update(timeout=1200), "timeout"),
+    "memory": (lambda d: _scf_fn(d, "poll").update(memorySize=300), "memorySize"),
+    "source": (lambda d: d["inputs"]["src"].update(src="./"), "built package"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCF_BREAKAGES), ids=sorted(SCF_BREAKAGES))
+def test_scf_check_catches(name: str, tmp_path: Path) -> None:
+    mutate, expected = SCF_BREAKAGES[name]
+    doc = load_yaml(SCF_DESCRIPTOR)
+    mutate(doc)
+    broken = tmp_path / "serverless.yml"
+    broken.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    problems = check_scf(broken).problems
+    assert any(expected in p for p in problems), problems
+
+
+AWS_BREAKAGES: dict[str, tuple[Mutation, str]] = {
+    "handler-missing": (lambda d: d["functions"]["create"].update(
+        handler="functions/create.handler"), "not found"),
+    "runtime": (lambda d: d["provider"].update(runtime="python3.8"), "runtime"),
+    "dispatch-typo": (lambda d: d["provider"]["environment"].update(COURIER_DISPATCH="sqs"),
+                      "settings rejected"),
+    "unlisted": (lambda d: d["provider"]["environment"].pop("COURIER_API_KEYS"),
+                 "COURIER_API_KEYS"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AWS_BREAKAGES), ids=sorted(AWS_BREAKAGES))
+def test_aws_check_catches(name: str, tmp_path: Path) -> None:
+    mutate, expected = AWS_BREAKAGES[name]
+    doc = load_yaml(AWS_DESCRIPTOR)
+    mutate(doc)
+    broken = tmp_path / "serverless.aws.yml"
+    broken.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    problems = check_aws(broken).problems
+    assert any(expected in p for p in problems), problems
+
+
+def test_sample_timer_events_name_the_descriptors_triggers() -> None:
+    scf = scf_functions(load_yaml(SCF_DESCRIPTOR))
+    assert load_event("scf_timer")["TriggerName"] in {n for n, _ in scf["poll"].crons}
+    aws = aws_functions(load_yaml(AWS_DESCRIPTOR), stage="prod")
+    rule = load_event("aws_eventbridge_scheduled")["resources"][0].rsplit("/", 1)[-1]
+    assert rule in {n for n, _ in aws["poll"].crons}
+
+
+def _api_routes() -> set[tuple[str, str]]:
+    source = (ROOT / "shared" / "api.py").read_text(encoding="utf-8")
+    return {(m.upper(), re.sub(r"<[^>]+>", "{}", p))
+            for m, p in re.findall(r"@app\.(get|post|put|delete)\(\"([^\"]+)\"", source)}
+
+
+def test_every_api_route_is_exposed_on_both_platforms() -> None:
+    routes = _api_routes()
+    assert ("POST", "/exports") in routes
+    scf = load_yaml(SCF_DESCRIPTOR)
+    apigw = next(t for t in scf["inputs"]["triggers"] if t["type"] == "apigw")
+    scf_routes = {(a["method"], re.sub(r"\{[^}]+\}", "{}", a["path"]))
+                  for a in apigw["parameters"]["apis"] if a["function"] == "create"}
+    aws = load_yaml(AWS_DESCRIPTOR)
+    aws_routes = {(e["httpApi"]["method"], re.sub(r"\{[^}]+\}", "{}", e["httpApi"]["path"]))
+                  for e in aws["functions"]["create"]["events"] if "httpApi" in e}
+    assert routes <= scf_routes
+    assert routes <= aws_routes

@@ -1,0 +1,75 @@
+"""Error classification of the backends and the copy, without servers."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import StorageError
+from shared.model import PartRecord
+from shared.storage.base import UploadNotFoundError
+from shared.storage.copy import (
+    SourceExpiredError,
+    _contiguous,
+    _status_error,
+    _total_from_content_range,
+)
+
+
+def client_error(code: str, status: int) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": "m"},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+
+def test_s3_errors() -> None:
+    from shared.storage.s3 import _error
+
+    assert isinstance(_error(client_error("NoSuchUpload", 404), "x"), UploadNotFoundError)
+    assert _error(client_error("SlowDown", 503), "x").retryable
+    assert not _error(client_error("AccessDenied", 403), "x").retryable
+    assert _error(ConnectionError(), "x").retryable
+
+
+def test_cos_errors() -> None:
+    from qcloud_cos.cos_exception import CosServiceError
+
+    from shared.storage.cos import _error
+
+    body = ("<?xml version='1.0'?><Error><Code>{}</Code><Message>m</Message>"
+            "<Resource>/k</Resource><RequestId>r</RequestId></Error>")
+    assert isinstance(_error(CosServiceError("PUT", body.format("NoSuchUpload"), 404), "x"),
+                      UploadNotFoundError)
+    assert _error(CosServiceError("PUT", body.format("InternalError"), 500), "x").retryable
+    assert not _error(CosServiceError("PUT", body.format("AccessDenied"), 403), "x").retryable
+
+
+@pytest.mark.parametrize(("status", "text", "expired", "retryable"), [
+    (403, "<Code>AccessDenied</Code><Message>Request has expired</Message>", True, True),
+    (403, "", True, True),
+    (400, "<Code>ExpiredToken</Code>", True, True),
+    (403, "<Code>SignatureDoesNotMatch</Code>", False, False),
+    (404, "NoSuchKey", False, False),
+    (503, "", False, True),
+    (429, "", False, True),
+])
+def test_url_status_errors(status: int, text: str, expired: bool, retryable: bool) -> None:
+    err = _status_error(status, text)
+    assert isinstance(err, StorageError)
+    assert isinstance(err, SourceExpiredError) == expired
+    assert err.retryable == retryable
+
+
+def test_content_range() -> None:
+    assert _total_from_content_range("bytes 10-99/100") == (10, 100)
+    assert _total_from_content_range("bytes */100") == (None, 100)
+    assert _total_from_content_range("bytes 0-9/*") == (0, None)
+    assert _total_from_content_range("junk") == (None, None)
+
+
+def test_contiguous_parts() -> None:
+    recs = [PartRecord(1, "a", 0, 10), PartRecord(2, "b", 10, 20), PartRecord(4, "d", 30, 40)]
+    assert [r.part_number for r in _contiguous(recs)] == [1, 2]
+    assert _contiguous([PartRecord(2, "b", 10, 20)]) == []
+    assert [r.part_number for r in _contiguous(list(reversed(recs[:2])))] == [1, 2]
+    assert _contiguous([PartRecord(1, "a", 5, 10)]) == []

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from shared.errors import StorageError, ValidationError
+from shared.storage import open_destination
+from shared.storage.base import UploadedPart, UploadNotFoundError
+from shared.storage.local import LocalObjectStore
+
+
+def test_open_destination_file_uris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_destination(f"file://{tmp_path}/out")
+    assert isinstance(store, LocalObjectStore) and store.root == (tmp_path / "out").resolve()
+    monkeypatch.chdir(tmp_path)
+    rel = open_destination("file://rel/dir")
+    assert isinstance(rel, LocalObjectStore) and rel.root == (tmp_path / "rel/dir").resolve()
+    assert rel.uri("a/b.csv") == (tmp_path / "rel/dir/a/b.csv").as_uri()
+
+
+@pytest.mark.parametrize("uri", ["nope", "ftp://x/y", "file://", "s3://"])
+def test_open_destination_rejects(uri: str) -> None:
+    from shared.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        open_destination(uri)
+
+
+def test_multipart_roundtrip(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    parts = [os.urandom(1000), os.urandom(1000), b"tail"]
+    uid = store.start_upload("d/x.bin", {"provider": "cls"})
+    # out of order uploads are fine
+    etags = {n: store.put_part("d/x.bin", uid, n, parts[n - 1]) for n in (3, 1, 2)}
+    info = store.complete_upload("d/x.bin", uid, [UploadedPart(n, etags[n]) for n in (1, 2, 3)],
+                                 {"md5": "m"})
+    whole = b"".join(parts)
+    assert store.read("d/x.bin") == whole and info.size == len(whole)
+    assert info.metadata == {"provider": "cls", "md5": "m"}
+    assert info.etag and info.etag.endswith("-3")
+    assert store.head("d/x.bin") == info
+    assert b"".join(store.iter_read("d/x.bin", 7)) == whole
+    assert not (tmp_path / ".courier-staging" / uid).exists()
+    # the finished upload is gone
+    with pytest.raises(UploadNotFoundError):
+        store.put_part("d/x.bin", uid, 1, b"x")
+    store.abort_upload("d/x.bin", uid)  # no error
+
+
+def test_complete_checks_etags(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    uid = store.start_upload("x")
+    store.put_part("x", uid, 1, b"abc")
+    with pytest.raises(StorageError):
+        store.complete_upload("x", uid, [UploadedPart(1, "0" * 32)])
+    with pytest.raises(StorageError):
+        store.complete_upload("x", uid, [UploadedPart(2, "0" * 32)])
+    assert store.head("x") is None
+
+
+def test_upload_bound_to_key(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    uid = store.start_upload("x")
+    with pytest.raises(UploadNotFoundError):
+        store.put_part("y", uid, 1, b"abc")
+    with pytest.raises(UploadNotFoundError):
+        store.put_part("x", "../../etc", 1, b"abc")
+
+
+def test_put_object_head_and_metadata(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    assert store.head("a.txt") is None
+    info = store.put_object("a.txt", b"hello", {"md5": hashlib.md5(b"hello").hexdigest()})
+    assert store.head("a.txt") == info
+    store.set_metadata("a.txt", {"extra": "1"})
+    head = store.head("a.txt")
+    assert head is not None and head.metadata["extra"] == "1" and "md5" in head.metadata
+    # the file changed behind our back: the sidecar no longer counts
+    (tmp_path / "a.txt").write_bytes(b"longer content")
+    head = store.head("a.txt")
+    assert head is not None and head.metadata == {} and head.size == 14
+
+
+def test_listing_is_clean(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    store.put_object("k/a.bin", b"1")
+    uid = store.start_upload("k/b.bin")
+    store.put_part("k/b.bin", uid, 1, b"2")
+    store.complete_upload("k/b.bin", uid, [UploadedPart(1, hashlib.md5(b"2").hexdigest())])
+    assert sorted(p.name for p in (tmp_path / "k").iterdir()) == ["a.bin", "b.bin"]
+
+
+@pytest.mark.parametrize("key", ["../x", "/x", "a/../../x", "a\\b", ".courier-staging/x", ""])
+def test_unsafe_keys(tmp_path: Path, key: str) -> None:
+    store = LocalObjectStore(tmp_path / "root")
+    with pytest.raises(ValidationError):
+        store.put_object(key, b"x")
+
+
+def test_symlink_escape(tmp_path: Path) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "root" / "link").symlink_to(tmp_path / "outside")
+    store = LocalObjectStore(tmp_path / "root")
+    with pytest.raises(StorageError):
+        store.put_object("link/x", b"x")
+    assert not (tmp_path / "outside" / "x").exists()

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.config import TencentSettings
+from shared.errors import ValidationError
+from shared.providers.cls import ClsProvider
+
+GOOD = {"TopicId": "topic-a", "From": 1_700_000_000_000, "To": 1_700_003_600_000}
+
+
+@pytest.fixture(scope="module")
+def cls() -> ClsProvider:
+    return ClsProvider(TencentSettings("AKIDx", "key", endpoint="http://127.0.0.1:9"))
+
+
+def test_defaults_filled(cls: ClsProvider) -> None:
+    out = cls.validate(dict(GOOD))
+    assert out == {**GOOD, "Query": "*", "Count": 50_000_000, "Order": "desc",
+                   "Format": "json", "SyntaxRule": 1}
+
+
+BAD: list[tuple[str, dict[str, Any], str]] = [
+    ("missing-topic", {"From": 1_700_000_000_000, "To": 1_700_003_600_000}, "params.TopicId"),
+    ("from-after-to", {**GOOD, "From": GOOD["To"] + 1}, "params.From"),
+    ("from-equals-to", {**GOOD, "From": GOOD["To"]}, "params.From"),
+    ("string-time", {**GOOD, "From": "yesterday"}, "params.From"),
+    ("bool-count", {**GOOD, "Count": True}, "params.Count"),
+    ("count-too-big", {**GOOD, "Count": 50_000_001}, "params.Count"),
+    ("bad-format", {**GOOD, "Format": "xml"}, "params.Format"),
+    ("sql-in-query", {**GOOD, "Query": "* | select count(*)"}, "params.Query"),
+    ("seconds-not-ms", {**GOOD, "From": 1_700_000_000, "To": 1_700_003_600}, "params.To"),
+    ("unknown-field", {**GOOD, "Topic": "x"}, "params.Topic"),
+    ("empty-topic", {**GOOD, "TopicId": "  "}, "params.TopicId"),
+]
+
+
+@pytest.mark.parametrize(("params", "field"), [(p, f) for _, p, f in BAD],
+                         ids=[i for i, _, _ in BAD])
+def test_bad_params_name_the_field(cls: ClsProvider, params: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        cls.validate(params)
+    assert err.value.field == field
+
+
+def test_params_must_be_an_object(cls: ClsProvider) -> None:
+    with pytest.raises(ValidationError) as err:
+        cls.validate(["TopicId"])  # type: ignore[arg-type]
+    assert err.value.field == "params"
