@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, each printing `bench NAME: key=value …` lines with ratios
+# against a baseline measured in the same run. Runs them all, then fails if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+status=0
+run() { echo "# $*"; "$@" || status=1; }
+for script in bench/bench_state.py bench/bench_copy.py; do
+  [ -f "$script" ] && run "$PY" "$script"
+done
+run "$PY" bench/bench_coldstart.py --target lambda
+run "$PY" bench/bench_coldstart.py --target scf
+exit $status
