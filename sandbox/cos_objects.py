@@ -9,10 +9,15 @@ lifetime in sandbox time (``403 ExpiredToken``). ``Range`` is honoured (206 / 41
 
 Faults: service ``"cos"``, action ``"GetObject"`` / ``"HeadObject"``; an ``error`` fault is
 answered as a COS XML error with HTTP 503.
+
+ETags follow COS: an object up to :data:`SIMPLE_UPLOAD_MAX` bytes looks like a simple
+upload, so its ETag is the MD5 of its bytes (clients may check against it); a larger one looks
+like a multipart upload (``"<hex>-<parts>"``), whose ETag is no MD5.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import threading
@@ -24,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import unquote, urlsplit
 
 from sandbox.cos_auth import CosAuthError, Credential, CredentialStore, verify
-from sandbox.files import generate
+from sandbox.files import FileEntry, generate
 
 if TYPE_CHECKING:
     from sandbox.core import Sandbox
@@ -32,6 +37,8 @@ if TYPE_CHECKING:
 COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-9-]+)"
                       r"\.myqcloud\.com(?::\d+)?$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+SIMPLE_UPLOAD_MAX = 64 * 1024 * 1024
+MULTIPART_PART = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class CosObjects:
         self.sb = sandbox
         self.credentials = CredentialStore()
         self._grants: dict[str, Grant] = {}
+        self._etags: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -70,6 +78,23 @@ class CosObjects:
             self._grants.clear()
         for secret_id in ids:
             self.credentials.revoke(secret_id)
+
+    def _etag(self, entry: FileEntry) -> str:
+        with self._lock:
+            known = self._etags.get(entry.token)
+        if known is not None:
+            return known
+        if entry.size <= SIMPLE_UPLOAD_MAX:
+            digest = hashlib.md5(usedforsecurity=False)
+            for chunk in generate(entry):
+                digest.update(chunk)
+            etag = f'"{digest.hexdigest()}"'
+        else:
+            parts = -(-entry.size // MULTIPART_PART)
+            etag = f'"{entry.etag.strip(chr(34))}-{parts}"'
+        with self._lock:
+            self._etags[entry.token] = etag
+        return etag
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -118,7 +143,8 @@ class CosObjects:
             return
         size = entry.size
         start, end, status = 0, size - 1, 200
-        extra = {"ETag": entry.etag, "Accept-Ranges": "bytes", "x-cos-request-id": request_id,
+        extra = {"ETag": self._etag(entry), "Accept-Ranges": "bytes",
+                 "x-cos-request-id": request_id,
                  "Last-Modified": formatdate(entry.modified, usegmt=True)}
         wanted = h.headers.get("Range")
         if wanted:
