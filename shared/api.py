@@ -215,6 +215,11 @@ class HttpApi:
             return json_response(202, exports.public_view(exports.retry(self.store(),
                                                                           export_id)))
 
+        @app.post("/exports/<export_id>/check")
+        def check(export_id: str) -> Response:
+            return json_response(202, exports.public_view(exports.check_now(self.store(),
+                                                                              export_id)))
+
         @app.not_found
         def not_found(_exc: Exception) -> Response:
             return json_response(404, {"error": "not_found", "message": "no such route: "

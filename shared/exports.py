@@ -171,6 +171,28 @@ def retry(store: TaskStore, export_id: str, *, now: datetime | None = None) -> E
         raise ConflictError(f"export {export_id} changed meanwhile; try again") from exc
 
 
+def check_now(store: TaskStore, export_id: str, *, now: datetime | None = None) -> ExportTask:
+    """Make a pending export due at once: the next timer tick asks the provider again.
+
+    For exports that wait on something outside Courier (a DMS ticket waiting on a person is
+    looked at once a minute): after approving it, nudge Courier instead of waiting. A lease
+    held by a running poll is left alone; that poll is already looking.
+    """
+    task = store.get_task(export_id)
+    if task.state not in (TaskState.ACCEPTED, TaskState.SUBMITTED):
+        raise ConflictError(f"export {export_id} is {task.state.value}; only accepted or "
+                            "submitted exports wait on the provider")
+    now = now or utcnow()
+    leased = task.lease_until is not None and task.lease_until > now
+    if leased or (task.due_at is not None and task.due_at <= now):
+        return task
+    task.due_at = now
+    try:
+        return store.update_task(task)
+    except VersionConflictError as exc:
+        raise ConflictError(f"export {export_id} changed meanwhile; try again") from exc
+
+
 def public_view(task: ExportTask) -> dict[str, Any]:
     """What the API shows: no presigned URLs, no leases."""
     return {
