@@ -53,6 +53,7 @@ def courier_env(tmp_path: Path, sandbox: Any, receiver: Any, webhook_secret: str
                 api_key: str) -> dict[str, str]:
     """Environment of a bundle pointed at the sandbox: what a deployment would set."""
     secret_id, secret_key = sandbox.credentials
+    ali_key, ali_secret = sandbox.dms.credentials
     return {
         "COURIER_PROFILE": "sandbox",
         "COURIER_API_KEYS": api_key,
@@ -66,6 +67,9 @@ def courier_env(tmp_path: Path, sandbox: Any, receiver: Any, webhook_secret: str
         "TENCENTCLOUD_SECRETKEY": secret_key,
         "TENCENTCLOUD_REGION": "ap-guangzhou",
         "COURIER_TENCENT_ENDPOINT": sandbox.url,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ali_key,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ali_secret,
+        "COURIER_DMS_ENDPOINT": sandbox.url,
     }
 
 
@@ -87,7 +91,7 @@ def handlers_env(courier_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     from functions import common
 
     for name in list(os.environ):
-        if name.startswith(("COURIER_", "TENCENTCLOUD_")):
+        if name.startswith(("COURIER_", "TENCENTCLOUD_", "ALIBABA_CLOUD_")):
             monkeypatch.delenv(name)
     for name, value in courier_env.items():
         monkeypatch.setenv(name, value)

@@ -44,6 +44,7 @@ def tick(now: Any = None) -> dict[str, Any]:
 
 def until_terminal(export_id: str, api_key: str, sandbox: Any, limit_s: float = 15) -> dict:
     deadline = time.monotonic() + limit_s
+    task: dict[str, Any] = {}
     while time.monotonic() < deadline:
         sandbox.clock.advance(5)
         tick()
@@ -54,4 +55,5 @@ def until_terminal(export_id: str, api_key: str, sandbox: Any, limit_s: float = 
         if task["state"] in ("delivered", "failed", "cancelled"):
             return task
         time.sleep(0.3)
-    raise AssertionError(f"export {export_id} did not finish in {limit_s}s")
+    raise AssertionError(f"export {export_id} did not finish in {limit_s}s: "
+                         f"{task.get('state')}/{task.get('stage')} {task.get('error')}")
