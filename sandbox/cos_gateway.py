@@ -64,17 +64,29 @@ class CosGateway:
         for sid, skey in (credentials or {}).items():
             self.credentials.add(sid, skey)
         self.requests: list[tuple[str, str, str]] = []  # method, bucket, path (no query)
+        # secret id -> the buckets it may touch (as a bucket policy would); absent: all
+        self._scopes: dict[str, frozenset[str]] = {}
         self._host, self._port = host, port
         self._httpd: ThreadingHTTPServer | None = None
         self._session = requests.Session()
 
     # --------------------------------------------------------------- control
     def add_credentials(self, secret_id: str, secret_key: str, token: str | None = None,
-                        expires_in: float | None = None) -> Credential:
-        return self.credentials.add(secret_id, secret_key, token, expires_in)
+                        expires_in: float | None = None,
+                        buckets: set[str] | None = None) -> Credential:
+        cred = self.credentials.add(secret_id, secret_key, token, expires_in)
+        if buckets is not None:
+            self._scopes[cred.secret_id] = frozenset(buckets)
+        return cred
 
-    def issue_temporary(self, expires_in: float = 1800.0) -> Credential:
-        return self.credentials.issue_temporary(expires_in)
+    def issue_temporary(self, expires_in: float = 1800.0,
+                        buckets: set[str] | None = None) -> Credential:
+        """Temporary credentials; with ``buckets`` they may touch only those (reading a copy
+        source included), anything else is ``403 AccessDenied``."""
+        cred = self.credentials.issue_temporary(expires_in)
+        if buckets is not None:
+            self._scopes[cred.secret_id] = frozenset(buckets)
+        return cred
 
     def revoke(self, secret_id: str) -> None:
         self.credentials.revoke(secret_id)
@@ -143,7 +155,14 @@ class CosGateway:
                     raise CosAuthError(400, "InvalidURI", "no bucket in Host or path")
                 bucket = unquote(segments[0])
                 object_path = "/" + unquote(segments[1] if len(segments) > 1 else "")
-            verify(h.command, object_path, split.query, headers, self.credentials)
+            cred = verify(h.command, object_path, split.query, headers, self.credentials)
+            scope = self._scopes.get(cred.secret_id)
+            if scope is not None:
+                touched = {bucket}
+                if headers.get("x-cos-copy-source"):
+                    touched.add(_copy_source(headers["x-cos-copy-source"]).split("/")[1])
+                if not touched <= scope:
+                    raise CosAuthError(403, "AccessDenied", "Access Denied.")
         except CosAuthError as exc:
             self._error(h, exc.status, exc.code, exc.message, request_id)
             return

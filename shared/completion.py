@@ -128,6 +128,8 @@ class Completer:
         task = journal.task
         task.destination.update({"uri": result.uri, "key": result.key, "size": result.size,
                                  "md5": result.md5})
+        if result.server_side:
+            task.destination["copied"] = "server-side"
         task.destination.pop("upload_id", None)
         task.destination.pop("source_validator", None)
         task.move(TaskState.DELIVERED)

@@ -5,6 +5,11 @@ How a copy goes
 1. **Idempotency.** If the destination already holds ``key`` with an ``md5`` in its user
    metadata (and the expected size, when one is known), nothing is downloaded:
    ``CopyResult(skipped=True)``. A leftover journalled upload is aborted and forgotten.
+1a. **Server-side copy.** With no upload in progress, the store is asked to copy the source
+   itself (``ObjectStore.server_side_copy``: a COS object the destination's credentials can
+   read, an S3 object on the same endpoint). The size is checked, and the MD5 taken from the
+   source (metadata, single-part ETag) or read back once from the copy:
+   ``CopyResult(server_side=True)``. A store that cannot answers None and the copy streams.
 2. **Streaming.** The source is read sequentially, one part (``part_size`` bytes) at a time,
    and each part is handed to a small thread pool that uploads it while a single worker
    thread hashes the parts in order. At most ``concurrency`` parts are being uploaded, two
@@ -114,6 +119,7 @@ class CopyResult:
     parts: int  # parts in the object (1 for put_object)
     resumed: bool  # continued a journalled upload
     skipped: bool  # the object was already there; nothing copied
+    server_side: bool = False  # copied inside the object store, never downloaded
 
 
 # --------------------------------------------------------------------------- sources
@@ -462,7 +468,7 @@ class _Copy:
     def __init__(self, source: UrlSource | CosObjectSource, store: ObjectStore, key: str, *,
                  part_size: int, expected_size: int | None, journal: CopyJournal | None,
                  reader: Any, metadata: dict[str, str], concurrency: int,
-                 reopen_attempts: int) -> None:
+                 reopen_attempts: int, server_side: bool = True) -> None:
         self.source = source
         self.store = store
         self.key = key
@@ -473,6 +479,7 @@ class _Copy:
         self.metadata = metadata
         self.concurrency = max(1, concurrency)
         self.reopen_attempts = reopen_attempts
+        self.server_side = server_side
 
     # journal helpers -----------------------------------------------------------
     def _pinned(self) -> str | None:
@@ -508,6 +515,10 @@ class _Copy:
 
         upload_id, records = self.journal.load() if self.journal is not None else (None, [])
         done = _contiguous(records) if upload_id else []
+        if not upload_id and self.server_side:
+            copied = self._server_side()
+            if copied is not None:
+                return copied
         for attempt in range(2):
             try:
                 return self._copy(upload_id, done)
@@ -518,6 +529,24 @@ class _Copy:
                 self._forget(upload_id)
                 upload_id, done = None, []
         raise AssertionError("unreachable")
+
+    def _server_side(self) -> CopyResult | None:
+        """Let the store copy the source itself, where it can; None if it cannot."""
+        info = self.store.server_side_copy(self.source, self.key, self.metadata)
+        if info is None:
+            return None
+        if self.expected_size is not None and info.size != self.expected_size:
+            raise IntegrityError(f"the source holds {info.size} bytes, the provider said "
+                                 f"{self.expected_size}")
+        md5 = info.metadata.get("md5")
+        if not md5:  # a multipart source: its ETag is no MD5, so read the copy back once
+            md5, size = _stream_md5(self.store, self.key)
+            if size != info.size:
+                raise IntegrityError(f"destination holds {size} bytes, expected {info.size}")
+            self.store.set_metadata(self.key, {"md5": md5})
+        log.info("%s copied server-side (%d bytes)", self.key, info.size)
+        return CopyResult(self.key, self.store.uri(self.key), info.size, md5, 0,
+                          resumed=False, skipped=False, server_side=True)
 
     def _open(self, offset: int, validator: str | None) -> _Body:
         return self.reader.open(offset, validator)  # type: ignore[no-any-return]
@@ -705,13 +734,15 @@ def copy_source(source: UrlSource | CosObjectSource, store: ObjectStore, key: st
                 check_url: Callable[[str], None] | None = None,
                 metadata: dict[str, str] | None = None,
                 concurrency: int | None = None, reopen_attempts: int = 2,
-                session: Any = None, cos_client: Any = None) -> CopyResult:
+                session: Any = None, cos_client: Any = None,
+                server_side: bool = True) -> CopyResult:
     """Copy ``source`` into ``store`` at ``key`` (see the module doc for the guarantees).
 
     ``concurrency``: parts uploaded at once (default: :func:`copy_concurrency`).
     ``reopen_attempts``: how often a broken source connection is reopened (Range from the
     current part) within this call before giving up. ``session`` / ``cos_client``: inject
-    a ``requests.Session`` / ``CosS3Client`` (tests, connection reuse)."""
+    a ``requests.Session`` / ``CosS3Client`` (tests, connection reuse). ``server_side``:
+    let the store copy the source itself when it can (``False`` always streams)."""
     check_key(key, "key")
     if concurrency is None:
         concurrency = copy_concurrency(store)
@@ -728,7 +759,8 @@ def copy_source(source: UrlSource | CosObjectSource, store: ObjectStore, key: st
         raise TypeError(f"cannot copy from {type(source).__name__}")
     copy = _Copy(source, store, key, part_size=part_size, expected_size=expected_size,
                  journal=journal, reader=reader, metadata=dict(metadata or {}),
-                 concurrency=concurrency, reopen_attempts=reopen_attempts)
+                 concurrency=concurrency, reopen_attempts=reopen_attempts,
+                 server_side=server_side)
     try:
         return copy.run()
     finally:

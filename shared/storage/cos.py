@@ -9,6 +9,10 @@ the sandbox gateway (``sandbox/cos_gateway.py``).
 Like S3, user metadata (``x-cos-meta-*``) is fixed when an object is written; metadata
 added after the bytes (the copy's ``md5``) is applied with a server-side self-copy
 (``CopyStatus="Replaced"``; part by part with ``upload_part_copy`` above 5 GiB).
+
+Server-side copy: a COS source (a DLC result, which DLC writes into a bucket of the user's)
+that this store's own credentials can read is copied inside COS, never downloaded. When they
+cannot (``403``), the copy streams it with the source's temporary credentials instead.
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigError, StorageError
-from shared.storage.base import ObjectInfo, ObjectStore, UploadedPart, UploadNotFoundError
+from shared.storage.base import (
+    CosObjectSource,
+    ObjectInfo,
+    ObjectStore,
+    UploadedPart,
+    UploadNotFoundError,
+)
 from shared.storage.copy import cos_endpoint_kwargs
 from shared.storage.keys import check_key
 
@@ -243,6 +253,49 @@ class CosObjectStore(ObjectStore):
         after = self.head(key)
         return ObjectInfo(key=key, size=info.size, etag=after.etag if after else None,
                           metadata=merged)
+
+    def server_side_copy(self, source: Any, key: str, metadata: dict[str, str] | None = None
+                         ) -> ObjectInfo | None:
+        """Copy a :class:`CosObjectSource` on this store's endpoint into ``key`` inside COS;
+        None for any other source, or when this store's credentials cannot read it. The
+        source's user metadata is kept, ``metadata`` merged over it, and a single-part
+        source's ETag (its MD5) recorded as ``md5``."""
+        if not isinstance(source, CosObjectSource) or source.endpoint != self.endpoint:
+            return None
+        reader = self.client if source.region == self.region else self._make_client(
+            self.endpoint, Region=source.region)
+        try:
+            head = reader.head_object(Bucket=source.bucket, Key=source.key)
+        except Exception as exc:  # noqa: BLE001
+            if _status(exc) in (401, 403):
+                log.info("server-side copy: %s is not readable with the destination's "
+                         "credentials; streaming it instead", source.bucket)
+                return None
+            raise _error(exc, "head copy source") from exc
+        size = int(_header(head, "content-length") or 0)
+        merged = _meta_from(head)
+        merged.update({k.lower(): v for k, v in (metadata or {}).items()})
+        etag = str(_header(head, "etag") or "").strip('"')
+        if "md5" not in merged and len(etag) == 32 and "-" not in etag:
+            merged["md5"] = etag.lower()
+        copy_from = {"Bucket": source.bucket, "Key": source.key, "Region": source.region}
+        try:
+            if size <= COPY_OBJECT_MAX:
+                self.client.copy_object(Bucket=self.bucket, Key=self._k(key),
+                                        CopySource=copy_from, CopyStatus="Replaced",
+                                        Metadata=_meta_headers(merged))
+            else:
+                self._copy_in_parts(key, copy_from, size, merged)
+        except StorageError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if _status(exc) in (401, 403):
+                return None
+            raise _error(exc, "server-side copy") from exc
+        info = self.head(key)
+        if info is None or info.size != size:
+            raise StorageError("server-side copy did not produce the object", retryable=True)
+        return info
 
     def _copy_in_parts(self, key: str, source: dict[str, str], size: int,
                        metadata: dict[str, str]) -> None:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from sandbox.cos_gateway import CosGateway
-from shared.errors import StorageError
+from shared.errors import IntegrityError, StorageError
 from shared.storage import COS_ENDPOINT_ENV, open_destination
 from shared.storage.base import CosObjectSource, UploadedPart
 from shared.storage.copy import SourceExpiredError, copy_source
@@ -132,13 +132,64 @@ def cos_source(gateway: CosGateway) -> Iterator[tuple[CosObjectSource, bytes, An
     yield src, data, admin
 
 
-def test_copy_from_cos_source(cos_source: tuple[CosObjectSource, bytes, Any],
-                              cos: CosObjectStore) -> None:
+def source_reads(gateway: CosGateway, src: CosObjectSource) -> int:
+    return sum(1 for method, bucket, path in gateway.requests
+               if method == "GET" and bucket == src.bucket and path == "/" + src.key)
+
+
+def test_copy_streams_a_cos_source_the_destination_cannot_read(
+        gateway: CosGateway, cos_source: tuple[CosObjectSource, bytes, Any],
+        cos: CosObjectStore) -> None:
     src, data, _ = cos_source
     assert "secret" not in repr(src).lower() or src.secret_key not in repr(src)
-    result = copy_source(src, cos, "landed/out.csv", part_size=PART)
+    # credentials that reach the destination bucket only, as with a bucket policy
+    cred = gateway.issue_temporary(600, buckets={cos.bucket})
+    dest = CosObjectStore(cos.bucket, region=REGION, prefix="exports", endpoint=gateway.endpoint,
+                          secret_id=cred.secret_id, secret_key=cred.secret_key, token=cred.token)
+    result = copy_source(src, dest, "landed/out.csv", part_size=PART)
+    assert not result.server_side
     assert result.md5 == md5(data) and result.parts == 3
+    assert source_reads(gateway, src) >= 1
+    assert dest.read("landed/out.csv") == data
+
+
+def test_server_side_copy_when_the_destination_can_read_the_source(
+        gateway: CosGateway, cos_source: tuple[CosObjectSource, bytes, Any],
+        cos: CosObjectStore) -> None:
+    src, data, _ = cos_source
+    result = copy_source(src, cos, "landed/out.csv", part_size=PART,
+                         metadata={"export-id": "exp_9"})
+    assert result.server_side and not result.skipped
+    assert source_reads(gateway, src) == 0  # not one byte of the source was downloaded
+    assert result.md5 == md5(data) and result.size == len(data)
+    head = cos.head("landed/out.csv")
+    assert head is not None and head.metadata["md5"] == md5(data)
+    assert head.metadata["export-id"] == "exp_9"
     assert cos.read("landed/out.csv") == data
+    again = copy_source(src, cos, "landed/out.csv", part_size=PART)
+    assert again.skipped
+
+
+def test_server_side_copy_of_a_multipart_source_reads_the_copy_back_for_its_md5(
+        gateway: CosGateway, cos: CosObjectStore) -> None:
+    bucket = new_bucket(gateway)
+    admin = CosObjectStore(bucket, region=REGION, endpoint=gateway.endpoint,
+                           secret_id=PERM[0], secret_key=PERM[1])
+    p1, p2 = os.urandom(PART), os.urandom(1000)
+    uid = admin.start_upload("big.csv")
+    parts = [UploadedPart(1, admin.put_part("big.csv", uid, 1, p1)),
+             UploadedPart(2, admin.put_part("big.csv", uid, 2, p2))]
+    admin.complete_upload("big.csv", uid, parts)
+    head = admin.head("big.csv")
+    assert head is not None and "-" in (head.etag or "")  # no MD5 in a multipart ETag
+    src = CosObjectSource(bucket=bucket, region=REGION, key="big.csv", secret_id="unused",
+                          secret_key="unused", endpoint=gateway.endpoint)
+    result = copy_source(src, cos, "big.csv", part_size=PART, expected_size=len(p1 + p2))
+    assert result.server_side and result.md5 == md5(p1 + p2)
+    stored = cos.head("big.csv")
+    assert stored is not None and stored.metadata["md5"] == md5(p1 + p2)
+    with pytest.raises(IntegrityError, match="the provider said"):
+        copy_source(src, cos, "other.csv", part_size=PART, expected_size=7)
 
 
 def test_cos_source_resume_and_expiry(gateway: CosGateway,
