@@ -47,6 +47,30 @@ REF_INDEX = "by_ref"
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
+TTL_ATTRIBUTE = "expires_at"
+
+
+def table_definition() -> dict[str, Any]:
+    """Keys and indexes of the state table (``create_table`` arguments, less name and
+    billing): the one definition the store creates and deployment descriptors must match."""
+
+    def gsi(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
+        return {"IndexName": name, "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
+                              {"AttributeName": range_key, "KeyType": "RANGE"}]}
+
+    attrs = [("pk", "S"), ("sk", "S"), ("dk", "S"), ("avail_at", "N"), ("kind", "S"),
+             ("lk", "S"), ("kref", "S")]
+    return {
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attrs],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                      {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [gsi(DUE_INDEX, "dk", "avail_at"),
+                                   gsi(LIST_INDEX, "kind", "lk"),
+                                   gsi(REF_INDEX, "kref", "lk")],
+    }
+
+
 def _lk(created_ms: int, record_id: str) -> str:
     return f"{created_ms:015d}#{record_id}"
 
@@ -86,23 +110,9 @@ class DynamoDBTaskStore(TaskStore):
         """Create the table and its indexes if missing (safe when two cold starts race)."""
         from botocore.exceptions import ClientError
 
-        def gsi(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
-            return {"IndexName": name, "Projection": {"ProjectionType": "ALL"},
-                    "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
-                                  {"AttributeName": range_key, "KeyType": "RANGE"}]}
-
-        attrs = [("pk", "S"), ("sk", "S"), ("dk", "S"), ("avail_at", "N"), ("kind", "S"),
-                 ("lk", "S"), ("kref", "S")]
         try:
-            self.client.create_table(
-                TableName=self.table, BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": n, "AttributeType": t}
-                                      for n, t in attrs],
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                           {"AttributeName": "sk", "KeyType": "RANGE"}],
-                GlobalSecondaryIndexes=[gsi(DUE_INDEX, "dk", "avail_at"),
-                                        gsi(LIST_INDEX, "kind", "lk"),
-                                        gsi(REF_INDEX, "kref", "lk")])
+            self.client.create_table(TableName=self.table, BillingMode="PAY_PER_REQUEST",
+                                     **table_definition())
             log.info("state store: created DynamoDB table %s", self.table)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceInUseException":
@@ -113,7 +123,7 @@ class DynamoDBTaskStore(TaskStore):
                 TableName=self.table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
             self.client.update_time_to_live(
                 TableName=self.table,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})
         except ClientError as exc:
             message = str(exc.response["Error"].get("Message", ""))
             if "already enabled" not in message.lower():

@@ -139,4 +139,6 @@ def test_http_api_routes_reach_create(template: dict[str, Any]) -> None:
     routes = {r["Properties"]["RouteKey"] for r in
               _of_type(template, "AWS::ApiGatewayV2::Route").values()}
     assert routes == {"POST /exports", "GET /exports", "GET /exports/{id}",
-                      "POST /exports/{id}/cancel", "POST /exports/{id}/retry"}
+                      "POST /exports/{id}/cancel", "POST /exports/{id}/retry",
+                      "POST /exports/{id}/check", "GET /exports/{id}/deliveries",
+                      "POST /deliveries/{id}/resend", "POST /endpoints/recover"}

@@ -144,14 +144,18 @@ def test_sample_timer_events_name_the_descriptors_triggers() -> None:
 
 
 def _api_routes() -> set[tuple[str, str]]:
-    source = (ROOT / "shared" / "api.py").read_text(encoding="utf-8")
-    return {(m.upper(), re.sub(r"<[^>]+>", "{}", p))
-            for m, p in re.findall(r"@app\.(get|post|put|delete)\(\"([^\"]+)\"", source)}
+    """Every route the HTTP API serves: the app's own and those of the routers it includes."""
+    routes = set()
+    for module in ("api.py", "deliveries_api.py"):
+        source = (ROOT / "shared" / module).read_text(encoding="utf-8")
+        routes |= {(m.upper(), re.sub(r"<[^>]+>", "{}", p)) for m, p in re.findall(
+            r"@(?:app|router)\.(get|post|put|delete)\(\"([^\"]+)\"", source)}
+    return routes
 
 
 def test_every_api_route_is_exposed_on_both_platforms() -> None:
     routes = _api_routes()
-    assert ("POST", "/exports") in routes
+    assert {("POST", "/exports"), ("POST", "/deliveries/{}/resend")} <= routes
     scf = load_yaml(SCF_DESCRIPTOR)
     apigw = next(t for t in scf["inputs"]["triggers"] if t["type"] == "apigw")
     scf_routes = {(a["method"], re.sub(r"\{[^}]+\}", "{}", a["path"]))
@@ -161,3 +165,48 @@ def test_every_api_route_is_exposed_on_both_platforms() -> None:
                   for e in aws["functions"]["create"]["events"] if "httpApi" in e}
     assert routes <= scf_routes
     assert routes <= aws_routes
+
+
+def _state_table() -> dict[str, Any]:
+    aws = load_yaml(AWS_DESCRIPTOR)
+    table: dict[str, Any] = aws["resources"]["Resources"]["StateTable"]["Properties"]
+    return table
+
+
+def test_aws_state_table_is_the_one_the_store_uses() -> None:
+    from shared.state.dynamodb import TTL_ATTRIBUTE, table_definition
+
+    table = _state_table()
+    wanted = table_definition()
+
+    def by(key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+        return {item[key]: item for item in items}
+
+    assert by("AttributeName", table["AttributeDefinitions"]) == by(
+        "AttributeName", wanted["AttributeDefinitions"])
+    assert table["KeySchema"] == wanted["KeySchema"]
+    assert by("IndexName", table["GlobalSecondaryIndexes"]) == by(
+        "IndexName", wanted["GlobalSecondaryIndexes"])
+    assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+
+
+# DynamoDB calls of the store -> the IAM actions they need (a transaction needs the actions
+# of the writes inside it)
+IAM_FOR_CALL = {
+    "get_item": {"GetItem"}, "put_item": {"PutItem"}, "update_item": {"UpdateItem"},
+    "delete_item": {"DeleteItem"}, "query": {"Query"}, "batch_write_item": {"BatchWriteItem"},
+    "batch_get_item": {"BatchGetItem"},
+    "transact_write_items": {"PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
+}
+
+
+def test_aws_role_allows_every_dynamodb_call_the_store_makes() -> None:
+    source = (ROOT / "shared" / "state" / "dynamodb.py").read_text(encoding="utf-8")
+    calls = set(re.findall(r"_call\(\"([a-z_]+)\"", source))
+    assert {"get_item", "query", "transact_write_items"} <= calls
+    assert calls <= set(IAM_FOR_CALL), calls - set(IAM_FOR_CALL)
+    aws = load_yaml(AWS_DESCRIPTOR)
+    allowed = {a.split(":", 1)[1] for st in aws["provider"]["iam"]["role"]["statements"]
+               for a in st["Action"] if a.startswith("dynamodb:")}
+    needed = set().union(*(IAM_FOR_CALL[c] for c in calls))
+    assert needed <= allowed, needed - allowed
