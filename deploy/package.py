@@ -43,6 +43,15 @@ HANDLERS = {
     "poll": "functions.poll_tasks",
     "complete": "functions.complete_export",
 }
+# The vendor SDK each provider needs (distribution names as in pyproject.toml), so a
+# package can carry only the providers a deployment uses (``--providers cls,tcss``).
+PROVIDER_SDKS = {
+    "cls": ("tencentcloud-sdk-python-cls",),
+    "dlc": ("tencentcloud-sdk-python-dlc",),
+    "mongodb": ("tencentcloud-sdk-python-mongodb",),
+    "tcss": ("tencentcloud-sdk-python-tcss",),
+    "dms": ("alibabacloud-dms-enterprise20181101",),
+}
 # Dependencies published only as source distributions, all pure Python (or with a Python
 # fallback): built into local wheels first, since --platform installs take wheels only.
 PURE_SDISTS = ("crcmod", "alibabacloud-tea")
@@ -95,15 +104,20 @@ class BuildResult:
     compiled: bool
     left_out: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    providers: tuple[str, ...] = tuple(PROVIDER_SDKS)
+    sources: str = "ours"  # "ours": dependencies ship as .pyc only; "all": with their .py
 
     def summary(self) -> str:
         shown = self.zip_path
+        kept = self.sources == "all" or not self.compiled
         if shown.is_relative_to(ROOT):
             shown = shown.relative_to(ROOT)
         parts = [f"package: target={self.target.name}", f"python={self.target.python}",
                  f"zip={shown}", f"zip_mb={self.zip_bytes / 1048576:.1f}",
                  f"unzipped_mb={self.unzipped_bytes / 1048576:.1f}", f"files={self.files}",
-                 f"pyc={'yes' if self.compiled else 'no'}"]
+                 f"pyc={'yes' if self.compiled else 'no'}",
+                 f"providers={','.join(self.providers)}",
+                 f"dependency_py={'kept' if kept else 'dropped'}"]
         if self.left_out:
             parts.append(f"runtime_provided={','.join(self.left_out)}")
         return " ".join(parts)
@@ -220,11 +234,33 @@ def _copy_sources(build: Path, target: Target) -> None:
                 encoding="utf-8")
 
 
-def _compile(build: Path, interpreter: str, code_dir: str) -> None:
-    # -s/-p: tracebacks name the path on the platform, and the bytes do not depend on ours
-    command = [interpreter, "-m", "compileall", "-q", "-j", "0", "-s", str(build),
-               "-p", code_dir, "--invalidation-mode", "unchecked-hash", str(build)]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+def _compile(build: Path, interpreter: str, code_dir: str, *, dependency_sources: bool) -> None:
+    """Byte-compile everything. Our code keeps its sources (tracebacks show the lines). With
+    ``dependency_sources=False`` the dependencies are compiled next to their modules
+    (``x.pyc`` beside ``x.py``, which Python imports without the source) and their ``.py``
+    files are dropped: the vendor SDKs' generated model files are most of the package."""
+    ours = {build / name for name in SOURCES}
+    ours |= {p for p in build.glob("*.py") if p.stem in {m.rsplit(".", 1)[-1]
+                                                         for m in HANDLERS.values()}}
+    theirs = sorted(p for p in build.iterdir() if p not in ours and (
+        p.is_dir() or p.suffix == ".py"))
+
+    def run(paths: list[Path], *extra: str) -> None:
+        # -s/-p: tracebacks name the path on the platform, and the bytes do not depend on ours
+        command = [interpreter, "-m", "compileall", "-q", "-j", "0", "-s", str(build),
+                   "-p", code_dir, "--invalidation-mode", "unchecked-hash", *extra,
+                   *map(str, paths)]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+
+    run(sorted(ours))
+    if dependency_sources:
+        run(theirs)
+        return
+    run(theirs, "-b")
+    for root in theirs:
+        for source in ([root] if root.is_file() else root.rglob("*.py")):
+            if source.with_suffix(".pyc").is_file():
+                source.unlink()
 
 
 def _zip(build: Path, zip_path: Path) -> tuple[int, int]:
@@ -246,8 +282,22 @@ def _zip(build: Path, zip_path: Path) -> tuple[int, int]:
 
 def build(target_name: str, out: Path | None = None, *, python: str | None = None,
           bundle_aws_sdk: bool = False, compile_mode: str = "auto",
-          interpreter: str | None = None) -> BuildResult:
-    """Build ``<out>/<target>/courier.zip`` (``out`` defaults to ``dist/``)."""
+          interpreter: str | None = None, providers: tuple[str, ...] | None = None,
+          sources: str = "ours") -> BuildResult:
+    """Build ``<out>/<target>/courier.zip`` (``out`` defaults to ``dist/``).
+
+    ``providers``: the providers whose vendor SDKs go in (default: all); a request for
+    another one is refused by the deployed API with a 400 naming it. ``sources``: ``"ours"``
+    ships the dependencies as bytecode only (when compiled), ``"all"`` keeps their sources.
+    """
+    chosen = tuple(providers or PROVIDER_SDKS)
+    unknown = [p for p in chosen if p not in PROVIDER_SDKS]
+    if unknown:
+        raise SystemExit(f"unknown provider {unknown[0]!r} (have: {', '.join(PROVIDER_SDKS)})")
+    if sources not in ("ours", "all"):
+        raise SystemExit("sources: 'ours' or 'all'")
+    left_sdks = {sdk for name, sdks in PROVIDER_SDKS.items() if name not in chosen
+                 for sdk in sdks}
     base = TARGETS[target_name]
     target = Target(base.name, python or base.python, base.entry_shims, base.code_dir,
                     () if bundle_aws_sdk else base.provided)
@@ -257,8 +307,10 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True)
     wanted = [r for r in runtime_requirements()
-              if _dist_name(r) not in {p.replace("_", "-") for p in target.provided}]
-    wanted += backports(target.python)
+              if _dist_name(r) not in {p.replace("_", "-") for p in target.provided}
+              and _dist_name(r) not in left_sdks]
+    if "dms" in chosen:
+        wanted += backports(target.python)
     install_dependencies(wanted, build_dir, target.python, (out or ROOT / "dist") / ".wheelhouse")
     _prune(build_dir, target.provided)
     _copy_sources(build_dir, target)
@@ -267,7 +319,8 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     if compile_mode != "no":
         interp = interpreter or find_interpreter(target.python)
         if interp:
-            _compile(build_dir, interp, target.code_dir)
+            _compile(build_dir, interp, target.code_dir,
+                     dependency_sources=sources == "all")
             compiled = True
         elif compile_mode == "yes":
             raise SystemExit(f"--compile: no Python {target.python} interpreter found")
@@ -277,7 +330,7 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     zip_path = out_dir / "courier.zip"
     unzipped, count = _zip(build_dir, zip_path)
     result = BuildResult(target, zip_path, build_dir, zip_path.stat().st_size, unzipped,
-                         count, compiled, list(target.provided), warnings)
+                         count, compiled, list(target.provided), warnings, chosen, sources)
     if target.name == "lambda":
         if result.zip_bytes > LAMBDA_ZIP_LIMIT:
             warnings.append("zip is over Lambda's 50 MB direct-upload limit: upload via S3")
@@ -303,10 +356,18 @@ def main(argv: list[str] | None = None) -> int:
                         default="auto", help="ahead-of-time .pyc (auto: when an interpreter "
                         "of the target's version is found)")
     parser.add_argument("--interpreter", help="that interpreter, if not found by itself")
+    parser.add_argument("--providers", help="comma-separated providers to include (default: "
+                        f"all of {','.join(PROVIDER_SDKS)}); leaves the others' SDKs out")
+    parser.add_argument("--dependency-sources", dest="sources", choices=("ours", "all"),
+                        default="ours", help="ours (default): dependencies as .pyc only; "
+                        "all: keep their .py too")
     args = parser.parse_args(argv)
+    providers = tuple(p.strip() for p in args.providers.split(",") if p.strip()) \
+        if args.providers else None
     for name in args.target:
         result = build(name, args.out, python=args.python, bundle_aws_sdk=args.bundle_aws_sdk,
-                       compile_mode=args.compile_mode, interpreter=args.interpreter)
+                       compile_mode=args.compile_mode, interpreter=args.interpreter,
+                       providers=providers, sources=args.sources)
         print(result.summary())
         print(f"package: target={name} sha256={sha256(result.zip_path)}")
         for warning in result.warnings:

@@ -17,6 +17,8 @@ REGISTRY: dict[str, tuple[str, str, str]] = {
     "dlc": ("shared.providers.dlc", "DlcProvider", "tencent"),
     "dms": ("shared.providers.dms", "DmsProvider", "alibaba"),
 }
+# top-level modules of the vendor SDKs (a missing one means a trimmed package)
+VENDOR_SDKS = ("tencentcloud", "alibabacloud")
 
 
 class Providers:
@@ -36,10 +38,19 @@ class Providers:
                                   f"(expected one of: {', '.join(self.names)})")
         if name not in self._built:
             module, cls_name, creds = REGISTRY[name]
+            try:
+                loaded = importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if not (exc.name or "").startswith(VENDOR_SDKS):
+                    raise
+                # a package built with ``--providers`` that leaves this one out
+                raise ValidationError("provider", f"provider {name!r} is not in this "
+                                      "deployment: the package was built without its SDK "
+                                      f"({exc.name})") from None
             settings = getattr(self.settings, creds)
             if settings is None:
                 raise ConfigError(f"provider {name!r} needs {creds} credentials, "
                                   "which are not configured")
-            cls = getattr(importlib.import_module(module), cls_name)
+            cls = getattr(loaded, cls_name)
             self._built[name] = cls(settings)
         return self._built[name]

@@ -3,15 +3,19 @@ interpreter of the runtime's Python version with nothing else installed."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from deploy.localrun import fresh_python, runtime_path, unpack
+from deploy.localrun import clean_env, fresh_python, runtime_path, unpack
 from deploy.package import TARGETS, BuildResult, build
+from tests.events import load_event
 from tests.integration.deploy.packaged import handler_specs, probe
 
 pytestmark = pytest.mark.integration
@@ -75,3 +79,56 @@ def test_fresh_runtime_imports_every_handler_and_module(packages: dict[str, Buil
     assert all(Path(p).is_relative_to(task) for p in report["paths"].values())
     assert all(report["absent"].values()), report["absent"]
 
+
+
+SERVE = r"""
+import json, sys
+from functions.create_export import handler
+for event in json.loads(sys.stdin.read()):
+    answer = handler(event, None)
+    print(json.dumps([answer["statusCode"], json.loads(answer["body"])]))
+"""
+
+
+def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
+        packages: dict[str, BuildResult], workdir: Path, sandbox: Any, tmp_path: Path) -> None:
+    trimmed = build("lambda", workdir / "dist-cls", providers=("cls",))
+    with zipfile.ZipFile(trimmed.zip_path) as zf:
+        names = set(zf.namelist())
+    tops = {n.split("/", 1)[0] for n in names}
+    assert not tops & {"alibabacloud_dms_enterprise20181101", "aiohttp"}
+    sdks = {n.split("/")[1] for n in names if n.startswith("tencentcloud/") and n.count("/") > 1}
+    assert sdks == {"common", "cls", "scf"}
+    assert trimmed.unzipped_bytes < packages["lambda"].unzipped_bytes
+    # dependencies ship as bytecode only; our own code keeps its sources
+    assert "tencentcloud/cls/v20201016/models.pyc" in names
+    assert "tencentcloud/cls/v20201016/models.py" not in names
+    assert "shared/exports.py" in names
+
+    where = workdir / "run-cls"
+    python = fresh_python(TARGETS["lambda"].python, where)
+    if python is None:
+        _missing("no CPython 3.11 on this machine to stand in for the lambda runtime")
+    assert python is not None
+    task = unpack(trimmed.zip_path, where)
+    secret_id, secret_key = sandbox.credentials
+    env = clean_env(runtime_path("lambda", task, where), COURIER_PROFILE="sandbox",
+                    COURIER_AUTH="none", COURIER_STATE_URL=f"sqlite:///{tmp_path / 's.db'}",
+                    COURIER_DESTINATION=f"file://{tmp_path / 'bucket'}",
+                    COURIER_ALLOW_PRIVATE_HOSTS="127.0.0.1", TENCENTCLOUD_SECRETID=secret_id,
+                    TENCENTCLOUD_SECRETKEY=secret_key, COURIER_TENCENT_ENDPOINT=sandbox.url,
+                    POWERTOOLS_LOG_LEVEL="ERROR")
+    now = 1_763_800_000_000
+    events = [load_event("aws_http_api_post_exports", body=body) for body in (
+        {"provider": "dms", "params": {"Tid": 1, "DbId": 2, "ExeSQL": "SELECT 1"}},
+        {"provider": "cls", "params": {"TopicId": "topic-a", "From": now - 3_600_000,
+                                       "To": now}})]
+    done = subprocess.run([str(python), "-c", SERVE], input=json.dumps(events), cwd=where,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (dms_status, dms), (cls_status, cls) = [json.loads(line)
+                                            for line in done.stdout.strip().splitlines()[-2:]]
+    assert (dms_status, dms.get("field")) == (400, "provider"), dms
+    assert "not in this deployment" in dms["message"]
+    assert (cls_status, cls["state"]) == (202, "submitted")
+    assert sandbox.calls[("cls", "CreateExport")] == 1
