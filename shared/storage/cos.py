@@ -33,8 +33,8 @@ from shared.storage.base import (
     UploadedPart,
     UploadNotFoundError,
 )
-from shared.storage.copy import cos_endpoint_kwargs
 from shared.storage.keys import check_key
+from shared.storage.sources import cos_endpoint_kwargs
 
 log = logging.getLogger(__name__)
 

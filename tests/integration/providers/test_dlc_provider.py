@@ -15,7 +15,7 @@ from shared.model import ExportTask, TaskState
 from shared.providers.base import PollResult, RemoteStatus
 from shared.providers.dlc import DlcProvider, parse_cos_path
 from shared.storage.base import CosObjectSource
-from shared.storage.copy import cos_endpoint_kwargs
+from shared.storage.sources import cos_endpoint_kwargs
 
 SQL = {"SQL": "SELECT * FROM orders WHERE day = '2026-11-21'", "DatabaseName": "sales"}
 

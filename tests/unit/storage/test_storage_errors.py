@@ -7,9 +7,9 @@ import pytest
 from shared.errors import StorageError
 from shared.model import PartRecord
 from shared.storage.base import UploadNotFoundError
-from shared.storage.copy import (
+from shared.storage.copy import _contiguous
+from shared.storage.sources import (
     SourceExpiredError,
-    _contiguous,
     _status_error,
     _total_from_content_range,
 )

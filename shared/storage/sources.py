@@ -1,0 +1,325 @@
+"""Reading a copy's source: an HTTP(S) URL or a COS object with temporary credentials.
+
+Each reader opens the source at an offset (``Range: bytes=N-``), pinned to the validator
+seen when the copy started (``If-Range`` / ``If-Match``), and reports what the response says
+about the whole object: its total size, its validator, an MD5 when the source vouches for
+one. :mod:`shared.storage.copy` drives them. Lapsed links or credentials raise
+:class:`SourceExpiredError`; a URL the outbound guard refuses, :class:`UnsafeSourceError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from shared.errors import CourierError, StorageError
+from shared.storage.base import CosObjectSource, UrlSource
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+MAX_REDIRECTS = 5
+READ_CHUNK = 1024 * 1024
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_EXPIRED_CODES = frozenset({"expiredtoken", "tokenexpired", "requestexpired"})
+
+
+class SourceExpiredError(StorageError):
+    """The download URL or the temporary credentials lapsed: get fresh ones, call again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
+class UnsafeSourceError(StorageError):
+    """``check_url`` refused the download URL or a redirect target."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+@dataclass
+class _Body:
+    """One open response of the source, positioned at ``start``."""
+
+    read: Callable[[int], bytes]
+    close: Callable[[], None]
+    start: int
+    total: int | None  # the whole object's size, if the response says
+    validator: str | None  # strong ETag, else Last-Modified
+    md5: str | None  # hex MD5 of the whole object, if the source advertises one
+    restarted: bool = False  # asked for a range, got the whole (changed) object
+
+
+class _RestartNeeded(Exception):
+    """The source changed (or the range cannot be served): start the copy over."""
+
+
+def _read_part(body: _Body, size: int) -> bytes:
+    chunks: list[bytes] = []
+    got = 0
+    while got < size:
+        chunk = body.read(min(READ_CHUNK, size - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _b64_md5_to_hex(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 16 else None
+
+
+def _hex_md5(value: str | None) -> str | None:
+    if value and re.fullmatch(r"[0-9a-fA-F]{32}", value.strip().strip('"')):
+        return value.strip().strip('"').lower()
+    return None
+
+
+def _validator(etag: str | None, last_modified: str | None) -> str | None:
+    if etag and not etag.startswith("W/"):
+        return etag
+    return last_modified or None
+
+
+def _total_from_content_range(value: str | None) -> tuple[int | None, int | None]:
+    """(first byte, total) of ``bytes a-b/total`` or ``bytes */total``."""
+    if not value:
+        return None, None
+    m = re.fullmatch(r"\s*bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)\s*", value)
+    if not m:
+        return None, None
+    first = int(m.group(1)) if m.group(1) is not None else None
+    total = int(m.group(2)) if m.group(2) != "*" else None
+    return first, total
+
+
+class _UrlReader:
+    def __init__(self, source: UrlSource, check_url: Callable[[str], None] | None,
+                 session: Any = None) -> None:
+        import requests
+
+        self.source = source
+        self.check_url = check_url
+        self.session = session or requests.Session()
+        self._own_session = session is None
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def _check(self, url: str) -> None:
+        if self.check_url is None:
+            return
+        try:
+            self.check_url(url)
+        except StorageError:
+            raise
+        except CourierError as exc:
+            raise UnsafeSourceError(f"download refused: {exc.message}") from exc
+
+    def open(self, offset: int, validator: str | None) -> _Body:
+        import requests
+
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if validator:
+                headers["If-Range"] = validator
+        url = self.source.url
+        for _hop in range(MAX_REDIRECTS + 1):
+            self._check(url)
+            try:
+                resp = self.session.get(url, headers=headers, stream=True,
+                                        timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+                                        allow_redirects=False)
+            except requests.RequestException as exc:
+                raise StorageError(f"download failed: {type(exc).__name__}") from exc
+            if resp.status_code in REDIRECT_CODES and resp.headers.get("Location"):
+                target = urljoin(url, resp.headers["Location"])
+                resp.close()
+                if urlsplit(target).scheme not in ("http", "https"):
+                    raise UnsafeSourceError("redirect to a non-HTTP URL")
+                url = target
+                continue
+            return self._body(resp, offset)
+        raise StorageError(f"more than {MAX_REDIRECTS} redirects", retryable=False)
+
+    def _body(self, resp: Any, offset: int) -> _Body:
+        status = resp.status_code
+        h = resp.headers
+        if status in (200, 206):
+            if status == 206:
+                first, total = _total_from_content_range(h.get("Content-Range"))
+                if first != offset:
+                    resp.close()
+                    raise StorageError("source answered a different range", retryable=True)
+                start, md5 = offset, None
+            else:
+                start = 0
+                length = h.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                md5 = _b64_md5_to_hex(h.get("Content-MD5"))
+            md5 = md5 or _hex_md5(h.get("x-amz-meta-md5")) or _hex_md5(h.get("x-cos-meta-md5"))
+            raw = resp.raw
+
+            def read(n: int) -> bytes:
+                return raw.read(n, decode_content=False)  # type: ignore[no-any-return]
+
+            return _Body(read=read, close=resp.close, start=start, total=total,
+                         validator=_validator(h.get("ETag"), h.get("Last-Modified")), md5=md5,
+                         restarted=bool(offset) and status == 200)
+        text = _short_body(resp)
+        resp.close()
+        if status == 416:
+            _, total = _total_from_content_range(h.get("Content-Range"))
+            if total is not None and total == offset:
+                return _Body(read=lambda n: b"", close=lambda: None, start=offset, total=total,
+                             validator=_validator(h.get("ETag"), h.get("Last-Modified")),
+                             md5=None)
+            raise _RestartNeeded("range not satisfiable")
+        if status == 412:
+            raise _RestartNeeded("precondition failed")
+        raise _status_error(status, text)
+
+
+def _short_body(resp: Any) -> str:
+    try:
+        data = resp.raw.read(4096, decode_content=True)
+    except Exception:  # noqa: BLE001 - only used to classify the error
+        return ""
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
+
+
+def _status_error(status: int, text: str) -> StorageError:
+    lowered = text.lower()
+    if status == 403 and ("expired" in lowered or "accessdenied" in lowered or not text.strip()):
+        return SourceExpiredError("the download URL has expired (403)")
+    if status in (400, 403) and any(code in lowered for code in _EXPIRED_CODES):
+        return SourceExpiredError(f"the download credentials have expired ({status})")
+    if status == 429 or status >= 500:
+        return StorageError(f"source answered {status}", retryable=True)
+    return StorageError(f"source answered {status}", retryable=False)
+
+
+class _CosReader:
+    """A COS object read with temporary credentials (cos-python-sdk-v5)."""
+
+    def __init__(self, source: CosObjectSource, client: Any = None) -> None:
+        self.source = source
+        self.client = client or cos_client_for(source)
+
+    def close(self) -> None:
+        return None
+
+    def open(self, offset: int, validator: str | None) -> _Body:
+        """GET the object from ``offset``; with a pinned ETag, ``If-Match`` makes a changed
+        object fail (412) instead of mixing two versions."""
+        from qcloud_cos.cos_exception import CosClientError, CosServiceError
+
+        src = self.source
+        kwargs: dict[str, str] = {}
+        if offset:
+            kwargs["Range"] = f"bytes={offset}-"
+        if offset and validator and not validator.startswith("W/") and '"' in validator:
+            kwargs["IfMatch"] = validator
+        try:
+            resp = self.client.get_object(Bucket=src.bucket, Key=src.key, **kwargs)
+        except CosServiceError as exc:
+            status = int(exc.get_status_code() or 0)
+            if status == 412:
+                raise _RestartNeeded("the COS object changed") from exc
+            if status == 416:
+                return self._at_end(offset)
+            raise _cos_error(exc) from exc
+        except CosClientError as exc:
+            raise StorageError(f"COS source unreachable: {type(exc).__name__}") from exc
+        headers = {str(k).lower(): str(v) for k, v in resp.items() if k != "Body"}
+        first, total = _total_from_content_range(headers.get("content-range"))
+        if offset and first != offset:
+            restarted = True  # the whole object came back (Range ignored)
+            if first is not None:
+                raise StorageError("COS answered a different range", retryable=True)
+        else:
+            restarted = False
+        if first is None:
+            length = headers.get("content-length", "")
+            total = int(length) if length.isdigit() else None
+        current = _validator(headers.get("etag"), headers.get("last-modified"))
+        md5 = _hex_md5(headers.get("x-cos-meta-md5"))
+        etag = headers.get("etag", "")
+        if md5 is None and first is None and "-" not in etag:
+            md5 = _hex_md5(etag)  # a simple upload's ETag is its MD5
+        raw = resp["Body"].get_raw_stream()
+
+        def read(n: int) -> bytes:
+            return raw.read(n, decode_content=False)  # type: ignore[no-any-return]
+
+        return _Body(read=read, close=raw.close, start=0 if restarted else offset,
+                     total=total, validator=current, md5=md5, restarted=restarted)
+
+    def _at_end(self, offset: int) -> _Body:
+        """416 on a resume: every byte is already copied, or the object shrank."""
+        from qcloud_cos.cos_exception import CosClientError, CosServiceError
+
+        try:
+            head = self.client.head_object(Bucket=self.source.bucket, Key=self.source.key)
+        except CosServiceError as exc:
+            raise _cos_error(exc) from exc
+        except CosClientError as exc:
+            raise StorageError(f"COS source unreachable: {type(exc).__name__}") from exc
+        headers = {str(k).lower(): str(v) for k, v in head.items()}
+        length = headers.get("content-length", "")
+        total = int(length) if length.isdigit() else None
+        if total != offset:
+            raise _RestartNeeded("the COS object is shorter than the journalled parts")
+        return _Body(read=lambda n: b"", close=lambda: None, start=offset, total=total,
+                     validator=_validator(headers.get("etag"), headers.get("last-modified")),
+                     md5=None)
+
+
+def cos_client_for(source: CosObjectSource) -> Any:
+    from qcloud_cos import CosConfig, CosS3Client
+
+    kwargs: dict[str, Any] = {"Region": source.region, "SecretId": source.secret_id,
+                              "SecretKey": source.secret_key, "Token": source.token,
+                              "Timeout": int(READ_TIMEOUT_S)}
+    kwargs.update(cos_endpoint_kwargs(source.endpoint))
+    return CosS3Client(CosConfig(**kwargs), retry=1)
+
+
+def cos_endpoint_kwargs(endpoint: str | None) -> dict[str, Any]:
+    """CosConfig arguments that send requests to ``endpoint`` (``http://host:port``)
+    instead of the real service, keeping the ``<bucket>.cos.<region>.myqcloud.com`` Host."""
+    if not endpoint:
+        return {"Scheme": "https"}
+    parts = urlsplit(endpoint)
+    out: dict[str, Any] = {"Scheme": parts.scheme or "http", "IP": parts.hostname}
+    if parts.port:
+        out["Port"] = parts.port
+    return out
+
+
+def _cos_error(exc: Any) -> StorageError:
+    status = int(exc.get_status_code() or 0)
+    code = str(exc.get_error_code() or "")
+    msg = str(exc.get_error_msg() or "")
+    if code.lower() in _EXPIRED_CODES or (status == 403 and "expired" in msg.lower()):
+        return SourceExpiredError(f"the COS credentials have expired ({code or status})")
+    if status == 429 or status >= 500:
+        return StorageError(f"COS source answered {status} {code}", retryable=True)
+    return StorageError(f"COS source answered {status} {code}", retryable=False)
