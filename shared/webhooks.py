@@ -15,8 +15,9 @@ Every event becomes one :class:`~shared.model.WebhookDelivery` per endpoint, sto
   than :data:`DISABLE_AFTER` is disabled too. A disabled endpoint's pending deliveries become
   ``disabled`` (kept); :func:`recover` brings them back and re-enables the endpoint.
 
-Endpoint health lives in records of kind ``"endpoint"`` (id: SHA-256 of the URL). The URL is
-checked by :func:`shared.netguard.check_url` right before every attempt.
+Endpoint health and the operator's actions live in :mod:`shared.endpoints`, the signatures in
+:mod:`shared.signing` (both re-exported here). The URL is checked by
+:func:`shared.netguard.check_url` right before every attempt.
 
 ``delivery.attempts`` is the delivery's log. An attempt entry has ``time``, ``status`` (None
 when no HTTP answer came), ``latency_ms`` and ``error``; an operator action (``resend``,
@@ -25,15 +26,11 @@ when no HTTP answer came), ``latency_ms`` and ``error``; an operator action (``r
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -41,11 +38,37 @@ from typing import Any
 import requests
 
 from shared import netguard
-from shared.clock import from_iso, to_iso, utcnow
+from shared.clock import to_iso, utcnow
 from shared.config import Settings
+from shared.endpoints import (  # noqa: F401 - part of this module's interface
+    ENDPOINT_FAILING,
+    ENDPOINT_KIND,
+    ENDPOINT_OFF,
+    ENDPOINT_OK,
+    EndpointHealth,
+    _log_disabled,
+    _mutate_endpoint,
+    _park_pending,
+    _scan,
+    attempts_in_round,
+    disable_endpoint,
+    enable_endpoint,
+    endpoint_id,
+    get_endpoint,
+    recover,
+    resend,
+)
 from shared.errors import UnsafeTargetError, VersionConflictError
 from shared.model import DeliveryState, ExportTask, WebhookDelivery
-from shared.state.base import Record, TaskStore
+from shared.signing import (  # noqa: F401 - part of this module's interface
+    SECRET_PREFIX,
+    USER_AGENT,
+    build_headers,
+    encode_body,
+    sign,
+    signature_header,
+)
+from shared.state.base import TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +79,6 @@ REQUEST_TIMEOUT_S = 15.0
 DISABLE_AFTER = timedelta(days=5)  # continuous failure for longer than this disables
 MAX_RETRY_AFTER_S = 24 * 3600.0  # a Retry-After further out than this is capped
 CLAIM_BATCH = 10  # deliveries claimed per lease
-USER_AGENT = "export-courier-webhooks/1"
-
-ENDPOINT_KIND = "endpoint"
-# Endpoint record states. Not "disabled": some backends expire records in finished states.
-ENDPOINT_OK = "healthy"
-ENDPOINT_FAILING = "failing"
-ENDPOINT_OFF = "suspended"
-
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
 
 
 @dataclass
@@ -76,171 +90,6 @@ class DeliveryStats:
     disabled: int = 0  # deliveries parked because their endpoint is disabled
     released: int = 0  # claimed but not attempted (deadline reached); due again at once
     endpoints_disabled: list[str] = field(default_factory=list)  # endpoint ids
-
-
-@dataclass
-class EndpointHealth:
-    url: str
-    state: str = ENDPOINT_OK
-    failing_since: datetime | None = None
-    consecutive_failures: int = 0
-    last_success_at: datetime | None = None
-    last_failure_at: datetime | None = None
-    disabled_at: datetime | None = None
-    disabled_reason: str | None = None
-
-    @property
-    def id(self) -> str:
-        return endpoint_id(self.url)
-
-    @property
-    def disabled(self) -> bool:
-        return self.state == ENDPOINT_OFF
-
-
-# ------------------------------------------------------------------------------ signing
-def _secret_key(secret: str) -> bytes:
-    raw = secret[len(SECRET_PREFIX):] if secret.startswith(SECRET_PREFIX) else secret
-    try:
-        return base64.b64decode(raw, validate=True)
-    except ValueError as exc:
-        raise ValueError("webhook secret is not base64 after 'whsec_'") from exc
-
-
-def sign(secret: str, msg_id: str, timestamp: int | str, body: bytes) -> str:
-    """``v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`` (Standard Webhooks)."""
-    message = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(_secret_key(secret), message, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
-def signature_header(secrets: Iterable[str], msg_id: str, timestamp: int | str,
-                     body: bytes) -> str:
-    """Space-separated signatures, one per secret (several during a key rotation)."""
-    return " ".join(sign(s, msg_id, timestamp, body) for s in secrets)
-
-
-def encode_body(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def build_headers(secrets: Sequence[str], msg_id: str, timestamp: int,
-                  body: bytes) -> dict[str, str]:
-    headers = {
-        "content-type": "application/json",
-        "user-agent": USER_AGENT,
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-    }
-    if secrets:
-        headers["webhook-signature"] = signature_header(secrets, msg_id, timestamp, body)
-    return headers
-
-
-# ---------------------------------------------------------------------- endpoint health
-def endpoint_id(url: str) -> str:
-    return hashlib.sha256(url.encode()).hexdigest()
-
-
-def _health_from_record(rec: Record) -> EndpointHealth:
-    d = rec.data
-    return EndpointHealth(
-        url=d.get("url", ""),
-        state=rec.state,
-        failing_since=from_iso(d.get("failing_since")),
-        consecutive_failures=int(d.get("consecutive_failures") or 0),
-        last_success_at=from_iso(d.get("last_success_at")),
-        last_failure_at=from_iso(d.get("last_failure_at")),
-        disabled_at=from_iso(d.get("disabled_at")),
-        disabled_reason=d.get("disabled_reason"),
-    )
-
-
-def _health_data(h: EndpointHealth) -> dict[str, Any]:
-    return {
-        "url": h.url,
-        "failing_since": to_iso(h.failing_since),
-        "consecutive_failures": h.consecutive_failures,
-        "last_success_at": to_iso(h.last_success_at),
-        "last_failure_at": to_iso(h.last_failure_at),
-        "disabled_at": to_iso(h.disabled_at),
-        "disabled_reason": h.disabled_reason,
-    }
-
-
-def get_endpoint(store: TaskStore, url: str) -> EndpointHealth | None:
-    rec = store.get_record(ENDPOINT_KIND, endpoint_id(url))
-    return _health_from_record(rec) if rec else None
-
-
-def _mutate_endpoint(store: TaskStore, url: str, change: Callable[[EndpointHealth], None],
-                     now: datetime) -> EndpointHealth:
-    """Apply ``change`` to the endpoint's health record (created if missing), CAS-retried."""
-    for _ in range(8):
-        rec = store.get_record(ENDPOINT_KIND, endpoint_id(url))
-        health = _health_from_record(rec) if rec else EndpointHealth(url=url)
-        change(health)
-        if rec is None:
-            new = Record(kind=ENDPOINT_KIND, id=endpoint_id(url), key=None, state=health.state,
-                         ref=None, version=0, due_at=None, lease_owner=None, lease_until=None,
-                         created_at=now, updated_at=now, data=_health_data(health))
-            _, created = store.put_record(new)
-            if created:
-                return health
-            continue
-        try:
-            store.update_record(replace(rec, state=health.state, data=_health_data(health)))
-            return health
-        except VersionConflictError:
-            continue
-    raise VersionConflictError(f"endpoint {endpoint_id(url)[:12]}: too many concurrent writes")
-
-
-def _log_disabled(url: str, reason: str) -> None:
-    log.warning("webhook endpoint disabled: %s (%s)", netguard.redact_url(url), reason,
-                extra={"metric": "webhook_endpoint_disabled", "metric_value": 1,
-                       "endpoint_id": endpoint_id(url), "reason": reason})
-
-
-def disable_endpoint(store: TaskStore, url: str, reason: str,
-                     now: datetime | None = None) -> int:
-    """Disable ``url`` and park its pending deliveries as ``disabled``; returns how many."""
-    now = now or utcnow()
-
-    def change(h: EndpointHealth) -> None:
-        h.state, h.disabled_at, h.disabled_reason = ENDPOINT_OFF, now, reason
-
-    _mutate_endpoint(store, url, change, now)
-    _log_disabled(url, reason)
-    return _park_pending(store, url, now)
-
-
-def _park_pending(store: TaskStore, url: str, now: datetime) -> int:
-    parked = 0
-    for d in _scan(store, (DeliveryState.PENDING,)):
-        if d.endpoint != url:
-            continue
-        d.state, d.due_at, d.lease_owner, d.lease_until = DeliveryState.DISABLED, None, None, None
-        d.updated_at = now
-        try:
-            store.update_delivery(d)
-            parked += 1
-        except VersionConflictError:
-            # Someone holds or changed it; the claim path parks it when it comes round.
-            log.debug("delivery %s changed while parking; left for the next run", d.id)
-    return parked
-
-
-def _scan(store: TaskStore, states: Iterable[DeliveryState],
-          task_id: str | None = None) -> Iterable[WebhookDelivery]:
-    for state in states:
-        cursor: str | None = None
-        while True:
-            page = store.list_deliveries(task_id=task_id, state=state, limit=200, cursor=cursor)
-            yield from page.items
-            cursor = page.next_cursor
-            if not cursor:
-                break
 
 
 # ---------------------------------------------------------------------------- enqueue
@@ -269,16 +118,6 @@ def enqueue_event(store: TaskStore, task: ExportTask, event_type: str, data: dic
 
 
 # ---------------------------------------------------------------------------- deliver
-def attempts_in_round(delivery: WebhookDelivery) -> int:
-    """Attempts since the delivery was queued or last resent/recovered."""
-    n = 0
-    for entry in reversed(delivery.attempts):
-        if "action" in entry:
-            break
-        n += 1
-    return n
-
-
 def _jittered(seconds: float) -> float:
     return seconds * (1 + random.uniform(-JITTER, JITTER))
 
@@ -538,65 +377,3 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
         log.info("webhooks: %d attempted, %d delivered, %d failed, %d dead, %d disabled",
                  stats.attempted, stats.delivered, stats.failed, stats.dead, stats.disabled)
     return stats
-
-
-# ------------------------------------------------------------------ operator actions
-def _restart(store: TaskStore, delivery: WebhookDelivery, action: str,
-             now: datetime) -> WebhookDelivery:
-    delivery.attempts.append({"time": to_iso(now), "action": action})
-    delivery.state, delivery.due_at = DeliveryState.PENDING, now
-    delivery.lease_owner, delivery.lease_until = None, None
-    return store.update_delivery(delivery)
-
-
-def resend(store: TaskStore, delivery_id: str, now: datetime | None = None) -> WebhookDelivery:
-    """Queue a delivery again, due now, with its webhook-id and a fresh retry schedule."""
-    now = now or utcnow()
-    for _ in range(5):
-        delivery = store.get_delivery(delivery_id)  # NotFoundError for an unknown id
-        try:
-            restarted = _restart(store, delivery, "resend", now)
-        except VersionConflictError:
-            continue
-        log.info("delivery %s resent (%s for %s)", delivery_id, delivery.event_type,
-                 delivery.task_id)
-        return restarted
-    raise VersionConflictError(f"delivery {delivery_id} kept changing; try again")
-
-
-def enable_endpoint(store: TaskStore, url: str, now: datetime | None = None) -> EndpointHealth:
-    now = now or utcnow()
-
-    def change(h: EndpointHealth) -> None:
-        h.state, h.failing_since, h.consecutive_failures = ENDPOINT_OK, None, 0
-        h.disabled_at, h.disabled_reason = None, None
-
-    return _mutate_endpoint(store, url, change, now)
-
-
-def recover(store: TaskStore, endpoint: str, since: datetime,
-            now: datetime | None = None) -> int:
-    """Re-enable ``endpoint`` and queue again its undelivered deliveries created since ``since``.
-
-    Dead and disabled deliveries, and pending ones that already failed, become due now with a
-    fresh retry schedule. Returns how many were queued.
-    """
-    now = now or utcnow()
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
-    enable_endpoint(store, endpoint, now)
-    count = 0
-    states = (DeliveryState.DEAD, DeliveryState.DISABLED, DeliveryState.PENDING)
-    for d in list(_scan(store, states)):
-        if d.endpoint != endpoint or d.created_at < since:
-            continue
-        if d.state is DeliveryState.PENDING and attempts_in_round(d) == 0:
-            continue  # not failed yet: already on its way
-        try:
-            _restart(store, d, "recover", now)
-            count += 1
-        except VersionConflictError:
-            log.info("delivery %s changed during recover; skipped", d.id)
-    log.info("endpoint %s recovered: %d deliveries queued again", netguard.redact_url(endpoint),
-             count)
-    return count
