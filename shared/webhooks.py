@@ -33,9 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from shared import netguard
 from shared.clock import to_iso, utcnow
@@ -69,6 +67,9 @@ from shared.signing import (  # noqa: F401 - part of this module's interface
     signature_header,
 )
 from shared.state.base import TaskStore
+
+if TYPE_CHECKING:  # imported where deliveries are sent: the HTTP API's cold start skips it
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,8 @@ def _post(session: requests.Session, settings: Settings, delivery: WebhookDelive
     body = encode_body(delivery.payload)
     # The signed timestamp is the real send time (receivers check it against their clock).
     headers = build_headers(settings.webhook_secrets, delivery.id, int(time.time()), body)
+    import requests
+
     try:
         resp = session.post(delivery.endpoint, data=body, headers=headers,
                             timeout=REQUEST_TIMEOUT_S, allow_redirects=False, stream=True)
