@@ -8,10 +8,12 @@ and imports the handler module; the wall time of that whole process is ``import_
 baseline, measured in the same run and interleaved with it, is the same interpreter starting
 with the same path and importing nothing: ``ratio = import_s / baseline_s``. Medians of
 ``--runs`` runs. Two variants: ``pyc`` (the package as shipped, bytecode compiled ahead of
-time) and ``source`` (the .pyc left out, so every module is compiled at import, as on a
-read-only code directory without them).
+time; dependencies as bytecode only) and ``source`` (a package built with every ``.py`` and
+no ``.pyc``, so every module is compiled at import, as on a read-only code directory
+without them).
 
-Uses ``dist/<target>/courier.zip`` when it exists, else builds it (deploy/package.py).
+Uses ``dist/<target>/courier.zip`` when it exists, else builds it (deploy/package.py); the
+``source`` variant's package is built into a temporary folder each run.
 """
 
 from __future__ import annotations
@@ -45,16 +47,16 @@ def module_of(target: str, key: str) -> str:
     return TARGETS[target].handler(key).rsplit(".", 1)[0].replace("/", ".")
 
 
-def bench(target: str, zip_path: Path, runs: int, work: Path) -> int:
+def bench(target: str, zips: dict[str, Path], runs: int, work: Path) -> int:
     version = TARGETS[target].python
     python = fresh_python(version, work)
     if python is None:
         print(f"bench coldstart: target={target} skipped: no CPython {version} here")
         return 0
     failures = 0
-    for variant, strip in (("pyc", False), ("source", True)):
+    for variant, zip_path in zips.items():
         where = work / variant
-        task = unpack(zip_path, where, strip_bytecode=strip)
+        task = unpack(zip_path, where, strip_bytecode=variant == "source")
         env = clean_env(runtime_path(target, task, where))
         wall(python, "pass", env, where)  # warm the page cache once
         for key in HANDLERS:
@@ -88,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         print(result.summary())
         zip_path = result.zip_path
     with tempfile.TemporaryDirectory(prefix="coldstart-") as tmp:
-        failures = bench(args.target, zip_path, max(1, args.runs), Path(tmp))
+        source = build(args.target, Path(tmp) / "dist", sources="all", compile_mode="no")
+        failures = bench(args.target, {"pyc": zip_path, "source": source.zip_path},
+                         max(1, args.runs), Path(tmp))
     return 1 if failures else 0
 
 
