@@ -11,32 +11,14 @@ from qcloud_cos.cos_exception import CosServiceError
 
 from sandbox import Sandbox
 from shared.errors import ProviderError, ValidationError
-from shared.model import ExportTask, TaskState
+from shared.model import ExportTask
 from shared.providers.base import PollResult, RemoteStatus
 from shared.providers.dlc import DlcProvider, parse_cos_path
 from shared.storage.base import CosObjectSource
 from shared.storage.sources import cos_endpoint_kwargs
+from tests.integration.providers.drive import step, submit
 
 SQL = {"SQL": "SELECT * FROM orders WHERE day = '2026-11-21'", "DatabaseName": "sales"}
-
-
-def submit(dlc: DlcProvider, params: dict[str, Any]) -> ExportTask:
-    task = ExportTask(provider="dlc", params=dlc.validate(params))
-    sub = dlc.create(task)
-    task.remote.update(sub.remote)
-    task.stage = sub.stage
-    task.state = TaskState.SUBMITTED
-    return task
-
-
-def step(dlc: DlcProvider, task: ExportTask) -> PollResult:
-    outcome = dlc.poll([task])[task.id]
-    assert isinstance(outcome, PollResult), outcome
-    task.remote.update(outcome.remote)
-    if outcome.stage:
-        task.stage = outcome.stage
-    task.result.update(outcome.result)
-    return outcome
 
 
 def finish(dlc: DlcProvider, sb: Sandbox, task: ExportTask) -> PollResult:

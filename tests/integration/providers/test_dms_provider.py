@@ -12,30 +12,12 @@ from sandbox import Sandbox
 from sandbox.acs3 import AccessKey
 from shared.config import AlibabaSettings
 from shared.errors import ProviderError, ValidationError
-from shared.model import ExportTask, TaskState
+from shared.model import ExportTask
 from shared.providers.base import PollResult, RateLimiter, RemoteStatus
 from shared.providers.dms import WAITING_REASON, DmsProvider
+from tests.integration.providers.drive import step, submit
 
 EXPORT = {"Tid": 1, "DbId": 1234, "ExeSQL": "SELECT * FROM orders", "Comment": "monthly"}
-
-
-def submit(dms: DmsProvider, params: dict[str, Any]) -> ExportTask:
-    task = ExportTask(provider="dms", params=dms.validate(params))
-    sub = dms.create(task)
-    task.remote.update(sub.remote)
-    task.stage = sub.stage
-    task.state = TaskState.SUBMITTED
-    return task
-
-
-def step(dms: DmsProvider, task: ExportTask) -> PollResult:
-    outcome = dms.poll([task])[task.id]
-    assert isinstance(outcome, PollResult), outcome
-    task.remote.update(outcome.remote)
-    if outcome.stage:
-        task.stage = outcome.stage
-    task.result.update(outcome.result)
-    return outcome
 
 
 def to_approval(dms: DmsProvider, sb: Sandbox, task: ExportTask) -> PollResult:
