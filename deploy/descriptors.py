@@ -31,6 +31,8 @@ OPTIONAL_ENV = {
     "COURIER_SCHEDULES": "only with scheduled exports",
     "COURIER_WEBHOOK_ENDPOINTS": "default subscribers filtered by event or provider",
     "COURIER_LINK_TTL_S": "the one-hour default lifetime of the link in export.delivered",
+    "COURIER_WEBHOOK_RETRY_S": "the default retry schedule (immediately … 10 h, 8 attempts)",
+    "COURIER_WEBHOOK_DISABLE_AFTER_S": "the default: an endpoint failing for 5 days is disabled",
     "COURIER_TENCENT_ENDPOINT": "sandbox only: points every Tencent API at one host",
     "COURIER_DMS_ENDPOINT": "sandbox only",
     "ALIBABA_CLOUD_ACCESS_KEY_ID": "only for the dms provider",

@@ -27,6 +27,10 @@ ENV_WEBHOOK_URLS = "COURIER_WEBHOOK_URLS"  # default subscribers, comma-separate
 # default subscribers with filters: JSON [{"url", "events": [...], "providers": [...]}]
 ENV_WEBHOOK_ENDPOINTS = "COURIER_WEBHOOK_ENDPOINTS"
 ENV_LINK_TTL = "COURIER_LINK_TTL_S"  # lifetime of the download link in export.delivered
+# webhook retry delays in seconds, comma-separated: "0,5,300,1800,7200,18000,36000,36000"
+ENV_WEBHOOK_RETRY = "COURIER_WEBHOOK_RETRY_S"
+# an endpoint failing without a break for longer than this (seconds) is disabled
+ENV_WEBHOOK_DISABLE_AFTER = "COURIER_WEBHOOK_DISABLE_AFTER_S"
 ENV_DISPATCH = "COURIER_DISPATCH"  # "inline" (default) | "lambda" | "scf"
 ENV_COMPLETE_FUNCTION = "COURIER_COMPLETE_FUNCTION"  # name of the complete function
 ENV_POLL_INTERVAL = "COURIER_POLL_INTERVAL_S"
@@ -79,6 +83,8 @@ class Settings:
     webhook_urls: tuple[str, ...] = ()
     webhook_endpoints: tuple[dict[str, Any], ...] = ()
     link_ttl_s: int = 3600
+    webhook_retry_s: tuple[float, ...] | None = None  # None: webhooks.RETRY_SCHEDULE_S
+    webhook_disable_after_s: float | None = None  # None: webhooks.DISABLE_AFTER
     dispatch: str = "inline"
     complete_function: str | None = None
     poll_interval_s: float = 30.0
@@ -140,6 +146,10 @@ class Settings:
             values["part_size"] = int(n * 1024 * 1024)
         if (n := number(ENV_LINK_TTL, 0)) is not None:
             values["link_ttl_s"] = int(n)
+        if (raw := text(ENV_WEBHOOK_RETRY)) is not None:
+            values["webhook_retry_s"] = _delays(raw)
+        if (n := number(ENV_WEBHOOK_DISABLE_AFTER, 60)) is not None:
+            values["webhook_disable_after_s"] = n
         if (raw := text(ENV_WEBHOOK_ENDPOINTS)) is not None:
             values["webhook_endpoints"] = _endpoints(raw)
         if (raw := text(ENV_SCHEDULES)) is not None:
@@ -189,6 +199,22 @@ class Settings:
         for secret in self.webhook_secrets:
             if not secret.startswith("whsec_"):
                 raise ConfigError(f"{ENV_WEBHOOK_SECRETS}: secrets must start with 'whsec_'")
+
+
+def _delays(raw: str) -> tuple[float, ...]:
+    delays = []
+    for i, part in enumerate(raw.split(",")):
+        try:
+            value = float(part.strip())
+        except ValueError:
+            raise ConfigError(f"{ENV_WEBHOOK_RETRY}: item {i + 1} ({part.strip()!r}) is not a "
+                              "number of seconds") from None
+        if not 0 <= value <= 7 * 86400:
+            raise ConfigError(f"{ENV_WEBHOOK_RETRY}: item {i + 1} must be 0 to 604800 seconds")
+        delays.append(value)
+    if not 1 <= len(delays) <= 20:
+        raise ConfigError(f"{ENV_WEBHOOK_RETRY}: give 1 to 20 delays")
+    return tuple(delays)
 
 
 def _endpoints(raw: str) -> tuple[dict[str, Any], ...]:

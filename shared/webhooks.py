@@ -7,12 +7,13 @@ Every event becomes one :class:`~shared.model.WebhookDelivery` per endpoint, sto
 * headers ``webhook-id`` (the delivery id, the same on every retry), ``webhook-timestamp``
   (Unix seconds of the send), ``webhook-signature`` (``v1,<base64 HMAC-SHA256>`` for every
   configured secret, newest first, space-separated during a rotation), ``content-type``;
-* 2xx is success; anything else (3xx included: redirects are never followed) is a failure and the
-  delivery is rescheduled on :data:`RETRY_SCHEDULE_S` with ±10 % jitter, or later if a 429/503
-  answer carries ``Retry-After``; after the last attempt the delivery is ``dead`` (kept, with its
-  attempt log, and can be resent);
+* 2xx is success; anything else (3xx included: redirects are never followed) is a failure and
+  the delivery is rescheduled on :data:`RETRY_SCHEDULE_S` (or ``COURIER_WEBHOOK_RETRY_S``)
+  with ±10 % jitter, or later if a 429/503 answer carries ``Retry-After``; after the last
+  attempt the delivery is ``dead`` (kept, with its attempt log, and can be resent);
 * 410 Gone disables the endpoint at once; an endpoint that has failed continuously for longer
-  than :data:`DISABLE_AFTER` is disabled too. A disabled endpoint's pending deliveries become
+  than :data:`DISABLE_AFTER` (or ``COURIER_WEBHOOK_DISABLE_AFTER_S``) is disabled too. A
+  disabled endpoint's pending deliveries become
   ``disabled`` (kept); :func:`recover` brings them back and re-enables the endpoint.
 
 Endpoint health and the operator's actions live in :mod:`shared.endpoints`, the signatures in
@@ -334,7 +335,11 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
     by default each attempt uses the current time.
     """
     stats = DeliveryStats()
-    sched = tuple(schedule if schedule is not None else RETRY_SCHEDULE_S)
+    if schedule is None:
+        schedule = settings.webhook_retry_s or RETRY_SCHEDULE_S
+    if disable_after is None and settings.webhook_disable_after_s is not None:
+        disable_after = timedelta(seconds=settings.webhook_disable_after_s)
+    sched = tuple(schedule)
     if not sched:
         raise ValueError("retry schedule must have at least one entry")
     own_session = session is None

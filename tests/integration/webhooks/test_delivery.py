@@ -221,6 +221,40 @@ def test_schedule_is_overridable(store, settings, task, hook_receiver, monkeypat
     assert store.get_delivery(d2.id).state is DeliveryState.DEAD
 
 
+def test_schedule_and_disable_window_come_from_the_environment(store, secret, task,
+                                                               hook_receiver):
+    from shared.config import ConfigError
+
+    base = {"COURIER_PROFILE": "sandbox", "COURIER_API_KEYS": "k",
+            "COURIER_WEBHOOK_SECRETS": secret, "COURIER_ALLOW_PRIVATE_HOSTS": "127.0.0.1"}
+    configured = Settings.from_env({**base, "COURIER_WEBHOOK_RETRY_S": "0, 30, 30",
+                                    "COURIER_WEBHOOK_DISABLE_AFTER_S": "60"})
+    assert configured.webhook_retry_s == (0.0, 30.0, 30.0)
+    hook_receiver.default = Plan(500)
+    url = hook_receiver.url + "/flaky"
+    d = enqueue(store, task, url)
+    run(store, configured, T0)
+    due = store.get_delivery(d.id).due_at
+    assert timedelta(seconds=26) <= due - T0 <= timedelta(seconds=34)  # 30 s, ±10 % jitter
+    run(store, configured, T0 + timedelta(seconds=40))
+    health = webhooks.get_endpoint(store, url)
+    assert health is not None and not health.disabled  # failing for 40 s: not yet
+    run(store, configured, T0 + timedelta(seconds=80))
+    assert webhooks.get_endpoint(store, url).disabled  # failing for 80 s > 60 s
+    assert len(hook_receiver.posts(path="/flaky")) == 3
+
+    for bad, problem in (("0,soon", "item 2"), ("", None), ("-5", "0 to 604800"),
+                         (",".join(["1"] * 21), "1 to 20")):
+        if problem is None:
+            unset = Settings.from_env({**base, "COURIER_WEBHOOK_RETRY_S": bad})
+            assert unset.webhook_retry_s is None
+            continue
+        with pytest.raises(ConfigError, match=problem):
+            Settings.from_env({**base, "COURIER_WEBHOOK_RETRY_S": bad})
+    with pytest.raises(ConfigError, match="COURIER_WEBHOOK_DISABLE_AFTER_S"):
+        Settings.from_env({**base, "COURIER_WEBHOOK_DISABLE_AFTER_S": "10"})
+
+
 # ------------------------------------------------------------------ endpoint disabling
 def test_410_disables_endpoint_and_parks_its_pending_deliveries(store, settings, task,
                                                                 hook_receiver):
