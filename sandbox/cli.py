@@ -12,7 +12,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from sandbox.core import Sandbox
 
     parser = argparse.ArgumentParser(prog="python -m sandbox",
-                                     description="Local Tencent Cloud API 3.0 emulator")
+                                     description="Local emulator of the provider APIs "
+                                     "(Tencent Cloud API 3.0, DMS, COS)")
     parser.add_argument("--port", type=int, default=8700, help="port on 127.0.0.1 (0 = any)")
     parser.add_argument("--queue-s", type=float, default=5.0, help="seconds a task queues")
     parser.add_argument("--process-s", type=float, default=10.0,
@@ -30,9 +31,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                  time_scale=args.time_scale)
     sb.start()
     secret_id, secret_key = sb.credentials
+    ali_key, ali_secret = sb.dms.credentials
     print(f"sandbox listening on {sb.url}", flush=True)
-    print(f"TENCENTCLOUD_SECRET_ID={secret_id}", flush=True)
-    print(f"TENCENTCLOUD_SECRET_KEY={secret_key}", flush=True)
+    print("point Export Courier at it with:", flush=True)
+    for name, value in (("COURIER_PROFILE", "sandbox"), ("TENCENTCLOUD_SECRETID", secret_id),
+                        ("TENCENTCLOUD_SECRETKEY", secret_key),
+                        ("COURIER_TENCENT_ENDPOINT", sb.url),
+                        ("ALIBABA_CLOUD_ACCESS_KEY_ID", ali_key),
+                        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ali_secret),
+                        ("COURIER_DMS_ENDPOINT", sb.url),
+                        ("COURIER_ALLOW_PRIVATE_HOSTS", "127.0.0.1")):
+        print(f"  export {name}={value}", flush=True)
+    print(f"approve a DMS ticket: curl -X POST {sb.url}/_sandbox/dms/approve "
+          "-d '{\"OrderId\": N}'", flush=True)
     print(f"time scale {sb.clock.time_scale:g} (sandbox seconds per real second)", flush=True)
     print("Ctrl-C to stop", flush=True)
     try:

@@ -142,6 +142,13 @@ class Handler(BaseHTTPRequestHandler):
                 self.sb.fail_exports(str(spec["TopicId"]))
             elif path == "/_sandbox/fail_next_export":
                 self.sb.fail_next_export()
+            elif path in ("/_sandbox/dms/approve", "/_sandbox/dms/reject"):
+                # the person who decides on a DMS ticket: {"OrderId": 40000001}
+                order_id = int(spec["OrderId"])
+                if path.endswith("approve"):
+                    self.sb.dms.approve(order_id)
+                else:
+                    self.sb.dms.reject(order_id)
             else:
                 self._send(404, b"not found\n", "text/plain")
                 return

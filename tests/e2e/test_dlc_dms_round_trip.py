@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.e2e.helpers import call, post, tick, until_terminal
 from tests.events import load_event
@@ -76,7 +77,11 @@ def test_dms_ticket_waits_for_approval_then_is_delivered(sandbox: Any, receiver:
     assert hooks_for(receiver, export_id) == ["export.waiting"]
 
     # A person approves the ticket; the next look is a minute away, so nudge Courier.
-    sandbox.dms.approve(task["remote"]["OrderId"])
+    approval = {"OrderId": task["remote"]["OrderId"]}  # over HTTP, as with `courier sandbox`
+    assert requests.post(sandbox.url + "/_sandbox/dms/approve", json=approval,
+                         timeout=5).status_code == 200
+    again = requests.post(sandbox.url + "/_sandbox/dms/reject", json=approval, timeout=5)
+    assert again.status_code == 400 and "not waiting" in again.json()["error"]
     status, nudged = action(api_key, export_id, "check")
     assert status == 202
     assert nudged["next_check_at"] <= nudged["updated_at"]
