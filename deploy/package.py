@@ -52,6 +52,11 @@ PROVIDER_SDKS = {
     "tcss": ("tencentcloud-sdk-python-tcss",),
     "dms": ("alibabacloud-dms-enterprise20181101",),
 }
+# The driver each state store and destination needs (``--state mysql``,
+# ``--destination cos``). boto3 is also what Lambda dispatch uses; the Lambda runtime has it.
+STATE_DRIVERS = {"sqlite": (), "postgresql": ("psycopg",), "mysql": ("pymysql",),
+                 "dynamodb": ("boto3",)}
+DESTINATION_DRIVERS = {"file": (), "cos": (), "s3": ("boto3",)}
 # Dependencies published only as source distributions, all pure Python (or with a Python
 # fallback): built into local wheels first, since --platform installs take wheels only.
 PURE_SDISTS = ("crcmod", "alibabacloud-tea")
@@ -105,6 +110,8 @@ class BuildResult:
     left_out: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     providers: tuple[str, ...] = tuple(PROVIDER_SDKS)
+    state: tuple[str, ...] = tuple(STATE_DRIVERS)
+    destinations: tuple[str, ...] = tuple(DESTINATION_DRIVERS)
     sources: str = "ours"  # "ours": dependencies ship as .pyc only; "all": with their .py
 
     def summary(self) -> str:
@@ -117,6 +124,8 @@ class BuildResult:
                  f"unzipped_mb={self.unzipped_bytes / 1048576:.1f}", f"files={self.files}",
                  f"pyc={'yes' if self.compiled else 'no'}",
                  f"providers={','.join(self.providers)}",
+                 f"state={','.join(self.state)}",
+                 f"destinations={','.join(self.destinations)}",
                  f"dependency_py={'kept' if kept else 'dropped'}"]
         if self.left_out:
             parts.append(f"runtime_provided={','.join(self.left_out)}")
@@ -283,12 +292,16 @@ def _zip(build: Path, zip_path: Path) -> tuple[int, int]:
 def build(target_name: str, out: Path | None = None, *, python: str | None = None,
           bundle_aws_sdk: bool = False, compile_mode: str = "auto",
           interpreter: str | None = None, providers: tuple[str, ...] | None = None,
-          sources: str = "ours") -> BuildResult:
+          sources: str = "ours", state: tuple[str, ...] | None = None,
+          destinations: tuple[str, ...] | None = None) -> BuildResult:
     """Build ``<out>/<target>/courier.zip`` (``out`` defaults to ``dist/``).
 
     ``providers``: the providers whose vendor SDKs go in (default: all); a request for
     another one is refused by the deployed API with a 400 naming it. ``sources``: ``"ours"``
     ships the dependencies as bytecode only (when compiled), ``"all"`` keeps their sources.
+    ``state`` / ``destinations``: the state stores and destination schemes the deployment
+    uses (default: all); the drivers of the others are left out, and the deployed function
+    refuses those schemes at start with a message naming the setting.
     """
     chosen = tuple(providers or PROVIDER_SDKS)
     unknown = [p for p in chosen if p not in PROVIDER_SDKS]
@@ -298,6 +311,12 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
         raise SystemExit("sources: 'ours' or 'all'")
     left_sdks = {sdk for name, sdks in PROVIDER_SDKS.items() if name not in chosen
                  for sdk in sdks}
+    stores = _choose("state", state, STATE_DRIVERS)
+    dests = _choose("destination", destinations, DESTINATION_DRIVERS)
+    needed = {d for k in stores for d in STATE_DRIVERS[k]}
+    needed |= {d for k in dests for d in DESTINATION_DRIVERS[k]}
+    left_sdks |= {d for table in (STATE_DRIVERS, DESTINATION_DRIVERS)
+                  for drivers in table.values() for d in drivers} - needed
     base = TARGETS[target_name]
     target = Target(base.name, python or base.python, base.entry_shims, base.code_dir,
                     () if bundle_aws_sdk else base.provided)
@@ -330,13 +349,23 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     zip_path = out_dir / "courier.zip"
     unzipped, count = _zip(build_dir, zip_path)
     result = BuildResult(target, zip_path, build_dir, zip_path.stat().st_size, unzipped,
-                         count, compiled, list(target.provided), warnings, chosen, sources)
+                         count, compiled, list(target.provided), warnings, chosen, sources,
+                         stores, dests)
     if target.name == "lambda":
         if result.zip_bytes > LAMBDA_ZIP_LIMIT:
             warnings.append("zip is over Lambda's 50 MB direct-upload limit: upload via S3")
         if unzipped > LAMBDA_UNZIPPED_LIMIT:
             warnings.append("unzipped size is over Lambda's 250 MB limit")
     return result
+
+
+def _choose(what: str, picked: tuple[str, ...] | None,
+            table: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    chosen = tuple(picked or table)
+    unknown = [p for p in chosen if p not in table]
+    if unknown:
+        raise SystemExit(f"unknown {what} {unknown[0]!r} (have: {', '.join(table)})")
+    return chosen
 
 
 def sha256(path: Path) -> str:
@@ -361,13 +390,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dependency-sources", dest="sources", choices=("ours", "all"),
                         default="ours", help="ours (default): dependencies as .pyc only; "
                         "all: keep their .py too")
+    parser.add_argument("--state", help="comma-separated state stores the deployment uses "
+                        f"(default: all of {','.join(STATE_DRIVERS)})")
+    parser.add_argument("--destination", help="comma-separated destination schemes "
+                        f"(default: all of {','.join(DESTINATION_DRIVERS)})")
     args = parser.parse_args(argv)
-    providers = tuple(p.strip() for p in args.providers.split(",") if p.strip()) \
-        if args.providers else None
+
+    def listed(value: str | None) -> tuple[str, ...] | None:
+        return tuple(p.strip() for p in value.split(",") if p.strip()) if value else None
+
+    providers = listed(args.providers)
     for name in args.target:
         result = build(name, args.out, python=args.python, bundle_aws_sdk=args.bundle_aws_sdk,
                        compile_mode=args.compile_mode, interpreter=args.interpreter,
-                       providers=providers, sources=args.sources)
+                       providers=providers, sources=args.sources,
+                       state=listed(args.state), destinations=listed(args.destination))
         print(result.summary())
         print(f"package: target={name} sha256={sha256(result.zip_path)}")
         for warning in result.warnings:

@@ -240,3 +240,14 @@ def _endpoints(raw: str) -> tuple[dict[str, Any], ...]:
             raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}[{i}]: unknown field {sorted(unknown)[0]}")
         out.append(item)
     return tuple(out)
+
+
+def require_module(setting: str, scheme: str, module: str) -> None:
+    """Refuse, naming the setting, a scheme whose driver this deployment package left out
+    (``deploy/package.py --state`` / ``--destination`` build smaller packages)."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(f"{setting}: {scheme}:// needs the {module} package, which this "
+                          "deployment was built without (see deploy/package.py --state and "
+                          "--destination)")

@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from shared.config import ENV_STATE_URL, require_module
 from shared.errors import ConfigError, StoreError
 from shared.model import PartRecord
 from shared.state.base import Record, TaskStore
@@ -86,6 +87,7 @@ class DynamoDBTaskStore(TaskStore):
 
     @classmethod
     def from_url(cls, url: str) -> DynamoDBTaskStore:
+        require_module(ENV_STATE_URL, "dynamodb", "boto3")
         import boto3
         from botocore.config import Config
 

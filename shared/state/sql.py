@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from shared.config import ENV_STATE_URL, require_module
 from shared.errors import ConfigError, ConflictError, CourierError, StoreError
 from shared.model import PartRecord
 from shared.state.base import Record, TaskStore
@@ -192,6 +193,8 @@ class SqlTaskStore(TaskStore):
 
             return cls(connect_sqlite, Dialect(), table)
         if scheme in ("postgresql", "postgres"):
+            require_module(ENV_STATE_URL, scheme, "psycopg")
+
             def connect_pg() -> Any:
                 import psycopg
 
@@ -202,6 +205,8 @@ class SqlTaskStore(TaskStore):
 
             return cls(connect_pg, PostgresDialect(), table)
         if scheme == "mysql":
+            require_module(ENV_STATE_URL, scheme, "pymysql")
+
             def connect_mysql() -> Any:
                 import pymysql
 

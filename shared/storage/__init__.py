@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from shared.config import ENV_DESTINATION, require_module
 from shared.errors import ConfigError
 from shared.storage.base import ObjectStore
 
@@ -44,6 +45,7 @@ def open_destination(uri: str) -> ObjectStore:
     if scheme == "s3":
         if not parts.netloc:
             raise ConfigError("s3:// destination needs a bucket")
+        require_module(ENV_DESTINATION, "s3", "boto3")
         from shared.storage.s3 import S3ObjectStore
 
         return S3ObjectStore(parts.netloc, prefix=unquote(parts.path),

@@ -92,11 +92,14 @@ for event in json.loads(sys.stdin.read()):
 
 def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
         packages: dict[str, BuildResult], workdir: Path, sandbox: Any, tmp_path: Path) -> None:
-    trimmed = build("lambda", workdir / "dist-cls", providers=("cls",))
+    trimmed = build("lambda", workdir / "dist-cls", providers=("cls",), state=("sqlite",),
+                    destinations=("file", "cos"))
     with zipfile.ZipFile(trimmed.zip_path) as zf:
         names = set(zf.namelist())
     tops = {n.split("/", 1)[0] for n in names}
-    assert not tops & {"alibabacloud_dms_enterprise20181101", "aiohttp"}
+    assert not tops & {"alibabacloud_dms_enterprise20181101", "aiohttp", "psycopg",
+                       "psycopg_binary", "pymysql"}
+    assert "qcloud_cos" in tops
     sdks = {n.split("/")[1] for n in names if n.startswith("tencentcloud/") and n.count("/") > 1}
     assert sdks == {"common", "cls", "scf"}
     assert trimmed.unzipped_bytes < packages["lambda"].unzipped_bytes
@@ -132,3 +135,12 @@ def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
     assert "not in this deployment" in dms["message"]
     assert (cls_status, cls["state"]) == (202, "submitted")
     assert sandbox.calls[("cls", "CreateExport")] == 1
+
+    # a state store whose driver was left out is refused, naming the setting and the driver
+    env["COURIER_STATE_URL"] = "postgresql://courier@127.0.0.1:5432/courier"
+    done = subprocess.run([str(python), "-c", SERVE], input=json.dumps(events[1:]), cwd=where,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    status, answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert status == 503
+    assert "COURIER_STATE_URL" in answer["message"] and "psycopg" in answer["message"]
