@@ -68,6 +68,10 @@ LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 # Test suites that dependencies ship inside their packages: never imported at run time.
 PRUNE_PATHS = ("Crypto/SelfTest", "websocket/tests")
 JUNK_SUFFIXES = (".pyc", ".pyo", ".pyi")
+# Packages whose compiled extensions are optional speed-ups with pure-Python fallbacks, and
+# which only the DMS SDK's async client (never used: Courier calls it synchronously) needs:
+# their .so files are about 7 MB of the package.
+OPTIONAL_ACCELERATORS = ("aiohttp", "yarl", "multidict", "frozenlist", "propcache")
 # pip evaluates environment markers against the interpreter that runs it, not against
 # --python-version, so a dependency gated on an older Python (``async-timeout;
 # python_version < "3.11"`` in aiohttp, which the DMS SDK pulls in) would be left out of a
@@ -228,6 +232,9 @@ def _prune(directory: Path, provided: tuple[str, ...]) -> None:
     for path in directory.rglob("*"):
         if path.is_file() and path.suffix in JUNK_SUFFIXES:
             path.unlink()
+    for name in OPTIONAL_ACCELERATORS:
+        for path in (directory / name).rglob("*.so") if (directory / name).is_dir() else ():
+            path.unlink()
 
 
 def _copy_sources(build: Path, target: Target) -> None:
@@ -349,8 +356,8 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     zip_path = out_dir / "courier.zip"
     unzipped, count = _zip(build_dir, zip_path)
     result = BuildResult(target, zip_path, build_dir, zip_path.stat().st_size, unzipped,
-                         count, compiled, list(target.provided), warnings, chosen, sources,
-                         stores, dests)
+                         count, compiled, list(target.provided), warnings,
+                         providers=chosen, state=stores, destinations=dests, sources=sources)
     if target.name == "lambda":
         if result.zip_bytes > LAMBDA_ZIP_LIMIT:
             warnings.append("zip is over Lambda's 50 MB direct-upload limit: upload via S3")

@@ -144,3 +144,37 @@ def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
     status, answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert status == 503
     assert "COURIER_STATE_URL" in answer["message"] and "psycopg" in answer["message"]
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_full_package_creates_a_dms_export_through_its_sdk(packages: dict[str, BuildResult],
+                                                          workdir: Path, sandbox: Any,
+                                                          tmp_path: Path, target: str) -> None:
+    """The DMS SDK from the package, whose aiohttp family ships without C accelerators."""
+    with zipfile.ZipFile(packages[target].zip_path) as zf:
+        assert not [n for n in zf.namelist() if n.startswith(("aiohttp/", "yarl/", "multidict/"))
+                    and n.endswith(".so")]
+    where = workdir / f"run-{target}"
+    python = fresh_python(TARGETS[target].python, where)
+    if python is None:
+        _missing(f"no CPython {TARGETS[target].python} here to stand in for {target}")
+    assert python is not None
+    task = unpack(packages[target].zip_path, workdir / f"dms-{target}")
+    ali_key, ali_secret = sandbox.dms.credentials
+    env = clean_env(runtime_path(target, task, where), COURIER_PROFILE="sandbox",
+                    COURIER_AUTH="none", COURIER_STATE_URL=f"sqlite:///{tmp_path / 's.db'}",
+                    COURIER_DESTINATION=f"file://{tmp_path / 'bucket'}",
+                    ALIBABA_CLOUD_ACCESS_KEY_ID=ali_key,
+                    ALIBABA_CLOUD_ACCESS_KEY_SECRET=ali_secret,
+                    COURIER_DMS_ENDPOINT=sandbox.url, POWERTOOLS_LOG_LEVEL="ERROR")
+    events = [load_event("aws_http_api_post_exports", body={
+        "provider": "dms", "params": {"Tid": 1, "DbId": 9, "ExeSQL": "SELECT * FROM t"}})]
+    if target == "scf":
+        events = [load_event("scf_apigw_post_exports", body=events[0]["body"])]
+    done = subprocess.run([str(python), "-c", SERVE], input=json.dumps(events), cwd=where,
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    status, created = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (status, created["state"]) == (202, "submitted"), created
+    assert created["remote"]["OrderId"] > 0
+    assert sandbox.calls[("dms", "CreateDataExportOrder")] == 1
