@@ -36,7 +36,7 @@ bench: $(STAMP) services
 	bash bench/run.sh
 
 package: $(STAMP)
-	$(BIN)/python deploy/package.py --target scf --target lambda
+	$(BIN)/python deploy/package.py --target scf --target lambda $(PACKAGE_ARGS)
 
 sandbox: $(STAMP)
 	$(BIN)/courier sandbox
