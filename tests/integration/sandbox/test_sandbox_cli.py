@@ -11,6 +11,8 @@ from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
+from shared import config
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -20,12 +22,23 @@ def test_standalone_server_answers_the_sdk() -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline().strip() for _ in range(4)]
+        lines = []
+        while not lines or lines[-1] != "Ctrl-C to stop":
+            line = proc.stdout.readline()
+            assert line, f"the sandbox stopped early: {lines}"
+            lines.append(line.strip())
         url = lines[0].rsplit(" ", 1)[1]
-        secret_id = lines[1].split("=", 1)[1]
-        secret_key = lines[2].split("=", 1)[1]
         assert url.startswith("http://127.0.0.1:")
-        assert lines[3].startswith("time scale 60 ")
+        # the lines a user pastes into a shell, with the variables Export Courier reads
+        env = dict(line.split(" ", 1)[1].split("=", 1) for line in lines
+                   if line.startswith("export "))
+        assert env["COURIER_TENCENT_ENDPOINT"] == env["COURIER_DMS_ENDPOINT"] == url
+        assert env["COURIER_PROFILE"] == "sandbox"
+        read_by_courier = {v for k, v in vars(config).items() if k.startswith("ENV_")}
+        assert set(env) <= read_by_courier, set(env) - read_by_courier
+        secret_id, secret_key = env["TENCENTCLOUD_SECRETID"], env["TENCENTCLOUD_SECRETKEY"]
+        assert any(line.startswith("time scale 60 ") for line in lines)
+        assert any("/_sandbox/dms/approve" in line for line in lines)
         prof = ClientProfile(httpProfile=HttpProfile(
             protocol="http", endpoint=url.split("//", 1)[1], reqMethod="POST"))
         client = CommonClient("cls", "2020-10-16", credential.Credential(secret_id, secret_key),
