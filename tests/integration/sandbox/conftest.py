@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
@@ -13,13 +12,9 @@ from tests.integration.sandbox.sandbox_support import create, find, make_cls
 
 
 @pytest.fixture
-def sb() -> Iterator[Sandbox]:
-    box = Sandbox(port=0, queue_s=1.0, process_s=2.0, file_size=4096)
-    box.start()
-    try:
-        yield box
-    finally:
-        box.stop()
+def sb(sandbox: Sandbox) -> Sandbox:
+    """The shared ``sandbox`` fixture (tests/conftest.py) under this suite's short name."""
+    return sandbox
 
 
 @pytest.fixture
