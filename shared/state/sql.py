@@ -17,11 +17,11 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from shared.config import ENV_STATE_URL, require_module
@@ -31,6 +31,7 @@ from shared.state.base import Record, TaskStore
 from shared.state.codec import EPOCH, from_ms, lookup_key, to_ms
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COLUMNS = ("kind", "id", "rkey", "key_text", "state", "ref", "version", "due_at", "lease_owner",
            "lease_until", "created_at", "updated_at", "data")
@@ -260,12 +261,34 @@ class SqlTaskStore(TaskStore):
 
     def _begin(self, immediate: bool) -> Any:
         statement = "BEGIN IMMEDIATE" if immediate and self.dialect.name == "sqlite" else "BEGIN"
-        for attempt in (1, 2):
+
+        def begin() -> Any:
             cur = self._connection().cursor()
+            cur.execute(statement)
+            return cur
+
+        return self._once_more_if_dropped(begin)
+
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """Run one SELECT outside a transaction; reconnect and retry once if dropped."""
+
+        def select() -> list[Any]:
+            cur = self._connection().cursor()
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+
+        with self._lock:
+            return self._once_more_if_dropped(select)
+
+    def _once_more_if_dropped(self, step: Callable[[], T]) -> T:
+        """Run ``step``; if the connection turns out dropped, reconnect and run it once more.
+        Driver errors leave as :class:`StoreError`."""
+        for attempt in (1, 2):
             try:
-                cur.execute(statement)
-                return cur
-            except Exception as exc:  # noqa: BLE001
+                return step()
+            except CourierError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every driver has its own errors
                 if attempt == 1 and self.dialect.is_disconnect(exc):
                     log.warning("state store connection dropped (%s); reconnecting",
                                 type(exc).__name__)
@@ -273,26 +296,6 @@ class SqlTaskStore(TaskStore):
                     continue
                 raise StoreError(f"{self.dialect.name} state store: {type(exc).__name__}: "
                                  f"{_first_line(exc)}") from exc
-        raise AssertionError("unreachable")
-
-    def _read(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
-        """Run one SELECT outside a transaction; reconnect and retry once if dropped."""
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    cur = self._connection().cursor()
-                    cur.execute(sql, args)
-                    return list(cur.fetchall())
-                except CourierError:
-                    raise
-                except Exception as exc:  # noqa: BLE001
-                    if attempt == 1 and self.dialect.is_disconnect(exc):
-                        log.warning("state store connection dropped (%s); reconnecting",
-                                    type(exc).__name__)
-                        self._drop()
-                        continue
-                    raise StoreError(f"{self.dialect.name} state store: "
-                                     f"{type(exc).__name__}: {_first_line(exc)}") from exc
         raise AssertionError("unreachable")
 
     def _drop(self) -> None:
