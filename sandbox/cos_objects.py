@@ -12,7 +12,9 @@ answered as a COS XML error with HTTP 503.
 
 ETags follow COS: an object up to :data:`SIMPLE_UPLOAD_MAX` bytes looks like a simple
 upload, so its ETag is the MD5 of its bytes (clients may check against it); a larger one looks
-like a multipart upload (``"<hex>-<parts>"``), whose ETag is no MD5.
+like a multipart upload (``"<hex>-<parts>"``), whose ETag is no MD5. With ``kms`` set, objects
+answer as if encrypted with KMS keys: ``x-cos-server-side-encryption: cos/kms`` and an ETag
+that is not their MD5.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class CosObjects:
         self.credentials = CredentialStore()
         self._grants: dict[str, Grant] = {}
         self._etags: dict[str, str] = {}
+        # as a bucket encrypted with KMS keys: the ETag is no MD5, and the answer says so
+        self.kms = False
         self._lock = threading.Lock()
 
     @staticmethod
@@ -84,6 +88,8 @@ class CosObjects:
             known = self._etags.get(entry.token)
         if known is not None:
             return known
+        if self.kms:
+            return entry.etag
         if entry.size <= SIMPLE_UPLOAD_MAX:
             digest = hashlib.md5(usedforsecurity=False)
             for chunk in generate(entry):
@@ -144,6 +150,7 @@ class CosObjects:
         size = entry.size
         start, end, status = 0, size - 1, 200
         extra = {"ETag": self._etag(entry), "Accept-Ranges": "bytes",
+                 **({"x-cos-server-side-encryption": "cos/kms"} if self.kms else {}),
                  "x-cos-request-id": request_id,
                  "Last-Modified": formatdate(entry.modified, usegmt=True)}
         wanted = h.headers.get("Range")

@@ -34,7 +34,7 @@ from shared.storage.base import (
     UploadNotFoundError,
 )
 from shared.storage.keys import check_key
-from shared.storage.sources import cos_endpoint_kwargs
+from shared.storage.sources import cos_endpoint_kwargs, etag_is_md5
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +276,8 @@ class CosObjectStore(ObjectStore):
         merged = _meta_from(head)
         merged.update({k.lower(): v for k, v in (metadata or {}).items()})
         etag = str(_header(head, "etag") or "").strip('"')
-        if "md5" not in merged and len(etag) == 32 and "-" not in etag:
+        lowered = {str(k).lower(): v for k, v in head.items()}
+        if "md5" not in merged and len(etag) == 32 and etag_is_md5(etag, lowered):
             merged["md5"] = etag.lower()
         copy_from = {"Bucket": source.bucket, "Key": source.key, "Region": source.region}
         try:

@@ -271,8 +271,10 @@ class S3ObjectStore(ObjectStore):
         merged.update(metadata or {})
         size = int(head["ContentLength"])
         etag = str(head.get("ETag", "")).strip('"') or None
-        if "md5" not in merged and etag and len(etag) == 32 and "-" not in etag:
-            merged["md5"] = etag.lower()  # a single-part object's ETag is its MD5
+        encrypted = ("kms" in str(head.get("ServerSideEncryption", "")).lower()
+                     or head.get("SSECustomerAlgorithm"))
+        if "md5" not in merged and etag and len(etag) == 32 and "-" not in etag and not encrypted:
+            merged["md5"] = etag.lower()  # a single-part object's ETag is its MD5 (not with KMS)
         self._copy(source.bucket, source.key, key, size, merged, etag)
         info = self.head(key)
         if info is None or info.size != size:

@@ -90,6 +90,19 @@ def _hex_md5(value: str | None) -> str | None:
     return None
 
 
+def etag_is_md5(etag: str, headers: dict[str, Any]) -> bool:
+    """Whether a COS (or S3) object's ETag is the MD5 of its bytes: only for a simple upload
+    stored unencrypted or with the service's own keys. Multipart ETags end in ``-N``; with
+    KMS or customer-provided keys the ETag is no MD5 at all. ``headers``: lower-case names."""
+    if "-" in etag:
+        return False
+    for prefix in ("x-cos-", "x-amz-"):
+        sse = str(headers.get(prefix + "server-side-encryption", "")).lower()
+        if "kms" in sse or headers.get(prefix + "server-side-encryption-customer-algorithm"):
+            return False
+    return True
+
+
 def _validator(etag: str | None, last_modified: str | None) -> str | None:
     if etag and not etag.startswith("W/"):
         return etag
@@ -262,7 +275,7 @@ class _CosReader:
         current = _validator(headers.get("etag"), headers.get("last-modified"))
         md5 = _hex_md5(headers.get("x-cos-meta-md5"))
         etag = headers.get("etag", "")
-        if md5 is None and first is None and "-" not in etag:
+        if md5 is None and first is None and etag_is_md5(etag, headers):
             md5 = _hex_md5(etag)  # a simple upload's ETag is its MD5
         raw = resp["Body"].get_raw_stream()
 

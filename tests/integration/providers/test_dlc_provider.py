@@ -223,3 +223,24 @@ def test_result_path_formats(path: str, expected: tuple[str, str, str]) -> None:
 def test_unreadable_result_path_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_cos_path("/tmp/result.csv", "ap-guangzhou")
+
+
+@pytest.mark.parametrize("kms", [False, True], ids=["plain", "kms"])
+def test_result_copies_with_its_md5_checked_only_where_the_etag_is_one(
+        dlc: DlcProvider, sb: Sandbox, tmp_path: Any, kms: bool) -> None:
+    import hashlib
+
+    from shared.storage.copy import copy_source
+    from shared.storage.local import LocalObjectStore
+
+    sb.cos_objects.kms = kms  # a KMS-encrypted result: its ETag is no MD5
+    task = submit(dlc, SQL)
+    finish(dlc, sb, task)
+    source = dlc.result(task)
+    head = cos_client(source).head_object(Bucket=source.bucket, Key=source.key)
+    store = LocalObjectStore(tmp_path)
+    result = copy_source(source, store, "out.csv", part_size=5 * 1024 * 1024)
+    data = store.read("out.csv")
+    assert result.md5 == hashlib.md5(data).hexdigest() and len(data) == sb.file_size
+    etag_is_md5 = head["ETag"].strip('"') == result.md5
+    assert etag_is_md5 is not kms  # the KMS case copies although its ETag differs
