@@ -31,14 +31,13 @@ from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import unquote, urlsplit
 
 from sandbox.cos_auth import CosAuthError, Credential, CredentialStore, verify
-from sandbox.files import FileEntry, generate
+from sandbox.files import FileEntry, generate, parse_range
 
 if TYPE_CHECKING:
     from sandbox.core import Sandbox
 
 COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-9-]+)"
                       r"\.myqcloud\.com(?::\d+)?$")
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 SIMPLE_UPLOAD_MAX = 64 * 1024 * 1024
 MULTIPART_PART = 16 * 1024 * 1024
 
@@ -155,7 +154,7 @@ class CosObjects:
                  "Last-Modified": formatdate(entry.modified, usegmt=True)}
         wanted = h.headers.get("Range")
         if wanted:
-            parsed = _parse_range(wanted, size)
+            parsed = parse_range(wanted, size)
             if parsed is None:
                 extra["Content-Range"] = f"bytes */{size}"
                 self._error(h, 416, "InvalidRange", "The requested range is not satisfiable",
@@ -193,18 +192,3 @@ class CosObjects:
         h.end_headers()
         if not head:
             h.wfile.write(body)
-
-
-def _parse_range(value: str, size: int) -> Optional[tuple[int, int]]:
-    """Inclusive (start, end) of one ``bytes=`` range; None when it cannot be satisfied."""
-    m = _RANGE.match(value.strip())
-    if not m or (not m.group(1) and not m.group(2)) or size <= 0:
-        return None
-    if not m.group(1):
-        n = int(m.group(2))
-        return (max(size - n, 0), size - 1) if n else None
-    start = int(m.group(1))
-    end = int(m.group(2)) if m.group(2) else size - 1
-    if start >= size or end < start:
-        return None
-    return start, min(end, size - 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -110,3 +111,21 @@ class FileStore:
     def url(self, base: str, token: str, name: str, expires: int) -> str:
         return (f"{base}/files/{quote(token, safe='')}/{quote(name, safe='')}"
                 f"?sign={self.sign(token, name, expires)}&t={int(expires)}")
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(value: str, size: int) -> Optional[tuple[int, int]]:
+    """Inclusive (start, end) of one ``bytes=`` range; None when it cannot be satisfied."""
+    m = _RANGE.match(value.strip())
+    if not m or (not m.group(1) and not m.group(2)) or size <= 0:
+        return None
+    if not m.group(1):  # suffix: the last N bytes
+        n = int(m.group(2))
+        return (max(size - n, 0), size - 1) if n else None
+    start = int(m.group(1))
+    end = int(m.group(2)) if m.group(2) else size - 1
+    if start >= size or end < start:
+        return None
+    return start, min(end, size - 1)

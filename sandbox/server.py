@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from sandbox import auth
 from sandbox.errors import ApiError
 from sandbox.faults import Fault
-from sandbox.files import generate
+from sandbox.files import generate, parse_range
 from sandbox.params import Params
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 MAX_BODY = 10 * 1024 * 1024
 _FILE_RE = re.compile(r"^/files/([^/]+)/([^/]+)$")
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -247,7 +246,7 @@ class Handler(BaseHTTPRequestHandler):
                  "Last-Modified": formatdate(entry.modified, usegmt=True)}
         wanted = self.headers.get("Range")
         if wanted:
-            parsed = _parse_range(wanted, size)
+            parsed = parse_range(wanted, size)
             if parsed is None:
                 extra["Content-Range"] = f"bytes */{size}"
                 self._send(416, b"", "application/xml", extra, head)
@@ -276,20 +275,3 @@ class Handler(BaseHTTPRequestHandler):
                 return
         if budget is not None:
             self._drop()
-
-
-def _parse_range(value: str, size: int) -> Optional[tuple[int, int]]:
-    """(start, end) inclusive for a single ``bytes=`` range; None when unsatisfiable."""
-    m = _RANGE_RE.match(value.strip())
-    if not m or (not m.group(1) and not m.group(2)) or size <= 0:
-        return None
-    if not m.group(1):  # suffix: the last N bytes
-        n = int(m.group(2))
-        if n == 0:
-            return None
-        return max(size - n, 0), size - 1
-    start = int(m.group(1))
-    end = int(m.group(2)) if m.group(2) else size - 1
-    if start >= size or end < start:
-        return None
-    return start, min(end, size - 1)
