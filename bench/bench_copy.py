@@ -149,7 +149,8 @@ def measure(mode: str, sink: str, endpoint: str, url: str, size: int, part_size:
         last = size - (count - 1) * part_size
         with ThreadPoolExecutor(copy_concurrency(store)) as pool:
             futures = [pool.submit(store.put_part, key, upload, n,
-                                   data if n < count else data[:last])
+                                   data if n < count else data[:last],
+                                   offset=(n - 1) * part_size)
                        for n in range(1, count + 1)]
             parts = [UploadedPart(n, f.result()) for n, f in enumerate(futures, 1)]
         store.complete_upload(key, upload, parts)
@@ -169,12 +170,17 @@ def measure(mode: str, sink: str, endpoint: str, url: str, size: int, part_size:
                 if not chunk:
                     break
                 n += 1
-                parts.append(UploadedPart(n, store.put_part(key, upload, n, chunk)))
+                parts.append(UploadedPart(n, store.put_part(key, upload, n, chunk,
+                                                            offset=(n - 1) * part_size)))
             store.complete_upload(key, upload, parts)
     seconds = time.perf_counter() - t0
     if mode != "read" and sink == "local":
         for p in Path(folder).rglob(f"{key}*"):
             p.unlink()
+    elif mode != "read":
+        # moto keeps every object in memory or temporary files: drop this one so later
+        # measurements do not pay for earlier ones
+        store.client.delete_object(Bucket=BUCKET, Key=store._k(key))
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"seconds": seconds, "peak_rss_mb": rss_kb / 1024}
 

@@ -59,8 +59,11 @@ class ObjectStore(ABC):
         """Begin a multipart upload; returns its upload id."""
 
     @abstractmethod
-    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> str:
-        """Upload one part (numbers from 1); returns its ETag."""
+    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes, *,
+                 offset: int | None = None) -> str:
+        """Upload one part (numbers from 1); returns its ETag. ``offset``: where the part's
+        bytes start in the object, if the caller knows (parts of one upload must then not
+        overlap); a store may use it to write the part in place (a local folder does)."""
 
     @abstractmethod
     def complete_upload(

@@ -121,10 +121,10 @@ def _contiguous(records: list[PartRecord]) -> list[PartRecord]:
 
 
 def _put_part_retrying(store: ObjectStore, key: str, upload_id: str, number: int,
-                       data: bytes) -> str:
+                       data: bytes, offset: int) -> str:
     for attempt in range(1, PART_ATTEMPTS + 1):
         try:
-            return store.put_part(key, upload_id, number, data)
+            return store.put_part(key, upload_id, number, data, offset=offset)
         except UploadNotFoundError:
             raise
         except StorageError as exc:
@@ -342,7 +342,7 @@ class _Copy:
                     if failure is not None:
                         break
                     fut = pool.submit(_put_part_retrying, self.store, self.key, upload_id,
-                                      number, data)
+                                      number, data, offset)
                     inflight[fut] = (number, offset, offset + len(data))
                     offset += len(data)
                     number += 1

@@ -185,7 +185,8 @@ class CosObjectStore(ObjectStore):
             raise _error(exc, "start upload") from exc
         return str(resp["UploadId"])
 
-    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> str:
+    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes, *,
+                 offset: int | None = None) -> str:
         try:
             resp = self.client.upload_part(Bucket=self.bucket, Key=self._k(key), Body=data,
                                            PartNumber=part_number, UploadId=upload_id,

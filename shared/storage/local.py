@@ -5,14 +5,24 @@ Layout under ``root``::
     <key>                                  finished objects
     .courier-staging/<upload_id>/          one multipart upload in progress
         upload.json                        its key and initial metadata
-        part-00001, part-00001.etag        one file per part (+ its MD5)
+        data                               parts given with their offset, written in place
+        part-00001.json                    one record per finished part: offset, size, ETag
+        part-00001                         a part given without an offset: its own file
     .courier-meta/<key>.json               sidecar: size, etag, user metadata (md5, …)
 
-Parts are written to a temporary name and renamed, so a part file is either whole or absent.
-``complete_upload`` concatenates the part files with a bounded buffer into a temporary file
-next to the target, fsyncs it and renames it over the key: readers see the old object or
-the new one, never half of one. The sidecar is written the same way after the rename; a
-sidecar whose size disagrees with the file (the file was replaced by hand) is ignored.
+A part whose byte offset in the object is known (``put_part(..., offset=N)``, as the copy
+does) is written straight into ``data`` at that offset; its record is written (to a temporary
+name, then renamed) only after the bytes are, so a recorded part is whole. When the parts
+named at ``complete_upload`` tile ``data`` from byte 0 without gaps, that file *is* the
+object: it is cut to size, fsynced and renamed over the key, and no byte is written twice.
+Otherwise (parts without offsets, or a selection of parts) the parts are concatenated into
+a temporary file next to the target, which is fsynced and renamed. Either way readers see
+the old object or the new one, never half of one. The sidecar is written the same way after
+the rename; a sidecar whose size disagrees with the file (the file was replaced by hand) is
+ignored.
+
+A part's ETag is a CRC-32 of its bytes and their length: it only has to tell parts apart
+when the upload is completed, and the whole object's MD5 is the copy's business.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -36,6 +47,7 @@ from shared.storage.keys import check_key
 log = logging.getLogger(__name__)
 
 STAGING_DIR = ".courier-staging"
+DATA_FILE = "data"
 META_DIR = ".courier-meta"
 COPY_BUFFER = 1024 * 1024
 
@@ -128,14 +140,23 @@ class LocalObjectStore(ObjectStore):
             raise UploadNotFoundError(f"upload {upload_id} is not for {key!r}")
         return folder, info
 
-    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> str:
+    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes, *,
+                 offset: int | None = None) -> str:
         if not 1 <= part_number <= 10000:
             raise StorageError(f"part number {part_number} out of range", retryable=False)
+        if offset is not None and offset < 0:
+            raise StorageError(f"part offset {offset} is negative", retryable=False)
         folder, _ = self._upload(key, upload_id)
-        etag = hashlib.md5(data).hexdigest()  # noqa: S324 - an ETag, not security
+        etag = f"{zlib.crc32(data):08x}{len(data):010x}"
         name = f"part-{part_number:05d}"
-        _write_atomic(folder / name, data)
-        _write_atomic(folder / f"{name}.etag", etag.encode())
+        if offset is None:
+            _write_atomic(folder / name, data)
+        else:
+            _pwrite_all(folder / DATA_FILE, data, offset)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(folder / name)  # an earlier offset-less try of this part
+        record = {"etag": etag, "size": len(data), "offset": offset}
+        _write_atomic(folder / f"{name}.json", json.dumps(record).encode())
         return etag
 
     def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart],
@@ -147,28 +168,53 @@ class LocalObjectStore(ObjectStore):
         if numbers != sorted(set(numbers)):
             raise StorageError("parts must be in ascending order without duplicates",
                                retryable=False)
-        digests = hashlib.md5()  # noqa: S324
-        for part in parts:
-            name = f"part-{part.part_number:05d}"
-            try:
-                stored = (folder / f"{name}.etag").read_text().strip()
-            except FileNotFoundError as exc:
-                raise StorageError(f"part {part.part_number} was never uploaded",
-                                   retryable=False) from exc
-            if stored != part.etag.strip('"'):
-                raise StorageError(f"part {part.part_number} has a different ETag",
-                                   retryable=False)
-            digests.update(bytes.fromhex(stored))
+        records = [self._part_record(folder, part) for part in parts]
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
+        size = sum(int(r["size"]) for r in records)
+        data_file = folder / DATA_FILE
+        if _tiles_from_zero(records):
+            with open(data_file, "r+b") as out:
+                out.truncate(size)  # a longer, abandoned try of the last part
+                os.fsync(out.fileno())
+            os.replace(data_file, target)
+        else:
+            self._concatenate(folder, parts, records, target)
+        digest = hashlib.md5()  # noqa: S324 - an ETag, not security
+        for record in records:
+            digest.update(str(record["etag"]).encode())
+        etag = f"{digest.hexdigest()}-{len(parts)}"
+        merged = dict(info.get("metadata") or {})
+        merged.update(metadata or {})
+        self._write_sidecar(key, size, etag, merged)
+        shutil.rmtree(folder, ignore_errors=True)
+        return ObjectInfo(key=key, size=size, etag=etag, metadata=merged)
+
+    @staticmethod
+    def _part_record(folder: Path, part: UploadedPart) -> dict[str, Any]:
+        try:
+            record = json.loads((folder / f"part-{part.part_number:05d}.json").read_text())
+        except (FileNotFoundError, ValueError) as exc:
+            raise StorageError(f"part {part.part_number} was never uploaded",
+                               retryable=False) from exc
+        if record.get("etag") != part.etag.strip('"'):
+            raise StorageError(f"part {part.part_number} has a different ETag",
+                               retryable=False)
+        return record  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _concatenate(folder: Path, parts: list[UploadedPart], records: list[dict[str, Any]],
+                     target: Path) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-        size = 0
         try:
             with os.fdopen(fd, "wb") as out:
-                for part in parts:
-                    with (folder / f"part-{part.part_number:05d}").open("rb") as src:
-                        _append(src, out)
-                size = out.tell()
+                for part, record in zip(parts, records):
+                    if record.get("offset") is None:
+                        path, start = folder / f"part-{part.part_number:05d}", 0
+                    else:
+                        path, start = folder / DATA_FILE, int(record["offset"])
+                    with path.open("rb") as src:
+                        _append(src, out, start, int(record["size"]))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, target)
@@ -176,12 +222,6 @@ class LocalObjectStore(ObjectStore):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        etag = f"{digests.hexdigest()}-{len(parts)}"
-        merged = dict(info.get("metadata") or {})
-        merged.update(metadata or {})
-        self._write_sidecar(key, size, etag, merged)
-        shutil.rmtree(folder, ignore_errors=True)
-        return ObjectInfo(key=key, size=size, etag=etag, metadata=merged)
 
     def abort_upload(self, key: str, upload_id: str) -> None:
         try:
@@ -225,28 +265,51 @@ class LocalObjectStore(ObjectStore):
         _write_atomic(path, json.dumps(body, sort_keys=True).encode())
 
 
-def _append(src: BinaryIO, out: BinaryIO) -> None:
-    """Append ``src`` to ``out``: in the kernel where it can (copy_file_range / sendfile,
-    no trip through Python buffers), else with a bounded buffer."""
+def _tiles_from_zero(records: list[dict[str, Any]]) -> bool:
+    """Whether the parts, in order, cover ``data`` from byte 0 without gaps or overlaps."""
+    pos = 0
+    for record in records:
+        if record.get("offset") != pos:
+            return False
+        pos += int(record["size"])
+    return True
+
+
+def _pwrite_all(path: Path, data: bytes, offset: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(fd, view, offset)
+            view, offset = view[written:], offset + written
+    finally:
+        os.close(fd)
+
+
+def _append(src: BinaryIO, out: BinaryIO, start: int, length: int) -> None:
+    """Append ``length`` bytes of ``src`` from ``start`` to ``out``: in the kernel where it
+    can (copy_file_range, no trip through Python buffers), else with a bounded buffer."""
     out.flush()
     in_fd, out_fd = src.fileno(), out.fileno()
-    remaining = os.fstat(in_fd).st_size
+    done = 0
     copier = getattr(os, "copy_file_range", None)
-    try:
-        while remaining > 0:
-            if copier is not None:
-                n = copier(in_fd, out_fd, remaining)
-            else:
-                n = os.sendfile(out_fd, in_fd, None, remaining)
-            if n <= 0:
-                break
-            remaining -= n
-    except OSError:
-        pass  # e.g. EXDEV or unsupported here: fall through to the buffered copy
-    if remaining > 0:
-        src.seek(os.fstat(in_fd).st_size - remaining)
-        out.seek(0, os.SEEK_END)
-        shutil.copyfileobj(src, out, COPY_BUFFER)
+    if copier is not None:
+        try:
+            while done < length:
+                n = copier(in_fd, out_fd, length - done, start + done)
+                if n <= 0:
+                    break
+                done += n
+        except OSError:
+            pass  # e.g. EXDEV or unsupported here: fall through to the buffered copy
+    src.seek(start + done)
+    out.seek(0, os.SEEK_END)
+    while done < length:
+        chunk = src.read(min(COPY_BUFFER, length - done))
+        if not chunk:
+            raise StorageError("a stored part is shorter than its record", retryable=False)
+        out.write(chunk)
+        done += len(chunk)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -161,7 +161,8 @@ class S3ObjectStore(ObjectStore):
             raise _error(exc, "start upload") from exc
         return str(resp["UploadId"])
 
-    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes) -> str:
+    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes, *,
+                 offset: int | None = None) -> str:
         try:
             resp = self.client.upload_part(Bucket=self.bucket, Key=self._k(key),
                                            UploadId=upload_id, PartNumber=part_number,

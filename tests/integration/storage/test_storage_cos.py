@@ -204,11 +204,12 @@ def test_cos_source_resume_and_expiry(gateway: CosGateway,
     calls = {"n": 0}
     real_put = store.put_part
 
-    def put_part(key: str, upload_id: str, number: int, chunk: bytes) -> str:
+    def put_part(key: str, upload_id: str, number: int, chunk: bytes, *,
+                 offset: int | None = None) -> str:
         calls["n"] += 1
         if calls["n"] == 2:
             raise StorageError("simulated crash", retryable=False)
-        return real_put(key, upload_id, number, chunk)
+        return real_put(key, upload_id, number, chunk, offset=offset)
 
     store.put_part = put_part  # type: ignore[method-assign,assignment]
     with pytest.raises(StorageError):

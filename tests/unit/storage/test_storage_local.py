@@ -50,6 +50,59 @@ def test_multipart_roundtrip(tmp_path: Path) -> None:
     store.abort_upload("d/x.bin", uid)  # no error
 
 
+def test_parts_with_offsets_are_written_in_place(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    parts = [os.urandom(4096), os.urandom(4096), b"tail"]
+    uid = store.start_upload("d/y.bin")
+    staging = tmp_path / ".courier-staging" / uid
+    etags = {n: store.put_part("d/y.bin", uid, n, parts[n - 1], offset=4096 * (n - 1))
+             for n in (2, 3, 1)}
+    # one data file holds every part at its offset; no part files
+    assert (staging / "data").stat().st_size == 8196
+    assert not any(p.name.startswith("part-") and not p.name.endswith(".json")
+                   for p in staging.iterdir())
+    data_inode = (staging / "data").stat().st_ino
+    info = store.complete_upload("d/y.bin", uid, [UploadedPart(n, etags[n]) for n in (1, 2, 3)])
+    assert store.read("d/y.bin") == b"".join(parts) and info.size == 8196
+    # the data file became the object: nothing was copied
+    assert (tmp_path / "d" / "y.bin").stat().st_ino == data_inode
+    assert not staging.exists()
+
+
+def test_in_place_upload_cut_to_the_parts_named(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    uid = store.start_upload("z")
+    e1 = store.put_part("z", uid, 1, b"a" * 10, offset=0)
+    store.put_part("z", uid, 2, b"b" * 30, offset=10)  # an abandoned, longer last part
+    e2 = store.put_part("z", uid, 2, b"c" * 5, offset=10)  # its retry
+    info = store.complete_upload("z", uid, [UploadedPart(1, e1), UploadedPart(2, e2)])
+    assert store.read("z") == b"a" * 10 + b"c" * 5 and info.size == 15
+
+
+def test_parts_that_do_not_tile_are_concatenated(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    uid = store.start_upload("m")
+    e1 = store.put_part("m", uid, 1, b"first-", offset=0)
+    e2 = store.put_part("m", uid, 2, b"loose-")  # no offset: a file of its own
+    e3 = store.put_part("m", uid, 3, b"third", offset=100)  # leaves a gap after part 2
+    info = store.complete_upload("m", uid, [UploadedPart(1, e1), UploadedPart(2, e2),
+                                            UploadedPart(3, e3)])
+    assert store.read("m") == b"first-loose-third" and info.size == 17
+    # a part re-sent without its offset replaces the in-place copy
+    uid = store.start_upload("n")
+    store.put_part("n", uid, 1, b"old", offset=0)
+    e1 = store.put_part("n", uid, 1, b"new!")
+    store.complete_upload("n", uid, [UploadedPart(1, e1)])
+    assert store.read("n") == b"new!"
+
+
+def test_put_part_rejects_negative_offset(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    uid = store.start_upload("x")
+    with pytest.raises(StorageError, match="negative"):
+        store.put_part("x", uid, 1, b"abc", offset=-1)
+
+
 def test_complete_checks_etags(tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path)
     uid = store.start_upload("x")
@@ -88,8 +141,8 @@ def test_listing_is_clean(tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path)
     store.put_object("k/a.bin", b"1")
     uid = store.start_upload("k/b.bin")
-    store.put_part("k/b.bin", uid, 1, b"2")
-    store.complete_upload("k/b.bin", uid, [UploadedPart(1, hashlib.md5(b"2").hexdigest())])
+    etag = store.put_part("k/b.bin", uid, 1, b"2", offset=0)
+    store.complete_upload("k/b.bin", uid, [UploadedPart(1, etag)])
     assert sorted(p.name for p in (tmp_path / "k").iterdir()) == ["a.bin", "b.bin"]
 
 
