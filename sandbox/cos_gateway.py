@@ -64,6 +64,7 @@ class CosGateway:
         for sid, skey in (credentials or {}).items():
             self.credentials.add(sid, skey)
         self.requests: list[tuple[str, str, str]] = []  # method, bucket, path (no query)
+        self.copies: list[tuple[str, str]] = []  # bucket, path of each server-side copy
         # secret id -> the buckets it may touch (as a bucket policy would); absent: all
         self._scopes: dict[str, frozenset[str]] = {}
         self._host, self._port = host, port
@@ -171,6 +172,8 @@ class CosGateway:
             self._error(h, 400, "InvalidRequest", "malformed request", request_id)
             return
         self.requests.append((h.command, bucket, object_path))
+        if headers.get("x-cos-copy-source"):
+            self.copies.append((bucket, object_path))
         try:
             self._forward(h, bucket, object_path, split.query, headers, body, request_id)
         except requests.RequestException as exc:

@@ -95,6 +95,12 @@ class ObjectStore(ABC):
         """Merge ``metadata`` into the user metadata of an existing object."""
         raise NotImplementedError
 
+    def record_md5(self, key: str, md5: str) -> ObjectInfo:
+        """Attach the MD5 of an existing object's bytes, learnt only after they were written,
+        without rewriting the object where the store can; :meth:`head` reports it as
+        ``metadata["md5"]``. The default keeps it in the user metadata."""
+        return self.set_metadata(key, {"md5": md5})
+
     def presign(self, key: str, expires_s: int) -> str | None:
         """A time-limited download link, where the backend can make one."""
         return None

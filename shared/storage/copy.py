@@ -31,15 +31,16 @@ How a copy goes
    source advertises (``Content-MD5`` on a full response, ``x-amz-meta-md5`` /
    ``x-cos-meta-md5``, a COS object's single-part ETag) is compared with ours. Any mismatch
    aborts the upload, clears the journal and raises :class:`IntegrityError`.
-6. **MD5 of a resumed copy.** MD5 state cannot be carried across invocations, so a resumed
-   copy is completed *without* ``md5`` metadata, then the finished object is read back from
-   the destination (streamed, bounded memory) to compute it, checked, and only then written
-   with ``set_metadata``. Until that succeeds the object has no ``md5``, so an interrupted
-   resume is copied again rather than skipped. A fresh copy hashes while streaming.
-   When the source vouches for an MD5 (``Content-MD5``, ``x-*-meta-md5``), it is written
-   as ``md5`` when the upload starts and checked before completing, which spares S3/COS
-   the metadata rewrite. (A resumed upload carries that md5 from its start: if it fails the
-   read-back check, ``md5`` is blanked and IntegrityError raised.)
+6. **Where the MD5 goes.** When the source vouches for an MD5 (``Content-MD5``,
+   ``x-*-meta-md5``), it is written as ``md5`` metadata when the upload starts and checked
+   before completing. Otherwise the copy hashes while streaming, completes the upload, and
+   hands the MD5 to ``ObjectStore.record_md5`` (an object tag on S3/COS, so the object is
+   not rewritten; the sidecar on a folder). Until that succeeds the object has no ``md5``,
+   so an interrupted copy is copied again rather than skipped.
+   MD5 state cannot be carried across invocations, so a resumed copy reads the finished
+   object back from the destination (streamed, bounded memory) to compute it, checks it,
+   and only then records it. (A resumed upload carries a vouched md5 from its start: if it
+   fails the read-back check, ``md5`` is blanked and IntegrityError raised.)
 
 Errors: :class:`SourceExpiredError` when the URL (or the temporary credentials) lapsed — ask
 the provider for a fresh one and call again, the copy resumes; other failures are
@@ -248,7 +249,7 @@ class _Copy:
             md5, size = _stream_md5(self.store, self.key)
             if size != info.size:
                 raise IntegrityError(f"destination holds {size} bytes, expected {info.size}")
-            self.store.set_metadata(self.key, {"md5": md5})
+            self.store.record_md5(self.key, md5)
         log.info("%s copied server-side (%d bytes)", self.key, info.size)
         return CopyResult(self.key, self.store.uri(self.key), info.size, md5, 0,
                           resumed=False, skipped=False, server_side=True)
@@ -363,10 +364,12 @@ class _Copy:
         if hasher is not None:
             md5 = hasher.hexdigest()
             self._verify(size, total, body.md5, md5, upload_id)
-            info = self.store.complete_upload(self.key, upload_id, parts, {**meta, "md5": md5})
+            info = self.store.complete_upload(self.key, upload_id, parts, meta)
             if info.size != size:
                 self._forget(None)
                 raise IntegrityError(f"destination holds {info.size} bytes, expected {size}")
+            if info.metadata.get("md5") != md5:  # not vouched for up front: recorded now
+                self.store.record_md5(self.key, md5)
         else:
             self._verify(size, total, None, None, upload_id)
             info = self.store.complete_upload(self.key, upload_id, parts, meta)
@@ -381,7 +384,7 @@ class _Copy:
                 self._forget(None)
                 raise IntegrityError("MD5 of the copied object differs from the source's")
             if info.metadata.get("md5") != md5:
-                self.store.set_metadata(self.key, {"md5": md5})
+                self.store.record_md5(self.key, md5)
         if self.journal is not None:
             self.journal.finished()
         log.info("copied %d bytes into %s in %d parts%s", size, self.key, len(parts),

@@ -6,8 +6,11 @@ environment (``TENCENTCLOUD_SECRETID`` / ``TENCENTCLOUD_SECRETKEY`` /
 sends requests elsewhere while keeping the ``<bucket>.cos.<region>.myqcloud.com`` Host —
 the sandbox gateway (``sandbox/cos_gateway.py``).
 
-Like S3, user metadata (``x-cos-meta-*``) is fixed when an object is written; metadata
-added after the bytes (the copy's ``md5``) is applied with a server-side self-copy
+Like S3, user metadata (``x-cos-meta-*``) is fixed when an object is written. The copy's
+``md5`` goes there when it is known before the upload starts; otherwise ``record_md5``
+keeps it in the object tag ``md5``, so the object is never rewritten onto itself (which
+would move every byte again and notify the bucket's subscribers twice). ``head`` reports
+either as ``metadata["md5"]``. ``set_metadata`` does rewrite the object server-side
 (``CopyStatus="Replaced"``; part by part with ``upload_part_copy`` above 5 GiB).
 
 Server-side copy: a COS source (a DLC result, which DLC writes into a bucket of the user's)
@@ -39,6 +42,7 @@ from shared.storage.sources import cos_endpoint_kwargs, etag_is_md5
 log = logging.getLogger(__name__)
 
 META = "x-cos-meta-"
+MD5_TAG = "md5"
 COPY_OBJECT_MAX = 5 * 1024 ** 3
 COPY_PART_SIZE = 512 * 1024 ** 2
 _RETRYABLE_CODES = frozenset({"SlowDown", "RequestTimeout", "InternalError",
@@ -136,9 +140,45 @@ class CosObjectStore(ObjectStore):
                 return None
             raise _error(exc, "head") from exc
         etag = _header(resp, "etag")
+        metadata = _meta_from(resp)
+        if "md5" not in metadata:
+            md5 = self._tags(key).get(MD5_TAG)
+            if md5:
+                metadata["md5"] = md5
         return ObjectInfo(key=key, size=int(_header(resp, "content-length") or 0),
                           etag=str(etag).strip('"') if etag else None,
-                          metadata=_meta_from(resp))
+                          metadata=metadata)
+
+    def _tags(self, key: str) -> dict[str, str]:
+        try:
+            resp = self.client.get_object_tagging(Bucket=self.bucket, Key=self._k(key))
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, "read tags") from exc
+        tag_set = resp.get("TagSet") or {}
+        tags = tag_set.get("Tag") or [] if isinstance(tag_set, dict) else []
+        return {str(t.get("Key")): str(t.get("Value") or "") for t in tags}
+
+    def record_md5(self, key: str, md5: str) -> ObjectInfo:
+        """Keep ``md5`` in the object tag ``md5`` (other tags are left as they are); an
+        empty ``md5`` removes it. The object itself is not rewritten."""
+        tags = self._tags(key)
+        tags.pop(MD5_TAG, None)
+        if md5:
+            tags[MD5_TAG] = md5
+        try:
+            if tags:
+                self.client.put_object_tagging(
+                    Bucket=self.bucket, Key=self._k(key),
+                    Tagging={"TagSet": {"Tag": [{"Key": k, "Value": v}
+                                                for k, v in tags.items()]}})
+            else:
+                self.client.delete_object_tagging(Bucket=self.bucket, Key=self._k(key))
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, "tag the object with its MD5") from exc
+        info = self.head(key)
+        if info is None:
+            raise StorageError(f"no object {key!r}", retryable=False)
+        return info
 
     def _stream(self, key: str) -> Any:
         try:

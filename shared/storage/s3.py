@@ -1,11 +1,18 @@
 """S3ObjectStore: an S3 bucket (or any S3-compatible server) under a key prefix, via boto3.
 
 ``endpoint_url`` points at a local or S3-compatible server and switches to path-style
-addressing. Parts carry ``Content-MD5`` so S3 itself rejects bytes damaged on the wire.
+addressing. Parts carry ``Content-MD5`` so S3 itself rejects bytes damaged on the wire (no
+second, CRC checksum is computed on top).
 
-User metadata (``x-amz-meta-*``) can only be set when an object is written, so
-``complete_upload`` / ``set_metadata`` that add metadata (the copy's ``md5``, known only at
-the end) rewrite the object onto itself server-side (``CopyObject`` with
+Where the whole object's MD5 lives: in the user metadata (``x-amz-meta-md5``) when the copy
+knows it before the upload starts (a source that vouches for one, a single-part object);
+otherwise, known only once the last part is sent, in the object tag ``md5``
+(``record_md5``). User metadata can only be set by writing the object, and rewriting it onto
+itself would move every byte again, fire a second ``ObjectCreated`` event for the bucket's
+subscribers and keep two versions in a versioned bucket; a tag is one small request.
+``head`` reports either as ``metadata["md5"]``.
+
+``set_metadata`` does rewrite the object onto itself server-side (``CopyObject`` with
 ``MetadataDirective=REPLACE``; a multipart ``UploadPartCopy`` above 5 GiB). No bytes pass
 through the function.
 """
@@ -32,6 +39,7 @@ _RETRYABLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException",
                               "RequestTimeout", "InternalError", "ServiceUnavailable",
                               "RequestTimeTooSkewed"})
 _MISSING_UPLOAD = frozenset({"NoSuchUpload"})
+MD5_TAG = "md5"
 
 
 @dataclass(frozen=True)
@@ -96,7 +104,8 @@ class S3ObjectStore(ObjectStore):
         config = Config(connect_timeout=10, read_timeout=60,
                         retries={"max_attempts": 5, "mode": "standard"},
                         s3={"addressing_style": "path" if endpoint_url else "auto"},
-                        max_pool_connections=16)
+                        max_pool_connections=16,
+                        request_checksum_calculation="when_required")
         return boto3.client("s3", endpoint_url=endpoint_url, region_name=region,
                             config=config)
 
@@ -121,9 +130,42 @@ class S3ObjectStore(ObjectStore):
             raise _error(exc, "head") from exc
         except Exception as exc:  # noqa: BLE001 - botocore network errors
             raise _error(exc, "head") from exc
+        metadata = dict(resp.get("Metadata") or {})
+        if "md5" not in metadata:
+            md5 = self._tags(key).get(MD5_TAG)
+            if md5:
+                metadata["md5"] = md5
         return ObjectInfo(key=key, size=int(resp["ContentLength"]),
                           etag=str(resp.get("ETag", "")).strip('"') or None,
-                          metadata=dict(resp.get("Metadata") or {}))
+                          metadata=metadata)
+
+    def _tags(self, key: str) -> dict[str, str]:
+        try:
+            resp = self.client.get_object_tagging(Bucket=self.bucket, Key=self._k(key))
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, "read tags") from exc
+        return {str(t["Key"]): str(t["Value"]) for t in resp.get("TagSet") or []}
+
+    def record_md5(self, key: str, md5: str) -> ObjectInfo:
+        """Keep ``md5`` in the object tag ``md5`` (other tags are left as they are); an
+        empty ``md5`` removes it. The object itself is not rewritten."""
+        tags = self._tags(key)
+        tags.pop(MD5_TAG, None)
+        if md5:
+            tags[MD5_TAG] = md5
+        try:
+            if tags:
+                self.client.put_object_tagging(
+                    Bucket=self.bucket, Key=self._k(key),
+                    Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
+            else:
+                self.client.delete_object_tagging(Bucket=self.bucket, Key=self._k(key))
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, "tag the object with its MD5") from exc
+        info = self.head(key)
+        if info is None:
+            raise StorageError(f"no object {key!r}", retryable=False)
+        return info
 
     def _get(self, key: str) -> Any:
         try:

@@ -15,10 +15,11 @@ import requests
 from sandbox.cos_gateway import CosGateway
 from shared.errors import IntegrityError, StorageError
 from shared.storage import COS_ENDPOINT_ENV, open_destination
-from shared.storage.base import CosObjectSource, UploadedPart
+from shared.storage.base import CosObjectSource, UploadedPart, UrlSource
 from shared.storage.copy import SourceExpiredError, copy_source
 from shared.storage.cos import CosObjectStore
 from tests import servers
+from tests.integration.storage.source_server import SourceServer
 from tests.integration.storage.test_storage_copy import MemoryJournal
 
 pytestmark = pytest.mark.integration
@@ -90,6 +91,35 @@ def test_multipart_and_metadata_rewrite(cos: CosObjectStore) -> None:
     assert info.metadata == {"export-id": "exp_2", "md5": md5(p1 + p2)}
     assert cos.read("m.bin") == p1 + p2
     cos.abort_upload("m.bin", uid)  # already gone: no error
+
+
+def test_streamed_copy_keeps_a_late_md5_in_a_tag(gateway: CosGateway,
+                                                 cos: CosObjectStore) -> None:
+    data = os.urandom(2 * PART + 99)
+    srv = SourceServer(data).start()
+    srv.content_md5 = False  # the MD5 is known only once the last part is sent
+    try:
+        before = len(gateway.copies)
+        result = copy_source(UrlSource(srv.url()), cos, "late/md5.csv", part_size=PART,
+                             metadata={"export-id": "exp_7"})
+    finally:
+        srv.stop()
+    assert result.parts == 3 and result.md5 == md5(data)
+    assert len(gateway.copies) == before  # the object was written once, never onto itself
+    raw = cos.client.head_object(Bucket=cos.bucket, Key="exports/late/md5.csv")
+    assert raw.get("x-cos-meta-export-id") == "exp_7" and "x-cos-meta-md5" not in raw
+    tags = cos.client.get_object_tagging(Bucket=cos.bucket, Key="exports/late/md5.csv")
+    assert tags["TagSet"]["Tag"] == [{"Key": "md5", "Value": md5(data)}]
+    head = cos.head("late/md5.csv")
+    assert head is not None and head.metadata == {"export-id": "exp_7", "md5": md5(data)}
+    # record_md5 keeps the other tags and can take the MD5 back out
+    cos.client.put_object_tagging(
+        Bucket=cos.bucket, Key="exports/late/md5.csv",
+        Tagging={"TagSet": {"Tag": [{"Key": "team", "Value": "data"},
+                                    {"Key": "md5", "Value": md5(data)}]}})
+    assert "md5" not in cos.record_md5("late/md5.csv", "").metadata
+    tags = cos.client.get_object_tagging(Bucket=cos.bucket, Key="exports/late/md5.csv")
+    assert tags["TagSet"]["Tag"] == [{"Key": "team", "Value": "data"}]
 
 
 def test_signatures_are_checked(gateway: CosGateway) -> None:
@@ -184,10 +214,13 @@ def test_server_side_copy_of_a_multipart_source_reads_the_copy_back_for_its_md5(
     assert head is not None and "-" in (head.etag or "")  # no MD5 in a multipart ETag
     src = CosObjectSource(bucket=bucket, region=REGION, key="big.csv", secret_id="unused",
                           secret_key="unused", endpoint=gateway.endpoint)
+    copies_before = len(gateway.copies)
     result = copy_source(src, cos, "big.csv", part_size=PART, expected_size=len(p1 + p2))
     assert result.server_side and result.md5 == md5(p1 + p2)
     stored = cos.head("big.csv")
     assert stored is not None and stored.metadata["md5"] == md5(p1 + p2)
+    # one server-side copy; the MD5 read back afterwards went into a tag, not a second copy
+    assert len(gateway.copies) - copies_before == 1
     with pytest.raises(IntegrityError, match="the provider said"):
         copy_source(src, cos, "other.csv", part_size=PART, expected_size=7)
 

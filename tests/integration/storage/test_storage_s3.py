@@ -144,9 +144,60 @@ def test_copy_into_s3_resumes(s3: S3ObjectStore, server: SourceServer,
     assert again.skipped and server.served - before == len(payload) - PART
 
 
+def operations(store: S3ObjectStore) -> list[str]:
+    """Every S3 operation the store's client calls from now on (botocore's own events)."""
+    seen: list[str] = []
+    store.client.meta.events.register(
+        "before-call.s3", lambda model, **_: seen.append(model.name))
+    return seen
+
+
 def test_fresh_copy_into_s3(s3: S3ObjectStore, server: SourceServer, payload: bytes) -> None:
-    result: Any = copy_source(UrlSource(server.url()), s3, "f.bin", part_size=PART)
+    server.content_md5 = False  # a source that vouches for no MD5
+    calls = operations(s3)
+    result: Any = copy_source(UrlSource(server.url()), s3, "f.bin", part_size=PART,
+                              metadata={"export-id": "exp_4"})
     assert result.parts == 3 and not result.resumed
     head = s3.head("f.bin")
     assert head is not None and head.metadata["md5"] == md5(payload)
     assert result.uri == f"s3://{s3.bucket}/landing/zone/f.bin"
+    # The MD5 was learnt after the upload started: it went into a tag, and the object was
+    # written once (no CopyObject onto itself, which would notify subscribers twice).
+    assert "CopyObject" not in calls and "UploadPartCopy" not in calls
+    assert calls.count("UploadPart") == 3 and "PutObjectTagging" in calls
+    raw = s3.client.head_object(Bucket=s3.bucket, Key="landing/zone/f.bin")
+    assert raw["Metadata"] == {"export-id": "exp_4"}
+    tags = s3.client.get_object_tagging(Bucket=s3.bucket, Key="landing/zone/f.bin")["TagSet"]
+    assert tags == [{"Key": "md5", "Value": md5(payload)}]
+    again = copy_source(UrlSource(server.url()), s3, "f.bin", part_size=PART)
+    assert again.skipped and again.md5 == md5(payload)
+
+
+def test_source_md5_goes_into_metadata_up_front(s3: S3ObjectStore, server: SourceServer,
+                                                payload: bytes) -> None:
+    assert server.content_md5  # the source sends Content-MD5 with the whole body
+    calls = operations(s3)
+    result = copy_source(UrlSource(server.url()), s3, "v.bin", part_size=PART)
+    assert result.md5 == md5(payload)
+    raw = s3.client.head_object(Bucket=s3.bucket, Key="landing/zone/v.bin")
+    assert raw["Metadata"] == {"md5": md5(payload)}
+    assert "PutObjectTagging" not in calls and "CopyObject" not in calls
+
+
+def test_record_md5_keeps_other_tags(s3: S3ObjectStore) -> None:
+    s3.put_object("t.bin", b"abc")
+    key = "landing/zone/t.bin"
+    s3.client.put_object_tagging(Bucket=s3.bucket, Key=key,
+                                 Tagging={"TagSet": [{"Key": "team", "Value": "data"}]})
+    info = s3.record_md5("t.bin", md5(b"abc"))
+    assert info.metadata == {"md5": md5(b"abc")}
+    tags = s3.client.get_object_tagging(Bucket=s3.bucket, Key=key)["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("md5", md5(b"abc")),
+                                                           ("team", "data")]
+    info = s3.record_md5("t.bin", "")
+    assert "md5" not in info.metadata
+    tags = s3.client.get_object_tagging(Bucket=s3.bucket, Key=key)["TagSet"]
+    assert tags == [{"Key": "team", "Value": "data"}]
+    s3.client.delete_object_tagging(Bucket=s3.bucket, Key=key)
+    s3.record_md5("t.bin", "")  # nothing to remove: no tags at all
+    assert s3.client.get_object_tagging(Bucket=s3.bucket, Key=key)["TagSet"] == []

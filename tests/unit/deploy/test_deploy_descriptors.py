@@ -210,3 +210,28 @@ def test_aws_role_allows_every_dynamodb_call_the_store_makes() -> None:
                for a in st["Action"] if a.startswith("dynamodb:")}
     needed = set().union(*(IAM_FOR_CALL[c] for c in calls))
     assert needed <= allowed, needed - allowed
+
+
+# S3 calls of the destination store -> the IAM actions they need
+S3_IAM_FOR_CALL = {
+    "head_object": {"GetObject"}, "get_object": {"GetObject"},
+    "get_object_tagging": {"GetObjectTagging"}, "put_object_tagging": {"PutObjectTagging"},
+    "delete_object_tagging": {"DeleteObjectTagging"}, "put_object": {"PutObject"},
+    "create_multipart_upload": {"PutObject"}, "upload_part": {"PutObject"},
+    "complete_multipart_upload": {"PutObject"},
+    "abort_multipart_upload": {"AbortMultipartUpload"},
+    "copy_object": {"PutObject", "GetObject"}, "upload_part_copy": {"PutObject", "GetObject"},
+    "generate_presigned_url": {"GetObject"},
+}
+
+
+def test_aws_role_allows_every_s3_call_the_store_makes() -> None:
+    source = (ROOT / "shared" / "storage" / "s3.py").read_text(encoding="utf-8")
+    calls = set(re.findall(r"client\.([a-z_]+)\(", source))
+    assert {"upload_part", "put_object_tagging", "get_object_tagging"} <= calls
+    assert calls <= set(S3_IAM_FOR_CALL), calls - set(S3_IAM_FOR_CALL)
+    aws = load_yaml(AWS_DESCRIPTOR)
+    allowed = {a.split(":", 1)[1] for st in aws["provider"]["iam"]["role"]["statements"]
+               for a in st["Action"] if a.startswith("s3:")}
+    needed = set().union(*(S3_IAM_FOR_CALL[c] for c in calls))
+    assert needed <= allowed, needed - allowed
