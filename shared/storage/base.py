@@ -41,6 +41,18 @@ class UploadedPart:
     etag: str
 
 
+def sdk_body(data: bytes | bytearray | memoryview) -> bytes | bytearray:
+    """``data`` as an SDK accepts a request body (bytes or bytearray): a view that spans a
+    whole bytearray (a copy's full part buffer) is handed over as that bytearray, without
+    copying; any other view is copied."""
+    if isinstance(data, memoryview):
+        owner = data.obj
+        if isinstance(owner, bytearray) and data.nbytes == len(owner) and data.contiguous:
+            return owner
+        return data.tobytes()
+    return data
+
+
 class ObjectStore(ABC):
     """A destination bucket (or folder) under a fixed prefix."""
 
@@ -59,9 +71,10 @@ class ObjectStore(ABC):
         """Begin a multipart upload; returns its upload id."""
 
     @abstractmethod
-    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes, *,
-                 offset: int | None = None) -> str:
-        """Upload one part (numbers from 1); returns its ETag. ``offset``: where the part's
+    def put_part(self, key: str, upload_id: str, part_number: int,
+                 data: bytes | bytearray | memoryview, *, offset: int | None = None) -> str:
+        """Upload one part (numbers from 1); returns its ETag. The store must not keep
+        ``data`` (a copy reuses the buffer once the call returns). ``offset``: where the part's
         bytes start in the object, if the caller knows (parts of one upload must then not
         overlap); a store may use it to write the part in place (a local folder does)."""
 
@@ -95,11 +108,11 @@ class ObjectStore(ABC):
         """Merge ``metadata`` into the user metadata of an existing object."""
         raise NotImplementedError
 
-    def record_md5(self, key: str, md5: str) -> ObjectInfo:
+    def record_md5(self, key: str, md5: str) -> None:
         """Attach the MD5 of an existing object's bytes, learnt only after they were written,
         without rewriting the object where the store can; :meth:`head` reports it as
         ``metadata["md5"]``. The default keeps it in the user metadata."""
-        return self.set_metadata(key, {"md5": md5})
+        self.set_metadata(key, {"md5": md5})
 
     def presign(self, key: str, expires_s: int) -> str | None:
         """A time-limited download link, where the backend can make one."""

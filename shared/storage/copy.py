@@ -11,10 +11,11 @@ How a copy goes
    source (metadata, single-part ETag) or read back once from the copy:
    ``CopyResult(server_side=True)``. A store that cannot answers None and the copy streams.
 2. **Streaming.** The source is read sequentially, one part (``part_size`` bytes) at a time,
-   and each part is handed to a small thread pool that uploads it while a single worker
-   thread hashes the parts in order. At most ``concurrency`` parts are being uploaded, two
-   more may wait for the hasher, plus the one being read, so memory is bounded by about
-   ``part_size × (concurrency + 3)``; nothing touches the local disk. The size need not be
+   straight into a recycled part buffer, and each part is handed to a small thread pool that
+   uploads it while a single worker thread hashes the parts in order. At most
+   ``concurrency`` parts are being uploaded, two more may wait for the hasher, plus the one
+   being read and a spare, so memory is bounded by ``part_size × (concurrency + 4)``
+   buffers, allocated once per copy; nothing touches the local disk. The size need not be
    known up front. A source that fits in one part (and is not a resume) goes through
    ``put_object``.
 3. **Journal.** Every finished part is recorded through ``journal.part_done`` (from the
@@ -52,6 +53,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -72,7 +74,7 @@ from shared.storage.sources import (  # noqa: F401 - re-exported: the copy's pub
     UnsafeSourceError,
     _Body,
     _CosReader,
-    _read_part,
+    _fill,
     _RestartNeeded,
     _UrlReader,
     cos_endpoint_kwargs,
@@ -83,6 +85,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 DEFAULT_CONCURRENCY = 4
 PART_ATTEMPTS = 3
+HASH_DEPTH = 2  # parts that may wait for the MD5 worker
 
 
 class CopyJournal(Protocol):
@@ -122,7 +125,7 @@ def _contiguous(records: list[PartRecord]) -> list[PartRecord]:
 
 
 def _put_part_retrying(store: ObjectStore, key: str, upload_id: str, number: int,
-                       data: bytes, offset: int) -> str:
+                       data: bytes | memoryview, offset: int) -> str:
     for attempt in range(1, PART_ATTEMPTS + 1):
         try:
             return store.put_part(key, upload_id, number, data, offset=offset)
@@ -155,10 +158,13 @@ class _BackgroundMd5:
         self._pending: list[Future[None]] = []
         self._depth = max(1, depth)
 
-    def update(self, data: bytes) -> None:
-        self._pending.append(self._pool.submit(self._md5.update, data))
+    def update(self, data: bytes | memoryview) -> Future[None]:
+        """Queue ``data`` (left untouched until the returned future is done)."""
+        fut = self._pool.submit(self._md5.update, data)
+        self._pending.append(fut)
         while len(self._pending) > self._depth:
             self._pending.pop(0).result()
+        return fut
 
     def hexdigest(self) -> str:
         for fut in self._pending:
@@ -168,6 +174,35 @@ class _BackgroundMd5:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+class _Buffers:
+    """The copy's part buffers, recycled: one is reused once its upload and its hashing are
+    done, so a copy allocates at most ``count`` of them however large the source, and the
+    source is read straight into them (no per-part allocation, no joining of chunks)."""
+
+    def __init__(self, part_size: int, count: int) -> None:
+        self._part_size = part_size
+        self._count = max(1, count)
+        self._made = 0
+        self._free: list[bytearray] = []
+        self._busy: deque[tuple[bytearray, list[Future[Any]]]] = deque()
+
+    def take(self) -> bytearray:
+        if self._free:
+            return self._free.pop()
+        if self._made < self._count or not self._busy:
+            self._made += 1
+            return bytearray(self._part_size)
+        buf, users = self._busy.popleft()
+        wait(users)  # their outcomes are collected by the copy loop
+        return buf
+
+    def lend(self, buf: bytearray, users: list[Future[Any]]) -> None:
+        self._busy.append((buf, users))
+
+    def give_back(self, buf: bytearray) -> None:
+        self._free.append(buf)
 
 
 class _Copy:
@@ -271,7 +306,7 @@ class _Copy:
 
     def _stream(self, body: _Body, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
         resumed = bool(upload_id and done)
-        hasher = None if resumed else _BackgroundMd5(2)
+        hasher = None if resumed else _BackgroundMd5(HASH_DEPTH)
         try:
             return self._stream_with(body, upload_id, done, hasher)
         finally:
@@ -288,10 +323,14 @@ class _Copy:
         total = body.total
         meta = dict(self.metadata)
 
-        first = self._read(body, offset)
-        if not resumed and len(first) < self.part_size:
+        # parts being uploaded, parts waiting to be hashed, the one being read, one spare
+        buffers = _Buffers(self.part_size, self.concurrency + HASH_DEPTH + 2)
+        buf = buffers.take()
+        filled = self._read_into(body, buf, offset)
+        if not resumed and filled < self.part_size:
             # Fits in one part: one request, no multipart bookkeeping.
             assert hasher is not None
+            first = bytes(memoryview(buf)[:filled])
             hasher.update(first)
             md5 = hasher.hexdigest()
             self._verify(len(first), total, body.md5, md5, upload_id)
@@ -330,27 +369,31 @@ class _Copy:
                 if self.journal is not None:
                     self.journal.part_done(PartRecord(pn, etag, start, end))
 
-        data = first
         with ThreadPoolExecutor(max_workers=self.concurrency,
                                 thread_name_prefix="copy-part") as pool:
             try:
-                while data:
+                while filled:
+                    data = memoryview(buf)[:filled]
+                    users: list[Future[Any]] = []
                     if hasher is not None:
-                        hasher.update(data)
+                        users.append(hasher.update(data))
                     while len(inflight) >= self.concurrency:
                         finished, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
                         harvest(finished)
                     if failure is not None:
+                        buffers.lend(buf, users)
                         break
                     fut = pool.submit(_put_part_retrying, self.store, self.key, upload_id,
                                       number, data, offset)
-                    inflight[fut] = (number, offset, offset + len(data))
-                    offset += len(data)
+                    users.append(fut)
+                    buffers.lend(buf, users)
+                    inflight[fut] = (number, offset, offset + filled)
+                    offset += filled
                     number += 1
-                    if len(data) < self.part_size:
+                    if filled < self.part_size:
                         break
-                    data = b""  # drop the reference before reading the next part
-                    data = self._read(body, offset)
+                    buf = buffers.take()
+                    filled = self._read_into(body, buf, offset)
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 failure = failure or exc
             finally:
@@ -392,12 +435,14 @@ class _Copy:
         return CopyResult(self.key, self.store.uri(self.key), size, md5, len(parts),
                           resumed=resumed, skipped=False)
 
-    def _read(self, body: _Body, offset: int) -> bytes:
-        """One part from ``body``; a broken connection is reopened at ``offset`` (the part
-        start) a few times before giving up."""
+    def _read_into(self, body: _Body, buf: bytearray, offset: int) -> int:
+        """Fill ``buf`` with the next part from ``body``; returns its length (short only at
+        the end). A broken connection is reopened at ``offset`` (the part start) a few
+        times, and the part read again, before giving up."""
+        view = memoryview(buf)
         for attempt in range(self.reopen_attempts + 1):
             try:
-                return _read_part(body, self.part_size)
+                return _fill(body, view)
             except (StorageError, _RestartNeeded):
                 raise
             except Exception as exc:  # noqa: BLE001 - network errors of several libraries
@@ -412,7 +457,7 @@ class _Copy:
                                        and fresh.validator != body.validator):
                     fresh.close()
                     raise _RestartNeeded("the source changed during the copy") from exc
-                body.read, body.close = fresh.read, fresh.close
+                body.read, body.close, body.readinto = fresh.read, fresh.close, fresh.readinto
         raise AssertionError("unreachable")
 
     def _verify(self, size: int, total: int | None, source_md5: str | None,

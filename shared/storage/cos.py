@@ -35,6 +35,7 @@ from shared.storage.base import (
     ObjectStore,
     UploadedPart,
     UploadNotFoundError,
+    sdk_body,
 )
 from shared.storage.keys import check_key
 from shared.storage.sources import cos_endpoint_kwargs, etag_is_md5
@@ -67,7 +68,7 @@ def _status(exc: Exception) -> int:
     return int(get() or 0) if callable(get) else 0
 
 
-def _md5_b64(data: bytes) -> str:
+def _md5_b64(data: bytes | bytearray) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
 
 
@@ -133,6 +134,10 @@ class CosObjectStore(ObjectStore):
 
     # ------------------------------------------------------------------ reads
     def head(self, key: str) -> ObjectInfo | None:
+        return self._head(key, tags=True)
+
+    def _head(self, key: str, *, tags: bool) -> ObjectInfo | None:
+        """``tags=False`` skips looking for an MD5 tag (an object just written has none)."""
         try:
             resp = self.client.head_object(Bucket=self.bucket, Key=self._k(key))
         except Exception as exc:  # noqa: BLE001 - SDK service and client errors
@@ -141,7 +146,7 @@ class CosObjectStore(ObjectStore):
             raise _error(exc, "head") from exc
         etag = _header(resp, "etag")
         metadata = _meta_from(resp)
-        if "md5" not in metadata:
+        if tags and "md5" not in metadata:
             md5 = self._tags(key).get(MD5_TAG)
             if md5:
                 metadata["md5"] = md5
@@ -158,7 +163,7 @@ class CosObjectStore(ObjectStore):
         tags = tag_set.get("Tag") or [] if isinstance(tag_set, dict) else []
         return {str(t.get("Key")): str(t.get("Value") or "") for t in tags}
 
-    def record_md5(self, key: str, md5: str) -> ObjectInfo:
+    def record_md5(self, key: str, md5: str) -> None:
         """Keep ``md5`` in the object tag ``md5`` (other tags are left as they are); an
         empty ``md5`` removes it. The object itself is not rewritten."""
         tags = self._tags(key)
@@ -175,10 +180,6 @@ class CosObjectStore(ObjectStore):
                 self.client.delete_object_tagging(Bucket=self.bucket, Key=self._k(key))
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, "tag the object with its MD5") from exc
-        info = self.head(key)
-        if info is None:
-            raise StorageError(f"no object {key!r}", retryable=False)
-        return info
 
     def _stream(self, key: str) -> Any:
         try:
@@ -225,8 +226,9 @@ class CosObjectStore(ObjectStore):
             raise _error(exc, "start upload") from exc
         return str(resp["UploadId"])
 
-    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes, *,
-                 offset: int | None = None) -> str:
+    def put_part(self, key: str, upload_id: str, part_number: int,
+                 data: bytes | bytearray | memoryview, *, offset: int | None = None) -> str:
+        data = sdk_body(data)
         try:
             resp = self.client.upload_part(Bucket=self.bucket, Key=self._k(key), Body=data,
                                            PartNumber=part_number, UploadId=upload_id,
@@ -244,7 +246,7 @@ class CosObjectStore(ObjectStore):
                                                   UploadId=upload_id, MultipartUpload=body)
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, "complete upload") from exc
-        info = self.head(key)
+        info = self._head(key, tags=False)
         if info is None:
             raise StorageError("the completed object is not there", retryable=True)
         if metadata and any(info.metadata.get(k.lower()) != v for k, v in metadata.items()):

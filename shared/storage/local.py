@@ -140,8 +140,8 @@ class LocalObjectStore(ObjectStore):
             raise UploadNotFoundError(f"upload {upload_id} is not for {key!r}")
         return folder, info
 
-    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes, *,
-                 offset: int | None = None) -> str:
+    def put_part(self, key: str, upload_id: str, part_number: int,
+                 data: bytes | bytearray | memoryview, *, offset: int | None = None) -> str:
         if not 1 <= part_number <= 10000:
             raise StorageError(f"part number {part_number} out of range", retryable=False)
         if offset is not None and offset < 0:
@@ -275,7 +275,7 @@ def _tiles_from_zero(records: list[dict[str, Any]]) -> bool:
     return True
 
 
-def _pwrite_all(path: Path, data: bytes, offset: int) -> None:
+def _pwrite_all(path: Path, data: bytes | bytearray | memoryview, offset: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
         view = memoryview(data)
@@ -312,7 +312,7 @@ def _append(src: BinaryIO, out: BinaryIO, start: int, length: int) -> None:
         done += len(chunk)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes | bytearray | memoryview) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -28,7 +28,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import StorageError
-from shared.storage.base import ObjectInfo, ObjectStore, UploadedPart, UploadNotFoundError
+from shared.storage.base import (
+    ObjectInfo,
+    ObjectStore,
+    UploadedPart,
+    UploadNotFoundError,
+    sdk_body,
+)
 from shared.storage.keys import check_key
 
 log = logging.getLogger(__name__)
@@ -79,7 +85,7 @@ def _error(exc: Exception, what: str) -> StorageError:
     return StorageError(f"{what}: {type(exc).__name__}", retryable=True)
 
 
-def _md5_b64(data: bytes) -> str:
+def _md5_b64(data: bytes | bytearray) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
 
 
@@ -118,6 +124,10 @@ class S3ObjectStore(ObjectStore):
 
     # ------------------------------------------------------------------ reads
     def head(self, key: str) -> ObjectInfo | None:
+        return self._head(key, tags=True)
+
+    def _head(self, key: str, *, tags: bool) -> ObjectInfo | None:
+        """``tags=False`` skips looking for an MD5 tag (an object just written has none)."""
         from botocore.exceptions import ClientError
 
         try:
@@ -131,7 +141,7 @@ class S3ObjectStore(ObjectStore):
         except Exception as exc:  # noqa: BLE001 - botocore network errors
             raise _error(exc, "head") from exc
         metadata = dict(resp.get("Metadata") or {})
-        if "md5" not in metadata:
+        if tags and "md5" not in metadata:
             md5 = self._tags(key).get(MD5_TAG)
             if md5:
                 metadata["md5"] = md5
@@ -146,7 +156,7 @@ class S3ObjectStore(ObjectStore):
             raise _error(exc, "read tags") from exc
         return {str(t["Key"]): str(t["Value"]) for t in resp.get("TagSet") or []}
 
-    def record_md5(self, key: str, md5: str) -> ObjectInfo:
+    def record_md5(self, key: str, md5: str) -> None:
         """Keep ``md5`` in the object tag ``md5`` (other tags are left as they are); an
         empty ``md5`` removes it. The object itself is not rewritten."""
         tags = self._tags(key)
@@ -162,10 +172,6 @@ class S3ObjectStore(ObjectStore):
                 self.client.delete_object_tagging(Bucket=self.bucket, Key=self._k(key))
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, "tag the object with its MD5") from exc
-        info = self.head(key)
-        if info is None:
-            raise StorageError(f"no object {key!r}", retryable=False)
-        return info
 
     def _get(self, key: str) -> Any:
         try:
@@ -203,8 +209,9 @@ class S3ObjectStore(ObjectStore):
             raise _error(exc, "start upload") from exc
         return str(resp["UploadId"])
 
-    def put_part(self, key: str, upload_id: str, part_number: int, data: bytes, *,
-                 offset: int | None = None) -> str:
+    def put_part(self, key: str, upload_id: str, part_number: int,
+                 data: bytes | bytearray | memoryview, *, offset: int | None = None) -> str:
+        data = sdk_body(data)
         try:
             resp = self.client.upload_part(Bucket=self.bucket, Key=self._k(key),
                                            UploadId=upload_id, PartNumber=part_number,
@@ -222,7 +229,7 @@ class S3ObjectStore(ObjectStore):
                                                   UploadId=upload_id, MultipartUpload=body)
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, "complete upload") from exc
-        info = self.head(key)
+        info = self._head(key, tags=False)
         if info is None:
             raise StorageError("the completed object is not there", retryable=True)
         if metadata and any(info.metadata.get(k) != v for k, v in metadata.items()):

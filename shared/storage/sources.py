@@ -56,22 +56,49 @@ class _Body:
     validator: str | None  # strong ETag, else Last-Modified
     md5: str | None  # hex MD5 of the whole object, if the source advertises one
     restarted: bool = False  # asked for a range, got the whole (changed) object
+    # reads straight into a caller's buffer (no intermediate bytes), where the stream can
+    readinto: Callable[[memoryview], int] | None = None
 
 
 class _RestartNeeded(Exception):
     """The source changed (or the range cannot be served): start the copy over."""
 
 
-def _read_part(body: _Body, size: int) -> bytes:
-    chunks: list[bytes] = []
-    got = 0
+def _fill(body: _Body, view: memoryview) -> int:
+    """Read from ``body`` until ``view`` is full or the body ends; returns the bytes read."""
+    got, size = 0, len(view)
     while got < size:
-        chunk = body.read(min(READ_CHUNK, size - got))
-        if not chunk:
+        if body.readinto is not None:
+            n = body.readinto(view[got:])
+        else:
+            chunk = body.read(min(READ_CHUNK, size - got))
+            n = len(chunk)
+            view[got:got + n] = chunk
+        if not n:
             break
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+        got += n
+    return got
+
+
+def _raw_readinto(raw: Any) -> Callable[[memoryview], int] | None:
+    """The socket-level ``readinto`` under a urllib3 response, which fills the caller's
+    buffer without an intermediate copy; None where the stream does not offer one (then
+    the copy reads through ``raw.read``). Bytes come undecoded either way, as with
+    ``decode_content=False``."""
+    fp = getattr(raw, "_fp", None)
+    fp_readinto = getattr(fp, "readinto", None)
+    if not callable(fp_readinto):
+        return None
+
+    def readinto(view: memoryview) -> int:
+        n = int(fp_readinto(view))
+        # http.client answers a connection closed before Content-Length with 0, not an
+        # error (urllib3's read would raise): an early end must not pass for the end
+        if not n and len(view) and getattr(fp, "length", None):
+            raise ConnectionError("the source closed the connection before the end")
+        return n
+
+    return readinto
 
 
 def _b64_md5_to_hex(value: str | None) -> str | None:
@@ -195,7 +222,8 @@ class _UrlReader:
 
             return _Body(read=read, close=resp.close, start=start, total=total,
                          validator=_validator(h.get("ETag"), h.get("Last-Modified")), md5=md5,
-                         restarted=bool(offset) and status == 200)
+                         restarted=bool(offset) and status == 200,
+                         readinto=_raw_readinto(raw))
         text = _short_body(resp)
         resp.close()
         if status == 416:
@@ -283,7 +311,8 @@ class _CosReader:
             return raw.read(n, decode_content=False)  # type: ignore[no-any-return]
 
         return _Body(read=read, close=raw.close, start=0 if restarted else offset,
-                     total=total, validator=current, md5=md5, restarted=restarted)
+                     total=total, validator=current, md5=md5, restarted=restarted,
+                     readinto=_raw_readinto(raw))
 
     def _at_end(self, offset: int) -> _Body:
         """416 on a resume: every byte is already copied, or the object shrank."""
