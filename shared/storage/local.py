@@ -11,8 +11,9 @@ Layout under ``root``::
     .courier-meta/<key>.json               sidecar: size, etag, user metadata (md5, …)
 
 A part whose byte offset in the object is known (``put_part(..., offset=N)``, as the copy
-does) is written straight into ``data`` at that offset; its record is written (to a temporary
-name, then renamed) only after the bytes are, so a recorded part is whole. When the parts
+does) is written straight into ``data`` at that offset and flushed to disk (the copy
+journals a part as finished once ``put_part`` returns); its record is written (to a
+temporary name, then renamed) only after the bytes are, so a recorded part is whole. When the parts
 named at ``complete_upload`` tile ``data`` from byte 0 without gaps, that file *is* the
 object: it is cut to size, fsynced and renamed over the key, and no byte is written twice.
 Otherwise (parts without offsets, or a selection of parts) the parts are concatenated into
@@ -54,8 +55,9 @@ COPY_BUFFER = 1024 * 1024
 
 class LocalObjectStore(ObjectStore):
     scheme = "file"
-    # Writing parts to the page cache is a memory copy: parallel writers only contend.
-    copy_concurrency = 1
+    # Each part is flushed to disk before put_part returns: a second writer lets one part
+    # be written while the other is flushed. More only contend for the same disk.
+    copy_concurrency = 2
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
@@ -282,6 +284,8 @@ def _pwrite_all(path: Path, data: bytes | bytearray | memoryview, offset: int) -
         while view:
             written = os.pwrite(fd, view, offset)
             view, offset = view[written:], offset + written
+        # on disk before the part is reported done: the copy journals it as finished
+        os.fdatasync(fd)
     finally:
         os.close(fd)
 

@@ -69,6 +69,23 @@ def test_parts_with_offsets_are_written_in_place(tmp_path: Path) -> None:
     assert not staging.exists()
 
 
+def test_in_place_part_is_on_disk_before_it_is_recorded(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    store = LocalObjectStore(tmp_path)
+    uid = store.start_upload("d.bin")
+    record = tmp_path / ".courier-staging" / uid / "part-00001.json"
+    flushed: list[bool] = []
+    real = os.fdatasync
+
+    def fdatasync(fd: int) -> None:
+        flushed.append(record.exists())  # the record must not exist yet
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    store.put_part("d.bin", uid, 1, b"x" * 100, offset=0)
+    assert flushed == [False] and record.exists()
+
+
 def test_in_place_upload_cut_to_the_parts_named(tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path)
     uid = store.start_upload("z")
