@@ -82,7 +82,8 @@ class CosObjects:
         for secret_id in ids:
             self.credentials.revoke(secret_id)
 
-    def _etag(self, entry: FileEntry) -> str:
+    def etag(self, entry: FileEntry) -> str:
+        """The ETag COS would give ``entry`` (also used for the presigned download links)."""
         with self._lock:
             known = self._etags.get(entry.token)
         if known is not None:
@@ -148,7 +149,7 @@ class CosObjects:
             return
         size = entry.size
         start, end, status = 0, size - 1, 200
-        extra = {"ETag": self._etag(entry), "Accept-Ranges": "bytes",
+        extra = {"ETag": self.etag(entry), "Accept-Ranges": "bytes",
                  **({"x-cos-server-side-encryption": "cos/kms"} if self.kms else {}),
                  "x-cos-request-id": request_id,
                  "Last-Modified": formatdate(entry.modified, usegmt=True)}

@@ -242,8 +242,13 @@ class Handler(BaseHTTPRequestHandler):
         size = entry.size
         start, end = 0, size - 1
         status = 200
-        extra = {"ETag": entry.etag, "Accept-Ranges": "bytes",
-                 "Last-Modified": formatdate(entry.modified, usegmt=True)}
+        # Download links answer as COS does for a presigned GET (CLS, MongoDB and TCSS
+        # files live in COS): the ETag is the MD5 of a simple upload, a request id is sent.
+        objects = self.sb.cos_objects
+        extra = {"ETag": objects.etag(entry), "Accept-Ranges": "bytes",
+                 "Last-Modified": formatdate(entry.modified, usegmt=True),
+                 "x-cos-request-id": uuid.uuid4().hex,
+                 **({"x-cos-server-side-encryption": "cos/kms"} if objects.kms else {})}
         wanted = self.headers.get("Range")
         if wanted:
             parsed = parse_range(wanted, size)

@@ -117,6 +117,20 @@ def _hex_md5(value: str | None) -> str | None:
     return None
 
 
+def _object_store_etag_md5(headers: Any) -> str | None:
+    """The MD5 a COS or S3 answer vouches for through its ETag: a presigned link to a
+    simple, unencrypted (or service-key) upload, as CLS, MongoDB and TCSS hand out. Only
+    an answer that says it comes from COS or S3 (their request-id header) counts: another
+    server's ETag, even 32 hex digits, is only a validator."""
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    if "x-cos-request-id" not in lowered and "x-amz-request-id" not in lowered:
+        return None
+    etag = lowered.get("etag", "").strip()
+    if etag.startswith("W/") or not etag_is_md5(etag, lowered):
+        return None
+    return _hex_md5(etag)
+
+
 def etag_is_md5(etag: str, headers: dict[str, Any]) -> bool:
     """Whether a COS (or S3) object's ETag is the MD5 of its bytes: only for a simple upload
     stored unencrypted or with the service's own keys. Multipart ETags end in ``-N``; with
@@ -215,6 +229,7 @@ class _UrlReader:
                 total = int(length) if length and length.isdigit() else None
                 md5 = _b64_md5_to_hex(h.get("Content-MD5"))
             md5 = md5 or _hex_md5(h.get("x-amz-meta-md5")) or _hex_md5(h.get("x-cos-meta-md5"))
+            md5 = md5 or _object_store_etag_md5(h)
             raw = resp.raw
 
             def read(n: int) -> bytes:

@@ -21,6 +21,28 @@ def test_head_and_headers(completed: Callable[..., Any]) -> None:
     assert body.headers["ETag"] == head.headers["ETag"]
 
 
+def test_links_answer_as_cos(sb: Sandbox, completed: Callable[..., Any]) -> None:
+    import hashlib
+
+    from sandbox.cos_objects import SIMPLE_UPLOAD_MAX
+
+    info = completed()
+    body = requests.get(info.CosPath, timeout=5)
+    # a simple upload's ETag is the MD5 of its bytes, and COS says who answered
+    assert body.headers["ETag"] == f'"{hashlib.md5(body.content).hexdigest()}"'
+    assert body.headers["x-cos-request-id"]
+    sb.set_file_size("topic-big", SIMPLE_UPLOAD_MAX + 1)
+    big = requests.head(completed("topic-big").CosPath, timeout=5)
+    assert big.headers["ETag"].rstrip('"').endswith("-5")  # multipart: no MD5
+    sb.cos_objects.kms = True
+    try:
+        sb.set_file_size("topic-kms", 1000)
+        kms = requests.head(completed("topic-kms").CosPath, timeout=5)
+        assert kms.headers["x-cos-server-side-encryption"] == "cos/kms"
+    finally:
+        sb.cos_objects.kms = False
+
+
 def test_content_is_deterministic_and_urls_are_fresh(sb: Sandbox, cls: Any,
                                                      completed: Callable[..., Any]) -> None:
     info = completed()

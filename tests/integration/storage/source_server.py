@@ -16,6 +16,7 @@ them between requests):
 * ``redirects`` — ``{"/a": "/b"}``: answer 302 to the target.
 * ``etag`` — the ETag (change it to simulate a replaced object); ``content_md5`` on/off.
 * ``ranges`` — honour Range / If-Range (off: always 200 with the whole body).
+* ``headers`` — extra response headers (e.g. ``x-cos-request-id``, to answer as COS).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class SourceServer:
         self.etag = '"v1-' + hashlib.md5(data).hexdigest()[:8] + '"'
         self.content_md5 = True
         self.ranges = True
+        self.headers: dict[str, str] = {}
         self.lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -134,6 +136,8 @@ class SourceServer:
         h.send_header("Content-Length", str(total - start))
         h.send_header("ETag", self.etag)
         h.send_header("Accept-Ranges", "bytes")
+        for name, value in self.headers.items():
+            h.send_header(name, value)
         h.end_headers()
         pos = start
         while pos < total:

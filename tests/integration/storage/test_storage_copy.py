@@ -204,6 +204,42 @@ def test_corrupted_source_detected(server: SourceServer, store: LocalObjectStore
     assert not any((store.root / ".courier-staging").iterdir())
 
 
+@pytest.mark.parametrize("vendor", ["x-cos-request-id", "x-amz-request-id"])
+def test_object_store_etag_vouches_for_the_md5(server: SourceServer, store: LocalObjectStore,
+                                               data: bytes, vendor: str) -> None:
+    # a presigned COS/S3 link to a simple upload: no Content-MD5, the ETag is the MD5
+    server.content_md5 = False
+    server.etag = f'"{md5(data)}"'
+    server.headers = {vendor: "req-1"}
+    result = copy_source(UrlSource(server.url()), store, "v.bin", part_size=PART)
+    assert result.md5 == md5(data)
+    server.corrupt = True
+    with pytest.raises(IntegrityError, match="MD5"):
+        copy_source(UrlSource(server.url()), store, "w.bin", part_size=PART)
+    assert store.head("w.bin") is None
+
+
+@pytest.mark.parametrize("etag, headers", [
+    ("md5", {}),  # any server's 32-hex ETag is only a validator
+    ("md5-3", {"x-cos-request-id": "r"}),  # a multipart upload's ETag is no MD5
+    ("md5", {"x-cos-request-id": "r", "x-cos-server-side-encryption": "cos/kms"}),
+    ("md5", {"x-amz-request-id": "r", "x-amz-server-side-encryption": "aws:kms"}),
+    ("md5", {"x-amz-request-id": "r",
+             "x-amz-server-side-encryption-customer-algorithm": "AES256"}),
+])
+def test_etags_that_are_not_an_md5_are_not_trusted(server: SourceServer,
+                                                   store: LocalObjectStore, data: bytes,
+                                                   etag: str, headers: dict[str, str]) -> None:
+    # corrupt bytes under an ETag that would match the clean bytes: had the copy taken
+    # the ETag for the MD5 it would refuse them; it must not, there is no MD5 to go by
+    server.content_md5 = False
+    server.corrupt = True
+    server.etag = '"' + etag.replace("md5", md5(data)) + '"'
+    server.headers = headers
+    result = copy_source(UrlSource(server.url()), store, "n.bin", part_size=PART)
+    assert result.size == len(data) and result.md5 != md5(data)
+
+
 def test_size_lie_detected(server: SourceServer, store: LocalObjectStore, data: bytes) -> None:
     with pytest.raises(IntegrityError):
         copy_source(UrlSource(server.url()), store, "lie.bin", part_size=PART,
