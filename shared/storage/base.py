@@ -124,6 +124,39 @@ class ObjectStore(ABC):
         return None
 
 
+MD5_TAG = "md5"
+
+
+class TaggedObjectStore(ObjectStore):
+    """A bucket (S3, COS) whose user metadata is fixed when an object is written but whose
+    object tags can change afterwards: an MD5 learnt only once the upload is done goes
+    into the tag ``md5`` instead of a rewrite of the whole object."""
+
+    @abstractmethod
+    def _tags(self, key: str) -> dict[str, str]:
+        """The object's tags."""
+
+    @abstractmethod
+    def _put_tags(self, key: str, tags: dict[str, str]) -> None:
+        """Replace the object's tags with ``tags`` (none: remove them all)."""
+
+    def _with_tagged_md5(self, key: str, metadata: dict[str, str]) -> dict[str, str]:
+        """``metadata`` plus the MD5 tag as ``md5``, unless the metadata carries one."""
+        if "md5" not in metadata:
+            md5 = self._tags(key).get(MD5_TAG)
+            if md5:
+                return {**metadata, "md5": md5}
+        return metadata
+
+    def record_md5(self, key: str, md5: str) -> None:
+        """Keep ``md5`` in the tag ``md5``, leaving the other tags as they are; an empty
+        ``md5`` removes it. The object itself is not rewritten."""
+        tags = {k: v for k, v in self._tags(key).items() if k != MD5_TAG}
+        if md5:
+            tags[MD5_TAG] = md5
+        self._put_tags(key, tags)
+
+
 @dataclass(frozen=True)
 class UrlSource:
     """A file behind an HTTP(S) URL (CLS CosPath, MongoDB Url, TCSS DownloadURL, DMS URL)."""

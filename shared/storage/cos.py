@@ -32,7 +32,7 @@ from shared.errors import ConfigError, StorageError
 from shared.storage.base import (
     CosObjectSource,
     ObjectInfo,
-    ObjectStore,
+    TaggedObjectStore,
     UploadedPart,
     UploadNotFoundError,
     sdk_body,
@@ -43,7 +43,6 @@ from shared.storage.sources import cos_endpoint_kwargs, etag_is_md5
 log = logging.getLogger(__name__)
 
 META = "x-cos-meta-"
-MD5_TAG = "md5"
 COPY_OBJECT_MAX = 5 * 1024 ** 3
 COPY_PART_SIZE = 512 * 1024 ** 2
 _RETRYABLE_CODES = frozenset({"SlowDown", "RequestTimeout", "InternalError",
@@ -88,7 +87,7 @@ def _header(headers: dict[str, Any], name: str) -> Any:
     return None
 
 
-class CosObjectStore(ObjectStore):
+class CosObjectStore(TaggedObjectStore):
     scheme = "cos"
 
     def __init__(self, bucket: str, *, region: str, prefix: str = "",
@@ -146,10 +145,8 @@ class CosObjectStore(ObjectStore):
             raise _error(exc, "head") from exc
         etag = _header(resp, "etag")
         metadata = _meta_from(resp)
-        if tags and "md5" not in metadata:
-            md5 = self._tags(key).get(MD5_TAG)
-            if md5:
-                metadata["md5"] = md5
+        if tags:
+            metadata = self._with_tagged_md5(key, metadata)
         return ObjectInfo(key=key, size=int(_header(resp, "content-length") or 0),
                           etag=str(etag).strip('"') if etag else None,
                           metadata=metadata)
@@ -163,23 +160,16 @@ class CosObjectStore(ObjectStore):
         tags = tag_set.get("Tag") or [] if isinstance(tag_set, dict) else []
         return {str(t.get("Key")): str(t.get("Value") or "") for t in tags}
 
-    def record_md5(self, key: str, md5: str) -> None:
-        """Keep ``md5`` in the object tag ``md5`` (other tags are left as they are); an
-        empty ``md5`` removes it. The object itself is not rewritten."""
-        tags = self._tags(key)
-        tags.pop(MD5_TAG, None)
-        if md5:
-            tags[MD5_TAG] = md5
+    def _put_tags(self, key: str, tags: dict[str, str]) -> None:
         try:
             if tags:
-                self.client.put_object_tagging(
-                    Bucket=self.bucket, Key=self._k(key),
-                    Tagging={"TagSet": {"Tag": [{"Key": k, "Value": v}
-                                                for k, v in tags.items()]}})
+                tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
+                self.client.put_object_tagging(Bucket=self.bucket, Key=self._k(key),
+                                               Tagging={"TagSet": {"Tag": tag_list}})
             else:
                 self.client.delete_object_tagging(Bucket=self.bucket, Key=self._k(key))
         except Exception as exc:  # noqa: BLE001
-            raise _error(exc, "tag the object with its MD5") from exc
+            raise _error(exc, "tag the object") from exc
 
     def _stream(self, key: str) -> Any:
         try:

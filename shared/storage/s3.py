@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from shared.errors import StorageError
 from shared.storage.base import (
     ObjectInfo,
-    ObjectStore,
+    TaggedObjectStore,
     UploadedPart,
     UploadNotFoundError,
     sdk_body,
@@ -45,7 +45,6 @@ _RETRYABLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException",
                               "RequestTimeout", "InternalError", "ServiceUnavailable",
                               "RequestTimeTooSkewed"})
 _MISSING_UPLOAD = frozenset({"NoSuchUpload"})
-MD5_TAG = "md5"
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def _md5_b64(data: bytes | bytearray) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
 
 
-class S3ObjectStore(ObjectStore):
+class S3ObjectStore(TaggedObjectStore):
     scheme = "s3"
 
     def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None,
@@ -141,10 +140,8 @@ class S3ObjectStore(ObjectStore):
         except Exception as exc:  # noqa: BLE001 - botocore network errors
             raise _error(exc, "head") from exc
         metadata = dict(resp.get("Metadata") or {})
-        if tags and "md5" not in metadata:
-            md5 = self._tags(key).get(MD5_TAG)
-            if md5:
-                metadata["md5"] = md5
+        if tags:
+            metadata = self._with_tagged_md5(key, metadata)
         return ObjectInfo(key=key, size=int(resp["ContentLength"]),
                           etag=str(resp.get("ETag", "")).strip('"') or None,
                           metadata=metadata)
@@ -156,13 +153,7 @@ class S3ObjectStore(ObjectStore):
             raise _error(exc, "read tags") from exc
         return {str(t["Key"]): str(t["Value"]) for t in resp.get("TagSet") or []}
 
-    def record_md5(self, key: str, md5: str) -> None:
-        """Keep ``md5`` in the object tag ``md5`` (other tags are left as they are); an
-        empty ``md5`` removes it. The object itself is not rewritten."""
-        tags = self._tags(key)
-        tags.pop(MD5_TAG, None)
-        if md5:
-            tags[MD5_TAG] = md5
+    def _put_tags(self, key: str, tags: dict[str, str]) -> None:
         try:
             if tags:
                 self.client.put_object_tagging(
@@ -171,7 +162,7 @@ class S3ObjectStore(ObjectStore):
             else:
                 self.client.delete_object_tagging(Bucket=self.bucket, Key=self._k(key))
         except Exception as exc:  # noqa: BLE001
-            raise _error(exc, "tag the object with its MD5") from exc
+            raise _error(exc, "tag the object") from exc
 
     def _get(self, key: str) -> Any:
         try:

@@ -200,18 +200,6 @@ IAM_FOR_CALL = {
 }
 
 
-def test_aws_role_allows_every_dynamodb_call_the_store_makes() -> None:
-    source = (ROOT / "shared" / "state" / "dynamodb.py").read_text(encoding="utf-8")
-    calls = set(re.findall(r"_call\(\"([a-z_]+)\"", source))
-    assert {"get_item", "query", "transact_write_items"} <= calls
-    assert calls <= set(IAM_FOR_CALL), calls - set(IAM_FOR_CALL)
-    aws = load_yaml(AWS_DESCRIPTOR)
-    allowed = {a.split(":", 1)[1] for st in aws["provider"]["iam"]["role"]["statements"]
-               for a in st["Action"] if a.startswith("dynamodb:")}
-    needed = set().union(*(IAM_FOR_CALL[c] for c in calls))
-    assert needed <= allowed, needed - allowed
-
-
 # S3 calls of the destination store -> the IAM actions they need
 S3_IAM_FOR_CALL = {
     "head_object": {"GetObject"}, "get_object": {"GetObject"},
@@ -225,13 +213,21 @@ S3_IAM_FOR_CALL = {
 }
 
 
-def test_aws_role_allows_every_s3_call_the_store_makes() -> None:
-    source = (ROOT / "shared" / "storage" / "s3.py").read_text(encoding="utf-8")
-    calls = set(re.findall(r"client\.([a-z_]+)\(", source))
-    assert {"upload_part", "put_object_tagging", "get_object_tagging"} <= calls
-    assert calls <= set(S3_IAM_FOR_CALL), calls - set(S3_IAM_FOR_CALL)
+@pytest.mark.parametrize("module, call, service, iam_for_call, must", [
+    ("shared/state/dynamodb.py", r"_call\(\"([a-z_]+)\"", "dynamodb", IAM_FOR_CALL,
+     {"get_item", "query", "transact_write_items"}),
+    ("shared/storage/s3.py", r"client\.([a-z_]+)\(", "s3", S3_IAM_FOR_CALL,
+     {"upload_part", "put_object_tagging", "get_object_tagging"}),
+])
+def test_aws_role_allows_every_call_the_code_makes(module: str, call: str, service: str,
+                                                   iam_for_call: dict[str, set[str]],
+                                                   must: set[str]) -> None:
+    source = (ROOT / module).read_text(encoding="utf-8")
+    calls = set(re.findall(call, source))
+    assert must <= calls  # the pattern still finds the calls
+    assert calls <= set(iam_for_call), calls - set(iam_for_call)
     aws = load_yaml(AWS_DESCRIPTOR)
     allowed = {a.split(":", 1)[1] for st in aws["provider"]["iam"]["role"]["statements"]
-               for a in st["Action"] if a.startswith("s3:")}
-    needed = set().union(*(S3_IAM_FOR_CALL[c] for c in calls))
+               for a in st["Action"] if a.startswith(service + ":")}
+    needed = set().union(*(iam_for_call[c] for c in calls))
     assert needed <= allowed, needed - allowed
