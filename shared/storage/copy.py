@@ -344,9 +344,9 @@ class _Copy:
                               resumed=False, skipped=False)
 
         if upload_id is None:
-            # An MD5 the source vouches for goes in up front: if ours matches at the end, the
-            # object is complete as is and S3/COS need no metadata rewrite (a server-side
-            # copy of the whole object); if not, the upload is aborted, never completed.
+            # An MD5 the source vouches for goes into the metadata up front: if ours matches
+            # at the end, the object is complete as is (nothing to record afterwards); if
+            # not, the upload is aborted, never completed.
             start_meta = {**meta, "md5": body.md5} if body.md5 else meta
             upload_id = self.store.start_upload(self.key, start_meta)
             if self.journal is not None:
