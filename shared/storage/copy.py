@@ -185,12 +185,11 @@ class _Buffers:
         self._part_size = part_size
         self._count = max(1, count)
         self._made = 0
-        self._free: list[bytearray] = []
         self._busy: deque[tuple[bytearray, list[Future[Any]]]] = deque()
 
     def take(self) -> bytearray:
-        if self._free:
-            return self._free.pop()
+        """A buffer to read the next part into: a new one while fewer than ``count`` exist,
+        else the oldest lent one, once its users are done."""
         if self._made < self._count or not self._busy:
             self._made += 1
             return bytearray(self._part_size)
@@ -199,10 +198,8 @@ class _Buffers:
         return buf
 
     def lend(self, buf: bytearray, users: list[Future[Any]]) -> None:
+        """``buf`` holds a part that ``users`` (its upload, its hashing) still read."""
         self._busy.append((buf, users))
-
-    def give_back(self, buf: bytearray) -> None:
-        self._free.append(buf)
 
 
 class _Copy:

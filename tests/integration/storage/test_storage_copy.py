@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,6 +93,31 @@ def test_copy_streams_into_local_store(server: SourceServer, store: LocalObjectS
     assert server.served == len(data)
     # no staging leftovers
     assert not any((store.root / ".courier-staging").iterdir())
+
+
+def test_part_buffers_are_reused(server: SourceServer, store: LocalObjectStore,
+                                 data: bytes) -> None:
+    from shared.storage.copy import HASH_DEPTH
+
+    seen: list[Any] = []  # kept alive, so that no two buffers can share an id()
+    parts: list[int] = []
+    real = store.put_part
+
+    def put_part(key: str, upload_id: str, number: int, chunk: Any, *,
+                 offset: int | None = None) -> str:
+        parts.append(number)
+        if isinstance(chunk, memoryview):
+            seen.append(chunk.obj)
+        return real(key, upload_id, number, chunk, offset=offset)
+
+    store.put_part = put_part  # type: ignore[method-assign]
+    small = PART // 4  # many parts from the same source
+    result = copy_source(UrlSource(server.url()), store, "many.bin", part_size=small,
+                         concurrency=2)
+    assert result.md5 == md5(data) and store.read("many.bin") == data
+    buffers = {id(b) for b in seen}
+    assert len(parts) > 2 * (2 + HASH_DEPTH + 2)
+    assert 1 <= len(buffers) <= 2 + HASH_DEPTH + 2  # allocated once, however many parts
 
 
 def test_small_file_uses_put_object(server: SourceServer, store: LocalObjectStore,
