@@ -26,7 +26,7 @@ import uuid
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
 import requests
 
@@ -67,6 +67,7 @@ class CosGateway:
         self.copies: list[tuple[str, str]] = []  # bucket, path of each server-side copy
         # secret id -> the buckets it may touch (as a bucket policy would); absent: all
         self._scopes: dict[str, frozenset[str]] = {}
+        self._no_tagging: set[str] = set()  # secret ids without object-tagging rights
         self._host, self._port = host, port
         self._httpd: ThreadingHTTPServer | None = None
         self._session = requests.Session()
@@ -81,12 +82,15 @@ class CosGateway:
         return cred
 
     def issue_temporary(self, expires_in: float = 1800.0,
-                        buckets: set[str] | None = None) -> Credential:
+                        buckets: set[str] | None = None, tagging: bool = True) -> Credential:
         """Temporary credentials; with ``buckets`` they may touch only those (reading a copy
-        source included), anything else is ``403 AccessDenied``."""
+        source included), anything else is ``403 AccessDenied``. ``tagging=False``: object
+        tags may be neither read nor written, as with a role granted no tagging actions."""
         cred = self.credentials.issue_temporary(expires_in)
         if buckets is not None:
             self._scopes[cred.secret_id] = frozenset(buckets)
+        if not tagging:
+            self._no_tagging.add(cred.secret_id)
         return cred
 
     def revoke(self, secret_id: str) -> None:
@@ -164,6 +168,9 @@ class CosGateway:
                     touched.add(_copy_source(headers["x-cos-copy-source"]).split("/")[1])
                 if not touched <= scope:
                     raise CosAuthError(403, "AccessDenied", "Access Denied.")
+            if cred.secret_id in self._no_tagging and "tagging" in parse_qs(
+                    split.query, keep_blank_values=True):
+                raise CosAuthError(403, "AccessDenied", "Access Denied.")
         except CosAuthError as exc:
             self._error(h, exc.status, exc.code, exc.message, request_id)
             return

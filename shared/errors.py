@@ -73,9 +73,11 @@ class ProviderError(CourierError):
 class StorageError(CourierError):
     """Reading the source or writing the destination failed."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(self, message: str, *, retryable: bool = True,
+                 status: int | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.status = status  # the object store's HTTP status, when it answered
 
 
 class IntegrityError(StorageError):

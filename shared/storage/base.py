@@ -12,12 +12,15 @@ Sources hold secrets (presigned URLs, tokens): their ``repr`` never shows them.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Union
 
 from shared.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 
 class UploadNotFoundError(StorageError):
@@ -141,20 +144,38 @@ class TaggedObjectStore(ObjectStore):
         """Replace the object's tags with ``tags`` (none: remove them all)."""
 
     def _with_tagged_md5(self, key: str, metadata: dict[str, str]) -> dict[str, str]:
-        """``metadata`` plus the MD5 tag as ``md5``, unless the metadata carries one."""
+        """``metadata`` plus the MD5 tag as ``md5``, unless the metadata carries one. Without
+        the right to read tags there is no tagged MD5 to find: the copy then copies again
+        rather than skip, which is safe."""
         if "md5" not in metadata:
-            md5 = self._tags(key).get(MD5_TAG)
+            try:
+                md5 = self._tags(key).get(MD5_TAG)
+            except StorageError as exc:
+                if exc.status != 403:
+                    raise
+                log.warning("cannot read object tags (%s); grant GetObjectTagging so that "
+                            "copies already done are recognised", exc.message)
+                md5 = None
             if md5:
                 return {**metadata, "md5": md5}
         return metadata
 
     def record_md5(self, key: str, md5: str) -> None:
         """Keep ``md5`` in the tag ``md5``, leaving the other tags as they are; an empty
-        ``md5`` removes it. The object itself is not rewritten."""
-        tags = {k: v for k, v in self._tags(key).items() if k != MD5_TAG}
-        if md5:
-            tags[MD5_TAG] = md5
-        self._put_tags(key, tags)
+        ``md5`` removes it. The object itself is not rewritten. Without the right to tag
+        objects (403), the MD5 goes into the metadata instead, by a server-side rewrite."""
+        try:
+            tags = {k: v for k, v in self._tags(key).items() if k != MD5_TAG}
+            if md5:
+                tags[MD5_TAG] = md5
+            self._put_tags(key, tags)
+        except StorageError as exc:
+            if exc.status != 403:
+                raise
+            log.warning("cannot tag objects (%s): the MD5 goes into the metadata of %s by "
+                        "rewriting it; grant Get/Put/DeleteObjectTagging to avoid that",
+                        exc.message, key)
+            self.set_metadata(key, {"md5": md5})
 
 
 @dataclass(frozen=True)

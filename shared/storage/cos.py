@@ -58,7 +58,8 @@ def _error(exc: Exception, what: str) -> StorageError:
         if code == "NoSuchUpload":
             return UploadNotFoundError(f"{what}: the multipart upload is gone")
         retryable = code in _RETRYABLE_CODES or status >= 500 or status == 429
-        return StorageError(f"{what}: COS answered {status} {code}", retryable=retryable)
+        return StorageError(f"{what}: COS answered {status} {code}", retryable=retryable,
+                            status=status)
     return StorageError(f"{what}: {type(exc).__name__}", retryable=True)
 
 

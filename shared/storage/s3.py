@@ -80,7 +80,8 @@ def _error(exc: Exception, what: str) -> StorageError:
         if code in _MISSING_UPLOAD:
             return UploadNotFoundError(f"{what}: the multipart upload is gone")
         retryable = code in _RETRYABLE_CODES or status >= 500 or status == 429
-        return StorageError(f"{what}: S3 answered {status} {code}", retryable=retryable)
+        return StorageError(f"{what}: S3 answered {status} {code}", retryable=retryable,
+                            status=status)
     return StorageError(f"{what}: {type(exc).__name__}", retryable=True)
 
 

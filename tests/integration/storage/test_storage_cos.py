@@ -124,6 +124,32 @@ def test_streamed_copy_keeps_a_late_md5_in_a_tag(gateway: CosGateway,
     assert tags["TagSet"]["Tag"] == [{"Key": "team", "Value": "data"}]
 
 
+def test_without_tagging_rights_the_md5_goes_into_metadata(
+        gateway: CosGateway, cos: CosObjectStore, caplog: pytest.LogCaptureFixture) -> None:
+    cred = gateway.issue_temporary(600, tagging=False)
+    dest = CosObjectStore(cos.bucket, region=REGION, prefix="exports", endpoint=gateway.endpoint,
+                          secret_id=cred.secret_id, secret_key=cred.secret_key, token=cred.token)
+    from qcloud_cos.cos_exception import CosServiceError
+
+    with pytest.raises(CosServiceError) as denied:  # the role, as set up, may not read tags
+        dest.client.get_object_tagging(Bucket=cos.bucket, Key="exports/x")
+    assert denied.value.get_status_code() == 403
+    data = os.urandom(2 * PART + 5)
+    srv = SourceServer(data).start()
+    srv.content_md5 = False
+    try:
+        before = len(gateway.copies)
+        result = copy_source(UrlSource(srv.url()), dest, "untagged.csv", part_size=PART)
+        again = copy_source(UrlSource(srv.url()), dest, "untagged.csv", part_size=PART)
+    finally:
+        srv.stop()
+    assert result.md5 == md5(data) and again.skipped
+    assert len(gateway.copies) == before + 1  # the fallback rewrite, once
+    raw = cos.client.head_object(Bucket=cos.bucket, Key="exports/untagged.csv")
+    assert raw["x-cos-meta-md5"] == md5(data)
+    assert "cannot tag objects" in caplog.text
+
+
 def test_signatures_are_checked(gateway: CosGateway) -> None:
     bucket = new_bucket(gateway)
     wrong = CosObjectStore(bucket, region=REGION, endpoint=gateway.endpoint,
