@@ -7,6 +7,8 @@ Kinds:
 * ``drop``        — close the connection without an answer (for file downloads: after
   ``after`` body bytes when given, so a client sees a truncated body).
 * ``http_status`` — answer HTTP ``status`` with a non-JSON body.
+* ``lost_answer`` — handle the request (it takes effect), then close the connection
+  without answering: the client cannot tell whether it went through.
 
 ``service`` / ``action`` match exactly; ``"*"`` (or None) matches anything. File downloads are
 service ``"files"``, action ``"Download"``. ``times`` is how many requests the fault hits;
@@ -19,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
-KINDS = ("error", "slow", "drop", "http_status")
+KINDS = ("error", "slow", "drop", "http_status", "lost_answer")
 
 
 @dataclass

@@ -170,12 +170,16 @@ class Handler(BaseHTTPRequestHandler):
             self._api_error(err.code, err.message, request_id)
             return
         self.sb._count(service, action)
-        if self._apply_fault(self.sb.faults.take(service, action), request_id):
+        fault = self.sb.faults.take(service, action)
+        if self._apply_fault(fault, request_id):
             return
         try:
             result = self._dispatch(method, query, headers, body, service, action)
         except ApiError as err:
             self._api_error(err.code, err.message, request_id)
+            return
+        if fault is not None and fault.kind == "lost_answer":
+            self._drop()  # done, but the client never hears of it
             return
         self._json({"Response": dict(result, RequestId=request_id)})
 

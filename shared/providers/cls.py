@@ -4,10 +4,17 @@ CreateExport starts an export of one topic; DescribeExports lists a topic's expo
 filter by id, at most 100 a page), so every pending export of a topic is settled by one
 paged listing. A Completed export's ``CosPath`` is a download URL valid for one hour: it is
 kept with its expiry and re-read when it has lapsed.
+
+CreateExport takes no idempotency token. When a create gets no clear answer (the connection
+broke, an HTTP or internal error: it may have gone through), the topic's exports are searched
+for one with exactly this task's parameters, created since the task was accepted and not
+failed, before anything is created again: right away, and on the retry. Such an export holds
+the same logs, so taking it over never gives the user other data than asked for.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -22,10 +29,19 @@ from shared.providers.tencent import TencentApi
 from shared.providers.validate import Params
 from shared.storage.base import Source, UrlSource
 
+log = logging.getLogger(__name__)
+
 MAX_COUNT = 50_000_000
 PAGE = 100  # DescribeExports' largest page
 URL_LIFETIME = timedelta(hours=1)
 URL_MARGIN = timedelta(minutes=5)  # re-read a URL this long before it lapses
+
+# Answers that leave open whether CreateExport went through.
+AMBIGUOUS_CODES = frozenset({"ClientNetworkError", "ServerNetworkError", "JSONDecodeError",
+                             "KeyError", "ValueError", "InternalError"})
+ADOPT_MARGIN = timedelta(minutes=5)  # clock skew allowed between Courier and CLS
+# the parameters that decide an export's content, as DescribeExports reports them
+SAME_EXPORT = ("Query", "From", "To", "Order", "Format", "Count", "SyntaxRule")
 
 STATUS = {
     "Queuing": RemoteStatus.PENDING,
@@ -73,7 +89,22 @@ class ClsProvider(Provider):
 
     # ------------------------------------------------------------------ calls
     def create(self, task: ExportTask) -> Submission:
-        answer = self.api.call("CreateExport", dict(task.params))
+        if _ambiguous((task.error or {}).get("code")):
+            earlier = self._made_earlier(task)  # the last try may have created it after all
+            if earlier:
+                return Submission(remote={"ExportId": earlier})
+        try:
+            answer = self.api.call("CreateExport", dict(task.params))
+        except ProviderError as exc:
+            if not _ambiguous(exc.code):
+                raise
+            try:
+                earlier = self._made_earlier(task)
+            except ProviderError:
+                raise exc from None
+            if earlier is None:
+                raise
+            return Submission(remote={"ExportId": earlier})
         export_id = answer.get("ExportId")
         if not export_id:
             raise ProviderError("cls", "NoExportId", "CreateExport answered without ExportId",
@@ -120,6 +151,29 @@ class ClsProvider(Provider):
                     raise
 
     # --------------------------------------------------------------- helpers
+    def _made_earlier(self, task: ExportTask) -> str | None:
+        """The newest export of the topic with exactly this task's parameters, created since
+        the task was accepted (less :data:`ADOPT_MARGIN`) and not failed or expired."""
+        since_ms = int((task.created_at - ADOPT_MARGIN).timestamp() * 1000)
+        wanted = {name: task.params.get(name) for name in SAME_EXPORT}
+        offset = 0
+        while True:
+            page = self.api.call("DescribeExports", {"TopicId": task.params["TopicId"],
+                                                     "Offset": offset, "Limit": PAGE})
+            exports = page.get("Exports") or []
+            for info in exports:  # newest first
+                if int(info.get("CreateTimestamp") or 0) < since_ms:
+                    return None
+                same = all(info.get(name) == value for name, value in wanted.items())
+                if same and STATUS.get(str(info.get("Status"))) is not RemoteStatus.FAILED:
+                    log.info("export %s: CLS export %s has this task's parameters and was made "
+                             "by an earlier, unanswered create; taking it over", task.id,
+                             info.get("ExportId"))
+                    return str(info["ExportId"])
+            offset += len(exports)
+            if not exports or offset >= int(page.get("TotalCount") or 0):
+                return None
+
     def _find(self, topic_id: str, export_ids: set[str]) -> dict[str, dict[str, Any]]:
         """Page through the topic's exports until every wanted id is seen (newest first)."""
         found: dict[str, dict[str, Any]] = {}
@@ -157,3 +211,7 @@ class ClsProvider(Provider):
                 "the export expired at CLS (files are kept 3 days)" if expired
                 else "CLS reported the export as Failed"))
         return PollResult(status, stage=str(info.get("Status")).lower())
+
+
+def _ambiguous(code: str | None) -> bool:
+    return bool(code) and (code in AMBIGUOUS_CODES or str(code).startswith("InternalError."))

@@ -124,3 +124,70 @@ def test_cancel_deletes_and_tolerates_a_missing_export(cls: ClsProvider, sandbox
     cls.cancel(task)
     cls.cancel(task)  # already gone: not an error
     assert sandbox.calls[("cls", "DeleteExport")] == 2
+
+
+# ---------------------------------------------------------------- creates left in doubt
+def new_task(cls: ClsProvider, topic: str, **params: Any) -> ExportTask:
+    now = int(time.time() * 1000)
+    return ExportTask(provider="cls", params=cls.validate(
+        {"TopicId": topic, "From": now - 60_000, "To": now, **params}))
+
+
+def listed(cls: ClsProvider, topic: str) -> list[str]:
+    page = cls.api.call("DescribeExports", {"TopicId": topic, "Offset": 0, "Limit": 100})
+    return [info["ExportId"] for info in page.get("Exports") or []]
+
+
+def test_a_create_whose_answer_was_lost_is_not_made_twice(cls: ClsProvider,
+                                                           sandbox: Any) -> None:
+    task = new_task(cls, "topic-lost")
+    sandbox.faults.add(service="cls", action="CreateExport", kind="lost_answer", times=1)
+    sub = cls.create(task)  # the export was made, the answer never came: it is found
+    assert listed(cls, "topic-lost") == [sub.remote["ExportId"]]
+    assert sandbox.calls[("cls", "CreateExport")] == 1
+
+
+def test_a_create_left_in_doubt_is_looked_for_before_the_retry(cls: ClsProvider,
+                                                               sandbox: Any) -> None:
+    task = new_task(cls, "topic-doubt")
+    sandbox.faults.add(service="cls", action="CreateExport", kind="lost_answer", times=1)
+    sandbox.faults.add(service="cls", action="DescribeExports", kind="drop", times=1)
+    with pytest.raises(ProviderError) as err:  # and the search right after fails too
+        cls.create(task)
+    assert err.value.code == "ClientNetworkError" and err.value.retryable
+    task.error = {"code": err.value.code, "retryable": True}  # as exports.submit keeps it
+    sub = cls.create(task)
+    assert listed(cls, "topic-doubt") == [sub.remote["ExportId"]]
+    assert sandbox.calls[("cls", "CreateExport")] == 1
+
+
+def test_only_an_export_with_the_same_parameters_is_taken(cls: ClsProvider,
+                                                          sandbox: Any) -> None:
+    other = cls.create(new_task(cls, "topic-mix", Query="level:ERROR")).remote["ExportId"]
+    task = new_task(cls, "topic-mix")
+    sandbox.faults.add(service="cls", action="CreateExport", kind="drop", times=1)
+    with pytest.raises(ProviderError):  # dropped before it was handled: nothing was made
+        cls.create(task)
+    task.error = {"code": "ClientNetworkError", "retryable": True}
+    mine = cls.create(task).remote["ExportId"]
+    assert mine != other and sorted(listed(cls, "topic-mix")) == sorted([mine, other])
+
+
+def test_an_export_older_than_the_task_is_not_taken(cls: ClsProvider, sandbox: Any) -> None:
+    older = cls.create(new_task(cls, "topic-old")).remote["ExportId"]
+    task = new_task(cls, "topic-old")  # the very same parameters, accepted much later
+    task.created_at = utcnow() + timedelta(minutes=30)
+    task.error = {"code": "InternalError", "retryable": True}
+    mine = cls.create(task).remote["ExportId"]
+    assert mine != older and len(listed(cls, "topic-old")) == 2
+
+
+def test_a_clear_refusal_does_not_search(cls: ClsProvider, sandbox: Any) -> None:
+    task = new_task(cls, "topic-full")
+    sandbox.faults.add(service="cls", action="CreateExport", kind="error",
+                       code="LimitExceeded.Export", times=1)
+    before = sandbox.calls.get(("cls", "DescribeExports"), 0)
+    with pytest.raises(ProviderError) as err:
+        cls.create(task)
+    assert err.value.code == "LimitExceeded.Export"
+    assert sandbox.calls.get(("cls", "DescribeExports"), 0) == before
