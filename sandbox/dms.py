@@ -19,9 +19,13 @@ A ticket (order) follows sandbox time and the people around it:
   ``process_s``, then ``EXPORT_SUCCESS`` (``EXPORT_FAIL`` while ``failing_exports`` lasts);
 * ``GetDataExportDownloadURL`` → a signed sandbox file URL valid ``url_ttl_s`` seconds.
 
+``ListOrders`` lists the tenant's tickets, newest first, by comment or id, creation time and
+status, paged.
+
 Faults: service ``"dms"``, action = the x-acs-action. An ``error`` fault with a gateway code
 (``Throttling*``, ``ServiceUnavailable``, ``InternalError``) is an HTTP error; any other code
-is an HTTP 200 ``Success: false`` answer.
+is an HTTP 200 ``Success: false`` answer. ``lost_answer`` carries the request out and
+drops the connection instead of answering.
 """
 
 from __future__ import annotations
@@ -63,6 +67,13 @@ class DmsError(Exception):
 
 def _time(unix: float) -> str:
     return datetime.fromtimestamp(unix, tz=CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _parse_time(value: Optional[str]) -> Optional[float]:
+    """``yyyy-MM-dd HH:mm:ss`` in Beijing time, as DMS takes it; None when absent."""
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).timestamp()
 
 
 @dataclass
@@ -114,6 +125,7 @@ class DmsService:
             "ExecuteDataExport": self.execute,
             "GetDataExportDownloadURL": self.download_url,
             "CloseOrder": self.close_order,
+            "ListOrders": self.list_orders,
         }
 
     @property
@@ -219,6 +231,51 @@ class DmsService:
                                           or "sandbox_fail" in statement))
             self.orders[order.order_id] = order
         return {"CreateOrderResult": {"CreateOrderResult": [order.order_id]}}
+
+    def list_orders(self, params: dict[str, str]) -> dict[str, Any]:
+        """The tickets of the tenant, newest first: ``SearchContent`` matches the comment or
+        the id, ``StartTime`` / ``EndTime`` (Beijing time) the creation time, ``PluginType``
+        must be ``DATA_EXPORT`` if given (the only kind here), ``OrderStatus`` is ``ALL``,
+        ``RUNNING`` or ``FINISHED``. Paged by ``PageNumber`` (from 1) and ``PageSize``."""
+        tid = self._tid(params)
+        plugin = params.get("PluginType") or "DATA_EXPORT"
+        status = (params.get("OrderStatus") or "ALL").upper()
+        if status not in ("ALL", "RUNNING", "FINISHED"):
+            raise DmsError("InvalidParameterValid", "OrderStatus must be ALL, RUNNING or "
+                                                    "FINISHED")
+        try:
+            page = int(params.get("PageNumber") or 1)
+            size = int(params.get("PageSize") or 10)
+            start = _parse_time(params.get("StartTime"))
+            end = _parse_time(params.get("EndTime"))
+        except ValueError:
+            raise DmsError("InvalidParameterValid", "PageNumber, PageSize, StartTime or "
+                                                    "EndTime is malformed") from None
+        if page < 1 or not 1 <= size <= 100:
+            raise DmsError("InvalidParameterValid", "PageNumber >= 1, PageSize 1..100")
+        search = params.get("SearchContent") or ""
+        now = self.sb.clock.now()
+        with self._lock:
+            orders = sorted(self.orders.values(), key=lambda o: o.order_id, reverse=True)
+        rows = []
+        for order in orders:
+            code = self.status_code(order, now)
+            finished = code in ("closed", "reject", "fail", "success")
+            if (order.tid != tid or plugin != "DATA_EXPORT"
+                    or (search and search not in order.comment
+                        and search != str(order.order_id))
+                    or (start is not None and order.created < start)
+                    or (end is not None and order.created > end)
+                    or (status == "RUNNING" and finished)
+                    or (status == "FINISHED" and not finished)):
+                continue
+            rows.append({"OrderId": order.order_id, "Comment": order.comment,
+                         "PluginType": "DATA_EXPORT", "StatusCode": code,
+                         "StatusDesc": code, "Committer": "sandbox", "CommitterId": 1,
+                         "CreateTime": _time(order.created),
+                         "LastModifyTime": _time(order.created)})
+        chosen = rows[(page - 1) * size:page * size]
+        return {"Orders": {"Order": chosen}, "TotalCount": len(rows)}
 
     def submit_approval(self, params: dict[str, str]) -> dict[str, Any]:
         order = self._order(params)
@@ -355,6 +412,9 @@ class DmsService:
         except DmsError as err:
             self._json(h, 200, {"RequestId": request_id, "Success": False,
                                 "ErrorCode": err.code, "ErrorMessage": err.message})
+            return
+        if fault is not None and fault.kind == "lost_answer":
+            h._drop()  # done, but the client never hears of it
             return
         self._json(h, 200, {"RequestId": request_id, "Success": True, **result})
 

@@ -49,6 +49,7 @@ ACTIONS: dict[str, tuple[str, Any]] = {
     "GetDataExportDownloadURL": ("get_data_export_download_urlwith_options",
                                  dms_models.GetDataExportDownloadURLRequest),
     "CloseOrder": ("close_order_with_options", dms_models.CloseOrderRequest),
+    "ListOrders": ("list_orders_with_options", dms_models.ListOrdersRequest),
 }
 
 # Codes that can succeed later. Exact names, prefixes ending in ".", and suffixes.

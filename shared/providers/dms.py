@@ -15,6 +15,12 @@ EXPORT_SUCCESS                             ``GetDataExportDownloadURL`` → READ
 PRE_CHECK_FAIL / EXPORT_FAIL               FAILED
 =========================================  ==============================================
 
+``CreateDataExportOrder`` takes no idempotency token. The ticket's comment ends with
+``[Export Courier <export id>]``, which also tells the approver where it comes from; when a
+create gets no clear answer (no answer at all, a timeout, a server error: it may have gone
+through), ``ListOrders`` is searched for that mark before a ticket is opened again, right
+away and on the retry, so an approver never sees the same request twice.
+
 Waiting for approval is normal and may last days: it is reported as
 :attr:`RemoteStatus.WAITING`, never as a failure. The order of the steps is inferred from
 the JobStatus values (see PROVIDER_FACTS).
@@ -28,6 +34,7 @@ two (detail + base info), each other poll that finds it busy adds one.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -46,7 +53,13 @@ ENCODINGS = ("UTF8", "UTF8MB4", "GB2312", "ISO_8859_1", "GBK", "LATAIN1", "CP125
 EXPORT_MODE = "FAST"
 WAITING_REASON = "waiting for approval in DMS"
 WAITING_POLL_S = 60.0  # a person decides: no need to look every few seconds
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 DEFAULT_CLASSIFY = "data export requested through Export Courier"
+# Answers that leave open whether CreateDataExportOrder went through.
+AMBIGUOUS_CODES = frozenset({"NetworkError", "RequestTimeout", "InternalError",
+                             "UnknownError", "ServiceUnavailable"})
+SEARCH_MARGIN = timedelta(minutes=10)  # clock skew allowed when searching by creation time
+BEIJING = timezone(timedelta(hours=8))  # DMS takes and gives times in Beijing time
 
 PENDING_PRECHECK = frozenset({"PRE_CHECKING"})
 APPROVED = frozenset({"APPLY_AUDIT_SUCCESS", "ENABLE_EXPORT"})
@@ -111,9 +124,26 @@ class DmsProvider(Provider):
         else:
             plugin["IgnoreAffectRows"] = True
             plugin["IgnoreAffectRowsReason"] = "row count not known in advance"
-        answer = self.api.call("CreateDataExportOrder", {
-            "Tid": params["Tid"], "Comment": params.get("Comment") or DEFAULT_CLASSIFY,
-            "PluginParam": plugin})
+        if _ambiguous((task.error or {}).get("code")):
+            earlier = self._opened_earlier(task)  # the last try may have opened it after all
+            if earlier is not None:
+                return Submission(remote={"OrderId": earlier, "own_order": True},
+                                  stage="precheck")
+        comment = f"{params.get('Comment') or DEFAULT_CLASSIFY} {_mark(task)}"
+        try:
+            answer = self.api.call("CreateDataExportOrder", {
+                "Tid": params["Tid"], "Comment": comment, "PluginParam": plugin})
+        except ProviderError as exc:
+            if not _ambiguous(exc.code):
+                raise
+            try:
+                earlier = self._opened_earlier(task)
+            except ProviderError:
+                raise exc from None
+            if earlier is None:
+                raise
+            return Submission(remote={"OrderId": earlier, "own_order": True},
+                              stage="precheck")
         ids = (answer.get("CreateOrderResult") or {}).get("CreateOrderResult") or []
         if not ids:
             raise ProviderError("dms", "NoOrderId", "CreateDataExportOrder answered without "
@@ -154,6 +184,24 @@ class DmsProvider(Provider):
             log.info("dms close of %s refused: %s", task.id, exc.code)
 
     # --------------------------------------------------------------- helpers
+    def _opened_earlier(self, task: ExportTask) -> int | None:
+        """The ticket this export opened, found by the mark in its comment, if any."""
+        since = (task.created_at - SEARCH_MARGIN).astimezone(BEIJING)
+        page = self.api.call("ListOrders", {
+            "Tid": task.params["Tid"], "PluginType": "DATA_EXPORT",
+            "OrderResultType": "AS_COMMITTER", "OrderStatus": "ALL",
+            "SearchContent": task.id, "SearchDateType": "CREATE_TIME",
+            "StartTime": since.strftime(TIME_FORMAT), "PageNumber": 1, "PageSize": 20})
+        orders = (page.get("Orders") or {}).get("Order") or []
+        mark = _mark(task)
+        found = sorted(int(o["OrderId"]) for o in orders
+                       if mark in str(o.get("Comment") or "") and o.get("OrderId"))
+        if found:
+            log.info("export %s: DMS ticket %s carries its mark and was opened by an "
+                     "earlier, unanswered create; taking it over", task.id, found[0])
+            return found[0]
+        return None
+
     def _poll_one(self, task: ExportTask) -> PollResult:
         tid, order_id = task.params["Tid"], task.remote["OrderId"]
         status = self._detail(tid, order_id)
@@ -217,3 +265,12 @@ class DmsProvider(Provider):
 def _file_name(url: str, order_id: int, file_type: str) -> str:
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     return name or f"dms-{order_id}.{file_type.lower()}"
+
+
+def _mark(task: ExportTask) -> str:
+    return f"[Export Courier {task.id}]"
+
+
+def _ambiguous(code: str | None) -> bool:
+    return bool(code) and (code in AMBIGUOUS_CODES or str(code).startswith(
+        ("InternalError.", "ServiceUnavailable.", "HTTP5")))

@@ -220,3 +220,78 @@ def test_bad_input_names_the_field_and_calls_nothing(dms: DmsProvider, sb: Sandb
         dms.validate(params)
     assert exc.value.field == field
     assert sb.calls == before
+
+
+# ---------------------------------------------------------------- creates left in doubt
+def new_task(dms: DmsProvider, **extra: Any) -> ExportTask:
+    return ExportTask(provider="dms", params=dms.validate({**EXPORT, **extra}))
+
+
+def test_the_ticket_says_which_export_opened_it(dms: DmsProvider, sb: Sandbox) -> None:
+    task = submit(dms, EXPORT)
+    comment = sb.dms.orders[task.remote["OrderId"]].comment
+    assert comment == f"monthly [Export Courier {task.id}]"
+
+
+def test_a_ticket_whose_answer_was_lost_is_not_opened_twice(dms: DmsProvider,
+                                                             sb: Sandbox) -> None:
+    task = new_task(dms)
+    sb.faults.add(service="dms", action="CreateDataExportOrder", kind="lost_answer")
+    sub = dms.create(task)  # the ticket was opened, the answer never came: it is found
+    assert list(sb.dms.orders) == [sub.remote["OrderId"]] and sub.remote["own_order"]
+    assert sb.calls[("dms", "CreateDataExportOrder")] == 1
+    assert sb.calls[("dms", "ListOrders")] == 1
+
+
+def test_a_ticket_left_in_doubt_is_looked_for_before_the_retry(dms: DmsProvider,
+                                                               sb: Sandbox) -> None:
+    other = submit(dms, EXPORT)  # another export's ticket, same SQL: not ours
+    task = new_task(dms)
+    sb.faults.add(service="dms", action="CreateDataExportOrder", kind="lost_answer")
+    sb.faults.add(service="dms", action="ListOrders", kind="drop")
+    with pytest.raises(ProviderError) as err:  # and the search right after fails too
+        dms.create(task)
+    assert err.value.code == "NetworkError" and err.value.retryable
+    task.error = {"code": err.value.code, "retryable": True}  # as exports.submit keeps it
+    sub = dms.create(task)
+    assert sub.remote["OrderId"] != other.remote["OrderId"]
+    assert len(sb.dms.orders) == 2 and sb.calls[("dms", "CreateDataExportOrder")] == 2
+
+
+def test_nothing_found_means_the_ticket_is_opened(dms: DmsProvider, sb: Sandbox) -> None:
+    task = new_task(dms)
+    sb.faults.add(service="dms", action="CreateDataExportOrder", kind="drop")
+    with pytest.raises(ProviderError):  # dropped before it was handled: nothing opened
+        dms.create(task)
+    assert not sb.dms.orders
+    task.error = {"code": "NetworkError", "retryable": True}
+    sub = dms.create(task)
+    assert list(sb.dms.orders) == [sub.remote["OrderId"]]
+
+
+def test_a_clear_refusal_does_not_search(dms: DmsProvider, sb: Sandbox) -> None:
+    sb.faults.add(service="dms", action="CreateDataExportOrder", kind="error",
+                  code="InvalidParameterValid")
+    with pytest.raises(ProviderError):
+        dms.create(new_task(dms))
+    assert sb.calls.get(("dms", "ListOrders"), 0) == 0
+
+
+def test_sandbox_list_orders_filters_and_pages(dms: DmsProvider, sb: Sandbox) -> None:
+    first = submit(dms, EXPORT)
+    second = submit(dms, {**EXPORT, "Comment": "weekly"})
+
+    def ids(**query: Any) -> list[int]:
+        page = dms.api.call("ListOrders", {"Tid": 1, **query})
+        return [int(o["OrderId"]) for o in page["Orders"]["Order"]]
+
+    mine = [second.remote["OrderId"], first.remote["OrderId"]]  # newest first
+    assert ids() == mine
+    assert ids(SearchContent=second.id) == mine[:1]
+    assert ids(SearchContent="weekly") == mine[:1]
+    assert ids(PageSize=1, PageNumber=2) == mine[1:]
+    assert ids(StartTime="2999-01-01 00:00:00") == []
+    assert ids(OrderStatus="FINISHED") == []
+    with pytest.raises(ProviderError) as err:
+        ids(OrderStatus="SOMETIMES")
+    assert not err.value.retryable
