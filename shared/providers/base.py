@@ -93,6 +93,32 @@ class Provider(ABC):
         """Ask the vendor to drop the export, where it can."""
 
 
+def create_once(task: ExportTask, create: Callable[[], Submission],
+                made_earlier: Callable[[], Submission | None],
+                ambiguous: Callable[[str | None], bool]) -> Submission:
+    """``create`` for a vendor call that takes no idempotency token, without making the
+    export twice. An answer that leaves open whether the call went through (``ambiguous``
+    of its code: no answer, a timeout, a server error) is followed by ``made_earlier``,
+    which looks for what the call may have made; so is a retry after such an answer (the
+    code kept in ``task.error``). A failed search leaves the original error standing."""
+    if ambiguous((task.error or {}).get("code")):
+        earlier = made_earlier()  # the last try may have gone through after all
+        if earlier is not None:
+            return earlier
+    try:
+        return create()
+    except ProviderError as exc:
+        if not ambiguous(exc.code):
+            raise
+        try:
+            earlier = made_earlier()
+        except ProviderError:
+            raise exc from None
+        if earlier is None:
+            raise
+        return earlier
+
+
 class RateLimiter:
     """At most ``rate`` calls per API action in any one-second window, in this process.
 

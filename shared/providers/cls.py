@@ -24,7 +24,14 @@ from shared.clock import from_iso, to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
-from shared.providers.base import PollResult, Provider, RateLimiter, RemoteStatus, Submission
+from shared.providers.base import (
+    PollResult,
+    Provider,
+    RateLimiter,
+    RemoteStatus,
+    Submission,
+    create_once,
+)
 from shared.providers.tencent import TencentApi
 from shared.providers.validate import Params
 from shared.storage.base import Source, UrlSource
@@ -89,22 +96,11 @@ class ClsProvider(Provider):
 
     # ------------------------------------------------------------------ calls
     def create(self, task: ExportTask) -> Submission:
-        if _ambiguous((task.error or {}).get("code")):
-            earlier = self._made_earlier(task)  # the last try may have created it after all
-            if earlier:
-                return Submission(remote={"ExportId": earlier})
-        try:
-            answer = self.api.call("CreateExport", dict(task.params))
-        except ProviderError as exc:
-            if not _ambiguous(exc.code):
-                raise
-            try:
-                earlier = self._made_earlier(task)
-            except ProviderError:
-                raise exc from None
-            if earlier is None:
-                raise
-            return Submission(remote={"ExportId": earlier})
+        return create_once(task, lambda: self._create(task), lambda: self._made_earlier(task),
+                           _ambiguous)
+
+    def _create(self, task: ExportTask) -> Submission:
+        answer = self.api.call("CreateExport", dict(task.params))
         export_id = answer.get("ExportId")
         if not export_id:
             raise ProviderError("cls", "NoExportId", "CreateExport answered without ExportId",
@@ -151,7 +147,7 @@ class ClsProvider(Provider):
                     raise
 
     # --------------------------------------------------------------- helpers
-    def _made_earlier(self, task: ExportTask) -> str | None:
+    def _made_earlier(self, task: ExportTask) -> Submission | None:
         """The newest export of the topic with exactly this task's parameters, created since
         the task was accepted (less :data:`ADOPT_MARGIN`) and not failed or expired."""
         since_ms = int((task.created_at - ADOPT_MARGIN).timestamp() * 1000)
@@ -169,7 +165,7 @@ class ClsProvider(Provider):
                     log.info("export %s: CLS export %s has this task's parameters and was made "
                              "by an earlier, unanswered create; taking it over", task.id,
                              info.get("ExportId"))
-                    return str(info["ExportId"])
+                    return Submission(remote={"ExportId": str(info["ExportId"])})
             offset += len(exports)
             if not exports or offset >= int(page.get("TotalCount") or 0):
                 return None

@@ -42,7 +42,14 @@ from shared.config import AlibabaSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
 from shared.providers.alibaba import DmsApi
-from shared.providers.base import PollResult, Provider, RateLimiter, RemoteStatus, Submission
+from shared.providers.base import (
+    PollResult,
+    Provider,
+    RateLimiter,
+    RemoteStatus,
+    Submission,
+    create_once,
+)
 from shared.providers.validate import Params
 from shared.storage.base import Source, UrlSource
 
@@ -124,32 +131,18 @@ class DmsProvider(Provider):
         else:
             plugin["IgnoreAffectRows"] = True
             plugin["IgnoreAffectRowsReason"] = "row count not known in advance"
-        if _ambiguous((task.error or {}).get("code")):
-            earlier = self._opened_earlier(task)  # the last try may have opened it after all
-            if earlier is not None:
-                return Submission(remote={"OrderId": earlier, "own_order": True},
-                                  stage="precheck")
         comment = f"{params.get('Comment') or DEFAULT_CLASSIFY} {_mark(task)}"
-        try:
+
+        def open_ticket() -> Submission:
             answer = self.api.call("CreateDataExportOrder", {
                 "Tid": params["Tid"], "Comment": comment, "PluginParam": plugin})
-        except ProviderError as exc:
-            if not _ambiguous(exc.code):
-                raise
-            try:
-                earlier = self._opened_earlier(task)
-            except ProviderError:
-                raise exc from None
-            if earlier is None:
-                raise
-            return Submission(remote={"OrderId": earlier, "own_order": True},
-                              stage="precheck")
-        ids = (answer.get("CreateOrderResult") or {}).get("CreateOrderResult") or []
-        if not ids:
-            raise ProviderError("dms", "NoOrderId", "CreateDataExportOrder answered without "
-                                "an order id", retryable=True)
-        return Submission(remote={"OrderId": int(ids[0]), "own_order": True},
-                          stage="precheck")
+            ids = (answer.get("CreateOrderResult") or {}).get("CreateOrderResult") or []
+            if not ids:
+                raise ProviderError("dms", "NoOrderId", "CreateDataExportOrder answered "
+                                    "without an order id", retryable=True)
+            return _own(int(ids[0]))
+
+        return create_once(task, open_ticket, lambda: self._opened_earlier(task), _ambiguous)
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
         results: dict[str, PollResult | ProviderError] = {}
@@ -184,7 +177,7 @@ class DmsProvider(Provider):
             log.info("dms close of %s refused: %s", task.id, exc.code)
 
     # --------------------------------------------------------------- helpers
-    def _opened_earlier(self, task: ExportTask) -> int | None:
+    def _opened_earlier(self, task: ExportTask) -> Submission | None:
         """The ticket this export opened, found by the mark in its comment, if any."""
         since = (task.created_at - SEARCH_MARGIN).astimezone(BEIJING)
         page = self.api.call("ListOrders", {
@@ -199,7 +192,7 @@ class DmsProvider(Provider):
         if found:
             log.info("export %s: DMS ticket %s carries its mark and was opened by an "
                      "earlier, unanswered create; taking it over", task.id, found[0])
-            return found[0]
+            return _own(found[0])
         return None
 
     def _poll_one(self, task: ExportTask) -> PollResult:
@@ -265,6 +258,11 @@ class DmsProvider(Provider):
 def _file_name(url: str, order_id: int, file_type: str) -> str:
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     return name or f"dms-{order_id}.{file_type.lower()}"
+
+
+def _own(order_id: int) -> Submission:
+    """A ticket this export opened (Courier may close it on cancel)."""
+    return Submission(remote={"OrderId": order_id, "own_order": True}, stage="precheck")
 
 
 def _mark(task: ExportTask) -> str:
