@@ -162,19 +162,20 @@ class TaggedObjectStore(ObjectStore):
 
     def record_md5(self, key: str, md5: str) -> None:
         """Keep ``md5`` in the tag ``md5``, leaving the other tags as they are; an empty
-        ``md5`` removes it. The object itself is not rewritten. Without the right to tag
-        objects (403), the MD5 goes into the metadata instead, by a server-side rewrite."""
+        ``md5`` removes it. The object itself is not rewritten. Where the store refuses the
+        tag (403: no right to tag objects; 400: e.g. the object already has the most tags
+        allowed), the MD5 goes into the metadata instead, by a server-side rewrite."""
         try:
             tags = {k: v for k, v in self._tags(key).items() if k != MD5_TAG}
             if md5:
                 tags[MD5_TAG] = md5
             self._put_tags(key, tags)
         except StorageError as exc:
-            if exc.status != 403:
+            if exc.status not in (400, 403):
                 raise
-            log.warning("cannot tag objects (%s): the MD5 goes into the metadata of %s by "
-                        "rewriting it; grant Get/Put/DeleteObjectTagging to avoid that",
-                        exc.message, key)
+            log.warning("cannot tag %s (%s): its MD5 goes into the metadata by rewriting "
+                        "the object; grant Get/Put/DeleteObjectTagging to avoid that",
+                        key, exc.message)
             self.set_metadata(key, {"md5": md5})
 
 

@@ -203,3 +203,17 @@ def test_record_md5_keeps_other_tags(s3: S3ObjectStore) -> None:
     s3.client.delete_object_tagging(Bucket=s3.bucket, Key=key)
     s3.record_md5("t.bin", "")  # nothing to remove: no tags at all
     assert s3.client.get_object_tagging(Bucket=s3.bucket, Key=key)["TagSet"] == []
+
+
+def test_an_object_with_every_tag_taken_gets_its_md5_in_metadata(s3: S3ObjectStore) -> None:
+    s3.put_object("full.bin", b"abc")
+    key = "landing/zone/full.bin"
+    ten = [{"Key": f"t{i}", "Value": "v"} for i in range(10)]  # S3's most per object
+    s3.client.put_object_tagging(Bucket=s3.bucket, Key=key, Tagging={"TagSet": ten})
+    calls = operations(s3)
+    s3.record_md5("full.bin", md5(b"abc"))
+    assert "CopyObject" in calls  # the fallback: the object rewritten with the md5
+    raw = s3.client.head_object(Bucket=s3.bucket, Key=key)
+    assert raw["Metadata"] == {"md5": md5(b"abc")}
+    tags = s3.client.get_object_tagging(Bucket=s3.bucket, Key=key)["TagSet"]
+    assert len(tags) == 10  # the user's tags are all still there
