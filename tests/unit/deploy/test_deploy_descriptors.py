@@ -231,3 +231,12 @@ def test_aws_role_allows_every_call_the_code_makes(module: str, call: str, servi
                for a in st["Action"] if a.startswith(service + ":")}
     needed = set().union(*(iam_for_call[c] for c in calls))
     assert needed <= allowed, needed - allowed
+
+
+def test_deploy_guide_lists_every_dms_action_courier_calls() -> None:
+    from shared.providers.alibaba import ACTIONS
+
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`dms:([A-Za-z]+)`", guide))
+    assert "ListOrders" in ACTIONS
+    assert set(ACTIONS) <= listed, set(ACTIONS) - listed
