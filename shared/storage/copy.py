@@ -53,7 +53,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -69,6 +68,7 @@ from shared.storage.base import (
     UrlSource,
 )
 from shared.storage.keys import check_key
+from shared.storage.pipeline import HASH_DEPTH, BackgroundMd5, PartBuffers
 from shared.storage.sources import (  # noqa: F401 - re-exported: the copy's public errors
     SourceExpiredError,
     UnsafeSourceError,
@@ -85,7 +85,6 @@ log = logging.getLogger(__name__)
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 DEFAULT_CONCURRENCY = 4
 PART_ATTEMPTS = 3
-HASH_DEPTH = 2  # parts that may wait for the MD5 worker
 
 
 class CopyJournal(Protocol):
@@ -145,61 +144,6 @@ def _stream_md5(store: ObjectStore, key: str) -> tuple[str, int]:
         digest.update(chunk)
         size += len(chunk)
     return digest.hexdigest(), size
-
-
-class _BackgroundMd5:
-    """MD5 over the parts in order, computed on a worker thread (hashlib drops the GIL for
-    large updates), so hashing overlaps reading and uploading. At most ``depth`` parts wait
-    to be hashed, which keeps memory bounded."""
-
-    def __init__(self, depth: int) -> None:
-        self._md5 = hashlib.md5()  # noqa: S324 - an integrity checksum, not security
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-md5")
-        self._pending: list[Future[None]] = []
-        self._depth = max(1, depth)
-
-    def update(self, data: bytes | memoryview) -> Future[None]:
-        """Queue ``data`` (left untouched until the returned future is done)."""
-        fut = self._pool.submit(self._md5.update, data)
-        self._pending.append(fut)
-        while len(self._pending) > self._depth:
-            self._pending.pop(0).result()
-        return fut
-
-    def hexdigest(self) -> str:
-        for fut in self._pending:
-            fut.result()
-        self._pending.clear()
-        return self._md5.hexdigest()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-
-class _Buffers:
-    """The copy's part buffers, recycled: one is reused once its upload and its hashing are
-    done, so a copy allocates at most ``count`` of them however large the source, and the
-    source is read straight into them (no per-part allocation, no joining of chunks)."""
-
-    def __init__(self, part_size: int, count: int) -> None:
-        self._part_size = part_size
-        self._count = max(1, count)
-        self._made = 0
-        self._busy: deque[tuple[bytearray, list[Future[Any]]]] = deque()
-
-    def take(self) -> bytearray:
-        """A buffer to read the next part into: a new one while fewer than ``count`` exist,
-        else the oldest lent one, once its users are done."""
-        if self._made < self._count or not self._busy:
-            self._made += 1
-            return bytearray(self._part_size)
-        buf, users = self._busy.popleft()
-        wait(users)  # their outcomes are collected by the copy loop
-        return buf
-
-    def lend(self, buf: bytearray, users: list[Future[Any]]) -> None:
-        """``buf`` holds a part that ``users`` (its upload, its hashing) still read."""
-        self._busy.append((buf, users))
 
 
 class _Copy:
@@ -303,7 +247,7 @@ class _Copy:
 
     def _stream(self, body: _Body, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
         resumed = bool(upload_id and done)
-        hasher = None if resumed else _BackgroundMd5(HASH_DEPTH)
+        hasher = None if resumed else BackgroundMd5(HASH_DEPTH)
         try:
             return self._stream_with(body, upload_id, done, hasher)
         finally:
@@ -311,7 +255,7 @@ class _Copy:
                 hasher.close()
 
     def _stream_with(self, body: _Body, upload_id: str | None, done: list[PartRecord],
-                     hasher: _BackgroundMd5 | None) -> CopyResult:
+                     hasher: BackgroundMd5 | None) -> CopyResult:
         resumed = hasher is None
         offset = body.start
         parts = [UploadedPart(r.part_number, r.etag) for r in done]
@@ -321,7 +265,7 @@ class _Copy:
         meta = dict(self.metadata)
 
         # parts being uploaded, parts waiting to be hashed, the one being read, one spare
-        buffers = _Buffers(self.part_size, self.concurrency + HASH_DEPTH + 2)
+        buffers = PartBuffers(self.part_size, self.concurrency + HASH_DEPTH + 2)
         buf = buffers.take()
         filled = self._read_into(body, buf, offset)
         if not resumed and filled < self.part_size:

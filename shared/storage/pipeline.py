@@ -1,0 +1,71 @@
+"""The streaming copy's moving parts: recycled part buffers and the in-order MD5 worker.
+
+:mod:`shared.storage.copy` reads each part of the source into a buffer from
+:class:`PartBuffers`, hands a view of it to the upload pool and to :class:`BackgroundMd5`,
+and lends the buffer out until both are done with it. Memory stays at a fixed number of
+buffers however large the source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
+
+HASH_DEPTH = 2  # parts that may wait for the MD5 worker
+
+
+class BackgroundMd5:
+    """MD5 over the parts in order, computed on a worker thread (hashlib drops the GIL for
+    large updates), so hashing overlaps reading and uploading. At most ``depth`` parts wait
+    to be hashed, which keeps memory bounded."""
+
+    def __init__(self, depth: int) -> None:
+        self._md5 = hashlib.md5()  # noqa: S324 - an integrity checksum, not security
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-md5")
+        self._pending: list[Future[None]] = []
+        self._depth = max(1, depth)
+
+    def update(self, data: bytes | memoryview) -> Future[None]:
+        """Queue ``data`` (left untouched until the returned future is done)."""
+        fut = self._pool.submit(self._md5.update, data)
+        self._pending.append(fut)
+        while len(self._pending) > self._depth:
+            self._pending.pop(0).result()
+        return fut
+
+    def hexdigest(self) -> str:
+        for fut in self._pending:
+            fut.result()
+        self._pending.clear()
+        return self._md5.hexdigest()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class PartBuffers:
+    """The copy's part buffers, recycled: one is reused once its upload and its hashing are
+    done, so a copy allocates at most ``count`` of them however large the source, and the
+    source is read straight into them (no per-part allocation, no joining of chunks)."""
+
+    def __init__(self, part_size: int, count: int) -> None:
+        self._part_size = part_size
+        self._count = max(1, count)
+        self._made = 0
+        self._busy: deque[tuple[bytearray, list[Future[Any]]]] = deque()
+
+    def take(self) -> bytearray:
+        """A buffer to read the next part into: a new one while fewer than ``count`` exist,
+        else the oldest lent one, once its users are done."""
+        if self._made < self._count or not self._busy:
+            self._made += 1
+            return bytearray(self._part_size)
+        buf, users = self._busy.popleft()
+        wait(users)  # their outcomes are collected by the copy loop
+        return buf
+
+    def lend(self, buf: bytearray, users: list[Future[Any]]) -> None:
+        """``buf`` holds a part that ``users`` (its upload, its hashing) still read."""
+        self._busy.append((buf, users))
