@@ -70,7 +70,7 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
     def say(text: str) -> None:
         print(f"[{time.monotonic() - started:5.1f}s] {text}", file=out, flush=True)
 
-    from courier.cli import LocalContext
+    from courier.local import LocalContext
     from courier.receiver import Receiver
     from sandbox import Sandbox
 
@@ -98,7 +98,7 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
         ids.append(task["id"])
         say(f"{task['id']} {task['provider']:<8} {task['state']:<10} (via {event_name})")
 
-    bundle = common.bundle("demo")
+    bundle = common.bundle()
     store = bundle.store()
     seen: dict[str, str] = {}
     timer = json.loads((EVENTS / "scf_timer.json").read_text())
@@ -134,7 +134,7 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
 
 def approve(sb: Any, task: Any, api_key: str, say: Any) -> None:
     """Play the DMS approver, then ask Courier to look again rather than wait a minute."""
-    from courier.cli import LocalContext
+    from courier.local import LocalContext
     from functions import create_export
 
     sb.dms.approve(task.remote["OrderId"])

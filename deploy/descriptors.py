@@ -35,6 +35,9 @@ OPTIONAL_ENV = {
     "COURIER_WEBHOOK_DISABLE_AFTER_S": "the default: an endpoint failing for 5 days is disabled",
     "COURIER_TENCENT_ENDPOINT": "sandbox only: points every Tencent API at one host",
     "COURIER_DMS_ENDPOINT": "sandbox only",
+    "COURIER_S3_ENDPOINT": "only for an S3-compatible server other than AWS",
+    "COURIER_S3_REGION": "the function's own region is the default",
+    "COURIER_COS_ENDPOINT": "only for a COS endpoint other than the region's (the sandbox)",
     "ALIBABA_CLOUD_ACCESS_KEY_ID": "only for the dms provider",
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "only for the dms provider",
     "ALIBABA_CLOUD_SECURITY_TOKEN": "only with temporary Alibaba credentials",
@@ -49,6 +52,13 @@ PLATFORM_ENV = {
         "TENCENTCLOUD_SESSIONTOKEN": "the execution role's session token",
         "TENCENTCLOUD_REGION": "the function's region",
     },
+    "lambda": {},
+}
+# Stand-ins for what the platform sets, so the settings are checked as a function sees them.
+SAMPLE_PLATFORM_ENV = {
+    "scf": {"TENCENTCLOUD_SECRETID": "AKIDplatform", "TENCENTCLOUD_SECRETKEY": "platform-key",
+            "TENCENTCLOUD_SESSIONTOKEN": "platform-token",
+            "TENCENTCLOUD_REGION": "ap-guangzhou"},
     "lambda": {},
 }
 # Values a deployment supplies through ${env:NAME}; plausible stand-ins for checking.
@@ -258,7 +268,7 @@ def check_scf(path: Path = SCF_DESCRIPTOR) -> Report:
             for problem in cron_problems(expression):
                 report.problems.append(f"scf: {key}: timer {name}: {problem}")
         check_env(spec.env, "scf", report, f"scf: {key}")
-        check_settings(spec.env, report, f"scf: {key}")
+        check_settings({**SAMPLE_PLATFORM_ENV["scf"], **spec.env}, report, f"scf: {key}")
         if spec.env.get("COURIER_DISPATCH") == "scf":
             target = spec.env.get("COURIER_COMPLETE_FUNCTION", "")
             report.need(target.rpartition("/")[2] == specs["complete"].name,

@@ -36,6 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as ``python deploy/package.py``
+    sys.path.insert(0, str(ROOT))
+
+from shared.providers import REGISTRY  # noqa: E402 - needs ROOT on sys.path
+
 SOURCES = ("shared", "functions")
 # function key -> module holding ``handler(event, context)``
 HANDLERS = {
@@ -43,15 +48,9 @@ HANDLERS = {
     "poll": "functions.poll_tasks",
     "complete": "functions.complete_export",
 }
-# The vendor SDK each provider needs (distribution names as in pyproject.toml), so a
-# package can carry only the providers a deployment uses (``--providers cls,tcss``).
-PROVIDER_SDKS = {
-    "cls": ("tencentcloud-sdk-python-cls",),
-    "dlc": ("tencentcloud-sdk-python-dlc",),
-    "mongodb": ("tencentcloud-sdk-python-mongodb",),
-    "tcss": ("tencentcloud-sdk-python-tcss",),
-    "dms": ("alibabacloud-dms-enterprise20181101",),
-}
+# The vendor SDK each provider needs, from the provider registry, so a package can carry only
+# the providers a deployment uses (``--providers cls,tcss``).
+PROVIDER_SDKS = {name: entry.sdk for name, entry in REGISTRY.items()}
 # The driver each state store and destination needs (``--state mysql``,
 # ``--destination cos``). boto3 is also what Lambda dispatch uses; the Lambda runtime has it.
 STATE_DRIVERS = {"sqlite": (), "postgresql": ("psycopg",), "mysql": ("pymysql",),

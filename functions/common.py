@@ -11,7 +11,7 @@ _bundle: Bundle | None = None
 _loggers: dict[str, Any] = {}
 
 
-def bundle(_function: str) -> Bundle:
+def bundle() -> Bundle:
     """Built on the first invocation of a container (settings read and checked once)."""
     global _bundle
     if _bundle is None:
@@ -21,9 +21,9 @@ def bundle(_function: str) -> Bundle:
 
 def logger(function: str) -> Any:
     if function not in _loggers:
-        from shared.logs import setup
+        from shared.runtime.logs import setup
 
-        _loggers[function] = setup(f"export-courier-{function}", bundle(function).settings)
+        _loggers[function] = setup(f"export-courier-{function}", bundle().settings)
     return _loggers[function]
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from functions import common
-from shared import runtime, schedules
+from shared import schedules
+from shared.runtime import budget, events
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    bundle, logger = common.bundle("create"), common.logger("create")
-    inv = runtime.invocation(context)
+    bundle, logger = common.bundle(), common.logger("create")
+    inv = budget.invocation(context)
     logger.append_keys(request_id=inv.request_id)
-    if runtime.is_http(event):
+    if events.is_http(event):
         return bundle.api.handle(event, context)
-    trigger = runtime.timer_trigger(event)
+    trigger = events.timer_trigger(event)
     if trigger is not None:
         created = schedules.fire(bundle.store(), bundle.providers, bundle.settings, trigger)
         logger.info("scheduled creation", extra={"trigger": trigger.name, "exports": created})

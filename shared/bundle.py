@@ -7,12 +7,11 @@ on first call, so a cold start pays only for imports.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from typing import Any
 
-from shared.api import HttpApi
 from shared.completion import Completer
 from shared.config import Settings
+from shared.http.app import HttpApi
 from shared.poller import Poller
 from shared.providers import Providers
 from shared.state import TaskStore, open_store
@@ -28,15 +27,11 @@ class Bundle:
         self.api = HttpApi(settings, self.store, self.providers)
         self.completer = Completer(settings, self.store, self.providers, self.destination,
                                    check_url=self._url_guard())
-        from shared.dispatch import make_dispatcher
+        from shared.runtime.dispatch import make_dispatcher
 
         self.dispatcher = overrides.get("dispatcher") or make_dispatcher(
             settings, inline=self._complete_inline)
         self.poller = Poller(settings, self.store, self.providers, self.dispatcher.dispatch)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Bundle:
-        return cls(Settings.from_env(env))
 
     def store(self) -> TaskStore:
         if self._store is None:
@@ -47,7 +42,7 @@ class Bundle:
         if self._destination is None:
             from shared.storage import open_destination
 
-            self._destination = open_destination(self.settings.destination)
+            self._destination = open_destination(self.settings.destination, self.settings.storage)
         return self._destination
 
     def _complete_inline(self, export_id: str) -> None:

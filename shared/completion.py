@@ -13,15 +13,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import notify
 from shared.clock import utcnow
 from shared.config import Settings
-from shared.errors import ProviderError, StorageError, VersionConflictError
-from shared.exports import backoff
-from shared.model import ExportTask, PartRecord, TaskState
+from shared.errors import ConfigError, CourierError, VersionConflictError
+from shared.model import ExportTask, PartRecord, TaskState, backoff
 from shared.providers import Providers
 from shared.state.base import TaskStore
 from shared.storage.base import ObjectStore
+from shared.webhooks import notify
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +96,10 @@ class Completer:
             log.info("export %s changed meanwhile; leaving it", export_id)
             return store.get_task(export_id)
 
-        provider = self.providers.get(task.provider)
-        dest = self.destination()
         journal = TaskJournal(store, task)
         try:
+            provider = self.providers.get(task.provider)
+            dest = self.destination()
             file_name = task.result.get("file_name") or f"{task.id}.dat"
             key = task.destination.get("key") or render_key(
                 self.settings.key_template, provider=task.provider, export_id=task.id,
@@ -123,7 +122,9 @@ class Completer:
                         raise
                     log.info("export %s: download URL lapsed; asking for a fresh one", task.id)
             assert result is not None
-        except (StorageError, ProviderError) as exc:
+        except VersionConflictError:
+            raise
+        except CourierError as exc:  # the copy, the provider, the destination, the settings
             return self._copy_failed(store, journal.task, exc)
         task = journal.task
         task.destination.update({"uri": result.uri, "key": result.key, "size": result.size,
@@ -133,7 +134,8 @@ class Completer:
         task.destination.pop("upload_id", None)
         task.destination.pop("source_validator", None)
         task.move(TaskState.DELIVERED)
-        task.due_at = task.lease_owner = task.lease_until = None
+        task.due_at = None
+        task.release()
         task.error = None
         task = store.update_task(task)
         log.info("export %s delivered (%d bytes)", task.id, result.size)
@@ -146,19 +148,20 @@ class Completer:
         return task
 
     def _copy_failed(self, store: TaskStore, task: ExportTask,
-                     exc: StorageError | ProviderError) -> ExportTask:
+                     exc: CourierError) -> ExportTask:
         task.attempts += 1
-        retryable = getattr(exc, "retryable", False)
+        # A setting or credential missing after a redeploy may be fixed: try again later.
+        retryable = isinstance(exc, ConfigError) or bool(getattr(exc, "retryable", False))
         if retryable and task.attempts < MAX_COPY_ATTEMPTS:
             task.move(TaskState.READY)
             task.due_at = utcnow() + backoff(task.attempts)
             task.error = {"reason": str(exc), "code": type(exc).__name__, "retryable": True}
             log.warning("export %s: copy failed (%s); retrying later", task.id,
                         type(exc).__name__)
-            task.lease_owner = task.lease_until = None
+            task.release()
             return store.update_task(task)
         task.fail(f"copy failed: {exc}", code=type(exc).__name__, retryable=retryable)
-        task.lease_owner = task.lease_until = None
+        task.release()
         task = store.update_task(task)
         log.warning("export %s: copy failed for good (%s)", task.id, type(exc).__name__)
         notify.notify(store, self.settings, task, "export.failed")

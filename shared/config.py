@@ -39,6 +39,9 @@ ENV_MAX_BODY = "COURIER_MAX_BODY_BYTES"
 ENV_ALLOW_HOSTS = "COURIER_ALLOW_PRIVATE_HOSTS"  # hosts/CIDRs exempt from the SSRF guard
 ENV_PART_SIZE = "COURIER_PART_SIZE_MB"
 ENV_SCHEDULES = "COURIER_SCHEDULES"  # JSON list of scheduled exports
+ENV_S3_ENDPOINT = "COURIER_S3_ENDPOINT"  # an S3-compatible server for s3:// destinations
+ENV_S3_REGION = "COURIER_S3_REGION"
+ENV_COS_ENDPOINT = "COURIER_COS_ENDPOINT"  # another COS endpoint (the sandbox's gateway)
 ENV_TENCENT_ENDPOINT = "COURIER_TENCENT_ENDPOINT"  # e.g. http://127.0.0.1:8700 (sandbox)
 ENV_DMS_ENDPOINT = "COURIER_DMS_ENDPOINT"
 ENV_TC_SECRET_ID = "TENCENTCLOUD_SECRETID"
@@ -72,6 +75,71 @@ class AlibabaSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    """Where destination buckets are reached, and the COS keys (the function role's)."""
+
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    cos_endpoint: str | None = None
+    cos_region: str | None = None  # for cos:// URIs without ?region=
+    cos_secret_id: str | None = field(default=None, repr=False)
+    cos_secret_key: str | None = field(default=None, repr=False)
+    cos_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StorageSettings:
+        env = os.environ if env is None else env
+
+        def text(name: str) -> str | None:
+            raw = env.get(name)
+            return raw.strip() if raw and raw.strip() else None
+
+        return cls(s3_endpoint=text(ENV_S3_ENDPOINT), s3_region=text(ENV_S3_REGION),
+                   cos_endpoint=text(ENV_COS_ENDPOINT), cos_region=text(ENV_TC_REGION),
+                   cos_secret_id=text(ENV_TC_SECRET_ID), cos_secret_key=text(ENV_TC_SECRET_KEY),
+                   cos_token=text(ENV_TC_TOKEN))
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A destination URI taken apart: ``file`` (``location`` is the folder), ``s3`` or
+    ``cos`` (``location`` is the bucket, ``prefix`` the key prefix)."""
+
+    scheme: str
+    location: str
+    prefix: str = ""
+    region: str | None = None  # cos: ?region=…
+
+
+def parse_destination(uri: str, default_region: str | None = None) -> Destination:
+    """Check a destination URI's form (nothing is contacted); ConfigError if malformed."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    if not isinstance(uri, str) or "://" not in uri:
+        raise ConfigError(f"{ENV_DESTINATION}: must be a URI: file:///path, "
+                          "s3://bucket/prefix or cos://bucket-appid/prefix?region=…")
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        path = unquote(parts.netloc + parts.path)
+        if not path:
+            raise ConfigError(f"{ENV_DESTINATION}: file:// needs a path")
+        return Destination("file", path)
+    if scheme == "s3":
+        if not parts.netloc:
+            raise ConfigError(f"{ENV_DESTINATION}: s3:// needs a bucket")
+        return Destination("s3", parts.netloc, unquote(parts.path))
+    if scheme == "cos":
+        if not parts.netloc:
+            raise ConfigError(f"{ENV_DESTINATION}: cos:// needs a bucket (bucket-appid)")
+        region = (parse_qs(parts.query).get("region") or [default_region or ""])[0]
+        if not region:
+            raise ConfigError(f"{ENV_DESTINATION}: cos:// needs ?region=… (e.g. ap-guangzhou)")
+        return Destination("cos", parts.netloc, unquote(parts.path), region)
+    raise ConfigError(f"{ENV_DESTINATION}: unsupported scheme {scheme!r} (use file, s3 or cos)")
+
+
+@dataclass(frozen=True)
 class Settings:
     state_url: str = "sqlite:///.courier/state.db"
     destination: str = "file://.courier/bucket"
@@ -95,6 +163,7 @@ class Settings:
     schedules: tuple[dict[str, Any], ...] = ()
     tencent: TencentSettings | None = None
     alibaba: AlibabaSettings | None = None
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     @property
     def sandbox(self) -> bool:
@@ -176,6 +245,7 @@ class Settings:
                 region=text(ENV_ALI_REGION) or "cn-hangzhou",
                 endpoint=text(ENV_DMS_ENDPOINT),
             )
+        values["storage"] = StorageSettings.from_env(env)
         values.update(overrides)
         settings = cls(**values)
         settings.check()
@@ -199,6 +269,17 @@ class Settings:
         for secret in self.webhook_secrets:
             if not secret.startswith("whsec_"):
                 raise ConfigError(f"{ENV_WEBHOOK_SECRETS}: secrets must start with 'whsec_'")
+        parse_destination(self.destination, self.storage.cos_region)
+        from datetime import datetime, timezone
+
+        from shared.errors import ValidationError
+        from shared.storage.keys import render_key
+
+        try:  # a template is only known good once a key made from it is
+            render_key(self.key_template, provider="cls", export_id="exp_0", file_name="f.csv",
+                       when=datetime(2026, 1, 1, tzinfo=timezone.utc))
+        except ValidationError as exc:
+            raise ConfigError(f"{ENV_KEY_TEMPLATE}: {exc.detail}") from None
 
 
 def _delays(raw: str) -> tuple[float, ...]:

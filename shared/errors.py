@@ -1,7 +1,7 @@
 """Errors shared by every part of the bundle.
 
 One base, a few specific subclasses that carry context. HTTP handlers map them to status
-codes in one table (``shared.api``); nothing here carries a secret in its message.
+codes in one table (``shared.http.views``); nothing here carries a secret in its message.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ task and creates nothing at the provider.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from shared import locks
 from shared.clock import to_iso, utcnow
 from shared.errors import ConflictError, ProviderError, ValidationError, VersionConflictError
-from shared.model import ExportTask, TaskState
+from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
 from shared.providers.base import SECRET_RESULT_FIELDS
 from shared.state.base import TaskStore
@@ -28,21 +27,12 @@ log = logging.getLogger(__name__)
 MAX_SUBSCRIBERS = 10
 CREATE_LEASE_S = 60.0
 LOCK_RETRY_S = 2.0
-BACKOFF_BASE_S = 5.0
-BACKOFF_CAP_S = 15 * 60.0
 
 
 @dataclass(frozen=True)
 class Accepted:
     task: ExportTask
     created: bool  # False: an earlier request with the same idempotency key
-
-
-def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
-    """Exponential backoff with full jitter, at least the vendor's Retry-After."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** max(0, attempts - 1)))
-    delay = random.uniform(ceiling / 2, ceiling)
-    return timedelta(seconds=max(delay, retry_after or 0.0))
 
 
 def parse_request(body: Any, idempotency_key: str | None) -> tuple[str, Any, list[str], str | None]:
@@ -107,7 +97,7 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     if serial and not locks.acquire(store, serial, owner, now):
         # Another create for the same resource is in flight: try again in a moment.
         task.due_at = now + timedelta(seconds=LOCK_RETRY_S)
-        task.lease_owner = task.lease_until = None
+        task.release()
         return store.update_task(task)
     try:
         submission = provider.create(task)
@@ -120,7 +110,7 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
         else:
             task.fail(exc.detail, code=exc.code, retryable=False)
             log.warning("export %s: create refused (%s)", task.id, exc.code)
-        task.lease_owner = task.lease_until = None
+        task.release()
         return store.update_task(task)
     finally:
         if serial:
@@ -131,7 +121,7 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     task.attempts = 0
     task.error = None
     task.due_at = now + timedelta(seconds=poll_interval_s)
-    task.lease_owner = task.lease_until = None
+    task.release()
     log.info("export %s submitted to %s", task.id, task.provider)
     return store.update_task(task)
 
@@ -149,7 +139,7 @@ def cancel(store: TaskStore, providers: Providers, export_id: str) -> ExportTask
                     exc.code)
     task.move(TaskState.CANCELLED)
     task.due_at = None
-    task.lease_owner = task.lease_until = None
+    task.release()
     try:
         return store.update_task(task)
     except VersionConflictError as exc:

@@ -7,13 +7,19 @@ write that names an old version loses (``VersionConflictError``).
 
 from __future__ import annotations
 
+import random
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from shared.clock import utcnow
+from shared.errors import ConflictError
+
+# Retries after a failure that can succeed later: exponential, with jitter, capped.
+BACKOFF_BASE_S = 5.0
+BACKOFF_CAP_S = 15 * 60.0
 
 
 class TaskState(str, Enum):
@@ -48,8 +54,16 @@ TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
 }
 
 
-class IllegalTransitionError(ValueError):
-    pass
+class IllegalTransitionError(ConflictError):
+    """A change the state machine does not allow (answered 409, never 500)."""
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """How long to wait after the ``attempts``-th failure in a row: exponential backoff with
+    jitter (between half and all of the ceiling), at least the vendor's Retry-After."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** max(0, attempts - 1)))
+    delay = random.uniform(ceiling / 2, ceiling)
+    return timedelta(seconds=max(delay, retry_after or 0.0))
 
 
 def new_id(prefix: str) -> str:
@@ -84,6 +98,10 @@ class ExportTask:
             raise IllegalTransitionError(f"{self.state.value} -> {new_state.value}")
         self.state = new_state
 
+    def release(self) -> None:
+        """Give up the lease: any invocation may take the task next."""
+        self.lease_owner = self.lease_until = None
+
     def fail(self, reason: str, *, code: str | None = None, retryable: bool = False) -> None:
         self.move(TaskState.FAILED)
         self.error = {"reason": reason, "code": code, "retryable": retryable}
@@ -112,6 +130,10 @@ class WebhookDelivery:
     due_at: datetime | None = None
     lease_owner: str | None = None
     lease_until: datetime | None = None
+
+    def release(self) -> None:
+        """Give up the lease: any invocation may send the delivery next."""
+        self.lease_owner = self.lease_until = None
 
     @property
     def key(self) -> str:

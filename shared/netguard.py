@@ -6,8 +6,7 @@ metadata address 169.254.169.254), multicast, reserved, unspecified, CGNAT (100.
 IPv6 forms that embed such an IPv4 address (IPv4-mapped, 6to4, NAT64) are refused.
 
 ``allow_hosts`` exempts hosts on purpose (local sandboxes, tests): an entry is a host name
-(exact, case-insensitive), an IP address or a CIDR network. ``expected_domains`` narrows the
-target further to host names ending in one of the given domains.
+(exact, case-insensitive), an IP address or a CIDR network.
 
 The check resolves names itself; the caller should run it right before every request (a name
 can change its answer between two attempts). :func:`guarded_session` closes the remaining gap
@@ -208,8 +207,7 @@ def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
     return session
 
 
-def check_url(url: str, *, allow_hosts: Iterable[str] = (),
-              expected_domains: Iterable[str] | None = None) -> None:
+def check_url(url: str, *, allow_hosts: Iterable[str] = ()) -> None:
     """Raise :class:`UnsafeTargetError` unless ``url`` is safe to request from the bundle."""
     if not isinstance(url, str) or not url:
         raise UnsafeTargetError("URL must be a non-empty string")
@@ -228,11 +226,6 @@ def check_url(url: str, *, allow_hosts: Iterable[str] = (),
     if port is None:
         port = 443 if scheme == "https" else 80
 
-    if expected_domains is not None:
-        domains = [d.lower().strip(".") for d in expected_domains if d.strip(".")]
-        if not any(host == d or host.endswith("." + d) for d in domains):
-            raise UnsafeTargetError(f"host {host!r} is not under an expected domain")
-
     names, nets = _allow_rules(allow_hosts)
     if host in names:
         return
@@ -244,8 +237,9 @@ def check_url(url: str, *, allow_hosts: Iterable[str] = (),
             raise UnsafeTargetError(f"host {host!r} resolves to a non-public address")
 
 
-def redact_url(url: str) -> str:
-    """``scheme://host[:port]`` of ``url``: safe to log (no user info, path or query)."""
+def redact_url(url: str, *, keep_path: bool = False) -> str:
+    """``scheme://host[:port]`` of ``url`` (and its path with ``keep_path``): safe to log and
+    show (no user info, query string or fragment)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or "?"
@@ -254,4 +248,5 @@ def redact_url(url: str) -> str:
         return "(malformed URL)"
     if ":" in host:
         host = f"[{host}]"
-    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "") + \
+        (parts.path if keep_path else "")

@@ -16,14 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared import exports, notify
+from shared import exports
 from shared.clock import utcnow
 from shared.config import Settings
-from shared.errors import ProviderError, VersionConflictError
-from shared.model import ExportTask, TaskState
+from shared.errors import CourierError, ProviderError, VersionConflictError
+from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
 from shared.providers.base import PollResult, RemoteStatus
 from shared.state.base import TaskStore
+from shared.webhooks import notify
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,7 @@ class Poller:
             if task.state is TaskState.ACCEPTED:
                 self._submit(store, task, stats, now)
             elif task.state is TaskState.SUBMITTED:
-                provider = self.providers.get(task.provider)
-                groups[(task.provider, provider.group_key(task))].append(task)
+                groups[(task.provider, self._group_key(task))].append(task)
             elif task.state in (TaskState.READY, TaskState.COPYING):
                 self._hand_over(store, task, stats, now)
             else:  # terminal tasks are never due; be safe anyway
@@ -102,13 +102,32 @@ class Poller:
                 continue
             self._poll_group(store, provider_name, group, stats, now)
 
+    def _group_key(self, task: ExportTask) -> str:
+        try:
+            return self.providers.get(task.provider).group_key(task)
+        except Exception:  # noqa: BLE001 - _poll_group reports it, once for the group
+            return ""
+
     def _poll_group(self, store: TaskStore, provider_name: str, group: list[ExportTask],
                     stats: TickStats, now: datetime | None) -> None:
-        provider = self.providers.get(provider_name)
+        """Poll one group. Whatever goes wrong there (the provider's SDK or credentials gone
+        after a redeploy, an unexpected error) backs the group's tasks off; the tick goes on."""
+        results: dict[str, PollResult | ProviderError]
         try:
-            results: dict[str, PollResult | ProviderError] = provider.poll(group)
+            results = self.providers.get(provider_name).poll(group)
         except ProviderError as exc:
             results = {t.id: exc for t in group}
+        except CourierError as exc:
+            log.error("poll of %d %s export(s) failed: %s", len(group), provider_name, exc)
+            failure = ProviderError(provider_name, "ProviderUnavailable", exc.message,
+                                    retryable=True)
+            results = {t.id: failure for t in group}
+        except Exception:  # noqa: BLE001 - one bad group must not stop the tick
+            log.exception("poll of %d %s export(s) failed unexpectedly", len(group),
+                          provider_name)
+            failure = ProviderError(provider_name, "PollFailed", "unexpected error while "
+                                    "polling; see the function log", retryable=True)
+            results = {t.id: failure for t in group}
         stats.polled += len(group)
         for task in group:
             outcome = results.get(task.id)
@@ -124,7 +143,7 @@ class Poller:
         if isinstance(outcome, ProviderError):
             if outcome.retryable:
                 task.attempts += 1
-                task.due_at = now + exports.backoff(task.attempts, outcome.retry_after)
+                task.due_at = now + backoff(task.attempts, outcome.retry_after)
                 log.warning("export %s: poll failed (%s), retrying later", task.id, outcome.code)
             else:
                 task.fail(outcome.detail, code=outcome.code, retryable=False)
@@ -154,7 +173,7 @@ class Poller:
             else:
                 task.due_at = now + (timedelta(seconds=outcome.next_poll_s)
                                      if outcome.next_poll_s else interval)
-        task.lease_owner = task.lease_until = None
+        task.release()
         saved = self._save(store, task, stats)
         if saved is None:
             return
@@ -170,7 +189,7 @@ class Poller:
                    now: datetime | None) -> None:
         """Give a ready task to the complete function; look again later in case it is lost."""
         task.due_at = (now or utcnow()) + timedelta(seconds=REDISPATCH_S)
-        task.lease_owner = task.lease_until = None
+        task.release()
         saved = self._save(store, task, stats)
         if saved is None:
             return
@@ -181,7 +200,7 @@ class Poller:
             log.exception("export %s: hand-over to complete failed; will retry", saved.id)
 
     def _release(self, store: TaskStore, task: ExportTask, stats: TickStats) -> None:
-        task.lease_owner = task.lease_until = None
+        task.release()
         if self._save(store, task, stats) is not None:
             stats.released += 1
 

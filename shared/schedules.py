@@ -22,7 +22,7 @@ from shared.clock import from_iso, utcnow
 from shared.config import Settings
 from shared.errors import ConfigError, CourierError
 from shared.providers import Providers
-from shared.runtime import TimerTrigger
+from shared.runtime.events import TimerTrigger
 from shared.state.base import TaskStore
 
 log = logging.getLogger(__name__)

@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
 from shared.config import Settings
 from shared.errors import ConfigError, ValidationError
 from shared.providers.base import Provider
 
-# provider key -> (module, class, which credentials it needs)
-REGISTRY: dict[str, tuple[str, str, str]] = {
-    "cls": ("shared.providers.cls", "ClsProvider", "tencent"),
-    "mongodb": ("shared.providers.mongodb", "MongodbProvider", "tencent"),
-    "tcss": ("shared.providers.tcss", "TcssProvider", "tencent"),
-    "dlc": ("shared.providers.dlc", "DlcProvider", "tencent"),
-    "dms": ("shared.providers.dms", "DmsProvider", "alibaba"),
+
+@dataclass(frozen=True)
+class Entry:
+    """What the registry knows of a provider before its module is imported."""
+
+    module: str  # holds the provider class
+    cls: str
+    credentials: str  # which Settings attribute holds its keys: "tencent" or "alibaba"
+    sdk: tuple[str, ...]  # vendor SDK distributions (as in pyproject.toml) the package needs
+
+
+# provider key -> its entry: the one list a new provider is added to
+REGISTRY: dict[str, Entry] = {
+    "cls": Entry("shared.providers.cls", "ClsProvider", "tencent",
+                 ("tencentcloud-sdk-python-cls",)),
+    "mongodb": Entry("shared.providers.mongodb", "MongodbProvider", "tencent",
+                     ("tencentcloud-sdk-python-mongodb",)),
+    "tcss": Entry("shared.providers.tcss", "TcssProvider", "tencent",
+                  ("tencentcloud-sdk-python-tcss",)),
+    "dlc": Entry("shared.providers.dlc", "DlcProvider", "tencent",
+                 ("tencentcloud-sdk-python-dlc",)),
+    "dms": Entry("shared.providers.dms", "DmsProvider", "alibaba",
+                 ("alibabacloud-dms-enterprise20181101",)),
 }
 # top-level modules of the vendor SDKs (a missing one means a trimmed package)
 VENDOR_SDKS = ("tencentcloud", "alibabacloud")
@@ -37,9 +54,9 @@ class Providers:
             raise ValidationError("provider", f"unknown provider {str(name)[:40]!r} "
                                   f"(expected one of: {', '.join(self.names)})")
         if name not in self._built:
-            module, cls_name, creds = REGISTRY[name]
+            entry = REGISTRY[name]
             try:
-                loaded = importlib.import_module(module)
+                loaded = importlib.import_module(entry.module)
             except ModuleNotFoundError as exc:
                 if not (exc.name or "").startswith(VENDOR_SDKS):
                     raise
@@ -47,10 +64,10 @@ class Providers:
                 raise ValidationError("provider", f"provider {name!r} is not in this "
                                       "deployment: the package was built without its SDK "
                                       f"({exc.name})") from None
-            settings = getattr(self.settings, creds)
+            settings = getattr(self.settings, entry.credentials)
             if settings is None:
-                raise ConfigError(f"provider {name!r} needs {creds} credentials, "
+                raise ConfigError(f"provider {name!r} needs {entry.credentials} credentials, "
                                   "which are not configured")
-            cls = getattr(loaded, cls_name)
+            cls = getattr(loaded, entry.cls)
             self._built[name] = cls(settings)
         return self._built[name]

@@ -3,9 +3,9 @@
 The base class holds the public, typed methods and the rules; a backend fills in a few small
 record-level methods (``_insert``, ``_get``, ``_get_by_key``, ``_cas``, ``_claim``, ``_list``
 and the part methods). Every kind of thing the product keeps — export tasks, webhook
-deliveries, schedule bookkeeping — is stored as a :class:`Record`:
+deliveries, endpoint health, locks — is stored as a :class:`Record`:
 
-* ``kind``    ``"task"`` | ``"delivery"`` | ``"schedule"``
+* ``kind``    ``"task"`` | ``"delivery"`` | ``"endpoint"`` | ``"lock"``
 * ``id``      primary key within the kind
 * ``key``     optional unique key within the kind (idempotency key); inserting a second record
               with the same key returns the first one instead
@@ -46,7 +46,6 @@ from shared.model import (
 
 TASK = "task"
 DELIVERY = "delivery"
-SCHEDULE = "schedule"
 
 
 @dataclass
@@ -98,10 +97,6 @@ class TaskStore(ABC):
         if rec is None:
             raise NotFoundError(f"no export with id {task_id!r}")
         return record_to_task(rec)
-
-    def find_task(self, idempotency_key: str) -> ExportTask | None:
-        rec = self._get_by_key(TASK, idempotency_key)
-        return record_to_task(rec) if rec else None
 
     def update_task(self, task: ExportTask) -> ExportTask:
         """Compare-and-set on ``task.version``; returns the task with its new version."""

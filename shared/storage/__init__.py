@@ -3,63 +3,56 @@
 ``open_destination(uri)`` understands
 
 * ``file:///abs/path`` and ``file://relative/path`` — :class:`LocalObjectStore` rooted there;
-* ``s3://bucket[/prefix]`` — :class:`S3ObjectStore`; the endpoint comes from the environment
-  variable named by :data:`S3_ENDPOINT_ENV` when set (a local S3 server), else AWS;
+* ``s3://bucket[/prefix]`` — :class:`S3ObjectStore`; the endpoint is
+  ``StorageSettings.s3_endpoint`` when set (a local S3 server), else AWS;
 * ``cos://bucket-appid[/prefix]?region=ap-guangzhou`` — :class:`CosObjectStore`; credentials
-  from the function's role (``TENCENTCLOUD_SECRETID`` / ``…SECRETKEY`` / ``…SESSIONTOKEN``),
-  the endpoint from :data:`COS_ENDPOINT_ENV` when set (the sandbox gateway).
+  from the function's role, the endpoint ``StorageSettings.cos_endpoint`` when set (the
+  sandbox gateway).
 
-Keys handed to a store are relative; the store puts its prefix in front.
+The URI's form and every setting are read in :mod:`shared.config`; keys handed to a store are
+relative, and the store puts its prefix in front.
 """
 
 from __future__ import annotations
 
 import os
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from shared.config import ENV_DESTINATION, require_module
-from shared.errors import ConfigError
+from shared.config import (
+    ENV_COS_ENDPOINT,
+    ENV_DESTINATION,
+    ENV_S3_ENDPOINT,
+    ENV_S3_REGION,
+    StorageSettings,
+    parse_destination,
+    require_module,
+)
 from shared.storage.base import ObjectStore
 
-S3_ENDPOINT_ENV = "COURIER_S3_ENDPOINT"
-S3_REGION_ENV = "COURIER_S3_REGION"
-COS_ENDPOINT_ENV = "COURIER_COS_ENDPOINT"
+# The settings' names, for tests and tools that point a destination elsewhere.
+S3_ENDPOINT_ENV = ENV_S3_ENDPOINT
+S3_REGION_ENV = ENV_S3_REGION
+COS_ENDPOINT_ENV = ENV_COS_ENDPOINT
 
 __all__ = ["COS_ENDPOINT_ENV", "S3_ENDPOINT_ENV", "S3_REGION_ENV", "open_destination"]
 
 
-def open_destination(uri: str) -> ObjectStore:
-    """The store behind a destination URI (see the module doc); ConfigError if malformed."""
-    if not isinstance(uri, str) or "://" not in uri:
-        raise ConfigError("destination must be a URI: file:///path, s3://bucket/prefix or "
-                          "cos://bucket-appid/prefix?region=…")
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    if scheme == "file":
-        path = unquote(parts.netloc + parts.path)
-        if not path:
-            raise ConfigError("file:// destination needs a path")
+def open_destination(uri: str, storage: StorageSettings | None = None) -> ObjectStore:
+    """The store behind a destination URI (see the module doc); ConfigError if malformed.
+    ``storage`` defaults to the one read from the environment."""
+    storage = storage or StorageSettings.from_env()
+    dest = parse_destination(uri, storage.cos_region)
+    if dest.scheme == "file":
         from shared.storage.local import LocalObjectStore
 
-        return LocalObjectStore(os.path.abspath(path))
-    if scheme == "s3":
-        if not parts.netloc:
-            raise ConfigError("s3:// destination needs a bucket")
+        return LocalObjectStore(os.path.abspath(dest.location))
+    if dest.scheme == "s3":
         require_module(ENV_DESTINATION, "s3", "boto3")
         from shared.storage.s3 import S3ObjectStore
 
-        return S3ObjectStore(parts.netloc, prefix=unquote(parts.path),
-                             endpoint_url=os.environ.get(S3_ENDPOINT_ENV) or None,
-                             region=os.environ.get(S3_REGION_ENV) or None)
-    if scheme == "cos":
-        if not parts.netloc:
-            raise ConfigError("cos:// destination needs a bucket (bucket-appid)")
-        query = parse_qs(parts.query)
-        region = (query.get("region") or [os.environ.get("TENCENTCLOUD_REGION", "")])[0]
-        if not region:
-            raise ConfigError("cos:// destination needs ?region=… (e.g. ap-guangzhou)")
-        from shared.storage.cos import CosObjectStore
+        return S3ObjectStore(dest.location, prefix=dest.prefix, endpoint_url=storage.s3_endpoint,
+                             region=storage.s3_region)
+    from shared.storage.cos import CosObjectStore
 
-        return CosObjectStore(parts.netloc, region=region, prefix=unquote(parts.path),
-                              endpoint=os.environ.get(COS_ENDPOINT_ENV) or None)
-    raise ConfigError(f"unsupported destination scheme {scheme!r} (use file, s3 or cos)")
+    return CosObjectStore(dest.location, region=dest.region or "", prefix=dest.prefix,
+                          endpoint=storage.cos_endpoint, secret_id=storage.cos_secret_id,
+                          secret_key=storage.cos_secret_key, token=storage.cos_token)

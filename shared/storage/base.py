@@ -60,6 +60,7 @@ class ObjectStore(ABC):
     """A destination bucket (or folder) under a fixed prefix."""
 
     scheme: str = ""
+    copy_concurrency: int = 0  # parts uploaded at once; 0: the copy's default
 
     @abstractmethod
     def uri(self, key: str) -> str:

@@ -164,7 +164,7 @@ class _Copy:
         self.server_side = server_side
 
     # journal helpers -----------------------------------------------------------
-    def _pinned(self) -> str | None:
+    def _pinned(self) -> str | None:  # pin/pinned are optional journal methods
         fn = getattr(self.journal, "pinned", None)
         return fn() if callable(fn) else None
 
@@ -416,10 +416,9 @@ class _Copy:
 
 
 def copy_concurrency(store: ObjectStore) -> int:
-    """Parts uploaded at once for ``store``: its ``copy_concurrency`` attribute if it has one
-    (a local folder gains nothing from parallel writes), else :data:`DEFAULT_CONCURRENCY`."""
-    value = getattr(store, "copy_concurrency", None)
-    return int(value) if isinstance(value, int) and value > 0 else DEFAULT_CONCURRENCY
+    """Parts uploaded at once for ``store``: its ``copy_concurrency`` (a local folder gains
+    nothing from parallel writes), else :data:`DEFAULT_CONCURRENCY`."""
+    return store.copy_concurrency or DEFAULT_CONCURRENCY
 
 
 def copy_source(source: UrlSource | CosObjectSource, store: ObjectStore, key: str, *,

@@ -1,8 +1,7 @@
 """CosObjectStore: a Tencent Cloud COS bucket under a key prefix, via cos-python-sdk-v5.
 
-Credentials: given explicitly, else the function role's temporary credentials from the
-environment (``TENCENTCLOUD_SECRETID`` / ``TENCENTCLOUD_SECRETKEY`` /
-``TENCENTCLOUD_SESSIONTOKEN``, as SCF sets them). ``endpoint`` (``http://host:port``)
+Credentials: given by the caller (``open_destination`` passes the function role's temporary
+keys, read by :class:`shared.config.StorageSettings` as SCF sets them). ``endpoint`` (``http://host:port``)
 sends requests elsewhere while keeping the ``<bucket>.cos.<region>.myqcloud.com`` Host —
 the sandbox gateway (``sandbox/cos_gateway.py``).
 
@@ -23,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import os
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -102,9 +100,7 @@ class CosObjectStore(TaggedObjectStore):
             check_key(prefix, "destination")
         self.prefix = prefix + "/" if prefix else ""
         self.endpoint = endpoint
-        secret_id = secret_id or os.environ.get("TENCENTCLOUD_SECRETID")
-        secret_key = secret_key or os.environ.get("TENCENTCLOUD_SECRETKEY")
-        token = token or os.environ.get("TENCENTCLOUD_SESSIONTOKEN") or None
+        token = token or None
         if client is None and not (secret_id and secret_key):
             raise ConfigError("COS destination needs credentials (TENCENTCLOUD_SECRETID / "
                               "TENCENTCLOUD_SECRETKEY, or a function role)")

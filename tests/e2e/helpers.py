@@ -6,7 +6,7 @@ import json
 import time
 from typing import Any
 
-from courier.cli import LocalContext
+from courier.local import LocalContext
 from tests.events import load_event
 
 HOUR_MS = 3_600_000
@@ -38,7 +38,7 @@ def tick(now: Any = None) -> dict[str, Any]:
         return poll_tasks.handler(load_event("scf_timer"), LocalContext(30))
     from functions import common
 
-    return vars(common.bundle("poll").poller.tick(deadline=time.monotonic() + 20,
+    return vars(common.bundle().poller.tick(deadline=time.monotonic() + 20,
                                                   owner="test", now=now))
 
 

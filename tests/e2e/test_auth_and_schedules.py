@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from courier.cli import LocalContext
 from courier.cli import main as courier_main
+from courier.local import LocalContext
 from tests.e2e.helpers import call, cls_body
 from tests.events import load_event
 
@@ -67,7 +67,7 @@ def test_cron_trigger_creates_the_scheduled_export_once(handlers_env: dict[str, 
     assert made["created"] and made["state"] == "submitted"
     assert again["created"][0]["export_id"] == made["export_id"]  # same window: no second one
     assert sandbox.calls[("cls", "CreateExport")] == 1
-    task = common.bundle("t").store().get_task(made["export_id"])
+    task = common.bundle().store().get_task(made["export_id"])
     assert task.params["To"] - task.params["From"] == 3_600_000
     assert task.params["To"] == 1_795_341_600_000  # 2026-11-22T10:00:00Z
 

@@ -40,7 +40,7 @@ def test_throttled_status_call_backs_off_then_delivers(sandbox: Any, api_key: st
     status, created = post(api_key, {"provider": provider, "params": params})
     assert status == 202, created
     sandbox.faults.add(service=provider, action=action, kind="error", code=code, times=1)
-    store = common.bundle("poll").store()
+    store = common.bundle().store()
     before = sandbox.calls.get((provider, action), 0)  # MongoDB lists around its create
 
     now = utcnow() + timedelta(seconds=2)  # the first look is one poll interval away

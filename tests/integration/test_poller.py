@@ -130,3 +130,51 @@ def test_tick_stops_at_its_deadline_and_gives_work_back(bundle: Bundle) -> None:
     untouched = [bundle.store().get_task(i) for i in ids if i not in polled]
     assert len(untouched) == 4
     assert all(t.lease_owner is None and t.state is TaskState.SUBMITTED for t in untouched)
+
+
+def test_one_bad_group_does_not_stop_the_tick(bundle: Bundle, sandbox: Any) -> None:
+    # GIVEN exports on two topics, and a provider that breaks on one topic's group in a way
+    # no provider error describes (a bug, an SDK missing after a redeploy)
+    ids = create_many(bundle, 4, topics=2)
+    provider = bundle.providers.get("cls")
+    original = provider.poll
+
+    def breaks_on_topic_0(tasks: list) -> Any:
+        if tasks[0].params["TopicId"] == "topic-0":
+            raise RuntimeError("boom")
+        return original(tasks)
+
+    provider.poll = breaks_on_topic_0  # type: ignore[method-assign]
+    now = utcnow() + timedelta(seconds=5)
+    sandbox.clock.advance(60)  # every export is finished at the provider
+    # WHEN one tick runs
+    stats = bundle.poller.tick(deadline=time.monotonic() + 20, owner="t", now=now)
+    tasks = [bundle.store().get_task(i) for i in ids]
+    broken = [t for t in tasks if t.params["TopicId"] == "topic-0"]
+    fine = [t for t in tasks if t.params["TopicId"] == "topic-1"]
+    # THEN the broken group backed off, kept and released; the other group went on
+    assert stats.claimed == 4 and not stats.stopped_early
+    assert len(broken) == len(fine) == 2
+    assert all(t.state is TaskState.SUBMITTED and t.attempts == 1 and t.lease_owner is None
+               and t.due_at is not None and t.due_at > now for t in broken)
+    assert all(t.state is TaskState.DELIVERED for t in fine)
+
+
+def test_a_provider_without_credentials_backs_off_its_group(courier_env: dict[str, str],
+                                                            sandbox: Any) -> None:
+    # GIVEN exports made by a deployment with Tencent keys, polled by one without them
+    made = Bundle(Settings.from_env(courier_env))
+    ids = create_many(made, 2, topics=1)
+    made.store().close()
+    env = {k: v for k, v in courier_env.items() if not k.startswith("TENCENTCLOUD_SECRET")}
+    broken = Bundle(Settings.from_env(env))
+    try:
+        now = utcnow() + timedelta(seconds=5)
+        stats = broken.poller.tick(deadline=time.monotonic() + 20, owner="t", now=now)
+        assert stats.claimed == 2
+        for export_id in ids:
+            task = broken.store().get_task(export_id)
+            assert task.state is TaskState.SUBMITTED and task.lease_owner is None
+            assert task.attempts == 1 and task.due_at is not None and task.due_at > now
+    finally:
+        broken.store().close()

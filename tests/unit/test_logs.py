@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 
-from shared.logs import MASK, Redactor
+from shared.runtime.logs import MASK, Redactor
 
 
 def test_redacts_configured_secrets_and_url_queries() -> None:

@@ -53,3 +53,35 @@ def test_times_are_timezone_aware() -> None:
     task = ExportTask(provider="cls", params={})
     assert task.created_at.tzinfo is not None
     assert task.id.startswith("exp_") and len(task.id) > 10
+
+
+def test_an_illegal_transition_is_a_conflict_the_api_answers_409() -> None:
+    from shared.http.views import error_payload
+
+    task = ExportTask(provider="cls", params={}, state=S.DELIVERED)
+    with pytest.raises(IllegalTransitionError) as caught:
+        task.move(S.FAILED)
+    status, body = error_payload(caught.value)
+    assert (status, body["error"]) == (409, "conflict")
+
+
+def test_release_gives_the_lease_up() -> None:
+    from datetime import timedelta
+
+    from shared.clock import utcnow
+
+    task = ExportTask(provider="cls", params={}, lease_owner="poll:1",
+                      lease_until=utcnow() + timedelta(seconds=60))
+    task.release()
+    assert task.lease_owner is None and task.lease_until is None
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 5, 30])
+def test_backoff_grows_within_its_cap_and_honours_retry_after(attempts: int) -> None:
+    from shared.model import BACKOFF_BASE_S, BACKOFF_CAP_S, backoff
+
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
+    for _ in range(50):
+        delay = backoff(attempts).total_seconds()
+        assert ceiling / 2 <= delay <= ceiling
+    assert backoff(attempts, retry_after=BACKOFF_CAP_S * 2).total_seconds() == BACKOFF_CAP_S * 2

@@ -7,7 +7,7 @@ import pytest
 from shared.config import Settings
 from shared.errors import ConfigError
 from shared.model import ExportTask
-from shared.notify import endpoints_for
+from shared.webhooks.notify import endpoints_for
 
 ENDPOINTS = [
     {"url": "https://ops.example.com/all"},

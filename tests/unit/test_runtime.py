@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared import runtime
+from shared.runtime import budget, events
 from tests.events import event_names, load_event
 
 HTTP_POSTS = ["scf_apigw_post_exports", "aws_apigw_rest_post_exports",
@@ -13,8 +13,8 @@ HTTP_GETS = ["scf_apigw_get_export", "aws_function_url_get_export"]
 @pytest.mark.parametrize("name", HTTP_POSTS)
 def test_every_http_post_becomes_one_rest_shape(name: str) -> None:
     event = load_event(name)
-    assert runtime.is_http(event)
-    rest = runtime.to_rest_event(event)
+    assert events.is_http(event)
+    rest = events.to_rest_event(event)
     assert rest["httpMethod"] == "POST"
     assert rest["path"] == "/exports"
     assert '"provider"' in rest["body"]
@@ -24,35 +24,35 @@ def test_every_http_post_becomes_one_rest_shape(name: str) -> None:
 
 @pytest.mark.parametrize("name", HTTP_GETS)
 def test_http_gets_keep_their_path(name: str) -> None:
-    rest = runtime.to_rest_event(load_event(name, path="/exports/exp_abc"))
+    rest = events.to_rest_event(load_event(name, path="/exports/exp_abc"))
     assert (rest["httpMethod"], rest["path"]) == ("GET", "/exports/exp_abc")
 
 
 @pytest.mark.parametrize("name", ["scf_timer", "aws_eventbridge_scheduled"])
 def test_timers_are_recognised(name: str) -> None:
     event = load_event(name)
-    assert not runtime.is_http(event)
-    trigger = runtime.timer_trigger(event)
+    assert not events.is_http(event)
+    trigger = events.timer_trigger(event)
     assert trigger is not None and trigger.name
 
 
 @pytest.mark.parametrize("name", ["scf_async_complete", "aws_async_complete"])
 def test_async_payload_names_the_export(name: str) -> None:
     event = load_event(name)
-    assert runtime.timer_trigger(event) is None
-    assert runtime.async_payload(event)["export_id"].startswith("exp_")
+    assert events.timer_trigger(event) is None
+    assert events.async_payload(event)["export_id"].startswith("exp_")
 
 
 def test_every_sample_event_is_classified() -> None:
     for name in event_names():
         event = load_event(name)
-        kinds = [runtime.is_http(event), runtime.timer_trigger(event) is not None,
-                 bool(runtime.async_payload(event))]
+        kinds = [events.is_http(event), events.timer_trigger(event) is not None,
+                 bool(events.async_payload(event))]
         assert kinds.count(True) == 1, name
 
 
 def test_plain_response_flattens_multi_value_headers() -> None:
-    out = runtime.to_plain_response({"statusCode": 202, "body": "{}",
+    out = events.to_plain_response({"statusCode": 202, "body": "{}",
                                      "multiValueHeaders": {"Content-Type": ["application/json"],
                                                            "X-A": ["1", "2"]}})
     assert out == {"statusCode": 202, "headers": {"Content-Type": "application/json",
@@ -61,7 +61,7 @@ def test_plain_response_flattens_multi_value_headers() -> None:
 
 
 def test_scf_context_gives_a_deadline() -> None:
-    inv = runtime.invocation({"request_id": "r1", "time_limit_in_ms": 30000})
+    inv = budget.invocation({"request_id": "r1", "time_limit_in_ms": 30000})
     assert inv.request_id == "r1"
     assert inv.remaining_s == 30.0
     assert inv.deadline() - inv.started == pytest.approx(20.0)

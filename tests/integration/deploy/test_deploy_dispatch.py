@@ -20,7 +20,8 @@ import pytest
 from botocore.config import Config
 
 from shared.config import Settings
-from shared.dispatch import (
+from shared.errors import ConfigError, CourierError
+from shared.runtime.dispatch import (
     DispatchError,
     InlineDispatcher,
     LambdaDispatcher,
@@ -28,7 +29,6 @@ from shared.dispatch import (
     ScfTarget,
     make_dispatcher,
 )
-from shared.errors import ConfigError, CourierError
 from tests.events import load_event
 from tests.integration.deploy.tc3_endpoint import tc3_endpoint
 

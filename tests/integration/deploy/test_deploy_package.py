@@ -75,7 +75,7 @@ def test_fresh_runtime_imports_every_handler_and_module(packages: dict[str, Buil
     assert report["handlers"] == {"create": True, "poll": True, "complete": True}
     failed = {k: v for k, v in report["modules"].items() if v is not True}
     assert failed == {}
-    assert "shared.dispatch" in report["modules"]
+    assert "shared.runtime.dispatch" in report["modules"]
     assert all(Path(p).is_relative_to(task) for p in report["paths"].values())
     assert all(report["absent"].values()), report["absent"]
 

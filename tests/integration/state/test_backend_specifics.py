@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.errors import StoreError
+from shared.errors import NotFoundError, StoreError
 from shared.model import ExportTask, TaskState
 from shared.state import open_store
 from shared.state.dynamodb import DynamoDBTaskStore
@@ -68,8 +68,9 @@ def test_table_prefixes_isolate_stores(server_store: Any) -> None:
         else servers.mysql_url()
     other = open_store(f"{base}?table={servers.unique_name('iso')}")
     try:
-        server_store.insert_task(new_task(idempotency_key="k"))
-        assert other.find_task("k") is None
+        t, _ = server_store.insert_task(new_task(idempotency_key="k"))
+        with pytest.raises(NotFoundError):
+            other.get_task(t.id)
         assert other.list_tasks().items == []
     finally:
         drop(other)
@@ -94,7 +95,7 @@ def test_sqlite_file_is_shared_between_stores_and_survives_reopen(tmp_path: Path
     b = open_store(url)
     try:
         t, _ = a.insert_task(new_task(idempotency_key="k1"))
-        assert b.find_task("k1") is not None
+        assert b.get_task(t.id).idempotency_key == "k1"
         mode = a._read("PRAGMA journal_mode", ())[0][0]  # type: ignore[attr-defined]
         assert mode.lower() == "wal"
     finally:
@@ -154,8 +155,8 @@ def test_dynamodb_key_outliving_its_record_is_taken_over(ddb: DynamoDBTaskStore)
                                                      "sk": {"S": "R"}})
     fresh, created = ddb.insert_task(new_task(idempotency_key="idem-2"))
     assert created and fresh.id != t.id
-    found = ddb.find_task("idem-2")
-    assert found is not None and found.id == fresh.id
+    again, created = ddb.insert_task(new_task(idempotency_key="idem-2"))
+    assert not created and again.id == fresh.id
 
 
 def test_dynamodb_missing_table_without_create_is_a_store_error(

@@ -1,4 +1,4 @@
-"""The deliveries routes, served by a Powertools resolver as the API module mounts them."""
+"""The delivery and endpoint routes, served by a Powertools resolver as the app mounts them."""
 
 from __future__ import annotations
 
@@ -10,18 +10,20 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
-from shared import deliveries_api, webhooks
 from shared.clock import to_iso, utcnow
 from shared.errors import NotFoundError, ValidationError
+from shared.http import deliveries
 from shared.model import DeliveryState, ExportTask, TaskState
 from shared.state.base import TaskStore
+from shared.webhooks import delivery as webhooks
+from shared.webhooks import endpoints
 from tests.events import load_event
 
 
 class Api:
     def __init__(self, store: TaskStore) -> None:
         self.app = APIGatewayRestResolver()
-        self.app.include_router(deliveries_api.bind(lambda: store))
+        self.app.include_router(deliveries.router(lambda: store))
 
         @self.app.exception_handler(ValidationError)
         def bad(exc: ValidationError) -> Response:
@@ -44,7 +46,6 @@ class Api:
 @pytest.fixture
 def api(store: TaskStore) -> Iterator[Api]:
     yield Api(store)
-    deliveries_api._store_getter = None
 
 
 def queue(store: TaskStore, task: ExportTask, urls: list[str]) -> list[Any]:
@@ -100,14 +101,14 @@ def test_resend(api: Api, store: TaskStore, task: ExportTask) -> None:
 def test_recover(api: Api, store: TaskStore, task: ExportTask) -> None:
     url = "https://hooks.example.com/a"
     (d,) = queue(store, task, [url])
-    webhooks.disable_endpoint(store, url, "test")
+    endpoints.disable_endpoint(store, url, "test")
     assert store.get_delivery(d.id).state is DeliveryState.DISABLED
     since = to_iso(utcnow() - timedelta(hours=1))
     status, body = api.call("POST", "/endpoints/recover", {"endpoint": url, "since": since})
     assert status == 202 and body["recovered"] == 1
-    assert body["endpoint_id"] == webhooks.endpoint_id(url)
+    assert body["endpoint_id"] == endpoints.endpoint_id(url)
     assert store.get_delivery(d.id).state is DeliveryState.PENDING
-    assert not webhooks.get_endpoint(store, url).disabled
+    assert not endpoints.get_endpoint(store, url).disabled
 
 
 @pytest.mark.parametrize("body", [None, [], {"since": "2030-01-01T00:00:00Z"},
@@ -120,10 +121,20 @@ def test_recover_rejects_bad_body(api: Api, body: Any) -> None:
     assert status == 400, out
 
 
-def test_unbound_router_refuses(store: TaskStore) -> None:
-    deliveries_api._store_getter = None
-    with pytest.raises(Exception, match="bind"):
-        deliveries_api._store()
+def test_each_app_serves_its_own_store(store: TaskStore, tmp_path: Any) -> None:
+    from shared.state import open_store
+
+    other = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        task, _ = store.insert_task(ExportTask(provider="cls", params={}))
+        queue(store, task, ["https://hooks.example.com/a"])
+        first, second = Api(store), Api(other)  # the second app must not take over the first
+        status, body = first.call("GET", f"/exports/{task.id}/deliveries")
+        assert status == 200 and len(body["items"]) == 1
+        status, _ = second.call("GET", f"/exports/{task.id}/deliveries")
+        assert status == 404
+    finally:
+        other.close()
 
 
 def test_views_never_carry_secrets(store: TaskStore) -> None:
@@ -133,7 +144,7 @@ def test_views_never_carry_secrets(store: TaskStore) -> None:
             "download_url": "https://b.s3.amazonaws.com/k?X-Amz-Signature=abc"}
     (d,) = webhooks.enqueue_event(store, task, "export.delivered", data,
                                   ["https://hooks.example.com/x?sig=abc"])
-    view = deliveries_api.delivery_view(d)
+    view = deliveries.delivery_view(d)
     assert "sig=abc" not in json.dumps(view)
     assert "X-Amz-Signature" not in json.dumps(view)
     assert view["payload"]["data"]["export_id"] == task.id

@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
-from shared import webhooks
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.errors import NotFoundError, UnsafeTargetError
 from shared.model import DeliveryState, ExportTask, TaskState
 from shared.state.base import TaskStore
+from shared.webhooks import delivery as webhooks
+from shared.webhooks import endpoints
 from tests.integration.webhooks.webhook_support import T0, Plan, make_secret
 
 pytestmark = pytest.mark.timeout(30)
@@ -145,8 +146,8 @@ def test_fails_twice_then_succeeds_with_same_webhook_id(store, settings, secret,
     for p in posts:
         assert verify(secret, p)["type"] == "export.delivered"
     # Endpoint health went failing, then healthy again.
-    health = webhooks.get_endpoint(store, d.endpoint)
-    assert health is not None and health.state == webhooks.ENDPOINT_OK
+    health = endpoints.get_endpoint(store, d.endpoint)
+    assert health is not None and health.state == endpoints.ENDPOINT_OK
     assert health.failing_since is None and health.consecutive_failures == 0
 
 
@@ -194,7 +195,7 @@ def test_dead_after_whole_schedule_then_resend_keeps_webhook_id(store, settings,
     # Resend: same webhook-id, due now, a fresh schedule; the old log is kept.
     hook_receiver.default = Plan(200)
     resend_at = now + timedelta(days=3)
-    again = webhooks.resend(store, d.id, now=resend_at)
+    again = endpoints.resend(store, d.id, now=resend_at)
     assert again.id == d.id and again.state is DeliveryState.PENDING
     assert again.due_at == resend_at
     assert again.attempts[-1]["action"] == "resend"
@@ -205,7 +206,7 @@ def test_dead_after_whole_schedule_then_resend_keeps_webhook_id(store, settings,
     assert len(hook_receiver.posts()) == 9
 
     with pytest.raises(NotFoundError):
-        webhooks.resend(store, "msg_missing")
+        endpoints.resend(store, "msg_missing")
 
 
 def test_schedule_is_overridable(store, settings, task, hook_receiver, monkeypatch):
@@ -237,10 +238,10 @@ def test_schedule_and_disable_window_come_from_the_environment(store, secret, ta
     due = store.get_delivery(d.id).due_at
     assert timedelta(seconds=26) <= due - T0 <= timedelta(seconds=34)  # 30 s, ±10 % jitter
     run(store, configured, T0 + timedelta(seconds=40))
-    health = webhooks.get_endpoint(store, url)
+    health = endpoints.get_endpoint(store, url)
     assert health is not None and not health.disabled  # failing for 40 s: not yet
     run(store, configured, T0 + timedelta(seconds=80))
-    assert webhooks.get_endpoint(store, url).disabled  # failing for 80 s > 60 s
+    assert endpoints.get_endpoint(store, url).disabled  # failing for 80 s > 60 s
     assert len(hook_receiver.posts(path="/flaky")) == 3
 
     for bad, problem in (("0,soon", "item 2"), ("", None), ("-5", "0 to 604800"),
@@ -273,7 +274,7 @@ def test_410_disables_endpoint_and_parks_its_pending_deliveries(store, settings,
     assert parked.state is DeliveryState.DISABLED and parked.due_at is None
     assert parked.attempts == []
     assert store.get_delivery(elsewhere.id).state is DeliveryState.PENDING
-    health = webhooks.get_endpoint(store, url)
+    health = endpoints.get_endpoint(store, url)
     assert health is not None and health.disabled and "410" in (health.disabled_reason or "")
 
     # New events for a disabled endpoint are kept, parked.
@@ -284,9 +285,9 @@ def test_410_disables_endpoint_and_parks_its_pending_deliveries(store, settings,
     assert len(hook_receiver.posts(path="/gone")) == 1
 
     # Recover: re-enabled, every parked delivery queued again and delivered.
-    n = webhooks.recover(store, url, since=T0 - timedelta(hours=1), now=T0 + timedelta(hours=1))
+    n = endpoints.recover(store, url, since=T0 - timedelta(hours=1), now=T0 + timedelta(hours=1))
     assert n == 3
-    assert not webhooks.get_endpoint(store, url).disabled
+    assert not endpoints.get_endpoint(store, url).disabled
     stats = run(store, settings, T0 + timedelta(hours=1))
     assert stats.delivered == 3
     for d in (first, sibling, late):
@@ -301,12 +302,12 @@ def test_recover_only_since_given_time(store, settings, task, hook_receiver):
     run(store, settings, T0 + timedelta(hours=2), schedule=(0,))
     assert store.get_delivery(old.id).state is DeliveryState.DEAD
     assert store.get_delivery(new.id).state is DeliveryState.DEAD
-    n = webhooks.recover(store, url, since=T0 + timedelta(hours=1),
+    n = endpoints.recover(store, url, since=T0 + timedelta(hours=1),
                          now=T0 + timedelta(hours=3))
     assert n == 1
     assert store.get_delivery(old.id).state is DeliveryState.DEAD
     assert store.get_delivery(new.id).state is DeliveryState.PENDING
-    assert webhooks.recover(store, hook_receiver.url + "/other", since=T0) == 0
+    assert endpoints.recover(store, hook_receiver.url + "/other", since=T0) == 0
 
 
 def test_endpoint_failing_for_five_days_is_disabled(store, settings, task, hook_receiver,
@@ -318,7 +319,7 @@ def test_endpoint_failing_for_five_days_is_disabled(store, settings, task, hook_
     # Still failing four days later: not yet.
     b = enqueue(store, other_task(store), url, "export.failed", now=T0 + timedelta(days=4))
     run(store, settings, T0 + timedelta(days=4))
-    assert not webhooks.get_endpoint(store, url).disabled
+    assert not endpoints.get_endpoint(store, url).disabled
     assert store.get_delivery(b.id).state is DeliveryState.PENDING
 
     c = enqueue(store, other_task(store), url, "export.failed",
@@ -326,9 +327,9 @@ def test_endpoint_failing_for_five_days_is_disabled(store, settings, task, hook_
     with caplog.at_level(logging.WARNING, logger="shared.webhooks"):
         stats = run(store, settings, T0 + timedelta(days=5, hours=1), limit=1)
     assert stats.attempted == 1
-    health = webhooks.get_endpoint(store, url)
+    health = endpoints.get_endpoint(store, url)
     assert health is not None and health.disabled
-    assert stats.endpoints_disabled == [webhooks.endpoint_id(url)]
+    assert stats.endpoints_disabled == [endpoints.endpoint_id(url)]
     for d in (a, b, c):
         assert store.get_delivery(d.id).state is DeliveryState.DISABLED
     lines = [r for r in caplog.records if "webhook endpoint disabled" in r.getMessage()]
@@ -346,7 +347,7 @@ def test_success_resets_failing_clock(store, settings, task, hook_receiver):
     run(store, settings, T0 + timedelta(days=3), schedule=(0,))  # 200: healthy again
     enqueue(store, task, url, "export.waiting", now=T0 + timedelta(days=6))
     run(store, settings, T0 + timedelta(days=6), schedule=(0,))  # fails; the clock restarted
-    health = webhooks.get_endpoint(store, url)
+    health = endpoints.get_endpoint(store, url)
     assert health is not None and not health.disabled
     assert health.failing_since == T0 + timedelta(days=6)
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from shared import notify
 from shared.config import Settings
 from shared.model import DeliveryState, ExportTask, TaskState
 from shared.state.base import TaskStore
+from shared.webhooks import notify
 from tests.integration.webhooks.webhook_support import T0
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"

@@ -146,10 +146,10 @@ def test_sample_timer_events_name_the_descriptors_triggers() -> None:
 def _api_routes() -> set[tuple[str, str]]:
     """Every route the HTTP API serves: the app's own and those of the routers it includes."""
     routes = set()
-    for module in ("api.py", "deliveries_api.py"):
-        source = (ROOT / "shared" / module).read_text(encoding="utf-8")
+    for module in sorted((ROOT / "shared" / "http").glob("*.py")):
+        source = module.read_text(encoding="utf-8")
         routes |= {(m.upper(), re.sub(r"<[^>]+>", "{}", p)) for m, p in re.findall(
-            r"@(?:app|router)\.(get|post|put|delete)\(\"([^\"]+)\"", source)}
+            r"@(?:app|r)\.(get|post|put|delete)\(\"([^\"]+)\"", source)}
     return routes
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared import runtime
+from shared.runtime import events
 from tests.events import event_names, load_event
 
 HTTP = {
@@ -27,8 +27,8 @@ def test_every_sample_event_is_covered_here() -> None:
 @pytest.mark.parametrize("name", sorted(HTTP), ids=sorted(HTTP))
 def test_http_events_become_one_rest_request(name: str) -> None:
     event = load_event(name)
-    assert runtime.is_http(event)
-    rest = runtime.to_rest_event(event)
+    assert events.is_http(event)
+    rest = events.to_rest_event(event)
     assert (rest["httpMethod"], rest["path"]) == HTTP[name]
     headers = {k.lower(): v for k, v in rest["headers"].items()}
     assert headers["x-api-key"] == "demo-api-key"
@@ -52,23 +52,23 @@ def test_scf_api_gateway_event_has_the_fields_scf_sends() -> None:
 
 @pytest.mark.parametrize("name", sorted(TIMERS), ids=sorted(TIMERS))
 def test_timer_events_name_their_trigger(name: str) -> None:
-    trigger = runtime.timer_trigger(load_event(name))
+    trigger = events.timer_trigger(load_event(name))
     assert trigger is not None and trigger.name == TIMERS[name]
-    assert not runtime.is_http(load_event(name))
+    assert not events.is_http(load_event(name))
 
 
 @pytest.mark.parametrize("name", ASYNC, ids=ASYNC)
 def test_async_payload_is_just_the_export_id(name: str) -> None:
     event = load_event(name)
     assert event == {"export_id": "exp_5f2c9a7e1b3d4c6f8a0e2b71"}
-    assert runtime.async_payload(event) == event
+    assert events.async_payload(event) == event
 
 
 @pytest.mark.parametrize("name", sorted(HTTP), ids=sorted(HTTP))
 def test_overrides_keep_each_shape_consistent(name: str) -> None:
     event = load_event(name, method="post", path="/exports/exp_1/cancel", query={"a": 1},
                        body={"reason": "test"}, headers={"x-api-key": None})
-    rest = runtime.to_rest_event(event)
+    rest = events.to_rest_event(event)
     assert (rest["httpMethod"], rest["path"]) == ("POST", "/exports/exp_1/cancel")
     assert rest["queryStringParameters"] == {"a": "1"}
     assert json.loads(rest["body"]) == {"reason": "test"}

@@ -85,7 +85,7 @@ def test_memory_store_round_trip() -> None:
     try:
         t, created = st.insert_task(ExportTask(provider="cls", params={"q": "*"},
                                                idempotency_key="k"))
-        assert created and st.find_task("k") is not None
+        assert created and st.get_task(t.id).idempotency_key == "k"
         assert st.get_task(t.id).params == {"q": "*"}
     finally:
         st.close()

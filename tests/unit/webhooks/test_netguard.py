@@ -95,21 +95,6 @@ def test_allow_hosts_by_ip_cidr_and_name(monkeypatch: pytest.MonkeyPatch) -> Non
         netguard.check_url("file://127.0.0.1/etc/passwd", allow_hosts=("127.0.0.1",))
 
 
-def test_expected_domains(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_dns(monkeypatch, {"cls.tencentcos.cn": ["93.184.216.34"],
-                           "b.cos.ap-guangzhou.myqcloud.com": ["93.184.216.35"],
-                           "evilmyqcloud.com": ["93.184.216.36"],
-                           "x.myqcloud.com.evil.io": ["93.184.216.37"],
-                           "inside.myqcloud.com": ["10.0.0.5"]})
-    domains = ("myqcloud.com", "tencentcos.cn")
-    netguard.check_url("https://cls.tencentcos.cn/f", expected_domains=domains)
-    netguard.check_url("https://b.cos.ap-guangzhou.myqcloud.com/f", expected_domains=domains)
-    for url in ("https://evilmyqcloud.com/", "https://x.myqcloud.com.evil.io/",
-                "https://inside.myqcloud.com/", "https://93.184.216.34/"):
-        with pytest.raises(UnsafeTargetError):
-            netguard.check_url(url, expected_domains=domains)
-
-
 def test_redact_url_drops_userinfo_path_and_query() -> None:
     assert netguard.redact_url("https://u:p@hooks.example.com:8443/a/b?token=s#f") \
         == "https://hooks.example.com:8443"

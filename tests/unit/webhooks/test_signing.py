@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from standardwebhooks import Webhook
 
-from shared import webhooks
+from shared.webhooks import delivery as webhooks
+from shared.webhooks import endpoints, signing
 
 KEY = b"0123456789abcdef0123456789abcdef"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
@@ -21,7 +22,7 @@ NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
 def test_sign_matches_reference_and_definition() -> None:
     body = b'{"type":"export.delivered","data":{"n":1}}'
-    sig = webhooks.sign(SECRET, "msg_1", 1700000000, body)
+    sig = signing.sign(SECRET, "msg_1", 1700000000, body)
     expected = base64.b64encode(hmac.new(KEY, b"msg_1.1700000000." + body,
                                          hashlib.sha256).digest()).decode()
     assert sig == "v1," + expected
@@ -32,8 +33,8 @@ def test_sign_matches_reference_and_definition() -> None:
 def test_headers_verify_with_reference_package() -> None:
     payload = {"type": "export.failed", "timestamp": "2030-01-01T00:00:00Z",
                "data": {"export_id": "exp_1", "reason": "ünïcode"}}
-    body = webhooks.encode_body(payload)
-    headers = webhooks.build_headers([SECRET], "msg_abc", int(time.time()), body)
+    body = signing.encode_body(payload)
+    headers = signing.build_headers([SECRET], "msg_abc", int(time.time()), body)
     assert headers["content-type"] == "application/json"
     assert headers["webhook-id"] == "msg_abc"
     assert Webhook(SECRET).verify(body, headers) == payload
@@ -43,26 +44,26 @@ def test_rotation_gives_one_signature_per_secret_newest_first() -> None:
     new = "whsec_" + base64.b64encode(b"n" * 32).decode()
     body = b"{}"
     ts = int(time.time())
-    headers = webhooks.build_headers([new, SECRET], "msg_r", ts, body)
+    headers = signing.build_headers([new, SECRET], "msg_r", ts, body)
     parts = headers["webhook-signature"].split(" ")
-    assert parts == [webhooks.sign(new, "msg_r", ts, body),
-                     webhooks.sign(SECRET, "msg_r", ts, body)]
+    assert parts == [signing.sign(new, "msg_r", ts, body),
+                     signing.sign(SECRET, "msg_r", ts, body)]
     Webhook(new).verify(body, headers)
     Webhook(SECRET).verify(body, headers)
 
 
 def test_no_secrets_means_no_signature_header() -> None:
-    assert "webhook-signature" not in webhooks.build_headers([], "m", 1, b"{}")
+    assert "webhook-signature" not in signing.build_headers([], "m", 1, b"{}")
 
 
 def test_bad_secret_rejected() -> None:
     with pytest.raises(ValueError):
-        webhooks.sign("whsec_not base64!", "m", 1, b"{}")
+        signing.sign("whsec_not base64!", "m", 1, b"{}")
 
 
 def test_body_is_compact_json() -> None:
-    assert webhooks.encode_body({"a": 1, "b": [1, 2]}) == b'{"a":1,"b":[1,2]}'
-    assert json.loads(webhooks.encode_body({"x": "é"})) == {"x": "é"}
+    assert signing.encode_body({"a": 1, "b": [1, 2]}) == b'{"a":1,"b":[1,2]}'
+    assert json.loads(signing.encode_body({"x": "é"})) == {"x": "é"}
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -84,7 +85,7 @@ def test_schedule_constant() -> None:
 
 
 def test_jitter_within_ten_percent() -> None:
-    values = [webhooks._jittered(100.0) for _ in range(500)]
+    values = [webhooks.jittered(100.0) for _ in range(500)]
     assert all(90.0 <= v <= 110.0 for v in values)
     assert max(values) - min(values) > 5  # it does vary
 
@@ -94,8 +95,8 @@ def test_attempts_in_round_counts_since_last_action() -> None:
 
     d = WebhookDelivery(task_id="exp_1", endpoint="https://x", event_type="e", payload={})
     d.attempts = [{"status": 500}, {"status": 500}]
-    assert webhooks.attempts_in_round(d) == 2
+    assert endpoints.attempts_in_round(d) == 2
     d.attempts.append({"action": "resend"})
-    assert webhooks.attempts_in_round(d) == 0
+    assert endpoints.attempts_in_round(d) == 0
     d.attempts.append({"status": None, "error": "timeout"})
-    assert webhooks.attempts_in_round(d) == 1
+    assert endpoints.attempts_in_round(d) == 1

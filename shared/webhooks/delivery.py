@@ -16,8 +16,8 @@ Every event becomes one :class:`~shared.model.WebhookDelivery` per endpoint, sto
   disabled endpoint's pending deliveries become
   ``disabled`` (kept); :func:`recover` brings them back and re-enables the endpoint.
 
-Endpoint health and the operator's actions live in :mod:`shared.endpoints`, the signatures in
-:mod:`shared.signing` (both re-exported here). The URL is checked by
+Endpoint health and the operator's actions live in :mod:`shared.webhooks.endpoints`, the
+signatures in :mod:`shared.webhooks.signing`. The URL is checked by
 :func:`shared.netguard.check_url` right before every attempt.
 
 ``delivery.attempts`` is the delivery's log. An attempt entry has ``time``, ``status`` (None
@@ -39,35 +39,11 @@ from typing import TYPE_CHECKING, Any
 from shared import netguard
 from shared.clock import to_iso, utcnow
 from shared.config import Settings
-from shared.endpoints import (  # noqa: F401 - part of this module's interface
-    ENDPOINT_FAILING,
-    ENDPOINT_KIND,
-    ENDPOINT_OFF,
-    ENDPOINT_OK,
-    EndpointHealth,
-    _log_disabled,
-    _mutate_endpoint,
-    _park_pending,
-    _scan,
-    attempts_in_round,
-    disable_endpoint,
-    enable_endpoint,
-    endpoint_id,
-    get_endpoint,
-    recover,
-    resend,
-)
 from shared.errors import UnsafeTargetError, VersionConflictError
 from shared.model import DeliveryState, ExportTask, WebhookDelivery
-from shared.signing import (  # noqa: F401 - part of this module's interface
-    SECRET_PREFIX,
-    USER_AGENT,
-    build_headers,
-    encode_body,
-    sign,
-    signature_header,
-)
 from shared.state.base import TaskStore
+from shared.webhooks import endpoints, signing
+from shared.webhooks.endpoints import ENDPOINT_FAILING, ENDPOINT_OFF, ENDPOINT_OK, EndpointHealth
 
 if TYPE_CHECKING:  # imported where deliveries are sent: the HTTP API's cold start skips it
     import requests
@@ -96,16 +72,16 @@ class DeliveryStats:
 
 # ---------------------------------------------------------------------------- enqueue
 def enqueue_event(store: TaskStore, task: ExportTask, event_type: str, data: dict[str, Any],
-                  endpoints: Iterable[str], now: datetime | None = None
+                  urls: Iterable[str], now: datetime | None = None
                   ) -> list[WebhookDelivery]:
     """One delivery per endpoint, due now; a delivery that already exists is returned as is."""
     now = now or utcnow()
     payload = {"type": event_type, "timestamp": to_iso(now), "data": data}
     out: list[WebhookDelivery] = []
-    for url in endpoints:
+    for url in urls:
         if not isinstance(url, str) or not url.strip():
             continue
-        health = get_endpoint(store, url)
+        health = endpoints.get_endpoint(store, url)
         off = health is not None and health.disabled
         delivery = WebhookDelivery(
             task_id=task.id, endpoint=url, event_type=event_type, payload=payload,
@@ -120,7 +96,7 @@ def enqueue_event(store: TaskStore, task: ExportTask, event_type: str, data: dic
 
 
 # ---------------------------------------------------------------------------- deliver
-def _jittered(seconds: float) -> float:
+def jittered(seconds: float) -> float:
     return seconds * (1 + random.uniform(-JITTER, JITTER))
 
 
@@ -165,9 +141,9 @@ def _post(session: requests.Session, settings: Settings, delivery: WebhookDelive
         netguard.check_url(delivery.endpoint, allow_hosts=settings.allow_private_hosts)
     except UnsafeTargetError as exc:
         return _Outcome(None, elapsed(), f"refused: {exc.message}")
-    body = encode_body(delivery.payload)
+    body = signing.encode_body(delivery.payload)
     # The signed timestamp is the real send time (receivers check it against their clock).
-    headers = build_headers(settings.webhook_secrets, delivery.id, int(time.time()), body)
+    headers = signing.build_headers(settings.webhook_secrets, delivery.id, int(time.time()), body)
     import requests
 
     try:
@@ -196,7 +172,7 @@ def _post(session: requests.Session, settings: Settings, delivery: WebhookDelive
 
 
 def _release(store: TaskStore, delivery: WebhookDelivery) -> bool:
-    delivery.lease_owner, delivery.lease_until = None, None
+    delivery.release()
     try:
         store.update_delivery(delivery)
         return True
@@ -224,16 +200,12 @@ class _Run:
 
     def endpoint(self, url: str) -> EndpointHealth | None:
         if url not in self.health:
-            self.health[url] = get_endpoint(self.store, url)
+            self.health[url] = endpoints.get_endpoint(self.store, url)
         return self.health[url]
 
     def park(self, d: WebhookDelivery) -> None:
-        d.state, d.due_at, d.lease_owner, d.lease_until = DeliveryState.DISABLED, None, None, None
-        try:
-            self.store.update_delivery(d)
+        if endpoints.park(self.store, d, self.now()):
             self.stats.disabled += 1
-        except VersionConflictError:
-            log.info("delivery %s changed while parking it; skipped", d.id)
 
     def attempt(self, d: WebhookDelivery) -> None:
         health = self.endpoint(d.endpoint)
@@ -245,7 +217,7 @@ class _Run:
         self.stats.attempted += 1
         d.attempts.append({"time": to_iso(now), "status": outcome.status,
                            "latency_ms": outcome.latency_ms, "error": outcome.error})
-        d.lease_owner, d.lease_until = None, None
+        d.release()
         newly_disabled: str | None = None
         if outcome.ok:
             d.state, d.due_at = DeliveryState.DELIVERED, None
@@ -259,7 +231,7 @@ class _Run:
                 self.stats.disabled += 1
             else:
                 newly_disabled = self._failing(d.endpoint, now)
-                n = attempts_in_round(d)
+                n = endpoints.attempts_in_round(d)
                 if newly_disabled:
                     d.state, d.due_at = DeliveryState.DISABLED, None
                     self.stats.disabled += 1
@@ -270,7 +242,7 @@ class _Run:
                                 "last error: %s", d.id, d.event_type, d.task_id, n,
                                 outcome.error)
                 else:
-                    due = now + timedelta(seconds=max(0.0, _jittered(self.schedule[n])))
+                    due = now + timedelta(seconds=max(0.0, jittered(self.schedule[n])))
                     if outcome.retry_at is not None and outcome.retry_at > due:
                         due = outcome.retry_at
                     d.due_at = due
@@ -294,7 +266,7 @@ class _Run:
                 h.state = ENDPOINT_OK
             h.failing_since, h.consecutive_failures, h.last_success_at = None, 0, now
 
-        self.health[url] = _mutate_endpoint(self.store, url, change, now)
+        self.health[url] = endpoints.mutate_endpoint(self.store, url, change, now)
 
     def _failing(self, url: str, now: datetime) -> str | None:
         """Record a failure; returns a reason if the endpoint must now be disabled."""
@@ -311,17 +283,13 @@ class _Run:
             if now - h.failing_since > self.disable_after:
                 verdict.append(f"failing continuously since {to_iso(h.failing_since)}")
 
-        self.health[url] = _mutate_endpoint(self.store, url, change, now)
+        self.health[url] = endpoints.mutate_endpoint(self.store, url, change, now)
         return verdict[0] if verdict else None
 
     def _disable(self, url: str, reason: str, now: datetime) -> None:
-        def change(h: EndpointHealth) -> None:
-            h.state, h.disabled_at, h.disabled_reason = ENDPOINT_OFF, now, reason
-
-        self.health[url] = _mutate_endpoint(self.store, url, change, now)
-        _log_disabled(url, reason)
-        self.stats.endpoints_disabled.append(endpoint_id(url))
-        self.stats.disabled += _park_pending(self.store, url, now)
+        self.stats.disabled += endpoints.disable_endpoint(self.store, url, reason, now)
+        self.health[url] = endpoints.get_endpoint(self.store, url)
+        self.stats.endpoints_disabled.append(endpoints.endpoint_id(url))
 
 
 def deliver_due(store: TaskStore, settings: Settings, *, owner: str,

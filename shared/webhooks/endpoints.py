@@ -86,7 +86,7 @@ def get_endpoint(store: TaskStore, url: str) -> EndpointHealth | None:
     return _health_from_record(rec) if rec else None
 
 
-def _mutate_endpoint(store: TaskStore, url: str, change: Callable[[EndpointHealth], None],
+def mutate_endpoint(store: TaskStore, url: str, change: Callable[[EndpointHealth], None],
                      now: datetime) -> EndpointHealth:
     """Apply ``change`` to the endpoint's health record (created if missing), CAS-retried."""
     for _ in range(8):
@@ -109,7 +109,7 @@ def _mutate_endpoint(store: TaskStore, url: str, change: Callable[[EndpointHealt
     raise VersionConflictError(f"endpoint {endpoint_id(url)[:12]}: too many concurrent writes")
 
 
-def _log_disabled(url: str, reason: str) -> None:
+def log_disabled(url: str, reason: str) -> None:
     log.warning("webhook endpoint disabled: %s (%s)", netguard.redact_url(url), reason,
                 extra={"metric": "webhook_endpoint_disabled", "metric_value": 1,
                        "endpoint_id": endpoint_id(url), "reason": reason})
@@ -123,28 +123,32 @@ def disable_endpoint(store: TaskStore, url: str, reason: str,
     def change(h: EndpointHealth) -> None:
         h.state, h.disabled_at, h.disabled_reason = ENDPOINT_OFF, now, reason
 
-    _mutate_endpoint(store, url, change, now)
-    _log_disabled(url, reason)
-    return _park_pending(store, url, now)
+    mutate_endpoint(store, url, change, now)
+    log_disabled(url, reason)
+    return park_pending(store, url, now)
 
 
-def _park_pending(store: TaskStore, url: str, now: datetime) -> int:
-    parked = 0
-    for d in _scan(store, (DeliveryState.PENDING,)):
-        if d.endpoint != url:
-            continue
-        d.state, d.due_at, d.lease_owner, d.lease_until = DeliveryState.DISABLED, None, None, None
-        d.updated_at = now
-        try:
-            store.update_delivery(d)
-            parked += 1
-        except VersionConflictError:
-            # Someone holds or changed it; the claim path parks it when it comes round.
-            log.debug("delivery %s changed while parking; left for the next run", d.id)
-    return parked
+def park(store: TaskStore, d: WebhookDelivery, now: datetime) -> bool:
+    """Set one delivery aside as ``disabled`` (kept, to be recovered); False if it changed."""
+    d.state, d.due_at = DeliveryState.DISABLED, None
+    d.release()
+    d.updated_at = now
+    try:
+        store.update_delivery(d)
+        return True
+    except VersionConflictError:
+        # Someone holds or changed it; the claim path parks it when it comes round.
+        log.debug("delivery %s changed while parking; left for the next run", d.id)
+        return False
 
 
-def _scan(store: TaskStore, states: Iterable[DeliveryState],
+def park_pending(store: TaskStore, url: str, now: datetime) -> int:
+    """Park every pending delivery to ``url``; returns how many."""
+    return sum(park(store, d, now) for d in scan(store, (DeliveryState.PENDING,))
+               if d.endpoint == url)
+
+
+def scan(store: TaskStore, states: Iterable[DeliveryState],
           task_id: str | None = None) -> Iterable[WebhookDelivery]:
     for state in states:
         cursor: str | None = None
@@ -170,7 +174,7 @@ def _restart(store: TaskStore, delivery: WebhookDelivery, action: str,
              now: datetime) -> WebhookDelivery:
     delivery.attempts.append({"time": to_iso(now), "action": action})
     delivery.state, delivery.due_at = DeliveryState.PENDING, now
-    delivery.lease_owner, delivery.lease_until = None, None
+    delivery.release()
     return store.update_delivery(delivery)
 
 
@@ -196,7 +200,7 @@ def enable_endpoint(store: TaskStore, url: str, now: datetime | None = None) -> 
         h.state, h.failing_since, h.consecutive_failures = ENDPOINT_OK, None, 0
         h.disabled_at, h.disabled_reason = None, None
 
-    return _mutate_endpoint(store, url, change, now)
+    return mutate_endpoint(store, url, change, now)
 
 
 def recover(store: TaskStore, endpoint: str, since: datetime,
@@ -212,7 +216,7 @@ def recover(store: TaskStore, endpoint: str, since: datetime,
     enable_endpoint(store, endpoint, now)
     count = 0
     states = (DeliveryState.DEAD, DeliveryState.DISABLED, DeliveryState.PENDING)
-    for d in list(_scan(store, states)):
+    for d in list(scan(store, states)):
         if d.endpoint != endpoint or d.created_at < since:
             continue
         if d.state is DeliveryState.PENDING and attempts_in_round(d) == 0:

@@ -1,4 +1,4 @@
-"""Glue between task state changes and webhook deliveries (``shared.webhooks``).
+"""Glue between task state changes and webhook deliveries (``shared.webhooks.delivery``).
 
 Subscribers of an event are the export's own (from its create request) plus the deployment's
 default endpoints. Event payloads carry what a subscriber acts on and nothing secret.
@@ -10,10 +10,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from shared import webhooks
 from shared.config import Settings
 from shared.model import ExportTask
 from shared.state.base import TaskStore
+from shared.webhooks import delivery
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def notify(store: TaskStore, settings: Settings, task: ExportTask, event_type: s
     endpoints = endpoints_for(task, settings, event_type)
     if not endpoints:
         return 0
-    queued = webhooks.enqueue_event(store, task, event_type,
+    queued = delivery.enqueue_event(store, task, event_type,
                                     event_data(task, event_type, extra or {}), endpoints,
                                     now=now)
     log.info("export %s: %s queued for %d endpoint(s)", task.id, event_type, len(queued))
@@ -64,5 +64,5 @@ def notify(store: TaskStore, settings: Settings, task: ExportTask, event_type: s
 def deliver_due(store: TaskStore, settings: Settings, *, owner: str, deadline: float,
                 now: datetime | None = None) -> int:
     """Attempt every due delivery (first tries and retries); returns attempts made."""
-    stats = webhooks.deliver_due(store, settings, owner=owner, now=now, deadline=deadline)
-    return int(getattr(stats, "attempted", 0))
+    stats = delivery.deliver_due(store, settings, owner=owner, now=now, deadline=deadline)
+    return stats.attempted

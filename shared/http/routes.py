@@ -1,0 +1,77 @@
+"""The export routes, over :mod:`shared.exports`.
+
+``POST /exports`` (202 with the task), ``GET /exports/<id>``, ``GET /exports``,
+``POST /exports/<id>/cancel``, ``POST /exports/<id>/retry``, ``POST /exports/<id>/check``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from shared import exports
+from shared.config import Settings
+from shared.http.paging import list_args
+from shared.http.views import json_body, json_response
+from shared.model import TaskState
+from shared.providers import Providers
+from shared.state.base import TaskStore
+
+
+def request_id(event: Any) -> str:
+    """The gateway's id of this request (``local`` when it gave none)."""
+    return str(event.request_context.request_id or "local")
+
+
+def router(settings: Settings, store: Callable[[], TaskStore], providers: Providers) -> Router:
+    """The export routes of one app, over its store and providers."""
+    r = Router()
+
+    @r.post("/exports")
+    def create() -> Response:
+        body = json_body(r.current_event.decoded_body)
+        headers = r.current_event.headers or {}
+        key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
+        accepted = exports.accept(
+            store(), providers, body, idempotency_key=key,
+            owner=f"create:{request_id(r.current_event)}",
+            poll_interval_s=settings.poll_interval_s)
+        task = accepted.task
+        view = exports.public_view(task)
+        if task.state is TaskState.FAILED and accepted.created:
+            return json_response(422, {"error": "provider_refused",
+                                       "message": (task.error or {}).get("reason"),
+                                       "export": view})
+        status = 202 if accepted.created else 200
+        return json_response(status, view, {"Location": f"/exports/{task.id}"})
+
+    @r.get("/exports/<export_id>")
+    def get(export_id: str) -> Response:
+        return json_response(200, exports.public_view(store().get_task(export_id)))
+
+    @r.get("/exports")
+    def list_() -> Response:
+        q = r.current_event.query_string_parameters or {}
+        args = list_args(q, TaskState)
+        page = store().list_tasks(state=args.state, provider=q.get("provider"),
+                                  limit=args.limit, cursor=args.cursor)
+        return json_response(200, {"items": [exports.public_view(t) for t in page.items],
+                                   "next_cursor": page.next_cursor})
+
+    @r.post("/exports/<export_id>/cancel")
+    def cancel(export_id: str) -> Response:
+        return json_response(200, exports.public_view(exports.cancel(store(), providers,
+                                                                     export_id)))
+
+    @r.post("/exports/<export_id>/retry")
+    def retry(export_id: str) -> Response:
+        return json_response(202, exports.public_view(exports.retry(store(), export_id)))
+
+    @r.post("/exports/<export_id>/check")
+    def check(export_id: str) -> Response:
+        return json_response(202, exports.public_view(exports.check_now(store(), export_id)))
+
+    return r

@@ -1,0 +1,45 @@
+"""Settings fail at cold start, naming the setting, before any export is touched."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.config import Settings, StorageSettings, parse_destination
+from shared.errors import ConfigError
+
+BASE = {"COURIER_API_KEYS": "k" * 16}
+
+
+@pytest.mark.parametrize(("template", "problem"), [
+    ("{provider}/{nope}/{file_name}", "nope"),
+    ("{provider}/{file_name", "malformed"),
+    ("/abs/{file_name}", "relative"),
+    ("a/../{file_name}", "'..'"),
+])
+def test_a_bad_key_template_stops_the_cold_start(template: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match="COURIER_KEY_TEMPLATE") as caught:
+        Settings.from_env({**BASE, "COURIER_KEY_TEMPLATE": template})
+    assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize("uri", ["nope", "ftp://x/y", "file://", "s3://", "cos://",
+                                 "cos://bucket-1250000000/x"])
+def test_a_bad_destination_stops_the_cold_start(uri: str) -> None:
+    with pytest.raises(ConfigError, match="COURIER_DESTINATION"):
+        Settings.from_env({**BASE, "COURIER_DESTINATION": uri})
+
+
+def test_storage_endpoints_and_cos_keys_are_read_with_the_settings() -> None:
+    settings = Settings.from_env({
+        **BASE, "COURIER_DESTINATION": "cos://b-1250000000/out",
+        "TENCENTCLOUD_REGION": "ap-shanghai", "TENCENTCLOUD_SECRETID": "AKIDx",
+        "TENCENTCLOUD_SECRETKEY": "sk", "COURIER_COS_ENDPOINT": "http://127.0.0.1:9",
+        "COURIER_S3_ENDPOINT": "http://127.0.0.1:8", "COURIER_S3_REGION": "eu-west-1"})
+    assert settings.storage == StorageSettings(
+        s3_endpoint="http://127.0.0.1:8", s3_region="eu-west-1",
+        cos_endpoint="http://127.0.0.1:9", cos_region="ap-shanghai",
+        cos_secret_id="AKIDx", cos_secret_key="sk", cos_token=None)
+    dest = parse_destination(settings.destination, settings.storage.cos_region)
+    assert (dest.scheme, dest.location, dest.prefix, dest.region) == (
+        "cos", "b-1250000000", "/out", "ap-shanghai")
+    assert "sk" not in repr(settings.storage)
