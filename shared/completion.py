@@ -76,8 +76,9 @@ class Completer:
 
     def complete(self, export_id: str, *, owner: str, budget_s: float = 600.0,
                  now: datetime | None = None) -> ExportTask:
-        from shared.storage.copy import SourceExpiredError, copy_source
+        from shared.storage.copy import copy_source
         from shared.storage.keys import render_key
+        from shared.storage.sources import SourceExpiredError
 
         store = self.store()
         task = store.get_task(export_id)

@@ -69,15 +69,12 @@ from shared.storage.base import (
 )
 from shared.storage.keys import check_key
 from shared.storage.pipeline import HASH_DEPTH, BackgroundMd5, PartBuffers
-from shared.storage.sources import (  # noqa: F401 - re-exported: the copy's public errors
-    SourceExpiredError,
-    UnsafeSourceError,
-    _Body,
-    _CosReader,
-    _fill,
-    _RestartNeeded,
-    _UrlReader,
-    cos_endpoint_kwargs,
+from shared.storage.sources import (
+    Body,
+    CosReader,
+    RestartNeeded,
+    UrlReader,
+    fill,
 )
 
 log = logging.getLogger(__name__)
@@ -204,7 +201,7 @@ class _Copy:
         for attempt in range(2):
             try:
                 return self._copy(upload_id, done)
-            except (_RestartNeeded, UploadNotFoundError) as exc:
+            except (RestartNeeded, UploadNotFoundError) as exc:
                 if attempt:
                     raise StorageError(f"copy restarted twice: {exc}") from exc
                 log.info("copy of %s starts over: %s", self.key, exc)
@@ -230,7 +227,7 @@ class _Copy:
         return CopyResult(self.key, self.store.uri(self.key), info.size, md5, 0,
                           resumed=False, skipped=False, server_side=True)
 
-    def _open(self, offset: int, validator: str | None) -> _Body:
+    def _open(self, offset: int, validator: str | None) -> Body:
         return self.reader.open(offset, validator)  # type: ignore[no-any-return]
 
     def _copy(self, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
@@ -240,12 +237,12 @@ class _Copy:
         try:
             if body.restarted or (upload_id and done and pinned and body.validator
                                   and body.validator != pinned):
-                raise _RestartNeeded("the source changed since the upload started")
+                raise RestartNeeded("the source changed since the upload started")
             return self._stream(body, upload_id, done)
         finally:
             body.close()
 
-    def _stream(self, body: _Body, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
+    def _stream(self, body: Body, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
         resumed = bool(upload_id and done)
         hasher = None if resumed else BackgroundMd5(HASH_DEPTH)
         try:
@@ -254,7 +251,7 @@ class _Copy:
             if hasher is not None:
                 hasher.close()
 
-    def _stream_with(self, body: _Body, upload_id: str | None, done: list[PartRecord],
+    def _stream_with(self, body: Body, upload_id: str | None, done: list[PartRecord],
                      hasher: BackgroundMd5 | None) -> CopyResult:
         resumed = hasher is None
         offset = body.start
@@ -376,15 +373,15 @@ class _Copy:
         return CopyResult(self.key, self.store.uri(self.key), size, md5, len(parts),
                           resumed=resumed, skipped=False)
 
-    def _read_into(self, body: _Body, buf: bytearray, offset: int) -> int:
+    def _read_into(self, body: Body, buf: bytearray, offset: int) -> int:
         """Fill ``buf`` with the next part from ``body``; returns its length (short only at
         the end). A broken connection is reopened at ``offset`` (the part start) a few
         times, and the part read again, before giving up."""
         view = memoryview(buf)
         for attempt in range(self.reopen_attempts + 1):
             try:
-                return _fill(body, view)
-            except (StorageError, _RestartNeeded):
+                return fill(body, view)
+            except (StorageError, RestartNeeded):
                 raise
             except Exception as exc:  # noqa: BLE001 - network errors of several libraries
                 body.close()
@@ -397,7 +394,7 @@ class _Copy:
                 if fresh.restarted or (body.validator and fresh.validator
                                        and fresh.validator != body.validator):
                     fresh.close()
-                    raise _RestartNeeded("the source changed during the copy") from exc
+                    raise RestartNeeded("the source changed during the copy") from exc
                 body.read, body.close, body.readinto = fresh.read, fresh.close, fresh.readinto
         raise AssertionError("unreachable")
 
@@ -443,11 +440,11 @@ def copy_source(source: UrlSource | CosObjectSource, store: ObjectStore, key: st
         raise ValueError("part_size must be positive")
     if expected_size is None and source.size is not None:
         expected_size = source.size
-    reader: _UrlReader | _CosReader
+    reader: UrlReader | CosReader
     if isinstance(source, UrlSource):
-        reader = _UrlReader(source, check_url, session)
+        reader = UrlReader(source, check_url, session)
     elif isinstance(source, CosObjectSource):
-        reader = _CosReader(source, cos_client)
+        reader = CosReader(source, cos_client)
     else:
         raise TypeError(f"cannot copy from {type(source).__name__}")
     copy = _Copy(source, store, key, part_size=part_size, expected_size=expected_size,

@@ -46,7 +46,7 @@ class UnsafeSourceError(StorageError):
 
 
 @dataclass
-class _Body:
+class Body:
     """One open response of the source, positioned at ``start``."""
 
     read: Callable[[int], bytes]
@@ -60,11 +60,11 @@ class _Body:
     readinto: Callable[[memoryview], int] | None = None
 
 
-class _RestartNeeded(Exception):
+class RestartNeeded(Exception):
     """The source changed (or the range cannot be served): start the copy over."""
 
 
-def _fill(body: _Body, view: memoryview) -> int:
+def fill(body: Body, view: memoryview) -> int:
     """Read from ``body`` until ``view`` is full or the body ends; returns the bytes read."""
     got, size = 0, len(view)
     while got < size:
@@ -162,7 +162,7 @@ def _total_from_content_range(value: str | None) -> tuple[int | None, int | None
     return first, total
 
 
-class _UrlReader:
+class UrlReader:
     def __init__(self, source: UrlSource, check_url: Callable[[str], None] | None,
                  session: Any = None) -> None:
         import requests
@@ -186,7 +186,7 @@ class _UrlReader:
         except CourierError as exc:
             raise UnsafeSourceError(f"download refused: {exc.message}") from exc
 
-    def open(self, offset: int, validator: str | None) -> _Body:
+    def open(self, offset: int, validator: str | None) -> Body:
         import requests
 
         headers = {"Accept-Encoding": "identity"}
@@ -213,7 +213,7 @@ class _UrlReader:
             return self._body(resp, offset)
         raise StorageError(f"more than {MAX_REDIRECTS} redirects", retryable=False)
 
-    def _body(self, resp: Any, offset: int) -> _Body:
+    def _body(self, resp: Any, offset: int) -> Body:
         status = resp.status_code
         h = resp.headers
         if status in (200, 206):
@@ -235,7 +235,7 @@ class _UrlReader:
             def read(n: int) -> bytes:
                 return raw.read(n, decode_content=False)  # type: ignore[no-any-return]
 
-            return _Body(read=read, close=resp.close, start=start, total=total,
+            return Body(read=read, close=resp.close, start=start, total=total,
                          validator=_validator(h.get("ETag"), h.get("Last-Modified")), md5=md5,
                          restarted=bool(offset) and status == 200,
                          readinto=_raw_readinto(raw))
@@ -244,12 +244,12 @@ class _UrlReader:
         if status == 416:
             _, total = _total_from_content_range(h.get("Content-Range"))
             if total is not None and total == offset:
-                return _Body(read=lambda n: b"", close=lambda: None, start=offset, total=total,
+                return Body(read=lambda n: b"", close=lambda: None, start=offset, total=total,
                              validator=_validator(h.get("ETag"), h.get("Last-Modified")),
                              md5=None)
-            raise _RestartNeeded("range not satisfiable")
+            raise RestartNeeded("range not satisfiable")
         if status == 412:
-            raise _RestartNeeded("precondition failed")
+            raise RestartNeeded("precondition failed")
         raise _status_error(status, text)
 
 
@@ -272,7 +272,7 @@ def _status_error(status: int, text: str) -> StorageError:
     return StorageError(f"source answered {status}", retryable=False)
 
 
-class _CosReader:
+class CosReader:
     """A COS object read with temporary credentials (cos-python-sdk-v5)."""
 
     def __init__(self, source: CosObjectSource, client: Any = None) -> None:
@@ -282,7 +282,7 @@ class _CosReader:
     def close(self) -> None:
         return None
 
-    def open(self, offset: int, validator: str | None) -> _Body:
+    def open(self, offset: int, validator: str | None) -> Body:
         """GET the object from ``offset``; with a pinned ETag, ``If-Match`` makes a changed
         object fail (412) instead of mixing two versions."""
         from qcloud_cos.cos_exception import CosClientError, CosServiceError
@@ -298,7 +298,7 @@ class _CosReader:
         except CosServiceError as exc:
             status = int(exc.get_status_code() or 0)
             if status == 412:
-                raise _RestartNeeded("the COS object changed") from exc
+                raise RestartNeeded("the COS object changed") from exc
             if status == 416:
                 return self._at_end(offset)
             raise _cos_error(exc) from exc
@@ -325,11 +325,11 @@ class _CosReader:
         def read(n: int) -> bytes:
             return raw.read(n, decode_content=False)  # type: ignore[no-any-return]
 
-        return _Body(read=read, close=raw.close, start=0 if restarted else offset,
+        return Body(read=read, close=raw.close, start=0 if restarted else offset,
                      total=total, validator=current, md5=md5, restarted=restarted,
                      readinto=_raw_readinto(raw))
 
-    def _at_end(self, offset: int) -> _Body:
+    def _at_end(self, offset: int) -> Body:
         """416 on a resume: every byte is already copied, or the object shrank."""
         from qcloud_cos.cos_exception import CosClientError, CosServiceError
 
@@ -343,8 +343,8 @@ class _CosReader:
         length = headers.get("content-length", "")
         total = int(length) if length.isdigit() else None
         if total != offset:
-            raise _RestartNeeded("the COS object is shorter than the journalled parts")
-        return _Body(read=lambda n: b"", close=lambda: None, start=offset, total=total,
+            raise RestartNeeded("the COS object is shorter than the journalled parts")
+        return Body(read=lambda n: b"", close=lambda: None, start=offset, total=total,
                      validator=_validator(headers.get("etag"), headers.get("last-modified")),
                      md5=None)
 

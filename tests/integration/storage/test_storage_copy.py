@@ -13,8 +13,9 @@ import pytest
 from shared.errors import IntegrityError, StorageError, UnsafeTargetError
 from shared.model import PartRecord
 from shared.storage.base import UrlSource
-from shared.storage.copy import SourceExpiredError, UnsafeSourceError, copy_source
+from shared.storage.copy import copy_source
 from shared.storage.local import LocalObjectStore
+from shared.storage.sources import SourceExpiredError, UnsafeSourceError
 from tests.integration.storage.source_server import SourceServer
 
 KB = 1024
@@ -97,7 +98,7 @@ def test_copy_streams_into_local_store(server: SourceServer, store: LocalObjectS
 
 def test_part_buffers_are_reused(server: SourceServer, store: LocalObjectStore,
                                  data: bytes) -> None:
-    from shared.storage.copy import HASH_DEPTH
+    from shared.storage.pipeline import HASH_DEPTH
 
     seen: list[Any] = []  # kept alive, so that no two buffers can share an id()
     parts: list[int] = []

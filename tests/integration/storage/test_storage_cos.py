@@ -16,8 +16,9 @@ from sandbox.cos_gateway import CosGateway
 from shared.errors import IntegrityError, StorageError
 from shared.storage import COS_ENDPOINT_ENV, open_destination
 from shared.storage.base import CosObjectSource, UploadedPart, UrlSource
-from shared.storage.copy import SourceExpiredError, copy_source
+from shared.storage.copy import copy_source
 from shared.storage.cos import CosObjectStore
+from shared.storage.sources import SourceExpiredError
 from tests import servers
 from tests.integration.storage.source_server import SourceServer
 from tests.integration.storage.test_storage_copy import MemoryJournal

@@ -1,0 +1,193 @@
+"""What an S3 bucket and a COS bucket have in common, written once.
+
+Both speak the S3 object model: a bucket, keys under a prefix, user metadata fixed when an
+object is written, multipart uploads whose parts carry ``Content-MD5``, server-side
+``CopyObject`` up to 5 GiB and ``UploadPartCopy`` above, and object tags. :class:`S3LikeStore`
+holds the rules: key and prefix handling, how a vendor error becomes a
+:class:`~shared.errors.StorageError`, complete-and-verify, the metadata rewrite, the copy in
+parts. ``s3.py`` (boto3) and ``cos.py`` (cos-python-sdk-v5) keep only their SDK calls, behind
+the small hooks marked abstract here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from shared.errors import StorageError
+from shared.storage.base import ObjectInfo, TaggedObjectStore, UploadedPart, UploadNotFoundError
+from shared.storage.keys import check_key
+
+log = logging.getLogger(__name__)
+
+COPY_OBJECT_MAX = 5 * 1024 ** 3  # CopyObject's limit (both); above it, copy part by part
+COPY_PART_SIZE = 512 * 1024 ** 2
+MISSING_UPLOAD_CODES = frozenset({"NoSuchUpload"})
+
+
+def md5_b64(data: bytes | bytearray) -> str:
+    """The ``Content-MD5`` header value of ``data``."""
+    return base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
+
+
+def norm_prefix(prefix: str) -> str:
+    """A checked key prefix ending in ``/`` (or empty)."""
+    prefix = prefix.strip("/")
+    if prefix:
+        check_key(prefix, "destination")
+        return prefix + "/"
+    return ""
+
+
+def storage_error(vendor: str, code: str | None, status: int, what: str,
+                  retryable_codes: frozenset[str]) -> StorageError:
+    """A vendor's answer as a StorageError: a lost upload, or retryable when the vendor
+    throttles or fails (its retryable codes, 5xx, 429). ``code`` None: no answer came."""
+    if code is None:
+        return StorageError(f"{what}: no answer from {vendor}", retryable=True)
+    if code in MISSING_UPLOAD_CODES:
+        return UploadNotFoundError(f"{what}: the multipart upload is gone")
+    retryable = code in retryable_codes or status >= 500 or status == 429
+    return StorageError(f"{what}: {vendor} answered {status} {code}", retryable=retryable,
+                        status=status)
+
+
+class S3LikeStore(TaggedObjectStore):
+    """A bucket under a key prefix, on an S3-protocol service."""
+
+    bucket: str
+    prefix: str
+
+    # ------------------------------------------------------------ SDK hooks
+    @abstractmethod
+    def _error(self, exc: Exception, what: str) -> StorageError:
+        """The SDK's exception as a StorageError."""
+
+    @abstractmethod
+    def _status(self, exc: Exception) -> int:
+        """The HTTP status of a service error (0 when none came)."""
+
+    @abstractmethod
+    def _read_head(self, bucket: str, full_key: str) -> tuple[int, str | None, dict[str, str]]:
+        """``(size, etag, user metadata)`` of an object; the SDK's exception if it fails."""
+
+    @abstractmethod
+    def _complete(self, full_key: str, upload_id: str, parts: list[UploadedPart]) -> None:
+        """CompleteMultipartUpload."""
+
+    @abstractmethod
+    def _abort(self, full_key: str, upload_id: str) -> None:
+        """AbortMultipartUpload."""
+
+    @abstractmethod
+    def _copy_whole(self, source: dict[str, str], full_key: str, metadata: dict[str, str],
+                    if_match: str | None) -> None:
+        """CopyObject of ``source`` onto ``full_key``, replacing the metadata."""
+
+    @abstractmethod
+    def _copy_part(self, source: dict[str, str], full_key: str, upload_id: str, number: int,
+                   byte_range: str, if_match: str | None) -> str:
+        """UploadPartCopy of one range; returns the part's ETag."""
+
+    # ---------------------------------------------------------------- keys
+    def _k(self, key: str) -> str:
+        check_key(key, "key")
+        return self.prefix + key
+
+    def uri(self, key: str) -> str:
+        return f"{self.scheme}://{self.bucket}/{self._k(key)}"
+
+    def _call(self, what: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        """One SDK call, its failure as a StorageError naming ``what``."""
+        try:
+            return fn(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - SDK service and client errors
+            raise self._error(exc, what) from exc
+
+    # --------------------------------------------------------------- reads
+    def head(self, key: str) -> ObjectInfo | None:
+        return self._head(key, tags=True)
+
+    def _head(self, key: str, *, tags: bool) -> ObjectInfo | None:
+        """``tags=False`` skips looking for an MD5 tag (an object just written has none)."""
+        try:
+            size, etag, metadata = self._read_head(self.bucket, self._k(key))
+        except Exception as exc:  # noqa: BLE001
+            if self._status(exc) == 404:
+                return None
+            raise self._error(exc, "head") from exc
+        if tags:
+            metadata = self._with_tagged_md5(key, metadata)
+        return ObjectInfo(key=key, size=size, etag=etag, metadata=metadata)
+
+    # ----------------------------------------------------------- multipart
+    def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart],
+                        metadata: dict[str, str] | None = None) -> ObjectInfo:
+        """Complete, then look: the object must be there, with the metadata asked for
+        (written again server-side if the service dropped it)."""
+        self._call("complete upload", self._complete, full_key=self._k(key),
+                   upload_id=upload_id, parts=parts)
+        info = self._head(key, tags=False)
+        if info is None:
+            raise StorageError("the completed object is not there", retryable=True)
+        if metadata and any(info.metadata.get(k.lower()) != v for k, v in metadata.items()):
+            return self.set_metadata(key, metadata, _info=info)
+        return info
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        try:
+            self._abort(self._k(key), upload_id)
+        except Exception as exc:  # noqa: BLE001
+            err = self._error(exc, "abort upload")
+            if not isinstance(err, UploadNotFoundError) and self._status(exc) != 404:
+                log.warning("aborting an upload of %s failed: %s", key, err.message)
+
+    # -------------------------------------------------------------- copies
+    def set_metadata(self, key: str, metadata: dict[str, str], *,
+                     _info: ObjectInfo | None = None) -> ObjectInfo:
+        """Rewrite the object onto itself server-side with ``metadata`` merged in."""
+        info = _info or self.head(key)
+        if info is None:
+            raise StorageError(f"no object {key!r}", retryable=False)
+        merged = dict(info.metadata)
+        merged.update({k.lower(): v for k, v in metadata.items()})
+        self._copy(self._source(self.bucket, self._k(key)), key, info.size, merged, info.etag)
+        after = self.head(key)
+        return ObjectInfo(key=key, size=info.size, etag=after.etag if after else None,
+                          metadata=merged)
+
+    def _source(self, bucket: str, full_key: str) -> dict[str, str]:
+        """The SDK's ``CopySource`` for an object of this service."""
+        return {"Bucket": bucket, "Key": full_key}
+
+    def _copy(self, source: dict[str, str], key: str, size: int, metadata: dict[str, str],
+              if_match: str | None) -> None:
+        """Server-side copy of ``source`` to ``key``: whole up to 5 GiB, else part by part."""
+        try:
+            if size <= COPY_OBJECT_MAX:
+                self._copy_whole(source, self._k(key), metadata, if_match)
+            else:
+                self._copy_in_parts(source, key, size, metadata, if_match)
+        except StorageError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self._error(exc, "server-side copy") from exc
+
+    def _copy_in_parts(self, source: dict[str, str], key: str, size: int,
+                       metadata: dict[str, str], if_match: str | None) -> None:
+        upload_id = self.start_upload(key, metadata)
+        try:
+            parts = []
+            for number, start in enumerate(range(0, size, COPY_PART_SIZE), 1):
+                end = min(start + COPY_PART_SIZE, size) - 1
+                etag = self._copy_part(source, self._k(key), upload_id, number,
+                                       f"bytes={start}-{end}", if_match)
+                parts.append(UploadedPart(number, etag.strip('"')))
+            self.complete_upload(key, upload_id, parts)
+        except BaseException:
+            self.abort_upload(key, upload_id)
+            raise
