@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigError, StorageError
-from shared.storage.base import CosObjectSource, ObjectInfo, UploadedPart, sdk_body
+from shared.storage.base import CosObjectSource, ObjectInfo, sdk_body
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
 from shared.storage.sources import cos_endpoint_kwargs, etag_is_md5
 
@@ -68,6 +68,7 @@ def _header(headers: dict[str, Any], name: str) -> Any:
 
 class CosObjectStore(S3LikeStore):
     scheme = "cos"
+    parts_field = "Part"  # CompleteMultipartUpload's list of parts
 
     def __init__(self, bucket: str, *, region: str, prefix: str = "",
                  endpoint: str | None = None, secret_id: str | None = None,
@@ -109,16 +110,6 @@ class CosObjectStore(S3LikeStore):
         etag = _header(resp, "etag")
         return (int(_header(resp, "content-length") or 0),
                 str(etag).strip('"') if etag else None, _meta_from(resp))
-
-    def _complete(self, full_key: str, upload_id: str, parts: list[UploadedPart]) -> None:
-        body = {"Part": [{"PartNumber": p.part_number, "ETag": f'"{p.etag.strip(chr(34))}"'}
-                         for p in parts]}
-        self.client.complete_multipart_upload(Bucket=self.bucket, Key=full_key,
-                                              UploadId=upload_id, MultipartUpload=body)
-
-    def _abort(self, full_key: str, upload_id: str) -> None:
-        self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key,
-                                           UploadId=upload_id)
 
     def _source(self, bucket: str, full_key: str, region: str | None = None) -> dict[str, str]:
         return {"Bucket": bucket, "Key": full_key, "Region": region or self.region}

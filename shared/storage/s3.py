@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import StorageError
-from shared.storage.base import ObjectInfo, UploadedPart, sdk_body
+from shared.storage.base import ObjectInfo, sdk_body
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ def _status(exc: Exception) -> int:
 
 class S3ObjectStore(S3LikeStore):
     scheme = "s3"
+    parts_field = "Parts"  # CompleteMultipartUpload's list of parts
 
     def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None,
                  region: str | None = None, client: Any = None) -> None:
@@ -107,16 +108,6 @@ class S3ObjectStore(S3LikeStore):
         resp = self.client.head_object(Bucket=bucket, Key=full_key)
         return (int(resp["ContentLength"]), str(resp.get("ETag", "")).strip('"') or None,
                 dict(resp.get("Metadata") or {}))
-
-    def _complete(self, full_key: str, upload_id: str, parts: list[UploadedPart]) -> None:
-        body = {"Parts": [{"PartNumber": p.part_number, "ETag": f'"{p.etag.strip(chr(34))}"'}
-                          for p in parts]}
-        self.client.complete_multipart_upload(Bucket=self.bucket, Key=full_key,
-                                              UploadId=upload_id, MultipartUpload=body)
-
-    def _abort(self, full_key: str, upload_id: str) -> None:
-        self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key,
-                                           UploadId=upload_id)
 
     def _copy_whole(self, source: dict[str, str], full_key: str, metadata: dict[str, str],
                     if_match: str | None) -> None:

@@ -61,6 +61,8 @@ class S3LikeStore(TaggedObjectStore):
 
     bucket: str
     prefix: str
+    client: Any  # the SDK's client (boto3 S3, CosS3Client)
+    parts_field: str  # "Parts" (boto3) or "Part" (cos-python-sdk-v5)
 
     # ------------------------------------------------------------ SDK hooks
     @abstractmethod
@@ -75,13 +77,17 @@ class S3LikeStore(TaggedObjectStore):
     def _read_head(self, bucket: str, full_key: str) -> tuple[int, str | None, dict[str, str]]:
         """``(size, etag, user metadata)`` of an object; the SDK's exception if it fails."""
 
-    @abstractmethod
     def _complete(self, full_key: str, upload_id: str, parts: list[UploadedPart]) -> None:
-        """CompleteMultipartUpload."""
+        """CompleteMultipartUpload (both SDKs take the same call, the list named apart)."""
+        listed = [{"PartNumber": p.part_number, "ETag": f'"{p.etag.strip(chr(34))}"'}
+                  for p in parts]
+        self.client.complete_multipart_upload(Bucket=self.bucket, Key=full_key,
+                                              UploadId=upload_id,
+                                              MultipartUpload={self.parts_field: listed})
 
-    @abstractmethod
     def _abort(self, full_key: str, upload_id: str) -> None:
-        """AbortMultipartUpload."""
+        self.client.abort_multipart_upload(Bucket=self.bucket, Key=full_key,
+                                           UploadId=upload_id)
 
     @abstractmethod
     def _copy_whole(self, source: dict[str, str], full_key: str, metadata: dict[str, str],
