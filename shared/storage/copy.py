@@ -18,8 +18,9 @@ How a copy goes
    buffers, allocated once per copy; nothing touches the local disk. The size need not be
    known up front. A source that fits in one part (and is not a resume) goes through
    ``put_object``.
-3. **Journal.** Every finished part is recorded through ``journal.part_done`` (from the
-   calling thread, in completion order). A later invocation whose ``journal.load()`` returns
+3. **Journal.** Every part is recorded through ``journal.part_done`` as soon as the store
+   has it (from the uploading thread, in completion order), so a kill re-reads at most the
+   parts that were in flight. A later invocation whose ``journal.load()`` returns
    the upload id continues after the last *contiguous* finished part with a ``Range:
    bytes=N-`` request, so finished parts are not downloaded or uploaded again.
 4. **Source pinning.** The source's validator (strong ETag, else Last-Modified) is sent as
@@ -304,8 +305,6 @@ class _Copy:
                     failure = failure or exc
                     continue
                 parts.append(UploadedPart(pn, etag))
-                if self.journal is not None:
-                    self.journal.part_done(PartRecord(pn, etag, start, end))
 
         with ThreadPoolExecutor(max_workers=self.concurrency,
                                 thread_name_prefix="copy-part") as pool:
@@ -321,8 +320,8 @@ class _Copy:
                     if failure is not None:
                         buffers.lend(buf, users)
                         break
-                    fut = pool.submit(_put_part_retrying, self.store, self.key, upload_id,
-                                      number, data, offset)
+                    fut = pool.submit(self._put_and_journal, upload_id, number, data, offset,
+                                      offset + filled)
                     users.append(fut)
                     buffers.lend(buf, users)
                     inflight[fut] = (number, offset, offset + filled)
@@ -372,6 +371,15 @@ class _Copy:
                  " (resumed)" if resumed else "")
         return CopyResult(self.key, self.store.uri(self.key), size, md5, len(parts),
                           resumed=resumed, skipped=False)
+
+    def _put_and_journal(self, upload_id: str, number: int, data: memoryview, start: int,
+                         end: int) -> str:
+        """Upload one part and journal it at once (on the uploading thread), so a kill
+        loses at most the parts still in flight."""
+        etag = _put_part_retrying(self.store, self.key, upload_id, number, data, start)
+        if self.journal is not None:
+            self.journal.part_done(PartRecord(number, etag, start, end))
+        return etag
 
     def _read_into(self, body: Body, buf: bytearray, offset: int) -> int:
         """Fill ``buf`` with the next part from ``body``; returns its length (short only at

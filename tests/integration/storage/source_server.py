@@ -38,6 +38,10 @@ class SourceServer:
         self.announce_size: int | None = None
         self.expired = False
         self.kill_after: int | None = None
+        # stall the answer once this many bytes are served, until ``resume`` is set
+        self.hold_at: int | None = None
+        self.held = threading.Event()
+        self.resume = threading.Event()
         self.redirects: dict[str, str] = {}
         self.etag = '"v1-' + hashlib.md5(data).hexdigest()[:8] + '"'
         self.content_md5 = True
@@ -142,6 +146,10 @@ class SourceServer:
         pos = start
         while pos < total:
             piece = data[pos:pos + self.chunk]
+            if self.hold_at is not None and pos >= self.hold_at:
+                self.hold_at = None
+                self.held.set()
+                self.resume.wait(30)
             with self.lock:
                 kill = self.kill_after
                 if kill is not None and self.served + len(piece) >= kill:

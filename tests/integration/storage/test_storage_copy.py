@@ -389,3 +389,32 @@ def test_corruption_after_resume_is_caught_by_read_back(server: SourceServer,
     result = copy_source(UrlSource(server.url()), store, "v.bin", part_size=PART,
                          journal=journal)
     assert not result.skipped and store.read("v.bin") == data
+
+
+def test_a_part_is_journaled_as_soon_as_it_is_stored(server: SourceServer,
+                                                    store: LocalObjectStore,
+                                                    data: bytes) -> None:
+    # GIVEN a copy whose source stalls in its third part, with room for more parts in flight
+    import threading
+    import time
+
+    journal = MemoryJournal()
+    server.chunk, server.hold_at = 4096, 2 * PART + 100
+    copier = threading.Thread(target=copy_source, daemon=True, kwargs=dict(
+        source=UrlSource(server.url(), size=len(data)), store=store, key="k.bin",
+        part_size=PART, journal=journal, concurrency=4))
+    copier.start()
+    try:
+        assert server.held.wait(20)
+        # WHEN the function would be killed now, THEN the two uploaded parts are journaled:
+        # a resume re-reads only the part that was being read
+        for _ in range(200):
+            if len(journal.parts) == 2:
+                break
+            time.sleep(0.05)
+        assert sorted(journal.parts) == [1, 2]
+        assert [(p.start, p.end) for p in journal.load()[1]] == [(0, PART), (PART, 2 * PART)]
+    finally:
+        server.resume.set()
+        copier.join(30)
+    assert store.read("k.bin") == data
