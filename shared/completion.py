@@ -4,11 +4,16 @@ Idempotent under at-least-once invocation: a task that is already delivered, or 
 under somebody else's live lease, is left alone; the copy itself skips an object that has
 already landed with the same size and MD5, and resumes a multipart upload from the parts the
 state table recorded.
+
+The copy holds a short lease (:data:`COPY_LEASE_S`) that a heartbeat renews while it runs,
+so a killed copy is picked up again by the next tick about a minute later, whatever the
+function's timeout.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +30,7 @@ from shared.webhooks import notify
 log = logging.getLogger(__name__)
 
 MAX_COPY_ATTEMPTS = 5
+COPY_LEASE_S = 60.0  # renewed every third of it while the copy runs
 
 
 class TaskJournal:
@@ -33,6 +39,19 @@ class TaskJournal:
     def __init__(self, store: TaskStore, task: ExportTask) -> None:
         self.store = store
         self.task = task
+        self.lock = threading.Lock()  # parts are journaled from the uploading threads
+
+    def _save(self, change: Callable[[ExportTask], None]) -> None:
+        with self.lock:
+            change(self.task)
+            self.task = self.store.update_task(self.task)
+
+    def renew(self, lease_s: float) -> None:
+        """Push the lease (and the time the timer looks again) ``lease_s`` ahead."""
+        def push(task: ExportTask) -> None:
+            task.lease_until = task.due_at = utcnow() + timedelta(seconds=lease_s)
+
+        self._save(push)
 
     def load(self) -> tuple[str | None, list[PartRecord]]:
         upload_id = self.task.destination.get("upload_id")
@@ -41,8 +60,7 @@ class TaskJournal:
         return upload_id, self.store.list_parts(self.task.id, upload_id)
 
     def started(self, upload_id: str) -> None:
-        self.task.destination["upload_id"] = upload_id
-        self.task = self.store.update_task(self.task)
+        self._save(lambda task: task.destination.__setitem__("upload_id", upload_id))
 
     def part_done(self, part: PartRecord) -> None:
         upload_id = self.task.destination.get("upload_id")
@@ -51,8 +69,7 @@ class TaskJournal:
 
     def pin(self, validator: str) -> None:
         """Remember the source's version (ETag / Last-Modified) the parts were read from."""
-        self.task.destination["source_validator"] = validator
-        self.task = self.store.update_task(self.task)
+        self._save(lambda task: task.destination.__setitem__("source_validator", validator))
 
     def pinned(self) -> str | None:
         value = self.task.destination.get("source_validator")
@@ -90,7 +107,9 @@ class Completer:
             log.info("export %s is being worked on by another invocation", task.id)
             return task
         task.move(TaskState.COPYING)
-        task.lease_owner, task.lease_until = owner, now + timedelta(seconds=budget_s)
+        lease_s = min(budget_s, COPY_LEASE_S)
+        task.lease_owner, task.lease_until = owner, now + timedelta(seconds=lease_s)
+        task.due_at = task.lease_until  # if this invocation dies, the timer hands it on
         try:
             task = store.update_task(task)
         except VersionConflictError:
@@ -98,6 +117,7 @@ class Completer:
             return store.get_task(export_id)
 
         journal = TaskJournal(store, task)
+        heartbeat = Heartbeat(journal, lease_s)
         try:
             provider = self.providers.get(task.provider)
             dest = self.destination()
@@ -106,11 +126,10 @@ class Completer:
                 self.settings.key_template, provider=task.provider, export_id=task.id,
                 file_name=file_name, when=task.created_at)
             if task.destination.get("key") != key:
-                task.destination["key"] = key
-                task = journal.task = store.update_task(task)
+                journal._save(lambda t: t.destination.__setitem__("key", key))
             result = None
             for refresh in (False, True):
-                source = provider.result(task, refresh=refresh)
+                source = provider.result(journal.task, refresh=refresh)
                 try:
                     result = copy_source(
                         source, dest, key, part_size=self.settings.part_size,
@@ -124,9 +143,13 @@ class Completer:
                     log.info("export %s: download URL lapsed; asking for a fresh one", task.id)
             assert result is not None
         except VersionConflictError:
-            raise
+            log.info("export %s was taken over during its copy; leaving it", export_id)
+            return store.get_task(export_id)
         except CourierError as exc:  # the copy, the provider, the destination, the settings
+            heartbeat.stop()
             return self._copy_failed(store, journal.task, exc)
+        finally:
+            heartbeat.stop()
         task = journal.task
         task.destination.update({"uri": result.uri, "key": result.key, "size": result.size,
                                  "md5": result.md5})
@@ -167,3 +190,28 @@ class Completer:
         log.warning("export %s: copy failed for good (%s)", task.id, type(exc).__name__)
         notify.notify(store, self.settings, task, "export.failed")
         return task
+
+
+class Heartbeat:
+    """Renews a copy's lease every third of it, on a thread, until stopped."""
+
+    def __init__(self, journal: TaskJournal, lease_s: float) -> None:
+        self.journal = journal
+        self.lease_s = lease_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="copy-lease", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            try:
+                self.journal.renew(self.lease_s)
+            except Exception:  # noqa: BLE001 - the copy goes on; its next write will tell
+                log.warning("export %s: could not renew the copy's lease", self.journal.task.id,
+                            exc_info=True)
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(5)

@@ -56,7 +56,7 @@ JITTER = 0.10  # each delay is stretched or shrunk by up to this fraction
 REQUEST_TIMEOUT_S = 15.0
 DISABLE_AFTER = timedelta(days=5)  # continuous failure for longer than this disables
 MAX_RETRY_AFTER_S = 24 * 3600.0  # a Retry-After further out than this is capped
-CLAIM_BATCH = 10  # deliveries claimed per lease
+CLAIM_BATCH = 3  # deliveries claimed per lease: a killed sender holds few, briefly
 
 
 @dataclass
@@ -324,7 +324,9 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
     try:
         while len(seen) < limit and not out_of_time():
             batch_size = min(CLAIM_BATCH, limit - len(seen))
-            lease_s = max(settings.lease_s, REQUEST_TIMEOUT_S * batch_size + 30)
+            # long enough for the batch's attempts at their timeout, and no longer: a
+            # delivery claimed by a sender that dies is sent by the next run
+            lease_s = REQUEST_TIMEOUT_S * batch_size + 15
             batch = store.claim_due_deliveries(limit=batch_size, lease_s=lease_s, owner=owner,
                                                now=run.now())
             if not batch:

@@ -1,0 +1,102 @@
+"""The copy's lease: short, renewed while the copy runs, handed on soon after a kill."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared import completion
+from shared.bundle import Bundle
+from shared.clock import utcnow
+from shared.model import TaskState
+from tests.integration.test_poller import create_many
+
+
+def ready_export(bundle: Bundle, sandbox: Any) -> str:
+    """One CLS export, finished at the provider and marked ready (not yet copied)."""
+    [export_id] = create_many(bundle, 1)
+    sandbox.clock.advance(60)
+    provider = bundle.providers.get("cls")
+    task = bundle.store().get_task(export_id)
+    outcome = provider.poll([task])[task.id]
+    assert not isinstance(outcome, Exception) and outcome.result
+    task.move(TaskState.READY)
+    task.result.update(outcome.result)
+    bundle.store().update_task(task)
+    return export_id
+
+
+def test_the_lease_is_renewed_while_the_copy_runs(bundle: Bundle, sandbox: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a copy that takes longer than its (shortened) lease
+    monkeypatch.setattr(completion, "COPY_LEASE_S", 0.6)
+    import shared.storage.copy as copy_module
+
+    original = copy_module.copy_source
+    seen: list[Any] = []
+    during: list[Any] = []
+    export_id = ready_export(bundle, sandbox)
+
+    def slow_copy(*args: Any, **kwargs: Any) -> Any:
+        for _ in range(6):
+            time.sleep(0.25)
+            seen.append(bundle.store().get_task(export_id).lease_until)
+        during.append(bundle.completer.complete(export_id, owner="complete:second"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(copy_module, "copy_source", slow_copy)
+    # WHEN it is completed
+    task = bundle.completer.complete(export_id, owner="complete:first")
+    # THEN the lease moved forward during the copy, a second invocation left it alone,
+    # and the export was delivered once
+    assert task.state is TaskState.DELIVERED and task.lease_owner is None
+    assert len(set(seen)) >= 3 and seen == sorted(seen)
+    assert during[0].state is TaskState.COPYING and during[0].lease_owner == "complete:first"
+
+
+def test_a_killed_copy_is_handed_on_after_a_short_lease(bundle: Bundle, sandbox: Any,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    # GIVEN a copy whose invocation dies in the middle (nothing after it runs)
+    import shared.storage.copy as copy_module
+
+    export_id = ready_export(bundle, sandbox)
+    original = copy_module.copy_source
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(copy_module, "copy_source", killed)
+    started = utcnow()
+    with pytest.raises(SystemExit):
+        bundle.completer.complete(export_id, owner="complete:dies", budget_s=900)
+    left = bundle.store().get_task(export_id)
+    # THEN its lease lapses within about a minute, whatever the function's timeout was,
+    # and the timer looks at the export as soon as it does
+    assert left.state is TaskState.COPYING and left.lease_until is not None
+    assert left.lease_until - started <= timedelta(seconds=completion.COPY_LEASE_S + 5)
+    assert left.due_at == left.lease_until
+    # AND the next tick after it lapses completes the export
+    monkeypatch.setattr(copy_module, "copy_source", original)
+    bundle.poller.tick(deadline=time.monotonic() + 20, owner="t",
+                       now=left.lease_until + timedelta(seconds=1))
+    assert bundle.store().get_task(export_id).state is TaskState.DELIVERED
+
+
+def test_heartbeat_stops_with_the_copy() -> None:
+    renewed = threading.Event()
+
+    class Journal:
+        task = type("T", (), {"id": "exp_x"})()
+
+        def renew(self, lease_s: float) -> None:
+            renewed.set()
+
+    beat = completion.Heartbeat(Journal(), 0.09)  # type: ignore[arg-type]
+    assert renewed.wait(5)
+    beat.stop()
+    assert not beat._thread.is_alive()
