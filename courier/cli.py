@@ -3,6 +3,7 @@
     courier demo                     the whole round trip on this machine
     courier sandbox [--port N]       the provider emulators, in the foreground
     courier invoke FUNCTION EVENT    run create|poll|complete with an event file
+    courier schedules list|backfill  the schedules; past windows made once each
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import json
 import sys
 
+from courier import schedules_cmd
 from courier.local import FUNCTIONS, invoke
 
 
@@ -26,12 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     inv.add_argument("function", choices=sorted(FUNCTIONS))
     inv.add_argument("event", help="path to an event JSON file (see events/)")
     inv.add_argument("--timeout", type=float, default=60.0)
+    schedules_cmd.add(sub)
     args = parser.parse_args(argv)
 
     if args.command == "demo":
         from courier.demo import run
 
         return run(timeout_s=args.timeout)
+    if args.command == "schedules":
+        return schedules_cmd.run(args)
     if args.command == "sandbox":
         import sandbox
 

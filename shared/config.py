@@ -270,6 +270,9 @@ class Settings:
             if not secret.startswith("whsec_"):
                 raise ConfigError(f"{ENV_WEBHOOK_SECRETS}: secrets must start with 'whsec_'")
         parse_destination(self.destination, self.storage.cos_region)
+        from shared.windows import parse_schedules
+
+        parse_schedules(self.schedules)
         from datetime import datetime, timezone
 
         from shared.errors import ValidationError

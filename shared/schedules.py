@@ -1,36 +1,43 @@
-"""Scheduled creation: a cron trigger creates the exports its schedule describes.
+"""Scheduled creation: a timer creates the exports its schedules describe, window by window.
 
-A schedule (``COURIER_SCHEDULES``, a JSON list) looks like::
+A schedule (``COURIER_SCHEDULES``, a JSON list; the forms are in :mod:`shared.windows`)::
 
     {"name": "cls-hourly", "provider": "cls", "every_s": 3600,
      "params": {"TopicId": "topic-…", "From": "${window_start_ms}", "To": "${window_end_ms}"},
      "subscribers": ["https://…"]}
 
-Each firing covers the window ``[end - every_s, end)`` where ``end`` is the trigger time
-rounded down to ``every_s``. The window is part of the idempotency key, so a trigger
-delivered twice (triggers are at-least-once) creates one export.
+Each schedule keeps the end of the last window it made in the state table. A firing makes
+every window that ended since, oldest first (at most ``catch_up`` per firing), so a timer
+that did not fire for a while (an incident, a redeploy, a disabled trigger) loses nothing.
+The window's end is part of the idempotency key: a trigger delivered twice, two firings at
+once, or a backfill over windows already made create each export once.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared import exports
-from shared.clock import from_iso, utcnow
+from shared.clock import from_iso, to_iso, utcnow
 from shared.config import Settings
-from shared.errors import ConfigError, CourierError
+from shared.errors import ConfigError, CourierError, ValidationError, VersionConflictError
 from shared.providers import Providers
 from shared.runtime.events import TimerTrigger
-from shared.state.base import TaskStore
+from shared.state.base import Record, TaskStore
+from shared.windows import Schedule, parse_schedules
 
 log = logging.getLogger(__name__)
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+SCHEDULE_KIND = "schedule"  # one record per schedule: the end of the last window made
 
 
 def window(at: datetime, every_s: int) -> tuple[datetime, datetime]:
+    """The UTC-aligned ``every_s`` window that ended at or before ``at``."""
     epoch = int(at.timestamp())
     end = datetime.fromtimestamp(epoch - epoch % every_s, tz=timezone.utc)
     return end - timedelta(seconds=every_s), end
@@ -56,9 +63,11 @@ def fill(value: Any, start: datetime, end: datetime) -> Any:
 
 def fire(store: TaskStore, providers: Providers, settings: Settings,
          trigger: TimerTrigger, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Create the exports of the schedule(s) this trigger names (all when it names none)."""
+    """Create the windows of the schedule(s) this trigger names (all when it names none):
+    every window that ended since the schedule's last one, oldest first, at most
+    ``catch_up`` of them (the rest at the next firing)."""
     wanted = (trigger.message or "").strip() or None
-    schedules = [s for s in settings.schedules if wanted in (None, s.get("name"))]
+    schedules = [s for s in parse_schedules(settings.schedules) if wanted in (None, s.name)]
     if wanted and not schedules:
         raise ConfigError(f"timer {trigger.name!r} names schedule {wanted!r}, which is not in "
                           "COURIER_SCHEDULES")
@@ -66,21 +75,88 @@ def fire(store: TaskStore, providers: Providers, settings: Settings,
     at = at or now or utcnow()
     outcomes: list[dict[str, Any]] = []
     for schedule in schedules:
-        name = str(schedule.get("name") or "")
-        every = int(schedule.get("every_s") or 3600)
-        start, end = window(at, every)
-        body = {"provider": schedule.get("provider"),
-                "params": fill(schedule.get("params") or {}, start, end),
-                "subscribers": schedule.get("subscribers") or []}
-        key = f"schedule:{name}:{end.isoformat()}"
-        try:
-            accepted = exports.accept(store, providers, body, idempotency_key=key,
-                                      owner=f"schedule:{name}",
-                                      poll_interval_s=settings.poll_interval_s)
-        except CourierError as exc:
-            log.error("schedule %s: %s", name, exc)
-            outcomes.append({"schedule": name, "error": str(exc)})
-            continue
-        outcomes.append({"schedule": name, "export_id": accepted.task.id,
-                         "created": accepted.created, "state": accepted.task.state.value})
+        ends = due_windows(store, schedule, at)
+        for end in ends:
+            outcome = create_window(store, providers, settings, schedule, end)
+            outcomes.append(outcome)
+            if "error" in outcome:
+                break  # kept as the next window to make: nothing after it is skipped
+            remember(store, schedule.name, end)
     return outcomes
+
+
+def due_windows(store: TaskStore, schedule: Schedule, at: datetime) -> list[datetime]:
+    """Ends of the windows to create now: those after the last one made, oldest first,
+    bounded by ``catch_up``; the latest one alone when none was made yet (or none is new:
+    a trigger delivered twice then finds the export it made)."""
+    latest = schedule.last_end(at)
+    if latest is None:
+        return []
+    rec = store.get_record(SCHEDULE_KIND, schedule.name)
+    last = from_iso(rec.data.get("last_end")) if rec and rec.data.get("last_end") else None
+    if last is None or last >= latest:
+        return [latest]
+    missed = list(itertools.islice(schedule.ends(last, at), schedule.catch_up))
+    if len(missed) == schedule.catch_up and missed[-1] < latest:
+        log.warning("schedule %s is %s behind; catching up %d windows per firing",
+                    schedule.name, latest - missed[-1], schedule.catch_up)
+    return missed
+
+
+def create_window(store: TaskStore, providers: Providers, settings: Settings,
+                  schedule: Schedule, end: datetime) -> dict[str, Any]:
+    """The export of one window, made once (the window end is in its idempotency key)."""
+    start, end = schedule.window(end)
+    body = {"provider": schedule.provider, "params": fill(schedule.params, start, end),
+            "subscribers": schedule.subscribers}
+    key = f"schedule:{schedule.name}:{end.isoformat()}"
+    try:
+        accepted = exports.accept(store, providers, body, idempotency_key=key,
+                                  owner=f"schedule:{schedule.name}",
+                                  poll_interval_s=settings.poll_interval_s)
+    except CourierError as exc:
+        log.error("schedule %s, window ending %s: %s", schedule.name, to_iso(end), exc)
+        return {"schedule": schedule.name, "window_end": to_iso(end), "error": str(exc)}
+    return {"schedule": schedule.name, "window_end": to_iso(end),
+            "export_id": accepted.task.id, "created": accepted.created,
+            "state": accepted.task.state.value}
+
+
+def remember(store: TaskStore, name: str, end: datetime) -> None:
+    """Record ``end`` as the schedule's last window, unless a later one is recorded."""
+    for _ in range(5):
+        rec = store.get_record(SCHEDULE_KIND, name)
+        now = utcnow()
+        if rec is None:
+            new = Record(kind=SCHEDULE_KIND, id=name, key=None, state="active", ref=None,
+                         version=0, due_at=None, lease_owner=None, lease_until=None,
+                         created_at=now, updated_at=now, data={"last_end": to_iso(end)})
+            if store.put_record(new)[1]:
+                return
+            continue
+        last = from_iso(rec.data.get("last_end")) if rec.data.get("last_end") else None
+        if last is not None and last >= end:
+            return
+        try:
+            store.update_record(replace(rec, data={**rec.data, "last_end": to_iso(end)}))
+            return
+        except VersionConflictError:
+            continue
+    log.warning("schedule %s: could not record its last window (busy); the next firing "
+                "finds the exports it already made", name)
+
+
+def backfill(store: TaskStore, providers: Providers, settings: Settings, name: str,
+             start: datetime, end: datetime, *, limit: int = 1000) -> list[dict[str, Any]]:
+    """Create every window of schedule ``name`` that ends in ``(start, end]``, oldest first,
+    idempotently (a window already made is found, not made again)."""
+    found = [s for s in parse_schedules(settings.schedules) if s.name == name]
+    if not found:
+        raise ValidationError("schedule", f"no schedule named {name!r} in COURIER_SCHEDULES")
+    if end <= start:
+        raise ValidationError("to", "must be after from")
+    ends = list(itertools.islice(found[0].ends(start, end), limit + 1))
+    if len(ends) > limit:
+        raise ValidationError("from", f"the range holds more than {limit} windows; "
+                              "backfill it in parts")
+    return [create_window(store, providers, settings, found[0], e) for e in ends]
