@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.clock import utcnow
+from shared.clock import to_iso, utcnow
 from shared.config import Settings
 from shared.errors import ConfigError, CourierError, VersionConflictError
 from shared.model import ExportTask, PartRecord, TaskState, backoff
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_COPY_ATTEMPTS = 5
 COPY_LEASE_S = 60.0  # renewed every third of it while the copy runs
+PROGRESS_EVERY_S = 5.0  # copy progress is written at most this often (with the lease)
 
 
 class TaskJournal:
@@ -40,16 +41,27 @@ class TaskJournal:
         self.store = store
         self.task = task
         self.lock = threading.Lock()  # parts are journaled from the uploading threads
+        self.bytes_done = 0  # copy progress, written with the lease (bounded writes)
+        self.parts_done = 0
+        self.began = utcnow()
 
     def _save(self, change: Callable[[ExportTask], None]) -> None:
         with self.lock:
             change(self.task)
             self.task = self.store.update_task(self.task)
 
+    def progress(self) -> dict[str, Any]:
+        """How far the copy has got: bytes and parts done, the total where known."""
+        return {"bytes_done": self.bytes_done, "parts_done": self.parts_done,
+                "bytes_total": self.task.result.get("size") or None,
+                "started_at": to_iso(self.began), "updated_at": to_iso(utcnow())}
+
     def renew(self, lease_s: float) -> None:
-        """Push the lease (and the time the timer looks again) ``lease_s`` ahead."""
+        """Push the lease (and the time the timer looks again) ``lease_s`` ahead, and
+        record the copy's progress."""
         def push(task: ExportTask) -> None:
             task.lease_until = task.due_at = utcnow() + timedelta(seconds=lease_s)
+            task.destination["copy"] = self.progress()
 
         self._save(push)
 
@@ -66,6 +78,9 @@ class TaskJournal:
         upload_id = self.task.destination.get("upload_id")
         if upload_id:
             self.store.record_part(self.task.id, upload_id, part)
+        with self.lock:
+            self.bytes_done += part.end - part.start
+            self.parts_done += 1
 
     def pin(self, validator: str) -> None:
         """Remember the source's version (ETag / Last-Modified) the parts were read from."""
@@ -153,6 +168,11 @@ class Completer:
         task = journal.task
         task.destination.update({"uri": result.uri, "key": result.key, "size": result.size,
                                  "md5": result.md5})
+        seconds = max((utcnow() - journal.began).total_seconds(), 1e-3)
+        task.destination["copy"] = {
+            **journal.progress(), "bytes_done": result.size, "bytes_total": result.size,
+            "parts_done": result.parts, "duration_s": round(seconds, 3),
+            "throughput_mb_s": round(result.size / seconds / 1e6, 3)}
         if result.server_side:
             task.destination["copied"] = "server-side"
         task.destination.pop("upload_id", None)
@@ -193,7 +213,8 @@ class Completer:
 
 
 class Heartbeat:
-    """Renews a copy's lease every third of it, on a thread, until stopped."""
+    """Renews a copy's lease (and writes its progress) every few seconds, on a thread, until
+    stopped."""
 
     def __init__(self, journal: TaskJournal, lease_s: float) -> None:
         self.journal = journal
@@ -203,7 +224,7 @@ class Heartbeat:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.lease_s / 3):
+        while not self._stop.wait(min(self.lease_s / 3, PROGRESS_EVERY_S)):
             try:
                 self.journal.renew(self.lease_s)
             except Exception:  # noqa: BLE001 - the copy goes on; its next write will tell

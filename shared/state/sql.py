@@ -16,7 +16,6 @@ import json
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -29,131 +28,13 @@ from shared.errors import ConfigError, ConflictError, CourierError, StoreError
 from shared.model import PartRecord
 from shared.state.base import Record, TaskStore
 from shared.state.codec import EPOCH, from_ms, lookup_key, to_ms
+from shared.state.dialects import Dialect, MySqlDialect, PostgresDialect, first_line, wal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 COLUMNS = ("kind", "id", "rkey", "key_text", "state", "ref", "version", "due_at", "lease_owner",
            "lease_until", "created_at", "updated_at", "data")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else ""
-
-
-def _wal(conn: sqlite3.Connection) -> None:
-    """Switch the file to WAL. Switching needs a moment alone with the file and SQLite does
-    not wait for it (no busy handler), so retry while another process holds it."""
-    for attempt in range(100):
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
-                return
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == 99:
-                raise
-            time.sleep(0.05)
-
-
-class Dialect:
-    name = "sqlite"
-    param = "?"
-    skip_locked = ""
-    text_type = "TEXT"
-    key_type = "VARCHAR(200)"
-
-    def schema(self, t: str) -> list[str]:
-        k = self.key_type
-        return [
-            f"CREATE TABLE IF NOT EXISTS {t}_records ("
-            f"kind VARCHAR(16) NOT NULL, id {k} NOT NULL, rkey {k}, key_text {self.text_type},"
-            f" state VARCHAR(32) NOT NULL,"
-            f" ref {k}, version BIGINT NOT NULL, due_at BIGINT, lease_owner {k},"
-            f" lease_until BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
-            f" data {self.text_type} NOT NULL, PRIMARY KEY (kind, id))",
-            f"CREATE UNIQUE INDEX {self.if_not_exists}{t}_records_key ON {t}_records (kind, rkey)",
-            f"CREATE INDEX {self.if_not_exists}{t}_records_due ON {t}_records (kind, due_at)",
-            f"CREATE INDEX {self.if_not_exists}{t}_records_list "
-            f"ON {t}_records (kind, created_at, id)",
-            f"CREATE INDEX {self.if_not_exists}{t}_records_filter "
-            f"ON {t}_records (kind, state, ref, created_at, id)",
-            f"CREATE TABLE IF NOT EXISTS {t}_parts (task_id {k} NOT NULL,"
-            f" upload_id VARCHAR(255) NOT NULL, part_number INTEGER NOT NULL,"
-            f" etag VARCHAR(255) NOT NULL, start_byte BIGINT NOT NULL, end_byte BIGINT NOT NULL,"
-            f" PRIMARY KEY (task_id, upload_id, part_number))",
-        ]
-
-    if_not_exists = "IF NOT EXISTS "
-
-    def upsert_part(self, t: str) -> str:
-        p = self.param
-        return (f"INSERT INTO {t}_parts (task_id, upload_id, part_number, etag, start_byte,"
-                f" end_byte) VALUES ({p},{p},{p},{p},{p},{p}) ON CONFLICT (task_id, upload_id,"
-                f" part_number) DO UPDATE SET etag=excluded.etag, start_byte=excluded.start_byte,"
-                f" end_byte=excluded.end_byte")
-
-    def prepare(self, cur: Any) -> None:
-        """Look at the server once before creating the schema (versions, features)."""
-
-    def is_duplicate(self, exc: Exception) -> bool:
-        return isinstance(exc, sqlite3.IntegrityError)
-
-    def is_disconnect(self, exc: Exception) -> bool:
-        return False
-
-
-class PostgresDialect(Dialect):
-    name = "postgresql"
-    param = "%s"
-    skip_locked = " FOR UPDATE SKIP LOCKED"
-
-    def is_duplicate(self, exc: Exception) -> bool:
-        import psycopg
-
-        return isinstance(exc, psycopg.errors.UniqueViolation)
-
-    def is_disconnect(self, exc: Exception) -> bool:
-        import psycopg
-
-        return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
-
-
-class MySqlDialect(Dialect):
-    name = "mysql"
-    param = "%s"
-    skip_locked = " FOR UPDATE SKIP LOCKED"
-    text_type = "LONGTEXT"
-    key_type = "VARCHAR(191)"  # fits a utf8mb4 index
-    if_not_exists = ""  # MySQL has no CREATE INDEX IF NOT EXISTS; duplicates are tolerated
-
-    def prepare(self, cur: Any) -> None:
-        # SKIP LOCKED needs MariaDB >= 10.6 or MySQL >= 8.0; older servers get plain
-        # FOR UPDATE (claimers then queue instead of skipping — still never a double claim).
-        cur.execute("SELECT VERSION()")
-        version = str(cur.fetchone()[0])
-        numbers = tuple(int(x) for x in version.split("-")[0].split(".")[:2] if x.isdigit())
-        needed = (10, 6) if "mariadb" in version.lower() else (8, 0)
-        if numbers < needed:
-            log.info("state store: %s has no SKIP LOCKED; claims use FOR UPDATE", version)
-            self.skip_locked = " FOR UPDATE"
-
-    def upsert_part(self, t: str) -> str:
-        p = self.param
-        return (f"INSERT INTO {t}_parts (task_id, upload_id, part_number, etag, start_byte,"
-                f" end_byte) VALUES ({p},{p},{p},{p},{p},{p}) ON DUPLICATE KEY UPDATE"
-                f" etag=VALUES(etag), start_byte=VALUES(start_byte), end_byte=VALUES(end_byte)")
-
-    def is_duplicate(self, exc: Exception) -> bool:
-        import pymysql
-
-        return isinstance(exc, pymysql.err.IntegrityError) and exc.args[0] == 1062
-
-    def is_disconnect(self, exc: Exception) -> bool:
-        import pymysql
-
-        return isinstance(exc, (pymysql.err.OperationalError, pymysql.err.InterfaceError))
 
 
 class SqlTaskStore(TaskStore):
@@ -188,7 +69,7 @@ class SqlTaskStore(TaskStore):
                                        check_same_thread=False)
                 conn.execute("PRAGMA busy_timeout = 30000")
                 if path != ":memory:":
-                    _wal(conn)
+                    wal(conn)
                     conn.execute("PRAGMA synchronous = NORMAL")
                 return conn
 
@@ -231,7 +112,7 @@ class SqlTaskStore(TaskStore):
                 self._conn = self._connect()
             except Exception as exc:  # noqa: BLE001 - every driver has its own errors
                 raise StoreError(f"cannot connect to the {self.dialect.name} state store: "
-                                 f"{type(exc).__name__}: {_first_line(exc)}") from exc
+                                 f"{type(exc).__name__}: {first_line(exc)}") from exc
         return self._conn
 
     @contextmanager
@@ -256,7 +137,7 @@ class SqlTaskStore(TaskStore):
                     if self.dialect.is_disconnect(exc):
                         self._drop()
                     raise StoreError(f"{self.dialect.name} state store: "
-                                     f"{type(exc).__name__}: {_first_line(exc)}") from exc
+                                     f"{type(exc).__name__}: {first_line(exc)}") from exc
                 raise
 
     def _begin(self, immediate: bool) -> Any:
@@ -295,7 +176,7 @@ class SqlTaskStore(TaskStore):
                     self._drop()
                     continue
                 raise StoreError(f"{self.dialect.name} state store: {type(exc).__name__}: "
-                                 f"{_first_line(exc)}") from exc
+                                 f"{first_line(exc)}") from exc
         raise AssertionError("unreachable")
 
     def _drop(self) -> None:
@@ -317,7 +198,7 @@ class SqlTaskStore(TaskStore):
                     text = str(exc).lower()
                     if "exist" not in text and "duplicate" not in text:
                         raise StoreError(f"cannot create the state schema: "
-                                         f"{_first_line(exc)}") from exc
+                                         f"{first_line(exc)}") from exc
                     log.debug("state schema: %s already there", statement.split("(")[0])
 
     def close(self) -> None:

@@ -51,13 +51,10 @@ the provider for a fresh one and call again, the copy resumes; other failures ar
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from shared.errors import IntegrityError, StorageError
 from shared.model import PartRecord
@@ -69,7 +66,16 @@ from shared.storage.base import (
     UrlSource,
 )
 from shared.storage.keys import check_key
-from shared.storage.pipeline import HASH_DEPTH, BackgroundMd5, PartBuffers
+from shared.storage.pipeline import (
+    HASH_DEPTH,
+    BackgroundMd5,
+    CopyJournal,
+    CopyResult,
+    PartBuffers,
+    contiguous,
+    put_part_retrying,
+    stream_md5,
+)
 from shared.storage.sources import (
     Body,
     CosReader,
@@ -82,66 +88,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 DEFAULT_CONCURRENCY = 4
-PART_ATTEMPTS = 3
-
-
-class CopyJournal(Protocol):
-    """Where a copy records its multipart progress (``shared.completion.TaskJournal``)."""
-
-    def load(self) -> tuple[str | None, list[PartRecord]]: ...
-
-    def started(self, upload_id: str) -> None: ...
-
-    def part_done(self, part: PartRecord) -> None: ...
-
-    def finished(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class CopyResult:
-    key: str
-    uri: str
-    size: int
-    md5: str
-    parts: int  # parts in the object (1 for put_object)
-    resumed: bool  # continued a journalled upload
-    skipped: bool  # the object was already there; nothing copied
-    server_side: bool = False  # copied inside the object store, never downloaded
-
-
-# ------------------------------------------------------------------------------ copy
-def _contiguous(records: list[PartRecord]) -> list[PartRecord]:
-    out: list[PartRecord] = []
-    pos = 0
-    for rec in sorted(records, key=lambda r: r.part_number):
-        if rec.part_number != len(out) + 1 or rec.start != pos or rec.end <= rec.start:
-            break
-        out.append(rec)
-        pos = rec.end
-    return out
-
-
-def _put_part_retrying(store: ObjectStore, key: str, upload_id: str, number: int,
-                       data: bytes | memoryview, offset: int) -> str:
-    for attempt in range(1, PART_ATTEMPTS + 1):
-        try:
-            return store.put_part(key, upload_id, number, data, offset=offset)
-        except UploadNotFoundError:
-            raise
-        except StorageError as exc:
-            if not exc.retryable or attempt == PART_ATTEMPTS:
-                raise
-            time.sleep(0.2 * 2 ** attempt)
-    raise AssertionError("unreachable")
-
-
-def _stream_md5(store: ObjectStore, key: str) -> tuple[str, int]:
-    digest = hashlib.md5()  # noqa: S324 - an integrity checksum, not security
-    size = 0
-    for chunk in store.iter_read(key):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
 
 
 class _Copy:
@@ -194,7 +140,7 @@ class _Copy:
                               existing.metadata["md5"], 0, resumed=False, skipped=True)
 
         upload_id, records = self.journal.load() if self.journal is not None else (None, [])
-        done = _contiguous(records) if upload_id else []
+        done = contiguous(records) if upload_id else []
         if not upload_id and self.server_side:
             copied = self._server_side()
             if copied is not None:
@@ -220,7 +166,7 @@ class _Copy:
                                  f"{self.expected_size}")
         md5 = info.metadata.get("md5")
         if not md5:  # a multipart source: its ETag is no MD5, so read the copy back once
-            md5, size = _stream_md5(self.store, self.key)
+            md5, size = stream_md5(self.store, self.key)
             if size != info.size:
                 raise IntegrityError(f"destination holds {size} bytes, expected {info.size}")
             self.store.record_md5(self.key, md5)
@@ -353,7 +299,7 @@ class _Copy:
         else:
             self._verify(size, total, None, None, upload_id)
             info = self.store.complete_upload(self.key, upload_id, parts, meta)
-            md5, stored = _stream_md5(self.store, self.key)
+            md5, stored = stream_md5(self.store, self.key)
             if stored != size or info.size != size:
                 self._forget(None)
                 raise IntegrityError(f"destination holds {stored} bytes, expected {size}")
@@ -376,7 +322,7 @@ class _Copy:
                          end: int) -> str:
         """Upload one part and journal it at once (on the uploading thread), so a kill
         loses at most the parts still in flight."""
-        etag = _put_part_retrying(self.store, self.key, upload_id, number, data, start)
+        etag = put_part_retrying(self.store, self.key, upload_id, number, data, start)
         if self.journal is not None:
             self.journal.part_done(PartRecord(number, etag, start, end))
         return etag

@@ -1,4 +1,5 @@
-"""The streaming copy's moving parts: recycled part buffers and the in-order MD5 worker.
+"""The streaming copy's moving parts: recycled part buffers, the in-order MD5 worker, the
+journal protocol, part uploads with retries, and reading an object back for its MD5.
 
 :mod:`shared.storage.copy` reads each part of the source into a buffer from
 :class:`PartBuffers`, hands a view of it to the upload pool and to :class:`BackgroundMd5`,
@@ -9,9 +10,15 @@ buffers however large the source.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.errors import StorageError
+from shared.model import PartRecord
+from shared.storage.base import ObjectStore, UploadNotFoundError
 
 HASH_DEPTH = 2  # parts that may wait for the MD5 worker
 
@@ -69,3 +76,64 @@ class PartBuffers:
     def lend(self, buf: bytearray, users: list[Future[Any]]) -> None:
         """``buf`` holds a part that ``users`` (its upload, its hashing) still read."""
         self._busy.append((buf, users))
+
+
+PART_ATTEMPTS = 3
+
+
+class CopyJournal(Protocol):
+    """Where a copy records its multipart progress (``shared.completion.TaskJournal``)."""
+
+    def load(self) -> tuple[str | None, list[PartRecord]]: ...
+
+    def started(self, upload_id: str) -> None: ...
+
+    def part_done(self, part: PartRecord) -> None: ...
+
+    def finished(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    key: str
+    uri: str
+    size: int
+    md5: str
+    parts: int  # parts in the object (1 for put_object)
+    resumed: bool  # continued a journalled upload
+    skipped: bool  # the object was already there; nothing copied
+    server_side: bool = False  # copied inside the object store, never downloaded
+
+
+def contiguous(records: list[PartRecord]) -> list[PartRecord]:
+    out: list[PartRecord] = []
+    pos = 0
+    for rec in sorted(records, key=lambda r: r.part_number):
+        if rec.part_number != len(out) + 1 or rec.start != pos or rec.end <= rec.start:
+            break
+        out.append(rec)
+        pos = rec.end
+    return out
+
+
+def put_part_retrying(store: ObjectStore, key: str, upload_id: str, number: int,
+                       data: bytes | memoryview, offset: int) -> str:
+    for attempt in range(1, PART_ATTEMPTS + 1):
+        try:
+            return store.put_part(key, upload_id, number, data, offset=offset)
+        except UploadNotFoundError:
+            raise
+        except StorageError as exc:
+            if not exc.retryable or attempt == PART_ATTEMPTS:
+                raise
+            time.sleep(0.2 * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+def stream_md5(store: ObjectStore, key: str) -> tuple[str, int]:
+    digest = hashlib.md5()  # noqa: S324 - an integrity checksum, not security
+    size = 0
+    for chunk in store.iter_read(key):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size

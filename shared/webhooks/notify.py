@@ -39,6 +39,10 @@ def event_data(task: ExportTask, event_type: str, extra: dict[str, Any]) -> dict
                             "state": task.state.value}
     if event_type == "export.delivered":
         data.update({k: task.destination.get(k) for k in ("uri", "key", "size", "md5")})
+        copy = task.destination.get("copy") or {}
+        for k in ("duration_s", "throughput_mb_s"):
+            if copy.get(k) is not None:
+                data[k] = copy[k]
         if task.result.get("file_name"):
             data["file_name"] = task.result["file_name"]
     elif event_type == "export.failed" and task.error:

@@ -100,3 +100,29 @@ def test_heartbeat_stops_with_the_copy() -> None:
     assert renewed.wait(5)
     beat.stop()
     assert not beat._thread.is_alive()
+
+
+def test_copy_progress_is_recorded_with_the_lease_and_kept(bundle: Bundle, sandbox: Any,
+                                                           receiver: Any) -> None:
+    from shared.exports import public_view
+    from shared.model import PartRecord
+
+    export_id = ready_export(bundle, sandbox)
+    store = bundle.store()
+    journal = completion.TaskJournal(store, store.get_task(export_id))
+    journal.started("upload-1")
+    for n in range(1, 4):
+        journal.part_done(PartRecord(n, f"etag{n}", (n - 1) * 1000, n * 1000))
+    journal.renew(60)
+    copy = public_view(store.get_task(export_id))["destination"]["copy"]
+    assert (copy["bytes_done"], copy["parts_done"]) == (3000, 3)
+    assert copy["bytes_total"] == store.get_task(export_id).result.get("size")
+    # a finished copy keeps its duration and throughput, and export.delivered carries them
+    fresh = ready_export(bundle, sandbox)
+    task = bundle.completer.complete(fresh, owner="complete:t")
+    done = public_view(task)["destination"]["copy"]
+    assert done["bytes_done"] == done["bytes_total"] == task.destination["size"]
+    assert done["duration_s"] > 0 and done["throughput_mb_s"] >= 0
+    [delivery] = [d for d in store.list_deliveries(task_id=fresh).items
+                  if d.event_type == "export.delivered"]
+    assert delivery.payload["data"]["duration_s"] == done["duration_s"]

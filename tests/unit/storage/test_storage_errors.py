@@ -7,7 +7,7 @@ import pytest
 from shared.errors import StorageError
 from shared.model import PartRecord
 from shared.storage.base import UploadNotFoundError
-from shared.storage.copy import _contiguous
+from shared.storage.pipeline import contiguous
 from shared.storage.sources import (
     SourceExpiredError,
     _status_error,
@@ -69,7 +69,7 @@ def test_content_range() -> None:
 
 def test_contiguous_parts() -> None:
     recs = [PartRecord(1, "a", 0, 10), PartRecord(2, "b", 10, 20), PartRecord(4, "d", 30, 40)]
-    assert [r.part_number for r in _contiguous(recs)] == [1, 2]
-    assert _contiguous([PartRecord(2, "b", 10, 20)]) == []
-    assert [r.part_number for r in _contiguous(list(reversed(recs[:2])))] == [1, 2]
-    assert _contiguous([PartRecord(1, "a", 5, 10)]) == []
+    assert [r.part_number for r in contiguous(recs)] == [1, 2]
+    assert contiguous([PartRecord(2, "b", 10, 20)]) == []
+    assert [r.part_number for r in contiguous(list(reversed(recs[:2])))] == [1, 2]
+    assert contiguous([PartRecord(1, "a", 5, 10)]) == []
