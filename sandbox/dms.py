@@ -7,17 +7,25 @@ Answers are flat JSON: ``RequestId``, ``Success``, ``ErrorCode``, ``ErrorMessage
 action's fields. Business errors come back as HTTP 200 with ``Success: false``; gateway
 errors (signature, throttling, outage) as HTTP 4xx/5xx with ``Code`` / ``Message``.
 
-A ticket (order) follows sandbox time and the people around it:
+A ticket (order) follows sandbox time and the people around it, through the JobStatus
+values documented for GetDataExportOrderDetail (table and sources: :mod:`sandbox.dms_orders`
+and ``sandbox/SOURCES.md``):
 
 * ``PRE_CHECKING`` for ``queue_s``, then ``PRE_CHECK_SUCCESS`` — or ``PRE_CHECK_FAIL`` when
-  the SQL is not a query or mentions ``sandbox_fail``;
-* ``SubmitOrderApproval`` → ``WAITING_APPLY_AUDIT`` until a test calls :meth:`approve` /
+  the SQL is not a query or mentions ``sandbox_fail`` — and after another ``queue_s``
+  ``WAITING_APPLY_AUDIT``: still to be submitted;
+* ``SubmitOrderApproval`` (from either) → ``APPLY_AUDIT_SUCCESS`` (``audit_spelling`` picks
+  the older pages' ``APPLY_AUDIT_SUCESS``), waiting until a test calls :meth:`approve` /
   :meth:`reject` (or at once with ``auto_approve``); a rejected ticket keeps that JobStatus
   while ``GetOrderBaseInfo`` says ``StatusCode: reject``;
-* approved → ``APPLY_AUDIT_SUCCESS`` for ``queue_s``, then ``ENABLE_EXPORT``;
+* approved → ``ENABLE_EXPORT``, the only state ``ExecuteDataExport`` accepts;
 * ``ExecuteDataExport`` → ``WAITING_EXPORT`` for ``queue_s``, ``DOING_EXPORT`` for
   ``process_s``, then ``EXPORT_SUCCESS`` (``EXPORT_FAIL`` while ``failing_exports`` lasts);
-* ``GetDataExportDownloadURL`` → a signed sandbox file URL valid ``url_ttl_s`` seconds.
+* ``GetDataExportDownloadURL`` → a signed sandbox URL of a ``.zip`` (as the documented OSS
+  URL), valid ``url_ttl_s`` seconds, holding the file in the chosen ``fileType``.
+
+:meth:`force_status` makes a ticket show a JobStatus no page lists, to test a client's
+caution.
 
 ``ListOrders`` lists the tenant's tickets, newest first, by comment or id, creation time and
 status, paged.
@@ -35,12 +43,22 @@ import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from sandbox.acs3 import AccessKey, AcsError, NonceCache, verify
+from sandbox.dms_orders import (
+    AUDIT_SPELLINGS,
+    FILE_TYPES,
+    FINISHED_CODES,
+    SUBMITTABLE,
+    DmsError,
+    Order,
+    format_time,
+    job_status,
+    parse_time,
+    status_code,
+)
 
 if TYPE_CHECKING:
     from sandbox.core import Sandbox
@@ -49,56 +67,9 @@ VERSION = "2018-11-01"
 ACCESS_KEY_ID = "LTAIsandboxdms"
 ACCESS_KEY_SECRET = "sandbox-dms-secret"  # noqa: S105 - the sandbox's published test credential
 DEFAULT_TID = 1
-FILE_TYPES = {"CSV": "csv", "JSON": "json", "XLSX": "xlsx", "SQL": "sql", "TXT": "txt"}
 ENCODINGS = ("UTF8", "UTF8MB4", "GB2312", "ISO_8859_1", "GBK", "LATAIN1", "CP1252")
 GATEWAY_STATUS = {"Throttling": 400, "Throttling.User": 400, "Throttling.Api": 400,
                   "ServiceUnavailable": 503, "InternalError": 500}
-CHINA = timezone(timedelta(hours=8))
-
-
-class DmsError(Exception):
-    """A business error: HTTP 200 with ``Success: false``."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-
-def _time(unix: float) -> str:
-    return datetime.fromtimestamp(unix, tz=CHINA).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _parse_time(value: Optional[str]) -> Optional[float]:
-    """``yyyy-MM-dd HH:mm:ss`` in Beijing time, as DMS takes it; None when absent."""
-    if not value:
-        return None
-    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).timestamp()
-
-
-@dataclass
-class Order:
-    order_id: int
-    tid: int
-    db_id: int
-    instance_id: Optional[int]
-    sql: str
-    logic: bool
-    comment: str
-    created: float
-    precheck_fails: bool
-    submitted_at: Optional[float] = None
-    decision: Optional[str] = None  # "approved" | "rejected"
-    decided_at: Optional[float] = None
-    closed_at: Optional[float] = None
-    executed_at: Optional[float] = None
-    action_detail: dict[str, Any] = field(default_factory=dict)
-    export_fails: bool = False
-
-    @property
-    def file_name(self) -> str:
-        ext = FILE_TYPES.get(str(self.action_detail.get("fileType") or "CSV").upper(), "csv")
-        return f"dms-export-{self.order_id}.{ext}"
 
 
 class DmsService:
@@ -112,6 +83,8 @@ class DmsService:
         self.tenants: set[int] = {DEFAULT_TID}
         self.orders: dict[int, Order] = {}
         self.auto_approve = False
+        # The waiting-for-approver JobStatus: the SDK's spelling or the older pages' one.
+        self.audit_spelling = AUDIT_SPELLINGS[0]
         self.failing_exports = 0  # the next N executed exports end in EXPORT_FAIL
         self.url_ttl_s = 600.0
         self._ids = itertools.count(40_000_001)
@@ -143,43 +116,24 @@ class DmsService:
     def _decide(self, order_id: int, decision: str) -> None:
         with self._lock:
             order = self.orders[int(order_id)]
-            if order.submitted_at is None or order.decision is not None:
+            if (order.submitted_at is None or order.decision is not None
+                    or order.closed_at is not None):
                 raise ValueError(f"order {order_id} is not waiting for approval")
             order.decision = decision
             order.decided_at = self.sb.clock.now()
 
+    def force_status(self, order_id: int, status: str | None) -> None:
+        """Make a ticket show ``status`` as its JobStatus (None: back to normal)."""
+        with self._lock:
+            self.orders[int(order_id)].forced_status = status
+
     # -- state -------------------------------------------------------------------------------
 
     def job_status(self, order: Order, now: float) -> str:
-        if now - order.created < self.sb.queue_s:
-            return "PRE_CHECKING"
-        if order.precheck_fails:
-            return "PRE_CHECK_FAIL"
-        if order.submitted_at is None:
-            return "PRE_CHECK_SUCCESS"
-        if order.decision != "approved" or order.decided_at is None:
-            return "WAITING_APPLY_AUDIT"
-        if order.executed_at is None:
-            return ("APPLY_AUDIT_SUCCESS" if now - order.decided_at < self.sb.queue_s
-                    else "ENABLE_EXPORT")
-        age = now - order.executed_at
-        if age < self.sb.queue_s:
-            return "WAITING_EXPORT"
-        if age < self.sb.queue_s + self.sb.process_s:
-            return "DOING_EXPORT"
-        return "EXPORT_FAIL" if order.export_fails else "EXPORT_SUCCESS"
+        return job_status(order, now, self.sb.queue_s, self.sb.process_s, self.audit_spelling)
 
     def status_code(self, order: Order, now: float) -> str:
-        if order.closed_at is not None:
-            return "closed"
-        if order.decision == "rejected":
-            return "reject"
-        job = self.job_status(order, now)
-        return {"PRE_CHECKING": "new", "PRE_CHECK_SUCCESS": "new", "PRE_CHECK_FAIL": "new",
-                "WAITING_APPLY_AUDIT": "toaudit", "APPLY_AUDIT_SUCCESS": "Approved",
-                "ENABLE_EXPORT": "Approved", "WAITING_EXPORT": "processing",
-                "DOING_EXPORT": "processing", "EXPORT_FAIL": "fail",
-                "EXPORT_SUCCESS": "success"}[job]
+        return status_code(order, self.job_status(order, now))
 
     def _order(self, params: dict[str, str]) -> Order:
         self._tid(params)
@@ -246,8 +200,8 @@ class DmsService:
         try:
             page = int(params.get("PageNumber") or 1)
             size = int(params.get("PageSize") or 10)
-            start = _parse_time(params.get("StartTime"))
-            end = _parse_time(params.get("EndTime"))
+            start = parse_time(params.get("StartTime"))
+            end = parse_time(params.get("EndTime"))
         except ValueError:
             raise DmsError("InvalidParameterValid", "PageNumber, PageSize, StartTime or "
                                                     "EndTime is malformed") from None
@@ -260,7 +214,7 @@ class DmsService:
         rows = []
         for order in orders:
             code = self.status_code(order, now)
-            finished = code in ("closed", "reject", "fail", "success")
+            finished = code in FINISHED_CODES
             if (order.tid != tid or plugin != "DATA_EXPORT"
                     or (search and search not in order.comment
                         and search != str(order.order_id))
@@ -272,8 +226,8 @@ class DmsService:
             rows.append({"OrderId": order.order_id, "Comment": order.comment,
                          "PluginType": "DATA_EXPORT", "StatusCode": code,
                          "StatusDesc": code, "Committer": "sandbox", "CommitterId": 1,
-                         "CreateTime": _time(order.created),
-                         "LastModifyTime": _time(order.created)})
+                         "CreateTime": format_time(order.created),
+                         "LastModifyTime": format_time(order.created)})
         chosen = rows[(page - 1) * size:page * size]
         return {"Orders": {"Order": chosen}, "TotalCount": len(rows)}
 
@@ -281,7 +235,7 @@ class DmsService:
         order = self._order(params)
         now = self.sb.clock.now()
         with self._lock:
-            if self.job_status(order, now) != "PRE_CHECK_SUCCESS" or order.closed_at:
+            if self.job_status(order, now) not in SUBMITTABLE or order.closed_at:
                 raise DmsError("InvalidStatus", "the ticket cannot be submitted in its state")
             order.submitted_at = now
             if self.auto_approve:
@@ -306,7 +260,7 @@ class DmsService:
         return {"OrderBaseInfo": {
             "OrderId": order.order_id, "Comment": order.comment,
             "PluginType": "DATA_EXPORT", "StatusCode": code, "StatusDesc": code,
-            "CreateTime": _time(order.created), "LastModifyTime": _time(now),
+            "CreateTime": format_time(order.created), "LastModifyTime": format_time(now),
             "Committer": "sandbox", "CommitterId": 1,
         }}
 
@@ -318,16 +272,16 @@ class DmsService:
             raise DmsError("InvalidParameterValid", "ActionDetail must be JSON") from None
         if not isinstance(detail, dict):
             raise DmsError("InvalidParameterValid", "ActionDetail must be a JSON object")
-        if str(detail.get("fileType", "SQL")).upper() not in FILE_TYPES:
+        # An empty value means the default: the documented example sends ``"encoding": ""``.
+        if str(detail.get("fileType") or "SQL").upper() not in FILE_TYPES:
             raise DmsError("InvalidParameterValid", "unsupported fileType")
-        if str(detail.get("encoding", "UTF8")).upper() not in ENCODINGS:
+        if str(detail.get("encoding") or "UTF8").upper() not in ENCODINGS:
             raise DmsError("InvalidParameterValid", "unsupported encoding")
-        if str(detail.get("mode", "FAST")).upper() not in ("FAST", "NORMAL"):
+        if str(detail.get("mode") or "FAST").upper() not in ("FAST", "NORMAL"):
             raise DmsError("InvalidParameterValid", "unsupported mode")
         now = self.sb.clock.now()
         with self._lock:
-            if (self.job_status(order, now) not in ("APPLY_AUDIT_SUCCESS", "ENABLE_EXPORT")
-                    or order.closed_at is not None):
+            if self.job_status(order, now) != "ENABLE_EXPORT" or order.closed_at is not None:
                 raise DmsError("InvalidStatus", "the ticket is not approved for export")
             order.executed_at = now
             order.action_detail = detail

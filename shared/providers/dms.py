@@ -6,14 +6,23 @@ poll reads ``GetDataExportOrderDetail`` and moves the ticket on by its ``JobStat
 
 =========================================  ==============================================
 PRE_CHECKING                               pending (stage ``precheck``)
-PRE_CHECK_SUCCESS                          ``SubmitOrderApproval`` once → ``approval``
-WAITING_APPLY_AUDIT                        WAITING for a person; ``GetOrderBaseInfo`` tells
-                                           a rejected / closed ticket (then FAILED)
-APPLY_AUDIT_SUCCESS / ENABLE_EXPORT        ``ExecuteDataExport`` once → ``exporting``
+PRE_CHECK_SUCCESS / WAITING_APPLY_AUDIT    still to be submitted: ``SubmitOrderApproval``
+                                           once → WAITING (stage ``approval``)
+APPLY_AUDIT_SUCCESS (old: …_SUCESS)        submitted, WAITING for a person;
+                                           ``GetOrderBaseInfo`` tells a rejected / closed
+                                           ticket (then FAILED)
+ENABLE_EXPORT                              approved: ``ExecuteDataExport`` once →
+                                           ``exporting``
 WAITING_EXPORT / DOING_EXPORT              pending
 EXPORT_SUCCESS                             ``GetDataExportDownloadURL`` → READY
 PRE_CHECK_FAIL / EXPORT_FAIL               FAILED
+anything else                              never success: logged, kept in
+                                           ``remote.unknown_job_status``, polled on
 =========================================  ==============================================
+
+The meanings are those of the GetDataExportOrderDetail pages (EN, ZH) and the SDK model's
+docstring; older pages spell the waiting state ``APPLY_AUDIT_SUCESS``, so both spellings
+are read. The JobStatus last seen is kept in ``remote.job_status`` (shown by the API).
 
 ``CreateDataExportOrder`` takes no idempotency token. The ticket's comment ends with
 ``[Export Courier <export id>]``, which also tells the approver where it comes from; when a
@@ -22,8 +31,7 @@ through), ``ListOrders`` is searched for that mark before a ticket is opened aga
 away and on the retry, so an approver never sees the same request twice.
 
 Waiting for approval is normal and may last days: it is reported as
-:attr:`RemoteStatus.WAITING`, never as a failure. The order of the steps is inferred from
-the JobStatus values (see PROVIDER_FACTS).
+:attr:`RemoteStatus.WAITING`, never as a failure.
 
 API calls per export in the normal path, when the approval lands between two polls:
 CreateDataExportOrder, then GetDataExportOrderDetail + SubmitOrderApproval, + ExecuteDataExport,
@@ -68,11 +76,16 @@ AMBIGUOUS_CODES = frozenset({"NetworkError", "RequestTimeout", "InternalError",
 SEARCH_MARGIN = timedelta(minutes=10)  # clock skew allowed when searching by creation time
 BEIJING = timezone(timedelta(hours=8))  # DMS takes and gives times in Beijing time
 
+SUBMIT_REASON = "the DMS ticket is being submitted for approval"
 PENDING_PRECHECK = frozenset({"PRE_CHECKING"})
-APPROVED = frozenset({"APPLY_AUDIT_SUCCESS", "ENABLE_EXPORT"})
+TO_SUBMIT = frozenset({"PRE_CHECK_SUCCESS", "WAITING_APPLY_AUDIT"})
+AWAITING_APPROVER = frozenset({"APPLY_AUDIT_SUCCESS", "APPLY_AUDIT_SUCESS"})  # both spellings
+APPROVED = frozenset({"ENABLE_EXPORT"})
 EXPORTING = frozenset({"WAITING_EXPORT", "DOING_EXPORT"})
 FAILED = {"PRE_CHECK_FAIL": "the DMS pre-check refused the SQL",
           "EXPORT_FAIL": "DMS reported the export as failed"}
+KNOWN = (PENDING_PRECHECK | TO_SUBMIT | AWAITING_APPROVER | APPROVED | EXPORTING
+         | {"EXPORT_SUCCESS"} | set(FAILED))
 ENDED_CODES = {"reject": "the DMS ticket was rejected", "closed": "the DMS ticket was closed"}
 
 
@@ -196,16 +209,30 @@ class DmsProvider(Provider):
         return None
 
     def _poll_one(self, task: ExportTask) -> PollResult:
+        status = self._detail(task.params["Tid"], task.remote["OrderId"])
+        outcome = self._advance(task, status)
+        outcome.remote.setdefault("job_status", status[:64])
+        if status in KNOWN and task.remote.get("unknown_job_status") is not None:
+            outcome.remote["unknown_job_status"] = None
+        return outcome
+
+    def _advance(self, task: ExportTask, status: str) -> PollResult:
+        """Move the ticket on by its JobStatus (the table in the module's docstring)."""
         tid, order_id = task.params["Tid"], task.remote["OrderId"]
-        status = self._detail(tid, order_id)
         if status in PENDING_PRECHECK:
             return PollResult(RemoteStatus.PENDING, stage="precheck")
-        if status == "PRE_CHECK_SUCCESS":
-            if not task.remote.get("submitted"):
-                self.api.call("SubmitOrderApproval", {"Tid": tid, "OrderId": order_id})
-            return PollResult(RemoteStatus.WAITING, stage="approval", reason=WAITING_REASON,
-                              remote={"submitted": True}, next_poll_s=WAITING_POLL_S)
-        if status == "WAITING_APPLY_AUDIT":
+        if status in TO_SUBMIT or status in AWAITING_APPROVER:
+            if status in TO_SUBMIT and not task.remote.get("submitted"):
+                try:
+                    self.api.call("SubmitOrderApproval", {"Tid": tid, "OrderId": order_id})
+                except ProviderError as exc:
+                    ended = None if exc.retryable else self._ended(tid, order_id)
+                    if not ended:
+                        raise
+                    return PollResult(RemoteStatus.FAILED, reason=ended, retryable=False)
+                return PollResult(RemoteStatus.WAITING, stage="approval",
+                                  reason=SUBMIT_REASON, remote={"submitted": True},
+                                  next_poll_s=WAITING_POLL_S)
             ended = self._ended(tid, order_id)
             if ended:
                 return PollResult(RemoteStatus.FAILED, reason=ended, retryable=False)
@@ -232,10 +259,14 @@ class DmsProvider(Provider):
                 "url": url, "file_name": _file_name(url, order_id, task.params["FileType"])})
         if status in FAILED:
             return PollResult(RemoteStatus.FAILED, reason=FAILED[status], retryable=False)
+        # Not a state the pages list: never success. Say so, keep it visible, look again.
+        log.warning("export %s: DMS ticket %s shows an unknown JobStatus %r; polling on",
+                    task.id, order_id, status[:64])
         ended = self._ended(tid, order_id)
         if ended:
             return PollResult(RemoteStatus.FAILED, reason=ended, retryable=False)
-        return PollResult(RemoteStatus.PENDING, reason=f"unknown DMS job status {status!r}")
+        return PollResult(RemoteStatus.PENDING, reason=f"unknown DMS job status {status!r}",
+                          remote={"unknown_job_status": status[:64]})
 
     def _detail(self, tid: int, order_id: int) -> str:
         answer = self.api.call("GetDataExportOrderDetail", {"Tid": tid, "OrderId": order_id})

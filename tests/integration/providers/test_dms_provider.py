@@ -14,7 +14,7 @@ from shared.config import AlibabaSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
 from shared.providers.base import PollResult, RateLimiter, RemoteStatus
-from shared.providers.dms import WAITING_REASON, DmsProvider
+from shared.providers.dms import SUBMIT_REASON, WAITING_REASON, DmsProvider
 from tests.integration.providers.drive import step, submit
 
 EXPORT = {"Tid": 1, "DbId": 1234, "ExeSQL": "SELECT * FROM orders", "Comment": "monthly"}
@@ -36,12 +36,13 @@ def test_export_waits_for_approval_then_exports(dms: DmsProvider, sb: Sandbox) -
     assert sb.calls[("dms", "CreateDataExportOrder")] == 1
     assert step(dms, task).status is RemoteStatus.PENDING  # pre-checking
 
-    waiting = to_approval(dms, sb, task)
-    assert waiting.status is RemoteStatus.WAITING and waiting.reason == WAITING_REASON
+    submitted = to_approval(dms, sb, task)  # WAITING_APPLY_AUDIT: Courier submits it
+    assert submitted.status is RemoteStatus.WAITING and submitted.reason == SUBMIT_REASON
     assert task.stage == "approval" and sb.calls[("dms", "SubmitOrderApproval")] == 1
     sb.clock.advance(3600)  # nobody has looked at it yet: still a normal wait
     still = step(dms, task)
     assert still.status is RemoteStatus.WAITING and not still.retryable
+    assert still.reason == WAITING_REASON
     assert sb.calls[("dms", "SubmitOrderApproval")] == 1
 
     sb.dms.approve(order_id)
