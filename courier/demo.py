@@ -46,7 +46,8 @@ def demo_exports(now_ms: int) -> list[tuple[str, dict[str, Any]]]:
          {"provider": "dlc", "params": {"SQL": "SELECT region, sum(amount) FROM orders "
                                                "GROUP BY region", "DatabaseName": "sales"}}),
         ("scf_apigw_post_exports.json",
-         {"provider": "dms", "params": {"Tid": 1, "DbId": 1234, "Comment": "monthly orders",
+         {"provider": "dms", "params": {"Tid": 1, "DbId": 1234, "InstanceId": 77,
+                                        "Comment": "monthly orders",
                                         "ExeSQL": "SELECT * FROM orders WHERE month = 11"}}),
     ]
 

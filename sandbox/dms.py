@@ -162,19 +162,24 @@ class DmsService:
             raise DmsError("InvalidParameterValid", "PluginParam must be a JSON object") from None
         if not isinstance(plugin, dict):
             raise DmsError("InvalidParameterValid", "PluginParam must be a JSON object")
+        # Required, as the CreateDataExportOrder page and the SDK request model mark them:
+        # DbId, InstanceId, ExeSQL, Classify, AffectRows, Logic, IgnoreAffectRows; and
+        # IgnoreAffectRowsReason when IgnoreAffectRows is true.
         db_id, sql = plugin.get("DbId"), plugin.get("ExeSQL")
-        if not isinstance(db_id, int) or isinstance(db_id, bool) or db_id <= 0:
-            raise DmsError("InvalidParameterValid", "PluginParam.DbId is required")
+        for name in ("DbId", "InstanceId", "AffectRows"):
+            value = plugin.get(name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise DmsError("InvalidParameterValid", f"PluginParam.{name} is required")
         if not isinstance(sql, str) or not sql.strip():
             raise DmsError("InvalidParameterValid", "PluginParam.ExeSQL is required")
         if not isinstance(plugin.get("Classify"), str) or not plugin["Classify"]:
             raise DmsError("InvalidParameterValid", "PluginParam.Classify is required")
-        if plugin.get("IgnoreAffectRows"):
-            if not plugin.get("IgnoreAffectRowsReason"):
-                raise DmsError("InvalidParameterValid",
-                               "IgnoreAffectRowsReason is required with IgnoreAffectRows")
-        elif not isinstance(plugin.get("AffectRows"), int):
-            raise DmsError("InvalidParameterValid", "PluginParam.AffectRows is required")
+        for name in ("Logic", "IgnoreAffectRows"):
+            if not isinstance(plugin.get(name), bool):
+                raise DmsError("InvalidParameterValid", f"PluginParam.{name} is required")
+        if plugin["IgnoreAffectRows"] and not plugin.get("IgnoreAffectRowsReason"):
+            raise DmsError("InvalidParameterValid",
+                           "IgnoreAffectRowsReason is required with IgnoreAffectRows")
         statement = sql.strip().lower()
         with self._lock:
             order = Order(order_id=next(self._ids), tid=tid, db_id=db_id,

@@ -70,6 +70,7 @@ WAITING_REASON = "waiting for approval in DMS"
 WAITING_POLL_S = 60.0  # a person decides: no need to look every few seconds
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 DEFAULT_CLASSIFY = "data export requested through Export Courier"
+UNKNOWN_AFFECT_ROWS = 1  # the documented example's AffectRows, sent with IgnoreAffectRows
 # Answers that leave open whether CreateDataExportOrder went through.
 AMBIGUOUS_CODES = frozenset({"NetworkError", "RequestTimeout", "InternalError",
                              "UnknownError", "ServiceUnavailable"})
@@ -111,10 +112,11 @@ class DmsProvider(Provider):
             out["DbId"] = p.integer("DbId", minimum=1)
             out["ExeSQL"] = p.text("ExeSQL", max_len=64 * 1024)
             out["Logic"] = p.boolean("Logic", default=False)
-            for name in ("InstanceId", "AffectRows"):
-                value = p.integer(name, default=None, minimum=0)
-                if value is not None:
-                    out[name] = value
+            # PluginParam.InstanceId is required (CreateDataExportOrder page, SDK model).
+            out["InstanceId"] = p.integer("InstanceId", minimum=1)
+            rows = p.integer("AffectRows", default=None, minimum=0)
+            if rows is not None:
+                out["AffectRows"] = rows
             comment = p.text("Comment", default=None, max_len=512)
             if comment is not None:
                 out["Comment"] = comment
@@ -130,19 +132,19 @@ class DmsProvider(Provider):
             self._detail(params["Tid"], params["OrderId"])
             return Submission(remote={"OrderId": params["OrderId"], "own_order": False},
                               stage="existing")
+        # Every field the page and the SDK model mark required goes out. AffectRows is
+        # required even when the count is not checked: without the caller's estimate the
+        # documented example's value is sent and the check skipped (IgnoreAffectRows).
         plugin: dict[str, Any] = {
             "DbId": params["DbId"],
+            "InstanceId": params["InstanceId"],
             "ExeSQL": params["ExeSQL"],
             "Logic": params.get("Logic", False),
             "Classify": params.get("Comment") or DEFAULT_CLASSIFY,
+            "AffectRows": params.get("AffectRows", UNKNOWN_AFFECT_ROWS),
+            "IgnoreAffectRows": params.get("AffectRows") is None,
         }
-        if params.get("InstanceId") is not None:
-            plugin["InstanceId"] = params["InstanceId"]
-        if params.get("AffectRows") is not None:
-            plugin["AffectRows"] = params["AffectRows"]
-            plugin["IgnoreAffectRows"] = False
-        else:
-            plugin["IgnoreAffectRows"] = True
+        if plugin["IgnoreAffectRows"]:
             plugin["IgnoreAffectRowsReason"] = "row count not known in advance"
         comment = f"{params.get('Comment') or DEFAULT_CLASSIFY} {_mark(task)}"
 

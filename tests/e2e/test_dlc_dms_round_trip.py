@@ -57,7 +57,8 @@ def test_dlc_sql_export_runs_the_query_and_lands_the_result(sandbox: Any, receiv
 def test_dms_ticket_waits_for_approval_then_is_delivered(sandbox: Any, receiver: Any,
                                                           api_key: str) -> None:
     status, created = post(api_key, {"provider": "dms", "params": {
-        "Tid": 1, "DbId": 1234, "ExeSQL": "SELECT * FROM orders", "Comment": "monthly"}})
+        "Tid": 1, "DbId": 1234, "InstanceId": 77, "ExeSQL": "SELECT * FROM orders",
+        "Comment": "monthly"}})
     assert status == 202, created
     export_id = created["id"]
 

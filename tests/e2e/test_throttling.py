@@ -23,7 +23,8 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "DescribeExportJobResult", "RequestLimitExceeded"),
     ("dlc", {"SQL": "SELECT 1", "DatabaseName": "sales"}, "DescribeTasks",
      "RequestLimitExceeded"),
-    ("dms", {"Tid": 1, "DbId": 7, "ExeSQL": "SELECT * FROM t"}, "GetDataExportOrderDetail",
+    ("dms", {"Tid": 1, "DbId": 7, "InstanceId": 77, "ExeSQL": "SELECT * FROM t"},
+     "GetDataExportOrderDetail",
      "Throttling.User"),
 ]
 

@@ -123,7 +123,8 @@ def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
                     POWERTOOLS_LOG_LEVEL="ERROR")
     now = 1_763_800_000_000
     events = [load_event("aws_http_api_post_exports", body=body) for body in (
-        {"provider": "dms", "params": {"Tid": 1, "DbId": 2, "ExeSQL": "SELECT 1"}},
+        {"provider": "dms", "params": {"Tid": 1, "DbId": 2, "InstanceId": 77,
+                                       "ExeSQL": "SELECT 1"}},
         {"provider": "cls", "params": {"TopicId": "topic-a", "From": now - 3_600_000,
                                        "To": now}})]
     done = subprocess.run([str(python), "-c", SERVE], input=json.dumps(events), cwd=where,
@@ -168,7 +169,8 @@ def test_full_package_creates_a_dms_export_through_its_sdk(packages: dict[str, B
                     ALIBABA_CLOUD_ACCESS_KEY_SECRET=ali_secret,
                     COURIER_DMS_ENDPOINT=sandbox.url, POWERTOOLS_LOG_LEVEL="ERROR")
     events = [load_event("aws_http_api_post_exports", body={
-        "provider": "dms", "params": {"Tid": 1, "DbId": 9, "ExeSQL": "SELECT * FROM t"}})]
+        "provider": "dms", "params": {"Tid": 1, "DbId": 9, "InstanceId": 77,
+                                      "ExeSQL": "SELECT * FROM t"}})]
     if target == "scf":
         events = [load_event("scf_apigw_post_exports", body=events[0]["body"])]
     done = subprocess.run([str(python), "-c", SERVE], input=json.dumps(events), cwd=where,

@@ -17,7 +17,8 @@ from shared.providers.base import PollResult, RateLimiter, RemoteStatus
 from shared.providers.dms import SUBMIT_REASON, WAITING_REASON, DmsProvider
 from tests.integration.providers.drive import step, submit
 
-EXPORT = {"Tid": 1, "DbId": 1234, "ExeSQL": "SELECT * FROM orders", "Comment": "monthly"}
+EXPORT = {"Tid": 1, "DbId": 1234, "InstanceId": 77, "ExeSQL": "SELECT * FROM orders",
+          "Comment": "monthly"}
 
 
 def to_approval(dms: DmsProvider, sb: Sandbox, task: ExportTask) -> PollResult:
@@ -203,11 +204,12 @@ def test_existing_order_is_adopted(dms: DmsProvider, sb: Sandbox) -> None:
 
 
 @pytest.mark.parametrize(("params", "field"), [
-    ({"DbId": 1, "ExeSQL": "SELECT 1"}, "params.Tid"),
+    ({"DbId": 1, "InstanceId": 77, "ExeSQL": "SELECT 1"}, "params.Tid"),
     ({**EXPORT, "Tid": "1"}, "params.Tid"),
     ({"Tid": 1, "ExeSQL": "SELECT 1"}, "params.DbId"),
     ({"Tid": 1, "DbId": 1}, "params.ExeSQL"),
     ({"Tid": 1, "OrderId": 5, "DbId": 1}, "params.DbId"),
+    ({"Tid": 1, "DbId": 1, "ExeSQL": "SELECT 1"}, "params.InstanceId"),
     ({**EXPORT, "FileType": "PDF"}, "params.FileType"),
     ({**EXPORT, "Encoding": "UTF-16"}, "params.Encoding"),
     ({**EXPORT, "Logic": "yes"}, "params.Logic"),
@@ -221,6 +223,28 @@ def test_bad_input_names_the_field_and_calls_nothing(dms: DmsProvider, sb: Sandb
         dms.validate(params)
     assert exc.value.field == field
     assert sb.calls == before
+
+
+@pytest.mark.parametrize("extra", [{}, {"AffectRows": 250}], ids=["no-estimate", "estimate"])
+def test_every_required_plugin_param_goes_out(dms: DmsProvider, sb: Sandbox,
+                                              extra: dict[str, Any]) -> None:
+    # The emulator refuses a PluginParam without any of the fields the page and the SDK
+    # model mark required (InstanceId, AffectRows, Logic, IgnoreAffectRows, ...).
+    task = submit(dms, {**EXPORT, **extra})
+    order = sb.dms.orders[task.remote["OrderId"]]
+    assert order.instance_id == EXPORT["InstanceId"]
+
+
+@pytest.mark.parametrize("missing", ["InstanceId", "AffectRows", "Logic", "IgnoreAffectRows"])
+def test_sandbox_refuses_a_plugin_param_without_a_required_field(dms: DmsProvider,
+                                                                 missing: str) -> None:
+    plugin = {"DbId": 1, "InstanceId": 2, "ExeSQL": "SELECT 1", "Classify": "c",
+              "AffectRows": 1, "Logic": False, "IgnoreAffectRows": False}
+    del plugin[missing]
+    with pytest.raises(ProviderError) as err:
+        dms.api.call("CreateDataExportOrder", {"Tid": 1, "Comment": "x",
+                                               "PluginParam": plugin})
+    assert err.value.code == "InvalidParameterValid" and missing in err.value.detail
 
 
 # ---------------------------------------------------------------- creates left in doubt
