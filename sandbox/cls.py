@@ -4,6 +4,12 @@ An export's status follows sandbox time: ``Queuing`` for ``queue_s``, ``Processi
 ``process_s``, then ``Completed`` (``Failed`` on topics passed to ``fail_exports``); a
 completed export is ``Expired`` three days after creation. A completed export's ``CosPath``
 is a signed URL minted on every DescribeExports and valid for one hour of sandbox time.
+
+The file is a gzip'd tar, as CLS ships it (DescribeExports example, API page 614/42790:
+``FileName`` ``log_<appid>_<topic>_<date>_…_<unix>.tar.gz``); ``FileSize`` is the
+archive's size. The member inside, ``<ExportId>.<Format>``, is an assumption (no page shows
+it). ``packing = None`` (set before the create) gives plain files, for tests of the file
+server itself (ranges, huge files) rather than of CLS.
 """
 
 from __future__ import annotations
@@ -49,10 +55,18 @@ class Export:
     size: int
     fails: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    packing: Optional[str] = "tar.gz"
+
+    @property
+    def member_name(self) -> str:
+        return f"{self.export_id}.{self.format}"
 
     @property
     def file_name(self) -> str:
-        return f"{self.export_id}.{self.format}"
+        if self.packing is None:
+            return self.member_name
+        day = datetime.fromtimestamp(self.created, tz=CHINA).strftime("%Y%m%d")
+        return f"log_sandbox_{self.topic_id}_{day}_{self.seq:06d}_{int(self.created)}.tar.gz"
 
 
 class ClsService:
@@ -66,6 +80,7 @@ class ClsService:
         self.missing_topics: set[str] = set()
         self.file_sizes: dict[str, int] = {}
         self.fail_next = 0  # the next this many exports fail, whatever their topic
+        self.packing: Optional[str] = "tar.gz"  # None: plain files (file-server tests)
         self._seq = itertools.count()
         self._lock = threading.RLock()
         self.actions: dict[str, Callable[[Params], dict[str, Any]]] = {
@@ -101,14 +116,16 @@ class ClsService:
         cos_path = ""
         size = 0
         if status == "Completed":
-            size = export.size
             entry = self.sb.files.register(
                 export.export_id, export.file_name, export.size, export.export_id,
-                export.created + self.sb.queue_s + self.sb.process_s)
+                export.created + self.sb.queue_s + self.sb.process_s,
+                packing=export.packing, member=export.member_name)
+            size = entry.size
             cos_path = self.sb.files.url(self.sb.url, entry.token, entry.name,
                                          int(now) + URL_LIFETIME_S)
         elif status == "Expired":
-            size = export.size
+            known = self.sb.files.get(export.export_id)
+            size = known.size if known is not None else export.size
             self.sb.files.remove(export.export_id)
         return {
             "TopicId": export.topic_id,
@@ -162,7 +179,7 @@ class ClsService:
                 syntax_rule=1 if syntax_rule is None else syntax_rule, derived_fields=derived,
                 created=self.sb.clock.now(), seq=next(self._seq),
                 size=self.file_sizes.get(topic_id, self.sb.file_size),
-                fails=fails)
+                fails=fails, packing=self.packing)
             self.exports[export.export_id] = export
         return {"ExportId": export.export_id}
 

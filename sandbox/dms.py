@@ -304,7 +304,8 @@ class DmsService:
         token = f"dms-{order.order_id}"
         assert order.executed_at is not None  # noqa: S101 - EXPORT_SUCCESS implies it
         entry = self.sb.files.register(token, order.file_name, self.sb.file_size, token,
-                                       order.executed_at + self.sb.queue_s + self.sb.process_s)
+                                       order.executed_at + self.sb.queue_s + self.sb.process_s,
+                                       packing="zip", member=order.member_name)
         url = self.sb.files.url(self.sb.url, entry.token, entry.name, int(now + self.url_ttl_s))
         return {"DownloadURLResult": {"HasResult": True, "URL": url, "TipMessage": ""}}
 

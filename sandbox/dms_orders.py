@@ -87,6 +87,12 @@ class Order:
 
     @property
     def file_name(self) -> str:
+        """The object DMS hands out is a zip (the documented URL ends ``….zip``)."""
+        return f"dms-export-{self.order_id}.zip"
+
+    @property
+    def member_name(self) -> str:
+        """The file inside, in the chosen ``fileType`` (assumption: one member, so named)."""
         ext = FILE_TYPES.get(str(self.action_detail.get("fileType") or "CSV").upper(), "csv")
         return f"dms-export-{self.order_id}.{ext}"
 

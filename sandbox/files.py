@@ -3,22 +3,36 @@
 Content is NDJSON, deterministic per file seed, exactly ``size`` bytes. Every line has the
 same width (``LINE``) except the last, which absorbs the remainder, so any byte range is
 produced without building the whole file.
+
+A *packed* file is what a vendor ships compressed: CLS a gzip'd tar (``FileName`` ends
+``.tar.gz`` in the DescribeExports example), DMS a zip (the GetDataExportDownloadURL
+example URL ends ``.zip``). It holds one member of ``size`` bytes built as above; the served
+file is the archive, built once in memory (deterministic: fixed times), so its size and
+content differ from the member's. Packed members are kept to :data:`MAX_PACKED` bytes.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
+import io
 import re
 import secrets
+import tarfile
 import threading
+import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import quote
 
 LINE = 200
 CHUNK = 64 * 1024
+MAX_PACKED = 64 * 1024 * 1024  # members of packed files are built in memory
+# Assumption (no page states it): the Content-Type the object store gives each kind.
+CONTENT_TYPES = {None: "application/octet-stream", "zip": "application/zip",
+                 "tar.gz": "application/gzip"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,12 @@ class FileEntry:
     size: int
     seed: str
     modified: float  # sandbox unix time the file came to exist
+    packing: Optional[str] = None  # None (plain), "zip" or "tar.gz"
+    data: Optional[bytes] = field(default=None, repr=False, compare=False)  # packed bytes
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.packing]
 
     @property
     def etag(self) -> str:
@@ -59,6 +79,10 @@ def generate(entry: FileEntry, start: int = 0, end: Optional[int] = None) -> Ite
     stop = size - 1 if end is None else min(end, size - 1)
     if size <= 0 or start > stop:
         return
+    if entry.data is not None:
+        for at in range(start, stop + 1, CHUNK):
+            yield entry.data[at:min(at + CHUNK, stop + 1)]
+        return
     lines = max(size // LINE, 1)
     index = min(start // LINE, lines - 1)
     offset = start - index * LINE
@@ -87,8 +111,18 @@ class FileStore:
         self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
 
-    def register(self, token: str, name: str, size: int, seed: str, modified: float) -> FileEntry:
+    def register(self, token: str, name: str, size: int, seed: str, modified: float,
+                 packing: Optional[str] = None, member: Optional[str] = None) -> FileEntry:
+        """A file ``name`` under ``token``; with ``packing`` an archive holding one member
+        ``member`` of ``size`` bytes (built once: the same registration is answered from
+        the first)."""
         entry = FileEntry(token=token, name=name, size=int(size), seed=seed, modified=modified)
+        if packing is not None:
+            with self._lock:
+                known = self._files.get(token)
+            if known is not None and known.packing == packing and known.name == name:
+                return known
+            entry = pack(entry, packing, member or "data")
         with self._lock:
             self._files[token] = entry
         return entry
@@ -111,6 +145,30 @@ class FileStore:
     def url(self, base: str, token: str, name: str, expires: int) -> str:
         return (f"{base}/files/{quote(token, safe='')}/{quote(name, safe='')}"
                 f"?sign={self.sign(token, name, expires)}&t={int(expires)}")
+
+
+def pack(plain: FileEntry, packing: str, member: str) -> FileEntry:
+    """``plain``'s bytes as the single member of a zip or a gzip'd tar."""
+    if plain.size > MAX_PACKED:
+        raise ValueError(f"packed files hold at most {MAX_PACKED} bytes")
+    content = b"".join(generate(plain))
+    buf = io.BytesIO()
+    if packing == "zip":
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            info = zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+    elif packing == "tar.gz":
+        with gzip.GzipFile(fileobj=buf, mode="wb", mtime=int(plain.modified)) as gz:
+            with tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+                info = tarfile.TarInfo(member)
+                info.size, info.mtime, info.mode = len(content), int(plain.modified), 0o644
+                tar.addfile(info, io.BytesIO(content))
+    else:
+        raise ValueError(f"unknown packing {packing!r}")
+    data = buf.getvalue()
+    return FileEntry(token=plain.token, name=plain.name, size=len(data), seed=plain.seed,
+                     modified=plain.modified, packing=packing, data=data)
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

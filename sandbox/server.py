@@ -265,7 +265,7 @@ class Handler(BaseHTTPRequestHandler):
             extra["Content-Range"] = f"bytes {start}-{end}/{size}"
         length = max(end - start + 1, 0)
         self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Type", entry.content_type)
         self.send_header("Content-Length", str(length))
         for key, value in extra.items():
             self.send_header(key, value)

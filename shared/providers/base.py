@@ -36,6 +36,18 @@ from shared.storage.base import Source
 SECRET_RESULT_FIELDS = frozenset({"url", "cos_secret_id", "cos_secret_key", "cos_token"})
 
 
+# What a vendor's file is, by its name (CLS ships ``.tar.gz``, DMS ``.zip``): recorded with
+# the result so that a user knows what arrives. Courier does not unpack them.
+ARCHIVE_TYPES = ((".tar.gz", "application/gzip"), (".tgz", "application/gzip"),
+                 (".zip", "application/zip"), (".gz", "application/gzip"))
+
+
+def content_type_of(file_name: str | None) -> str | None:
+    """The content type of an archive named ``file_name``; None for anything else."""
+    name = (file_name or "").lower()
+    return next((kind for suffix, kind in ARCHIVE_TYPES if name.endswith(suffix)), None)
+
+
 class RemoteStatus(str, Enum):
     PENDING = "pending"  # the vendor is still working on it
     WAITING = "waiting"  # waiting on a person (e.g. DMS approval): normal, not a failure

@@ -30,6 +30,7 @@ from shared.providers.base import (
     RateLimiter,
     RemoteStatus,
     Submission,
+    content_type_of,
     create_once,
 )
 from shared.providers.tencent import TencentApi
@@ -197,6 +198,7 @@ class ClsProvider(Provider):
                 "url": info.get("CosPath"),
                 "url_expires_at": to_iso(now + URL_LIFETIME),
                 "file_name": info.get("FileName"),
+                "content_type": content_type_of(info.get("FileName")),
                 "size": info.get("FileSize"),
                 "format": info.get("Format"),
                 "count": info.get("Count"),

@@ -56,6 +56,7 @@ from shared.providers.base import (
     RateLimiter,
     RemoteStatus,
     Submission,
+    content_type_of,
     create_once,
 )
 from shared.providers.validate import Params
@@ -257,8 +258,9 @@ class DmsProvider(Provider):
                 return PollResult(RemoteStatus.PENDING, stage="exporting",
                                   reason=str(info.get("TipMessage") or "")[:200] or None)
             url = str(info["URL"])
+            name = _file_name(url, order_id)
             return PollResult(RemoteStatus.READY, progress=100, result={
-                "url": url, "file_name": _file_name(url, order_id, task.params["FileType"])})
+                "url": url, "file_name": name, "content_type": content_type_of(name)})
         if status in FAILED:
             return PollResult(RemoteStatus.FAILED, reason=FAILED[status], retryable=False)
         # Not a state the pages list: never success. Say so, keep it visible, look again.
@@ -288,9 +290,10 @@ class DmsProvider(Provider):
         return info
 
 
-def _file_name(url: str, order_id: int, file_type: str) -> str:
+def _file_name(url: str, order_id: int) -> str:
+    """The name in the URL; DMS's files are zips (the documented URL ends ``.zip``)."""
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    return name or f"dms-{order_id}.{file_type.lower()}"
+    return name or f"dms-{order_id}.zip"
 
 
 def _own(order_id: int) -> Submission:

@@ -29,6 +29,10 @@ def test_export_is_created_polled_copied_and_announced(sandbox: Any, receiver: A
     data = path.read_bytes()
     assert len(data) == dest["size"] == task["result"]["size"]
     assert hashlib.md5(data).hexdigest() == dest["md5"]
+    # what CLS ships, as it ships it: a gzip'd tar, under CLS's own file name
+    assert data[:2] == b"\x1f\x8b" and path.name.endswith(".tar.gz")
+    assert task["result"]["file_name"] == path.name
+    assert task["result"]["content_type"] == "application/gzip"
     assert path.is_relative_to(tmp_path / "bucket")
     assert "url" not in task["result"]  # the presigned link never leaves the state table
     hooks = [r for r in receiver.delivered() if r.payload["data"]["export_id"] == task["id"]]

@@ -89,7 +89,10 @@ def test_dms_ticket_waits_for_approval_then_is_delivered(sandbox: Any, receiver:
     task = until_terminal(export_id, api_key, sandbox)
 
     assert task["state"] == "delivered", task["error"]
-    landed(task)
+    data = landed(task)
+    # what DMS ships, as it ships it: a zip, under its own name
+    assert data[:4] == b"PK\x03\x04" and task["destination"]["key"].endswith(".zip")
+    assert task["result"]["content_type"] == "application/zip"
     assert sandbox.calls[("dms", "SubmitOrderApproval")] == 1
     assert hooks_for(receiver, export_id) == ["export.waiting", "export.delivered"]
 

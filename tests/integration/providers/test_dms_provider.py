@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Any
 
 import pytest
@@ -55,15 +57,24 @@ def test_export_waits_for_approval_then_exports(dms: DmsProvider, sb: Sandbox) -
     sb.clock.advance(5)
     ready = step(dms, task)
     assert ready.status is RemoteStatus.READY
-    assert ready.result["file_name"].endswith(".csv")
+    assert ready.result["file_name"].endswith(".zip")  # as DMS ships it
+    assert ready.result["content_type"] == "application/zip"
     # create, detail ×6 (one per poll), submit, base info (the poll that found it waiting),
     # execute, download URL
     assert calls(sb) - before == 11
 
     source = dms.result(task)
     body = requests.get(source.url, timeout=5)
-    assert body.status_code == 200 and len(body.content) == sb.file_size
+    assert body.status_code == 200 and len(body.content) == int(body.headers["Content-Length"])
+    assert body.headers["Content-Type"] == "application/zip"
+    assert members(body.content) == {f"dms-export-{order_id}.csv": sb.file_size}
     assert "sign=" not in repr(source)
+
+
+def members(zipped: bytes) -> dict[str, int]:
+    """Name -> size of each file in a zip."""
+    with zipfile.ZipFile(io.BytesIO(zipped)) as archive:
+        return {info.filename: len(archive.read(info)) for info in archive.infolist()}
 
 
 def test_auto_approved_export_in_seven_calls(dms: DmsProvider, sb: Sandbox) -> None:
@@ -74,8 +85,9 @@ def test_auto_approved_export_in_seven_calls(dms: DmsProvider, sb: Sandbox) -> N
         sb.clock.advance(5)
         outcome = step(dms, task)
     assert outcome.status is RemoteStatus.READY
-    assert outcome.result["file_name"].endswith(".json")
     assert calls(sb) - before == 7
+    body = requests.get(dms.result(task).url, timeout=5).content
+    assert list(members(body)) == [f"dms-export-{task.remote['OrderId']}.json"]
 
 
 def test_rejected_ticket_fails_permanently(dms: DmsProvider, sb: Sandbox) -> None:

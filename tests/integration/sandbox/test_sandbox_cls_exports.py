@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import tarfile
 from typing import Any, Callable
 
 import pytest
@@ -33,8 +35,19 @@ def test_export_queues_processes_completes_and_downloads(sb: Sandbox, cls: Any) 
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", done.CreateTime)
     assert done.CosPath.startswith(f"{sb.url}/files/") and "sign=" in done.CosPath
     body = requests.get(done.CosPath, timeout=5).content
-    assert len(body) == done.FileSize == 4096
-    assert body.endswith(b"\n") and body.count(b"\n") == 4096 // 200
+    assert len(body) == done.FileSize and body[:2] == b"\x1f\x8b"  # gzip, as CLS ships it
+    assert re.fullmatch(r"log_\w+_topic-a_\d{8}_\w+_\d+\.tar\.gz", done.FileName)
+    member = unpack(body)
+    assert len(member) == 4096 and member.count(b"\n") == 4096 // 200
+
+
+def unpack(body: bytes) -> bytes:
+    """The one member of a CLS export's tar.gz."""
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+        (member,) = tar.getmembers()
+        extracted = tar.extractfile(member)
+        assert extracted is not None
+        return extracted.read()
 
 
 def test_export_info_carries_every_sdk_field(sb: Sandbox, cls: Any) -> None:
@@ -63,8 +76,9 @@ def test_failed_topic_and_three_day_expiry(sb: Sandbox, cls: Any) -> None:
 def test_file_size_per_topic(sb: Sandbox, cls: Any, completed: Callable[..., Any]) -> None:
     sb.set_file_size("topic-big", 123_457)
     info = completed("topic-big")
-    assert info.FileSize == 123_457
-    assert len(requests.get(info.CosPath, timeout=5).content) == 123_457
+    body = requests.get(info.CosPath, timeout=5).content
+    assert info.FileSize == len(body) != 123_457  # the archive's size, not the member's
+    assert len(unpack(body)) == 123_457
 
 
 def test_listing_is_newest_first_and_pages(sb: Sandbox, cls: Any) -> None:

@@ -1,13 +1,21 @@
-"""Result-file downloads: signed URLs, expiry, HEAD, ranges, resumption accounting."""
+"""Result-file downloads: signed URLs, expiry, HEAD, ranges, resumption accounting.
+
+These test the file server, not a vendor's format: CLS exports here are plain files."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+import pytest
 import requests
 
 from sandbox import Sandbox
 from tests.integration.sandbox.sandbox_support import find
+
+
+@pytest.fixture(autouse=True)
+def plain_files(sb: Sandbox) -> None:
+    sb.cls.packing = None
 
 
 def test_head_and_headers(completed: Callable[..., Any]) -> None:
