@@ -3,6 +3,11 @@
 CreateLogDownloadTask answers only ``{"Status": 1}`` — no TaskId; a caller finds its task
 through DescribeLogDownloadTasks on the instance. Task Status: 0 init, 1 running, 2 success,
 3 failed (instances passed to ``fail_instances``).
+
+The documented DescribeLogDownloadTasks example shows a finished task (``Status: 2``,
+``Percent: 100``) with ``Url: ""``. Whether the URL fills in later is not documented:
+``url_lag_s`` keeps a finished task's Url empty for that many seconds (``None``: filled at
+once; ``math.inf``: never), so both readings are tested.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class MongoService:
         self.fail_instances: set[str] = set()
         self.missing_instances: set[str] = set()
         self.file_sizes: dict[str, int] = {}
+        self.url_lag_s: float | None = None  # a finished task's Url stays "" this long
         self._lock = threading.Lock()
         self.actions: dict[str, Callable[[Params], dict[str, Any]]] = {
             "CreateLogDownloadTask": self.create,
@@ -81,8 +87,12 @@ class MongoService:
             "FileSize": job.size if stage == "succeeded" else 0,
             "Status": STATUS[stage],
             "Percent": percent,
-            "Url": download_url(self.sb, job, now) if stage == "succeeded" else "",
+            "Url": download_url(self.sb, job, now) if self._has_url(stage, updated, now) else "",
         }
+
+    def _has_url(self, stage: str, finished: float, now: float) -> bool:
+        lag = self.url_lag_s
+        return stage == "succeeded" and (lag is None or now - finished >= lag)
 
     def describe(self, params: Params) -> dict[str, Any]:
         instance_id = self._instance(params)

@@ -83,7 +83,7 @@ class TcssService:
         stage, percent = phase(job, now, self.sb.queue_s, self.sb.process_s)
         return {
             "ExportStatus": EXPORT_STATUS[stage],
-            "ExportProgress": float(percent),
+            "ExportProgress": float(percent) + 0.5 if 0 < percent < 100 else float(percent),
             "DownloadURL": download_url(self.sb, job, now) if stage == "succeeded" else "",
             "FailureMsg": FAILURE_MSG if stage == "failed" else "",
         }

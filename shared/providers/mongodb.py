@@ -16,6 +16,7 @@ from typing import Any
 
 from tencentcloud.mongodb.v20190725 import models, mongodb_client
 
+from shared.clock import to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
@@ -29,6 +30,10 @@ PAGE = 100
 MAX_WINDOW = timedelta(days=7)
 LIST_FIELDS = ("NodeNames", "LogComponents", "LogLevels", "LogIds", "LogConnections",
                "LogDetailParams")
+# The documented DescribeLogDownloadTasks answer shows a finished task (Status 2, Percent
+# 100) with ``Url: ""``: the URL may come later. Such a task is read again for this long.
+URL_WAIT = timedelta(minutes=15)
+URL_POLL_S = 30.0
 STATUS = {0: RemoteStatus.PENDING, 1: RemoteStatus.PENDING, 2: RemoteStatus.READY,
           3: RemoteStatus.FAILED}
 
@@ -98,7 +103,7 @@ class MongodbProvider(Provider):
                 results[task.id] = PollResult(RemoteStatus.FAILED, remote=remote, retryable=True,
                                               reason=f"log task {task_id} is no longer listed")
                 continue
-            results[task.id] = self._to_result(info, remote)
+            results[task.id] = self._to_result(task, info, remote)
         return results
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
@@ -142,12 +147,15 @@ class MongodbProvider(Provider):
                 return found
 
     @staticmethod
-    def _to_result(info: dict[str, Any], remote: dict[str, Any]) -> PollResult:
+    def _to_result(task: ExportTask, info: dict[str, Any],
+                   remote: dict[str, Any]) -> PollResult:
         status = STATUS.get(int(info.get("Status") or 0), RemoteStatus.PENDING)
         percent = info.get("Percent")
         progress = int(percent) if isinstance(percent, (int, float)) else None
         if status is RemoteStatus.READY:
             url = str(info.get("Url") or "")
+            if not url:
+                return _without_url(task, info, remote)
             name = url.split("?", 1)[0].rsplit("/", 1)[-1] or f"{info['TaskId']}.log"
             return PollResult(status, progress=100, remote=remote, result={
                 "url": url, "file_name": name, "size": info.get("FileSize") or None})
@@ -156,6 +164,23 @@ class MongodbProvider(Provider):
                               reason="MongoDB reported the log download task as failed")
         stage = "running" if int(info.get("Status") or 0) == 1 else "queued"
         return PollResult(status, progress=progress, remote=remote, stage=stage)
+
+
+def _without_url(task: ExportTask, info: dict[str, Any], remote: dict[str, Any]) -> PollResult:
+    """A finished task whose listing has no URL yet: read again for :data:`URL_WAIT`, then
+    fail, saying why."""
+    now = utcnow()
+    since_raw = task.remote.get("url_missing_since")
+    since = datetime.fromisoformat(since_raw) if since_raw else now
+    if now - since >= URL_WAIT:
+        minutes = int(URL_WAIT.total_seconds() // 60)
+        return PollResult(RemoteStatus.FAILED, remote=remote, retryable=True, reason=(
+            f"MongoDB log task {info.get('TaskId')} finished (Status 2) but its Url stayed "
+            f"empty for {minutes} minutes"))
+    return PollResult(RemoteStatus.PENDING, progress=100, stage="waiting-for-url",
+                      remote={**remote, "url_missing_since": to_iso(since)},
+                      reason="finished; waiting for MongoDB to list the download URL",
+                      next_poll_s=URL_POLL_S)
 
 
 def _parse_time(value: str, field: str) -> datetime:

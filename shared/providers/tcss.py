@@ -94,8 +94,8 @@ class TcssProvider(Provider):
                                               "TCSS reported the export job as failed",
                                               retryable=True)
             else:
-                results[task.id] = PollResult(status, progress=progress if isinstance(
-                    progress, int) else None, stage="running")
+                results[task.id] = PollResult(status, progress=_percent(progress),
+                                              stage="running")
         return results
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
@@ -111,3 +111,10 @@ class TcssProvider(Provider):
             task.result.update({"url": url, "url_expires_at": to_iso(utcnow() + URL_LIFETIME)})
         return UrlSource(url=url, file_name=task.result.get("file_name"),
                          size=task.result.get("size"))
+
+
+def _percent(value: Any) -> int | None:
+    """``ExportProgress`` as a whole percent: the SDK model types it Float (0-100)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None
+    return int(min(max(value, 0.0), 100.0))

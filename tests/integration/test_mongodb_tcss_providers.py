@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import timedelta
@@ -11,12 +12,12 @@ import pytest
 import requests
 
 from shared import exports
-from shared.clock import utcnow
+from shared.clock import to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask, TaskState
-from shared.providers.base import RateLimiter, RemoteStatus
-from shared.providers.mongodb import MongodbProvider
+from shared.providers.base import PollResult, RateLimiter, RemoteStatus
+from shared.providers.mongodb import URL_WAIT, MongodbProvider
 from shared.providers.tcss import TcssProvider
 
 WINDOW = {"StartTime": "2026-11-21 00:00:00", "EndTime": "2026-11-21 06:00:00"}
@@ -110,6 +111,41 @@ def test_mongodb_failed_task(mongo: MongodbProvider, sandbox: Any) -> None:
     outcome = mongo.poll([task])[task.id]
     assert not isinstance(outcome, ProviderError)
     assert outcome.status is RemoteStatus.FAILED
+
+
+@pytest.mark.parametrize("lag", [120.0, math.inf], ids=["url-comes-later", "url-never-comes"])
+def test_mongodb_finished_task_without_url_is_read_again(mongo: MongodbProvider,
+                                                         sandbox: Any, lag: float) -> None:
+    # GIVEN a finished task listed with Url "" (as in the documented answer)
+    sandbox.mongodb.url_lag_s = lag
+    task = mongo_task(mongo)
+    sandbox.clock.advance(60)
+    waiting = mongo.poll([task])[task.id]
+    assert isinstance(waiting, PollResult) and waiting.status is RemoteStatus.PENDING
+    assert waiting.stage == "waiting-for-url" and waiting.next_poll_s
+    task.remote.update(waiting.remote)
+    if lag == 120.0:
+        # WHEN the listing fills the URL in THEN the export is ready with it
+        sandbox.clock.advance(200)
+        ready = mongo.poll([task])[task.id]
+        assert isinstance(ready, PollResult) and ready.status is RemoteStatus.READY
+        assert requests.get(ready.result["url"], timeout=5).status_code == 200
+        return
+    # WHEN it stays empty past the bound THEN the export fails, saying why
+    since = utcnow() - URL_WAIT - timedelta(seconds=1)
+    task.remote["url_missing_since"] = to_iso(since)
+    failed = mongo.poll([task])[task.id]
+    assert isinstance(failed, PollResult) and failed.status is RemoteStatus.FAILED
+    assert "Url stayed empty" in (failed.reason or "")
+
+
+def test_tcss_progress_is_a_float(tcss: TcssProvider, sandbox: Any) -> None:
+    task = ExportTask(provider="tcss", params=tcss.validate({"Action": "CreateHostExportJob"}))
+    task.remote.update(tcss.create(task).remote)
+    sandbox.clock.advance(sandbox.queue_s + sandbox.process_s / 2)
+    running = tcss.poll([task])[task.id]
+    assert isinstance(running, PollResult) and running.status is RemoteStatus.PENDING
+    assert running.progress is not None and 0 < running.progress < 100
 
 
 def test_tcss_job_progress_then_url(tcss: TcssProvider, sandbox: Any) -> None:
