@@ -74,6 +74,7 @@ class DlcService:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sb = sandbox
+        self.formats: tuple[str, ...] = ("CSV", "csv")  # CreateResultDownload Format
         self.tasks: dict[str, SqlTask] = {}
         self.downloads: dict[str, Download] = {}
         self.failing_databases: set[str] = set()
@@ -217,7 +218,10 @@ class DlcService:
 
     def create_result_download(self, params: Params) -> dict[str, Any]:
         task_id = params.text("TaskId", required=True, allow_empty=False) or ""
-        fmt = params.text("Format", default="csv", choices=("csv",)) or "csv"
+        # The CreateResultDownload example sends "CSV", the SDK names the result format
+        # "csv": which one the service takes is not documented; ``formats`` picks.
+        fmt = params.text("Format", default=self.formats[0], choices=self.formats) or "csv"
+        fmt = fmt.lower()
         force = params.data.get("Force")
         if force is not None and not isinstance(force, bool):
             raise ApiError("InvalidParameter", "parameter `Force` must be a boolean")

@@ -42,7 +42,11 @@ from shared.storage.base import CosObjectSource, Source
 log = logging.getLogger(__name__)
 
 BATCH = 50  # DescribeTasks: at most 50 task-id filter values
-FORMATS = ("csv",)  # the only result format the SDK names (TaskResponseInfo.ResultFormat)
+# CreateResultDownload's Format: the documented example sends "CSV", the SDK names the
+# result format "csv" (TaskResponseInfo.ResultFormat). Both are accepted from the caller;
+# "CSV" is sent first and, if refused as an invalid parameter, "csv" (then remembered).
+FORMATS = ("csv", "CSV")
+WIRE_FORMATS = ("CSV", "csv")
 STAGE_SQL = "sql"
 STAGE_DOWNLOAD = "download"
 # Temporary credentials: DLC does not say how long they last; re-read them after this long.
@@ -75,7 +79,7 @@ class DlcProvider(Provider):
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         p = Params(params, known={"TaskId", "SQL", "DatabaseName", "DataEngineName",
                                   "DatasourceConnectionName", "Format"})
-        out: dict[str, Any] = {"Format": p.choice("Format", FORMATS, default="csv")}
+        out: dict[str, Any] = {"Format": p.choice("Format", FORMATS, default="csv").lower()}
         has_task = params.get("TaskId") is not None
         has_sql = params.get("SQL") is not None
         if has_task and has_sql:
@@ -194,15 +198,14 @@ class DlcProvider(Provider):
             if info.get("ResultExpired"):
                 return PollResult(RemoteStatus.FAILED, retryable=own,
                                   reason="the DLC task's result has expired")
-            answer = self.api.call("CreateResultDownload", {
-                "TaskId": task.remote["TaskId"], "Format": task.params.get("Format", "csv")})
+            answer, sent = self._create_download(task)
             download_id = answer.get("DownloadId")
             if not download_id:
                 raise ProviderError("dlc", "NoDownloadId",
                                     "CreateResultDownload answered without DownloadId",
                                     retryable=True)
             return PollResult(RemoteStatus.PENDING, progress=100, stage=STAGE_DOWNLOAD,
-                              remote={"DownloadId": download_id})
+                              remote={"DownloadId": download_id, "format_sent": sent})
         if state == TASK_FAILED:
             message = str(info.get("OutputMessage") or info.get("Error") or "")[:300]
             return PollResult(RemoteStatus.FAILED, retryable=False,
@@ -213,6 +216,22 @@ class DlcProvider(Provider):
         percent = info.get("Percentage")
         return PollResult(RemoteStatus.PENDING, stage=STAGE_SQL,
                           progress=int(percent) if isinstance(percent, (int, float)) else None)
+
+    def _create_download(self, task: ExportTask,
+                         force: bool = False) -> tuple[dict[str, Any], str]:
+        """CreateResultDownload in the spelling of Format the service takes (see FORMATS)."""
+        first = task.remote.get("format_sent") or WIRE_FORMATS[0]
+        params: dict[str, Any] = {"TaskId": task.remote["TaskId"], **(
+            {"Force": True} if force else {})}
+        try:
+            return self.api.call("CreateResultDownload", {**params, "Format": first}), first
+        except ProviderError as exc:
+            if exc.retryable or not exc.code.startswith("InvalidParameter"):
+                raise
+            other = next(f for f in WIRE_FORMATS if f != first)
+            log.info("dlc CreateResultDownload refused Format %r (%s); trying %r",
+                     first, exc.code, other)
+            return self.api.call("CreateResultDownload", {**params, "Format": other}), other
 
     def _poll_download(self, task: ExportTask) -> PollResult:
         info = self._download_info(task.remote["DownloadId"])
@@ -225,9 +244,7 @@ class DlcProvider(Provider):
                                   reason=f"the DLC result download ended in {status} twice: "
                                          f"{str(info.get('Reason') or '')[:200]}".rstrip(": "))
             log.info("dlc download %s ended in %s; regenerating with Force", task.id, status)
-            answer = self.api.call("CreateResultDownload", {
-                "TaskId": task.remote["TaskId"], "Format": task.params.get("Format", "csv"),
-                "Force": True})
+            answer, _ = self._create_download(task, force=True)
             return PollResult(RemoteStatus.PENDING, stage=STAGE_DOWNLOAD, remote={
                 "DownloadId": answer.get("DownloadId") or task.remote["DownloadId"],
                 "forced": True})

@@ -244,3 +244,19 @@ def test_result_copies_with_its_md5_checked_only_where_the_etag_is_one(
     assert result.md5 == hashlib.md5(data).hexdigest() and len(data) == sb.file_size
     etag_is_md5 = head["ETag"].strip('"') == result.md5
     assert etag_is_md5 is not kms  # the KMS case copies although its ETag differs
+
+
+@pytest.mark.parametrize("taken", [("CSV",), ("csv",)], ids=["upper", "lower"])
+@pytest.mark.parametrize("given", ["csv", "CSV"])
+def test_format_in_either_case(dlc: DlcProvider, sb: Sandbox, taken: tuple[str, ...],
+                               given: str) -> None:
+    # GIVEN a service that takes only one spelling of Format (the docs leave it open)
+    sb.dlc.formats = taken
+    task = submit(dlc, {**SQL, "Format": given})
+    ready = finish(dlc, sb, task)
+    sb.clock.advance(5)
+    ready = step(dlc, task) if ready.status is not RemoteStatus.READY else ready
+    # THEN the download is made in the spelling it takes, and remembered
+    assert ready.status is RemoteStatus.READY
+    assert task.remote["format_sent"] == taken[0]
+    assert sb.calls[("dlc", "CreateResultDownload")] == (1 if taken == ("CSV",) else 2)
