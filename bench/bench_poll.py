@@ -1,0 +1,330 @@
+"""Polling at scale: API calls, throttling and time to settle N pending exports.
+
+    python bench/bench_poll.py [--cases NAME,…] [--scale 0.1]
+
+Each case seeds N exports into the sandbox (the provider side: finished already, or finishing
+at random times over a window) and the same N as submitted tasks into a fresh state store,
+then drives poll ticks (``--pollers`` of them at once, each with its own providers and store
+connection, as separate invocations would have) until every task is settled (ready or
+failed). It prints one line per case::
+
+    bench poll: provider=cls variant=finished tasks=10000 groups=10 backend=sqlite pollers=1
+      calls=… min_calls=… calls_ratio=… calls_per_task=… throttled=… max_rps=… wall_s=…
+      min_wall_s=… cpu_ms_per_task=… settled=…
+
+* ``calls`` — requests the sandbox received for the provider's service (counted there,
+  throttled ones included); ``throttled`` — how many of them it refused with
+  RequestLimitExceeded; ``max_rps`` — the most requests one action admitted in any
+  one-second window.
+* ``min_calls`` — the baseline, from the same seed: one complete listing pass per group
+  after the last finish (CLS: 100 exports a page per topic; MongoDB: 100 tasks a page per
+  instance; TCSS: the job list, 100 a page — or one call per job where the provider reads
+  jobs one by one; DLC: DescribeTasks for 50 ids a call, plus the two calls each result
+  download needs). ``calls_ratio = calls / min_calls``.
+* ``min_wall_s`` — the last finish (seconds after the start) plus ``min_calls`` / 20 s;
+  ``wall_s`` — from the start to the last task settled.
+* ``cpu_ms_per_task`` — CPU time of the poller threads (this process's sandbox excluded)
+  per task settled.
+
+Sizes: the issue's cases at ``--scale 1`` (the default; ``BENCH_POLL_SCALE`` overrides), so
+``BENCH_POLL_SCALE=0.1`` is a quick run. PostgreSQL must run on 127.0.0.1 for the
+``postgresql`` cases (``bash .ci/services.sh``); they are skipped if it does not answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+VENDOR_RATE = 20.0
+SERVICE = {"cls": "cls", "mongodb": "mongodb", "tcss": "tcss", "dlc": "dlc"}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    provider: str
+    tasks: int
+    groups: int
+    backend: str = "sqlite"
+    pollers: int = 1
+    spread_s: float = 0.0  # 0: every task finished before the start
+
+    @property
+    def variant(self) -> str:
+        return "spread" if self.spread_s else "finished"
+
+
+def cases(scale: float, spread_s: float) -> list[Case]:
+    def n(full: int) -> int:
+        return max(10, int(full * scale))
+
+    return [
+        Case("cls-1", "cls", n(10000), 1),
+        Case("cls-10", "cls", n(10000), 10),
+        Case("cls-100", "cls", n(10000), 100),
+        Case("cls-10-spread", "cls", n(10000), 10, spread_s=spread_s),
+        Case("mongodb-4", "mongodb", n(10000), 4),
+        Case("tcss", "tcss", n(1000), 1),
+        Case("dlc", "dlc", n(1000), 1),
+        Case("cls-10-pg-1", "cls", n(10000), 10, backend="postgresql", pollers=1),
+        Case("cls-10-pg-3", "cls", n(10000), 10, backend="postgresql", pollers=3),
+    ]
+
+
+# ------------------------------------------------------------------ the sandbox side
+class Counting:
+    """Wraps the sandbox's admission check: every admitted request's time per action, and
+    the refusals (the sandbox answers those with RequestLimitExceeded)."""
+
+    def __init__(self, sb: Any) -> None:
+        self.admitted: dict[tuple[Any, Any], list[float]] = defaultdict(list)
+        self.refused: dict[Any, int] = defaultdict(int)
+        self._lock = threading.Lock()
+        original = sb._admit
+
+        def admit(service: Any, action: Any) -> bool:
+            ok = bool(original(service, action))
+            with self._lock:
+                if ok:
+                    self.admitted[(service, action)].append(time.monotonic())
+                else:
+                    self.refused[service] += 1
+            return ok
+
+        sb._admit = admit
+
+    def max_rps(self, service: str) -> int:
+        best = 0
+        for (svc, _action), times in self.admitted.items():
+            if svc != service:
+                continue
+            window: deque[float] = deque()
+            for t in sorted(times):
+                window.append(t)
+                while t - window[0] >= 1.0:
+                    window.popleft()
+                best = max(best, len(window))
+        return best
+
+
+def seed_sandbox(sb: Any, case: Case, start: float) -> tuple[list[dict[str, Any]], float]:
+    """Provider-side tasks; returns (task specs for the store, last finish in sandbox time)."""
+    from sandbox.cls import Export
+    from sandbox.dlc import SqlTask
+    from sandbox.jobs import Job
+
+    rng = random.Random(12)
+    lead = sb.queue_s + sb.process_s
+    specs: list[dict[str, Any]] = []
+    last = start - 1.0
+    for i in range(case.tasks):
+        finish = start + rng.uniform(0, case.spread_s) if case.spread_s else start - 1.0 - (
+            case.tasks - i) * 1e-4
+        last = max(last, finish)
+        created = finish - lead
+        group = f"{i % case.groups:04d}"
+        if case.provider == "cls":
+            export_id = str(uuid.uuid4())
+            sb.cls.exports[export_id] = Export(
+                export_id=export_id, topic_id=f"topic-bench-{group}", query="*",
+                from_ms=1_700_000_000_000, to_ms=1_700_000_060_000, order="desc",
+                format="json", count=1000, syntax_rule=1, derived_fields=None,
+                created=created, seq=next(sb.cls._seq), size=1024, fails=False)
+            specs.append({"params": {"TopicId": f"topic-bench-{group}", "From":
+                                     1_700_000_000_000, "To": 1_700_000_060_000},
+                          "remote": {"ExportId": export_id}, "created": created})
+        elif case.provider == "mongodb":
+            task_id = uuid.uuid4().hex
+            instance = f"cmgo-bench{group}"
+            sb.mongodb.tasks[task_id] = Job(job_id=task_id, owner=instance, created=created,
+                                            size=1024, fails=False, file_name=f"{task_id}.log")
+            specs.append({"params": {"InstanceId": instance,
+                                     "StartTime": "2026-03-01 00:00:00",
+                                     "EndTime": "2026-03-01 01:00:00"},
+                          "remote": {"TaskId": task_id}, "stage": "queued", "created": created})
+        elif case.provider == "tcss":
+            job_id = "export-" + uuid.uuid4().hex
+            sb.tcss.jobs[job_id] = Job(job_id=job_id, owner="CreateHostExportJob",
+                                       created=created, size=1024, fails=False,
+                                       file_name=f"{job_id}.jsonl")
+            specs.append({"params": {"Action": "CreateHostExportJob", "Params": {}},
+                          "remote": {"JobId": job_id}, "created": created})
+        else:  # dlc: the SQL task has run; its result download is still to be made
+            task_id = uuid.uuid4().hex
+            sb.dlc.tasks[task_id] = SqlTask(task_id=task_id, database="db", sql="SELECT 1",
+                                            engine="engine", created=created,
+                                            seq=next(sb.dlc._seq), fails=False)
+            specs.append({"params": {"DatabaseName": "db", "SQL": "SELECT 1", "Format": "csv"},
+                          "remote": {"TaskId": task_id, "own_task": True}, "stage": "sql",
+                          "created": created})
+    if case.provider == "dlc":  # the download takes queue_s + process_s after the last task
+        last += lead
+    return specs, last
+
+
+def min_calls(case: Case) -> int:
+    per_group = [case.tasks // case.groups + (1 if g < case.tasks % case.groups else 0)
+                 for g in range(case.groups)]
+    if case.provider in ("cls", "mongodb", "tcss"):
+        return sum(math.ceil(n / 100) for n in per_group)
+    return math.ceil(case.tasks / 50) + 2 * case.tasks  # dlc
+
+
+# ------------------------------------------------------------------ the Courier side
+def state_url(backend: str, tmp: str, name: str) -> str | None:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp}/{name}.db"
+    try:
+        import psycopg
+
+        url = "postgresql://postgres@127.0.0.1:5432/test"
+        psycopg.connect(url, connect_timeout=3).close()
+    except Exception:  # noqa: BLE001 - reported as a skip
+        return None
+    return f"{url}?table={name}"
+
+
+def seed_store(url: str, case: Case, specs: list[dict[str, Any]]) -> None:
+    from shared.model import ExportTask, TaskState
+    from shared.state import open_store
+
+    store = open_store(url)
+    now = datetime.now(timezone.utc)
+    try:
+        for spec in specs:
+            created = datetime.fromtimestamp(spec["created"], timezone.utc)
+            store.insert_task(ExportTask(
+                provider=case.provider, params=spec["params"], state=TaskState.SUBMITTED,
+                remote=spec["remote"], stage=spec.get("stage"), created_at=created,
+                updated_at=created, due_at=now))
+    finally:
+        store.close()
+
+
+def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float) -> str:
+    from sandbox import Sandbox
+    from shared.config import Settings, TencentSettings
+    from shared.poller import Poller
+    from shared.providers import Providers
+    from shared.state import open_store
+
+    name = f"bench_poll_{case.name.replace('-', '_')}_{uuid.uuid4().hex[:6]}"
+    url = state_url(case.backend, tmp, name)
+    if url is None:
+        return f"bench poll: case={case.name} skipped: PostgreSQL does not answer"
+    sb = Sandbox(port=0, queue_s=1.0, process_s=2.0, file_size=1024).start()
+    try:
+        counting = Counting(sb)
+        settings = Settings(state_url=url, profile="sandbox", tencent=TencentSettings(
+            secret_id=sb.secret_id, secret_key=sb.secret_key, token=None,
+            region="ap-guangzhou", endpoint=sb.url))
+        start_sb = sb.clock.now() + 2.0  # seeding takes a moment: finishes count from the go
+        specs, last_finish = seed_sandbox(sb, case, start_sb)
+        seed_store(url, case, specs)
+        while sb.clock.now() < start_sb:
+            time.sleep(0.01)
+        settled = [0]
+        cpu = [0.0]
+        lock = threading.Lock()
+        began = time.monotonic()
+        finished_at = [began]
+
+        def poller_loop(k: int) -> None:
+            store = open_store(url)
+            poller = Poller(settings, lambda: store, Providers(settings), lambda _id: None)
+            used = time.thread_time()
+            try:
+                while time.monotonic() - began < timeout_s:
+                    with lock:
+                        if settled[0] >= case.tasks:
+                            break
+                    stats = poller.tick(deadline=time.monotonic() + tick_s,
+                                        owner=f"bench-{k}-{uuid.uuid4().hex[:6]}")
+                    with lock:
+                        settled[0] += stats.ready + stats.failed
+                        if stats.ready + stats.failed:
+                            finished_at[0] = time.monotonic()
+                    if not stats.claimed:
+                        time.sleep(0.2)
+            finally:
+                with lock:
+                    cpu[0] += time.thread_time() - used
+                store.close()
+
+        threads = [threading.Thread(target=poller_loop, args=(k,)) for k in range(case.pollers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        service = SERVICE[case.provider]
+        calls = sum(n for (svc, _a), n in sb.calls.items() if svc == service)
+        base = min_calls(case)
+        done = settled[0]
+        wall = finished_at[0] - began
+        min_wall = max(0.0, last_finish - start_sb) + base / VENDOR_RATE
+        return (f"bench poll: provider={case.provider} variant={case.variant} "
+                f"tasks={case.tasks} groups={case.groups} backend={case.backend} "
+                f"pollers={case.pollers} calls={calls} min_calls={base} "
+                f"calls_ratio={calls / base:.2f} calls_per_task={calls / max(done, 1):.3f} "
+                f"throttled={counting.refused[service]} max_rps={counting.max_rps(service)} "
+                f"wall_s={wall:.1f} min_wall_s={min_wall:.1f} "
+                f"cpu_ms_per_task={cpu[0] * 1000 / max(done, 1):.2f} settled={done}")
+    finally:
+        sb.stop()
+        if case.backend == "postgresql":
+            drop_tables(url, name)
+
+
+def drop_tables(url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url.split("?", 1)[0], autocommit=True) as conn:
+        for suffix in ("records", "parts", "buckets"):
+            conn.execute(f"DROP TABLE IF EXISTS {name}_{suffix}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--scale", type=float,
+                        default=float(os.environ.get("BENCH_POLL_SCALE", "1")))
+    parser.add_argument("--cases", default=os.environ.get("BENCH_POLL_CASES", ""),
+                        help="comma-separated case names (default: all)")
+    parser.add_argument("--spread-s", type=float,
+                        default=float(os.environ.get("BENCH_POLL_SPREAD_S", "120")),
+                        help="window over which the spread variant's tasks finish")
+    parser.add_argument("--timeout-s", type=float,
+                        default=float(os.environ.get("BENCH_POLL_TIMEOUT_S", "900")))
+    parser.add_argument("--tick-s", type=float, default=60.0, help="each tick's deadline")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    wanted = {c for c in args.cases.split(",") if c}
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
+        for case in cases(args.scale, args.spread_s):
+            if wanted and case.name not in wanted:
+                continue
+            line = run_case(case, tmp, args.timeout_s, args.tick_s)
+            print(line, flush=True)
+            failed |= "skipped" not in line and f"settled={case.tasks}" not in line
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
