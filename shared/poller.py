@@ -1,10 +1,20 @@
-"""One timer tick: claim the due work, ask providers in batches, move tasks on.
+"""One timer tick: claim the due work, ask providers group by group, move tasks on.
 
-Claimed tasks are leased to this tick, so two concurrent ticks never poll the same task in
-one lease. Tasks of one provider and group (a CLS topic, a MongoDB instance) are polled with
-one call. Every write is a compare-and-set; losing one means somebody else (a cancel, another
-tick after our lease lapsed) moved the task, and we leave it alone. The tick stops taking new
-work at its deadline and gives back what it claimed but did not touch.
+A tick claims every due task first (up to :data:`MAX_CLAIM`), then sorts them into groups (a
+CLS topic, a MongoDB instance, DLC's running queries, …) so each group is listed once per
+tick however many of its tasks are due. Claimed tasks are leased to this tick, so two
+concurrent ticks never poll the same task in one lease. Every write is a compare-and-set;
+losing one means somebody else (a cancel, another tick after our lease lapsed) moved the
+task, and we leave it alone.
+
+Deadlines: the tick works until its deadline or until shortly before its leases lapse,
+whichever is first. Vendor calls run under that deadline (:func:`call_deadline`): one that
+could not finish is not made, and what the tick claimed but did not get to is released as it
+was, due at once for the next tick. A group whose listing broke off keeps what it read;
+only its tasks not yet seen back off.
+
+Intervals adapt (:func:`next_look`): a task near 100 % is looked at sooner, one pending for
+long later, within bounds.
 """
 
 from __future__ import annotations
@@ -22,15 +32,36 @@ from shared.config import Settings
 from shared.errors import CourierError, ProviderError, VersionConflictError
 from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
-from shared.providers.base import PollResult, RemoteStatus
+from shared.providers.base import DEADLINE_CODE, PollResult, RemoteStatus, call_deadline
 from shared.state.base import TaskStore
 from shared.webhooks import notify
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 100
+CLAIM_BATCH = 500  # tasks per claim query
+MAX_CLAIM = 10_000  # tasks claimed at once; more due than this take another round
+LEASE_MARGIN_S = 10.0  # stop working this long before the first lease lapses
 WAITING_POLL_S = 300.0  # a task waiting on a person is looked at every 5 minutes
 REDISPATCH_S = 120.0  # a ready task not picked up by complete is handed over again after this
+
+
+MIN_LOOK_S = 5.0  # the soonest a pending task is looked at again
+MAX_LOOK_S = 300.0  # the latest (unless the poll interval itself is longer)
+NEAR_DONE = 90  # progress (%) from which a task is looked at four times as often
+LONG_PENDING_S = 600.0  # pending longer than this: the interval grows with the age
+
+
+def next_look(interval_s: float, progress: int | None, pending_s: float) -> float:
+    """Seconds until a pending task is looked at again.
+
+    ``interval_s`` (the poll interval) by default; a quarter of it once the vendor reports
+    :data:`NEAR_DONE` % or more (at least :data:`MIN_LOOK_S`); after :data:`LONG_PENDING_S`
+    of pending, the interval times the age in those units — 20 minutes pending, twice it —
+    up to :data:`MAX_LOOK_S`."""
+    if progress is not None and progress >= NEAR_DONE:
+        return max(min(MIN_LOOK_S, interval_s), interval_s / 4)
+    factor = max(1.0, pending_s / LONG_PENDING_S)
+    return min(interval_s * factor, max(interval_s, MAX_LOOK_S))
 
 
 @dataclass
@@ -49,9 +80,11 @@ class TickStats:
 
 class Poller:
     def __init__(self, settings: Settings, store: Callable[[], TaskStore], providers: Providers,
-                 dispatch: Callable[[str], None], batch: int = CLAIM_BATCH) -> None:
+                 dispatch: Callable[[str], None], batch: int = CLAIM_BATCH,
+                 max_claim: int = MAX_CLAIM) -> None:
         self.settings = settings
         self.batch = batch
+        self.max_claim = max_claim
         self.store = store
         self.providers = providers
         self.dispatch = dispatch
@@ -59,14 +92,16 @@ class Poller:
     def tick(self, *, deadline: float, owner: str, now: datetime | None = None) -> TickStats:
         stats = TickStats()
         store = self.store()
+        margin = min(LEASE_MARGIN_S, self.settings.lease_s / 4)
         while time.monotonic() < deadline:
-            claimed = store.claim_due_tasks(limit=self.batch, lease_s=self.settings.lease_s,
-                                            owner=owner, now=now)
+            leased_at = time.monotonic()
+            claimed = self._claim(store, owner, now, deadline)
             stats.claimed += len(claimed)
             if not claimed:
                 break
-            self._work(store, claimed, deadline, stats, now)
-            if len(claimed) < self.batch:
+            self._work(store, claimed, min(deadline, leased_at + self.settings.lease_s - margin),
+                       stats, now)
+            if len(claimed) < self.max_claim:
                 break
         if time.monotonic() < deadline:
             stats.deliveries = notify.deliver_due(store, self.settings, owner=owner,
@@ -75,6 +110,19 @@ class Poller:
             stats.stopped_early = True
         log.info("tick done: %s", stats)
         return stats
+
+    def _claim(self, store: TaskStore, owner: str, now: datetime | None,
+               deadline: float) -> list[ExportTask]:
+        """Everything due, up to ``max_claim``, in claims of ``batch``."""
+        claimed: list[ExportTask] = []
+        while len(claimed) < self.max_claim and time.monotonic() < deadline:
+            limit = min(self.batch, self.max_claim - len(claimed))
+            got = store.claim_due_tasks(limit=limit, lease_s=self.settings.lease_s, owner=owner,
+                                        now=now)
+            claimed += got
+            if len(got) < limit:
+                break
+        return claimed
 
     # ----------------------------------------------------------------- work
     def _work(self, store: TaskStore, tasks: list[ExportTask], deadline: float,
@@ -100,7 +148,7 @@ class Poller:
                 for task in group:
                     self._release(store, task, stats)
                 continue
-            self._poll_group(store, provider_name, group, stats, now)
+            self._poll_group(store, provider_name, group, deadline, stats, now)
 
     def _group_key(self, task: ExportTask) -> str:
         try:
@@ -109,12 +157,14 @@ class Poller:
             return ""
 
     def _poll_group(self, store: TaskStore, provider_name: str, group: list[ExportTask],
-                    stats: TickStats, now: datetime | None) -> None:
+                    deadline: float, stats: TickStats, now: datetime | None) -> None:
         """Poll one group. Whatever goes wrong there (the provider's SDK or credentials gone
-        after a redeploy, an unexpected error) backs the group's tasks off; the tick goes on."""
+        after a redeploy, an unexpected error) backs the group's tasks off; the tick goes on.
+        Tasks whose call could not be made before the deadline are released as they were."""
         results: dict[str, PollResult | ProviderError]
         try:
-            results = self.providers.get(provider_name).poll(group)
+            with call_deadline(deadline):
+                results = self.providers.get(provider_name).poll(group)
         except ProviderError as exc:
             results = {t.id: exc for t in group}
         except CourierError as exc:
@@ -128,17 +178,20 @@ class Poller:
             failure = ProviderError(provider_name, "PollFailed", "unexpected error while "
                                     "polling; see the function log", retryable=True)
             results = {t.id: failure for t in group}
-        stats.polled += len(group)
         for task in group:
             outcome = results.get(task.id)
             if outcome is None:
                 outcome = PollResult(RemoteStatus.PENDING)
+            if isinstance(outcome, ProviderError) and outcome.code == DEADLINE_CODE:
+                stats.stopped_early = True
+                self._release(store, task, stats)
+                continue
+            stats.polled += 1
             self._apply(store, task, outcome, stats, now)
 
     def _apply(self, store: TaskStore, task: ExportTask, outcome: PollResult | ProviderError,
                stats: TickStats, now: datetime | None) -> None:
         now = now or utcnow()
-        interval = timedelta(seconds=self.settings.poll_interval_s)
         event: tuple[str, dict] | None = None
         if isinstance(outcome, ProviderError):
             if outcome.retryable:
@@ -171,8 +224,9 @@ class Poller:
                 if first:
                     event = ("export.waiting", {"reason": outcome.reason})
             else:
-                task.due_at = now + (timedelta(seconds=outcome.next_poll_s)
-                                     if outcome.next_poll_s else interval)
+                task.due_at = now + timedelta(seconds=outcome.next_poll_s or next_look(
+                    self.settings.poll_interval_s, task.progress,
+                    (now - task.created_at).total_seconds()))
         task.release()
         saved = self._save(store, task, stats)
         if saved is None:

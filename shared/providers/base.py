@@ -22,7 +22,9 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
@@ -34,6 +36,36 @@ from shared.storage.base import Source
 # Fields of ``task.result`` that hold secrets (presigned URLs): kept in the state table for
 # the completion function, never returned by the API or logged.
 SECRET_RESULT_FIELDS = frozenset({"url", "cos_secret_id", "cos_secret_key", "cos_token"})
+
+# The code of the ProviderError a call gets when it could not finish before the caller's
+# deadline: nothing was asked of the vendor, so the task is released as it was, not backed off.
+DEADLINE_CODE = "DeadlineReached"
+MIN_CALL_S = 1.0  # a vendor call is only started with at least this much time left
+
+_deadline: ContextVar[float | None] = ContextVar("courier_call_deadline", default=None)
+
+
+@contextmanager
+def call_deadline(deadline: float | None) -> Iterator[None]:
+    """Vendor calls made inside the block must finish by ``deadline`` (``time.monotonic``):
+    rate-limit waits and SDK timeouts are capped by the time left, and a call that cannot
+    finish is not started (:data:`DEADLINE_CODE`)."""
+    token = _deadline.set(deadline)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds until the current call deadline, or None without one."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def deadline_error(provider: str, action: str) -> ProviderError:
+    return ProviderError(provider, DEADLINE_CODE, f"{action} not called: it could not finish "
+                         "before the tick's deadline", retryable=True)
 
 
 # What a vendor's file is, by its name (CLS ships ``.tar.gz``, DMS ``.zip``): recorded with
@@ -137,7 +169,8 @@ class RateLimiter:
     The vendors count requests per API per second; a sliding window of the last second's call
     times is what they measure, so it is what we keep. We stay a little below their 20 so
     that other callers of the same account leave headroom. Invocations running in parallel
-    each have their own window; the throttling error they may still meet is retryable.
+    each have their own window; the throttling error they may still meet is retryable. (The
+    budget every invocation shares is :class:`shared.providers.budget.SharedBudget`.)
     """
 
     def __init__(self, rate: int = 18, window_s: float = 1.0,
@@ -151,6 +184,8 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self, action: str) -> None:
+        """Wait for a call of ``action``; a wait past the call deadline raises
+        ``ProviderError`` (:data:`DEADLINE_CODE`) instead."""
         while True:
             with self._lock:
                 now = self._clock()
@@ -161,4 +196,12 @@ class RateLimiter:
                     calls.append(now)
                     return
                 wait = self.window_s - (now - calls[0])
+            left = time_left()
+            if left is not None and left - wait < MIN_CALL_S:
+                raise deadline_error("rate-limit", action)
             self._sleep(max(wait, 0.001))
+
+    def throttled(self, action: str) -> None:
+        """The vendor refused a call of ``action`` as over its limit (a shared budget slows
+        down for everyone; a per-process window has nothing to learn)."""
+

@@ -109,12 +109,17 @@ class ClsProvider(Provider):
         return Submission(remote={"ExportId": export_id})
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
+        """One paged listing of the topic for all of ``tasks``, stopping once every wanted
+        export is seen. A page that fails keeps what the pages before it found: only the
+        exports not yet seen get the error."""
         wanted = {t.remote["ExportId"]: t for t in tasks if t.remote.get("ExportId")}
-        found = self._find(tasks[0].params["TopicId"], set(wanted))
+        found, broke = self._scan(tasks[0].params["TopicId"], set(wanted))
         results: dict[str, PollResult | ProviderError] = {}
         for export_id, task in wanted.items():
             info = found.get(export_id)
-            if info is None:
+            if info is None and broke is not None:
+                results[task.id] = broke
+            elif info is None:
                 results[task.id] = PollResult(
                     RemoteStatus.FAILED, reason=f"export {export_id} is no longer listed by CLS",
                     retryable=True)
@@ -172,12 +177,23 @@ class ClsProvider(Provider):
                 return None
 
     def _find(self, topic_id: str, export_ids: set[str]) -> dict[str, dict[str, Any]]:
-        """Page through the topic's exports until every wanted id is seen (newest first)."""
+        found, broke = self._scan(topic_id, export_ids)
+        if broke is not None:
+            raise broke
+        return found
+
+    def _scan(self, topic_id: str, export_ids: set[str]
+              ) -> tuple[dict[str, dict[str, Any]], ProviderError | None]:
+        """Page through the topic's exports (newest first) until every wanted id is seen:
+        what was found, and the error that broke the paging off, if one did."""
         found: dict[str, dict[str, Any]] = {}
         offset = 0
         while True:
-            page = self.api.call("DescribeExports",
-                                 {"TopicId": topic_id, "Offset": offset, "Limit": PAGE})
+            try:
+                page = self.api.call("DescribeExports",
+                                     {"TopicId": topic_id, "Offset": offset, "Limit": PAGE})
+            except ProviderError as exc:
+                return found, exc
             exports = page.get("Exports") or []
             for info in exports:
                 if info.get("ExportId") in export_ids:
@@ -185,7 +201,7 @@ class ClsProvider(Provider):
             offset += len(exports)
             if len(found) == len(export_ids) or not exports or offset >= int(
                     page.get("TotalCount") or 0):
-                return found
+                return found, None
 
     @staticmethod
     def _to_result(info: dict[str, Any]) -> PollResult:

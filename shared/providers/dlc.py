@@ -145,7 +145,11 @@ class DlcProvider(Provider):
                     results[task.id] = exc
         for start in range(0, len(running), BATCH):
             chunk = running[start:start + BATCH]
-            found = self._describe([t.remote["TaskId"] for t in chunk])
+            try:
+                found = self._describe([t.remote["TaskId"] for t in chunk])
+            except ProviderError as exc:  # this chunk only; the chunks read before stand
+                results.update((t.id, exc) for t in chunk)
+                continue
             for task in chunk:
                 try:
                     results[task.id] = self._sql_result(task, found.get(task.remote["TaskId"]))

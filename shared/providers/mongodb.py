@@ -5,13 +5,18 @@ are therefore serialised (a lock in the state table, see ``serial_key``) and the
 recognised as the id that appears in ``DescribeLogDownloadTasks`` between the listing taken
 just before the create call and the one just after it. If the vendor has not listed it yet,
 the ids seen before are remembered and the first poll finishes the match, taking the oldest
-new id no other export of the instance holds. Polling lists the instance's tasks once for
-all pending exports of that instance.
+new id no other export of the instance holds.
+
+Polling lists the instance's tasks once for all pending exports of that instance, bounded by
+the listing's ``StartTime``/``EndTime`` (the tasks' creation times, read as Beijing time — an
+assumption the SDK does not settle, so the window is widened by :data:`LIST_MARGIN` on both
+sides), and stops as soon as every wanted task is seen. A page that fails keeps what the
+pages before it found.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tencentcloud.mongodb.v20190725 import models, mongodb_client
@@ -28,6 +33,8 @@ from shared.storage.base import Source, UrlSource
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 PAGE = 100
 MAX_WINDOW = timedelta(days=7)
+LIST_MARGIN = timedelta(days=1)  # around the creation times a listing is bounded to
+BEIJING = timezone(timedelta(hours=8))
 LIST_FIELDS = ("NodeNames", "LogComponents", "LogLevels", "LogIds", "LogConnections",
                "LogDetailParams")
 # The documented DescribeLogDownloadTasks answer shows a finished task (Status 2, Percent
@@ -82,12 +89,18 @@ class MongodbProvider(Provider):
         return Submission(remote={"known_task_ids": sorted(before)}, stage="matching")
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
-        listing = self._tasks(tasks[0].params["InstanceId"])
         taken = {t.remote["TaskId"] for t in tasks if t.remote.get("TaskId")}
+        matching = any(not t.remote.get("TaskId") for t in tasks)
+        since = min(t.created_at for t in tasks) - LIST_MARGIN
+        listing, broke = self._scan(tasks[0].params["InstanceId"], since,
+                                    None if matching else taken)
         results: dict[str, PollResult | ProviderError] = {}
         for task in sorted(tasks, key=lambda t: t.created_at):
             task_id = task.remote.get("TaskId")
             remote: dict[str, Any] = {}
+            if not task_id and broke is not None:
+                results[task.id] = broke  # a part of the listing cannot tell which is new
+                continue
             if not task_id:
                 known = set(task.remote.get("known_task_ids") or [])
                 fresh = sorted((info.get("CreateTime") or "", tid) for tid, info
@@ -99,11 +112,13 @@ class MongodbProvider(Provider):
                 taken.add(task_id)
                 remote = {"TaskId": task_id}
             info = listing.get(task_id)
-            if info is None:
+            if info is None and broke is not None:
+                results[task.id] = broke
+            elif info is None:
                 results[task.id] = PollResult(RemoteStatus.FAILED, remote=remote, retryable=True,
                                               reason=f"log task {task_id} is no longer listed")
-                continue
-            results[task.id] = self._to_result(task, info, remote)
+            else:
+                results[task.id] = self._to_result(task, info, remote)
         return results
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
@@ -146,6 +161,31 @@ class MongodbProvider(Provider):
                     or len(found) >= int(page.get("TotalCount") or 0)):
                 return found
 
+    def _scan(self, instance: str, since: datetime, wanted: set[str] | None
+              ) -> tuple[dict[str, dict[str, Any]], ProviderError | None]:
+        """The instance's log tasks created since ``since`` (newest first), paging until
+        every ``wanted`` id is seen (None: to the end); with the error that broke the
+        paging off, if one did."""
+        window = {"StartTime": _beijing(since), "EndTime": _beijing(utcnow() + LIST_MARGIN)}
+        found: dict[str, dict[str, Any]] = {}
+        page_no = 0
+        while True:
+            try:
+                page = self.api.call("DescribeLogDownloadTasks", {
+                    "InstanceId": instance, "Offset": page_no, "Limit": PAGE, **window})
+            except ProviderError as exc:
+                return found, exc
+            items = page.get("Tasks") or []
+            before = len(found)
+            for info in items:
+                if info.get("TaskId"):
+                    found[str(info["TaskId"])] = info
+            page_no += 1
+            if (len(items) < PAGE or len(found) == before
+                    or len(found) >= int(page.get("TotalCount") or 0)
+                    or (wanted is not None and wanted <= found.keys())):
+                return found, None
+
     @staticmethod
     def _to_result(task: ExportTask, info: dict[str, Any],
                    remote: dict[str, Any]) -> PollResult:
@@ -181,6 +221,10 @@ def _without_url(task: ExportTask, info: dict[str, Any], remote: dict[str, Any])
                       remote={**remote, "url_missing_since": to_iso(since)},
                       reason="finished; waiting for MongoDB to list the download URL",
                       next_poll_s=URL_POLL_S)
+
+
+def _beijing(moment: datetime) -> str:
+    return moment.astimezone(BEIJING).strftime(TIME_FORMAT)
 
 
 def _parse_time(value: str, field: str) -> datetime:

@@ -2,8 +2,13 @@
 
 Any of the SDK's export-job create actions (``CreateExportComplianceStatusListJob`` and the
 ``Create*ExportJob`` family), chosen by name from an allow-list, with the caller's parameters
-checked against that action's request model. ``DescribeExportJobResult`` gives status and
-progress (0-100); ``DescribeExportJobDownloadURL`` re-reads a lapsed URL.
+checked against that action's request model.
+
+Polling reads ``DescribeExportJobManageList`` (the account's export jobs, newest first, at
+most 100 a page: ``JobID``, ``ExportStatus``, ``ExportProgress``, ``FailureMsg``; no URL)
+once for all pending jobs, stopping once every wanted job is seen; a job it does not list is
+asked for by ``DescribeExportJobResult``. A finished job's URL is read when the file is
+fetched (``DescribeExportJobDownloadURL``), so it is fresh when used.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ ACTIONS = frozenset(
     or (name.startswith("Create") and name.endswith("ExportJob"))
 )
 URL_LIFETIME = timedelta(minutes=10)  # not documented; assume short and re-read when refused
+PAGE = 100  # DescribeExportJobManageList's largest page
 
 STATUS = {"SUCCESS": RemoteStatus.READY, "FAILURE": RemoteStatus.FAILED,
           "RUNNING": RemoteStatus.PENDING}
@@ -71,32 +77,62 @@ class TcssProvider(Provider):
                                 "JobId", retryable=True)
         return Submission(remote={"JobId": job_id})
 
+    def group_key(self, task: ExportTask) -> str:
+        return "tcss:jobs"  # one listing holds every export job of the account
+
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
+        wanted = {t.remote["JobId"] for t in tasks if t.remote.get("JobId")}
+        listed, broke = self._scan(wanted)
         results: dict[str, PollResult | ProviderError] = {}
-        for task in tasks:  # the API reads one job a call
-            try:
-                answer = self.api.call("DescribeExportJobResult",
-                                       {"JobId": task.remote["JobId"]})
-            except ProviderError as exc:
-                results[task.id] = exc
+        for task in tasks:
+            job_id = task.remote.get("JobId")
+            info = listed.get(job_id) if job_id else None
+            if info is None and broke is not None:
+                results[task.id] = broke
                 continue
-            status = STATUS.get(str(answer.get("ExportStatus")), RemoteStatus.PENDING)
-            progress = answer.get("ExportProgress")
-            if status is RemoteStatus.READY:
-                url = str(answer.get("DownloadURL") or "")
-                name = PurePosixPath(urlsplit(url).path).name or (
-                    f"{task.params['Action']}-{task.remote['JobId']}")
-                results[task.id] = PollResult(status, progress=100, result={
-                    "url": url, "url_expires_at": to_iso(utcnow() + URL_LIFETIME),
-                    "file_name": name})
-            elif status is RemoteStatus.FAILED:
-                results[task.id] = PollResult(status, reason=answer.get("FailureMsg") or
-                                              "TCSS reported the export job as failed",
-                                              retryable=True)
-            else:
-                results[task.id] = PollResult(status, progress=_percent(progress),
-                                              stage="running")
+            if info is None:  # not listed: ask for the one job
+                try:
+                    info = self.api.call("DescribeExportJobResult", {"JobId": job_id})
+                except ProviderError as exc:
+                    results[task.id] = exc
+                    continue
+            results[task.id] = self._to_result(task, info)
         return results
+
+    def _scan(self, wanted: set[str]) -> tuple[dict[str, dict[str, Any]], ProviderError | None]:
+        """The export-job list, paged until every wanted job is seen: what was found, and
+        the error that broke the paging off, if one did."""
+        found: dict[str, dict[str, Any]] = {}
+        offset = 0
+        while wanted - found.keys():
+            try:
+                page = self.api.call("DescribeExportJobManageList",
+                                     {"Offset": offset, "Limit": PAGE})
+            except ProviderError as exc:
+                return found, exc
+            rows = page.get("List") or []
+            for row in rows:
+                if row.get("JobID") in wanted:
+                    found[str(row["JobID"])] = row
+            offset += len(rows)
+            if len(rows) < PAGE or offset >= int(page.get("TotalCount") or 0):
+                break
+        return found, None
+
+    @staticmethod
+    def _to_result(task: ExportTask, info: dict[str, Any]) -> PollResult:
+        status = STATUS.get(str(info.get("ExportStatus")), RemoteStatus.PENDING)
+        progress = info.get("ExportProgress")
+        if status is RemoteStatus.READY:
+            url = str(info.get("DownloadURL") or "")  # the list has none: read when fetched
+            result: dict[str, Any] = {"file_name": _file_name(task, url)}
+            if url:
+                result.update({"url": url, "url_expires_at": to_iso(utcnow() + URL_LIFETIME)})
+            return PollResult(status, progress=100, result=result)
+        if status is RemoteStatus.FAILED:
+            return PollResult(status, reason=info.get("FailureMsg") or
+                              "TCSS reported the export job as failed", retryable=True)
+        return PollResult(status, progress=_percent(progress), stage="running")
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
         url = task.result.get("url")
@@ -109,8 +145,14 @@ class TcssProvider(Provider):
                 raise ProviderError("tcss", "NoDownloadURL", "no download URL for the job",
                                     retryable=True)
             task.result.update({"url": url, "url_expires_at": to_iso(utcnow() + URL_LIFETIME)})
+            task.result["file_name"] = _file_name(task, url)  # the list gave no URL to name it
         return UrlSource(url=url, file_name=task.result.get("file_name"),
                          size=task.result.get("size"))
+
+
+def _file_name(task: ExportTask, url: str) -> str:
+    return PurePosixPath(urlsplit(url).path).name or (
+        f"{task.params['Action']}-{task.remote['JobId']}")
 
 
 def _percent(value: Any) -> int | None:

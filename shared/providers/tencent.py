@@ -20,7 +20,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 
 from shared.config import TencentSettings
 from shared.errors import ProviderError
-from shared.providers.base import RateLimiter
+from shared.providers.base import MIN_CALL_S, RateLimiter, deadline_error, time_left
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ class TencentApi:
         self.models = models
         self.limiter = limiter or RateLimiter()
         self.calls: dict[str, int] = {}
+        self._timeout_s: float | None = None  # the SDK's own, read on the first call
 
     @classmethod
     def build(cls, provider: str, service: str, client_cls: Any, models: Any,
@@ -95,11 +96,14 @@ class TencentApi:
         request = getattr(self.models, f"{action}Request")()
         request.from_json_string(json.dumps(params))
         self.limiter.acquire(action)
+        self._cap_timeout(action)
         self.calls[action] = self.calls.get(action, 0) + 1
         try:
             response = getattr(self.client, action)(request)
         except TencentCloudSDKException as exc:
             code = str(exc.code or "Unknown")
+            if code in THROTTLED_CODES:
+                self.limiter.throttled(action)
             log.info("%s %s failed: %s (request %s)", self.provider, action, code, exc.requestId)
             raise ProviderError(
                 self.provider,
@@ -111,6 +115,21 @@ class TencentApi:
             ) from exc
         result: dict[str, Any] = json.loads(response.to_json_string())
         return result
+
+
+    def _cap_timeout(self, action: str) -> None:
+        """The SDK's timeout, capped by the time left before the call deadline; no call at
+        all with less than ``MIN_CALL_S`` left. (The SDK keeps its timeout on the
+        connection of ``client.request``; a client without one keeps its own.)"""
+        conn = getattr(getattr(self.client, "request", None), "conn", None)
+        if conn is None or not hasattr(conn, "timeout"):
+            return
+        if self._timeout_s is None:
+            self._timeout_s = float(conn.timeout)
+        left = time_left()
+        if left is not None and left < MIN_CALL_S:
+            raise deadline_error(self.provider, action)
+        conn.timeout = self._timeout_s if left is None else min(self._timeout_s, left)
 
 
 def _short(message: Any, limit: int = 300) -> str:

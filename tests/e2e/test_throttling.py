@@ -20,7 +20,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
                  "EndTime": "2026-11-21 06:00:00"},
      "DescribeLogDownloadTasks", "RequestLimitExceeded"),
     ("tcss", {"Action": "CreateHostExportJob", "Params": {}},
-     "DescribeExportJobResult", "RequestLimitExceeded"),
+     "DescribeExportJobManageList", "RequestLimitExceeded"),
     ("dlc", {"SQL": "SELECT 1", "DatabaseName": "sales"}, "DescribeTasks",
      "RequestLimitExceeded"),
     ("dms", {"Tid": 1, "DbId": 7, "InstanceId": 77, "ExeSQL": "SELECT * FROM t"},

@@ -33,7 +33,8 @@ def test_two_racing_pollers_poll_each_task_once_per_lease(courier_env: dict[str,
     first = Bundle(Settings.from_env(courier_env))
     second = Bundle(Settings.from_env(courier_env))
     ids = create_many(first, 30)
-    first.poller.batch = second.poller.batch = 4  # many small claims, so the two interleave
+    for b in (first, second):  # many small claim rounds, so the two interleave
+        b.poller.batch = b.poller.max_claim = 4
     polled: Counter[str] = Counter()
     lock = threading.Lock()
     for b in (first, second):
