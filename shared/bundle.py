@@ -23,7 +23,8 @@ class Bundle:
         self.settings = settings
         self._store: TaskStore | None = overrides.get("store")
         self._destination: ObjectStore | None = overrides.get("destination")
-        self.providers = overrides.get("providers") or Providers(settings)
+        self.providers = overrides.get("providers") or Providers(settings,
+                                                                 budget_store=self.store)
         self.api = HttpApi(settings, self.store, self.providers)
         self.completer = Completer(settings, self.store, self.providers, self.destination,
                                    check_url=self._url_guard())

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.config import Settings
 from shared.errors import ConfigError, ValidationError
 from shared.providers.base import Provider
+
+if TYPE_CHECKING:
+    from shared.state.base import TaskStore
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,17 @@ VENDOR_SDKS = ("tencentcloud", "alibabacloud")
 
 
 class Providers:
-    """Builds each provider once (warm invocations reuse clients) from the settings."""
+    """Builds each provider once (warm invocations reuse clients) from the settings.
 
-    def __init__(self, settings: Settings, **overrides: Provider) -> None:
+    With ``budget_store``, every provider draws its calls from the rate budget shared in
+    that state store (one bucket per vendor account, service and action); without, each
+    process limits itself."""
+
+    def __init__(self, settings: Settings, *,
+                 budget_store: Callable[[], TaskStore] | None = None,
+                 **overrides: Provider) -> None:
         self.settings = settings
+        self.budget_store = budget_store
         self._built: dict[str, Provider] = dict(overrides)
 
     @property
@@ -69,5 +80,13 @@ class Providers:
                 raise ConfigError(f"provider {name!r} needs {entry.credentials} credentials, "
                                   "which are not configured")
             cls = getattr(loaded, entry.cls)
-            self._built[name] = cls(settings)
+            if self.budget_store is None:
+                self._built[name] = cls(settings)
+            else:
+                from shared.providers.budget import SharedBudget, account_of
+
+                key_id = str(getattr(settings, "secret_id", None)
+                             or getattr(settings, "access_key_id", ""))
+                self._built[name] = cls(settings, limiter=SharedBudget(
+                    self.budget_store, account_of(key_id), name))
         return self._built[name]

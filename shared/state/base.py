@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +44,7 @@ from shared.model import (
     TaskState,
     WebhookDelivery,
 )
+from shared.state.bucket import BUCKET, Bucket, BucketPolicy
 
 TASK = "task"
 DELIVERY = "delivery"
@@ -162,6 +164,50 @@ class TaskStore(ABC):
 
     def update_record(self, rec: Record) -> Record:
         return self._update(rec)
+
+    # ---------------------------------------------------------- rate budget
+    def take_slots(self, bucket: str, *, want: int, latest: float, now: float,
+                   policy: BucketPolicy) -> list[float]:
+        """Up to ``want`` call slots (epoch seconds, none after ``latest``) from the shared
+        bucket ``bucket``, in one compare-and-set; [] when none is free by ``latest`` (or
+        the bucket stayed contended)."""
+        return self._change_bucket(bucket, now, policy,
+                                   lambda b: b.take(now, want, latest, policy)) or []
+
+    def slow_bucket(self, bucket: str, *, now: float, policy: BucketPolicy) -> None:
+        """The vendor throttled a call drawn from ``bucket``: slow it down for everyone."""
+        def slow(b: Bucket) -> list[float]:
+            b.slow_down(now, policy)
+            return [b.tat]
+
+        self._change_bucket(bucket, now, policy, slow)
+
+    def _change_bucket(self, bucket: str, now: float, policy: BucketPolicy,
+                       change: Callable[[Bucket], list[float]],
+                       tries: int = 8) -> list[float] | None:
+        """Read the bucket, ``change`` it, write it back if nobody else did meanwhile;
+        ``change``'s answer, or None when every try lost or it answered nothing."""
+        for _ in range(tries):
+            rec = self._get(BUCKET, bucket)
+            state = Bucket.from_data(rec.data, now, policy) if rec else Bucket.fresh(now, policy)
+            answer = change(state)
+            if not answer:
+                return None
+            at = utcnow()
+            if rec is None:
+                _, created = self._insert(Record(
+                    kind=BUCKET, id=bucket, key=None, state="live", ref=None, version=0,
+                    due_at=None, lease_owner=None, lease_until=None, created_at=at,
+                    updated_at=at, data=state.data()))
+                if created:
+                    return list(answer)
+                continue
+            try:
+                self._update(replace(rec, data=state.data()))
+            except VersionConflictError:
+                continue
+            return list(answer)
+        return None
 
     # ---------------------------------------------------------------- parts
     def record_part(self, task_id: str, upload_id: str, part: PartRecord) -> None:

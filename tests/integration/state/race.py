@@ -29,3 +29,26 @@ def claimer(url: str, owner: str, now_iso: str, lease_s: float, batch: int, star
     except Exception as exc:  # noqa: BLE001 - reported to the parent
         error = f"{type(exc).__name__}: {exc}"
     results.put((owner, taken, error))
+
+
+def drawer(url: str, rate: float, calls: int, start: Any, results: Any) -> None:
+    """Wait for ``start``, then make ``calls`` draws of one shared rate budget; put
+    ``([slot time, …], error)`` on ``results``."""
+    from shared.providers.budget import SharedBudget
+    from shared.state import open_store
+    from shared.state.bucket import BucketPolicy
+
+    slots: list[float] = []
+    error = None
+    try:
+        store = open_store(url)
+        try:
+            budget = SharedBudget(lambda: store, "account", "cls",
+                                  policy=BucketPolicy(ceiling=rate))
+            start.wait(60)
+            slots = [budget.acquire("DescribeExports") for _ in range(calls)]
+        finally:
+            store.close()
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        error = f"{type(exc).__name__}: {exc}"
+    results.put((slots, error))
