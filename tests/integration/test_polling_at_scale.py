@@ -9,12 +9,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from shared.bundle import Bundle
 from shared.clock import utcnow
 from shared.model import ExportTask, TaskState
-from shared.poller import next_look
 
 
 def seed_cls(sandbox: Any, topic: str, n: int) -> list[str]:
@@ -175,16 +172,3 @@ def test_tcss_jobs_are_settled_from_the_job_list(bundle: Bundle, sandbox: Any) -
     task = bundle.store().get_task(tasks[0].id)
     source = bundle.providers.get("tcss").result(task)
     assert source.url.startswith(sandbox.url)  # type: ignore[attr-defined]
-
-
-@pytest.mark.parametrize(("progress", "pending_s", "expected"), [
-    (None, 0, 30.0),
-    (50, 300, 30.0),
-    (95, 0, 7.5),
-    (100, 5000, 7.5),
-    (None, 1200, 60.0),
-    (None, 60000, 300.0),
-], ids=["default", "halfway", "near-done", "near-done-wins", "long-pending", "bounded"])
-def test_next_look_adapts_within_bounds(progress: int | None, pending_s: float,
-                                        expected: float) -> None:
-    assert next_look(30.0, progress, pending_s) == expected
