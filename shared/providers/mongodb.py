@@ -144,29 +144,20 @@ class MongodbProvider(Provider):
 
     # --------------------------------------------------------------- helpers
     def _tasks(self, instance: str) -> dict[str, dict[str, Any]]:
-        """Every log task of the instance. ``Offset`` is a page number (the SDK says 页码);
-        paging stops on a short page, a page with nothing new, or the total."""
-        found: dict[str, dict[str, Any]] = {}
-        page_no = 0
-        while True:
-            page = self.api.call("DescribeLogDownloadTasks",
-                                 {"InstanceId": instance, "Offset": page_no, "Limit": PAGE})
-            items = page.get("Tasks") or []
-            before = len(found)
-            for info in items:
-                if info.get("TaskId"):
-                    found[str(info["TaskId"])] = info
-            page_no += 1
-            if (len(items) < PAGE or len(found) == before
-                    or len(found) >= int(page.get("TotalCount") or 0)):
-                return found
+        """Every log task of the instance (the error of a page that fails is raised)."""
+        found, broke = self._scan(instance, None, None)
+        if broke is not None:
+            raise broke
+        return found
 
-    def _scan(self, instance: str, since: datetime, wanted: set[str] | None
+    def _scan(self, instance: str, since: datetime | None, wanted: set[str] | None
               ) -> tuple[dict[str, dict[str, Any]], ProviderError | None]:
-        """The instance's log tasks created since ``since`` (newest first), paging until
-        every ``wanted`` id is seen (None: to the end); with the error that broke the
-        paging off, if one did."""
-        window = {"StartTime": _beijing(since), "EndTime": _beijing(utcnow() + LIST_MARGIN)}
+        """The instance's log tasks created since ``since`` (None: all), paging until every
+        ``wanted`` id is seen (None: to the end); with the error that broke the paging off,
+        if one did. ``Offset`` is a page number (the SDK says 页码); paging also stops on a
+        short page, a page with nothing new, or the total."""
+        window = {} if since is None else {
+            "StartTime": _beijing(since), "EndTime": _beijing(utcnow() + LIST_MARGIN)}
         found: dict[str, dict[str, Any]] = {}
         page_no = 0
         while True:

@@ -98,11 +98,8 @@ class S3ObjectStore(S3LikeStore):
                             config=config)
 
     # ------------------------------------------------------------ SDK hooks
-    def _error(self, exc: Exception, what: str) -> StorageError:
-        return _error(exc, what)
-
-    def _status(self, exc: Exception) -> int:
-        return _status(exc)
+    error_of = staticmethod(_error)
+    status_of = staticmethod(_status)
 
     def _read_head(self, bucket: str, full_key: str) -> tuple[int, str | None, dict[str, str]]:
         resp = self.client.head_object(Bucket=bucket, Key=full_key)

@@ -65,13 +65,15 @@ class S3LikeStore(TaggedObjectStore):
     parts_field: str  # "Parts" (boto3) or "Part" (cos-python-sdk-v5)
 
     # ------------------------------------------------------------ SDK hooks
-    @abstractmethod
-    def _error(self, exc: Exception, what: str) -> StorageError:
-        """The SDK's exception as a StorageError."""
+    # the SDK's exception as a StorageError naming what failed, and its HTTP status (0: none)
+    error_of: Callable[[Exception, str], StorageError]
+    status_of: Callable[[Exception], int]
 
-    @abstractmethod
+    def _error(self, exc: Exception, what: str) -> StorageError:
+        return type(self).error_of(exc, what)
+
     def _status(self, exc: Exception) -> int:
-        """The HTTP status of a service error (0 when none came)."""
+        return type(self).status_of(exc)
 
     @abstractmethod
     def _read_head(self, bucket: str, full_key: str) -> tuple[int, str | None, dict[str, str]]:
