@@ -6,6 +6,7 @@ from typing import Any
 
 from functions import common
 from shared import schedules
+from shared.errors import CourierError
 from shared.runtime import budget, events
 
 
@@ -17,7 +18,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return bundle.api.handle(event, context)
     trigger = events.timer_trigger(event)
     if trigger is not None:
-        created = schedules.fire(bundle.store(), bundle.providers, bundle.settings, trigger)
+        try:
+            created = schedules.fire(bundle.store(), bundle.providers, bundle.settings, trigger)
+        except CourierError as exc:  # a timer naming no schedule, a bad time
+            logger.error("scheduled creation refused", extra={"reason": exc.message})
+            return {"error": exc.message}
         logger.info("scheduled creation", extra={"trigger": trigger.name, "exports": created})
         return {"created": created}
     logger.warning("unrecognised event; expected an HTTP or timer trigger")

@@ -89,3 +89,11 @@ class IntegrityError(StorageError):
 
 class UnsafeTargetError(CourierError):
     """An outbound URL points somewhere the bundle must not go (SSRF guard)."""
+
+
+class IdempotencyKeyReusedError(CourierError):
+    """An ``Idempotency-Key`` came back with a different request body (answered 422)."""
+
+
+class InFlightError(ConflictError):
+    """The first request with this ``Idempotency-Key`` is still being processed (409)."""

@@ -16,7 +16,13 @@ from typing import Any
 
 from shared import locks
 from shared.clock import to_iso, utcnow
-from shared.errors import ConflictError, ProviderError, ValidationError, VersionConflictError
+from shared.errors import (
+    ConflictError,
+    IdempotencyKeyReusedError,
+    ProviderError,
+    ValidationError,
+    VersionConflictError,
+)
 from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
 from shared.providers.base import SECRET_RESULT_FIELDS
@@ -79,8 +85,10 @@ def accept(
                       lease_owner=owner, lease_until=now + timedelta(seconds=CREATE_LEASE_S))
     stored, created = store.insert_task(task)
     if not created:
-        if stored.provider != provider.name or stored.params != params:
-            raise ConflictError("Idempotency-Key was already used for a different export")
+        if (stored.provider, stored.params, stored.subscribers) != (
+                provider.name, params, subscribers):
+            raise IdempotencyKeyReusedError("Idempotency-Key was already used for a different "
+                                            "request; use a new key for a new export")
         return Accepted(stored, False)
     log.info("export %s accepted (%s)", stored.id, stored.provider)
     return Accepted(submit(store, providers, stored, now=now, poll_interval_s=poll_interval_s),

@@ -66,12 +66,15 @@ def fire(store: TaskStore, providers: Providers, settings: Settings,
     """Create the windows of the schedule(s) this trigger names (all when it names none):
     every window that ended since the schedule's last one, oldest first, at most
     ``catch_up`` of them (the rest at the next firing)."""
-    wanted = (trigger.message or "").strip() or None
+    wanted = str(trigger.message or "").strip() or None
     schedules = [s for s in parse_schedules(settings.schedules) if wanted in (None, s.name)]
     if wanted and not schedules:
         raise ConfigError(f"timer {trigger.name!r} names schedule {wanted!r}, which is not in "
                           "COURIER_SCHEDULES")
-    at = from_iso(trigger.time) if trigger.time else None
+    try:
+        at = from_iso(str(trigger.time)) if trigger.time else None
+    except (ValueError, OverflowError) as exc:
+        raise ValidationError("Time", "is not an ISO 8601 time") from exc
     at = at or now or utcnow()
     outcomes: list[dict[str, Any]] = []
     for schedule in schedules:

@@ -1,29 +1,52 @@
 """The HTTP API app: one Powertools resolver per bundle, serving every HTTP trigger shape.
 
-A request is turned into a REST (v1) proxy event (:mod:`shared.runtime.events`), its size and
-credentials are checked (:mod:`shared.http.auth`), then the export, delivery and endpoint routes
-answer. Domain errors map to status codes in one table (:mod:`shared.http.views`); bad input is a
-4xx whose message names the field; no stack trace ever reaches a caller.
+A request is turned into a REST (v1) proxy event (:mod:`shared.runtime.events`), given a
+request id, its body decoded within the limits (:mod:`shared.http.decode`) and its credentials
+checked (:mod:`shared.http.auth`) before any route runs; then the export, delivery and endpoint
+routes answer. Errors are RFC 9457 problems from one table (:mod:`shared.http.problem`); a
+method a path does not take is ``405`` with ``Allow``; no stack trace ever reaches a caller.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from shared.config import Settings
-from shared.errors import CourierError
-from shared.http import auth, deliveries, routes
-from shared.http.views import error_payload, json_response
+from shared.errors import CourierError, ValidationError
+from shared.http import auth, deliveries, routes, spec
+from shared.http.decode import Limits, decode_body, raw_bytes
+from shared.http.problem import PROBLEM_JSON, Problem, problem_of
+from shared.http.views import BODY, problem_response
 from shared.providers import Providers
 from shared.runtime.events import to_plain_response, to_rest_event
 from shared.state.base import TaskStore
 
 log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-Id"
+# Gateway headers that carry the platform's id of the request (SCF, API Gateway, ALB).
+_GATEWAY_ID_HEADERS = ("x-api-requestid", "x-scf-request-id", "x-amzn-requestid",
+                       "x-amzn-trace-id", "x-request-id")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:=;/+-]{1,128}")
+
+
+def request_id_of(rest: dict[str, Any], context: Any) -> str:
+    """The gateway's id of the request where it gives one (or the invocation's), else new."""
+    candidates = [(rest.get("requestContext") or {}).get("requestId")]
+    headers = {k.lower(): v for k, v in (rest.get("headers") or {}).items()}
+    candidates += [headers.get(name) for name in _GATEWAY_ID_HEADERS]
+    candidates += [getattr(context, "aws_request_id", None), getattr(context, "request_id", None)]
+    for value in candidates:
+        if isinstance(value, str) and value != "local" and _SAFE_ID.fullmatch(value):
+            return value
+    return uuid.uuid4().hex
 
 
 class HttpApi:
@@ -34,35 +57,66 @@ class HttpApi:
         self.settings = settings
         self.store = store
         self.providers = providers
+        self.limits = Limits(max_bytes=settings.max_body_bytes)
         self.app = APIGatewayRestResolver()
         self.app.include_router(routes.router(settings, store, providers))
         self.app.include_router(deliveries.router(store))
+        self.app.include_router(spec.router())
         self._handlers()
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        rest = to_rest_event(event)
         try:
-            auth.check_size(self.settings, rest)
-            auth.check_auth(self.settings, rest)
+            rest = to_rest_event(event)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            return self._plain(Problem(400, "invalid_request", "the HTTP event is malformed",
+                                       {"field": "event"}), None, uuid.uuid4().hex)
+        rid = request_id_of(rest, context)
+        rest["requestContext"]["requestId"] = rid
+        try:
+            data = raw_bytes(rest.get("body"), rest["isBase64Encoded"], self.limits)
+            body = decode_body(data, False, self.limits)
+            if not spec.is_public(rest["httpMethod"], rest["path"]):
+                auth.check_auth(self.settings, rest, data)
         except CourierError as exc:
-            status, body = error_payload(exc)
-            return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-                    "body": json.dumps(body), "isBase64Encoded": False}
-        return to_plain_response(self.app.resolve(rest, context))
+            return self._plain(problem_of(exc), rest["path"], rid)
+        self.app.append_context(**{BODY: body})
+        answer = to_plain_response(self.app.resolve(rest, context))
+        answer["headers"][REQUEST_ID_HEADER] = rid
+        return answer
+
+    def _plain(self, problem: Problem, path: str | None, rid: str) -> dict[str, Any]:
+        headers = {"Content-Type": PROBLEM_JSON, REQUEST_ID_HEADER: rid, **problem.headers}
+        return {"statusCode": problem.status, "headers": headers,
+                "body": json.dumps(problem.body(path, rid), separators=(",", ":")),
+                "isBase64Encoded": False}
 
     def _handlers(self) -> None:
         app = self.app
 
+        def answer(problem: Problem) -> Response:
+            event = app.current_event
+            return problem_response(problem, instance=event.path,
+                                    request_id=event.request_context.request_id)
+
         @app.not_found
         def not_found(_exc: Exception) -> Response:
-            return json_response(404, {"error": "not_found", "message": "no such route: "
-                                       f"{app.current_event.http_method} "
-                                       f"{app.current_event.path}"})
+            event = app.current_event
+            allowed = spec.allowed_methods(event.path)
+            if allowed:
+                problem = Problem(405, "method_not_allowed",
+                                  f"{event.http_method} is not allowed on {event.path}; "
+                                  f"allowed: {', '.join(allowed)}",
+                                  headers={"Allow": ", ".join(allowed)})
+                return answer(problem)
+            return answer(Problem(404, "not_found", f"no such route: {event.http_method} "
+                                  f"{event.path}"))
 
         @app.exception_handler(Exception)
         def on_error(exc: Exception) -> Response:
-            status, body = error_payload(exc)
-            if status >= 500 and not isinstance(exc, CourierError):
+            if isinstance(exc, (RecursionError, UnicodeError)):  # never a 500 for input
+                exc = ValidationError("request", "could not be read")
+            problem = problem_of(exc)
+            if problem.status >= 500 and not isinstance(exc, CourierError):
                 log.exception("unhandled error in %s %s", app.current_event.http_method,
                               app.current_event.path)
-            return json_response(status, body)
+            return answer(problem)

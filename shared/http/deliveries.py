@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import ValidationError
 from shared.http.paging import list_args
-from shared.http.views import json_body, json_response, safe_url
+from shared.http.views import json_response, request_body, safe_url
 from shared.model import DeliveryState, WebhookDelivery
 from shared.state.base import TaskStore
 from shared.webhooks import endpoints
@@ -101,8 +101,7 @@ def router(store: Callable[[], TaskStore]) -> Router:
     @r.post("/endpoints/recover")
     def recover() -> Response:
         now = utcnow()
-        endpoint, since = recover_args(json_body(r.current_event.decoded_body,
-                                                 want_object=True), now)
+        endpoint, since = recover_args(request_body(r, want_object=True), now)
         count = endpoints.recover(store(), endpoint, since, now=now)
         return json_response(202, {"endpoint": safe_url(endpoint),
                                    "endpoint_id": endpoints.endpoint_id(endpoint),

@@ -14,8 +14,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from shared import exports
 from shared.config import Settings
+from shared.http import idempotency
 from shared.http.paging import list_args
-from shared.http.views import json_body, json_response
+from shared.http.problem import PROBLEM_JSON, Problem
+from shared.http.views import json_response, problem_response, request_body
 from shared.model import TaskState
 from shared.providers import Providers
 from shared.state.base import TaskStore
@@ -32,21 +34,38 @@ def router(settings: Settings, store: Callable[[], TaskStore], providers: Provid
 
     @r.post("/exports")
     def create() -> Response:
-        body = json_body(r.current_event.decoded_body)
+        body = request_body(r)
         headers = r.current_event.headers or {}
         key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
+        st = store()
         accepted = exports.accept(
-            store(), providers, body, idempotency_key=key,
+            st, providers, body, idempotency_key=key,
             owner=f"create:{request_id(r.current_event)}",
             poll_interval_s=settings.poll_interval_s)
         task = accepted.task
+        location = {"Location": f"/exports/{task.id}"}
+        if not accepted.created:
+            kept = idempotency.replay(st, task)
+            status, payload = kept or (202, exports.public_view(task))
+            response = json_response(status, payload,
+                                     {**location, idempotency.REPLAYED_HEADER: "true"})
+            if status >= 400:
+                response.headers["Content-Type"] = PROBLEM_JSON
+            return response
         view = exports.public_view(task)
-        if task.state is TaskState.FAILED and accepted.created:
-            return json_response(422, {"error": "provider_refused",
-                                       "message": (task.error or {}).get("reason"),
-                                       "export": view})
-        status = 202 if accepted.created else 200
-        return json_response(status, view, {"Location": f"/exports/{task.id}"})
+        if task.state is TaskState.FAILED:
+            problem = Problem(422, "provider_refused",
+                              str((task.error or {}).get("reason") or "refused"),
+                              {"export": view})
+            response = problem_response(problem, instance="/exports",
+                                        request_id=request_id(r.current_event))
+            response.headers.update(location)
+            if task.idempotency_key:
+                idempotency.keep(st, task, 422, problem.body("/exports"))
+            return response
+        if task.idempotency_key:
+            idempotency.keep(st, task, 202, view)
+        return json_response(202, view, location)
 
     @r.get("/exports/<export_id>")
     def get(export_id: str) -> Response:

@@ -1,4 +1,4 @@
-"""JSON answers, the one table from domain errors to HTTP statuses, and request bodies."""
+"""JSON answers, problem answers and the request body the app decoded."""
 
 from __future__ import annotations
 
@@ -8,26 +8,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from shared import netguard
-from shared.errors import (
-    AuthError,
-    ConfigError,
-    ConflictError,
-    NotFoundError,
-    ProviderError,
-    StoreError,
-    ValidationError,
-)
+from shared.errors import ValidationError
+from shared.http.decode import Limits, decode_body
+from shared.http.problem import PROBLEM_JSON, Problem
 
-# Domain error -> (HTTP status, error kind). The one table; first match wins.
-ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
-    (ValidationError, 400, "invalid_request"),
-    (AuthError, 401, "unauthorized"),
-    (NotFoundError, 404, "not_found"),
-    (ConflictError, 409, "conflict"),
-    (ProviderError, 502, "provider_error"),
-    (ConfigError, 503, "not_configured"),
-    (StoreError, 503, "state_unavailable"),
-]
+BODY = "body"  # the app's routing-context key of the decoded request body
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -35,28 +20,24 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
                     body=json.dumps(payload, separators=(",", ":")), headers=headers)
 
 
-def error_payload(exc: Exception) -> tuple[int, dict[str, Any]]:
-    for cls, status, kind in ERROR_STATUS:
-        if isinstance(exc, cls):
-            body: dict[str, Any] = {"error": kind, "message": str(exc)}
-            if isinstance(exc, ValidationError):
-                body["field"] = exc.field
-                body["message"] = exc.detail
-            if isinstance(exc, ProviderError):
-                body["code"] = exc.code
-                body["retryable"] = exc.retryable
-            return status, body
-    return 500, {"error": "internal", "message": "internal error; see the function log"}
+def problem_response(problem: Problem, *, instance: str | None = None,
+                     request_id: str | None = None) -> Response:
+    return Response(status_code=problem.status, content_type=PROBLEM_JSON,
+                    body=json.dumps(problem.body(instance, request_id), separators=(",", ":")),
+                    headers=dict(problem.headers) or None)
 
 
-def json_body(raw: str | None, *, want_object: bool = False) -> Any:
-    """A request body as JSON; :class:`ValidationError` naming ``body`` when it is not."""
-    if not (raw or "").strip():
+def request_body(router: Any, *, want_object: bool = False) -> Any:
+    """The JSON body of the current request: decoded once by the app before routing (a bare
+    router, as in tests, decodes it here with the default limits)."""
+    context = router.context or {}
+    if BODY in context:
+        body = context[BODY]
+    else:
+        event = router.current_event
+        body = decode_body(event.get("body"), bool(event.get("isBase64Encoded")), Limits())
+    if body is None:
         raise ValidationError("body", "is empty; send a JSON object")
-    try:
-        body = json.loads(raw or "")
-    except ValueError as exc:
-        raise ValidationError("body", "is not valid JSON") from exc
     if want_object and not isinstance(body, dict):
         raise ValidationError("body", "must be a JSON object")
     return body

@@ -125,7 +125,7 @@ def async_payload(event: Any) -> dict[str, Any]:
 
                 try:
                     inner = json.loads(inner)
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, or nested too deep
                     continue
             if isinstance(inner, dict) and "export_id" in inner:
                 return inner

@@ -42,15 +42,18 @@ def test_export_is_created_polled_copied_and_announced(sandbox: Any, receiver: A
 
 @pytest.mark.usefixtures("handlers_env")
 def test_same_idempotency_key_returns_the_first_export(sandbox: Any, api_key: str) -> None:
+    # GIVEN an export created with an Idempotency-Key
     body = cls_body()
     first = post(api_key, body, **{"idempotency-key": "nightly-1"})
+    # WHEN the same request comes again (through another gateway)
     again = post(api_key, body, event="aws_http_api_post_exports",
                  **{"idempotency-key": "nightly-1"})
-    assert first[0] == 202 and again[0] == 200
-    assert again[1]["id"] == first[1]["id"]
+    # THEN the first answer is replayed (status and body), nothing is created twice
+    assert first[0] == 202 and again == first
     assert sandbox.calls[("cls", "CreateExport")] == 1
+    # AND the key with a different body is 422 (IETF Idempotency-Key draft)
     other = post(api_key, cls_body(Format="csv"), **{"idempotency-key": "nightly-1"})
-    assert other[0] == 409
+    assert other[0] == 422 and other[1]["error"] == "idempotency_key_reused"
 
 
 BAD_BODIES: list[tuple[str, Any, str]] = [

@@ -56,7 +56,7 @@ def test_times_are_timezone_aware() -> None:
 
 
 def test_an_illegal_transition_is_a_conflict_the_api_answers_409() -> None:
-    from shared.http.views import error_payload
+    from shared.http.problem import error_payload
 
     task = ExportTask(provider="cls", params={}, state=S.DELIVERED)
     with pytest.raises(IllegalTransitionError) as caught:

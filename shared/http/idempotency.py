@@ -1,0 +1,47 @@
+"""``Idempotency-Key`` for ``POST /exports``, as the IETF httpapi draft describes it.
+
+The first request with a key creates the export; its answer (status and body) is kept in the
+state table (a record of kind ``http_answer``, one per export). A request with the same key:
+
+* and the same body — gets the kept answer again, with ``Idempotent-Replayed: true``;
+* while the first is still being processed — ``409`` (``in_flight``), with ``Retry-After``;
+* and a different body — ``422`` (``idempotency_key_reused``; raised by ``exports.accept``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.clock import utcnow
+from shared.errors import InFlightError
+from shared.model import ExportTask, TaskState
+from shared.state.base import Record, TaskStore
+
+ANSWER = "http_answer"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def keep(store: TaskStore, task: ExportTask, status: int, body: Any) -> None:
+    """Keep the first answer to the request that created ``task``."""
+    now = utcnow()
+    store.put_record(Record(kind=ANSWER, id=task.id, key=None, state="kept", ref=task.id,
+                            version=0, due_at=None, lease_owner=None, lease_until=None,
+                            created_at=now, updated_at=now,
+                            data={"status": status, "body": body}))
+
+
+def replay(store: TaskStore, task: ExportTask, now: datetime | None = None
+           ) -> tuple[int, Any] | None:
+    """The kept answer for a repeated request; ``None`` when none was kept (an export made
+    before answers were kept, or whose first invocation died after creating it)."""
+    rec = store.get_record(ANSWER, task.id)
+    if rec is not None:
+        return int(rec.data["status"]), rec.data["body"]
+    now = now or utcnow()
+    creating = (task.state is TaskState.ACCEPTED and (task.lease_owner or "").startswith(
+        "create:") and task.lease_until is not None and task.lease_until > now)
+    if creating:
+        raise InFlightError("the first request with this Idempotency-Key is still being "
+                            "processed; try again in a moment")
+    return None
