@@ -10,16 +10,18 @@ task and creates nothing at the provider.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import locks
+from shared import locks, netguard
 from shared.clock import to_iso, utcnow
 from shared.errors import (
     ConflictError,
     IdempotencyKeyReusedError,
     ProviderError,
+    UnsafeTargetError,
     ValidationError,
     VersionConflictError,
 )
@@ -27,6 +29,7 @@ from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
 from shared.providers.base import SECRET_RESULT_FIELDS
 from shared.state.base import TaskStore
+from shared.webhooks import notify
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,8 @@ class Accepted:
     created: bool  # False: an earlier request with the same idempotency key
 
 
-def parse_request(body: Any, idempotency_key: str | None) -> tuple[str, Any, list[str], str | None]:
+def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[str] = ()
+                  ) -> tuple[str, Any, list[str], str | None]:
     if not isinstance(body, dict):
         raise ValidationError("body", "must be a JSON object")
     unknown = sorted(set(body) - {"provider", "params", "subscribers", "idempotency_key"})
@@ -60,6 +64,11 @@ def parse_request(body: Any, idempotency_key: str | None) -> tuple[str, Any, lis
     for i, url in enumerate(subscribers):
         if not url.startswith(("https://", "http://")) or len(url) > 2048:
             raise ValidationError(f"subscribers[{i}]", "must be an http(s) URL")
+        try:
+            netguard.check_literal(url, allow_hosts=allow_hosts)
+        except UnsafeTargetError as exc:
+            raise ValidationError(f"subscribers[{i}]", f"cannot receive webhooks: {exc}"
+                                  ) from exc
     key = idempotency_key or body.get("idempotency_key")
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
         raise ValidationError("Idempotency-Key", "must be 1 to 200 characters")
@@ -76,7 +85,8 @@ def accept(
     now: datetime | None = None,
     poll_interval_s: float = 30.0,
 ) -> Accepted:
-    provider_name, raw_params, subscribers, key = parse_request(body, idempotency_key)
+    provider_name, raw_params, subscribers, key = parse_request(
+        body, idempotency_key, providers.settings.allow_private_hosts)
     provider = providers.get(provider_name)
     params = provider.validate(raw_params)
     now = now or utcnow()
@@ -119,7 +129,10 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
             task.fail(exc.detail, code=exc.code, retryable=False)
             log.warning("export %s: create refused (%s)", task.id, exc.code)
         task.release()
-        return store.update_task(task)
+        saved = store.update_task(task)
+        if saved.state is TaskState.FAILED:
+            notify.notify(store, providers.settings, saved, "export.failed")
+        return saved
     finally:
         if serial:
             locks.release(store, serial, owner)
@@ -149,9 +162,11 @@ def cancel(store: TaskStore, providers: Providers, export_id: str) -> ExportTask
     task.due_at = None
     task.release()
     try:
-        return store.update_task(task)
+        saved = store.update_task(task)
     except VersionConflictError as exc:
         raise ConflictError(f"export {export_id} changed meanwhile; try again") from exc
+    notify.notify(store, providers.settings, saved, "export.cancelled")
+    return saved
 
 
 def retry(store: TaskStore, export_id: str, *, now: datetime | None = None) -> ExportTask:

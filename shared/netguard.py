@@ -237,6 +237,52 @@ def check_url(url: str, *, allow_hosts: Iterable[str] = ()) -> None:
             raise UnsafeTargetError(f"host {host!r} resolves to a non-public address")
 
 
+# Names that only ever mean something on the caller's own network (RFC 6761, 6762, 8375).
+LOCAL_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".intranet", ".lan",
+                  ".home.arpa", ".corp", ".home", ".private")
+_NUMERIC_HOST = "0123456789abcdefx."
+
+
+def literal_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """``host`` read as an IPv4 address in any form a URL parser accepts (``2130706433``,
+    ``0x7f.1``, ``0177.0.0.1``, ``127.1``); ``None`` when it is a name."""
+    text = host.lower()
+    if not text or not all(c in _NUMERIC_HOST for c in text) or not text[-1:].isalnum():
+        return None
+    if not any(c.isdigit() for c in text.rsplit(".", 1)[-1][:1]):
+        return None  # the last label starts with a letter: a name ("cafe", "x.dead")
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(text))
+    except OSError as exc:
+        raise UnsafeTargetError("host looks like an IPv4 address but is not one") from exc
+
+
+def check_literal(url: str, *, allow_hosts: Iterable[str] = ()) -> None:
+    """Raise :class:`UnsafeTargetError` if ``url`` can never be delivered to: not http(s), a
+    literal non-public address (in any spelling), or a name that can only be local. No DNS
+    look-up: names are resolved (and checked again) at every delivery."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise UnsafeTargetError("URL is malformed") from exc
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        raise UnsafeTargetError("URL must be http or https")
+    host = (parts.hostname or "").rstrip(".").lower()
+    if not host:
+        raise UnsafeTargetError("URL has no host")
+    names, nets = _allow_rules(allow_hosts)
+    if host in names:
+        return
+    ip: IPAddress | None = _parse_ip(host) or literal_ipv4(host)
+    if ip is not None:
+        if not _in_nets(ip, nets) and is_blocked_address(ip):
+            raise UnsafeTargetError("URL points to a non-public address")
+        return
+    if "." not in host or host == "localhost" or host.endswith(LOCAL_SUFFIXES):
+        raise UnsafeTargetError(f"host {host[:60]!r} can only be a local name")
+
+
 def redact_url(url: str, *, keep_path: bool = False) -> str:
     """``scheme://host[:port]`` of ``url`` (and its path with ``keep_path``): safe to log and
     show (no user info, query string or fragment)."""

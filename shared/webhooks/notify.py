@@ -2,6 +2,11 @@
 
 Subscribers of an event are the export's own (from its create request) plus the deployment's
 default endpoints. Event payloads carry what a subscriber acts on and nothing secret.
+
+Every export that was accepted ends in exactly one of ``export.delivered``, ``export.failed``
+(refused at create or when the timer submits it, failed at the provider, copy failed for good;
+with the reason) or ``export.cancelled``; a duplicate event for one export and endpoint is a
+no-op (the delivery key).
 """
 
 from __future__ import annotations
@@ -45,9 +50,12 @@ def event_data(task: ExportTask, event_type: str, extra: dict[str, Any]) -> dict
                 data[k] = copy[k]
         if task.result.get("file_name"):
             data["file_name"] = task.result["file_name"]
-    elif event_type == "export.failed" and task.error:
-        data.update({"reason": task.error.get("reason"), "code": task.error.get("code"),
-                     "retryable": bool(task.error.get("retryable"))})
+    elif event_type == "export.failed":
+        error = task.error or {}
+        data.update({"reason": error.get("reason"), "code": error.get("code"),
+                     "retryable": bool(error.get("retryable"))})
+    elif event_type == "export.cancelled":
+        data["reason"] = "cancelled through the API"
     data.update({k: v for k, v in extra.items() if v is not None})
     return data
 

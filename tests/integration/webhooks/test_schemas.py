@@ -16,7 +16,7 @@ from shared.webhooks import notify
 from tests.integration.webhooks.webhook_support import T0
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
-EVENTS = ("export.delivered", "export.failed", "export.waiting")
+EVENTS = ("export.delivered", "export.failed", "export.waiting", "export.cancelled")
 
 
 def validator(event: str) -> Draft202012Validator:
@@ -77,7 +77,7 @@ def test_schemas_reject_wrong_payloads(event: str) -> None:
     v = validator(event)
     good_data = {"export_id": "exp_1", "provider": "cls",
                  "state": {"export.delivered": "delivered", "export.failed": "failed",
-                           "export.waiting": "submitted"}[event],
+                           "export.waiting": "submitted", "export.cancelled": "cancelled"}[event],
                  "uri": "file:///x", "key": "x", "size": 1, "reason": "r", "retryable": False}
     v.validate({"type": event, "timestamp": "2030-01-01T00:00:00Z", "data": good_data})
     for bad in ({"type": "export.other", "timestamp": "2030-01-01T00:00:00Z",
@@ -88,3 +88,10 @@ def test_schemas_reject_wrong_payloads(event: str) -> None:
                 {"type": event, "timestamp": "2030-01-01T00:00:00Z", "data": good_data,
                  "secret": "x"}):
         assert list(v.iter_errors(bad)), bad
+
+
+def test_cancelled_payload(store: TaskStore) -> None:
+    task = ExportTask(provider="cls", params={}, state=TaskState.CANCELLED)
+    payload = queued_payload(store, task, "export.cancelled")
+    validator("export.cancelled").validate(payload)
+    assert payload["data"]["reason"]
