@@ -119,7 +119,7 @@ def paths() -> dict[str, Any]:
                 params=[{"name": "Idempotency-Key", "in": "header", "required": False,
                          "schema": {"type": "string", "minLength": 1, "maxLength": 200}}]),
             "get": operation(
-                "listExports", "List exports, newest first",
+                "listExports", "List exports, a page at a time",
                 {"200": ok("A page of exports", ref("ExportPage"))},
                 params=[state_param(task_states),
                         {"name": "provider", "in": "query", "required": False,

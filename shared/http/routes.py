@@ -61,7 +61,8 @@ def router(settings: Settings, store: Callable[[], TaskStore], providers: Provid
                                         request_id=request_id(r.current_event))
             response.headers.update(location)
             if task.idempotency_key:
-                idempotency.keep(st, task, 422, problem.body("/exports"))
+                idempotency.keep(st, task, 422, problem.body("/exports", request_id(
+                    r.current_event)))
             return response
         if task.idempotency_key:
             idempotency.keep(st, task, 202, view)
