@@ -77,12 +77,14 @@ PARAMS: dict[str, dict[str, Any]] = {
         "DbId": integer(1, description="Required without OrderId"),
         "ExeSQL": text(64 * 1024, description="Required without OrderId"),
         "Logic": {"type": "boolean", "default": False},
-        "InstanceId": integer(0),
+        "InstanceId": integer(1, description="Required without OrderId (the ticket's "
+                                             "PluginParam.InstanceId)"),
         "AffectRows": integer(0),
         "Comment": text(512),
         "FileType": choice(dms.FILE_TYPES, "CSV"),
         "Encoding": choice(dms.ENCODINGS, "UTF8"),
-    }, ["Tid"], "DMS data export ticket: an existing OrderId, or DbId with ExeSQL."),
+    }, ["Tid"], "DMS data export ticket: an existing OrderId, or DbId with ExeSQL and "
+                "InstanceId."),
     "mongodb": obj({
         "InstanceId": text(64, "cmgo-[a-z0-9]{6,16}"),
         "StartTime": text(19, "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}",

@@ -37,7 +37,9 @@ class HandlerServer:
                 event = {
                     "httpMethod": self.command, "path": parts.path,
                     "resource": parts.path, "headers": dict(self.headers.items()),
-                    "queryStringParameters": dict(parse_qsl(parts.query)) or None,
+                    # a gateway passes ?state= as an empty value: so does this server
+                    "queryStringParameters": dict(parse_qsl(
+                        parts.query, keep_blank_values=True)) or None,
                     "body": base64.b64encode(raw).decode() if raw else None,
                     "isBase64Encoded": bool(raw),
                     "requestContext": {"httpMethod": self.command, "path": parts.path,
