@@ -126,3 +126,27 @@ def verify(method: str, path: str, query: str, headers: Mapping[str, str], body:
             return cred
     raise ApiError("AuthFailure.SignatureFailure",
                    "the provided credentials could not be validated: check your signature")
+
+
+def check_common(cred: Credential, headers: Mapping[str, str], regional: bool,
+                 role_token: Optional[str], token_live: bool = True) -> None:
+    """The common headers a signature does not cover (SOURCES.md, "common transport").
+
+    ``regional``: the action takes ``X-TC-Region`` as required (every API unless its page
+    says "This parameter is not required", as TCSS's do). ``role_token``: the session token
+    of a temporary (role) SecretId, None for a permanent key; ``token_live`` False once that
+    temporary key has expired.
+    """
+    if regional and not (headers.get("x-tc-region") or "").strip():
+        raise ApiError("MissingParameter",
+                       "The request is missing a required parameter `Region`.")
+    if role_token is None:
+        return
+    sent = (headers.get("x-tc-token") or "").strip()
+    if not sent:
+        raise ApiError("AuthFailure.TokenFailure",
+                       f"the SecretId {cred.secret_id} is temporary: X-TC-Token is missing")
+    if not hmac.compare_digest(sent, role_token):
+        raise ApiError("AuthFailure.TokenFailure", "the X-TC-Token does not match the SecretId")
+    if not token_live:
+        raise ApiError("AuthFailure.TokenFailure", "the temporary credentials have expired")

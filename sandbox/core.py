@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import re
+import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -25,6 +26,10 @@ from sandbox.tcss import TcssService
 SECRET_ID = "AKIDsandbox"
 SECRET_KEY = "sandbox-secret-key"  # noqa: S105 - the sandbox's published test credential
 DEFAULT_RATE_LIMIT = 20
+# Services whose actions take X-TC-Region as required: the DLC and MongoDB API pages mark
+# Region "Yes", as the common-parameter page does for every API not saying otherwise (CLS);
+# the TCSS pages say "This parameter is not required". See SOURCES.md.
+REGIONAL_SERVICES = frozenset({"cls", "dlc", "mongodb"})
 
 
 class _Server(ThreadingHTTPServer):
@@ -68,6 +73,9 @@ class Sandbox:
         self.calls: dict[tuple[Optional[str], Optional[str]], int] = {}
         self.bytes_served: dict[str, int] = {}
         self.keys: dict[str, str] = dict(pairs)
+        self.regional_services: set[str] = set(REGIONAL_SERVICES)
+        # temporary (role) keys: SecretId -> (session token, expiry in sandbox time)
+        self.role_tokens: dict[str, tuple[str, float]] = {}
         self._windows: dict[tuple[Optional[str], Optional[str]], collections.deque] = {}
         self._lock = threading.Lock()
         self._server: Optional[_Server] = None
@@ -166,10 +174,30 @@ class Sandbox:
         """CLS topic ids answered with ``ResourceNotFound.TopicNotExist``."""
         return self.cls.missing_topics
 
+    def issue_role_keys(self, ttl_s: float = 7200.0) -> tuple[str, str, str]:
+        """Temporary keys as a role hands them out (SCF puts them in a function's
+        environment): ``(SecretId, SecretKey, Token)``. A request signed with them is
+        refused (``AuthFailure.TokenFailure``) without its ``X-TC-Token``, with another
+        token, or once ``ttl_s`` of sandbox time has passed."""
+        secret_id = "AKIDrole" + secrets.token_hex(10)
+        secret_key, token = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
+        with self._lock:
+            self.keys[secret_id] = secret_key
+            self.role_tokens[secret_id] = (token, self.clock.now() + ttl_s)
+        return secret_id, secret_key, token
+
     # -- used by the handler -----------------------------------------------------------------
 
     def _secret_for(self, secret_id: str) -> Optional[str]:
         return self.keys.get(secret_id)
+
+    def _role_token(self, secret_id: str) -> tuple[Optional[str], bool]:
+        """(session token, still valid) of a temporary key; (None, True) for a permanent one."""
+        with self._lock:
+            entry = self.role_tokens.get(secret_id)
+        if entry is None:
+            return None, True
+        return entry[0], self.clock.now() < entry[1]
 
     def _count(self, service: Optional[str], action: Optional[str]) -> None:
         with self._lock:

@@ -185,8 +185,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str, query: str, headers: dict[str, str], body: bytes,
                   service: Optional[str], action: Optional[str]) -> dict[str, Any]:
-        auth.verify(method, "/", query if method == "GET" else "", headers, body,
-                    self.sb._secret_for)
+        cred = auth.verify(method, "/", query if method == "GET" else "", headers, body,
+                           self.sb._secret_for)
+        token, live = self.sb._role_token(cred.secret_id)
+        auth.check_common(cred, headers, (service or "") in self.sb.regional_services, token,
+                          live)
         if not action:
             raise ApiError("MissingParameter", "the X-TC-Action header is missing")
         if not self.sb._admit(service, action):

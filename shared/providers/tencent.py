@@ -18,8 +18,8 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from shared.config import TencentSettings
-from shared.errors import ProviderError
+from shared.config import ENV_TC_REGION, TencentSettings
+from shared.errors import ConfigError, ProviderError
 from shared.providers.base import MIN_CALL_S, RateLimiter, deadline_error, time_left
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,9 @@ RETRYABLE_CODES = frozenset({
     "ValueError",
 })
 THROTTLED_CODES = frozenset({"RequestLimitExceeded", "FailedOperation.ReadQpsLimit"})
+# Services whose API pages mark the Region common parameter required (TCSS's say it is not).
+# The SDK sends X-TC-Region only when the client has a region: refuse to build without one.
+REGIONAL_SERVICES = frozenset({"cls", "dlc", "mongodb"})
 
 
 def is_retryable(code: str) -> bool:
@@ -88,6 +91,9 @@ class TencentApi:
     @classmethod
     def build(cls, provider: str, service: str, client_cls: Any, models: Any,
               settings: TencentSettings, limiter: RateLimiter | None = None) -> TencentApi:
+        if service in REGIONAL_SERVICES and not (settings.region or "").strip():
+            raise ConfigError(f"{ENV_TC_REGION}: {provider} needs a region (the {service} API "
+                              "takes Region as a required parameter), e.g. ap-guangzhou")
         profile = ClientProfile(httpProfile=http_profile(settings, service))
         client = client_cls(credential(settings), settings.region, profile)
         return cls(provider, client, models, limiter)
