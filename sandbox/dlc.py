@@ -36,10 +36,25 @@ MAX_TASK_IDS = 50
 MAX_LIMIT = 100
 MAX_STATEMENTS = 50
 CHINA = timezone(timedelta(hours=8))
+DAY = 86400.0
+# DescribeTasks time window (SDK DescribeTasksRequest): a span in (0, 30 days], data of the
+# last 45 days; StartTime defaults to 7 days ago (API page) or 45 (SDK): ``window_days``.
+MAX_SPAN_DAYS = 30
+MAX_BACK_DAYS = 45
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def _time(unix: float) -> str:
-    return datetime.fromtimestamp(unix, tz=CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(unix, tz=CHINA).strftime(TIME_FORMAT)
+
+
+def _parse_time(name: str, value: str) -> float:
+    """A ``yyyy-mm-dd HH:MM:SS`` request time, read as Beijing time like CreateTime."""
+    try:
+        return datetime.strptime(value.strip(), TIME_FORMAT).replace(tzinfo=CHINA).timestamp()
+    except ValueError:
+        raise ApiError("InvalidParameter.InvalidTimeFormat",
+                       f"parameter `{name}` must be yyyy-mm-dd HH:MM:SS") from None
 
 
 @dataclass
@@ -80,6 +95,7 @@ class DlcService:
         self.failing_databases: set[str] = set()
         self.broken_downloads = 0  # the next N downloads end in ``error``
         self.creds_ttl_s = 1800.0
+        self.window_days = 7  # DescribeTasks' default StartTime: 7 (API page) or 45 (SDK)
         self._seq = itertools.count()
         self._lock = threading.RLock()
         self.actions: dict[str, Callable[[Params], dict[str, Any]]] = {
@@ -134,6 +150,34 @@ class DlcService:
             "DataEngineName": task.engine,
             "TaskType": "SQLTask",
         }
+
+    def add_task(self, sql: str, database: str = "sales", age_s: float = 0.0) -> str:
+        """A task somebody ran ``age_s`` (sandbox) seconds ago; finished unless very young."""
+        with self._lock:
+            task = SqlTask(task_id=str(uuid.uuid4()), database=database, sql=sql,
+                           engine="sandbox-engine", created=self.sb.clock.now() - age_s,
+                           seq=next(self._seq), fails=False)
+            self.tasks[task.task_id] = task
+        return task.task_id
+
+    def window(self, params: Params, now: float) -> tuple[float, float]:
+        """DescribeTasks' [StartTime, EndTime] on CreateTime. The limits are checked on a
+        StartTime the caller gave (the SDK's own 45-day default would break its 30-day span)."""
+        raw_start, raw_end = params.text("StartTime"), params.text("EndTime")
+        end = _parse_time("EndTime", raw_end) if raw_end else now
+        if not raw_start:
+            return now - self.window_days * DAY, end
+        start = _parse_time("StartTime", raw_start)
+        if end <= start:
+            raise ApiError("InvalidParameter.InvalidTimeParameter",
+                           "EndTime must be later than StartTime")
+        if end - start > MAX_SPAN_DAYS * DAY:
+            raise ApiError("InvalidParameter.InvalidTimeParameter",
+                           f"the time span may be at most {MAX_SPAN_DAYS} days")
+        if start < now - MAX_BACK_DAYS * DAY:
+            raise ApiError("InvalidParameter.InvalidTimeParameter",
+                           f"only the last {MAX_BACK_DAYS} days can be queried")
+        return start, end
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -195,9 +239,10 @@ class DlcService:
             else:
                 raise ApiError("InvalidParameterValue", f"unsupported filter {name!r}")
         now = self.sb.clock.now()
+        start, end = self.window(params, now)
         with self._lock:
             mine = [t for t in self.tasks.values()
-                    if wanted is None or t.task_id in wanted]
+                    if (wanted is None or t.task_id in wanted) and start <= t.created <= end]
             mine.sort(key=lambda t: (t.created, t.seq))
             infos = [self._task_info(t, now) for t in mine]
         if states is not None:

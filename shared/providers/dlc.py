@@ -14,6 +14,12 @@ and ``https://<bucket>.cos.<region>.myqcloud.com/<key>`` (region from the host n
 credentials are stored in ``task.result`` under secret field names (never returned by the
 API) and re-read when they are old or the read was refused (``result(refresh=True)``).
 
+DescribeTasks only lists tasks created inside a time window: at most 30 days long, within
+the last 45 days, and without a StartTime only the last 7 days (API page; 45 says the SDK).
+Every DescribeTasks here sends a window (see ``windows``): from the task's creation (kept in
+``remote.created``) for a poll, and for a given TaskId of unknown age the last 29 days, then
+the 29 days before (as far back as DLC lists).
+
 API calls per export in the normal path: CreateTasks, DescribeTasks (shared by up to 50
 exports), CreateResultDownload, DescribeResultDownload — 4, plus one more DescribeTasks or
 DescribeResultDownload for every poll that finds the task still running.
@@ -24,7 +30,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -58,6 +64,15 @@ TASK_FAILED = -1
 TASK_CANCELLED = -3
 DOWNLOAD_PENDING = frozenset({"init", "queue", "format", "compress"})
 DOWNLOAD_BROKEN = frozenset({"timeout", "error"})
+
+# DescribeTasks window: ≤ 30 days long, ≤ 45 days back; kept a day inside both, and a day of
+# margin before a task's creation, for clock skew and the zone of the times (Beijing time,
+# as DLC shows CreateTime: an assumption the margins make harmless).
+WINDOW_SPAN = timedelta(days=29)
+WINDOW_BACK = timedelta(days=44)
+WINDOW_MARGIN = timedelta(days=1)
+CHINA = timezone(timedelta(hours=8))
+DLC_TIME = "%Y-%m-%d %H:%M:%S"
 
 _COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-9-]+)"
                        r"\.myqcloud\.com$")
@@ -112,12 +127,17 @@ class DlcProvider(Provider):
         params = task.params
         if params.get("TaskId"):
             # Somebody else's task: check it exists now rather than fail on the first poll.
-            found = self._describe([params["TaskId"]])
-            if params["TaskId"] not in found:
-                raise ProviderError("dlc", "ResourceNotFound.TaskNotFound",
-                                    "DLC does not list the given TaskId", retryable=False)
-            return Submission(remote={"TaskId": params["TaskId"], "own_task": False},
-                              stage=STAGE_SQL)
+            for window in windows(None, utcnow()):
+                found = self._describe([params["TaskId"]], window)
+                if params["TaskId"] in found:
+                    created = _dlc_time(found[params["TaskId"]].get("CreateTime"))
+                    return Submission(remote={
+                        "TaskId": params["TaskId"], "own_task": False,
+                        "created": to_iso(created or _dlc_time(window["StartTime"]))},
+                        stage=STAGE_SQL)
+            raise ProviderError("dlc", "ResourceNotFound.TaskNotFound",
+                                "DLC does not list the given TaskId (it lists tasks of the last "
+                                "45 days)", retryable=False)
         request: dict[str, Any] = {
             "DatabaseName": params["DatabaseName"],
             "Tasks": {"TaskType": "SQLTask", "FailureTolerance": "Terminate",
@@ -126,13 +146,15 @@ class DlcProvider(Provider):
         for name in ("DataEngineName", "DatasourceConnectionName"):
             if params.get(name):
                 request[name] = params[name]
+        created = utcnow()
         answer = self.api.call("CreateTasks", request)
         ids = answer.get("TaskIdSet") or []
         if not ids:
             raise ProviderError("dlc", "NoTaskId", "CreateTasks answered without TaskIdSet",
                                 retryable=True)
         # Statements run in order; the last one's result is the one exported.
-        return Submission(remote={"TaskId": ids[-1], "own_task": True}, stage=STAGE_SQL)
+        return Submission(remote={"TaskId": ids[-1], "own_task": True,
+                                  "created": to_iso(created)}, stage=STAGE_SQL)
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
         results: dict[str, PollResult | ProviderError] = {}
@@ -143,10 +165,11 @@ class DlcProvider(Provider):
                     results[task.id] = self._poll_download(task)
                 except ProviderError as exc:
                     results[task.id] = exc
-        for start in range(0, len(running), BATCH):
-            chunk = running[start:start + BATCH]
+        now = utcnow()
+        for chunk in _chunks(running):
+            window = windows(_created(chunk[0]), now)[0]
             try:
-                found = self._describe([t.remote["TaskId"] for t in chunk])
+                found = self._describe([t.remote["TaskId"] for t in chunk], window)
             except ProviderError as exc:  # this chunk only; the chunks read before stand
                 results.update((t.id, exc) for t in chunk)
                 continue
@@ -185,10 +208,11 @@ class DlcProvider(Provider):
                     raise
 
     # --------------------------------------------------------------- helpers
-    def _describe(self, task_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def _describe(self, task_ids: list[str],
+                  window: dict[str, str]) -> dict[str, dict[str, Any]]:
         answer = self.api.call("DescribeTasks", {
             "Filters": [{"Name": "task-id", "Values": task_ids}],
-            "Limit": len(task_ids), "Offset": 0})
+            "Limit": len(task_ids), "Offset": 0, **window})
         return {str(info.get("Id")): info for info in answer.get("TaskList") or []
                 if info.get("Id")}
 
@@ -276,6 +300,47 @@ class DlcProvider(Provider):
             "cos_token": info.get("Token") or None,
             "creds_at": to_iso(utcnow()),
         })
+
+
+def windows(oldest: datetime | None, now: datetime) -> list[dict[str, str]]:
+    """DescribeTasks ``StartTime``/``EndTime`` to try, in order, for tasks created since
+    ``oldest`` (None: unknown, as far back as DLC lists). Without ``EndTime`` the service's
+    own "now" ends the window, so a clock ahead of ours loses nothing."""
+    recent = now - WINDOW_SPAN
+    if oldest is None:
+        older = now - WINDOW_BACK
+        return [{"StartTime": _fmt(recent)},
+                {"StartTime": _fmt(older), "EndTime": _fmt(older + WINDOW_SPAN)}]
+    start = max(oldest - WINDOW_MARGIN, now - WINDOW_BACK)
+    if start >= recent:
+        return [{"StartTime": _fmt(start)}]
+    return [{"StartTime": _fmt(start), "EndTime": _fmt(start + WINDOW_SPAN)}]
+
+
+def _chunks(tasks: list[ExportTask]) -> list[list[ExportTask]]:
+    """Batches of at most ``BATCH`` tasks, oldest first, each inside one window."""
+    out: list[list[ExportTask]] = []
+    for task in sorted(tasks, key=_created):
+        if (not out or len(out[-1]) >= BATCH
+                or _created(task) - _created(out[-1][0]) > WINDOW_SPAN - 2 * WINDOW_MARGIN):
+            out.append([])
+        out[-1].append(task)
+    return out
+
+
+def _created(task: ExportTask) -> datetime:
+    return from_iso(task.remote.get("created")) or task.created_at
+
+
+def _fmt(when: datetime) -> str:
+    return when.astimezone(CHINA).strftime(DLC_TIME)
+
+
+def _dlc_time(value: Any) -> datetime | None:
+    try:
+        return datetime.strptime(str(value or ""), DLC_TIME).replace(tzinfo=CHINA)
+    except ValueError:
+        return None
 
 
 def parse_cos_path(path: str, default_region: str) -> tuple[str, str, str]:
