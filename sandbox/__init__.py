@@ -11,8 +11,9 @@ Knobs: ``sb.clock.advance(s)`` / ``Sandbox(time_scale=x)`` (tasks progress by sa
 (per service+action per second, default 20), ``sb.fail_exports(topic)``,
 ``sb.fail_next_export()``,
 ``sb.set_file_size(topic, n)``, ``sb.missing_topics``, ``sb.fail_log_downloads(instance)``,
-``sb.fail_export_jobs(action)``, ``sb.issue_role_keys(ttl_s)`` (temporary keys that need their
-X-TC-Token), ``sb.regional_services`` (services refusing a request without X-TC-Region).
+``sb.fail_export_jobs(action)``, ``sb.issue_role_keys(ttl_s)`` (temporary keys that need
+their X-TC-Token), ``sb.regional_services`` (services refusing a request without
+X-TC-Region), ``sb.site`` ("intl" / "china": the API domain a proxied request must name).
 Records: ``sb.calls`` {(service, action): n} and
 ``sb.bytes_served`` {file token: bytes} (the token is the ExportId / TaskId / JobId).
 

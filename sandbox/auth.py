@@ -150,3 +150,18 @@ def check_common(cred: Credential, headers: Mapping[str, str], regional: bool,
         raise ApiError("AuthFailure.TokenFailure", "the X-TC-Token does not match the SecretId")
     if not token_live:
         raise ApiError("AuthFailure.TokenFailure", "the temporary credentials have expired")
+
+
+def check_site(host: str, site: Optional[str]) -> None:
+    """A request naming a ``tencentcloudapi.com`` host (through a proxy) must name the API
+    domain of the account's ``site``: ``intl`` → ``<svc>.intl.tencentcloudapi.com``,
+    ``china`` → ``<svc>.tencentcloudapi.com``. None, or any other host (the sandbox's own
+    address), is not checked."""
+    name = host.split(":", 1)[0].lower().rstrip(".")
+    if site is None or not name.endswith("tencentcloudapi.com"):
+        return
+    on_intl = name.endswith(".intl.tencentcloudapi.com")
+    if on_intl != (site == "intl"):
+        raise ApiError("AuthFailure.SecretIdNotFound",
+                       f"the SecretId is not found on {name}: the account belongs to the "
+                       f"{'international' if site == 'intl' else 'China'} site")

@@ -74,6 +74,9 @@ class Sandbox:
         self.bytes_served: dict[str, int] = {}
         self.keys: dict[str, str] = dict(pairs)
         self.regional_services: set[str] = set(REGIONAL_SERVICES)
+        # the keys' site, checked on a tencentcloudapi.com Host (requests through a proxy):
+        # None (any), "china" or "intl"
+        self.site: Optional[str] = None
         # temporary (role) keys: SecretId -> (session token, expiry in sandbox time)
         self.role_tokens: dict[str, tuple[str, float]] = {}
         self._windows: dict[tuple[Optional[str], Optional[str]], collections.deque] = {}

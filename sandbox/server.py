@@ -187,6 +187,7 @@ class Handler(BaseHTTPRequestHandler):
                   service: Optional[str], action: Optional[str]) -> dict[str, Any]:
         cred = auth.verify(method, "/", query if method == "GET" else "", headers, body,
                            self.sb._secret_for)
+        auth.check_site(headers.get("host") or "", self.sb.site)
         token, live = self.sb._role_token(cred.secret_id)
         auth.check_common(cred, headers, (service or "") in self.sb.regional_services, token,
                           live)

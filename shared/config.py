@@ -43,6 +43,9 @@ ENV_S3_ENDPOINT = "COURIER_S3_ENDPOINT"  # an S3-compatible server for s3:// des
 ENV_S3_REGION = "COURIER_S3_REGION"
 ENV_COS_ENDPOINT = "COURIER_COS_ENDPOINT"  # another COS endpoint (the sandbox's gateway)
 ENV_TENCENT_ENDPOINT = "COURIER_TENCENT_ENDPOINT"  # e.g. http://127.0.0.1:8700 (sandbox)
+# "china" (default): <svc>.tencentcloudapi.com; "intl": <svc>.intl.tencentcloudapi.com
+ENV_TENCENT_SITE = "COURIER_TENCENT_SITE"
+TENCENT_SITES = ("china", "intl")
 ENV_DMS_ENDPOINT = "COURIER_DMS_ENDPOINT"
 ENV_TC_SECRET_ID = "TENCENTCLOUD_SECRETID"
 ENV_TC_SECRET_KEY = "TENCENTCLOUD_SECRETKEY"
@@ -63,6 +66,7 @@ class TencentSettings:
     token: str | None = field(default=None, repr=False)
     region: str = "ap-guangzhou"
     endpoint: str | None = None  # "http://127.0.0.1:PORT" points every service at one host
+    site: str = "china"  # which API domain an account belongs to: TENCENT_SITES
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,10 @@ class Settings:
             if not isinstance(parsed, list) or not all(isinstance(s, dict) for s in parsed):
                 raise ConfigError(f"{ENV_SCHEDULES}: must be a JSON list of objects")
             values["schedules"] = tuple(parsed)
+        site = (text(ENV_TENCENT_SITE) or "china").lower()
+        if site not in TENCENT_SITES:
+            raise ConfigError(f"{ENV_TENCENT_SITE}: must be 'china' (tencentcloudapi.com) or "
+                              "'intl' (intl.tencentcloudapi.com)")
         if text(ENV_TC_SECRET_ID) and text(ENV_TC_SECRET_KEY):
             values["tencent"] = TencentSettings(
                 secret_id=text(ENV_TC_SECRET_ID) or "",
@@ -236,6 +244,7 @@ class Settings:
                 token=text(ENV_TC_TOKEN),
                 region=text(ENV_TC_REGION) or "ap-guangzhou",
                 endpoint=text(ENV_TENCENT_ENDPOINT),
+                site=site,
             )
         if text(ENV_ALI_AK) and text(ENV_ALI_SK):
             values["alibaba"] = AlibabaSettings(

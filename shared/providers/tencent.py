@@ -54,6 +54,9 @@ def is_retryable(code: str) -> bool:
     return any(code.startswith(p) for p in RETRYABLE_CODES if p.endswith("."))
 
 
+API_DOMAINS = {"china": "tencentcloudapi.com", "intl": "intl.tencentcloudapi.com"}
+
+
 def http_profile(settings: TencentSettings, service: str, timeout_s: int = 15) -> HttpProfile:
     """Point the SDK at the real service, or at one host:port for every service (sandbox)."""
     if settings.endpoint:
@@ -62,8 +65,14 @@ def http_profile(settings: TencentSettings, service: str, timeout_s: int = 15) -
             scheme, hostport = "https", settings.endpoint
         return HttpProfile(protocol=scheme, endpoint=hostport.rstrip("/"), reqMethod="POST",
                            reqTimeout=timeout_s)
-    return HttpProfile(endpoint=f"{service}.tencentcloudapi.com", reqMethod="POST",
+    return HttpProfile(endpoint=api_host(settings, service), reqMethod="POST",
                        reqTimeout=timeout_s)
+
+
+def api_host(settings: TencentSettings, service: str) -> str:
+    """The service's API domain on the account's site: the international site's API pages
+    name ``<svc>.intl.tencentcloudapi.com``, the China site's ``<svc>.tencentcloudapi.com``."""
+    return f"{service}.{API_DOMAINS[settings.site]}"
 
 
 def credential(settings: TencentSettings) -> Credential:
