@@ -12,9 +12,10 @@ answered as a COS XML error with HTTP 503.
 
 ETags follow COS: an object up to :data:`SIMPLE_UPLOAD_MAX` bytes looks like a simple
 upload, so its ETag is the MD5 of its bytes (clients may check against it); a larger one looks
-like a multipart upload (``"<hex>-<parts>"``), whose ETag is no MD5. With ``kms`` set, objects
-answer as if encrypted with KMS keys: ``x-cos-server-side-encryption: cos/kms`` and an ETag
-that is not their MD5.
+like a multipart upload (``"<hex>-<parts>"``), whose ETag is no MD5. With ``sse`` set
+(``"AES256"``: SSE-COS, ``"cos/kms"``: KMS keys; ``kms = True`` is the latter), objects answer
+as encrypted: ``x-cos-server-side-encryption: <sse>`` and an ETag that is not their MD5 (COS:
+it "will be different if the uploaded object is encrypted").
 """
 
 from __future__ import annotations
@@ -56,9 +57,20 @@ class CosObjects:
         self.credentials = CredentialStore()
         self._grants: dict[str, Grant] = {}
         self._etags: dict[str, str] = {}
-        # as a bucket encrypted with KMS keys: the ETag is no MD5, and the answer says so
-        self.kms = False
+        # as an encrypted bucket: the ETag is no MD5, and the answer says so
+        self.sse: Optional[str] = None
         self._lock = threading.Lock()
+
+    @property
+    def kms(self) -> bool:
+        return self.sse == "cos/kms"
+
+    @kms.setter
+    def kms(self, value: bool) -> None:
+        self.sse = "cos/kms" if value else None
+
+    def sse_headers(self) -> dict[str, str]:
+        return {"x-cos-server-side-encryption": self.sse} if self.sse else {}
 
     @staticmethod
     def owns(host: str) -> bool:
@@ -88,7 +100,7 @@ class CosObjects:
             known = self._etags.get(entry.token)
         if known is not None:
             return known
-        if self.kms:
+        if self.sse:
             return entry.etag
         if entry.size <= SIMPLE_UPLOAD_MAX:
             digest = hashlib.md5(usedforsecurity=False)
@@ -150,7 +162,7 @@ class CosObjects:
         size = entry.size
         start, end, status = 0, size - 1, 200
         extra = {"ETag": self.etag(entry), "Accept-Ranges": "bytes",
-                 **({"x-cos-server-side-encryption": "cos/kms"} if self.kms else {}),
+                 **self.sse_headers(),
                  "x-cos-request-id": request_id,
                  "Last-Modified": formatdate(entry.modified, usegmt=True)}
         wanted = h.headers.get("Range")

@@ -256,7 +256,7 @@ class Handler(BaseHTTPRequestHandler):
         extra = {"ETag": objects.etag(entry), "Accept-Ranges": "bytes",
                  "Last-Modified": formatdate(entry.modified, usegmt=True),
                  "x-cos-request-id": uuid.uuid4().hex,
-                 **({"x-cos-server-side-encryption": "cos/kms"} if objects.kms else {})}
+                 **objects.sse_headers()}
         wanted = self.headers.get("Range")
         if wanted:
             parsed = parse_range(wanted, size)

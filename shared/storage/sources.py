@@ -133,15 +133,18 @@ def _object_store_etag_md5(headers: Any) -> str | None:
 
 def etag_is_md5(etag: str, headers: dict[str, Any]) -> bool:
     """Whether a COS (or S3) object's ETag is the MD5 of its bytes: only for a simple upload
-    stored unencrypted or with the service's own keys. Multipart ETags end in ``-N``; with
-    KMS or customer-provided keys the ETag is no MD5 at all. ``headers``: lower-case names."""
+    not encrypted by COS, or on S3 unencrypted or with S3's own keys. Multipart ETags end in
+    ``-N``. COS: the ETag "will be different if the uploaded object is encrypted" — any
+    encryption, SSE-COS (``AES256``) included (COS common response headers page). S3: with
+    KMS or customer-provided keys the ETag is no MD5. ``headers``: lower-case names."""
     if "-" in etag:
         return False
-    for prefix in ("x-cos-", "x-amz-"):
-        sse = str(headers.get(prefix + "server-side-encryption", "")).lower()
-        if "kms" in sse or headers.get(prefix + "server-side-encryption-customer-algorithm"):
-            return False
-    return True
+    if str(headers.get("x-cos-server-side-encryption") or "").strip() or headers.get(
+            "x-cos-server-side-encryption-customer-algorithm"):
+        return False
+    sse = str(headers.get("x-amz-server-side-encryption", "")).lower()
+    return "kms" not in sse and not headers.get(
+        "x-amz-server-side-encryption-customer-algorithm")
 
 
 def _validator(etag: str | None, last_modified: str | None) -> str | None:

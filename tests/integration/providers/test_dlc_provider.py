@@ -224,15 +224,15 @@ def test_unreadable_result_path_is_refused() -> None:
         parse_cos_path("/tmp/result.csv", "ap-guangzhou")
 
 
-@pytest.mark.parametrize("kms", [False, True], ids=["plain", "kms"])
+@pytest.mark.parametrize("sse", [None, "cos/kms", "AES256"], ids=["plain", "kms", "sse-cos"])
 def test_result_copies_with_its_md5_checked_only_where_the_etag_is_one(
-        dlc: DlcProvider, sb: Sandbox, tmp_path: Any, kms: bool) -> None:
+        dlc: DlcProvider, sb: Sandbox, tmp_path: Any, sse: str | None) -> None:
     import hashlib
 
     from shared.storage.copy import copy_source
     from shared.storage.local import LocalObjectStore
 
-    sb.cos_objects.kms = kms  # a KMS-encrypted result: its ETag is no MD5
+    sb.cos_objects.sse = sse  # an encrypted result (KMS or SSE-COS): its ETag is no MD5
     task = submit(dlc, SQL)
     finish(dlc, sb, task)
     source = dlc.result(task)
@@ -242,7 +242,7 @@ def test_result_copies_with_its_md5_checked_only_where_the_etag_is_one(
     data = store.read("out.csv")
     assert result.md5 == hashlib.md5(data).hexdigest() and len(data) == sb.file_size
     etag_is_md5 = head["ETag"].strip('"') == result.md5
-    assert etag_is_md5 is not kms  # the KMS case copies although its ETag differs
+    assert etag_is_md5 is (sse is None)  # encrypted ones copy although their ETag differs
 
 
 @pytest.mark.parametrize("taken", [("CSV",), ("csv",)], ids=["upper", "lower"])
