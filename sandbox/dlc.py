@@ -255,7 +255,7 @@ class DlcService:
         with self._lock:
             task = self.tasks.get(task_id)
             if task is None:
-                raise ApiError("ResourceNotFound.TaskNotFound", f"task {task_id} not found")
+                raise ApiError("InvalidParameter.TaskNotFound", f"task {task_id} not found")
             if self.state(task, now) in (2, -1, -3):
                 raise ApiError("FailedOperation", "the task has already finished")
             task.cancelled_at = now
@@ -274,7 +274,7 @@ class DlcService:
         with self._lock:
             task = self.tasks.get(task_id)
             if task is None:
-                raise ApiError("ResourceNotFound.TaskNotFound", f"task {task_id} not found")
+                raise ApiError("InvalidParameter.TaskNotFound", f"task {task_id} not found")
             if self.state(task, now) != 2:
                 raise ApiError("FailedOperation", "the task has no result to download yet")
             existing = [d for d in self.downloads.values()
@@ -298,7 +298,7 @@ class DlcService:
         with self._lock:
             download = self.downloads.get(download_id)
         if download is None:
-            raise ApiError("ResourceNotFound.DownloadNotFound",
+            raise ApiError("ResourceNotFound",
                            f"download {download_id} not found")
         status = self.download_status(download, now)
         out: dict[str, Any] = {"Path": "", "Status": status, "Reason": "", "SecretId": "",

@@ -53,6 +53,7 @@ BATCH = 50  # DescribeTasks: at most 50 task-id filter values
 # "CSV" is sent first and, if refused as an invalid parameter, "csv" (then remembered).
 FORMATS = ("csv", "CSV")
 WIRE_FORMATS = ("CSV", "csv")
+TASK_GONE = frozenset({"InvalidParameter.TaskNotFound", "InvalidParameter.SQLTaskNotFound"})
 STAGE_SQL = "sql"
 STAGE_DOWNLOAD = "download"
 # Temporary credentials: DLC does not say how long they last; re-read them after this long.
@@ -135,7 +136,7 @@ class DlcProvider(Provider):
                         "TaskId": params["TaskId"], "own_task": False,
                         "created": to_iso(created or _dlc_time(window["StartTime"]))},
                         stage=STAGE_SQL)
-            raise ProviderError("dlc", "ResourceNotFound.TaskNotFound",
+            raise ProviderError("dlc", "InvalidParameter.TaskNotFound",
                                 "DLC does not list the given TaskId (it lists tasks of the last "
                                 "45 days)", retryable=False)
         request: dict[str, Any] = {
@@ -204,7 +205,10 @@ class DlcProvider(Provider):
             try:
                 self.api.call("CancelTask", {"TaskId": task.remote["TaskId"]})
             except ProviderError as exc:
-                if not exc.code.startswith(("ResourceNotFound", "FailedOperation")):
+                # gone already: the SDK's errorcodes name InvalidParameter.TaskNotFound
+                # (ResourceNotFound kept in case the service answers the generic code)
+                if exc.code not in TASK_GONE and not exc.code.startswith(
+                        ("ResourceNotFound", "FailedOperation")):
                     raise
 
     # --------------------------------------------------------------- helpers

@@ -112,3 +112,25 @@ def test_own_tasks_are_polled_with_a_window_from_their_creation(dlc: DlcProvider
     task = submit(dlc, {"SQL": "SELECT 1", "DatabaseName": "sales"})
     step(dlc, task)
     assert sent and all("StartTime" in p for p in sent)
+
+
+def test_not_found_codes_are_the_sdks(dlc: DlcProvider, sb: Sandbox) -> None:
+    # issue 18 row 13: dlc/v20210125/errorcodes.py has InvalidParameter.TaskNotFound (and no
+    # ResourceNotFound.TaskNotFound); an unknown download gets the generic ResourceNotFound
+    req = models.CancelTaskRequest()
+    req.TaskId = "0b2f7c1e-0000-4000-8000-000000000000"
+    with pytest.raises(TencentCloudSDKException) as err:
+        sdk(sb).CancelTask(req)
+    assert err.value.code == "InvalidParameter.TaskNotFound"
+    download = models.DescribeResultDownloadRequest()
+    download.DownloadId = "no-such-download"
+    with pytest.raises(TencentCloudSDKException) as err:
+        sdk(sb).DescribeResultDownload(download)
+    assert err.value.code == "ResourceNotFound"
+    # cancelling an own task DLC no longer knows is no error
+    task = submit(dlc, {"SQL": "SELECT 1", "DatabaseName": "sales"})
+    sb.dlc.tasks.clear()
+    dlc.cancel(task)
+    with pytest.raises(ProviderError) as missing:
+        submit(dlc, {"TaskId": req.TaskId})
+    assert missing.value.code == "InvalidParameter.TaskNotFound"
