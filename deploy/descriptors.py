@@ -2,8 +2,9 @@
 
 ``serverless.yml`` (Tencent SCF, component multi-scf) and ``serverless.aws.yml`` (AWS Lambda,
 Serverless Framework v3) are checked against the code: handlers that exist, SCF crons with 7
-valid fields, and every environment variable ``shared/config.py`` reads either set or listed
-below as deliberately optional (with the reason) or set by the platform itself.
+valid fields, the function URL on create (no retired API Gateway trigger), and every
+environment variable ``shared/config.py`` reads either set or listed below as deliberately
+optional (with the reason) or set by the platform itself.
 
     python deploy/descriptors.py          # prints the problems; exit 1 if there are any
 """
@@ -18,6 +19,18 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as ``python deploy/descriptors.py``
+    sys.path.insert(0, str(ROOT))
+
+from deploy.spec import (  # noqa: E402
+    SCF_TRIGGER_TYPES,
+    FunctionSpec,
+    ScfTrigger,
+    load_yaml,
+    scf_functions,
+    scf_triggers,
+)
+
 SCF_DESCRIPTOR = ROOT / "serverless.yml"
 AWS_DESCRIPTOR = ROOT / "serverless.aws.yml"
 
@@ -80,28 +93,6 @@ NAMES = {
     "month": ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
     "weekday": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
 }
-_VAR = re.compile(r"\$\{([^}]+)\}")
-
-
-@dataclass
-class FunctionSpec:
-    key: str
-    name: str
-    handler: str
-    memory_mb: int
-    timeout_s: int
-    env: dict[str, str] = field(default_factory=dict)
-    crons: list[tuple[str, str]] = field(default_factory=list)  # (trigger name, expression)
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    # Serverless v3 tags (!Ref, !GetAtt …) are not used in our descriptors; safe_load suffices.
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path.name}: not a mapping")
-    return data
 
 
 def config_env_names() -> dict[str, str]:
@@ -127,46 +118,6 @@ def module_handler_exists(handler: str) -> bool:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return any(isinstance(n, ast.FunctionDef) and n.name == attr and len(n.args.args) == 2
                for n in tree.body)
-
-
-def _substitute(value: Any, context: dict[str, str], env: dict[str, str]) -> Any:
-    """Resolve ``${app}``, ``${stage}``, ``${name}``, ``${env:X}`` (multi-scf variables)."""
-    if not isinstance(value, str):
-        return value
-
-    def one(match: re.Match[str]) -> str:
-        ref = match.group(1).strip()
-        if ref.startswith("env:"):
-            return env.get(ref[4:], match.group(0))
-        return context.get(ref, match.group(0))
-
-    return _VAR.sub(one, value)
-
-
-def scf_functions(doc: dict[str, Any],
-                  env: dict[str, str] | None = None) -> dict[str, FunctionSpec]:
-    env = SAMPLE_DEPLOY_ENV if env is None else env
-    context: dict[str, str] = {k: str(doc[k]) for k in ("app", "stage", "name", "org")
-                               if k in doc}
-    inputs = doc.get("inputs") or {}
-    specs: dict[str, FunctionSpec] = {}
-    for key, fn in (inputs.get("functions") or {}).items():
-        variables = ((fn.get("environment") or {}).get("variables") or {})
-        specs[key] = FunctionSpec(
-            key=key,
-            name=_substitute(fn.get("name") or f"{key}-{context.get('name')}-"
-                             f"{context.get('stage')}-{context.get('app')}", context, env),
-            handler=str(fn.get("handler") or ""),
-            memory_mb=int(fn.get("memorySize") or 128),
-            timeout_s=int(fn.get("timeout") or 3),
-            env={k: str(_substitute(v, context, env)) for k, v in variables.items()},
-        )
-    for trigger in inputs.get("triggers") or []:
-        if trigger.get("type") == "timer" and trigger.get("function") in specs:
-            params = trigger.get("parameters") or {}
-            specs[trigger["function"]].crons.append(
-                (str(params.get("name")), str(params.get("cronExpression"))))
-    return specs
 
 
 def cron_problems(expression: str) -> list[str]:
@@ -246,8 +197,9 @@ def check_scf(path: Path = SCF_DESCRIPTOR) -> Report:
 
     report = Report()
     doc = load_yaml(path)
-    specs = scf_functions(doc)
+    specs = scf_functions(doc, SAMPLE_DEPLOY_ENV)
     inputs = doc.get("inputs") or {}
+    check_scf_triggers(scf_triggers(doc), specs, report)
     report.need(set(specs) == {"create", "poll", "complete"},
                 f"scf: functions are {sorted(specs)}, expected create, poll, complete")
     report.need(str(inputs.get("runtime", "")).lower().replace("python", "") ==
@@ -281,6 +233,31 @@ def check_scf(path: Path = SCF_DESCRIPTOR) -> Report:
         report.need(not specs["complete"].crons, "scf: complete must have no timer")
     report.need(bool(specs.get("poll") and specs["poll"].crons), "scf: poll needs a timer")
     return report
+
+
+def check_scf_triggers(triggers: list[ScfTrigger], specs: dict[str, FunctionSpec],
+                       report: Report) -> None:
+    """Timers and the function URL: known types, known functions, a public URL on create."""
+    for trigger in triggers:
+        report.need(trigger.type in SCF_TRIGGER_TYPES,
+                    f"scf: trigger {trigger.name or trigger.type!r}: type {trigger.type!r} "
+                    + ("is retired for SCF (API Gateway triggers are offline since 2025-06-30;"
+                       " use an http trigger, the function URL)" if trigger.type == "apigw"
+                       else f"is not one of {sorted(SCF_TRIGGER_TYPES)}"))
+        report.need(trigger.function in specs,
+                    f"scf: trigger {trigger.name!r}: function {trigger.function!r} is not one of "
+                    f"{sorted(specs)}")
+    urls = [t for t in triggers if t.type == "http"]
+    report.need([t.function for t in urls] == ["create"],
+                "scf: create needs exactly one http trigger (its function URL), and only create")
+    for url in urls:
+        auth = url.parameters.get("authType", "NONE")
+        report.need(auth in ("NONE", "CAM"), f"scf: http trigger {url.name!r}: authType "
+                    f"{auth!r} must be NONE (Courier checks keys itself) or CAM")
+        net = url.parameters.get("netConfig") or {}
+        report.need(net.get("enableExtranet") is True or net.get("enableIntranet") is True,
+                    f"scf: http trigger {url.name!r}: netConfig enables neither enableExtranet "
+                    "nor enableIntranet (both default to false: the URL would be unreachable)")
 
 
 _AWS_VAR = re.compile(r"\$\{([^{}]+)\}")
@@ -393,5 +370,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))  # run as a script: make shared/ and deploy/ importable
     sys.exit(main())

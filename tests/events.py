@@ -2,7 +2,7 @@
 
     from tests.events import load_event
 
-    event = load_event("scf_apigw_post_exports")                      # as the platform sends it
+    event = load_event("scf_function_url_post_exports")               # as the platform sends it
     event = load_event("aws_http_api_post_exports", body={"provider": "cls", "params": {...}})
     event = load_event("scf_apigw_get_export", path="/exports/exp_123")
     event = load_event("aws_apigw_rest_post_exports", headers={"X-Api-Key": None})  # drop one
@@ -135,6 +135,9 @@ def _set_query(event: dict[str, Any], query: dict[str, Any]) -> None:
     if "serviceId" in ctx:  # SCF sends both maps, empty when there is no query
         event["queryString"] = dict(flat)
         event["queryStringParameters"] = dict(flat)
+        return
+    if "requestContext" not in event and "queryString" in event:  # SCF function URL
+        event["queryString"] = dict(flat)
         return
     event["queryStringParameters"] = dict(flat) or None
     event["multiValueQueryStringParameters"] = {k: [v] for k, v in flat.items()} or None

@@ -1,9 +1,17 @@
 """SCF and Lambda trigger events, reduced to one request shape.
 
-HTTP triggers — Tencent SCF API gateway, AWS API Gateway REST (v1) and HTTP API (v2), Lambda
-function URLs — all become one API Gateway REST (v1) proxy event, which the Powertools
-resolver in ``shared.http`` serves; the answer goes back in the plain
-``{statusCode, headers, body, isBase64Encoded}`` shape every one of those triggers accepts.
+HTTP triggers — Tencent SCF function URLs and the older SCF API gateway, AWS API Gateway REST
+(v1) and HTTP API (v2), Lambda function URLs — all become one API Gateway REST (v1) proxy
+event, which the Powertools resolver in ``shared.http`` serves; the answer goes back in the
+plain ``{statusCode, headers, body, isBase64Encoded}`` shape every one of those triggers
+accepts.
+
+An SCF function URL sends the gateway shape without ``requestContext`` (Tencent doc 583/96099):
+``{body, headers, httpMethod, path, queryString}``, the client address in the
+``x-scf-remote-addr`` header. That page drops ``isBase64Encoded`` and says nothing of binary
+bodies; we assume (unconfirmed) a base64 body would come flagged as the gateway protocol it
+derives from flags it, and honour the flag when present. Courier's API takes JSON text only,
+so an unflagged binary body is simply a body that is not JSON: the usual 400.
 Timer triggers (SCF timer, EventBridge schedule) become :class:`TimerTrigger`.
 """
 
@@ -20,10 +28,22 @@ class TimerTrigger:
     message: str | None  # SCF timer Message / EventBridge detail, as text
 
 
+SCF_REMOTE_ADDR = "x-scf-remote-addr"  # the function URL's client address header
+
+
+def is_function_url(event: Any) -> bool:
+    """An SCF function URL event: method, path and headers, and no ``requestContext``."""
+    return (isinstance(event, dict) and "requestContext" not in event
+            and isinstance(event.get("httpMethod"), str) and isinstance(event.get("path"), str)
+            and isinstance(event.get("headers"), dict))
+
+
 def is_http(event: Any) -> bool:
     if not isinstance(event, dict):
         return False
     ctx = event.get("requestContext")
+    if ctx is None:
+        return is_function_url(event)
     return isinstance(ctx, dict) and (
         "httpMethod" in event or "httpMethod" in ctx or isinstance(ctx.get("http"), dict))
 
@@ -31,8 +51,17 @@ def is_http(event: Any) -> bool:
 def to_rest_event(event: dict[str, Any]) -> dict[str, Any]:
     """Any HTTP trigger event -> an API Gateway REST (v1) proxy event."""
     ctx = event.get("requestContext") or {}
+    if not isinstance(ctx, dict):
+        ctx = {}
     headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
-    if isinstance(ctx.get("http"), dict):  # HTTP API v2 / function URL
+    if not ctx:  # SCF function URL: no requestContext; client address in a header
+        method = str(event.get("httpMethod") or "GET")
+        path = str(event.get("path") or "/")
+        query = dict(event.get("queryString") or event.get("queryStringParameters") or {})
+        lowered = {k.lower(): v for k, v in headers.items()}
+        source_ip = lowered.get(SCF_REMOTE_ADDR)
+        stage = request_id = None  # the invocation's own id comes from the context
+    elif isinstance(ctx.get("http"), dict):  # HTTP API v2 / Lambda function URL
         method = ctx["http"].get("method", "GET")
         path = event.get("rawPath") or ctx["http"].get("path") or "/"
         query = dict(event.get("queryStringParameters") or {})
@@ -54,6 +83,7 @@ def to_rest_event(event: dict[str, Any]) -> dict[str, Any]:
             path = path[len(stage_prefix):]
     query = {str(k): str(v) if not isinstance(v, list) else str(v[-1])
              for k, v in query.items()}
+    body, encoded = _text_body(event.get("body"), bool(event.get("isBase64Encoded", False)))
     return {
         "resource": path,
         "path": path,
@@ -64,8 +94,8 @@ def to_rest_event(event: dict[str, Any]) -> dict[str, Any]:
         "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
         "pathParameters": None,
         "stageVariables": None,
-        "body": event.get("body"),
-        "isBase64Encoded": bool(event.get("isBase64Encoded", False)),
+        "body": body,
+        "isBase64Encoded": encoded,
         "requestContext": {
             "requestId": request_id or "local",
             "stage": stage or "$default",
@@ -75,6 +105,33 @@ def to_rest_event(event: dict[str, Any]) -> dict[str, Any]:
             "identity": {"sourceIp": source_ip},
         },
     }
+
+
+def _text_body(body: Any, encoded: bool) -> tuple[str | None, bool]:
+    """The body as text, decoded here once when the trigger sent it base64 encoded.
+
+    The API reads JSON, which is UTF-8 text (RFC 8259): bytes that are not UTF-8 become
+    U+FFFD and fail as "not valid JSON" downstream instead of breaking the resolver's own
+    decoding. A body flagged base64 that is not base64 is passed on flagged, for the size
+    check to refuse by name. A stray JSON value (not text) is sent back to text.
+    """
+    if body is not None and not isinstance(body, str):
+        import json
+
+        try:
+            return json.dumps(body), False
+        except (TypeError, ValueError):
+            return str(body), False
+    if not (encoded and body):
+        return body, False
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return body, True
+    return raw.decode("utf-8", errors="replace"), False
 
 
 def to_plain_response(response: dict[str, Any]) -> dict[str, Any]:

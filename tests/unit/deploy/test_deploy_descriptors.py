@@ -23,9 +23,8 @@ from deploy.descriptors import (
     check_scf,
     config_env_names,
     cron_problems,
-    load_yaml,
-    scf_functions,
 )
+from deploy.spec import load_yaml, scf_functions, scf_triggers
 from tests.events import load_event
 
 
@@ -99,7 +98,23 @@ SCF_BREAKAGES: dict[str, tuple[Mutation, str]] = {
     "timeout": (lambda d: _scf_fn(d, "complete").update(timeout=1200), "timeout"),
     "memory": (lambda d: _scf_fn(d, "poll").update(memorySize=300), "memorySize"),
     "source": (lambda d: d["inputs"]["src"].update(src="./"), "built package"),
+    "apigw-trigger": (lambda d: d["inputs"]["triggers"].append(
+        {"type": "apigw", "parameters": {"name": "old"}}), "retired"),
+    "url-unreachable": (lambda d: _scf_url(d).update(netConfig={}), "enableExtranet"),
+    "url-auth": (lambda d: _scf_url(d).update(authType="APIKEY"), "authType"),
+    "url-missing": (lambda d: d["inputs"].update(triggers=[
+        t for t in d["inputs"]["triggers"] if t["type"] != "http"]), "exactly one http"),
+    "url-on-poll": (lambda d: d["inputs"]["triggers"].append(
+        {"type": "http", "function": "poll", "parameters": {}}), "exactly one http"),
+    "trigger-unknown-function": (lambda d: d["inputs"]["triggers"][0].update(function="pol"),
+                                 "'pol' is not one of"),
 }
+
+
+def _scf_url(doc: dict[str, Any]) -> dict[str, Any]:
+    url = next(t for t in doc["inputs"]["triggers"] if t["type"] == "http")
+    params: dict[str, Any] = url["parameters"]
+    return params
 
 
 @pytest.mark.parametrize("name", sorted(SCF_BREAKAGES), ids=sorted(SCF_BREAKAGES))
@@ -136,7 +151,7 @@ def test_aws_check_catches(name: str, tmp_path: Path) -> None:
 
 
 def test_sample_timer_events_name_the_descriptors_triggers() -> None:
-    scf = scf_functions(load_yaml(SCF_DESCRIPTOR))
+    scf = scf_functions(load_yaml(SCF_DESCRIPTOR), {})
     assert load_event("scf_timer")["TriggerName"] in {n for n, _ in scf["poll"].crons}
     aws = aws_functions(load_yaml(AWS_DESCRIPTOR), stage="prod")
     rule = load_event("aws_eventbridge_scheduled")["resources"][0].rsplit("/", 1)[-1]
@@ -156,15 +171,31 @@ def _api_routes() -> set[tuple[str, str]]:
 def test_every_api_route_is_exposed_on_both_platforms() -> None:
     routes = _api_routes()
     assert {("POST", "/exports"), ("POST", "/deliveries/{}/resend")} <= routes
-    scf = load_yaml(SCF_DESCRIPTOR)
-    apigw = next(t for t in scf["inputs"]["triggers"] if t["type"] == "apigw")
-    scf_routes = {(a["method"], re.sub(r"\{[^}]+\}", "{}", a["path"]))
-                  for a in apigw["parameters"]["apis"] if a["function"] == "create"}
+    # SCF: one function URL passes every method and path to create, whose router answers;
+    # so the URL must be on create, reachable, and create must serve each route.
+    urls = [t for t in scf_triggers(load_yaml(SCF_DESCRIPTOR)) if t.type == "http"]
+    assert [u.function for u in urls] == ["create"]
+    assert urls[0].parameters["netConfig"]["enableExtranet"] is True
+    assert urls[0].parameters.get("authType", "NONE") == "NONE"  # Courier checks keys itself
     aws = load_yaml(AWS_DESCRIPTOR)
     aws_routes = {(e["httpApi"]["method"], re.sub(r"\{[^}]+\}", "{}", e["httpApi"]["path"]))
                   for e in aws["functions"]["create"]["events"] if "httpApi" in e}
-    assert routes <= scf_routes
     assert routes <= aws_routes
+
+
+def test_every_api_route_answers_through_the_function_url_event() -> None:
+    """Each route, sent as an SCF function URL event, reaches a route of the app (not 404)."""
+    from shared.bundle import Bundle
+    from shared.config import Settings
+
+    api = Bundle(Settings(profile="sandbox", auth="none",
+                          state_url="sqlite:///:memory:")).api
+    for method, path in sorted(_api_routes()):
+        event = load_event("scf_function_url_get_export", method=method,
+                           path=path.replace("{}", "exp_nope"))
+        answer = api.handle(event, None)
+        body = answer["body"]
+        assert "no such route" not in body, (method, path, body)
 
 
 def _state_table() -> dict[str, Any]:

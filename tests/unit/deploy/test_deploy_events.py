@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -10,6 +11,9 @@ from shared.runtime import events
 from tests.events import event_names, load_event
 
 HTTP = {
+    "scf_function_url_post_exports": ("POST", "/exports"),
+    "scf_function_url_post_exports_base64": ("POST", "/exports"),
+    "scf_function_url_get_export": ("GET", "/exports/exp_5f2c9a7e1b3d4c6f8a0e2b71"),
     "scf_apigw_post_exports": ("POST", "/exports"),
     "scf_apigw_get_export": ("GET", "/exports/exp_5f2c9a7e1b3d4c6f8a0e2b71"),
     "aws_apigw_rest_post_exports": ("POST", "/exports"),
@@ -33,12 +37,14 @@ def test_http_events_become_one_rest_request(name: str) -> None:
     headers = {k.lower(): v for k, v in rest["headers"].items()}
     assert headers["x-api-key"] == "demo-api-key"
     if rest["httpMethod"] == "POST":
-        body = json.loads(rest["body"])
+        raw = (base64.b64decode(rest["body"]) if rest["isBase64Encoded"]
+               else rest["body"].encode())
+        body = json.loads(raw)
         assert body["provider"] == "cls"
         assert body["params"] == {"TopicId": "topic-demo", "From": 1700000000000,
                                   "To": 1700003600000, "Query": "*", "Format": "json"}
         declared = headers.get("content-length")
-        assert declared is None or int(declared) == len(rest["body"].encode())
+        assert declared is None or int(declared) == len(raw)
 
 
 def test_scf_api_gateway_event_has_the_fields_scf_sends() -> None:
@@ -48,6 +54,46 @@ def test_scf_api_gateway_event_has_the_fields_scf_sends() -> None:
     assert set(event) >= {"headers", "body", "pathParameters", "queryStringParameters",
                           "headerParameters", "stageVariables", "path", "queryString",
                           "httpMethod"}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in HTTP if n.startswith("scf_function_url")))
+def test_scf_function_url_event_is_the_documented_shape(name: str) -> None:
+    # Tencent doc 583/96099: the gateway shape without requestContext, pathParameters,
+    # queryStringParameters, headerParameters (isBase64Encoded only in our base64 sample).
+    event = load_event(name)
+    assert set(event) - {"isBase64Encoded"} == {"body", "headers", "httpMethod", "path",
+                                                "queryString"}
+    rest = events.to_rest_event(event)
+    assert rest["requestContext"]["identity"]["sourceIp"] == event["headers"][
+        events.SCF_REMOTE_ADDR]
+    assert events.is_function_url(event)
+
+
+def test_function_url_query_string_reaches_the_resolver() -> None:
+    event = load_event("scf_function_url_get_export", path="/exports",
+                       query={"limit": 5, "state": "submitted"})
+    assert event["queryString"] == {"limit": "5", "state": "submitted"}
+    rest = events.to_rest_event(event)
+    assert rest["queryStringParameters"] == {"limit": "5", "state": "submitted"}
+    assert rest["multiValueQueryStringParameters"] == {"limit": ["5"], "state": ["submitted"]}
+
+
+@pytest.mark.parametrize("event", [
+    {"httpMethod": "POST", "path": "/exports"},  # no headers: not the function URL shape
+    {"httpMethod": 1, "path": "/exports", "headers": {}},
+    {"path": "/exports", "headers": {}},
+    {"export_id": "exp_1"},
+    {"Type": "Timer", "TriggerName": "t"},
+    ["not", "a", "dict"],
+], ids=["no-headers", "method-not-text", "no-method", "async", "timer", "list"])
+def test_shapes_that_are_not_http(event: object) -> None:
+    assert not events.is_http(event)
+
+
+def test_a_non_text_body_is_sent_on_as_text() -> None:
+    event = load_event("scf_function_url_post_exports")
+    event["body"] = {"provider": "cls"}
+    assert json.loads(events.to_rest_event(event)["body"]) == {"provider": "cls"}
 
 
 @pytest.mark.parametrize("name", sorted(TIMERS), ids=sorted(TIMERS))
