@@ -1,7 +1,7 @@
 """Read the deployment descriptors and say what is wrong with them.
 
-``serverless.yml`` (Tencent SCF, component multi-scf) and ``serverless.aws.yml`` (AWS Lambda,
-Serverless Framework v3) are checked against the code: handlers that exist, SCF crons with 7
+``serverless.yml`` (Tencent SCF, component multi-scf) and ``deploy/aws/serverless.yml`` (AWS
+Lambda, Serverless Framework v3) are checked against the code: handlers that exist, SCF crons with 7
 valid fields, the function URL on create (no retired API Gateway trigger), and every
 environment variable ``shared/config.py`` reads either set or listed below as deliberately
 optional (with the reason) or set by the platform itself.
@@ -32,7 +32,8 @@ from deploy.spec import (  # noqa: E402
 )
 
 SCF_DESCRIPTOR = ROOT / "serverless.yml"
-AWS_DESCRIPTOR = ROOT / "serverless.aws.yml"
+AWS_DESCRIPTOR = ROOT / "deploy" / "aws" / "serverless.yml"
+AWS_ARTIFACT = "../../dist/lambda/courier.zip"  # relative to the descriptor's folder
 
 # Read by shared/config.py but deliberately left unset in a production descriptor.
 OPTIONAL_ENV = {
@@ -339,8 +340,9 @@ def check_aws(path: Path = AWS_DESCRIPTOR) -> Report:
                 f"aws: functions are {sorted(specs)}, expected create, poll, complete")
     report.need(str(provider.get("runtime")) == f"python{TARGETS['lambda'].python}",
                 "aws: runtime does not match the package's Python")
-    report.need((doc.get("package") or {}).get("artifact") == "dist/lambda/courier.zip",
-                "aws: package.artifact must be dist/lambda/courier.zip")
+    report.need((doc.get("package") or {}).get("artifact") == AWS_ARTIFACT,
+                f"aws: package.artifact must be {AWS_ARTIFACT} (the build's dist/lambda/"
+                "courier.zip, seen from deploy/aws)")
     for key, spec in specs.items():
         report.need(spec.handler == TARGETS["lambda"].handler(key),
                     f"aws: {key}: handler {spec.handler!r} is not "

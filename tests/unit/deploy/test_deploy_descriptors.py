@@ -1,4 +1,4 @@
-"""serverless.yml (SCF) and serverless.aws.yml (Lambda) agree with the code and the events."""
+"""serverless.yml (SCF) and deploy/aws/serverless.yml (Lambda) agree with the code and the events."""
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ def test_aws_check_catches(name: str, tmp_path: Path) -> None:
     mutate, expected = AWS_BREAKAGES[name]
     doc = load_yaml(AWS_DESCRIPTOR)
     mutate(doc)
-    broken = tmp_path / "serverless.aws.yml"
+    broken = tmp_path / "serverless.yml"
     broken.write_text(yaml.safe_dump(doc), encoding="utf-8")
     problems = check_aws(broken).problems
     assert any(expected in p for p in problems), problems
