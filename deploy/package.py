@@ -1,7 +1,7 @@
 """Build the deployment zip for Tencent SCF or AWS Lambda.
 
-    python deploy/package.py --target scf       # -> dist/scf/courier.zip    (Python 3.9)
-    python deploy/package.py --target lambda    # -> dist/lambda/courier.zip (Python 3.11)
+    python deploy/package.py --target scf       # -> dist/scf/courier.zip    (Python 3.10)
+    python deploy/package.py --target lambda    # -> dist/lambda/courier.zip (Python 3.13)
 
 What goes in: ``shared/`` and ``functions/`` (an allow-list: tests, sandbox, bench, events,
 deploy and the ``courier`` CLI stay out by construction) plus the runtime dependencies of
@@ -95,8 +95,8 @@ class Target:
 
 
 TARGETS = {
-    "scf": Target("scf", "3.9", entry_shims=True, code_dir="/var/user"),
-    "lambda": Target("lambda", "3.11", entry_shims=False, code_dir="/var/task",
+    "scf": Target("scf", "3.10", entry_shims=True, code_dir="/var/user"),
+    "lambda": Target("lambda", "3.13", entry_shims=False, code_dir="/var/task",
                      provided=AWS_SDK),
 }
 
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="scf or lambda (repeat for both)")
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="default: dist/")
     parser.add_argument("--python-version", dest="python",
-                        help="the runtime's Python (default: scf 3.9, lambda 3.11)")
+                        help="the runtime's Python (default: scf 3.10, lambda 3.13)")
     parser.add_argument("--bundle-aws-sdk", action="store_true",
                         help="lambda: ship our own boto3/botocore instead of the runtime's")
     parser.add_argument("--compile", dest="compile_mode", choices=("auto", "yes", "no"),

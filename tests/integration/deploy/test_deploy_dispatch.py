@@ -112,7 +112,7 @@ def _create_function(url: str, name: str) -> str:
     role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))
     lam = boto3.client("lambda", endpoint_url=url, config=FAST)
     created = lam.create_function(
-        FunctionName=name, Runtime="python3.11", Role=role["Role"]["Arn"],
+        FunctionName=name, Runtime="python3.13", Role=role["Role"]["Arn"],
         Handler="functions/complete_export.handler", Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18})
     return str(created["FunctionArn"])
 

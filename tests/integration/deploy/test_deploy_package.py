@@ -111,7 +111,8 @@ def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
     where = workdir / "run-cls"
     python = fresh_python(TARGETS["lambda"].python, where)
     if python is None:
-        _missing("no CPython 3.11 on this machine to stand in for the lambda runtime")
+        _missing(f"no CPython {TARGETS['lambda'].python} on this machine to stand in for "
+                 "the lambda runtime")
     assert python is not None
     task = unpack(trimmed.zip_path, where)
     secret_id, secret_key = sandbox.credentials
