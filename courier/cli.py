@@ -4,6 +4,7 @@
     courier sandbox [--port N]       the provider emulators, in the foreground
     courier invoke FUNCTION EVENT    run create|poll|complete with an event file
     courier schedules list|backfill  the schedules; past windows made once each
+    courier deploy scf [--dry-run]   create or update the SCF functions of serverless.yml
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     inv.add_argument("event", help="path to an event JSON file (see events/)")
     inv.add_argument("--timeout", type=float, default=60.0)
     schedules_cmd.add(sub)
+    from courier import deploy
+
+    deploy.add_parser(sub)
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -37,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         return run(timeout_s=args.timeout)
     if args.command == "schedules":
         return schedules_cmd.run(args)
+    if args.command == "deploy":
+        return deploy.run(args)
     if args.command == "sandbox":
         import sandbox
 

@@ -20,6 +20,7 @@ from sandbox.dms import DmsService
 from sandbox.faults import Faults
 from sandbox.files import FileStore
 from sandbox.mongodb import MongoService
+from sandbox.scf import ScfService
 from sandbox.server import Handler
 from sandbox.tcss import TcssService
 
@@ -92,6 +93,8 @@ class Sandbox:
         self.cos_objects = CosObjects(self)  # COS reads of DLC results (Host: *.cos.*)
         self.dlc = DlcService(self)
         self.services[self.dlc.service] = self.dlc
+        self.scf = ScfService(self)  # the SCF management API a deploy tool calls
+        self.services[self.scf.service] = self.scf
         # Alibaba DMS: reached by its x-acs-action header, not through the Tencent services
         self.dms = DmsService(self)
 

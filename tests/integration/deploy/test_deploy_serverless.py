@@ -22,8 +22,8 @@ import pytest
 from deploy.descriptors import (
     AWS_DESCRIPTOR,
     ROOT,
-    SCF_DESCRIPTOR,
     SAMPLE_DEPLOY_ENV,
+    SCF_DESCRIPTOR,
     Report,
     check_env,
     check_settings,

@@ -1,4 +1,4 @@
-"""serverless.yml (SCF) and deploy/aws/serverless.yml (Lambda) agree with the code and the events."""
+"""serverless.yml (SCF) and deploy/aws/serverless.yml (Lambda) agree with the code, events."""
 
 from __future__ import annotations
 

@@ -1,0 +1,326 @@
+"""SCF management API (service ``scf``, API 2018-04-16): functions, their code, timers and the
+function URL — what a deploy tool calls.
+
+Written from the request/response models of tencentcloud-sdk-python-scf
+(``scf/v20180416/models.py``: CreateFunctionRequest, UpdateFunctionCodeRequest,
+UpdateFunctionConfigurationRequest, GetFunctionResponse, CreateTriggerRequest, UpdateTriggerRequest,
+ListTriggersResponse, Trigger/TriggerInfo), its ``errorcodes.py``, and the function URL pages
+(Tencent docs 583/96099, 583/100227). Limits from the models' docstrings: names 2-60 characters,
+letter first, no ``-``/``_`` last; memory 64 or 128-3072 MB in steps of 128; timeout 1-900 s;
+a ZipFile is base64 (CreateFunction ≤ 50 MB, UpdateFunctionCode ≤ 20 MB); ``Runtime`` cannot be
+changed after creation; one function URL per version or alias.
+
+Assumptions (no document settles them): a function is ``Creating``/``Updating`` for
+``settle_s`` after a change and refuses further changes meanwhile with
+``FailedOperation.FunctionStatusError``; the environment is capped at 4 KB (keys plus values);
+a timer's TriggerDesc reads back as ``{"cron": …}`` (as tencent-component-toolkit's timer module
+notes); a function URL's TriggerDesc reads back with the address under ``Url``/``IntranetUrl``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import re
+import threading
+import time
+import uuid
+import zipfile
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from sandbox.errors import ApiError
+from sandbox.params import Params
+
+if TYPE_CHECKING:
+    from sandbox.core import Sandbox
+
+NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,58}[A-Za-z0-9]")
+HANDLER_RE = re.compile(r"[A-Za-z][\w-]*\.[A-Za-z][\w-]*")
+RUNTIMES = ("Python2.7", "Python3.6", "Python3.7", "Python3.9", "Python3.10", "Python3.12")
+CREATE_ZIP_LIMIT = 50 * 1024 * 1024
+UPDATE_ZIP_LIMIT = 20 * 1024 * 1024
+ENV_LIMIT = 4096
+CONFIG_FIELDS = ("Description", "MemorySize", "Timeout", "Role", "ClsLogsetId", "ClsTopicId")
+
+
+def _now_text() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+
+
+class ScfService:
+    service = "scf"
+    version = "2018-04-16"
+
+    def __init__(self, sandbox: Sandbox, settle_s: float = 0.2, appid: str = "1250000000") -> None:
+        self.sb = sandbox
+        self.settle_s = settle_s
+        self.appid = appid
+        self.region = "ap-guangzhou"  # the address's region part (X-TC-Region is not kept)
+        self.functions: dict[tuple[str, str], dict[str, Any]] = {}  # (namespace, name)
+        self._lock = threading.Lock()
+        self.actions: dict[str, Callable[[Params], dict[str, Any]]] = {
+            "GetFunction": self.get_function, "CreateFunction": self.create_function,
+            "UpdateFunctionCode": self.update_code,
+            "UpdateFunctionConfiguration": self.update_configuration,
+            "CreateTrigger": self.create_trigger, "UpdateTrigger": self.update_trigger,
+            "ListTriggers": self.list_triggers,
+        }
+
+    # -- functions ---------------------------------------------------------------------------
+
+    def _key(self, params: Params) -> tuple[str, str]:
+        name = params.text("FunctionName", required=True) or ""
+        return params.text("Namespace", default="default") or "default", name
+
+    def _function(self, params: Params) -> dict[str, Any]:
+        key = self._key(params)
+        fn = self.functions.get(key)
+        if fn is None:
+            raise ApiError("ResourceNotFound.Function",
+                           f"function {key[1]} does not exist in namespace {key[0]}")
+        return fn
+
+    def _status(self, fn: dict[str, Any]) -> str:
+        if fn["status"] != "Active" and time.monotonic() >= fn["settles_at"]:
+            fn["status"] = "Active"
+        return str(fn["status"])
+
+    def _busy(self, fn: dict[str, Any], status: str) -> None:
+        if self._status(fn) != "Active":
+            raise ApiError("FailedOperation.FunctionStatusError",
+                           f"function {fn['FunctionName']} is {fn['status']}; retry when Active")
+        fn["status"], fn["settles_at"] = status, time.monotonic() + self.settle_s
+        fn["ModTime"] = _now_text()
+
+    def get_function(self, params: Params) -> dict[str, Any]:
+        with self._lock:
+            fn = self._function(params)
+            status = self._status(fn)
+            variables = [{"Key": k, "Value": v} for k, v in fn["env"].items()]
+            out = {k: fn[k] for k in ("FunctionName", "Namespace", "Handler", "Runtime",
+                                      "AddTime", "ModTime", "CodeSize", "Type", *CONFIG_FIELDS)
+                   if k in fn}
+            out.update(Status=status, Qualifier="$LATEST", FunctionVersion="$LATEST",
+                       Environment={"Variables": variables}, VpcConfig=dict(fn["vpc"]),
+                       Triggers=[self._trigger_info(t) for t in fn["triggers"].values()],
+                       FunctionId=fn["FunctionId"])
+            return out
+
+    def _code(self, params: Params, limit: int, nested: bool) -> bytes:
+        code = params.data.get("Code") if nested else params.data
+        if nested and not isinstance(code, dict):
+            raise ApiError("MissingParameter", "the request is missing parameter `Code`")
+        assert isinstance(code, dict)
+        if code.get("CosBucketName") or code.get("CosObjectName"):
+            raise ApiError("UnsupportedOperation", "sandbox: only ZipFile code is emulated")
+        text = code.get("ZipFile")
+        if not isinstance(text, str) or not text:
+            raise ApiError("MissingParameter", "the request is missing parameter `ZipFile`")
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError("InvalidParameterValue.ZipFile", "ZipFile is not base64") from None
+        if len(raw) > limit:
+            raise ApiError("InvalidParameterValue.ZipFile",
+                           f"ZipFile is {len(raw)} bytes; the limit here is {limit}")
+        try:
+            zipfile.ZipFile(io.BytesIO(raw)).testzip()
+        except zipfile.BadZipFile:
+            raise ApiError("InvalidParameterValue.ZipFile", "ZipFile is not a zip") from None
+        return raw
+
+    def _config(self, params: Params, fn: dict[str, Any]) -> None:
+        memory = params.integer("MemorySize")
+        if memory is not None and not (memory == 64 or (128 <= memory <= 3072
+                                                        and memory % 128 == 0)):
+            raise ApiError("InvalidParameterValue.MemorySize",
+                           "MemorySize must be 64 or 128-3072 in steps of 128")
+        timeout = params.integer("Timeout")
+        if timeout is not None and not 1 <= timeout <= 900:
+            raise ApiError("InvalidParameterValue.Timeout", "Timeout must be 1-900 s")
+        for name in ("Description", "Role", "ClsLogsetId", "ClsTopicId"):
+            params.text(name)
+        env = params.data.get("Environment")
+        if env is not None:
+            fn["env"] = self._environment(env)
+        vpc = params.data.get("VpcConfig")
+        if vpc is not None:
+            if not isinstance(vpc, dict):
+                raise ApiError("InvalidParameter", "parameter `VpcConfig` must be an object")
+            fn["vpc"] = {k: str(v) for k, v in vpc.items() if k in ("VpcId", "SubnetId")}
+        for name in CONFIG_FIELDS:
+            if params.data.get(name) is not None:
+                fn[name] = params.data[name]
+
+    @staticmethod
+    def _environment(env: Any) -> dict[str, str]:
+        variables = env.get("Variables") if isinstance(env, dict) else None
+        if not isinstance(variables, list) or not all(
+                isinstance(v, dict) and isinstance(v.get("Key"), str)
+                and isinstance(v.get("Value"), str) for v in variables):
+            raise ApiError("InvalidParameter",
+                           "parameter `Environment.Variables` must be a list of {Key, Value}")
+        out = {v["Key"]: v["Value"] for v in variables}
+        if sum(len(k) + len(v) for k, v in out.items()) > ENV_LIMIT:
+            raise ApiError("InvalidParameterValue.Environment",
+                           f"the environment exceeds {ENV_LIMIT} bytes")
+        return out
+
+    def create_function(self, params: Params) -> dict[str, Any]:
+        namespace, name = self._key(params)
+        if not NAME_RE.fullmatch(name):
+            raise ApiError("InvalidParameterValue.FunctionName", f"bad function name {name!r}")
+        handler = params.text("Handler", required=True) or ""
+        if not HANDLER_RE.fullmatch(handler):
+            raise ApiError("InvalidParameterValue.Handler", f"bad handler {handler!r}")
+        runtime = params.text("Runtime", default="Python2.7")
+        if runtime not in RUNTIMES:
+            raise ApiError("InvalidParameterValue.Runtime", f"runtime {runtime!r} unknown here")
+        params.text("Type", choices=("Event", "HTTP"))
+        raw = self._code(params, CREATE_ZIP_LIMIT, nested=True)
+        fn: dict[str, Any] = {
+            "FunctionName": name, "Namespace": namespace, "Handler": handler,
+            "Runtime": runtime, "Type": params.data.get("Type") or "Event", "MemorySize": 128,
+            "Timeout": 3, "env": {}, "vpc": {}, "triggers": {}, "status": "Creating",
+            "settles_at": time.monotonic() + self.settle_s, "AddTime": _now_text(),
+            "ModTime": _now_text(), "FunctionId": "lam-" + uuid.uuid4().hex[:8],
+        }
+        self._config(params, fn)
+        fn.update(CodeSize=len(raw), code_sha256=hashlib.sha256(raw).hexdigest())
+        with self._lock:
+            if (namespace, name) in self.functions:
+                raise ApiError("ResourceInUse.Function", f"function {name} already exists")
+            self.functions[(namespace, name)] = fn
+        return {}
+
+    def update_code(self, params: Params) -> dict[str, Any]:
+        nested = isinstance(params.data.get("Code"), dict)
+        raw = self._code(params, UPDATE_ZIP_LIMIT, nested=nested)
+        handler = params.text("Handler")
+        if handler is not None and not HANDLER_RE.fullmatch(handler):
+            raise ApiError("InvalidParameterValue.Handler", f"bad handler {handler!r}")
+        with self._lock:
+            fn = self._function(params)
+            self._busy(fn, "Updating")
+            fn.update(CodeSize=len(raw), code_sha256=hashlib.sha256(raw).hexdigest())
+            if handler:
+                fn["Handler"] = handler
+        return {}
+
+    def update_configuration(self, params: Params) -> dict[str, Any]:
+        with self._lock:
+            fn = self._function(params)
+            runtime = params.text("Runtime")
+            if runtime is not None and runtime != fn["Runtime"]:
+                raise ApiError("InvalidParameterValue.Runtime",
+                               "the runtime is set at creation and cannot be changed")
+            staged = dict(fn)
+            self._config(params, staged)
+            self._busy(fn, "Updating")
+            fn.update({k: v for k, v in staged.items() if k not in ("status", "settles_at")})
+        return {}
+
+    # -- triggers ----------------------------------------------------------------------------
+
+    def _trigger_desc(self, kind: str, text: str) -> str:
+        if kind == "timer":
+            fields = text.split()
+            if len(fields) != 7:
+                raise ApiError("InvalidParameterValue.TriggerDesc",
+                               f"a timer needs a 7-field cron, got {text!r}")
+            return json.dumps({"cron": text})
+        try:
+            desc = json.loads(text)
+        except ValueError:
+            raise ApiError("InvalidParameterValue.TriggerDesc",
+                           "an http TriggerDesc must be JSON") from None
+        net = desc.get("NetConfig") if isinstance(desc, dict) else None
+        if (not isinstance(desc, dict) or desc.get("AuthType") not in ("NONE", "CAM")
+                or not isinstance(net, dict)
+                or not all(isinstance(net.get(k), bool)
+                           for k in ("EnableIntranet", "EnableExtranet"))):
+            raise ApiError("InvalidParameterValue.TriggerDesc",
+                           "http TriggerDesc needs AuthType NONE|CAM and NetConfig "
+                           "{EnableIntranet, EnableExtranet} as booleans")
+        return json.dumps(desc)
+
+    def _url(self, trigger: dict[str, Any]) -> dict[str, str]:
+        base = f"{self.appid}-{trigger['url_id']}-{self.region}"
+        desc = json.loads(trigger["TriggerDesc"])
+        out = {}
+        if desc["NetConfig"]["EnableExtranet"]:
+            out["Url"] = f"https://{base}.scf.tencentcs.com"
+        if desc["NetConfig"]["EnableIntranet"]:
+            out["IntranetUrl"] = f"https://{base}-in.scf.tencentcs.com"
+        return out
+
+    def _trigger_info(self, trigger: dict[str, Any]) -> dict[str, Any]:
+        desc = trigger["TriggerDesc"]
+        if trigger["Type"] == "http":
+            desc = json.dumps({**json.loads(desc), **self._url(trigger)})
+        return {"Type": trigger["Type"], "TriggerName": trigger["TriggerName"],
+                "TriggerDesc": desc, "Enable": 1 if trigger["Enable"] == "OPEN" else 0,
+                "Qualifier": trigger["Qualifier"], "CustomArgument": trigger["CustomArgument"],
+                "AddTime": trigger["AddTime"], "ModTime": trigger["ModTime"],
+                "AvailableStatus": "Available", "ResourceId": trigger["ResourceId"],
+                "BindStatus": "on", "TriggerAttribute": "", "Description": ""}
+
+    def _trigger_params(self, params: Params) -> tuple[str, str, str, str]:
+        kind = params.text("Type", required=True, choices=("timer", "http")) or ""
+        name = params.text("TriggerName", required=True, allow_empty=False) or ""
+        enable = params.text("Enable", default="OPEN", choices=("OPEN", "CLOSE")) or "OPEN"
+        qualifier = params.text("Qualifier", default="$DEFAULT") or "$DEFAULT"
+        return kind, name, enable, qualifier
+
+    def create_trigger(self, params: Params) -> dict[str, Any]:
+        kind, name, enable, qualifier = self._trigger_params(params)
+        desc = self._trigger_desc(kind, params.text("TriggerDesc", required=True) or "")
+        with self._lock:
+            fn = self._function(params)
+            if self._status(fn) != "Active":
+                raise ApiError("FailedOperation.FunctionStatusError",
+                               f"function {fn['FunctionName']} is {fn['status']}")
+            if (kind, name) in fn["triggers"]:
+                raise ApiError("ResourceInUse.Trigger", f"trigger {name} already exists")
+            if kind == "http" and any(t["Type"] == "http" and t["Qualifier"] == qualifier
+                                      for t in fn["triggers"].values()):
+                raise ApiError("ResourceInUse.Trigger",
+                               f"{qualifier} already has a function URL (one per version/alias)")
+            trigger = {"Type": kind, "TriggerName": name, "TriggerDesc": desc, "Enable": enable,
+                       "Qualifier": qualifier,
+                       "CustomArgument": params.text("CustomArgument", default="") or "",
+                       "AddTime": _now_text(), "ModTime": _now_text(),
+                       "ResourceId": uuid.uuid4().hex, "url_id": uuid.uuid4().hex[:8]}
+            fn["triggers"][(kind, name)] = trigger
+            return {"TriggerInfo": self._trigger_info(trigger)}
+
+    def update_trigger(self, params: Params) -> dict[str, Any]:
+        kind, name, enable, qualifier = self._trigger_params(params)
+        text = params.text("TriggerDesc")
+        with self._lock:
+            fn = self._function(params)
+            trigger = fn["triggers"].get((kind, name))
+            if trigger is None:
+                raise ApiError("ResourceNotFound.Trigger", f"trigger {name} does not exist")
+            if text is not None:
+                trigger["TriggerDesc"] = self._trigger_desc(kind, text)
+            trigger.update(Enable=enable, Qualifier=qualifier, ModTime=_now_text())
+            if params.data.get("CustomArgument") is not None:
+                trigger["CustomArgument"] = params.text("CustomArgument") or ""
+        return {}
+
+    def list_triggers(self, params: Params) -> dict[str, Any]:
+        offset = params.integer("Offset", default=0, minimum=0) or 0
+        limit = params.integer("Limit", default=20, minimum=1, maximum=100) or 20
+        with self._lock:
+            fn = self._function(params)
+            triggers = [self._trigger_info(t) for t in fn["triggers"].values()]
+        return {"TotalCount": len(triggers), "Triggers": triggers[offset:offset + limit]}
+
+    # -- for tests ---------------------------------------------------------------------------
+
+    def function(self, name: str, namespace: str = "default") -> Optional[dict[str, Any]]:
+        return self.functions.get((namespace, name))

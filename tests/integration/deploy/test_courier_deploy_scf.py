@@ -1,0 +1,195 @@
+"""`courier deploy scf` end to end: tencentcloud-sdk-python-scf, TC3-signed, against the
+sandbox's SCF management API — a first deploy, a code-only update, a changed timer, an
+idempotent re-run, a dry run, and the refusals that must stop it with a named cause."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from courier.cli import main as courier_main
+from deploy.descriptors import SAMPLE_DEPLOY_ENV, SCF_DESCRIPTOR
+from deploy.package import TARGETS
+from deploy.scf_deploy import PACKAGE_SHA_ENV
+
+pytestmark = pytest.mark.integration
+
+NAMES = {k: f"export-courier-prod-{k}" for k in ("create", "poll", "complete")}
+
+
+def _zip(marker: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for key in NAMES:
+            module = TARGETS["scf"].handler(key).rsplit(".", 1)[0]
+            zf.writestr(f"{module}.py", f"# {marker}\nfrom functions.x import handler\n")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copy2(SCF_DESCRIPTOR, tmp_path / "serverless.yml")
+    (tmp_path / "courier.zip").write_bytes(_zip("one"))
+    return tmp_path
+
+
+@pytest.fixture
+def deploy_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    secret_id, secret_key = sandbox.credentials
+    env = {**SAMPLE_DEPLOY_ENV, "TENCENTCLOUD_SECRETID": secret_id,
+           "TENCENTCLOUD_SECRETKEY": secret_key}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN", raising=False)
+    sandbox.scf.settle_s = 0.3  # creates and updates take a moment, as on SCF
+    return env
+
+
+def deploy(sandbox: Any, workdir: Path, capsys: pytest.CaptureFixture[str],
+           *extra: str) -> tuple[int, str, str]:
+    before = dict(sandbox.calls)
+    code = courier_main(["deploy", "scf", "--descriptor", str(workdir / "serverless.yml"),
+                         "--package", str(workdir / "courier.zip"), "--endpoint", sandbox.url,
+                         "--wait", "10", *extra])
+    out, err = capsys.readouterr()
+    writes = {a: n - before.get(("scf", a), 0) for (s, a), n in sandbox.calls.items()
+              if s == "scf" and not a.startswith(("Get", "List")) and n - before.get((s, a), 0)}
+    return code, out + err, json.dumps(writes, sort_keys=True)
+
+
+def _writes(text: str) -> dict[str, int]:
+    result: dict[str, int] = json.loads(text)
+    return result
+
+
+@pytest.mark.usefixtures("deploy_env")
+def test_first_deploy_then_code_update_then_timer_change_then_nothing(
+        sandbox: Any, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # WHEN the functions do not exist yet
+    code, out, writes = deploy(sandbox, workdir, capsys)
+    assert code == 0, out
+    assert _writes(writes) == {"CreateFunction": 3, "CreateTrigger": 3}
+    url = next(line.split(": ", 1)[1] for line in out.splitlines()
+               if line.startswith("function URL: "))
+    assert url.startswith("https://1250000000-") and url.endswith(".scf.tencentcs.com")
+    create = sandbox.scf.function(NAMES["create"])
+    assert create["Runtime"] == "Python3.10" == f"Python{TARGETS['scf'].python}"
+    assert create["Handler"] == "create_export.handler"
+    assert (create["MemorySize"], create["Timeout"]) == (256, 30)
+    assert create["Role"] == SAMPLE_DEPLOY_ENV["COURIER_SCF_ROLE"]
+    assert create["env"]["COURIER_STATE_URL"] == SAMPLE_DEPLOY_ENV["COURIER_STATE_URL"]
+    assert create["env"]["COURIER_COMPLETE_FUNCTION"] == f"default/{NAMES['complete']}"
+    url_trigger = create["triggers"][("http", "courier-url")]
+    assert json.loads(url_trigger["TriggerDesc"]) == {
+        "AuthType": "NONE", "NetConfig": {"EnableIntranet": False, "EnableExtranet": True}}
+    assert url_trigger["Qualifier"] == "$DEFAULT"
+    poll = sandbox.scf.function(NAMES["poll"])
+    assert json.loads(poll["triggers"][("timer", "poll-every-minute")]["TriggerDesc"]) == {
+        "cron": "0 */1 * * * * *"}
+    assert sandbox.scf.function(NAMES["complete"])["triggers"] == {}
+
+    # WHEN only the code changes: new code everywhere, configuration unchanged but the
+    # package marker, no trigger touched
+    first_sha = create["env"][PACKAGE_SHA_ENV]
+    (workdir / "courier.zip").write_bytes(_zip("two"))
+    code, out, writes = deploy(sandbox, workdir, capsys)
+    assert code == 0, out
+    assert _writes(writes) == {"UpdateFunctionCode": 3, "UpdateFunctionConfiguration": 3}
+    assert "UpdateFunctionConfiguration export-courier-prod-create (Environment)" in out
+    assert sandbox.scf.function(NAMES["create"])["env"][PACKAGE_SHA_ENV] != first_sha
+    assert f"function URL: {url}" in out  # the same URL
+
+    # WHEN the poll timer changes in serverless.yml
+    doc = yaml.safe_load((workdir / "serverless.yml").read_text(encoding="utf-8"))
+    doc["inputs"]["triggers"][0]["parameters"]["cronExpression"] = "0 */2 * * * * *"
+    (workdir / "serverless.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    code, out, writes = deploy(sandbox, workdir, capsys)
+    assert code == 0, out
+    assert _writes(writes) == {"UpdateTrigger": 1}
+    assert "UpdateTrigger export-courier-prod-poll/poll-every-minute (cron)" in out
+    assert json.loads(sandbox.scf.function(NAMES["poll"])["triggers"][
+        ("timer", "poll-every-minute")]["TriggerDesc"]) == {"cron": "0 */2 * * * * *"}
+
+    # WHEN nothing changed: reads only
+    code, out, writes = deploy(sandbox, workdir, capsys)
+    assert code == 0, out
+    assert _writes(writes) == {}
+    assert "changed: 0 step(s)" in out and f"function URL: {url}" in out
+
+
+@pytest.mark.usefixtures("deploy_env")
+def test_dry_run_changes_nothing(sandbox: Any, workdir: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, writes = deploy(sandbox, workdir, capsys, "--dry-run")
+    assert code == 0, out
+    assert _writes(writes) == {} and sandbox.scf.functions == {}
+    assert "would CreateFunction export-courier-prod-create" in out
+    assert "would CreateTrigger export-courier-prod-create/courier-url (http)" in out
+    assert "would change: 6 step(s)" in out
+
+
+@pytest.mark.usefixtures("deploy_env")
+def test_a_refused_call_names_the_action_and_what_was_done(
+        sandbox: Any, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = yaml.safe_load((workdir / "serverless.yml").read_text(encoding="utf-8"))
+    doc["inputs"]["triggers"][0]["parameters"]["cronExpression"] = "0 */1 * * *"  # 5 fields
+    (workdir / "serverless.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    code, out, _ = deploy(sandbox, workdir, capsys)
+    assert code == 1
+    assert "7 fields" in out  # stopped by the descriptor check, before any call
+    assert sandbox.scf.functions == {}
+
+
+@pytest.mark.usefixtures("deploy_env")
+def test_a_runtime_change_is_refused_by_name(sandbox: Any, workdir: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy(sandbox, workdir, capsys)[0] == 0
+    sandbox.scf.function(NAMES["complete"])["Runtime"] = "Python3.9"
+    code, out, writes = deploy(sandbox, workdir, capsys)
+    assert code == 1
+    assert "runs Python3.9" in out and "inputs.runtime" in out
+    assert _writes(writes) == {}
+
+
+@pytest.mark.usefixtures("deploy_env")
+def test_an_sdk_refusal_is_reported_with_its_code(sandbox: Any, workdir: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox.faults.add("scf", "CreateTrigger", kind="error", code="UnauthorizedOperation",
+                       message="CAM denies scf:CreateTrigger", times=1)
+    code, out, _ = deploy(sandbox, workdir, capsys)
+    assert code == 1
+    assert "SCF refused CreateTrigger for export-courier-prod-poll/poll-every-minute" in out
+    assert "UnauthorizedOperation" in out
+    assert "done before it: CreateFunction export-courier-prod-complete" in out
+
+
+def test_missing_settings_and_package_stop_before_any_call(
+        sandbox: Any, workdir: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (*SAMPLE_DEPLOY_ENV, "TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, _ = deploy(sandbox, workdir, capsys)
+    assert code == 1
+    assert "needs COURIER_API_KEYS, COURIER_DESTINATION" in out and "COURIER_SCF_ROLE" in out
+    for name, value in SAMPLE_DEPLOY_ENV.items():
+        monkeypatch.setenv(name, value)
+    code, out, _ = deploy(sandbox, workdir, capsys)
+    assert code == 1 and "TENCENTCLOUD_SECRETID" in out
+    secret_id, secret_key = sandbox.credentials
+    monkeypatch.setenv("TENCENTCLOUD_SECRETID", secret_id)
+    monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", "wrong-" + secret_key)
+    code, out, _ = deploy(sandbox, workdir, capsys)
+    assert code == 1 and "AuthFailure" in out and "GetFunction" in out
+    assert secret_key not in out
+    monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", secret_key)
+    (workdir / "courier.zip").unlink()
+    code, out, _ = deploy(sandbox, workdir, capsys)
+    assert code == 1 and "make package" in out
+    assert sandbox.scf.functions == {}
