@@ -110,10 +110,10 @@ def to_rest_event(event: dict[str, Any]) -> dict[str, Any]:
 def _text_body(body: Any, encoded: bool) -> tuple[str | None, bool]:
     """The body as text, decoded here once when the trigger sent it base64 encoded.
 
-    The API reads JSON, which is UTF-8 text (RFC 8259): bytes that are not UTF-8 become
-    U+FFFD and fail as "not valid JSON" downstream instead of breaking the resolver's own
-    decoding. A body flagged base64 that is not base64 is passed on flagged, for the size
-    check to refuse by name. A stray JSON value (not text) is sent back to text.
+    A body flagged base64 that is not base64, or whose bytes are not UTF-8 text (JSON is
+    UTF-8, RFC 8259), is passed on flagged, for the request decoding
+    (:mod:`shared.http.decode`) to refuse by name. A stray JSON value (not text) is sent
+    back to text.
     """
     if body is not None and not isinstance(body, str):
         import json
@@ -131,7 +131,10 @@ def _text_body(body: Any, encoded: bool) -> tuple[str | None, bool]:
         raw = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         return body, True
-    return raw.decode("utf-8", errors="replace"), False
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return body, True
 
 
 def to_plain_response(response: dict[str, Any]) -> dict[str, Any]:

@@ -94,8 +94,10 @@ def test_bad_bodies_get_the_same_400_as_every_other_shape(sandbox: Any, api_key:
     # the same body through the old API-gateway shape is answered the same way
     gateway = load_event("scf_apigw_post_exports", headers={"x-api-key": api_key})
     gateway["body"] = raw.decode("utf-8", errors="replace")
-    if not encoded:
-        assert call(gateway) == (status, answer)
+    if not encoded:  # the same answer, but for the gateway's own request id
+        again, other = call(gateway)
+        assert (again, {**other, "request_id": None}) == (status, {**answer,
+                                                                    "request_id": None})
     assert sandbox.calls.get(("cls", "CreateExport"), 0) == 0
 
 
