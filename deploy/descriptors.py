@@ -58,6 +58,10 @@ OPTIONAL_ENV = {
     "ALIBABA_CLOUD_SECURITY_TOKEN": "only with temporary Alibaba credentials",
     "ALIBABA_CLOUD_REGION_ID": "only for the dms provider (default cn-hangzhou)",
     "TENCENTCLOUD_SESSIONTOKEN": "only with temporary Tencent credentials",
+    "COURIER_CLOUDWATCH_BUCKET": "only for the cloudwatch provider (its staging bucket)",
+    "COURIER_CLOUDWATCH_PREFIX": "the default staging prefix courier-staging",
+    "COURIER_CLOUDWATCH_ENDPOINT": "sandbox only: another CloudWatch Logs endpoint",
+    "AWS_REGION": "Lambda sets it; elsewhere only for the cloudwatch provider",
 }
 # Set by the platform in every invocation's environment.
 PLATFORM_ENV = {

@@ -55,6 +55,11 @@ ENV_ALI_AK = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_ALI_SK = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_ALI_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
 ENV_ALI_REGION = "ALIBABA_CLOUD_REGION_ID"
+# the cloudwatch provider: the bucket (and key prefix) CloudWatch Logs stages its exports in
+ENV_CW_BUCKET = "COURIER_CLOUDWATCH_BUCKET"
+ENV_CW_PREFIX = "COURIER_CLOUDWATCH_PREFIX"
+ENV_CW_ENDPOINT = "COURIER_CLOUDWATCH_ENDPOINT"  # another Logs endpoint (the sandbox's gateway)
+ENV_AWS_REGION = "AWS_REGION"  # set by Lambda; the region CloudWatch Logs is asked in
 
 DEFAULT_KEY_TEMPLATE = "{provider}/{yyyy}/{mm}/{dd}/{export_id}/{file_name}"
 
@@ -76,6 +81,19 @@ class AlibabaSettings:
     security_token: str | None = field(default=None, repr=False)
     region: str = "cn-hangzhou"
     endpoint: str | None = None  # "http://127.0.0.1:PORT" for the sandbox
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """The cloudwatch provider. Credentials come from boto3's own chain (the Lambda role);
+    the staging bucket is where CloudWatch Logs writes, the S3 endpoint the one destinations
+    use (:class:`StorageSettings`)."""
+
+    staging_bucket: str
+    staging_prefix: str = "courier-staging"
+    region: str = "us-east-1"
+    endpoint: str | None = None  # CloudWatch Logs; None: the region's own
+    s3_endpoint: str | None = None  # the staging bucket's S3; None: AWS
 
 
 @dataclass(frozen=True)
@@ -167,6 +185,7 @@ class Settings:
     schedules: tuple[dict[str, Any], ...] = ()
     tencent: TencentSettings | None = None
     alibaba: AlibabaSettings | None = None
+    aws: AwsSettings | None = None
     storage: StorageSettings = field(default_factory=StorageSettings)
 
     @property
@@ -254,7 +273,16 @@ class Settings:
                 region=text(ENV_ALI_REGION) or "cn-hangzhou",
                 endpoint=text(ENV_DMS_ENDPOINT),
             )
-        values["storage"] = StorageSettings.from_env(env)
+        values["storage"] = storage = StorageSettings.from_env(env)
+        if bucket := text(ENV_CW_BUCKET):
+            prefix = (text(ENV_CW_PREFIX) or "courier-staging").strip("/")
+            if not prefix or "//" in prefix:
+                raise ConfigError(f"{ENV_CW_PREFIX}: must be a key prefix such as "
+                                  "'courier-staging'")
+            values["aws"] = AwsSettings(
+                staging_bucket=bucket, staging_prefix=prefix,
+                region=text(ENV_AWS_REGION) or storage.s3_region or "us-east-1",
+                endpoint=text(ENV_CW_ENDPOINT), s3_endpoint=storage.s3_endpoint)
         values.update(overrides)
         settings = cls(**values)
         settings.check()

@@ -21,7 +21,7 @@ class Entry:
 
     module: str  # holds the provider class
     cls: str
-    credentials: str  # which Settings attribute holds its keys: "tencent" or "alibaba"
+    credentials: str  # which Settings attribute holds its keys: "tencent", "alibaba", "aws"
     sdk: tuple[str, ...]  # vendor SDK distributions (as in pyproject.toml) the package needs
 
 
@@ -37,9 +37,10 @@ REGISTRY: dict[str, Entry] = {
                  ("tencentcloud-sdk-python-dlc",)),
     "dms": Entry("shared.providers.dms", "DmsProvider", "alibaba",
                  ("alibabacloud-dms-enterprise20181101",)),
+    "cloudwatch": Entry("shared.providers.cloudwatch", "CloudwatchProvider", "aws", ("boto3",)),
 }
 # top-level modules of the vendor SDKs (a missing one means a trimmed package)
-VENDOR_SDKS = ("tencentcloud", "alibabacloud")
+VENDOR_SDKS = ("tencentcloud", "alibabacloud", "boto3", "botocore")
 
 
 class Providers:
@@ -86,7 +87,8 @@ class Providers:
                 from shared.providers.budget import SharedBudget, account_of
 
                 key_id = str(getattr(settings, "secret_id", None)
-                             or getattr(settings, "access_key_id", ""))
+                             or getattr(settings, "access_key_id", None)
+                             or getattr(settings, "staging_bucket", ""))
                 self._built[name] = cls(settings, limiter=SharedBudget(
                     self.budget_store, account_of(key_id), name))
         return self._built[name]

@@ -8,8 +8,9 @@ are method arguments. It
 * ``create(task)`` — makes the one call that starts the export; returns remote ids;
 * ``poll(tasks)`` — reads the status of many tasks, batching as the vendor allows
   (tasks with the same ``group_key`` arrive together); may advance multi-stage exports;
-* ``result(task)`` — a readable :data:`~shared.storage.base.Source` for a ready task,
-  re-reading a short-lived URL when it has lapsed;
+* ``result(task)`` — a readable :data:`~shared.storage.base.Source` for a ready task (or a
+  :class:`~shared.storage.base.SourceSet` of several), re-reading a short-lived URL when it
+  has lapsed;
 * ``cancel(task)`` — best effort.
 
 Vendor errors never leave a provider as vendor exception types: they become
@@ -31,7 +32,7 @@ from typing import Any, ClassVar
 
 from shared.errors import ProviderError
 from shared.model import ExportTask
-from shared.storage.base import Source
+from shared.storage.base import Source, SourceSet
 
 # Fields of ``task.result`` that hold secrets (presigned URLs): kept in the state table for
 # the completion function, never returned by the API or logged.
@@ -122,6 +123,13 @@ class Provider(ABC):
         """Creates sharing this key never overlap (a lock in the state table); None: free."""
         return None
 
+    def queue_key(self, task: ExportTask) -> str | None:
+        """Exports sharing this key run one at a time at the vendor (CloudWatch Logs: one
+        active export task per account and region): the oldest accepted one is created once
+        the one before it has finished there, the rest wait ``accepted``, in order
+        (:mod:`shared.queues`). None: no queue."""
+        return None
+
     @abstractmethod
     def create(self, task: ExportTask) -> Submission: ...
 
@@ -130,8 +138,9 @@ class Provider(ABC):
         """Status per task id. A ProviderError for the whole group may be raised instead."""
 
     @abstractmethod
-    def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
-        """Where to read the file. ``refresh`` forces a new URL (the stored one was refused)."""
+    def result(self, task: ExportTask, *, refresh: bool = False) -> Source | SourceSet:
+        """Where to read the file, or the files (a :class:`SourceSet`, each copied and listed
+        in a manifest). ``refresh`` forces new URLs (the stored ones were refused)."""
 
     def cancel(self, task: ExportTask) -> None:  # noqa: B027 - optional
         """Ask the vendor to drop the export, where it can."""

@@ -208,4 +208,28 @@ class CosObjectSource:
     endpoint: str | None = None  # e.g. "http://127.0.0.1:9000"
 
 
+@dataclass(frozen=True, repr=False)
+class S3ObjectSource(UrlSource):
+    """An object in an S3 bucket, behind a presigned ``url`` (CloudWatch Logs' staging
+    bucket). It streams as any URL does; an S3 destination on the same ``endpoint`` (None:
+    AWS) copies it server-side instead, where its role may read the bucket."""
+
+    bucket: str = ""
+    key: str = ""
+    endpoint: str | None = None
+
+    def __repr__(self) -> str:
+        return f"S3ObjectSource({self.bucket!r}, {self.key!r}, size={self.size!r})"
+
+
 Source = Union[UrlSource, CosObjectSource]
+
+
+@dataclass(frozen=True)
+class SourceSet:
+    """A result of several files (CloudWatch Logs writes one object per log stream). Each
+    item's ``file_name`` is its path relative to the export's folder (``/`` between
+    segments); the completion copies them in this order, each verified, and writes a
+    manifest beside them."""
+
+    items: tuple[Source, ...]

@@ -1,0 +1,181 @@
+"""A small gateway in front of moto's server for CloudWatch Logs export tasks.
+
+``AwsGateway(upstream=moto_url).start()`` listens on 127.0.0.1 and forwards every request
+(Logs, S3, STS) to moto unchanged, except for the CloudWatch Logs JSON API
+(``X-Amz-Target: Logs_20140328.<Action>``), where it adds what moto 5 leaves out:
+
+* **One active task.** moto's CreateExportTask writes the gzip objects into its S3 and marks
+  the task COMPLETED at once (``moto/logs/models.py``, ``create_export_task``); AWS runs it
+  for a while and lets an account have one active (PENDING or RUNNING) export task at a
+  time, answering ``LimitExceededException`` otherwise (CreateExportTask API reference).
+  Here a task counts as RUNNING for ``run_s`` seconds after its create, DescribeExportTasks
+  reports it so, and a create meanwhile is refused with ``LimitExceededException``.
+  :meth:`occupy` plays a task started by somebody else in the account.
+* **statusCode.** moto's DescribeExportTasks ignores the filter (``responses.py`` reads only
+  ``taskId``); the gateway applies it to the answer.
+* **Faults** (:class:`sandbox.faults.Faults`, service ``"logs"``): ``error`` answers HTTP 400
+  with the AWS JSON error ``code`` (``ThrottlingException``, ``LimitExceededException``…),
+  ``drop`` closes the connection unanswered, ``lost_answer`` forwards the call (it takes
+  effect) and then closes without answering, ``slow`` waits ``delay`` first.
+
+Must not import ``shared``: it stands for the real service.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+from sandbox.faults import Faults
+
+log = logging.getLogger(__name__)
+
+TARGET_PREFIX = "Logs_20140328."
+_HOP = {"host", "content-length", "connection", "transfer-encoding", "keep-alive"}
+
+
+class AwsGateway:
+    def __init__(self, upstream: str, *, run_s: float = 0.0, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.run_s = run_s
+        self.faults = Faults()
+        self.calls: dict[str, int] = {}  # Logs action -> requests seen (faults included)
+        self.started: list[tuple[str, float]] = []  # (taskId, monotonic create time)
+        self._foreign_until = 0.0
+        self._lock = threading.Lock()
+        self._host, self._port = host, port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._session = requests.Session()
+
+    # --------------------------------------------------------------- control
+    def occupy(self, seconds: float) -> None:
+        """An export task started elsewhere in the account is active for ``seconds``."""
+        self._foreign_until = time.monotonic() + seconds
+
+    def active(self) -> list[str]:
+        """Our tasks still RUNNING."""
+        now = time.monotonic()
+        with self._lock:
+            return [t for t, at in self.started if now - at < self.run_s]
+
+    def start(self) -> AwsGateway:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                log.debug("aws gateway: " + format, *args)
+
+            def _any(self) -> None:
+                gateway._handle(self)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any  # noqa: N815
+
+        self._httpd = ThreadingHTTPServer((self._host, self._port), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, args=(0.1,), daemon=True,
+                         name="aws-gateway").start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        self._session.close()
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "start() first"
+        return f"http://{self._host}:{self._httpd.server_address[1]}"
+
+    def __enter__(self) -> AwsGateway:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # --------------------------------------------------------------- serving
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        target = h.headers.get("X-Amz-Target") or ""
+        action = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
+        if action is None:
+            self._reply(h, *self._forward(h, body))
+            return
+        with self._lock:
+            self.calls[action] = self.calls.get(action, 0) + 1
+        fault = self.faults.take("logs", action)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)
+        elif fault is not None and fault.kind == "drop":
+            h.close_connection = True
+            return
+        elif fault is not None and fault.kind in ("error", "http_status"):
+            status = 400 if fault.kind == "error" else fault.status
+            self._reply(h, status, {"Content-Type": "application/x-amz-json-1.1"},
+                        json.dumps({"__type": fault.code, "message": fault.message}).encode())
+            return
+        if action == "CreateExportTask" and self._busy():
+            self._reply(h, 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(
+                {"__type": "LimitExceededException",
+                 "message": "Resource limit exceeded."}).encode())
+            return
+        status, headers, answer = self._forward(h, body)
+        if status == 200 and action == "CreateExportTask":
+            with self._lock:
+                self.started.append((json.loads(answer)["taskId"], time.monotonic()))
+        elif status == 200 and action == "DescribeExportTasks":
+            answer = self._describe(json.loads(body or b"{}"), json.loads(answer))
+        if fault is not None and fault.kind == "lost_answer":
+            h.close_connection = True
+            return
+        self._reply(h, status, headers, answer)
+
+    def _busy(self) -> bool:
+        return bool(self.active()) or time.monotonic() < self._foreign_until
+
+    def _describe(self, request: dict[str, Any], answer: dict[str, Any]) -> bytes:
+        running = set(self.active())
+        tasks = answer.get("exportTasks") or []
+        for task in tasks:
+            if task.get("taskId") in running:
+                task["status"] = {"code": "RUNNING", "message": "Task is running"}
+        if request.get("statusCode"):
+            tasks = [t for t in tasks if (t.get("status") or {}).get("code")
+                     == request["statusCode"]]
+        return json.dumps({**answer, "exportTasks": tasks}).encode()
+
+    def _forward(self, h: BaseHTTPRequestHandler, body: bytes
+                 ) -> tuple[int, dict[str, str], bytes]:
+        headers = {k: v for k, v in h.headers.items() if k.lower() not in _HOP}
+        headers["Host"] = h.headers.get("Host") or ""
+        resp = self._session.request(h.command, self.upstream + h.path, data=body,
+                                     headers=headers, allow_redirects=False, timeout=60,
+                                     stream=True)
+        try:  # the bytes as moto sent them (a gzip object stays gzip)
+            content = resp.raw.read(decode_content=False)
+        finally:
+            resp.close()
+        out = {k: v for k, v in resp.headers.items() if k.lower() not in _HOP}
+        return resp.status_code, out, content
+
+    @staticmethod
+    def _reply(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str],
+               body: bytes) -> None:
+        h.send_response(status)
+        for name, value in headers.items():
+            h.send_header(name, value)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(body)

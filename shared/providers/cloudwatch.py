@@ -1,0 +1,344 @@
+"""AWS CloudWatch Logs export tasks through boto3 (``logs``, API 2014-03-28).
+
+CreateExportTask copies one log group's events between ``from`` and ``to`` into an S3 bucket,
+one gzip object per log stream (and more for large streams), under the ``destinationPrefix``
+it is given. An account may have one active (PENDING or RUNNING) export task at a time in a
+region, ``LimitExceededException`` otherwise: :meth:`CloudwatchProvider.queue_key` names the
+account and region, so Courier runs these exports one at a time (:mod:`shared.queues`).
+
+One Courier export may cover several log groups (a prefix or a list): one export task each,
+one after the other, every group under its own folder of the export's staging prefix
+``<staging prefix>/<export id>/``. The export is ready when the last group's task is
+COMPLETED; its result is every object under that prefix (a :class:`SourceSet`).
+
+CreateExportTask takes no idempotency token, but a ``taskName``: each task is named after the
+Courier export and group (``<export id>-<n>``), and an answer that leaves open whether the
+call went through is followed by a search for a task of that name (``create_once``).
+
+Polling: one task is described by its id. For several, the active tasks (statusCode PENDING,
+then RUNNING: one or two, as the account has at most one) settle every export still running
+in two calls; only the tasks no longer active are described one by one, which happens once
+in each task's life.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from shared.config import AwsSettings
+from shared.errors import ProviderError, ValidationError
+from shared.model import ExportTask
+from shared.providers.base import (
+    MIN_CALL_S,
+    PollResult,
+    Provider,
+    RateLimiter,
+    RemoteStatus,
+    Submission,
+    create_once,
+    deadline_error,
+    time_left,
+)
+from shared.providers.validate import Params
+from shared.storage.base import S3ObjectSource, SourceSet
+
+log = logging.getLogger(__name__)
+
+NAME = "cloudwatch"
+MAX_GROUPS = 50  # log groups one export may cover (one task each, in turn)
+GROUP_NAME = r"[\.\-_/#A-Za-z0-9]{1,512}"  # CloudWatch Logs' pattern for log group names
+PAGE = 50  # DescribeExportTasks' and DescribeLogGroups' largest page
+MAX_PAGES = 20  # searches by task name stop after this many pages
+URL_LIFETIME_S = 3600
+WRITE_TEST = "aws-logs-write-test"  # the object CloudWatch Logs writes to test the bucket
+
+STATUS = {
+    "PENDING": RemoteStatus.PENDING,
+    "RUNNING": RemoteStatus.PENDING,
+    "PENDING_CANCEL": RemoteStatus.PENDING,
+    "COMPLETED": RemoteStatus.READY,
+    "CANCELLED": RemoteStatus.FAILED,
+    "FAILED": RemoteStatus.FAILED,
+}
+# Codes that can succeed later. LimitExceededException on create: another export task of the
+# account is active (maybe not ours); wait it out.
+RETRYABLE_CODES = frozenset({"LimitExceededException", "ThrottlingException", "Throttling",
+                             "ServiceUnavailableException", "ServiceUnavailable",
+                             "InternalFailure", "InternalServerError", "RequestTimeout",
+                             "OperationAbortedException"})
+THROTTLED_CODES = frozenset({"ThrottlingException", "Throttling"})
+BUSY_RETRY_S = 30.0  # after LimitExceededException, look again no sooner than this
+# answers that leave open whether a create went through (nothing came back, or a 5xx)
+AMBIGUOUS_CODES = frozenset({"NoAnswer", "ServiceUnavailableException", "InternalFailure",
+                             "InternalServerError", "RequestTimeout"})
+
+
+class CloudwatchProvider(Provider):
+    name = NAME
+
+    def __init__(self, settings: AwsSettings, *, logs: Any = None, s3: Any = None,
+                 sts: Any = None, limiter: RateLimiter | None = None) -> None:
+        self.settings = settings
+        self.logs = logs or _client("logs", settings.endpoint, settings.region)
+        self.s3 = s3 or _client("s3", settings.s3_endpoint, settings.region)
+        self._sts = sts
+        self.limiter = limiter or RateLimiter(rate=5)  # assumption: Logs' low per-action TPS
+        self._account: str | None = None
+
+    # ------------------------------------------------------------------ input
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        p = Params(params, known={"logGroupName", "logGroupNamePrefix", "logGroupNames",
+                                  "from", "to", "logStreamNamePrefix"})
+        given = [n for n in ("logGroupName", "logGroupNamePrefix", "logGroupNames")
+                 if params.get(n) is not None]
+        if len(given) != 1:
+            raise ValidationError("params.logGroupName", "give exactly one of logGroupName, "
+                                  "logGroupNamePrefix or logGroupNames")
+        out: dict[str, Any] = {"from": p.integer("from", minimum=0),
+                               "to": p.integer("to", minimum=0)}
+        if given[0] == "logGroupNames":
+            names = p.strings("logGroupNames", max_items=MAX_GROUPS)
+            for i, name in enumerate(names):
+                if not re.fullmatch(GROUP_NAME, name):
+                    raise ValidationError(f"params.logGroupNames[{i}]", "is not a log group "
+                                          "name (letters, digits and . - _ / #)")
+            if not names:
+                raise ValidationError("params.logGroupNames", "must name at least one group")
+            out["logGroupNames"] = list(dict.fromkeys(names))
+        else:
+            out[given[0]] = p.text(given[0], max_len=512, pattern=GROUP_NAME)
+        if (stream := p.text("logStreamNamePrefix", default=None, max_len=512)) is not None:
+            out["logStreamNamePrefix"] = stream
+        if out["from"] >= out["to"]:
+            raise ValidationError("params.from", "must be earlier than params.to (both are "
+                                  "Unix times in milliseconds)")
+        if out["to"] < 10**11:
+            raise ValidationError("params.to", "must be a Unix time in milliseconds")
+        return out
+
+    def group_key(self, task: ExportTask) -> str:
+        return f"{NAME}:{self.settings.region}"
+
+    def queue_key(self, task: ExportTask) -> str:
+        return f"{NAME}:{self._account_id()}:{self.settings.region}"
+
+    # ------------------------------------------------------------------ calls
+    def create(self, task: ExportTask) -> Submission:
+        groups = self._groups(task.params)
+        remote: dict[str, Any] = {"groups": groups, "index": 0,
+                                  "prefix": f"{self.settings.staging_prefix}/{task.id}"}
+        remote["taskIds"] = [self._start(task, remote, 0, create_once_error=task.error)]
+        return Submission(remote=remote, stage=f"group 1 of {len(groups)}")
+
+    def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
+        wanted = {t.remote["taskIds"][-1]: t for t in tasks if t.remote.get("taskIds")}
+        infos: dict[str, dict[str, Any]] = {}
+        if len(wanted) > 1:
+            for code in ("PENDING", "RUNNING"):
+                for info in self._list(statusCode=code):
+                    if info.get("taskId") in wanted and _code(info) == code:
+                        infos[info["taskId"]] = info
+        results: dict[str, PollResult | ProviderError] = {}
+        for task_id, task in wanted.items():
+            try:
+                info = infos.get(task_id) or self._describe(task_id)
+                results[task.id] = self._advance(task, info)
+            except ProviderError as exc:
+                results[task.id] = exc
+        return results
+
+    def result(self, task: ExportTask, *, refresh: bool = False) -> SourceSet:
+        prefix = f"{task.remote['prefix']}/"
+        bucket = self.settings.staging_bucket
+        items = []
+        for obj in self._staged(bucket, prefix):
+            key = str(obj["Key"])
+            if key.rsplit("/", 1)[-1] == WRITE_TEST or key.endswith("/"):
+                continue
+            url = self.s3.generate_presigned_url("get_object", ExpiresIn=URL_LIFETIME_S,
+                                                 Params={"Bucket": bucket, "Key": key})
+            items.append(S3ObjectSource(url=url, file_name=key[len(prefix):],
+                                        size=int(obj["Size"]), bucket=bucket, key=key,
+                                        endpoint=self.settings.s3_endpoint))
+        return SourceSet(tuple(sorted(items, key=lambda s: s.file_name or "")))
+
+    def cancel(self, task: ExportTask) -> None:
+        task_ids = task.remote.get("taskIds") or []
+        if task_ids:
+            try:
+                self._call("CancelExportTask", taskId=task_ids[-1])
+            except ProviderError as exc:  # already finished or gone: nothing to stop
+                if exc.code not in ("InvalidOperationException", "ResourceNotFoundException"):
+                    raise
+
+    # --------------------------------------------------------------- helpers
+    def _groups(self, params: dict[str, Any]) -> list[str]:
+        if "logGroupName" in params:
+            return [params["logGroupName"]]
+        if "logGroupNames" in params:
+            return list(params["logGroupNames"])
+        groups: list[str] = []
+        kwargs: dict[str, Any] = {"logGroupNamePrefix": params["logGroupNamePrefix"],
+                                  "limit": PAGE}
+        while len(groups) <= MAX_GROUPS:
+            page = self._call("DescribeLogGroups", **kwargs)
+            groups += [str(g["logGroupName"]) for g in page.get("logGroups") or []]
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        if not groups:
+            raise ProviderError(NAME, "NoLogGroup", "no log group starts with "
+                                f"{params['logGroupNamePrefix']!r}", retryable=False)
+        if len(groups) > MAX_GROUPS:
+            raise ProviderError(NAME, "TooManyLogGroups", f"more than {MAX_GROUPS} log groups "
+                                "match the prefix; narrow it", retryable=False)
+        return groups
+
+    def _start(self, task: ExportTask, remote: dict[str, Any], index: int, *,
+               create_once_error: dict[str, Any] | None = None) -> str:
+        """Start the export task of group ``index``; its id."""
+        name = f"{task.id}-{index}"
+        group = remote["groups"][index]
+        args: dict[str, Any] = {
+            "taskName": name, "logGroupName": group, "fromTime": task.params["from"],
+            "to": task.params["to"], "destination": self.settings.staging_bucket,
+            "destinationPrefix": f"{remote['prefix']}/{index:03d}-{_safe(group)}"}
+        if task.params.get("logStreamNamePrefix"):
+            args["logStreamNamePrefix"] = task.params["logStreamNamePrefix"]
+
+        def made() -> Submission:
+            answer = self._call("CreateExportTask", **args)
+            if not answer.get("taskId"):
+                raise ProviderError(NAME, "NoAnswer", "CreateExportTask answered without "
+                                    "taskId", retryable=True)
+            return Submission(remote={"taskId": str(answer["taskId"])})
+
+        probe = ExportTask(provider=NAME, params={}, error=create_once_error)
+        return str(create_once(probe, made, lambda: self._named(name),
+                               lambda code: code in AMBIGUOUS_CODES).remote["taskId"])
+
+    def _named(self, name: str) -> Submission | None:
+        """The export task called ``name``, if an unanswered create made it."""
+        for code in ("PENDING", "RUNNING", "COMPLETED"):
+            for info in self._list(statusCode=code, pages=MAX_PAGES):
+                if info.get("taskName") == name and _code(info) in (code, None):
+                    log.info("export task %s was made by an earlier, unanswered create; "
+                             "taking it over", info.get("taskId"))
+                    return Submission(remote={"taskId": str(info["taskId"])})
+        return None
+
+    def _advance(self, task: ExportTask, info: dict[str, Any]) -> PollResult:
+        code = _code(info)
+        status = STATUS.get(code or "")
+        remote = task.remote
+        done = f"group {remote['index'] + 1} of {len(remote['groups'])}"
+        if status is None:  # not a documented code (moto's first one is "active"): pending
+            return PollResult(RemoteStatus.PENDING, stage=done,
+                              reason=f"unknown status {code}")
+        if status is RemoteStatus.FAILED:
+            message = (info.get("status") or {}).get("message") or code
+            return PollResult(status, retryable=code == "FAILED",
+                              reason=f"export task of {remote['groups'][remote['index']]} "
+                              f"is {code}: {message}")
+        if status is RemoteStatus.PENDING:
+            return PollResult(status, stage=done)
+        index = remote["index"] + 1
+        if index < len(remote["groups"]):  # the next group's turn
+            task_id = self._start(task, remote, index)
+            ids = [*remote["taskIds"], task_id]
+            return PollResult(RemoteStatus.PENDING, remote={"index": index, "taskIds": ids},
+                              progress=100 * index // len(remote["groups"]),
+                              stage=f"group {index + 1} of {len(remote['groups'])}")
+        return PollResult(RemoteStatus.READY, progress=100, result={
+            "bucket": self.settings.staging_bucket, "prefix": remote["prefix"],
+            "content_type": "application/gzip", "groups": len(remote["groups"])})
+
+    def _describe(self, task_id: str) -> dict[str, Any]:
+        tasks = self._call("DescribeExportTasks", taskId=task_id).get("exportTasks") or []
+        info = next((t for t in tasks if t.get("taskId") == task_id), None)
+        if info is None:
+            raise ProviderError(NAME, "ResourceNotFoundException", f"export task {task_id} "
+                                "is not listed", retryable=False)
+        return dict(info)
+
+    def _list(self, pages: int = 1, **filters: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"limit": PAGE, **filters}
+        for _ in range(pages):
+            page = self._call("DescribeExportTasks", **kwargs)
+            found += page.get("exportTasks") or []
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        return found
+
+    def _staged(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
+        objects: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        while True:
+            page = self._sdk("ListObjectsV2", self.s3.list_objects_v2, **kwargs)
+            objects += page.get("Contents") or []
+            if not page.get("IsTruncated") or not page.get("NextContinuationToken"):
+                return objects
+            kwargs["ContinuationToken"] = page["NextContinuationToken"]
+
+    def _account_id(self) -> str:
+        if self._account is None:
+            if self._sts is None:
+                self._sts = _client("sts", self.settings.endpoint, self.settings.region)
+            answer = self._sdk("GetCallerIdentity", self._sts.get_caller_identity)
+            self._account = str(answer.get("Account") or "")
+        return self._account
+
+    def _call(self, action: str, **kwargs: Any) -> dict[str, Any]:
+        method = getattr(self.logs, re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower())
+        return self._sdk(action, method, **kwargs)
+
+    def _sdk(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any]:
+        """One SDK call under the rate limit and the call deadline; every error becomes a
+        ProviderError."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self.limiter.acquire(action)
+        left = time_left()
+        if left is not None and left < MIN_CALL_S:
+            raise deadline_error(NAME, action)
+        try:
+            return dict(method(**kwargs))
+        except ClientError as exc:
+            error = exc.response.get("Error") or {}
+            code = str(error.get("Code") or "Unknown")
+            status = int((exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+                         or 0)
+            if code in THROTTLED_CODES:
+                self.limiter.throttled(action)
+            retryable = code in RETRYABLE_CODES or status >= 500
+            raise ProviderError(NAME, code, f"{action}: {error.get('Message') or code}",
+                                retryable=retryable,
+                                retry_after=BUSY_RETRY_S if code == "LimitExceededException"
+                                else None) from exc
+        except BotoCoreError as exc:  # no answer: the connection broke or timed out
+            raise ProviderError(NAME, "NoAnswer", f"{action}: {type(exc).__name__}",
+                                retryable=True) from exc
+
+
+def _code(info: dict[str, Any]) -> str | None:
+    code = (info.get("status") or {}).get("code")
+    return str(code) if code else None
+
+
+def _safe(group: str) -> str:
+    """A log group name as one key segment."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", group).strip("-") or "group"
+
+
+def _client(service: str, endpoint: str | None, region: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # No SDK retries: a retried CreateExportTask could make a second task.
+    config = Config(connect_timeout=5, read_timeout=20, retries={"total_max_attempts": 1},
+                    s3={"addressing_style": "path"} if endpoint else None)
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, config=config)
