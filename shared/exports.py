@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import locks, netguard
+from shared import locks, netguard, queues
 from shared.clock import to_iso, utcnow
 from shared.errors import (
     ConflictError,
@@ -110,6 +110,18 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     """Make the provider's create call for an accepted task we hold the lease on."""
     provider = providers.get(task.provider)
     now = now or utcnow()
+    try:
+        queue = provider.queue_key(task)
+        place = queues.admit(store, queue, task, now) if queue else 0
+    except ProviderError as exc:  # the queue's name could not be learnt (e.g. the account)
+        return _create_failed(store, providers, task, exc, now)
+    if place:
+        # Its turn has not come: wait, in order, without counting it as a failure.
+        task.stage = "queued"
+        task.remote["queue_position"] = place
+        task.due_at = now + timedelta(seconds=poll_interval_s)
+        task.release()
+        return store.update_task(task)
     serial = provider.serial_key(task)
     owner = f"submit:{task.id}"
     if serial and not locks.acquire(store, serial, owner, now):
@@ -120,23 +132,12 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     try:
         submission = provider.create(task)
     except ProviderError as exc:
-        if exc.retryable:
-            task.attempts += 1
-            task.due_at = now + backoff(task.attempts, exc.retry_after)
-            task.error = {"reason": exc.detail, "code": exc.code, "retryable": True}
-            log.warning("export %s: create failed (%s), retrying later", task.id, exc.code)
-        else:
-            task.fail(exc.detail, code=exc.code, retryable=False)
-            log.warning("export %s: create refused (%s)", task.id, exc.code)
-        task.release()
-        saved = store.update_task(task)
-        if saved.state is TaskState.FAILED:
-            notify.notify(store, providers.settings, saved, "export.failed")
-        return saved
+        return _create_failed(store, providers, task, exc, now)
     finally:
         if serial:
             locks.release(store, serial, owner)
     task.move(TaskState.SUBMITTED)
+    task.remote.pop("queue_position", None)
     task.remote.update(submission.remote)
     task.stage = submission.stage
     task.attempts = 0
@@ -145,6 +146,23 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     task.release()
     log.info("export %s submitted to %s", task.id, task.provider)
     return store.update_task(task)
+
+
+def _create_failed(store: TaskStore, providers: Providers, task: ExportTask,
+                   exc: ProviderError, now: datetime) -> ExportTask:
+    if exc.retryable:
+        task.attempts += 1
+        task.due_at = now + backoff(task.attempts, exc.retry_after)
+        task.error = {"reason": exc.detail, "code": exc.code, "retryable": True}
+        log.warning("export %s: create failed (%s), retrying later", task.id, exc.code)
+    else:
+        task.fail(exc.detail, code=exc.code, retryable=False)
+        log.warning("export %s: create refused (%s)", task.id, exc.code)
+    task.release()
+    saved = store.update_task(task)
+    if saved.state is TaskState.FAILED:
+        notify.notify(store, providers.settings, saved, "export.failed")
+    return saved
 
 
 def cancel(store: TaskStore, providers: Providers, export_id: str) -> ExportTask:
@@ -219,6 +237,8 @@ def public_view(task: ExportTask) -> dict[str, Any]:
         "result": {k: v for k, v in task.result.items() if k not in SECRET_RESULT_FIELDS},
         "destination": task.destination or None,
         "error": task.error,
+        "queue_position": (task.remote.get("queue_position")
+                           if task.state is TaskState.ACCEPTED else None),
         "subscribers": task.subscribers,
         "idempotency_key": task.idempotency_key,
         "created_at": to_iso(task.created_at),
