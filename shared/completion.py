@@ -24,7 +24,7 @@ from shared.errors import ConfigError, CourierError, VersionConflictError
 from shared.model import ExportTask, PartRecord, TaskState, backoff
 from shared.providers import Providers
 from shared.state.base import TaskStore
-from shared.storage.base import ObjectStore
+from shared.storage.base import ObjectStore, SourceSet
 from shared.webhooks import notify
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,17 @@ class TaskJournal:
         value = self.task.destination.get("source_validator")
         return str(value) if value else None
 
+    def keep_key(self, key: str) -> None:
+        """Remember the destination key, so a resumed copy writes to the same place."""
+        self._save(lambda task: task.destination.__setitem__("key", key))
+
+    def files(self) -> list[dict[str, Any]]:
+        """The files of a several-file result already copied (in order)."""
+        return list(self.task.destination.get("files") or [])
+
+    def file_done(self, entry: dict[str, Any]) -> None:
+        self._save(lambda task: task.destination.setdefault("files", []).append(entry))
+
     def finished(self) -> None:
         self.task.destination.pop("upload_id", None)
         self.task.destination.pop("source_validator", None)
@@ -110,6 +121,8 @@ class Completer:
                  now: datetime | None = None) -> ExportTask:
         from shared.storage.copy import copy_source
         from shared.storage.keys import render_key
+        from shared.storage.manifest import MANIFEST_NAME, SetResult, copy_set
+        from shared.storage.pipeline import CopyResult
         from shared.storage.sources import SourceExpiredError
 
         store = self.store()
@@ -136,21 +149,29 @@ class Completer:
         try:
             provider = self.providers.get(task.provider)
             dest = self.destination()
-            file_name = task.result.get("file_name") or f"{task.id}.dat"
-            key = task.destination.get("key") or render_key(
-                self.settings.key_template, provider=task.provider, export_id=task.id,
-                file_name=file_name, when=task.created_at)
-            if task.destination.get("key") != key:
-                journal._save(lambda t: t.destination.__setitem__("key", key))
-            result = None
+            result: CopyResult | SetResult | None = None
+            metadata = {"export-id": task.id, "provider": task.provider}
             for refresh in (False, True):
                 source = provider.result(journal.task, refresh=refresh)
+                many = isinstance(source, SourceSet)
+                file_name = MANIFEST_NAME if many else (
+                    task.result.get("file_name") or f"{task.id}.dat")
+                key = task.destination.get("key") or render_key(
+                    self.settings.key_template, provider=task.provider, export_id=task.id,
+                    file_name=file_name, when=task.created_at)
+                if journal.task.destination.get("key") != key:
+                    journal.keep_key(key)
                 try:
-                    result = copy_source(
-                        source, dest, key, part_size=self.settings.part_size,
-                        expected_size=task.result.get("size") or None, journal=journal,
-                        check_url=self.check_url,
-                        metadata={"export-id": task.id, "provider": task.provider})
+                    if isinstance(source, SourceSet):
+                        result = copy_set(source, dest, key, journal=journal,
+                                          export_id=task.id, provider=task.provider,
+                                          metadata=metadata, part_size=self.settings.part_size,
+                                          check_url=self.check_url)
+                    else:
+                        result = copy_source(
+                            source, dest, key, part_size=self.settings.part_size,
+                            expected_size=task.result.get("size") or None, journal=journal,
+                            check_url=self.check_url, metadata=metadata)
                     break
                 except SourceExpiredError:
                     if refresh:
@@ -175,6 +196,14 @@ class Completer:
             "throughput_mb_s": round(result.size / seconds / 1e6, 3)}
         if result.server_side:
             task.destination["copied"] = "server-side"
+        extra: dict[str, Any] = {}
+        if isinstance(result, SetResult):  # several files: the manifest lists them
+            task.destination.pop("files", None)
+            task.destination["manifest"] = {"uri": result.uri, "key": result.key,
+                                            "size": result.manifest_size, "md5": result.md5}
+            task.destination["objects"] = result.parts
+            extra.update(manifest=task.destination["manifest"], objects=result.parts,
+                         bytes=result.size)
         task.destination.pop("upload_id", None)
         task.destination.pop("source_validator", None)
         task.move(TaskState.DELIVERED)
@@ -183,7 +212,6 @@ class Completer:
         task.error = None
         task = store.update_task(task)
         log.info("export %s delivered (%d bytes)", task.id, result.size)
-        extra: dict[str, Any] = {}
         link = dest.presign(result.key, self.settings.link_ttl_s) if (
             self.settings.link_ttl_s > 0) else None
         if link:

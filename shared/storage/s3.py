@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import StorageError
-from shared.storage.base import ObjectInfo, sdk_body
+from shared.storage.base import ObjectInfo, S3ObjectSource, sdk_body
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
 
 log = logging.getLogger(__name__)
@@ -192,10 +192,22 @@ class S3ObjectStore(S3LikeStore):
                 source = S3Object.parse(source)
             except ValueError:
                 return None
+        readable = True
+        if isinstance(source, S3ObjectSource):
+            if source.endpoint != self.endpoint_url or not source.bucket:
+                return None  # another server: only its presigned URL reaches it
+            source, readable = S3Object(source.bucket, source.key), False
         if not isinstance(source, S3Object):
             return None
-        head = self._call("head copy source", self.client.head_object, Bucket=source.bucket,
-                          Key=source.key)
+        try:
+            head = self._call("head copy source", self.client.head_object,
+                              Bucket=source.bucket, Key=source.key)
+        except StorageError as exc:
+            if readable or exc.status != 403:
+                raise
+            log.info("cannot read the copy source's bucket (%s); streaming it instead",
+                     exc.message)
+            return None
         merged = dict(head.get("Metadata") or {})
         merged.update(metadata or {})
         size = int(head["ContentLength"])

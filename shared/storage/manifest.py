@@ -1,0 +1,92 @@
+"""Copy a result of several files (a :class:`SourceSet`), then list them in a manifest.
+
+Every file is copied by :func:`~shared.storage.copy.copy_source` (server-side where the
+store can, verified, skipped if it already landed) into the export's folder — the folder of
+the manifest's key — under its own relative name, in the set's order. Each finished file is
+journalled (``journal.files()`` / ``journal.file_done(entry)``, optional methods), so a copy
+that was killed continues with the first file not yet done; the one in flight resumes from
+its recorded parts as any single copy does.
+
+The manifest (``manifest.json`` beside the files) is written last::
+
+    {"export_id": …, "provider": …,
+     "objects": [{"key": "…/000-app/stream-a/000000.gz", "size": 812, "md5": "…"}, …],
+     "totals": {"objects": 2, "bytes": 1624}}
+
+Its presence means every object listed in it is in place and verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.errors import IntegrityError
+from shared.storage.base import ObjectStore, SourceSet
+from shared.storage.keys import check_key, sanitize_file_name
+
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class SetResult:
+    """What a set copy made; ``key``/``uri``/``md5`` are the manifest's, ``size`` the bytes
+    of all objects and ``parts`` their number (read as a single copy's result is)."""
+
+    key: str
+    uri: str
+    size: int
+    md5: str
+    parts: int
+    manifest_size: int
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    server_side: bool = False
+
+
+def object_key(manifest_key: str, name: str) -> str:
+    """The key of the file ``name`` (a relative path) beside ``manifest_key``."""
+    folder = manifest_key.rsplit("/", 1)[0] if "/" in manifest_key else ""
+    segments = [sanitize_file_name(part, fallback="_") for part in name.split("/") if part]
+    return check_key("/".join(filter(None, [folder, *segments])) or "file", "key")
+
+
+def copy_set(sources: SourceSet, store: ObjectStore, manifest_key: str, *,
+             journal: Any = None, export_id: str = "", provider: str = "",
+             metadata: dict[str, str] | None = None, **copy_args: Any) -> SetResult:
+    """Copy every file of ``sources`` beside ``manifest_key``, then write the manifest."""
+    from shared.storage.copy import copy_source
+
+    done = {e["name"]: e for e in (_call(journal, "files") or [])}
+    entries: list[dict[str, Any]] = []
+    all_server_side = bool(sources.items)
+    for i, source in enumerate(sources.items):
+        name = source.file_name or f"part-{i:05d}"
+        key = object_key(manifest_key, name)
+        entry = done.get(name)
+        if entry is None or entry.get("key") != key:
+            result = copy_source(source, store, key, journal=journal,
+                                 metadata=dict(metadata or {}), **copy_args)
+            entry = {"name": name, "key": result.key, "size": result.size, "md5": result.md5,
+                     "server_side": result.server_side}
+            _call(journal, "file_done", entry)
+        all_server_side = all_server_side and bool(entry.get("server_side"))
+        entries.append(entry)
+    total = sum(int(e["size"]) for e in entries)
+    listed = [{"key": e["key"], "size": e["size"], "md5": e["md5"]} for e in entries]
+    body = json.dumps({"export_id": export_id, "provider": provider, "objects": listed,
+                       "totals": {"objects": len(listed), "bytes": total}},
+                      indent=2, sort_keys=True).encode()
+    md5 = hashlib.md5(body).hexdigest()  # noqa: S324 - an integrity check, not security
+    info = store.put_object(manifest_key, body, {**(metadata or {}), "md5": md5})
+    if info.size != len(body):
+        raise IntegrityError(f"the manifest holds {info.size} bytes, expected {len(body)}")
+    return SetResult(key=manifest_key, uri=store.uri(manifest_key), size=total, md5=md5,
+                     parts=len(entries), manifest_size=len(body), objects=listed,
+                     server_side=all_server_side)
+
+
+def _call(journal: Any, method: str, *args: Any) -> Any:
+    fn = getattr(journal, method, None)
+    return fn(*args) if callable(fn) else None
