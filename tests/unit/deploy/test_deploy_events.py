@@ -18,6 +18,7 @@ HTTP = {
     "scf_apigw_get_export": ("GET", "/exports/exp_5f2c9a7e1b3d4c6f8a0e2b71"),
     "aws_apigw_rest_post_exports": ("POST", "/exports"),
     "aws_http_api_post_exports": ("POST", "/exports"),
+    "aws_http_api_post_exports_cloudwatch": ("POST", "/exports"),
     "aws_function_url_get_export": ("GET", "/exports/exp_5f2c9a7e1b3d4c6f8a0e2b71"),
 }
 TIMERS = {"scf_timer": "poll-every-minute", "aws_eventbridge_scheduled": "export-courier-prod-poll"}
@@ -40,9 +41,13 @@ def test_http_events_become_one_rest_request(name: str) -> None:
         raw = (base64.b64decode(rest["body"]) if rest["isBase64Encoded"]
                else rest["body"].encode())
         body = json.loads(raw)
-        assert body["provider"] == "cls"
-        assert body["params"] == {"TopicId": "topic-demo", "From": 1700000000000,
-                                  "To": 1700003600000, "Query": "*", "Format": "json"}
+        if name.endswith("_cloudwatch"):
+            assert body["provider"] == "cloudwatch"
+            assert body["params"]["logGroupNamePrefix"] == "/aws/lambda/"
+        else:
+            assert body["provider"] == "cls"
+            assert body["params"] == {"TopicId": "topic-demo", "From": 1700000000000,
+                                      "To": 1700003600000, "Query": "*", "Format": "json"}
         declared = headers.get("content-length")
         assert declared is None or int(declared) == len(raw)
 
