@@ -70,6 +70,8 @@ def courier_env(tmp_path: Path, sandbox: Any, receiver: Any, webhook_secret: str
         "ALIBABA_CLOUD_ACCESS_KEY_ID": ali_key,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ali_secret,
         "COURIER_DMS_ENDPOINT": sandbox.url,
+        # cloudwatch: configured (its tests point it at moto), never contacted by the others
+        "COURIER_CLOUDWATCH_BUCKET": "courier-staging",
     }
 
 

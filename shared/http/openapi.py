@@ -208,6 +208,9 @@ def schemas() -> dict[str, Any]:
                 "error": nullable({"type": "object", "properties": {
                     "reason": nullable(text), "code": nullable(text),
                     "retryable": {"type": "boolean"}}}),
+                "queue_position": nullable({"type": "integer", "minimum": 1, "description": (
+                    "Accepted exports waiting their turn (one CloudWatch Logs export task "
+                    "per account and region): 1 is next")}),
                 "subscribers": {"type": "array", "items": text},
                 "idempotency_key": nullable(text),
                 "created_at": stamp, "updated_at": stamp, "next_check_at": nullable(stamp),

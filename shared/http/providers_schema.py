@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.providers import cls, dlc, dms, mongodb, tcss
+from shared.providers import cloudwatch, cls, dlc, dms, mongodb, tcss
 
 NON_BLANK = "\\S"  # Params.text: a string with something other than white space
 
@@ -50,6 +50,20 @@ def obj(props: dict[str, Any], required: list[str], description: str) -> dict[st
 
 
 PARAMS: dict[str, dict[str, Any]] = {
+    "cloudwatch": obj({
+        "logGroupName": text(512, cloudwatch.GROUP_NAME, description="One log group"),
+        "logGroupNamePrefix": text(512, cloudwatch.GROUP_NAME, description=(
+            "Every log group starting with this (one export task each, in turn)")),
+        "logGroupNames": {**strings(cloudwatch.MAX_GROUPS), "minItems": 1, "items": {
+            "type": "string", "pattern": f"^(?:{cloudwatch.GROUP_NAME})$"},
+            "description": "Several log groups (one export task each, in turn)"},
+        "from": integer(0, description="Unix time in milliseconds; earlier than to"),
+        "to": integer(10**11, description="Unix time in milliseconds"),
+        "logStreamNamePrefix": text(512, description="Only the streams starting with this"),
+    }, ["from", "to"], "CloudWatch Logs export tasks (CreateExportTask), one at a time per "
+                       "account and region: exactly one of logGroupName, logGroupNamePrefix "
+                       "or logGroupNames. The result is one gzip object per log stream, with "
+                       "a manifest."),
     "cls": obj({
         "TopicId": text(),
         "From": integer(0, description="Unix time in milliseconds; earlier than To"),

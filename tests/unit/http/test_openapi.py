@@ -57,6 +57,10 @@ def test_every_problem_kind_is_documented() -> None:
 
 # ---------------------------------------------------------------- validator rules
 EXAMPLES: dict[str, list[dict[str, Any]]] = {
+    "cloudwatch": [{"logGroupName": "/aws/lambda/fn", "from": 1_700_000_000_000,
+                    "to": 1_700_003_600_000, "logStreamNamePrefix": "2026/"},
+                   {"logGroupNamePrefix": "/aws/", "from": 1, "to": 1_700_003_600_000},
+                   {"logGroupNames": ["a", "b"], "from": 1, "to": 1_700_003_600_000}],
     "cls": [{"TopicId": "t", "From": 1_700_000_000_000, "To": 1_700_003_600_000}],
     "dlc": [{"SQL": "select 1", "DatabaseName": "db", "DataEngineName": "e",
              "DatasourceConnectionName": "c"}, {"TaskId": "task-1"}],
