@@ -2,7 +2,8 @@
 # Make sure the databases the integration tests use are up on 127.0.0.1:
 #   PostgreSQL :5432 (trust auth, database `test`), MariaDB :3306 (root, no password, `test`).
 # Starts whichever is down, waits until it answers, creates the `test` databases if missing.
-# Installs the servers with apt only when their binaries are absent. Safe to run repeatedly.
+# Installs the servers (and Chromium for the status page's browser test) with apt only when
+# their binaries are absent. Safe to run repeatedly.
 set -euo pipefail
 
 WAIT_S="${SERVICES_WAIT_S:-60}"
@@ -25,6 +26,9 @@ install_if_absent() {
   local missing=()
   command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
   [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+  # the status page's browser test: Debian's Chromium and its WebDriver
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -1,61 +1,79 @@
-"""``courier`` — run the demo, the sandbox, or any handler with a sample event.
+"""``courier``, the operator's command line: see :data:`HELP`.
 
-    courier demo                     the whole round trip on this machine
-    courier sandbox [--port N]       the provider emulators, in the foreground
-    courier invoke FUNCTION EVENT    run create|poll|complete with an event file
-    courier schedules list|backfill  the schedules; past windows made once each
-    courier deploy scf [--dry-run]   create or update the SCF functions of serverless.yml
+Each subcommand group is a module with ``register(app)``; adding one is one entry in
+:data:`COMMANDS`. :func:`main` turns every failure into one line and an exit code.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
+from typing import Annotated, Optional
 
-from courier import schedules_cmd
-from courier.local import FUNCTIONS, invoke
+import typer
+
+from courier import deliveries_cmd, deploy, dev_cmd, exports_cmd, schedules_cmd
+from courier.client import ENV_URL, RequestFailed, Target
+
+# one line per subcommand module: ``module.register(app)`` adds its commands
+COMMANDS = (exports_cmd, deliveries_cmd, schedules_cmd, dev_cmd, deploy)
+
+HELP = """The operator's tool for Export Courier.
+
+Against a deployed API (--url or COURIER_URL; the key from COURIER_API_KEY or the config
+file COURIER_CONFIG, default ~/.config/courier/config, section [courier] with url and
+api_key) or, with no URL, this machine's state and destination (the COURIER_* settings;
+by default .courier/state.db and .courier/bucket).
+
+Exit codes: 0 ok, 1 the request failed (or the watched export did not deliver), 2 usage.
+"""
+
+app = typer.Typer(
+    name="courier", help=HELP, no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False, rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+
+
+@app.callback()
+def root(ctx: typer.Context,
+         url: Annotated[Optional[str], typer.Option(
+             envvar=ENV_URL, show_envvar=True,
+             help="the deployed API's base URL; without one, this machine's state")] = None,
+         debug: Annotated[bool, typer.Option(
+             "--debug", help="show the traceback of an unexpected error")] = False) -> None:
+    ctx.obj = Target.resolve(url, debug)
+
+
+for _module in COMMANDS:
+    _module.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="courier", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run every export end to end against the sandbox")
-    demo.add_argument("--timeout", type=float, default=55.0)
-    sb = sub.add_parser("sandbox", help="run the provider emulators in the foreground")
-    sb.add_argument("--port", type=int, default=8700)
-    inv = sub.add_parser("invoke", help="run a handler locally with an event file")
-    inv.add_argument("function", choices=sorted(FUNCTIONS))
-    inv.add_argument("event", help="path to an event JSON file (see events/)")
-    inv.add_argument("--timeout", type=float, default=60.0)
-    schedules_cmd.add(sub)
-    from courier import deploy
-
-    deploy.add_parser(sub)
-    args = parser.parse_args(argv)
-
-    if args.command == "demo":
-        from courier.demo import run
-
-        return run(timeout_s=args.timeout)
-    if args.command == "schedules":
-        return schedules_cmd.run(args)
-    if args.command == "deploy":
-        return deploy.run(args)
-    if args.command == "sandbox":
-        import sandbox
-
-        return int(sandbox.main(["--port", str(args.port)]) or 0)
+    """Run ``courier`` with ``argv``; the exit code (never raises but with ``--debug``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(app)
     try:
-        with open(args.event, encoding="utf-8") as fh:
-            event = json.load(fh)
-    except (OSError, ValueError) as exc:
-        print(f"courier: cannot read event {args.event}: {exc}", file=sys.stderr)
-        return 2
-    result = invoke(args.function, event, args.timeout)
-    print(json.dumps(result, indent=2, default=str))
-    return 0
+        code = command.main(args=args, prog_name="courier", standalone_mode=False)
+    except typer.Abort:
+        print("courier: interrupted", file=sys.stderr)
+        return 130
+    except RequestFailed as exc:
+        print(f"courier: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - one line for the person, unless --debug
+        from shared.errors import CourierError
+
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # click's usage errors (exit 2) and other command-line errors
+            return int(exc.exit_code)  # type: ignore[attr-defined]
+        if "--debug" in args:
+            raise
+        if isinstance(exc, CourierError):
+            print(f"courier: {exc}", file=sys.stderr)
+        else:
+            print(f"courier: unexpected {type(exc).__name__}: {exc} (--debug shows where)",
+                  file=sys.stderr)
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

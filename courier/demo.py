@@ -75,8 +75,11 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
     from courier.receiver import Receiver
     from sandbox import Sandbox
 
-    work = ROOT / ".courier" / f"demo-{int(time.time())}"
+    # the embedded defaults, so `courier exports list` (and `courier ui`) see the demo's
+    # exports afterwards; each run's idempotency keys are its own
+    work = ROOT / ".courier"
     work.mkdir(parents=True, exist_ok=True)
+    run_id = secrets.token_hex(4)
     sb = Sandbox(port=0, **sandbox_speed())
     sb.start()
     secret = "whsec_" + __import__("base64").b64encode(secrets.token_bytes(24)).decode()
@@ -90,8 +93,8 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
     now_ms = int(time.time() * 1000)
     ids: list[str] = []
     for i, (event_name, body) in enumerate(demo_exports(now_ms)):
-        answer = create_export.handler(http_event(event_name, body, api_key, f"demo-{i}"),
-                                       LocalContext())
+        event = http_event(event_name, body, api_key, f"demo-{run_id}-{i}")
+        answer = create_export.handler(event, LocalContext())
         task = json.loads(answer["body"])
         if answer["statusCode"] != 202:
             say(f"create via {event_name} answered {answer['statusCode']}: {task}")
@@ -129,6 +132,7 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
         say(f"provider API calls: {spent}")
     receiver.stop()
     sb.stop()
+    print("look at them: .venv/bin/courier exports list  (or .venv/bin/courier ui)", file=out)
     print(f"demo: {delivered}/{len(ids)} exports delivered", file=out, flush=True)
     return 0 if ids and delivered == len(ids) else 1
 

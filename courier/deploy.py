@@ -99,3 +99,32 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     if not outcome.urls and not args.dry_run:
         print("function URL: not returned by SCF; see the function's page in the console")
     return 0
+
+
+def register(app: Any) -> None:
+    """``courier deploy scf`` on the operator's command line (typer)."""
+    from typing import Annotated, Optional
+
+    import typer
+
+    @app.command("deploy", help="create or update the SCF functions of serverless.yml")
+    def deploy_command(
+            cloud: Annotated[str, typer.Argument(help="scf: Tencent Cloud SCF")],
+            dry_run: Annotated[bool, typer.Option(
+                "--dry-run", help="read what exists and print what would change")] = False,
+            descriptor: Annotated[Path, typer.Option()] = ROOT / "serverless.yml",
+            package: Annotated[Path, typer.Option()] = ROOT / "dist" / "scf" / "courier.zip",
+            region: Annotated[Optional[str], typer.Option(
+                help="default: inputs.region of the descriptor")] = None,
+            endpoint: Annotated[Optional[str], typer.Option(
+                help="SCF API endpoint, e.g. http://127.0.0.1:8700 (the sandbox)")] = None,
+            wait: Annotated[float, typer.Option(
+                help="seconds to wait for a function to become Active")] = 120.0) -> None:
+        if cloud != "scf":
+            raise typer.BadParameter(f"{cloud!r}: only scf is deployed this way (AWS: "
+                                     "cd deploy/aws && serverless deploy)", param_hint="CLOUD")
+        code = run(argparse.Namespace(cloud=cloud, dry_run=dry_run, descriptor=descriptor,
+                                      package=package, region=region, endpoint=endpoint,
+                                      wait=wait))
+        if code:
+            raise typer.Exit(code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import secrets
 import time
 from typing import Any
 
@@ -30,3 +31,26 @@ class LocalContext:
 def invoke(function: str, event: dict[str, Any], timeout_s: float = 60.0) -> Any:
     module = importlib.import_module(FUNCTIONS[function])
     return module.handler(event, LocalContext(timeout_s))
+
+
+def local_settings(session_key: str | None = None) -> Any:
+    """The bundle's settings from the environment, for the CLI's own use of the local state.
+
+    The CLI's commands serve no HTTP request (they call the ``shared`` functions directly), so
+    a missing ``COURIER_API_KEYS`` is not an error here: ``session_key`` (``courier ui`` makes
+    one up and prints it) stands in. Every other setting is read and checked as at a cold
+    start.
+    """
+    import os
+
+    from shared.config import ENV_API_KEYS, ENV_AUTH, Settings
+
+    if os.environ.get(ENV_API_KEYS, "").strip() or os.environ.get(ENV_AUTH, "").strip():
+        return Settings.from_env()
+    return Settings.from_env(api_keys=(session_key or secrets.token_urlsafe(24),))
+
+
+def local_bundle(session_key: str | None = None) -> Any:
+    from shared.bundle import Bundle
+
+    return Bundle(local_settings(session_key))

@@ -36,8 +36,8 @@ class Receiver:
     @property
     def url(self) -> str:
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/hooks"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}/hooks"
 
     def start(self) -> Receiver:
         receiver = self

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from shared.config import Settings
 from shared.errors import CourierError, ValidationError
-from shared.http import auth, deliveries, routes, spec
+from shared.http import auth, deliveries, routes, spec, ui
 from shared.http.decode import Limits, decode_body, raw_bytes
 from shared.http.problem import PROBLEM_JSON, Problem, problem_of
 from shared.http.views import BODY, problem_response
@@ -62,6 +62,7 @@ class HttpApi:
         self.app.include_router(routes.router(settings, store, providers))
         self.app.include_router(deliveries.router(store))
         self.app.include_router(spec.router())
+        self.app.include_router(ui.router())
         self._handlers()
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -75,7 +76,8 @@ class HttpApi:
         try:
             data = raw_bytes(rest.get("body"), rest["isBase64Encoded"], self.limits)
             body = decode_body(data, False, self.limits)
-            if not spec.is_public(rest["httpMethod"], rest["path"]):
+            # the contract and the status page hold no data (the page's own requests do)
+            if not (spec.is_public(rest["httpMethod"], rest["path"]) or ui.is_page(rest)):
                 auth.check_auth(self.settings, rest, data)
         except CourierError as exc:
             return self._plain(problem_of(exc), rest["path"], rid)

@@ -140,16 +140,20 @@ def test_courier_schedules_backfill_as_a_user_runs_it(courier_env: dict[str, str
 
     env = {**os.environ, **courier_env, "COURIER_SCHEDULES": json.dumps([HOURLY])}
     command = [sys.executable, "-m", "courier.cli", "schedules", "backfill", "cls-hourly",
-               "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-01T02:00:00Z"]
+               "--from", "2026-11-01T00:00:00Z", "--to", "2026-11-01T02:00:00Z", "--json"]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert first.returncode == 0, first.stderr
-    assert [json.loads(line)["created"] for line in first.stdout.splitlines()] == [True, True]
+    assert [o["created"] for o in json.loads(first.stdout)] == [True, True]
     assert "2 created, 0 already made, 0 failed" in first.stderr
     assert again.returncode == 0 and "0 created, 2 already made" in again.stderr
     bad = subprocess.run([*command[:6], "--from", "last week", "--to", "now"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "ISO 8601" in bad.stderr and "Traceback" not in bad.stderr
-    listed = subprocess.run([sys.executable, "-m", "courier.cli", "schedules", "list"],
-                            env=env, capture_output=True, text=True, timeout=60)
-    assert json.loads(listed.stdout)["name"] == "cls-hourly"
+    listed = subprocess.run([sys.executable, "-m", "courier.cli", "schedules", "list",
+                             "--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["cls-hourly"]
+    table = subprocess.run([sys.executable, "-m", "courier.cli", "schedules", "list"],
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0 and table.stdout.split()[:2] == ["NAME", "PROVIDER"]
+    assert table.stdout.splitlines()[1].split()[:4] == ["cls-hourly", "cls", "3600", "s"]

@@ -1,0 +1,278 @@
+"""Where ``courier`` sends its requests: a deployed HTTP API, or this machine's state.
+
+Both answer with the HTTP API's JSON views, so every command renders one shape:
+
+* :class:`HttpClient` — ``--url`` / ``COURIER_URL``, the key from ``COURIER_API_KEY`` or the
+  config file (``COURIER_CONFIG``, default ``~/.config/courier/config``, an INI file with a
+  ``[courier]`` section holding ``url`` and ``api_key``);
+* :class:`LocalClient` — no URL: the state and destination the ``COURIER_*`` environment
+  names (the embedded default: ``.courier/state.db``, ``.courier/bucket``), through the same
+  ``shared`` functions the handlers call.
+
+A request that fails raises :class:`RequestFailed` with one line naming the problem.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+ENV_URL = "COURIER_URL"
+ENV_API_KEY = "COURIER_API_KEY"
+ENV_CONFIG = "COURIER_CONFIG"
+DEFAULT_CONFIG = "~/.config/courier/config"
+REQUEST_TIMEOUT_S = 30.0
+
+
+class RequestFailed(Exception):
+    """The request was made and did not succeed (exit code 1)."""
+
+
+class Client(Protocol):
+    where: str
+
+    def create(self, body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]: ...
+    def list(self, *, state: str | None = None, provider: str | None = None,
+             limit: int = 50, cursor: str | None = None) -> dict[str, Any]: ...
+    def get(self, export_id: str) -> dict[str, Any]: ...
+    def action(self, export_id: str, verb: str) -> dict[str, Any]: ...
+    def deliveries(self, export_id: str, state: str | None = None) -> dict[str, Any]: ...
+    def resend(self, delivery_id: str) -> dict[str, Any]: ...
+    def recover(self, endpoint: str, since: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the global options chose: a URL and key, or (no URL) this machine."""
+
+    url: str | None = None
+    api_key: str | None = None
+    debug: bool = False
+
+    @classmethod
+    def resolve(cls, url: str | None, debug: bool = False,
+                env: dict[str, str] | None = None) -> Target:
+        """Flag beats environment beats config file."""
+        env = dict(os.environ) if env is None else env
+        file = read_config(env.get(ENV_CONFIG) or DEFAULT_CONFIG)
+        url = url or env.get(ENV_URL) or file.get("url") or None
+        key = env.get(ENV_API_KEY) or file.get("api_key") or None
+        return cls(url.rstrip("/") if url else None, key, debug)
+
+    def client(self) -> Client:
+        if self.url:
+            return HttpClient(self.url, self.api_key)
+        return LocalClient()
+
+
+def read_config(path: str) -> dict[str, str]:
+    """``[courier]`` of the INI file at ``path``; empty when there is none."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        return {}
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(file, encoding="utf-8")
+    except configparser.Error as exc:
+        raise RequestFailed(f"config file {file}: {exc.message}") from exc
+    return dict(parser["courier"]) if parser.has_section("courier") else {}
+
+
+def problem(status: int, body: Any) -> str:
+    """One line from an error answer (the API's ``{error, message, field}`` or a
+    problem+json ``{title, detail}``)."""
+    if not isinstance(body, dict):
+        return f"HTTP {status}"
+    kind = body.get("error") or body.get("title") or ""
+    message = body.get("detail") or body.get("message") or ""
+    field = body.get("field")
+    text = f"{field}: {message}" if field and message else message
+    return f"HTTP {status} {kind}: {text}".rstrip(": ") if text or kind else f"HTTP {status}"
+
+
+class HttpClient:
+    def __init__(self, url: str, api_key: str | None) -> None:
+        import requests
+
+        self.where = url
+        self.session = requests.Session()
+        if api_key:
+            self.session.headers["X-Api-Key"] = api_key
+
+    def _call(self, method: str, path: str, body: Any = None,
+              params: dict[str, Any] | None = None,
+              headers: dict[str, str] | None = None) -> dict[str, Any]:
+        import requests
+
+        try:
+            answer = self.session.request(
+                method, self.where + path, json=body, headers=headers, timeout=REQUEST_TIMEOUT_S,
+                params={k: v for k, v in (params or {}).items() if v is not None})
+        except requests.RequestException as exc:
+            raise RequestFailed(f"cannot reach {self.where}: {type(exc).__name__}") from exc
+        try:
+            payload = answer.json()
+        except ValueError:
+            payload = None
+        if answer.status_code >= 400:
+            raise RequestFailed(problem(answer.status_code, payload))
+        if not isinstance(payload, dict):
+            raise RequestFailed(f"{method} {path}: the answer is not a JSON object")
+        return payload
+
+    def create(self, body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self._call("POST", "/exports", body, headers=headers)
+
+    def list(self, *, state: str | None = None, provider: str | None = None,
+             limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        return self._call("GET", "/exports", params={"state": state, "provider": provider,
+                                                     "limit": limit, "cursor": cursor})
+
+    def get(self, export_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/exports/{export_id}")
+
+    def action(self, export_id: str, verb: str) -> dict[str, Any]:
+        return self._call("POST", f"/exports/{export_id}/{verb}")
+
+    def deliveries(self, export_id: str, state: str | None = None) -> dict[str, Any]:
+        return self._call("GET", f"/exports/{export_id}/deliveries",
+                          params={"state": state, "limit": 200})
+
+    def resend(self, delivery_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/deliveries/{delivery_id}/resend")
+
+    def recover(self, endpoint: str, since: str) -> dict[str, Any]:
+        return self._call("POST", "/endpoints/recover", {"endpoint": endpoint, "since": since})
+
+
+class LocalClient:
+    """This machine's state, through the functions the handlers call (no HTTP door, so no
+    API key: whoever can read the state file can already read the exports)."""
+
+    def __init__(self) -> None:
+        from courier.local import local_bundle
+
+        self._bundle = local_bundle()
+        self.where = self._bundle.settings.state_url
+
+    @property
+    def bundle(self) -> Any:
+        return self._bundle
+
+    def _run(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        from shared.errors import CourierError, ValidationError
+
+        try:
+            return call(*args, **kwargs)
+        except ValidationError as exc:
+            raise RequestFailed(f"{exc.field}: {exc.detail}") from exc
+        except CourierError as exc:
+            raise RequestFailed(str(exc)) from exc
+
+    def create(self, body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+        from shared import exports
+
+        b = self._bundle
+        accepted = self._run(exports.accept, b.store(), b.providers, body,
+                             idempotency_key=idempotency_key, owner="create:cli",
+                             poll_interval_s=b.settings.poll_interval_s)
+        view = exports.public_view(accepted.task)
+        if accepted.task.state.value == "failed" and accepted.created:
+            reason = (accepted.task.error or {}).get("reason")
+            raise RequestFailed(f"the provider refused the export {accepted.task.id}: {reason}")
+        return view
+
+    def list(self, *, state: str | None = None, provider: str | None = None,
+             limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        from shared import exports
+        from shared.http.paging import list_args
+        from shared.model import TaskState
+
+        query = {k: str(v) for k, v in (("state", state), ("limit", limit),
+                                        ("cursor", cursor)) if v is not None}
+        args = self._run(list_args, query, TaskState)
+        page = self._run(self._bundle.store().list_tasks, state=args.state, provider=provider,
+                         limit=args.limit, cursor=args.cursor)
+        return {"items": [exports.public_view(t) for t in page.items],
+                "next_cursor": page.next_cursor}
+
+    def get(self, export_id: str) -> dict[str, Any]:
+        from shared import exports
+
+        return exports.public_view(self._run(self._bundle.store().get_task, export_id))
+
+    def action(self, export_id: str, verb: str) -> dict[str, Any]:
+        from shared import exports
+
+        b = self._bundle
+        calls = {"cancel": lambda: exports.cancel(b.store(), b.providers, export_id),
+                 "retry": lambda: exports.retry(b.store(), export_id),
+                 "check": lambda: exports.check_now(b.store(), export_id)}
+        return exports.public_view(self._run(calls[verb]))
+
+    def deliveries(self, export_id: str, state: str | None = None) -> dict[str, Any]:
+        from shared.http.deliveries import delivery_view
+        from shared.http.paging import list_args
+        from shared.model import DeliveryState
+
+        store = self._bundle.store()
+        self._run(store.get_task, export_id)
+        query = {"state": state, "limit": "200"} if state else {"limit": "200"}
+        args = self._run(list_args, query, DeliveryState)
+        page = self._run(store.list_deliveries, task_id=export_id, state=args.state,
+                         limit=args.limit, cursor=args.cursor)
+        return {"items": [delivery_view(d) for d in page.items],
+                "next_cursor": page.next_cursor}
+
+    def resend(self, delivery_id: str) -> dict[str, Any]:
+        from shared.http.deliveries import delivery_view
+        from shared.webhooks import endpoints
+
+        return delivery_view(self._run(endpoints.resend, self._bundle.store(), delivery_id))
+
+    def recover(self, endpoint: str, since: str) -> dict[str, Any]:
+        from shared.clock import to_iso, utcnow
+        from shared.http.deliveries import recover_args
+        from shared.http.views import safe_url
+        from shared.webhooks import endpoints
+
+        now = utcnow()
+        url, when = self._run(recover_args, {"endpoint": endpoint, "since": since}, now)
+        count = self._run(endpoints.recover, self._bundle.store(), url, when, now=now)
+        return {"endpoint": safe_url(url), "endpoint_id": endpoints.endpoint_id(url),
+                "since": to_iso(when), "recovered": count}
+
+    def tick(self, owner: str = "poll:cli") -> dict[str, Any]:
+        """One timer tick (the poll function's work) on this machine's state."""
+        import time
+        from dataclasses import asdict
+
+        stats = self._run(self._bundle.poller.tick, deadline=time.monotonic() + 25,
+                          owner=owner)
+        return asdict(stats)
+
+    def close(self) -> None:
+        self._bundle.store().close()
+
+
+def age(iso: str | None, now: datetime | None = None) -> str:
+    """``12s``, ``4m``, ``3h``, ``2d`` since (or ``in 12s`` until) an ISO time."""
+    if not iso:
+        return "-"
+    from shared.clock import from_iso, utcnow
+
+    when = from_iso(iso)
+    if when is None:
+        return "-"
+    delta = ((now or utcnow()) - when).total_seconds()
+    future, delta = delta < 0, abs(delta)
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
+        if delta >= size or unit == "s":
+            text = f"{int(delta // size)}{unit}"
+            return f"in {text}" if future else f"{text} ago"
+    return "-"

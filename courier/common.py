@@ -1,0 +1,40 @@
+"""What every ``courier`` subcommand module shares: the ``--json`` option and the client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from courier.client import Client, LocalClient, Target
+
+JSON_HELP = "print JSON (the API's shape) instead of a table"
+
+
+def target(ctx: typer.Context) -> Target:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Target) else Target.resolve(None)
+
+
+def client(ctx: typer.Context) -> Client:
+    return target(ctx).client()
+
+
+def local_client(ctx: typer.Context, what: str) -> LocalClient:
+    """The local state, or a usage error when a URL was given for something the HTTP API
+    does not serve."""
+    if target(ctx).url:
+        raise typer.BadParameter(f"{what} works on this machine's state only (the HTTP API "
+                                 "has no route for it): run it without --url / COURIER_URL, "
+                                 "with the deployment's COURIER_* settings")
+    return LocalClient()
+
+
+def parse_value(raw: str) -> Any:
+    """``K=V`` values: JSON where they parse as JSON (numbers, lists), text otherwise."""
+    import json
+
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw

@@ -1,0 +1,105 @@
+"""``courier demo|sandbox|invoke|ui``: this machine, for trying things and developing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from courier import output
+
+
+class Function(str, Enum):
+    create = "create"
+    poll = "poll"
+    complete = "complete"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(help="run every provider's export end to end against the sandbox")(demo)
+    app.command(help="run the provider emulators in the foreground; prints the variables a "
+                "shell needs (options: courier sandbox --help)", add_help_option=False,
+                context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+        sandbox)
+    app.command(help="run a handler on this machine with an event file: the result on "
+                "stdout, logs on stderr; exit 1 on a 4xx/5xx answer")(invoke)
+    app.command(help="serve the status page (GET /ui) and the API on 127.0.0.1 over this "
+                "machine's state")(ui)
+
+
+def demo(timeout: Annotated[float, typer.Option(help="seconds to wait for every "
+                                                "export")] = 55.0) -> None:
+    from courier.demo import run
+
+    raise typer.Exit(run(timeout_s=timeout))
+
+
+def sandbox(ctx: typer.Context) -> None:
+    import sandbox as emulators
+
+    try:
+        code = emulators.main(list(ctx.args), prog="courier sandbox")
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        code = exc.code if isinstance(exc.code, int) else 2
+    raise typer.Exit(int(code or 0))
+
+
+def invoke(function: Annotated[Function, typer.Argument(help="the handler to run")],
+           event: Annotated[Path, typer.Argument(help="an event JSON file (see events/)")],
+           timeout: Annotated[float, typer.Option(help="the invocation's time budget, "
+                                                  "seconds")] = 60.0) -> None:
+    from courier.local import invoke as run
+
+    try:
+        payload = json.loads(event.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {event}: {exc.strerror}",
+                                 param_hint="EVENT") from exc
+    except ValueError as exc:
+        raise typer.BadParameter(f"{event} is not JSON: {exc}", param_hint="EVENT") from exc
+    with contextlib.redirect_stdout(sys.stderr):  # the handlers' logs go to stderr
+        result = run(function.value, payload, timeout)
+    print(json.dumps(result, indent=2, default=str), flush=True)
+    raise typer.Exit(1 if failed(result) else 0)
+
+
+def failed(result: Any) -> bool:
+    """An HTTP answer of 4xx/5xx, or a handler's ``{"error": …}``."""
+    if not isinstance(result, dict):
+        return False
+    status = result.get("statusCode")
+    return (isinstance(status, int) and status >= 400) or "error" in result
+
+
+def ui(port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free one)")] = 8780,
+       tick: Annotated[bool, typer.Option(help="run the timer's work every few seconds, so "
+                                          "exports move on")] = True) -> None:
+    import secrets
+    import threading
+
+    from courier.exports_cmd import Ticker
+    from courier.local import local_bundle
+    from courier.server import LocalApiServer
+
+    key = secrets.token_urlsafe(18)
+    bundle = local_bundle(session_key=key)
+    settings = bundle.settings
+    with LocalApiServer(bundle, port) as server, (
+            Ticker(2.0) if tick else contextlib.nullcontext()):
+        output.say(f"status page: {server.url}/ui  (state {settings.state_url})")
+        if settings.auth == "none":
+            output.say("no API key needed (COURIER_AUTH=none)")
+        elif key in settings.api_keys:
+            output.say(f"API key for this session: {key}")
+        else:
+            output.say("the page asks for one of the COURIER_API_KEYS")
+        output.say("Ctrl-C to stop")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            output.say("stopped")
