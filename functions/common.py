@@ -27,6 +27,14 @@ def logger(function: str) -> Any:
     return _loggers[function]
 
 
+def metrics(function: str, request_id: str) -> Any:
+    """``with common.metrics(...)``: what the invocation counted is flushed at its end (EMF
+    on Lambda, metric log lines on SCF; ``COURIER_METRICS``)."""
+    from shared.runtime.metrics import invocation
+
+    return invocation(bundle().settings.metrics, f"export-courier-{function}", request_id)
+
+
 def reset() -> None:
     """Forget the warm state (local invoke and tests that change the environment)."""
     global _bundle

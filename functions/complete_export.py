@@ -22,9 +22,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"error": "payload must be {\"export_id\": \"exp_…\"}"}
     logger.append_keys(export_id=export_id)
     try:
-        task = bundle.completer.complete(
-            export_id, owner=f"complete:{inv.request_id}",
-            budget_s=max(30.0, inv.remaining_s - budget.SAFETY_MARGIN_S))
+        with common.metrics("complete", inv.request_id):
+            task = bundle.completer.complete(
+                export_id, owner=f"complete:{inv.request_id}",
+                budget_s=max(30.0, inv.remaining_s - budget.SAFETY_MARGIN_S))
     except NotFoundError:
         logger.warning("no such export; nothing to do")
         return {"export_id": export_id, "error": "no such export"}

@@ -15,11 +15,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     inv = budget.invocation(context)
     logger.append_keys(request_id=inv.request_id)
     if events.is_http(event):
-        return bundle.api.handle(event, context)
+        with common.metrics("create", inv.request_id):
+            return bundle.api.handle(event, context)
     trigger = events.timer_trigger(event)
     if trigger is not None:
         try:
-            created = schedules.fire(bundle.store(), bundle.providers, bundle.settings, trigger)
+            with common.metrics("create", inv.request_id):
+                created = schedules.fire(bundle.store(), bundle.providers, bundle.settings,
+                                         trigger)
         except CourierError as exc:  # a timer naming no schedule, a bad time
             logger.error("scheduled creation refused", extra={"reason": exc.message})
             return {"error": exc.message}

@@ -23,6 +23,7 @@ from shared.config import Settings
 from shared.errors import ConfigError, CourierError, VersionConflictError
 from shared.model import ExportTask, PartRecord, TaskState, backoff
 from shared.providers import Providers
+from shared.runtime import metrics
 from shared.state.base import TaskStore
 from shared.storage.base import ObjectStore, SourceSet
 from shared.webhooks import notify
@@ -212,6 +213,11 @@ class Completer:
         task.error = None
         task = store.update_task(task)
         log.info("export %s delivered (%d bytes)", task.id, result.size)
+        metrics.add(metrics.BYTES_COPIED, result.size, metrics.BYTES, provider=task.provider)
+        metrics.add(metrics.COPY_SECONDS, seconds, metrics.SECONDS, provider=task.provider)
+        metrics.add(metrics.ACCEPT_TO_DELIVERED_SECONDS,
+                    max(0.0, (utcnow() - task.created_at).total_seconds()), metrics.SECONDS,
+                    provider=task.provider)
         link = dest.presign(result.key, self.settings.link_ttl_s) if (
             self.settings.link_ttl_s > 0) else None
         if link:

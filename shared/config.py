@@ -39,6 +39,8 @@ ENV_MAX_BODY = "COURIER_MAX_BODY_BYTES"
 ENV_ALLOW_HOSTS = "COURIER_ALLOW_PRIVATE_HOSTS"  # hosts/CIDRs exempt from the SSRF guard
 ENV_PART_SIZE = "COURIER_PART_SIZE_MB"
 ENV_SCHEDULES = "COURIER_SCHEDULES"  # JSON list of scheduled exports
+ENV_METRICS = "COURIER_METRICS"  # "emf" | "log" | "off"; default emf on Lambda, log elsewhere
+ENV_LAMBDA_FUNCTION = "AWS_LAMBDA_FUNCTION_NAME"  # set by the Lambda runtime
 ENV_S3_ENDPOINT = "COURIER_S3_ENDPOINT"  # an S3-compatible server for s3:// destinations
 ENV_S3_REGION = "COURIER_S3_REGION"
 ENV_COS_ENDPOINT = "COURIER_COS_ENDPOINT"  # another COS endpoint (the sandbox's gateway)
@@ -183,6 +185,7 @@ class Settings:
     allow_private_hosts: tuple[str, ...] = ()
     part_size: int = 8 * 1024 * 1024
     schedules: tuple[dict[str, Any], ...] = ()
+    metrics: str = "log"
     tencent: TencentSettings | None = None
     alibaba: AlibabaSettings | None = None
     aws: AwsSettings | None = None
@@ -283,6 +286,7 @@ class Settings:
                 staging_bucket=bucket, staging_prefix=prefix,
                 region=text(ENV_AWS_REGION) or storage.s3_region or "us-east-1",
                 endpoint=text(ENV_CW_ENDPOINT), s3_endpoint=storage.s3_endpoint)
+        values["metrics"] = text(ENV_METRICS) or ("emf" if text(ENV_LAMBDA_FUNCTION) else "log")
         values.update(overrides)
         settings = cls(**values)
         settings.check()
@@ -298,6 +302,8 @@ class Settings:
         if self.auth == "api-key" and not self.api_keys:
             raise ConfigError(f"{ENV_API_KEYS}: set at least one API key (or use the sandbox "
                               "profile with COURIER_AUTH=none)")
+        if self.metrics not in ("emf", "log", "off"):
+            raise ConfigError(f"{ENV_METRICS}: must be 'emf', 'log' or 'off'")
         if self.dispatch not in ("inline", "lambda", "scf"):
             raise ConfigError(f"{ENV_DISPATCH}: must be 'inline', 'lambda' or 'scf'")
         if self.dispatch != "inline" and not self.complete_function:

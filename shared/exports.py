@@ -28,6 +28,7 @@ from shared.errors import (
 from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
 from shared.providers.base import SECRET_RESULT_FIELDS
+from shared.runtime import metrics
 from shared.state.base import TaskStore
 from shared.webhooks import notify
 
@@ -101,6 +102,7 @@ def accept(
                                             "request; use a new key for a new export")
         return Accepted(stored, False)
     log.info("export %s accepted (%s)", stored.id, stored.provider)
+    metrics.add(metrics.EXPORTS_CREATED, provider=stored.provider)
     return Accepted(submit(store, providers, stored, now=now, poll_interval_s=poll_interval_s),
                     True)
 
@@ -158,6 +160,7 @@ def _create_failed(store: TaskStore, providers: Providers, task: ExportTask,
     else:
         task.fail(exc.detail, code=exc.code, retryable=False)
         log.warning("export %s: create refused (%s)", task.id, exc.code)
+        metrics.add(metrics.EXPORTS_FAILED, provider=task.provider)
     task.release()
     saved = store.update_task(task)
     if saved.state is TaskState.FAILED:

@@ -28,6 +28,7 @@ from Tea.exceptions import TeaException
 from shared.config import AlibabaSettings
 from shared.errors import ProviderError
 from shared.providers.base import RateLimiter
+from shared.runtime import metrics
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class DmsApi:
         request = model().from_map(params)
         self.limiter.acquire(action)
         self.calls[action] = self.calls.get(action, 0) + 1
+        metrics.add(metrics.PROVIDER_CALLS, provider=self.provider, action=action)
         try:
             response = getattr(self.client, method)(request, self.runtime())
         except AlibabaCloudException as exc:  # an HTTP 4xx / 5xx answer
@@ -124,6 +126,8 @@ class DmsApi:
             log.info("%s %s failed: HTTP %s %s (request %s)", self.provider, action, status,
                      code, request_id)
             retry_after = getattr(exc, "retry_after", None)
+            if "Throttling" in code:
+                metrics.add(metrics.PROVIDER_THROTTLES, provider=self.provider, action=action)
             raise ProviderError(
                 self.provider, code, _short(data.get("Message") or exc.message),
                 retryable=is_retryable(code, status), request_id=request_id,

@@ -21,6 +21,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from shared.config import ENV_TC_REGION, TencentSettings
 from shared.errors import ConfigError, ProviderError
 from shared.providers.base import MIN_CALL_S, RateLimiter, deadline_error, time_left
+from shared.runtime import metrics
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +114,14 @@ class TencentApi:
         self.limiter.acquire(action)
         self._cap_timeout(action)
         self.calls[action] = self.calls.get(action, 0) + 1
+        metrics.add(metrics.PROVIDER_CALLS, provider=self.provider, action=action)
         try:
             response = getattr(self.client, action)(request)
         except TencentCloudSDKException as exc:
             code = str(exc.code or "Unknown")
             if code in THROTTLED_CODES:
                 self.limiter.throttled(action)
+                metrics.add(metrics.PROVIDER_THROTTLES, provider=self.provider, action=action)
             log.info("%s %s failed: %s (request %s)", self.provider, action, code, exc.requestId)
             raise ProviderError(
                 self.provider,

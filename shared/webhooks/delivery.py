@@ -41,6 +41,7 @@ from shared.clock import to_iso, utcnow
 from shared.config import Settings
 from shared.errors import UnsafeTargetError, VersionConflictError
 from shared.model import DeliveryState, ExportTask, WebhookDelivery
+from shared.runtime import metrics
 from shared.state.base import TaskStore
 from shared.webhooks import endpoints, signing
 from shared.webhooks.endpoints import ENDPOINT_FAILING, ENDPOINT_OFF, ENDPOINT_OK, EndpointHealth
@@ -351,6 +352,12 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
     finally:
         if own_session:
             sess.close()
+    for name, value in ((metrics.WEBHOOK_ATTEMPTS, stats.attempted),
+                        (metrics.WEBHOOK_FAILURES, stats.failed),
+                        (metrics.WEBHOOK_DEAD_LETTERS, stats.dead),
+                        (metrics.ENDPOINTS_DISABLED, len(stats.endpoints_disabled))):
+        if value:
+            metrics.add(name, value)
     if stats.attempted or stats.disabled:
         log.info("webhooks: %d attempted, %d delivered, %d failed, %d dead, %d disabled",
                  stats.attempted, stats.delivered, stats.failed, stats.dead, stats.disabled)

@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.config import Settings
 from shared.model import ExportTask
+from shared.runtime import metrics
 from shared.state.base import TaskStore
 from shared.webhooks import delivery
 
@@ -62,7 +63,10 @@ def event_data(task: ExportTask, event_type: str, extra: dict[str, Any]) -> dict
 
 def notify(store: TaskStore, settings: Settings, task: ExportTask, event_type: str,
            extra: dict[str, Any] | None = None, now: datetime | None = None) -> int:
-    """Queue ``event_type`` for every subscriber; returns how many deliveries were queued."""
+    """Queue ``event_type`` for every subscriber; returns how many deliveries were queued.
+    Every event is counted (``ExportsDelivered`` / ``Failed`` / ``Waiting``)."""
+    if event_type in metrics.EVENT_METRICS:
+        metrics.add(metrics.EVENT_METRICS[event_type], provider=task.provider)
     endpoints = endpoints_for(task, settings, event_type)
     if not endpoints:
         return 0
