@@ -90,6 +90,11 @@ for event in json.loads(sys.stdin.read()):
 """
 
 
+def answers(stdout: str) -> list[Any]:
+    """SERVE's lines (JSON lists), without the handler's metric lines (JSON objects)."""
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("[")]
+
+
 def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
         packages: dict[str, BuildResult], workdir: Path, sandbox: Any, tmp_path: Path) -> None:
     trimmed = build("lambda", workdir / "dist-cls", providers=("cls",), state=("sqlite",),
@@ -131,8 +136,7 @@ def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
     done = subprocess.run([str(python), "-c", SERVE], input=json.dumps(events), cwd=where,
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    (dms_status, dms), (cls_status, cls) = [json.loads(line)
-                                            for line in done.stdout.strip().splitlines()[-2:]]
+    (dms_status, dms), (cls_status, cls) = answers(done.stdout)[-2:]
     assert (dms_status, dms.get("field")) == (400, "provider"), dms
     assert "not in this deployment" in dms["message"]
     assert (cls_status, cls["state"]) == (202, "submitted")
@@ -143,7 +147,7 @@ def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
     done = subprocess.run([str(python), "-c", SERVE], input=json.dumps(events[1:]), cwd=where,
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    status, answer = json.loads(done.stdout.strip().splitlines()[-1])
+    status, answer = answers(done.stdout)[-1]
     assert status == 503
     assert "COURIER_STATE_URL" in answer["message"] and "psycopg" in answer["message"]
 
@@ -177,7 +181,7 @@ def test_full_package_creates_a_dms_export_through_its_sdk(packages: dict[str, B
     done = subprocess.run([str(python), "-c", SERVE], input=json.dumps(events), cwd=where,
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    status, created = json.loads(done.stdout.strip().splitlines()[-1])
+    status, created = answers(done.stdout)[-1]
     assert (status, created["state"]) == (202, "submitted"), created
     assert created["remote"]["OrderId"] > 0
     assert sandbox.calls[("dms", "CreateDataExportOrder")] == 1
