@@ -14,7 +14,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Optional
+
+import typer
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # deploy/ lives beside courier/ in the checkout
@@ -103,10 +105,6 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
 
 def register(app: Any) -> None:
     """``courier deploy scf`` on the operator's command line (typer)."""
-    from typing import Annotated, Optional
-
-    import typer
-
     @app.command("deploy", help="create or update the SCF functions of serverless.yml")
     def deploy_command(
             cloud: Annotated[str, typer.Argument(help="scf: Tencent Cloud SCF")],

@@ -167,6 +167,15 @@ def paths() -> dict[str, Any]:
                              {"200": ok("The OpenAPI document", {"type": "object"})},
                              public=True),
         },
+        "/ui": {
+            "get": operation("getStatusPage", "The status page (HTML; no key needed: it holds "
+                             "no data and asks for the key to read the API)",
+                             {"200": {"description": "The page",
+                                      "content": {"text/html": {"schema": {"type": "string"}}},
+                                      "headers": {"X-Request-Id": {
+                                          "$ref": "#/components/headers/RequestId"}}}},
+                             public=True),
+        },
     }
 
 

@@ -93,6 +93,10 @@ def test_schemathesis_finds_nothing(server: HandlerServer, api_key: str) -> None
                          for m in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]:
         operation = result.ok()
         label = f"{operation.label} ({mode.value})"
+        raw = operation.definition.raw
+        if mode is GenerationMode.NEGATIVE and operation.path == "/ui" and not (
+                raw.get("parameters") or raw.get("requestBody")):
+            continue  # the page takes no input at all: there is nothing to get wrong
         seen = [0]
 
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
