@@ -27,12 +27,11 @@ import json
 import logging
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-import requests
-
 from sandbox.faults import Faults
+from sandbox.gateway import HttpGateway
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,9 @@ TARGET_PREFIX = "Logs_20140328."
 _HOP = {"host", "content-length", "connection", "transfer-encoding", "keep-alive"}
 
 
-class AwsGateway:
+class AwsGateway(HttpGateway):
+    name = "aws-gateway"
+
     def __init__(self, upstream: str, *, run_s: float = 0.0, host: str = "127.0.0.1",
                  port: int = 0) -> None:
         self.upstream = upstream.rstrip("/")
@@ -50,9 +51,7 @@ class AwsGateway:
         self.started: list[tuple[str, float]] = []  # (taskId, monotonic create time)
         self._foreign_until = 0.0
         self._lock = threading.Lock()
-        self._host, self._port = host, port
-        self._httpd: ThreadingHTTPServer | None = None
-        self._session = requests.Session()
+        super().__init__(host, port)
 
     # --------------------------------------------------------------- control
     def occupy(self, seconds: float) -> None:
@@ -65,45 +64,6 @@ class AwsGateway:
         with self._lock:
             return [t for t, at in self.started if now - at < self.run_s]
 
-    def start(self) -> AwsGateway:
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                log.debug("aws gateway: " + format, *args)
-
-            def _any(self) -> None:
-                gateway._handle(self)
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any  # noqa: N815
-
-        self._httpd = ThreadingHTTPServer((self._host, self._port), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, args=(0.1,), daemon=True,
-                         name="aws-gateway").start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        self._session.close()
-
-    @property
-    def url(self) -> str:
-        assert self._httpd is not None, "start() first"
-        return f"http://{self._host}:{self._httpd.server_address[1]}"
-
-    def __enter__(self) -> AwsGateway:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    # --------------------------------------------------------------- serving
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""

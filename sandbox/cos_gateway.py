@@ -28,16 +28,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 import uuid
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
 import requests
 
 from sandbox.cos_auth import TOKEN_HEADER, CosAuthError, Credential, CredentialStore, verify
+from sandbox.gateway import HttpGateway
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,9 @@ _FAKE_SIGV4 = ("AWS4-HMAC-SHA256 Credential=sandbox/20240101/us-east-1/s3/aws4_r
 CHUNK = 256 * 1024
 
 
-class CosGateway:
+class CosGateway(HttpGateway):
+    name = "cos-gateway"
+
     def __init__(self, upstream: str, *, region: str = "ap-guangzhou",
                  credentials: dict[str, str] | None = None, host: str = "127.0.0.1",
                  port: int = 0) -> None:
@@ -77,9 +78,7 @@ class CosGateway:
         self._no_tagging: set[str] = set()  # secret ids without object-tagging rights
         self.sse_buckets: set[str] = set()  # buckets encrypting every object (SSE-COS)
         self._real_etags: dict[str, str] = {}  # stand-in ETag of an encrypted object -> S3's
-        self._host, self._port = host, port
-        self._httpd: ThreadingHTTPServer | None = None
-        self._session = requests.Session()
+        super().__init__(host, port)
 
     # --------------------------------------------------------------- control
     def add_credentials(self, secret_id: str, secret_key: str, token: str | None = None,
@@ -105,49 +104,11 @@ class CosGateway:
     def revoke(self, secret_id: str) -> None:
         self.credentials.revoke(secret_id)
 
-    def start(self) -> CosGateway:
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                log.debug("cos gateway: " + format, *args)
-
-            def _any(self) -> None:
-                gateway._handle(self)
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any  # noqa: N815
-
-        self._httpd = ThreadingHTTPServer((self._host, self._port), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, args=(0.1,), daemon=True,
-                         name="cos-gateway").start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        self._session.close()
-
-    @property
-    def port(self) -> int:
-        assert self._httpd is not None, "start() first"
-        return int(self._httpd.server_address[1])
-
     @property
     def endpoint(self) -> str:
         """``http://127.0.0.1:PORT`` — what ``CosObjectSource.endpoint`` and the bundle's
         COS endpoint setting take."""
         return f"http://{self._host}:{self.port}"
-
-    def __enter__(self) -> CosGateway:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     # --------------------------------------------------------------- serving
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
