@@ -18,7 +18,9 @@ from deploy.package import TARGETS, BuildResult, build
 from tests.events import load_event
 from tests.integration.deploy.packaged import handler_specs, probe
 
-pytestmark = pytest.mark.integration
+# Building both zips (pip for two runtimes) is most of this module's time and falls in its
+# first test; under load it can pass the suite's 120 s default.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 DEV_ONLY = ("tests/", "sandbox/", "bench/", "events/", "deploy/", "courier/", "pytest/",
             "_pytest/", "moto/", ".venv/")
