@@ -24,6 +24,7 @@ from shared.errors import ConfigError, CourierError, VersionConflictError
 from shared.model import ExportTask, PartRecord, TaskState, backoff
 from shared.providers import Providers
 from shared.runtime import metrics
+from shared.runtime.context import export_context
 from shared.state.base import TaskStore
 from shared.storage.base import ObjectStore, SourceSet
 from shared.webhooks import notify
@@ -120,6 +121,12 @@ class Completer:
 
     def complete(self, export_id: str, *, owner: str, budget_s: float = 600.0,
                  now: datetime | None = None) -> ExportTask:
+        """Copy one ready export (see the module doc); its log lines carry its id."""
+        with export_context(export_id):
+            return self._complete(export_id, owner=owner, budget_s=budget_s, now=now)
+
+    def _complete(self, export_id: str, *, owner: str, budget_s: float,
+                  now: datetime | None) -> ExportTask:
         from shared.storage.copy import copy_source
         from shared.storage.keys import render_key
         from shared.storage.manifest import MANIFEST_NAME, SetResult, copy_set

@@ -29,6 +29,7 @@ from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
 from shared.providers.base import SECRET_RESULT_FIELDS
 from shared.runtime import metrics
+from shared.runtime.context import export_context
 from shared.state.base import TaskStore
 from shared.webhooks import notify
 
@@ -101,10 +102,11 @@ def accept(
             raise IdempotencyKeyReusedError("Idempotency-Key was already used for a different "
                                             "request; use a new key for a new export")
         return Accepted(stored, False)
-    log.info("export %s accepted (%s)", stored.id, stored.provider)
-    metrics.add(metrics.EXPORTS_CREATED, provider=stored.provider)
-    return Accepted(submit(store, providers, stored, now=now, poll_interval_s=poll_interval_s),
-                    True)
+    with export_context(stored.id):
+        log.info("export %s accepted (%s)", stored.id, stored.provider)
+        metrics.add(metrics.EXPORTS_CREATED, provider=stored.provider)
+        return Accepted(submit(store, providers, stored, now=now,
+                               poll_interval_s=poll_interval_s), True)
 
 
 def submit(store: TaskStore, providers: Providers, task: ExportTask, *,

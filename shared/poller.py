@@ -33,6 +33,7 @@ from shared.errors import CourierError, ProviderError, VersionConflictError
 from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
 from shared.providers.base import DEADLINE_CODE, PollResult, RemoteStatus, call_deadline
+from shared.runtime.context import export_context
 from shared.state.base import TaskStore
 from shared.webhooks import notify
 
@@ -134,11 +135,13 @@ class Poller:
                 self._release(store, task, stats)
                 continue
             if task.state is TaskState.ACCEPTED:
-                self._submit(store, task, stats, now)
+                with export_context(task.id):
+                    self._submit(store, task, stats, now)
             elif task.state is TaskState.SUBMITTED:
                 groups[(task.provider, self._group_key(task))].append(task)
             elif task.state in (TaskState.READY, TaskState.COPYING):
-                self._hand_over(store, task, stats, now)
+                with export_context(task.id):
+                    self._hand_over(store, task, stats, now)
             else:  # terminal tasks are never due; be safe anyway
                 task.due_at = None
                 self._release(store, task, stats)
@@ -187,7 +190,8 @@ class Poller:
                 self._release(store, task, stats)
                 continue
             stats.polled += 1
-            self._apply(store, task, outcome, stats, now)
+            with export_context(task.id):
+                self._apply(store, task, outcome, stats, now)
 
     def _apply(self, store: TaskStore, task: ExportTask, outcome: PollResult | ProviderError,
                stats: TickStats, now: datetime | None) -> None:
