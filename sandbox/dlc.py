@@ -224,6 +224,7 @@ class DlcService:
         assert limit is not None and offset is not None  # noqa: S101
         wanted: Optional[set[str]] = None
         states: Optional[set[int]] = None
+        keywords: list[str] = []
         for item in params.items("Filters", item=dict) or []:
             name = item.get("Name")
             values = item.get("Values") or []
@@ -236,13 +237,18 @@ class DlcService:
                 wanted = set(values) if wanted is None else wanted & set(values)
             elif name == "task-state":
                 states = {int(v) for v in values if v.lstrip("-").isdigit()}
+            elif name == "task-sql-keyword":
+                # The SDK's DescribeTasksRequest.Filters: "task-sql-keyword - String - SQL
+                # statement keyword, fuzzy match". Read here as a case-insensitive substring.
+                keywords += [v.lower() for v in values]
             else:
                 raise ApiError("InvalidParameterValue", f"unsupported filter {name!r}")
         now = self.sb.clock.now()
         start, end = self.window(params, now)
         with self._lock:
             mine = [t for t in self.tasks.values()
-                    if (wanted is None or t.task_id in wanted) and start <= t.created <= end]
+                    if (wanted is None or t.task_id in wanted) and start <= t.created <= end
+                    and all(k in t.sql.lower() for k in keywords)]
             mine.sort(key=lambda t: (t.created, t.seq))
             infos = [self._task_info(t, now) for t in mine]
         if states is not None:

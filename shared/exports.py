@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import locks, netguard, queues
+from shared import locks, netguard, owners, queues
 from shared.clock import to_iso, utcnow
 from shared.errors import (
     ConflictError,
@@ -27,7 +27,12 @@ from shared.errors import (
 )
 from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
-from shared.providers.base import SECRET_RESULT_FIELDS
+from shared.providers.base import (
+    CLAIM_LOST_CODE,
+    CREATE_DOUBT,
+    SECRET_RESULT_FIELDS,
+    adoption_guard,
+)
 from shared.runtime import metrics
 from shared.runtime.context import export_context
 from shared.state.base import TaskStore
@@ -38,6 +43,10 @@ log = logging.getLogger(__name__)
 MAX_SUBSCRIBERS = 10
 CREATE_LEASE_S = 60.0
 LOCK_RETRY_S = 2.0
+# Set in ``task.remote`` while a create call may be in flight (see :func:`submit`).
+CREATE_OPEN = "create_open_since"
+NO_CREATE_CHECK = ("none: the vendor gives no way to look for an export a create left in "
+                   "doubt; one may be made twice")
 
 
 @dataclass(frozen=True)
@@ -111,7 +120,13 @@ def accept(
 
 def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
            now: datetime | None = None, poll_interval_s: float = 30.0) -> ExportTask:
-    """Make the provider's create call for an accepted task we hold the lease on."""
+    """Make the provider's create call for an accepted task we hold the lease on.
+
+    Before the call the task is stored with :data:`CREATE_OPEN` set (and whatever the
+    provider's ``prepare`` wants kept, e.g. a "before" listing); the successful answer clears
+    it. An attempt that finds it still set knows the one before was cut off after it may have
+    called the vendor, so the provider looks for what that call made before making it again.
+    The object submitted with is claimed for this export (:mod:`shared.owners`)."""
     provider = providers.get(task.provider)
     now = now or utcnow()
     try:
@@ -134,15 +149,34 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
         task.release()
         return store.update_task(task)
     try:
-        submission = provider.create(task)
-    except ProviderError as exc:
-        return _create_failed(store, providers, task, exc, now)
+        if task.remote.pop(CREATE_OPEN, None):
+            log.warning("export %s: the create before was cut off; looking for what it made",
+                        task.id)
+            task.remote[CREATE_DOUBT] = True
+        try:
+            task.remote.update(provider.prepare(task))
+            task.remote[CREATE_OPEN] = to_iso(now)
+            task = store.update_task(task)
+            with adoption_guard(owners.owned_elsewhere(store, provider.name, task.id)):
+                submission = provider.create(task)
+            object_id = provider.owned_id(submission.remote)
+            if object_id and not owners.claim(store, provider.name, object_id, task.id, now):
+                raise ProviderError(provider.name, CLAIM_LOST_CODE, f"{object_id} was taken "
+                                    "over by another export; looking again", retryable=True)
+        except ProviderError as exc:
+            task.remote.pop(CREATE_OPEN, None)
+            if exc.code == CLAIM_LOST_CODE or provider.ambiguous(exc.code):
+                task.remote[CREATE_DOUBT] = True
+            return _create_failed(store, providers, task, exc, now)
     finally:
         if serial:
             locks.release(store, serial, owner)
     task.move(TaskState.SUBMITTED)
     task.remote.pop("queue_position", None)
+    task.remote.pop(CREATE_OPEN, None)
+    task.remote.pop(CREATE_DOUBT, None)
     task.remote.update(submission.remote)
+    task.remote["create_check"] = provider.create_check or NO_CREATE_CHECK
     task.stage = submission.stage
     task.attempts = 0
     task.error = None

@@ -45,6 +45,26 @@ MIN_CALL_S = 1.0  # a vendor call is only started with at least this much time l
 
 _deadline: ContextVar[float | None] = ContextVar("courier_call_deadline", default=None)
 
+# Set in ``task.remote`` (by ``exports.submit``) once an attempt may have made the export
+# without Courier learning its id: an answer that left it open, or a kill between the vendor
+# call and the state write. Cleared only by a create that succeeds; while set, every attempt
+# looks for what an earlier call made before it makes one.
+CREATE_DOUBT = "create_in_doubt"
+# The error of a create whose object another export claimed first (see shared.owners).
+CLAIM_LOST_CODE = "CreateClaimLost"
+# Answers of the Tencent SDK that leave open whether a call went through.
+TENCENT_AMBIGUOUS = frozenset({"ClientNetworkError", "ServerNetworkError", "JSONDecodeError",
+                               "KeyError", "ValueError", "InternalError"})
+
+
+def tencent_ambiguous(code: str | None) -> bool:
+    return bool(code) and (code in TENCENT_AMBIGUOUS or str(code).startswith("InternalError."))
+
+# Whether a vendor object (by id) already belongs to another Courier export; set around a
+# create by ``exports.submit`` from the state store. Without one nothing counts as owned.
+_owned_elsewhere: ContextVar[Callable[[str], bool] | None] = ContextVar(
+    "courier_owned_elsewhere", default=None)
+
 
 @contextmanager
 def call_deadline(deadline: float | None) -> Iterator[None]:
@@ -56,6 +76,23 @@ def call_deadline(deadline: float | None) -> Iterator[None]:
         yield
     finally:
         _deadline.reset(token)
+
+
+@contextmanager
+def adoption_guard(owned_elsewhere: Callable[[str], bool]) -> Iterator[None]:
+    """Creates inside the block never adopt a vendor object ``owned_elsewhere`` says is
+    another export's."""
+    token = _owned_elsewhere.set(owned_elsewhere)
+    try:
+        yield
+    finally:
+        _owned_elsewhere.reset(token)
+
+
+def owned_elsewhere(object_id: Any) -> bool:
+    """True when the vendor object ``object_id`` belongs to another Courier export."""
+    check = _owned_elsewhere.get()
+    return bool(check is not None and object_id and check(str(object_id)))
 
 
 def time_left() -> float | None:
@@ -110,6 +147,9 @@ class PollResult:
 
 class Provider(ABC):
     name: ClassVar[str]
+    # How a create left in doubt is looked for at the vendor before it is made again (kept
+    # in the export's ``remote.create_check``); "" means the vendor gives no way to look.
+    create_check: ClassVar[str] = ""
 
     @abstractmethod
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -130,8 +170,23 @@ class Provider(ABC):
         (:mod:`shared.queues`). None: no queue."""
         return None
 
+    def ambiguous(self, code: str | None) -> bool:
+        """Whether an error ``code`` from ``create`` leaves open that the export was made."""
+        return tencent_ambiguous(code)
+
+    def prepare(self, task: ExportTask) -> dict[str, Any]:
+        """Bookkeeping stored with the task *before* the create call (merged into
+        ``task.remote``), so that an attempt after a lost answer or a kill can tell what
+        the call made. Default: nothing."""
+        return {}
+
     @abstractmethod
     def create(self, task: ExportTask) -> Submission: ...
+
+    def owned_id(self, remote: dict[str, Any]) -> str | None:
+        """The vendor object a submitted export owns (claimed in the state store, so that
+        no other export adopts it); None: nothing exclusive (e.g. a caller's existing task)."""
+        return None
 
     @abstractmethod
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
@@ -153,8 +208,10 @@ def create_once(task: ExportTask, create: Callable[[], Submission],
     export twice. An answer that leaves open whether the call went through (``ambiguous``
     of its code: no answer, a timeout, a server error) is followed by ``made_earlier``,
     which looks for what the call may have made; so is a retry after such an answer (the
-    code kept in ``task.error``). A failed search leaves the original error standing."""
-    if ambiguous((task.error or {}).get("code")):
+    code kept in ``task.error``, or :data:`CREATE_DOUBT` kept). A failed search leaves
+    the original error standing. ``made_earlier`` must pass over objects
+    :func:`owned_elsewhere`."""
+    if in_doubt(task, ambiguous):
         earlier = made_earlier()  # the last try may have gone through after all
         if earlier is not None:
             return earlier
@@ -170,6 +227,12 @@ def create_once(task: ExportTask, create: Callable[[], Submission],
         if earlier is None:
             raise
         return earlier
+
+
+def in_doubt(task: ExportTask, ambiguous: Callable[[str | None], bool]) -> bool:
+    """Whether the attempt before this one may have made the export already."""
+    code = (task.error or {}).get("code")
+    return bool(task.remote.get(CREATE_DOUBT)) or code == CLAIM_LOST_CODE or ambiguous(code)
 
 
 class RateLimiter:

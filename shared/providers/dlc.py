@@ -23,6 +23,13 @@ the 29 days before (as far back as DLC lists).
 API calls per export in the normal path: CreateTasks, DescribeTasks (shared by up to 50
 exports), CreateResultDownload, DescribeResultDownload — 4, plus one more DescribeTasks or
 DescribeResultDownload for every poll that finds the task still running.
+
+CreateTasks takes no idempotency token, and running a query twice is billed twice. After an
+answer that leaves open whether the tasks were made, or a kill before their ids were stored,
+``DescribeTasks`` filtered by ``task-sql-keyword`` (the start of the exported statement) is
+searched for a task with exactly this SQL, database and engine, created since the export was
+accepted (see :mod:`shared.providers.dlc_lookup`), not failed or
+cancelled, and owned by no other export; the newest such task is adopted.
 """
 
 from __future__ import annotations
@@ -40,7 +47,16 @@ from shared.clock import from_iso, to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
-from shared.providers.base import PollResult, Provider, RateLimiter, RemoteStatus, Submission
+from shared.providers import dlc_lookup
+from shared.providers.base import (
+    PollResult,
+    Provider,
+    RateLimiter,
+    RemoteStatus,
+    Submission,
+    create_once,
+    tencent_ambiguous,
+)
 from shared.providers.tencent import TencentApi
 from shared.providers.validate import Params
 from shared.storage.base import CosObjectSource, Source
@@ -58,6 +74,7 @@ STAGE_SQL = "sql"
 STAGE_DOWNLOAD = "download"
 # Temporary credentials: DLC does not say how long they last; re-read them after this long.
 CREDS_MAX_AGE = timedelta(minutes=10)
+
 
 TASK_RUNNING = {0: "init", 1: "running", 3: "writing", 4: "queued"}
 TASK_SUCCESS = 2
@@ -81,6 +98,9 @@ _COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-
 
 class DlcProvider(Provider):
     name = "dlc"
+    create_check = ("DescribeTasks filtered by task-sql-keyword: a task with this SQL, "
+                    "database and engine made since the export was accepted, owned by no "
+                    "other export")
 
     def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
                  limiter: RateLimiter | None = None) -> None:
@@ -147,15 +167,35 @@ class DlcProvider(Provider):
         for name in ("DataEngineName", "DatasourceConnectionName"):
             if params.get(name):
                 request[name] = params[name]
-        created = utcnow()
-        answer = self.api.call("CreateTasks", request)
-        ids = answer.get("TaskIdSet") or []
-        if not ids:
-            raise ProviderError("dlc", "NoTaskId", "CreateTasks answered without TaskIdSet",
-                                retryable=True)
-        # Statements run in order; the last one's result is the one exported.
-        return Submission(remote={"TaskId": ids[-1], "own_task": True,
-                                  "created": to_iso(created)}, stage=STAGE_SQL)
+
+        def call() -> Submission:
+            created = utcnow()
+            answer = self.api.call("CreateTasks", request)
+            ids = answer.get("TaskIdSet") or []
+            if not ids:
+                raise ProviderError("dlc", "NoTaskId", "CreateTasks answered without "
+                                    "TaskIdSet", retryable=True)
+            # Statements run in order; the last one's result is the one exported.
+            return Submission(remote={"TaskId": ids[-1], "own_task": True,
+                                      "created": to_iso(created)}, stage=STAGE_SQL)
+
+        return create_once(task, call, lambda: self._made_earlier(task), tencent_ambiguous)
+
+    def owned_id(self, remote: dict[str, Any]) -> str | None:
+        return remote.get("TaskId") if remote.get("own_task") else None
+
+    def _made_earlier(self, task: ExportTask) -> Submission | None:
+        """The newest task running this export's SQL (see :mod:`dlc_lookup`)."""
+        start = max(task.created_at - WINDOW_MARGIN, utcnow() - WINDOW_BACK)
+        found = dlc_lookup.find_task(self.api, task, start_time=_fmt(start),
+                                     parse_time=_dlc_time,
+                                     dead_states=(TASK_FAILED, TASK_CANCELLED))
+        if found is None:
+            return None
+        log.info("export %s: DLC task %s runs this export's SQL and was made by an earlier, "
+                 "unanswered create; taking it over", task.id, found)
+        return Submission(remote={"TaskId": found, "own_task": True, "adopted": True},
+                          stage=STAGE_SQL)
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
         results: dict[str, PollResult | ProviderError] = {}

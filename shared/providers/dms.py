@@ -93,6 +93,8 @@ ENDED_CODES = {"reject": "the DMS ticket was rejected", "closed": "the DMS ticke
 
 class DmsProvider(Provider):
     name = "dms"
+    create_check = ("ListOrders of the tenant: the ticket whose comment carries this "
+                    "export's mark")
 
     def __init__(self, settings: AlibabaSettings, *, api: DmsApi | None = None,
                  limiter: RateLimiter | None = None) -> None:
@@ -126,6 +128,12 @@ class DmsProvider(Provider):
         return out
 
     # ------------------------------------------------------------------ calls
+    def ambiguous(self, code: str | None) -> bool:
+        return _ambiguous(code)
+
+    def owned_id(self, remote: dict[str, Any]) -> str | None:
+        return str(remote["OrderId"]) if remote.get("own_order") else None
+
     def create(self, task: ExportTask) -> Submission:
         params = task.params
         if params.get("OrderId"):
@@ -208,7 +216,9 @@ class DmsProvider(Provider):
         if found:
             log.info("export %s: DMS ticket %s carries its mark and was opened by an "
                      "earlier, unanswered create; taking it over", task.id, found[0])
-            return _own(found[0])
+            adopted = _own(found[0])
+            adopted.remote["adopted"] = True
+            return adopted
         return None
 
     def _poll_one(self, task: ExportTask) -> PollResult:

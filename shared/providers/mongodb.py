@@ -7,6 +7,11 @@ just before the create call and the one just after it. If the vendor has not lis
 the ids seen before are remembered and the first poll finishes the match, taking the oldest
 new id no other export of the instance holds.
 
+The "before" listing is stored with the export before the call (``prepare``) and kept across
+attempts while the create is in doubt: after a lost answer, or a kill before the task id was
+stored, the task the lost call made is the one listed now and not before, owned by no other
+export — it is adopted rather than orphaned next to a second one.
+
 Polling lists the instance's tasks once for all pending exports of that instance, bounded by
 the listing's ``StartTime``/``EndTime`` (the tasks' creation times, read as Beijing time — an
 assumption the SDK does not settle, so the window is widened by :data:`LIST_MARGIN` on both
@@ -25,7 +30,17 @@ from shared.clock import to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
-from shared.providers.base import PollResult, Provider, RateLimiter, RemoteStatus, Submission
+from shared.providers.base import (
+    PollResult,
+    Provider,
+    RateLimiter,
+    RemoteStatus,
+    Submission,
+    create_once,
+    in_doubt,
+    owned_elsewhere,
+    tencent_ambiguous,
+)
 from shared.providers.tencent import TencentApi
 from shared.providers.validate import Params
 from shared.storage.base import Source, UrlSource
@@ -47,6 +62,8 @@ STATUS = {0: RemoteStatus.PENDING, 1: RemoteStatus.PENDING, 2: RemoteStatus.READ
 
 class MongodbProvider(Provider):
     name = "mongodb"
+    create_check = ("DescribeLogDownloadTasks of the instance against the listing stored "
+                    "before the call: a new task owned by no other export")
 
     def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
                  limiter: RateLimiter | None = None) -> None:
@@ -78,15 +95,42 @@ class MongodbProvider(Provider):
     def serial_key(self, task: ExportTask) -> str | None:
         return f"mongodb-create:{task.params['InstanceId']}"
 
+    def prepare(self, task: ExportTask) -> dict[str, Any]:
+        """The instance's task ids before the call (kept from the attempt before when that
+        one may have made the task)."""
+        if "known_task_ids" in task.remote and in_doubt(task, tencent_ambiguous):
+            return {}
+        return {"known_task_ids": sorted(self._tasks(task.params["InstanceId"]))}
+
     def create(self, task: ExportTask) -> Submission:
-        instance = task.params["InstanceId"]
-        before = set(self._tasks(instance))
-        self.api.call("CreateLogDownloadTask", dict(task.params))
-        new = sorted(set(self._tasks(instance)) - before)
-        if len(new) == 1:
-            return Submission(remote={"TaskId": new[0]}, stage="queued")
-        # Not listed yet (or someone else created one meanwhile): finish the match in poll.
-        return Submission(remote={"known_task_ids": sorted(before)}, stage="matching")
+        def call() -> Submission:
+            if "known_task_ids" not in task.remote:  # called without prepare: look now
+                task.remote.update(self.prepare(task))
+            self.api.call("CreateLogDownloadTask", dict(task.params))
+            new = self._new_tasks(task)
+            if len(new) == 1:
+                return Submission(remote={"TaskId": new[0]}, stage="queued")
+            # Not listed yet (or someone else created one meanwhile): finish the match in poll.
+            return Submission(remote={"known_task_ids": task.remote.get("known_task_ids", [])},
+                              stage="matching")
+
+        return create_once(task, call, lambda: self._made_earlier(task), tencent_ambiguous)
+
+    def owned_id(self, remote: dict[str, Any]) -> str | None:
+        return remote.get("TaskId")
+
+    def _new_tasks(self, task: ExportTask) -> list[str]:
+        """Ids listed now, not before the call, owned by no other export; oldest first."""
+        known = set(task.remote.get("known_task_ids") or [])
+        listing = self._tasks(task.params["InstanceId"])
+        return [tid for _, tid in sorted((info.get("CreateTime") or "", tid)
+                                         for tid, info in listing.items()
+                                         if tid not in known and not owned_elsewhere(tid))]
+
+    def _made_earlier(self, task: ExportTask) -> Submission | None:
+        new = self._new_tasks(task)
+        return Submission(remote={"TaskId": new[0], "adopted": True},
+                          stage="queued") if new else None
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
         taken = {t.remote["TaskId"] for t in tasks if t.remote.get("TaskId")}

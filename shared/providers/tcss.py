@@ -9,6 +9,14 @@ most 100 a page: ``JobID``, ``ExportStatus``, ``ExportProgress``, ``FailureMsg``
 once for all pending jobs, stopping once every wanted job is seen; a job it does not list is
 asked for by ``DescribeExportJobResult``. A finished job's URL is read when the file is
 fetched (``DescribeExportJobDownloadURL``), so it is fresh when used.
+
+The create actions take no idempotency token, and the listing shows no job's parameters.
+Creates are therefore serialised per account (``serial_key``) and the first page of the
+listing is stored with the export before the call (``prepare``). After an answer that leaves
+open whether the job was made, or a kill before its id was stored, the job is the one listed
+now and not before, owned by no other export (one named like the action first, the oldest
+first). A job made meanwhile by someone outside Courier can be mistaken for it: the listing
+cannot tell them apart.
 """
 
 from __future__ import annotations
@@ -24,7 +32,17 @@ from shared.clock import from_iso, to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
-from shared.providers.base import PollResult, Provider, RateLimiter, RemoteStatus, Submission
+from shared.providers.base import (
+    PollResult,
+    Provider,
+    RateLimiter,
+    RemoteStatus,
+    Submission,
+    create_once,
+    in_doubt,
+    owned_elsewhere,
+    tencent_ambiguous,
+)
 from shared.providers.tencent import TencentApi
 from shared.providers.validate import Params
 from shared.storage.base import Source, UrlSource
@@ -37,6 +55,7 @@ ACTIONS = frozenset(
 )
 URL_LIFETIME = timedelta(minutes=10)  # not documented; assume short and re-read when refused
 PAGE = 100  # DescribeExportJobManageList's largest page
+LOOK_PAGES = 5  # how far back a create left in doubt looks for the job it made
 
 STATUS = {"SUCCESS": RemoteStatus.READY, "FAILURE": RemoteStatus.FAILED,
           "RUNNING": RemoteStatus.PENDING}
@@ -49,6 +68,8 @@ def request_fields(action: str) -> set[str]:
 
 class TcssProvider(Provider):
     name = "tcss"
+    create_check = ("DescribeExportJobManageList: a job listed now and not just before the "
+                    "call, owned by no other export (the listing shows no parameters)")
 
     def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
                  limiter: RateLimiter | None = None) -> None:
@@ -69,13 +90,51 @@ class TcssProvider(Provider):
                                   f"{action} has no such parameter")
         return {"Action": action, "Params": inner}
 
+    def serial_key(self, task: ExportTask) -> str | None:
+        return "tcss-create"  # one account-wide listing tells the new job apart
+
+    def prepare(self, task: ExportTask) -> dict[str, Any]:
+        """The jobs listed before the call (kept from the attempt before when in doubt)."""
+        if "jobs_before" in task.remote and in_doubt(task, tencent_ambiguous):
+            return {}
+        page = self.api.call("DescribeExportJobManageList", {"Offset": 0, "Limit": PAGE})
+        return {"jobs_before": [str(row["JobID"]) for row in page.get("List") or []
+                                if row.get("JobID")]}
+
     def create(self, task: ExportTask) -> Submission:
-        answer = self.api.call(task.params["Action"], dict(task.params["Params"]))
-        job_id = answer.get("JobId")
-        if not job_id:
-            raise ProviderError("tcss", "NoJobId", f"{task.params['Action']} answered without "
-                                "JobId", retryable=True)
-        return Submission(remote={"JobId": job_id})
+        def call() -> Submission:
+            if "jobs_before" not in task.remote:  # called without prepare: look now
+                task.remote.update(self.prepare(task))
+            answer = self.api.call(task.params["Action"], dict(task.params["Params"]))
+            job_id = answer.get("JobId")
+            if not job_id:
+                raise ProviderError("tcss", "NoJobId", f"{task.params['Action']} answered "
+                                    "without JobId", retryable=True)
+            return Submission(remote={"JobId": job_id})
+
+        return create_once(task, call, lambda: self._made_earlier(task), tencent_ambiguous)
+
+    def owned_id(self, remote: dict[str, Any]) -> str | None:
+        return remote.get("JobId")
+
+    def _made_earlier(self, task: ExportTask) -> Submission | None:
+        """The job listed now that was not listed before the call and no other export owns:
+        one named like the action first, then the oldest (the closest to the call)."""
+        before = set(task.remote.get("jobs_before") or [])
+        fresh: list[dict[str, Any]] = []
+        for page_no in range(LOOK_PAGES):
+            page = self.api.call("DescribeExportJobManageList",
+                                 {"Offset": page_no * PAGE, "Limit": PAGE})
+            rows = page.get("List") or []
+            fresh += [row for row in rows if row.get("JobID")
+                      and str(row["JobID"]) not in before and not owned_elsewhere(row["JobID"])]
+            if len(rows) < PAGE or any(str(row.get("JobID")) in before for row in rows):
+                break  # newest first: past this page every job was there before
+        if not fresh:
+            return None
+        named = [row for row in fresh if row.get("JobName") == task.params["Action"]]
+        job = (named or fresh)[-1]
+        return Submission(remote={"JobId": str(job["JobID"]), "adopted": True})
 
     def group_key(self, task: ExportTask) -> str:
         return "tcss:jobs"  # one listing holds every export job of the account
