@@ -15,6 +15,8 @@ server itself (ranges, huge files) rather than of CLS.
 from __future__ import annotations
 
 import itertools
+import json
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
 
 MAX_COUNT = 50_000_000
 MAX_LIMIT = 100
+DEFAULT_LOG_RATE = 100.0  # logs per second a topic holds unless set in ``log_rates``
+COUNT_QUERY = re.compile(r"^(?P<search>.*)\|\s*select\s+count\(\s*\*\s*\)\s+as\s+"
+                         r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*$", re.IGNORECASE | re.DOTALL)
 VALIDITY_S = 3 * 24 * 3600
 URL_LIFETIME_S = 3600
 CHINA = timezone(timedelta(hours=8))  # CLS reports wall-clock times in Beijing time
@@ -87,7 +92,10 @@ class ClsService:
             "CreateExport": self.create_export,
             "DescribeExports": self.describe_exports,
             "DeleteExport": self.delete_export,
+            "SearchLog": self.search_log,
         }
+        # SearchLog counts: logs per second of sandbox window, per topic (default below)
+        self.log_rates: dict[str, float] = {}
 
     # -- state -------------------------------------------------------------------------------
 
@@ -182,6 +190,36 @@ class ClsService:
                 fails=fails, packing=self.packing)
             self.exports[export.export_id] = export
         return {"ExportId": export.export_id}
+
+    def search_log(self, params: Params) -> dict[str, Any]:
+        """Only the count query Courier sends: ``<search> | select count(*) as <name>``.
+
+        From the SearchLog page (API 614/56447) and the SDK's ``SearchLogRequest`` /
+        ``SearchLogResponse``: ``From`` / ``To`` in ms, ``[From, To)``; ``QueryString`` is a
+        search condition, then ``|`` and SQL; with ``UseNewAnalysis: true`` an analysis
+        answers ``Analysis: true``, ``AnalysisRecords`` (one JSON object per row, as
+        strings) and ``Columns``. The count is ``log_rates[topic]`` logs per second of the
+        window (an emulation: no logs are stored)."""
+        topic_id = self._topic(params)
+        from_ms = params.integer("From", required=True, minimum=0)
+        to_ms = params.integer("To", required=True, minimum=0)
+        query = params.text("QueryString", default=None)
+        if query is None:
+            query = params.text("Query", default="") or ""
+        params.integer("QuerySyntax", default=1, choices=(0, 1))
+        assert from_ms is not None and to_ms is not None  # noqa: S101
+        if from_ms >= to_ms:
+            raise ApiError("InvalidParameterValue", "`From` must be earlier than `To`")
+        match = COUNT_QUERY.match(query or "")
+        if match is None:
+            raise ApiError("InvalidParameterValue", "sandbox: SearchLog answers only "
+                           "`<search> | select count(*) as <name>`")
+        rate = self.log_rates.get(topic_id, DEFAULT_LOG_RATE)
+        count = int(rate * (to_ms - from_ms) / 1000)
+        name = match.group("name")
+        return {"Context": "", "ListOver": True, "Analysis": True, "Results": [],
+                "AnalysisRecords": [json.dumps({name: count})],
+                "Columns": [{"Name": name, "Type": "long"}], "SamplingRate": 1.0}
 
     def describe_exports(self, params: Params) -> dict[str, Any]:
         topic_id = self._topic(params)

@@ -10,10 +10,16 @@ broke, an HTTP or internal error: it may have gone through), the topic's exports
 for one with exactly this task's parameters, created since the task was accepted and not
 failed, before anything is created again: right away, and on the retry. Such an export holds
 the same logs, so taking it over never gives the user other data than asked for.
+
+CLS cuts an export off at 50,000,000 logs (``Count``) without saying so. Before a create
+whose ``Count`` is that cap, the window's logs are counted with a SearchLog analysis
+(``<Query> | select count(*)``); a window holding more is refused with
+``WindowOverExportCap``, naming how many exports it needs, instead of being truncated.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -32,6 +38,8 @@ from shared.providers.base import (
     Submission,
     content_type_of,
     create_once,
+    owned_elsewhere,
+    tencent_ambiguous,
 )
 from shared.providers.tencent import TencentApi
 from shared.providers.validate import Params
@@ -44,9 +52,6 @@ PAGE = 100  # DescribeExports' largest page
 URL_LIFETIME = timedelta(hours=1)
 URL_MARGIN = timedelta(minutes=5)  # re-read a URL this long before it lapses
 
-# Answers that leave open whether CreateExport went through.
-AMBIGUOUS_CODES = frozenset({"ClientNetworkError", "ServerNetworkError", "JSONDecodeError",
-                             "KeyError", "ValueError", "InternalError"})
 ADOPT_MARGIN = timedelta(minutes=5)  # clock skew allowed between Courier and CLS
 # the parameters that decide an export's content, as DescribeExports reports them
 SAME_EXPORT = ("Query", "From", "To", "Order", "Format", "Count", "SyntaxRule")
@@ -62,6 +67,8 @@ STATUS = {
 
 class ClsProvider(Provider):
     name = "cls"
+    create_check = ("DescribeExports of the topic: an export with the same parameters, made "
+                    "since the export was accepted and owned by no other export")
 
     def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
                  limiter: RateLimiter | None = None) -> None:
@@ -98,15 +105,59 @@ class ClsProvider(Provider):
     # ------------------------------------------------------------------ calls
     def create(self, task: ExportTask) -> Submission:
         return create_once(task, lambda: self._create(task), lambda: self._made_earlier(task),
-                           _ambiguous)
+                           tencent_ambiguous)
+
+    def owned_id(self, remote: dict[str, Any]) -> str | None:
+        return remote.get("ExportId")
 
     def _create(self, task: ExportTask) -> Submission:
+        checked = self._check_count(task)
         answer = self.api.call("CreateExport", dict(task.params))
         export_id = answer.get("ExportId")
         if not export_id:
             raise ProviderError("cls", "NoExportId", "CreateExport answered without ExportId",
                                 retryable=True)
-        return Submission(remote={"ExportId": export_id})
+        return Submission(remote={"ExportId": export_id, **checked})
+
+    def _check_count(self, task: ExportTask) -> dict[str, Any]:
+        """Refuse a window holding more logs than one export carries (CLS cuts it off at
+        :data:`MAX_COUNT` without an error): a count query through SearchLog first. Only
+        when the caller left ``Count`` at the cap; a smaller ``Count`` asks for the cut. A
+        count CLS refuses (e.g. no ``cls:SearchLog`` permission) is recorded, not fatal."""
+        params = task.params
+        if params["Count"] < MAX_COUNT:
+            return {}
+        try:
+            logs = self.count_logs(params)
+        except ProviderError as exc:
+            if exc.retryable:
+                raise
+            log.warning("export %s: CLS count refused (%s); the window is not checked "
+                        "against the %d-log cap", task.id, exc.code, MAX_COUNT)
+            return {"count_check": f"SearchLog refused ({exc.code}): not checked against "
+                                   f"the {MAX_COUNT:,}-log cap"}
+        if logs > MAX_COUNT:
+            parts = -(-logs // MAX_COUNT)
+            raise ProviderError("cls", "WindowOverExportCap", (
+                f"the window holds {logs:,} logs; one CLS export carries at most "
+                f"{MAX_COUNT:,} and would silently cut the rest off. Split From..To into at "
+                f"least {parts} exports"), retryable=False)
+        return {"log_count": logs}
+
+    def count_logs(self, params: dict[str, Any]) -> int:
+        """How many logs of the topic match ``Query`` in ``[From, To)``."""
+        search = str(params.get("Query") or "*").strip() or "*"
+        answer = self.api.call("SearchLog", {
+            "TopicId": params["TopicId"], "From": params["From"], "To": params["To"],
+            "QueryString": f"{search} | select count(*) as log_count",
+            "QuerySyntax": params.get("SyntaxRule", 1), "UseNewAnalysis": True,
+            "SamplingRate": 1})
+        try:
+            record = json.loads((answer.get("AnalysisRecords") or ["{}"])[0])
+            return int(record["log_count"])
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise ProviderError("cls", "NoCount", "SearchLog answered without a count",
+                                retryable=True) from exc
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
         """One paged listing of the topic for all of ``tasks``, stopping once every wanted
@@ -155,7 +206,8 @@ class ClsProvider(Provider):
     # --------------------------------------------------------------- helpers
     def _made_earlier(self, task: ExportTask) -> Submission | None:
         """The newest export of the topic with exactly this task's parameters, created since
-        the task was accepted (less :data:`ADOPT_MARGIN`) and not failed or expired."""
+        the task was accepted (less :data:`ADOPT_MARGIN`), not failed or expired, and not
+        another Courier export's (two exports with the same parameters each get their own)."""
         since_ms = int((task.created_at - ADOPT_MARGIN).timestamp() * 1000)
         wanted = {name: task.params.get(name) for name in SAME_EXPORT}
         offset = 0
@@ -167,11 +219,13 @@ class ClsProvider(Provider):
                 if int(info.get("CreateTimestamp") or 0) < since_ms:
                     return None
                 same = all(info.get(name) == value for name, value in wanted.items())
-                if same and STATUS.get(str(info.get("Status"))) is not RemoteStatus.FAILED:
+                if (same and STATUS.get(str(info.get("Status"))) is not RemoteStatus.FAILED
+                        and not owned_elsewhere(info.get("ExportId"))):
                     log.info("export %s: CLS export %s has this task's parameters and was made "
                              "by an earlier, unanswered create; taking it over", task.id,
                              info.get("ExportId"))
-                    return Submission(remote={"ExportId": str(info["ExportId"])})
+                    return Submission(remote={"ExportId": str(info["ExportId"]),
+                                              "adopted": True})
             offset += len(exports)
             if not exports or offset >= int(page.get("TotalCount") or 0):
                 return None
@@ -226,6 +280,3 @@ class ClsProvider(Provider):
                 else "CLS reported the export as Failed"))
         return PollResult(status, stage=str(info.get("Status")).lower())
 
-
-def _ambiguous(code: str | None) -> bool:
-    return bool(code) and (code in AMBIGUOUS_CODES or str(code).startswith("InternalError."))
