@@ -12,7 +12,7 @@ CURRENT_EXPORT: ContextVar[str | None] = ContextVar("courier_export_id", default
 
 @contextmanager
 def export_context(export_id: str | None) -> Iterator[None]:
-    """Log lines written inside carry ``export_id`` (see :class:`ExportIdFilter`)."""
+    """Log lines written inside carry ``export_id`` (see :func:`tag_records`)."""
     token = CURRENT_EXPORT.set(export_id)
     try:
         yield
@@ -20,11 +20,23 @@ def export_context(export_id: str | None) -> Iterator[None]:
         CURRENT_EXPORT.reset(token)
 
 
-class ExportIdFilter(logging.Filter):
-    """Adds ``export_id`` to a record written while an export is being worked on."""
+_installed = False
 
-    def filter(self, record: logging.LogRecord) -> bool:
+
+def tag_records() -> None:
+    """Make every log record created while an export is worked on carry ``export_id``
+    (once per process; the record factory wraps whatever factory was there)."""
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
         export_id = CURRENT_EXPORT.get()
         if export_id and not hasattr(record, "export_id"):
             record.export_id = export_id
-        return True
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from shared.config import Settings
-from shared.runtime.context import ExportIdFilter
+from shared.runtime.context import tag_records
 
 # A URL or request path followed by a query string: presigned links carry their signature
 # and temporary token there.
@@ -60,14 +60,12 @@ def setup(service: str, settings: Settings) -> Logger:
         logging.getLogger(name).setLevel(logging.WARNING)
     logger = Logger(service=service)
     redactor = Redactor(secrets_of(settings))
-    tagger = ExportIdFilter()
+    tag_records()
     logger.addFilter(redactor)
     for handler in logger.handlers:
-        handler.addFilter(tagger)
         handler.addFilter(redactor)
     copy_config_to_registered_loggers(source_logger=logger, include={"shared"})
     shared_logger = logging.getLogger("shared")
     for handler in shared_logger.handlers:
-        handler.addFilter(tagger)
         handler.addFilter(redactor)
     return logger
