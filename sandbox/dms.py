@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -87,7 +88,9 @@ class DmsService:
         self.audit_spelling = AUDIT_SPELLINGS[0]
         self.failing_exports = 0  # the next N executed exports end in EXPORT_FAIL
         self.url_ttl_s = 600.0
-        self._ids = itertools.count(40_000_001)
+        # Ticket ids are unique for good at DMS: a restarted sandbox must not hand out an id
+        # an earlier run gave (a kept state table would find it owned by an old export).
+        self._ids = itertools.count(40_000_001 + secrets.randbelow(1_000_000) * 100)
         self._nonces = NonceCache()
         self._lock = threading.RLock()
         self.actions: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
