@@ -235,6 +235,7 @@ def retry(store: TaskStore, export_id: str, *, now: datetime | None = None) -> E
     task.move(TaskState.ACCEPTED)
     task.remote, task.result, task.stage, task.progress = {}, {}, None, None
     task.error, task.attempts, task.due_at = None, 0, now
+    task.round += 1  # this round's events are new deliveries (WebhookDelivery.key)
     try:
         return store.update_task(task)
     except VersionConflictError as exc:

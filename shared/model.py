@@ -85,6 +85,7 @@ class ExportTask:
     error: dict[str, Any] | None = None  # reason, code, retryable
     subscribers: list[str] = field(default_factory=list)  # per-export webhook URLs
     attempts: int = 0  # consecutive retryable failures, for backoff
+    round: int = 0  # how many times the export was retried through the API (0: never)
     version: int = 0
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
@@ -122,6 +123,7 @@ class WebhookDelivery:
     event_type: str
     payload: dict[str, Any]
     id: str = field(default_factory=lambda: new_id("msg"))  # the webhook-id, same on every retry
+    round: int = 0  # the export's retry round the event belongs to (ExportTask.round)
     state: DeliveryState = DeliveryState.PENDING
     attempts: list[dict[str, Any]] = field(default_factory=list)  # time, status, latency, error
     version: int = 0
@@ -137,8 +139,11 @@ class WebhookDelivery:
 
     @property
     def key(self) -> str:
-        """One delivery per export, event and endpoint: a duplicate event is a no-op."""
-        return f"{self.task_id}|{self.event_type}|{self.endpoint}"
+        """One delivery per export, event, endpoint and retry round: a duplicate event is a
+        no-op, while the same event after ``POST /exports/{id}/retry`` is a new delivery.
+        The first round keeps the key deliveries had before rounds existed."""
+        base = f"{self.task_id}|{self.event_type}|{self.endpoint}"
+        return base if not self.round else f"{base}|round:{self.round}"
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,7 @@ def task_to_record(task: ExportTask) -> Record:
             "error": task.error,
             "subscribers": task.subscribers,
             "attempts": task.attempts,
+            "round": task.round,
         },
     )
 
@@ -329,6 +330,7 @@ def record_to_task(rec: Record) -> ExportTask:
         error=d.get("error"),
         subscribers=list(d.get("subscribers") or []),
         attempts=int(d.get("attempts") or 0),
+        round=int(d.get("round") or 0),
         version=rec.version,
         created_at=rec.created_at,
         updated_at=rec.updated_at,
@@ -356,6 +358,7 @@ def delivery_to_record(dl: WebhookDelivery) -> Record:
             "event_type": dl.event_type,
             "payload": dl.payload,
             "attempts": dl.attempts,
+            "round": dl.round,
         },
     )
 
@@ -370,6 +373,7 @@ def record_to_delivery(rec: Record) -> WebhookDelivery:
         payload=d.get("payload") or {},
         state=DeliveryState(rec.state),
         attempts=list(d.get("attempts") or []),
+        round=int(d.get("round") or 0),
         version=rec.version,
         created_at=rec.created_at,
         updated_at=rec.updated_at,

@@ -1,7 +1,8 @@
 """Outgoing webhooks: queue events, deliver them signed (Standard Webhooks), retry, give up.
 
 Every event becomes one :class:`~shared.model.WebhookDelivery` per endpoint, stored through the
-``TaskStore`` and keyed by ``task|event|endpoint`` so a repeated event is a no-op. A timer calls
+``TaskStore`` and keyed by ``task|event|endpoint`` (plus the export's retry round after a
+``POST /exports/{id}/retry``) so a repeated event is a no-op. A timer calls
 :func:`deliver_due`, which claims due deliveries under a lease and POSTs each one:
 
 * headers ``webhook-id`` (the delivery id, the same on every retry), ``webhook-timestamp``
@@ -86,7 +87,7 @@ def enqueue_event(store: TaskStore, task: ExportTask, event_type: str, data: dic
         off = health is not None and health.disabled
         delivery = WebhookDelivery(
             task_id=task.id, endpoint=url, event_type=event_type, payload=payload,
-            state=DeliveryState.DISABLED if off else DeliveryState.PENDING,
+            round=task.round, state=DeliveryState.DISABLED if off else DeliveryState.PENDING,
             due_at=None if off else now, created_at=now, updated_at=now)
         stored, created = store.insert_delivery(delivery)
         if created and off:

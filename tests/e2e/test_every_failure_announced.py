@@ -126,3 +126,39 @@ def test_every_way_into_failed_or_cancelled_is_walked() -> None:
     # completer's refusal before copying, which goes through the same _copy_failed)
     assert {w[0] for w in WALK} == {"refused-at-create", "refused-when-timer-submits",
                                     "failed-at-provider", "copy-failed-for-good", "cancelled"}
+
+
+def test_a_second_failure_after_a_retry_is_announced_again(bundle: Bundle, sandbox: Any,
+                                                           receiver: Any) -> None:
+    # GIVEN an export that failed at the provider and whose export.failed was delivered
+    export_id = failed_at_the_provider(bundle, sandbox)
+    ticks(bundle, 1, step_s=100)
+    assert [r.payload["type"] for r in receiver.delivered()] == ["export.failed"]
+    # WHEN it is retried through the API and fails again
+    exports.retry(bundle.store(), export_id)
+    ticks(bundle, 1, step_s=200)  # the timer submits it again
+    sandbox.clock.advance(10)
+    ticks(bundle, 3, step_s=300)
+    task = bundle.store().get_task(export_id)
+    assert task.state is TaskState.FAILED
+    # and the failure of this round is announced twice more (a replayed notify)
+    from shared.webhooks import notify
+
+    notify.notify(bundle.store(), bundle.settings, task, "export.failed")
+    ticks(bundle, 2, step_s=400)
+    # THEN a second export.failed arrives, once, with its own webhook-id
+    got = [r for r in receiver.delivered() if r.payload["data"]["export_id"] == export_id]
+    assert [r.payload["type"] for r in got] == ["export.failed", "export.failed"]
+    assert len({r.webhook_id for r in got}) == 2 and all(r.verified for r in got)
+    assert [e for e, _ in events_of(bundle, export_id)] == ["export.failed"] * 2
+
+
+def test_deliveries_keyed_before_rounds_keep_their_key() -> None:
+    from shared.model import WebhookDelivery
+
+    first = WebhookDelivery(task_id="exp_1", endpoint="https://h.example/x",
+                            event_type="export.failed", payload={})
+    again = WebhookDelivery(task_id="exp_1", endpoint="https://h.example/x",
+                            event_type="export.failed", payload={}, round=2)
+    assert first.key == "exp_1|export.failed|https://h.example/x"
+    assert again.key != first.key and again.key.startswith(first.key)
