@@ -49,6 +49,7 @@ OPTIONAL_ENV = {
     "COURIER_WEBHOOK_DISABLE_AFTER_S": "the default: an endpoint failing for 5 days is disabled",
     "COURIER_TENCENT_ENDPOINT": "sandbox only: points every Tencent API at one host",
     "COURIER_TENCENT_SITE": "only for an international-site account (intl)",
+    "COURIER_CLS_MAX_PARTS": "the default bound of 100 CLS exports per split window",
     "COURIER_DMS_ENDPOINT": "sandbox only",
     "COURIER_S3_ENDPOINT": "only for an S3-compatible server other than AWS",
     "COURIER_S3_REGION": "the function's own region is the default",

@@ -47,6 +47,7 @@ ENV_COS_ENDPOINT = "COURIER_COS_ENDPOINT"  # another COS endpoint (the sandbox's
 ENV_TENCENT_ENDPOINT = "COURIER_TENCENT_ENDPOINT"  # e.g. http://127.0.0.1:8700 (sandbox)
 # "china" (default): <svc>.tencentcloudapi.com; "intl": <svc>.intl.tencentcloudapi.com
 ENV_TENCENT_SITE = "COURIER_TENCENT_SITE"
+ENV_CLS_MAX_PARTS = "COURIER_CLS_MAX_PARTS"  # CLS exports one window may be split into
 TENCENT_SITES = ("china", "intl")
 ENV_DMS_ENDPOINT = "COURIER_DMS_ENDPOINT"
 ENV_TC_SECRET_ID = "TENCENTCLOUD_SECRETID"
@@ -74,6 +75,7 @@ class TencentSettings:
     region: str = "ap-guangzhou"
     endpoint: str | None = None  # "http://127.0.0.1:PORT" points every service at one host
     site: str = "china"  # which API domain an account belongs to: TENCENT_SITES
+    cls_max_parts: int = 100  # a CLS window needing more exports than this is refused
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,7 @@ class Settings:
                 region=text(ENV_TC_REGION) or "ap-guangzhou",
                 endpoint=text(ENV_TENCENT_ENDPOINT),
                 site=site,
+                cls_max_parts=int(number(ENV_CLS_MAX_PARTS, 1) or 100),
             )
         if text(ENV_ALI_AK) and text(ENV_ALI_SK):
             values["alibaba"] = AlibabaSettings(

@@ -31,6 +31,8 @@ from shared.providers.base import (
     CLAIM_LOST_CODE,
     CREATE_DOUBT,
     SECRET_RESULT_FIELDS,
+    Provider,
+    Submission,
     adoption_guard,
 )
 from shared.runtime import metrics
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 MAX_SUBSCRIBERS = 10
 CREATE_LEASE_S = 60.0
 LOCK_RETRY_S = 2.0
+MAX_STEPS = 25  # create steps (e.g. parts of a split CLS window) one invocation makes
 # Set in ``task.remote`` while a create call may be in flight (see :func:`submit`).
 CREATE_OPEN = "create_open_since"
 NO_CREATE_CHECK = ("none: the vendor gives no way to look for an export a create left in "
@@ -149,25 +152,33 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
         task.release()
         return store.update_task(task)
     try:
-        if task.remote.pop(CREATE_OPEN, None):
-            log.warning("export %s: the create before was cut off; looking for what it made",
-                        task.id)
-            task.remote[CREATE_DOUBT] = True
-        try:
-            task.remote.update(provider.prepare(task))
-            task.remote[CREATE_OPEN] = to_iso(now)
-            task = store.update_task(task)
-            with adoption_guard(owners.owned_elsewhere(store, provider.name, task.id)):
-                submission = provider.create(task)
-            object_id = provider.owned_id(submission.remote)
-            if object_id and not owners.claim(store, provider.name, object_id, task.id, now):
-                raise ProviderError(provider.name, CLAIM_LOST_CODE, f"{object_id} was taken "
-                                    "over by another export; looking again", retryable=True)
-        except ProviderError as exc:
-            task.remote.pop(CREATE_OPEN, None)
-            if exc.code == CLAIM_LOST_CODE or provider.ambiguous(exc.code):
+        for _step in range(MAX_STEPS):
+            if task.remote.pop(CREATE_OPEN, None):
+                log.warning("export %s: the create before was cut off; looking for what it "
+                            "made", task.id)
                 task.remote[CREATE_DOUBT] = True
-            return _create_failed(store, providers, task, exc, now)
+            try:
+                task.remote.update(provider.prepare(task))
+                task.remote[CREATE_OPEN] = to_iso(now)
+                task = store.update_task(task)
+                submission = _create_call(store, provider, task, now)
+            except ProviderError as exc:
+                task.remote.pop(CREATE_OPEN, None)
+                if exc.code == CLAIM_LOST_CODE or provider.ambiguous(exc.code):
+                    task.remote[CREATE_DOUBT] = True
+                return _create_failed(store, providers, task, exc, now)
+            if not submission.more:
+                break
+            # one step of several done (e.g. one part of a split window): keep it, go on
+            task.remote.pop(CREATE_OPEN, None)
+            task.remote.pop(CREATE_DOUBT, None)
+            task.remote.update(submission.remote)
+            task.stage, task.attempts, task.error = submission.stage, 0, None
+            task = store.update_task(task)
+        else:  # more steps than one invocation makes: the timer makes the rest
+            task.due_at = now
+            task.release()
+            return store.update_task(task)
     finally:
         if serial:
             locks.release(store, serial, owner)
@@ -184,6 +195,20 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     task.release()
     log.info("export %s submitted to %s", task.id, task.provider)
     return store.update_task(task)
+
+
+def _create_call(store: TaskStore, provider: Provider, task: ExportTask, now: datetime
+                 ) -> Submission:
+    """One create call (:data:`CREATE_OPEN` stored before it), the objects it made claimed
+    for the export after it."""
+    with adoption_guard(owners.owned_elsewhere(store, provider.name, task.id)):
+        submission = provider.create(task)
+    object_id = provider.owned_id(submission.remote)
+    for claimed in dict.fromkeys([*([object_id] if object_id else []), *submission.claims]):
+        if not owners.claim(store, provider.name, claimed, task.id, now):
+            raise ProviderError(provider.name, CLAIM_LOST_CODE, f"{claimed} was taken over "
+                                "by another export; looking again", retryable=True)
+    return submission
 
 
 def _create_failed(store: TaskStore, providers: Providers, task: ExportTask,

@@ -41,8 +41,9 @@ TERMINAL_STATES = frozenset({TaskState.DELIVERED, TaskState.FAILED, TaskState.CA
 TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.ACCEPTED: frozenset({TaskState.ACCEPTED, TaskState.SUBMITTED, TaskState.FAILED,
                                    TaskState.CANCELLED}),
+    # submitted -> accepted: the provider needs more creates (a CLS part re-split at the cap)
     TaskState.SUBMITTED: frozenset({TaskState.SUBMITTED, TaskState.READY, TaskState.FAILED,
-                                    TaskState.CANCELLED}),
+                                    TaskState.CANCELLED, TaskState.ACCEPTED}),
     TaskState.READY: frozenset({TaskState.READY, TaskState.COPYING, TaskState.FAILED,
                                 TaskState.CANCELLED}),
     TaskState.COPYING: frozenset({TaskState.COPYING, TaskState.READY, TaskState.DELIVERED,

@@ -212,7 +212,11 @@ class Poller:
                 task.progress = outcome.progress
             if outcome.stage is not None:
                 task.stage = outcome.stage
-            if outcome.status is RemoteStatus.READY:
+            if outcome.resubmit:  # more to create (a CLS part re-split): the timer makes it
+                task.move(TaskState.ACCEPTED)
+                task.progress = None
+                task.due_at = now
+            elif outcome.status is RemoteStatus.READY:
                 task.move(TaskState.READY)
                 task.stage = None
                 task.result.update(outcome.result)

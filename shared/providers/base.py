@@ -131,6 +131,12 @@ class Submission:
 
     remote: dict[str, Any]
     stage: str | None = None
+    # True: one step of a create made of several (e.g. a CLS window split into parts); the
+    # remote is kept and ``create`` is called again for the next step, each step with the
+    # same before-the-call bookkeeping, in-doubt look and ownership claim as a whole create.
+    more: bool = False
+    # vendor objects this step made, claimed for the export (besides ``owned_id(remote)``)
+    claims: tuple[str, ...] = ()
 
 
 @dataclass
@@ -143,6 +149,9 @@ class PollResult:
     reason: str | None = None  # why it failed / what it waits for
     retryable: bool = False  # for FAILED: could creating it again help?
     next_poll_s: float | None = None  # provider's hint for the next look
+    # True: the export needs more creates (a CLS part cut off at the cap, re-split): it goes
+    # back to ``accepted`` with ``remote`` kept, and the timer creates what is missing.
+    resubmit: bool = False
 
 
 class Provider(ABC):

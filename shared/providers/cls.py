@@ -13,12 +13,17 @@ the same logs, so taking it over never gives the user other data than asked for.
 
 CLS cuts an export off at 50,000,000 logs (``Count``) without saying so. Before a create
 whose ``Count`` is that cap, the window's logs are counted with a SearchLog analysis
-(``<Query> | select count(*)``); a window holding more is refused with
-``WindowOverExportCap``, naming how many exports it needs, instead of being truncated.
+(``<Query> | select count(*)``); a window holding more is split into parts within the cap
+(:mod:`shared.providers.cls_split`), one CLS export and one create step each
+(``Submission.more``: each with the in-doubt look and ownership claim of a whole create).
+The export is ready when every part is; its result is their files (a :class:`SourceSet`).
+A finished export or part whose ``Count`` is the cap is counted again: over it, it was cut
+off, and its window is split and created again (``PollResult.resubmit``).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from datetime import timedelta
@@ -30,6 +35,7 @@ from shared.clock import from_iso, to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
+from shared.providers import cls_split
 from shared.providers.base import (
     PollResult,
     Provider,
@@ -41,13 +47,13 @@ from shared.providers.base import (
     owned_elsewhere,
     tencent_ambiguous,
 )
+from shared.providers.cls_split import MAX_COUNT, next_part
 from shared.providers.tencent import TencentApi
 from shared.providers.validate import Params
-from shared.storage.base import Source, UrlSource
+from shared.storage.base import Source, SourceSet, UrlSource
 
 log = logging.getLogger(__name__)
 
-MAX_COUNT = 50_000_000
 PAGE = 100  # DescribeExports' largest page
 URL_LIFETIME = timedelta(hours=1)
 URL_MARGIN = timedelta(minutes=5)  # re-read a URL this long before it lapses
@@ -74,6 +80,7 @@ class ClsProvider(Provider):
                  limiter: RateLimiter | None = None) -> None:
         self.api = api or TencentApi.build("cls", "cls", cls_client.ClsClient, models, settings,
                                            limiter)
+        self.max_parts = settings.cls_max_parts
 
     # ------------------------------------------------------------------ input
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -104,26 +111,57 @@ class ClsProvider(Provider):
 
     # ------------------------------------------------------------------ calls
     def create(self, task: ExportTask) -> Submission:
-        return create_once(task, lambda: self._create(task), lambda: self._made_earlier(task),
-                           tencent_ambiguous)
+        parts = task.remote.get("parts")
+        if parts:
+            return self._create_part(task, parts)
+        return create_once(task, lambda: self._create(task),
+                           lambda: self._made_earlier(task, task.params), tencent_ambiguous)
 
     def owned_id(self, remote: dict[str, Any]) -> str | None:
         return remote.get("ExportId")
 
     def _create(self, task: ExportTask) -> Submission:
         checked = self._check_count(task)
-        answer = self.api.call("CreateExport", dict(task.params))
+        if "parts" in checked:  # over the cap: the parts are created one step each
+            return Submission(remote=checked, more=True,
+                              stage=f"creating parts: 0 of {len(checked['parts'])}")
+        return self._create_export(task.params, checked)
+
+    def _create_export(self, params: dict[str, Any], checked: dict[str, Any]) -> Submission:
+        answer = self.api.call("CreateExport", dict(params))
         export_id = answer.get("ExportId")
         if not export_id:
             raise ProviderError("cls", "NoExportId", "CreateExport answered without ExportId",
                                 retryable=True)
         return Submission(remote={"ExportId": export_id, **checked})
 
+    def _create_part(self, task: ExportTask, parts: list[dict[str, Any]]) -> Submission:
+        """Create the first part not yet made: looked for first when the step before was
+        left in doubt (its window is the part's own, so no other part matches)."""
+        index = next_part(parts)
+        if index is None:  # every part made (a step whose answer was kept but not its end)
+            return Submission(remote={"parts": parts}, stage=f"{len(parts)} parts")
+        part = parts[index]
+        params = {**task.params, "From": part["From"], "To": part["To"]}
+        made = create_once(task, lambda: self._create_export(params, {}),
+                           lambda: self._made_earlier(task, params), tencent_ambiguous)
+        export_id = str(made.remote["ExportId"])
+        parts = copy.deepcopy(parts)
+        parts[index].update(ExportId=export_id, status="Queuing")
+        if made.remote.get("adopted"):
+            parts[index]["adopted"] = True
+        log.info("export %s: part %d of %d (%d..%d) is CLS export %s", task.id, index + 1,
+                 len(parts), part["From"], part["To"], export_id)
+        left = next_part(parts) is not None
+        stage = (f"creating parts: {index + 1} of {len(parts)}" if left
+                 else f"{len(parts)} parts")
+        return Submission(remote={"parts": parts}, more=left, claims=(export_id,), stage=stage)
+
     def _check_count(self, task: ExportTask) -> dict[str, Any]:
-        """Refuse a window holding more logs than one export carries (CLS cuts it off at
-        :data:`MAX_COUNT` without an error): a count query through SearchLog first. Only
-        when the caller left ``Count`` at the cap; a smaller ``Count`` asks for the cut. A
-        count CLS refuses (e.g. no ``cls:SearchLog`` permission) is recorded, not fatal."""
+        """Count the window (CLS cuts an export off at :data:`MAX_COUNT` without an error)
+        through SearchLog first, and plan its parts when it holds more. Only when the caller
+        left ``Count`` at the cap; a smaller ``Count`` asks for the cut. A count CLS refuses
+        (e.g. no ``cls:SearchLog`` permission) is recorded, not fatal."""
         params = task.params
         if params["Count"] < MAX_COUNT:
             return {}
@@ -137,12 +175,15 @@ class ClsProvider(Provider):
             return {"count_check": f"SearchLog refused ({exc.code}): not checked against "
                                    f"the {MAX_COUNT:,}-log cap"}
         if logs > MAX_COUNT:
-            parts = -(-logs // MAX_COUNT)
-            raise ProviderError("cls", "WindowOverExportCap", (
-                f"the window holds {logs:,} logs; one CLS export carries at most "
-                f"{MAX_COUNT:,} and would silently cut the rest off. Split From..To into at "
-                f"least {parts} exports"), retryable=False)
+            parts = cls_split.plan(self._counter(params), params["From"], params["To"], logs,
+                                   max_parts=self.max_parts)
+            log.info("export %s: %d logs, over the %d cap: split into %d parts", task.id,
+                     logs, MAX_COUNT, len(parts))
+            return {"log_count": logs, "parts": parts}
         return {"log_count": logs}
+
+    def _counter(self, params: dict[str, Any]) -> cls_split.Count:
+        return lambda a, b: self.count_logs({**params, "From": a, "To": b})
 
     def count_logs(self, params: dict[str, Any]) -> int:
         """How many logs of the topic match ``Query`` in ``[From, To)``."""
@@ -160,25 +201,76 @@ class ClsProvider(Provider):
                                 retryable=True) from exc
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
-        """One paged listing of the topic for all of ``tasks``, stopping once every wanted
-        export is seen. A page that fails keeps what the pages before it found: only the
-        exports not yet seen get the error."""
-        wanted = {t.remote["ExportId"]: t for t in tasks if t.remote.get("ExportId")}
+        """One paged listing of the topic for all of ``tasks`` (and all their parts),
+        stopping once every wanted export is seen. A page that fails keeps what the pages
+        before it found: only the exports not yet seen get the error."""
+        wanted = {i: t for t in tasks for i in cls_split.export_ids(t)}
         found, broke = self._scan(tasks[0].params["TopicId"], set(wanted))
         results: dict[str, PollResult | ProviderError] = {}
-        for export_id, task in wanted.items():
-            info = found.get(export_id)
-            if info is None and broke is not None:
-                results[task.id] = broke
-            elif info is None:
-                results[task.id] = PollResult(
-                    RemoteStatus.FAILED, reason=f"export {export_id} is no longer listed by CLS",
-                    retryable=True)
-            else:
-                results[task.id] = self._to_result(info)
+        for task in {t.id: t for t in wanted.values()}.values():
+            try:
+                if task.remote.get("parts"):
+                    results[task.id] = cls_split.settle(task, found, broke, self._to_result,
+                                                          self._cut_off)
+                    continue
+                export_id = task.remote["ExportId"]
+                info = found.get(export_id)
+                if info is None and broke is not None:
+                    results[task.id] = broke
+                elif info is None:
+                    results[task.id] = PollResult(
+                        RemoteStatus.FAILED, retryable=True,
+                        reason=f"export {export_id} is no longer listed by CLS")
+                else:
+                    results[task.id] = self._cut_off(task, None, info) or self._to_result(info)
+            except ProviderError as exc:  # a recount at the cap could not be made
+                results[task.id] = exc
         return results
 
-    def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
+    def _cut_off(self, task: ExportTask, index: int | None, info: dict[str, Any]
+                 ) -> PollResult | ProviderError | None:
+        """A finished export (or part ``index``) whose ``Count`` is the cap may have been
+        cut off: count its window again. Over the cap, its window is split and created
+        again (the export goes back to ``accepted``); None when it holds all its logs."""
+        if (int(task.params.get("Count") or MAX_COUNT) < MAX_COUNT
+                or int(info.get("Count") or 0) < MAX_COUNT):
+            return None
+        parts = task.remote.get("parts") or []
+        window = parts[index] if index is not None else task.params
+        params = {**task.params, "From": window["From"], "To": window["To"]}
+        what = f"CLS export {info.get('ExportId')} ({params['From']}..{params['To']})"
+        try:
+            logs = self.count_logs(params)
+        except ProviderError as exc:
+            if exc.retryable:
+                raise
+            return ProviderError("cls", "ExportReachedCap", (
+                f"{what} stopped at the {MAX_COUNT:,}-log cap and its window could not be "
+                f"counted ({exc.code}): it may be cut off. Ask for narrower windows"),
+                retryable=False)
+        if logs <= MAX_COUNT:
+            return None
+        log.warning("export %s: %s was cut off at the cap (%d logs in its window); "
+                    "splitting it", task.id, what, logs)
+        try:
+            if index is None:
+                new = cls_split.plan(self._counter(params), params["From"], params["To"],
+                                     logs, max_parts=self.max_parts)
+            else:
+                new = cls_split.resplit(parts, index, self._counter(params), logs,
+                                        max_parts=self.max_parts)
+        except ProviderError as exc:
+            return ProviderError("cls", exc.code, f"{what} was cut off at the cap; {exc.detail}",
+                                 retryable=False)
+        cut = [*task.remote.get("cut_off", []), str(info.get("ExportId"))]
+        return PollResult(RemoteStatus.PENDING, resubmit=True, stage="re-split at the cap",
+                          remote={"ExportId": None, "parts": new, "cut_off": cut,
+                                  "log_count": logs if index is None else
+                                  task.remote.get("log_count")})
+
+    def result(self, task: ExportTask, *, refresh: bool = False) -> Source | SourceSet:
+        if task.remote.get("parts"):
+            return self._part_files(task)
         url = task.result.get("url")
         expires = from_iso(task.result.get("url_expires_at"))
         if refresh or not url or expires is None or expires - URL_MARGIN <= utcnow():
@@ -194,9 +286,26 @@ class ClsProvider(Provider):
         return UrlSource(url=url, file_name=task.result.get("file_name"),
                          size=task.result.get("size"))
 
+    def _part_files(self, task: ExportTask) -> SourceSet:
+        """Every part's file, read from one listing (the URLs are not kept: each lasts one
+        hour), named ``part-NNN-<CLS file name>`` so they sort in time order."""
+        parts = task.remote["parts"]
+        infos = self._find(task.params["TopicId"], {p["ExportId"] for p in parts})
+        items = []
+        for i, part in enumerate(parts):
+            info = infos.get(part["ExportId"]) or {}
+            if info.get("Status") != "Completed" or not info.get("CosPath"):
+                raise ProviderError("cls", "ExportNotReady", f"part {i + 1} of {len(parts)} "
+                                    f"is {info.get('Status') or 'missing'}; no download URL",
+                                    retryable=False)
+            items.append(UrlSource(url=info["CosPath"], size=info.get("FileSize"),
+                                   file_name=f"part-{i + 1:03d}-{info.get('FileName')}"))
+        return SourceSet(tuple(items))
+
     def cancel(self, task: ExportTask) -> None:
-        export_id = task.remote.get("ExportId")
-        if export_id:
+        """Delete the export at CLS, or every part of it made so far."""
+        ids = cls_split.export_ids(task)
+        for export_id in ids:
             try:
                 self.api.call("DeleteExport", {"ExportId": export_id})
             except ProviderError as exc:
@@ -204,12 +313,14 @@ class ClsProvider(Provider):
                     raise
 
     # --------------------------------------------------------------- helpers
-    def _made_earlier(self, task: ExportTask) -> Submission | None:
-        """The newest export of the topic with exactly this task's parameters, created since
-        the task was accepted (less :data:`ADOPT_MARGIN`), not failed or expired, and not
-        another Courier export's (two exports with the same parameters each get their own)."""
+    def _made_earlier(self, task: ExportTask, params: dict[str, Any]) -> Submission | None:
+        """The newest export of the topic with exactly these parameters (the task's, or one
+        part's), created since the task was accepted (less :data:`ADOPT_MARGIN`), not
+        failed or expired, and not another Courier export's (two exports with the same
+        parameters each get their own). A finished export reports as ``Count`` at most the
+        ``Count`` asked for."""
         since_ms = int((task.created_at - ADOPT_MARGIN).timestamp() * 1000)
-        wanted = {name: task.params.get(name) for name in SAME_EXPORT}
+        wanted = {name: params.get(name) for name in SAME_EXPORT}
         offset = 0
         while True:
             page = self.api.call("DescribeExports", {"TopicId": task.params["TopicId"],
@@ -218,7 +329,8 @@ class ClsProvider(Provider):
             for info in exports:  # newest first
                 if int(info.get("CreateTimestamp") or 0) < since_ms:
                     return None
-                same = all(info.get(name) == value for name, value in wanted.items())
+                same = all(info.get(name) == value for name, value in wanted.items()
+                           if name != "Count") and _same_count(info, wanted["Count"])
                 if (same and STATUS.get(str(info.get("Status"))) is not RemoteStatus.FAILED
                         and not owned_elsewhere(info.get("ExportId"))):
                     log.info("export %s: CLS export %s has this task's parameters and was made "
@@ -280,3 +392,10 @@ class ClsProvider(Provider):
                 else "CLS reported the export as Failed"))
         return PollResult(status, stage=str(info.get("Status")).lower())
 
+
+
+def _same_count(info: dict[str, Any], wanted: Any) -> bool:
+    count = info.get("Count")
+    if info.get("Status") == "Completed":  # the logs it holds, at most the Count asked for
+        return isinstance(count, int) and isinstance(wanted, int) and count <= wanted
+    return bool(count == wanted)

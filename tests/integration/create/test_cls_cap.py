@@ -1,5 +1,7 @@
 """A CLS export is never silently cut off at the 50,000,000-log cap: the window is counted
-through SearchLog first (the sandbox emulates the count from the CLS API pages)."""
+through SearchLog first (the sandbox emulates the count from the CLS API pages); a window
+over the cap is split (tests/integration/create/test_cls_split.py), and what cannot be split
+is refused by name."""
 
 from __future__ import annotations
 
@@ -20,12 +22,38 @@ def accept(bundle: Any, topic: str, **params: Any) -> Any:
     return exports.accept(bundle.store(), bundle.providers, body).task
 
 
-def test_a_window_over_the_cap_fails_clearly_and_nothing_is_created(bundle: Any,
-                                                                    sandbox: Any) -> None:
+def test_a_window_over_the_cap_is_split_not_refused(bundle: Any, sandbox: Any) -> None:
     sandbox.cls.log_rates["topic-busy"] = 20_000.0  # 72,000,000 logs in the hour
     task = accept(bundle, "topic-busy")
+    assert task.state is TaskState.SUBMITTED, task.error
+    assert [p["log_count"] for p in task.remote["parts"]] == [36_000_000, 36_000_000]
+    assert sandbox.calls[("cls", "CreateExport")] == 2
+
+
+def test_one_millisecond_over_the_cap_cannot_be_split_and_fails_clearly(
+        bundle: Any, sandbox: Any) -> None:
+    now = int(time.time() * 1000)
+    sandbox.cls.log_spikes["topic-burst"] = [(now - 600_000, 60_000_000)]
+    task = accept(bundle, "topic-burst")
     assert task.state is TaskState.FAILED and task.error["code"] == "WindowOverExportCap"
-    assert "72,000,000" in task.error["reason"] and "at least 2 exports" in task.error["reason"]
+    assert "one millisecond cannot be split" in task.error["reason"]
+    assert "60,0" in task.error["reason"] and "50,000,000" in task.error["reason"]
+    assert sandbox.calls.get(("cls", "CreateExport"), 0) == 0
+
+
+def test_a_window_needing_more_parts_than_allowed_fails_clearly(
+        courier_env: dict[str, str], sandbox: Any) -> None:
+    from shared.bundle import Bundle
+    from shared.config import Settings
+
+    limited = Bundle(Settings.from_env({**courier_env, "COURIER_CLS_MAX_PARTS": "3"}))
+    sandbox.cls.log_rates["topic-huge"] = 100_000.0  # 360,000,000 logs: 8 exports
+    try:
+        task = accept(limited, "topic-huge")
+    finally:
+        limited.store().close()
+    assert task.state is TaskState.FAILED and task.error["code"] == "WindowOverExportCap"
+    assert "it needs 8 exports, more than the 3 allowed" in task.error["reason"]
     assert sandbox.calls.get(("cls", "CreateExport"), 0) == 0
 
 
