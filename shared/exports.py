@@ -304,9 +304,20 @@ def public_view(task: ExportTask) -> dict[str, Any]:
         "error": task.error,
         "queue_position": (task.remote.get("queue_position")
                            if task.state is TaskState.ACCEPTED else None),
+        "parts": _parts_view(task),
         "subscribers": task.subscribers,
         "idempotency_key": task.idempotency_key,
         "created_at": to_iso(task.created_at),
         "updated_at": to_iso(task.updated_at),
         "next_check_at": to_iso(task.due_at) if not task.state.terminal else None,
     }
+
+
+def _parts_view(task: ExportTask) -> list[dict[str, Any]] | None:
+    """The parts of an export split at the vendor (a CLS window over the cap), in time
+    order, each with its vendor export and that export's status; None for one export."""
+    parts = task.remote.get("parts")
+    if not parts:
+        return None
+    return [{"from": p.get("From"), "to": p.get("To"), "log_count": p.get("log_count"),
+             "export_id": p.get("ExportId"), "status": p.get("status")} for p in parts]

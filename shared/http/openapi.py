@@ -220,6 +220,13 @@ def schemas() -> dict[str, Any]:
                 "queue_position": nullable({"type": "integer", "minimum": 1, "description": (
                     "Accepted exports waiting their turn (one CloudWatch Logs export task "
                     "per account and region): 1 is next")}),
+                "parts": nullable({"type": "array", "description": (
+                    "A CLS window holding more logs than one export carries is split into "
+                    "parts, one CLS export each, delivered together under this export"),
+                    "items": {"type": "object", "properties": {
+                        "from": {"type": "integer"}, "to": {"type": "integer"},
+                        "log_count": nullable({"type": "integer"}),
+                        "export_id": nullable(text), "status": nullable(text)}}}),
                 "subscribers": {"type": "array", "items": text},
                 "idempotency_key": nullable(text),
                 "created_at": stamp, "updated_at": stamp, "next_check_at": nullable(stamp),

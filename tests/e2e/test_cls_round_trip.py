@@ -154,3 +154,29 @@ def test_list_pages_through_exports(api_key: str) -> None:
     status, answer = call(load_event("aws_function_url_get_export", path="/exports",
                                      query={"state": "bogus"}, headers={"x-api-key": api_key}))
     assert (status, answer["field"]) == (400, "state")
+
+
+@pytest.mark.usefixtures("handlers_env")
+def test_a_window_over_the_cls_cap_is_one_export_with_parts(sandbox: Any, receiver: Any,
+                                                             api_key: str) -> None:
+    # GIVEN a topic holding 72,000,000 logs in the hour asked for (CLS carries 50,000,000)
+    sandbox.cls.log_rates["topic-busy"] = 20_000.0
+    status, created = post(api_key, cls_body("topic-busy"))
+    # THEN the answer is one export whose view lists its parts, one CLS export each
+    assert status == 202 and created["state"] == "submitted"
+    parts = created["parts"]
+    assert [p["log_count"] for p in parts] == [36_000_000, 36_000_000]
+    assert all(p["export_id"] and p["status"] == "Queuing" for p in parts)
+    assert parts[0]["to"] == parts[1]["from"]
+    task = until_terminal(created["id"], api_key, sandbox)
+    assert task["state"] == "delivered"
+    assert [p["status"] for p in task["parts"]] == ["Completed", "Completed"]
+    assert task["destination"]["objects"] == 2 and task["destination"]["key"].endswith(
+        "manifest.json")
+    status, again = call(load_event("aws_function_url_get_export",
+                                    path=f"/exports/{created['id']}",
+                                    headers={"x-api-key": api_key}))
+    assert status == 200 and again["parts"] == task["parts"]
+    hooks = [r for r in receiver.delivered() if r.payload["data"]["export_id"] == task["id"]]
+    assert [h.event_type for h in hooks] == ["export.delivered"]
+    assert hooks[0].payload["data"]["objects"] == 2
