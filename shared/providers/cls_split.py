@@ -39,6 +39,10 @@ def over_cap(logs: int, from_ms: int, to_ms: int, why: str) -> ProviderError:
 def plan(count: Count, from_ms: int, to_ms: int, logs: int, *,
          max_parts: int = MAX_PARTS) -> list[dict[str, Any]]:
     """Parts of ``[from_ms, to_ms)`` (holding ``logs``), each within the cap, in time order."""
+    needed = -(-logs // MAX_COUNT)
+    if needed > max_parts:  # refused before any more counting
+        raise over_cap(logs, from_ms, to_ms, f"it needs at least {needed} exports, more "
+                       f"than the {max_parts} allowed")
     done: list[tuple[int, int, int]] = []
     todo = [(from_ms, to_ms, logs)]
     while todo:

@@ -53,8 +53,9 @@ def test_a_window_needing_more_parts_than_allowed_fails_clearly(
     finally:
         limited.store().close()
     assert task.state is TaskState.FAILED and task.error["code"] == "WindowOverExportCap"
-    assert "it needs 8 exports, more than the 3 allowed" in task.error["reason"]
+    assert "it needs at least 8 exports, more than the 3 allowed" in task.error["reason"]
     assert sandbox.calls.get(("cls", "CreateExport"), 0) == 0
+    assert sandbox.calls[("cls", "SearchLog")] == 1
 
 
 def test_a_window_under_the_cap_is_created_with_its_count(bundle: Any, sandbox: Any) -> None:

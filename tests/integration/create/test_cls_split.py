@@ -212,3 +212,22 @@ def test_a_finished_export_at_the_cap_that_cannot_be_counted_fails_clearly(
     assert done.state is TaskState.FAILED and done.error["code"] == "ExportReachedCap"
     assert task.remote["ExportId"] in done.error["reason"]
     assert "could not be counted (UnauthorizedOperation)" in done.error["reason"]
+
+
+def test_parts_beyond_one_invocation_are_made_by_the_timer(bundle: Any, sandbox: Any,
+                                                           monkeypatch: Any) -> None:
+    # GIVEN an invocation that makes at most two create steps (the plan, then one part)
+    monkeypatch.setattr(exports, "MAX_STEPS", 2)
+    sandbox.cls.log_rates["topic-many"] = 40_000.0  # 3 parts
+    task = accept(bundle, "topic-many")
+    # THEN the create answers with the export still accepted, one part made, due at once
+    assert task.state is TaskState.ACCEPTED and task.error is None
+    assert task.stage == "creating parts: 1 of 3"
+    assert [bool(p["ExportId"]) for p in task.remote["parts"]] == [True, False, False]
+    assert exports.public_view(task)["parts"][0]["status"] == "Queuing"
+    # AND the timer makes the rest (two steps), each once
+    task = exports.submit(bundle.store(), bundle.providers, bundle.store().get_task(task.id))
+    assert task.state is TaskState.SUBMITTED and task.stage == "3 parts"
+    assert len(sandbox.cls.exports) == 3 == sandbox.calls[("cls", "CreateExport")]
+    assert sandbox.calls[("cls", "SearchLog")] == 4  # the window, then each part's count
+    assert_parts_cover(task)
