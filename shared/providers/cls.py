@@ -265,8 +265,7 @@ class ClsProvider(Provider):
         cut = [*task.remote.get("cut_off", []), str(info.get("ExportId"))]
         return PollResult(RemoteStatus.PENDING, resubmit=True, stage="re-split at the cap",
                           remote={"ExportId": None, "parts": new, "cut_off": cut,
-                                  "log_count": logs if index is None else
-                                  task.remote.get("log_count")})
+                                  "log_count": sum(int(p["log_count"]) for p in new)})
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source | SourceSet:
         if task.remote.get("parts"):

@@ -231,3 +231,26 @@ def test_parts_beyond_one_invocation_are_made_by_the_timer(bundle: Any, sandbox:
     assert len(sandbox.cls.exports) == 3 == sandbox.calls[("cls", "CreateExport")]
     assert sandbox.calls[("cls", "SearchLog")] == 4  # the window, then each part's count
     assert_parts_cover(task)
+
+
+def test_parts_cut_off_at_the_cap_after_they_finished_are_split_again(
+        bundle: Any, sandbox: Any, receiver: Any) -> None:
+    # GIVEN a window split in two (54,000,000 logs when counted) that held twice as many by
+    # the time CLS ran its parts: each part stops at the cap
+    sandbox.cls.log_rates["topic-late-parts"] = 15_000.0
+    task = accept(bundle, "topic-late-parts")
+    first = [p["ExportId"] for p in task.remote["parts"]]
+    assert len(first) == 2
+    sandbox.cls.log_rates["topic-late-parts"] = 30_000.0
+    done = run(bundle, sandbox, task.id, rounds=12)
+    # THEN each part cut off is replaced by its own parts, and the whole is delivered once
+    assert done.state is TaskState.DELIVERED, done.error
+    assert sorted(done.remote["cut_off"]) == sorted(first)
+    parts = done.remote["parts"]
+    assert len(parts) == 4 and not set(first) & {p["ExportId"] for p in parts}
+    assert_parts_cover(done)
+    assert done.remote["log_count"] == 108_000_000
+    assert all(p["count"] <= MAX_COUNT for p in parts)
+    run(bundle, sandbox, task.id, rounds=1)
+    got = [r.payload for r in receiver.delivered() if r.payload["data"]["export_id"] == task.id]
+    assert [p["type"] for p in got] == ["export.delivered"] and got[0]["data"]["objects"] == 4
