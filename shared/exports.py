@@ -19,6 +19,7 @@ from shared import locks, netguard, owners, queues
 from shared.clock import to_iso, utcnow
 from shared.errors import (
     ConflictError,
+    CourierError,
     IdempotencyKeyReusedError,
     ProviderError,
     UnsafeTargetError,
@@ -225,8 +226,17 @@ def _create_failed(store: TaskStore, providers: Providers, task: ExportTask,
     task.release()
     saved = store.update_task(task)
     if saved.state is TaskState.FAILED:
+        abandon(providers, saved)
         notify.notify(store, providers.settings, saved, "export.failed")
     return saved
+
+
+def abandon(providers: Providers, task: ExportTask) -> None:
+    """Best effort: stop what a failed export still runs at the vendor."""
+    try:
+        providers.get(task.provider).abandon(task)
+    except CourierError as exc:
+        log.warning("export %s: could not stop its vendor work (%s)", task.id, exc)
 
 
 def cancel(store: TaskStore, providers: Providers, export_id: str) -> ExportTask:

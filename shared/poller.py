@@ -244,6 +244,7 @@ class Poller:
             self._hand_over(store, saved, stats, now)
         elif saved.state is TaskState.FAILED:
             stats.failed += 1
+            exports.abandon(self.providers, saved)
         if event is not None:
             notify.notify(store, self.settings, saved, event[0], event[1])
 

@@ -209,6 +209,11 @@ class Provider(ABC):
     def cancel(self, task: ExportTask) -> None:  # noqa: B027 - optional
         """Ask the vendor to drop the export, where it can."""
 
+    def abandon(self, task: ExportTask) -> None:  # noqa: B027 - optional
+        """The export failed for good: stop what it still runs at the vendor (a CLS export
+        split into parts: the parts not finished, which would hold up the topic's later
+        exports). Best effort; default nothing."""
+
 
 def create_once(task: ExportTask, create: Callable[[], Submission],
                 made_earlier: Callable[[], Submission | None],

@@ -268,8 +268,9 @@ class ClsProvider(Provider):
                                   "log_count": sum(int(p["log_count"]) for p in new)})
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source | SourceSet:
-        if task.remote.get("parts"):
-            return self._part_files(task)
+        if parts := task.remote.get("parts"):  # the listing has the URLs (not kept: 1 hour)
+            return cls_split.part_files(parts, self._find(
+                task.params["TopicId"], {p["ExportId"] for p in parts}))
         url = task.result.get("url")
         expires = from_iso(task.result.get("url_expires_at"))
         if refresh or not url or expires is None or expires - URL_MARGIN <= utcnow():
@@ -285,25 +286,17 @@ class ClsProvider(Provider):
         return UrlSource(url=url, file_name=task.result.get("file_name"),
                          size=task.result.get("size"))
 
-    def _part_files(self, task: ExportTask) -> SourceSet:
-        """Every part's file, read from one listing (the URLs are not kept: each lasts one
-        hour), named ``part-NNN-<CLS file name>`` so they sort in time order."""
-        parts = task.remote["parts"]
-        infos = self._find(task.params["TopicId"], {p["ExportId"] for p in parts})
-        items = []
-        for i, part in enumerate(parts):
-            info = infos.get(part["ExportId"]) or {}
-            if info.get("Status") != "Completed" or not info.get("CosPath"):
-                raise ProviderError("cls", "ExportNotReady", f"part {i + 1} of {len(parts)} "
-                                    f"is {info.get('Status') or 'missing'}; no download URL",
-                                    retryable=False)
-            items.append(UrlSource(url=info["CosPath"], size=info.get("FileSize"),
-                                   file_name=f"part-{i + 1:03d}-{info.get('FileName')}"))
-        return SourceSet(tuple(items))
-
     def cancel(self, task: ExportTask) -> None:
         """Delete the export at CLS, or every part of it made so far."""
-        ids = cls_split.export_ids(task)
+        self._delete(cls_split.export_ids(task))
+
+    def abandon(self, task: ExportTask) -> None:
+        """Delete the parts still queued or running of an export that failed."""
+        self._delete([str(p["ExportId"]) for p in task.remote.get("parts") or []
+                      if p.get("ExportId") and p.get("status") in (None, "Queuing",
+                                                                    "Processing")])
+
+    def _delete(self, ids: list[str]) -> None:
         for export_id in ids:
             try:
                 self.api.call("DeleteExport", {"ExportId": export_id})

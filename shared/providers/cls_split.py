@@ -22,6 +22,7 @@ from typing import Any
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.providers.base import PollResult, RemoteStatus
+from shared.storage.base import SourceSet, UrlSource
 
 MAX_COUNT = 50_000_000
 MAX_PARTS = 100  # the default bound on the parts of one export (COURIER_CLS_MAX_PARTS)
@@ -136,3 +137,18 @@ def settle(task: ExportTask, found: dict[str, dict[str, Any]], broke: ProviderEr
         "size": sum(int(p.get("size") or 0) for p in parts),
         "count": sum(int(p.get("count") or 0) for p in parts),
         "format": task.params.get("Format")})
+
+
+def part_files(parts: list[dict[str, Any]], infos: dict[str, dict[str, Any]]) -> SourceSet:
+    """Every part's file, from the topic's listing (``infos`` by ExportId), named
+    ``part-NNN-<CLS file name>`` so that they sort in time order."""
+    items = []
+    for i, part in enumerate(parts):
+        info = infos.get(part["ExportId"]) or {}
+        if info.get("Status") != "Completed" or not info.get("CosPath"):
+            raise ProviderError("cls", "ExportNotReady", f"part {i + 1} of {len(parts)} is "
+                                f"{info.get('Status') or 'missing'}; no download URL",
+                                retryable=False)
+        items.append(UrlSource(url=info["CosPath"], size=info.get("FileSize"),
+                               file_name=f"part-{i + 1:03d}-{info.get('FileName')}"))
+    return SourceSet(tuple(items))

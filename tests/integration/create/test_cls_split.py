@@ -254,3 +254,25 @@ def test_parts_cut_off_at_the_cap_after_they_finished_are_split_again(
     run(bundle, sandbox, task.id, rounds=1)
     got = [r.payload for r in receiver.delivered() if r.payload["data"]["export_id"] == task.id]
     assert [p["type"] for p in got] == ["export.delivered"] and got[0]["data"]["objects"] == 4
+
+
+def test_a_part_refused_for_good_fails_the_export_and_stops_the_parts_made(
+        bundle: Any, sandbox: Any, receiver: Any) -> None:
+    # GIVEN a window of two parts whose topic is deleted after the first part was made
+    sandbox.cls.log_rates["topic-goes"] = 20_000.0
+
+    def topic_gone(n: int, call: Any) -> Any:
+        if n == 2:
+            sandbox.missing_topics.add("topic-goes")
+        return call()
+
+    on_every_create(bundle, topic_gone)
+    task = accept(bundle, "topic-goes")
+    # THEN the export fails naming the refusal, and its first part no longer runs at CLS
+    assert task.state is TaskState.FAILED
+    assert task.error["code"] == "ResourceNotFound.TopicNotExist"
+    assert task.remote["parts"][0]["ExportId"] and not task.remote["parts"][1]["ExportId"]
+    assert sandbox.cls.exports == {}
+    run(bundle, sandbox, task.id, rounds=1)
+    got = [r.payload for r in receiver.delivered() if r.payload["data"]["export_id"] == task.id]
+    assert [p["type"] for p in got] == ["export.failed"]
