@@ -269,6 +269,23 @@ def test_delivery_records(store: TaskStore) -> None:
     assert store.list_tasks().items == []
 
 
+def test_a_later_retry_round_is_a_new_delivery_and_the_first_keeps_its_key(
+        store: TaskStore) -> None:
+    t, _ = store.insert_task(task(round=2))
+    assert store.get_task(t.id).round == 2
+    first, _ = store.insert_delivery(delivery(t.id, "https://a.example/h"))
+    again, created = store.insert_delivery(delivery(t.id, "https://a.example/h", round=1))
+    assert created and again.id != first.id and store.get_delivery(again.id).round == 1
+    replay, created = store.insert_delivery(delivery(t.id, "https://a.example/h", round=1))
+    assert not created and replay.id == again.id
+    # the first round's key is the key deliveries had before rounds existed
+    old, created = store.insert_delivery(WebhookDelivery(
+        task_id=t.id, endpoint="https://a.example/h", event_type="export.delivered",
+        payload={}))
+    assert not created and old.id == first.id and first.key == (
+        f"{t.id}|export.delivered|https://a.example/h")
+
+
 def test_generic_records(store: TaskStore) -> None:
     rec = Record(kind=NOTE, id="nightly", key="sched:nightly", state="idle", ref=None,
                  version=0, due_at=at(60), lease_owner=None, lease_until=None,
