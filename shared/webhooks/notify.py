@@ -5,8 +5,8 @@ default endpoints. Event payloads carry what a subscriber acts on and nothing se
 
 Every export that was accepted ends in exactly one of ``export.delivered``, ``export.failed``
 (refused at create or when the timer submits it, failed at the provider, copy failed for good;
-with the reason) or ``export.cancelled``; a duplicate event for one export and endpoint is a
-no-op (the delivery key).
+with the reason) or ``export.cancelled``, once per retry round; a duplicate event for one
+export, endpoint and round is a no-op (the delivery key).
 """
 
 from __future__ import annotations
