@@ -43,6 +43,8 @@ def endpoints_for(task: ExportTask, settings: Settings, event_type: str) -> list
 def event_data(task: ExportTask, event_type: str, extra: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {"export_id": task.id, "provider": task.provider,
                             "state": task.state.value}
+    if task.round:  # after a retry: which round this event belongs to
+        data["round"] = task.round
     if event_type == "export.delivered":
         data.update({k: task.destination.get(k) for k in ("uri", "key", "size", "md5")})
         copy = task.destination.get("copy") or {}
