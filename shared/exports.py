@@ -315,6 +315,7 @@ def public_view(task: ExportTask) -> dict[str, Any]:
         "queue_position": (task.remote.get("queue_position")
                            if task.state is TaskState.ACCEPTED else None),
         "parts": _parts_view(task),
+        "round": task.round,
         "subscribers": task.subscribers,
         "idempotency_key": task.idempotency_key,
         "created_at": to_iso(task.created_at),

@@ -227,6 +227,9 @@ def schemas() -> dict[str, Any]:
                         "from": {"type": "integer"}, "to": {"type": "integer"},
                         "log_count": nullable({"type": "integer"}),
                         "export_id": nullable(text), "status": nullable(text)}}}),
+                "round": {"type": "integer", "minimum": 0, "description": (
+                    "How many times the export was retried (POST /exports/{id}/retry); "
+                    "its webhooks after a retry carry it as data.round")},
                 "subscribers": {"type": "array", "items": text},
                 "idempotency_key": nullable(text),
                 "created_at": stamp, "updated_at": stamp, "next_check_at": nullable(stamp),

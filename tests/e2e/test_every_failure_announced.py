@@ -140,7 +140,7 @@ def test_a_second_failure_after_a_retry_is_announced_again(bundle: Bundle, sandb
     sandbox.clock.advance(10)
     ticks(bundle, 3, step_s=300)
     task = bundle.store().get_task(export_id)
-    assert task.state is TaskState.FAILED
+    assert task.state is TaskState.FAILED and exports.public_view(task)["round"] == 1
     # and the failure of this round is announced twice more (a replayed notify)
     from shared.webhooks import notify
 
