@@ -151,6 +151,14 @@ def export_detail(v: dict[str, Any]) -> Group:
         rows.append(("error", Text(f"{err.get('code', '')} {err.get('reason', '')}"
                                    f"{' (retryable)' if err.get('retryable') else ''}".strip(),
                                    style="red")))
+    for i, part in enumerate(v.get("parts") or [], 1):  # a CLS window split at the cap
+        logs = part.get("log_count")
+        rows.append((f"part {i} of {len(v['parts'])}", (
+            f"{part.get('status') or 'not created yet'}  {part.get('from')}..{part.get('to')}"
+            f"  {f'{logs:,} logs' if isinstance(logs, int) else ''}"
+            f"  {part.get('export_id') or ''}").rstrip()))
+    if v.get("round"):
+        rows.append(("retry round", str(v["round"])))
     if v.get("remote"):
         rows.append(("remote", json.dumps(v["remote"], default=str)))
     rows.append(("params", json.dumps(v.get("params"), default=str)))

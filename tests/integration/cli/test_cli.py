@@ -178,3 +178,18 @@ def test_sandbox_takes_its_options_and_prints_a_shell_environment() -> None:
     shown = courier({}, "sandbox", "--help")
     assert shown.returncode == 0 and "--time-scale" in shown.stdout and "(default: 1.0)" in \
         shown.stdout
+
+
+def test_a_split_export_shows_its_parts(handlers_env: dict[str, str], sandbox: Any,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.e2e.helpers import cls_body
+
+    sandbox.cls.log_rates["topic-busy"] = 20_000.0  # over the CLS cap: two parts
+    params = json.dumps(cls_body("topic-busy")["params"])
+    assert main(["exports", "create", "cls", "--params", params, "--json"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert main(["exports", "get", created["id"]]) == 0
+    shown = capsys.readouterr().out
+    for i, part in enumerate(created["parts"], 1):
+        assert re.search(rf"part {i} of 2 +Queuing +{part['from']}\.\.{part['to']} +"
+                         rf"36,000,000 logs +{part['export_id']}", shown), shown
