@@ -19,6 +19,10 @@ machine builds it.
   on both platforms, so nothing is cached at run time) when an interpreter of the target's
   version is at hand; ``--compile no`` skips it.
 * The zip is reproducible: sorted entries with fixed timestamps.
+* ``--config PATH`` (repeatable; a JSON file, or a folder of them) puts settings too big for
+  the platforms' 4 KB environment into the package's ``config/`` folder, where
+  ``COURIER_SCHEDULES=file:config/schedules.json`` finds them. ``--secrets`` names the secret
+  stores settings may be read from (the others' SDKs are left out).
 
 Prints one line per package: zip size, unzipped size, file count.
 """
@@ -39,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as ``python deploy/package.py``
     sys.path.insert(0, str(ROOT))
 
+from deploy.config_files import config_files  # noqa: E402
 from shared.providers import REGISTRY  # noqa: E402 - needs ROOT on sys.path
 
 SOURCES = ("shared", "functions")
@@ -56,6 +61,10 @@ PROVIDER_SDKS = {name: entry.sdk for name, entry in REGISTRY.items()}
 STATE_DRIVERS = {"sqlite": (), "postgresql": ("psycopg",), "mysql": ("pymysql",),
                  "dynamodb": ("boto3",)}
 DESTINATION_DRIVERS = {"file": (), "cos": (), "s3": ("boto3",)}
+# The SDK each secret store a setting may name needs (shared/secrets.py; ``--secrets``).
+SECRET_STORE_SDKS: dict[str, tuple[str, ...]] = {
+    "secretsmanager": ("boto3",), "ssm": ("boto3",),
+    "tencent-ssm": ("tencentcloud-sdk-python-ssm",)}
 # Dependencies published only as source distributions, all pure Python (or with a Python
 # fallback): built into local wheels first, since --platform installs take wheels only.
 PURE_SDISTS = ("crcmod", "alibabacloud-tea")
@@ -115,6 +124,8 @@ class BuildResult:
     providers: tuple[str, ...] = tuple(PROVIDER_SDKS)
     state: tuple[str, ...] = tuple(STATE_DRIVERS)
     destinations: tuple[str, ...] = tuple(DESTINATION_DRIVERS)
+    secret_stores: tuple[str, ...] = tuple(SECRET_STORE_SDKS)
+    config: tuple[str, ...] = ()  # files put in config/
     sources: str = "ours"  # "ours": dependencies ship as .pyc only; "all": with their .py
 
     def summary(self) -> str:
@@ -129,7 +140,10 @@ class BuildResult:
                  f"providers={','.join(self.providers)}",
                  f"state={','.join(self.state)}",
                  f"destinations={','.join(self.destinations)}",
+                 f"secrets={','.join(self.secret_stores) or 'none'}",
                  f"dependency_py={'kept' if kept else 'dropped'}"]
+        if self.config:
+            parts.append(f"config={','.join(self.config)}")
         if self.left_out:
             parts.append(f"runtime_provided={','.join(self.left_out)}")
         return " ".join(parts)
@@ -299,7 +313,9 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
           bundle_aws_sdk: bool = False, compile_mode: str = "auto",
           interpreter: str | None = None, providers: tuple[str, ...] | None = None,
           sources: str = "ours", state: tuple[str, ...] | None = None,
-          destinations: tuple[str, ...] | None = None) -> BuildResult:
+          destinations: tuple[str, ...] | None = None,
+          secret_stores: tuple[str, ...] | None = None,
+          config: tuple[Path, ...] = ()) -> BuildResult:
     """Build ``<out>/<target>/courier.zip`` (``out`` defaults to ``dist/``).
 
     ``providers``: the providers whose vendor SDKs go in (default: all); a request for
@@ -307,7 +323,9 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     ships the dependencies as bytecode only (when compiled), ``"all"`` keeps their sources.
     ``state`` / ``destinations``: the state stores and destination schemes the deployment
     uses (default: all); the drivers of the others are left out, and the deployed function
-    refuses those schemes at start with a message naming the setting.
+    refuses those schemes at start with a message naming the setting. ``secret_stores``:
+    the stores settings may name (default: all); ``config``: JSON files (or folders of them)
+    put in the package's ``config/`` folder.
     """
     chosen = tuple(providers or PROVIDER_SDKS)
     unknown = [p for p in chosen if p not in PROVIDER_SDKS]
@@ -319,9 +337,13 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
                  for sdk in sdks}
     stores = _choose("state", state, STATE_DRIVERS)
     dests = _choose("destination", destinations, DESTINATION_DRIVERS)
+    vaults = () if secret_stores == () else _choose("secret store", secret_stores,
+                                                    SECRET_STORE_SDKS)
+    extra = config_files(config)
     needed = {d for k in stores for d in STATE_DRIVERS[k]}
     needed |= {d for k in dests for d in DESTINATION_DRIVERS[k]}
-    left_sdks |= {d for table in (STATE_DRIVERS, DESTINATION_DRIVERS)
+    needed |= {d for k in vaults for d in SECRET_STORE_SDKS[k]}
+    left_sdks |= {d for table in (STATE_DRIVERS, DESTINATION_DRIVERS, SECRET_STORE_SDKS)
                   for drivers in table.values() for d in drivers} - needed
     base = TARGETS[target_name]
     target = Target(base.name, python or base.python, base.entry_shims, base.code_dir,
@@ -339,6 +361,9 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     install_dependencies(wanted, build_dir, target.python, (out or ROOT / "dist") / ".wheelhouse")
     _prune(build_dir, target.provided)
     _copy_sources(build_dir, target)
+    for key, source in extra.items():
+        (build_dir / key).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, build_dir / key)
     warnings: list[str] = []
     compiled = False
     if compile_mode != "no":
@@ -356,7 +381,8 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     unzipped, count = _zip(build_dir, zip_path)
     result = BuildResult(target, zip_path, build_dir, zip_path.stat().st_size, unzipped,
                          count, compiled, list(target.provided), warnings,
-                         providers=chosen, state=stores, destinations=dests, sources=sources)
+                         providers=chosen, state=stores, destinations=dests,
+                         secret_stores=tuple(vaults), config=tuple(extra), sources=sources)
     if target.name == "lambda":
         if result.zip_bytes > LAMBDA_ZIP_LIMIT:
             warnings.append("zip is over Lambda's 50 MB direct-upload limit: upload via S3")
@@ -400,6 +426,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"(default: all of {','.join(STATE_DRIVERS)})")
     parser.add_argument("--destination", help="comma-separated destination schemes "
                         f"(default: all of {','.join(DESTINATION_DRIVERS)})")
+    parser.add_argument("--secrets", help="comma-separated secret stores settings may name "
+                        f"(default: all of {','.join(SECRET_STORE_SDKS)}; 'none': no store)")
+    parser.add_argument("--config", type=Path, action="append", default=[],
+                        help="a JSON file, or a folder of them, to put in the package's "
+                        "config/ (COURIER_SCHEDULES=file:config/schedules.json); repeatable")
     args = parser.parse_args(argv)
 
     def listed(value: str | None) -> tuple[str, ...] | None:
@@ -410,7 +441,9 @@ def main(argv: list[str] | None = None) -> int:
         result = build(name, args.out, python=args.python, bundle_aws_sdk=args.bundle_aws_sdk,
                        compile_mode=args.compile_mode, interpreter=args.interpreter,
                        providers=providers, sources=args.sources,
-                       state=listed(args.state), destinations=listed(args.destination))
+                       state=listed(args.state), destinations=listed(args.destination),
+                       secret_stores=() if args.secrets == "none" else listed(args.secrets),
+                       config=tuple(args.config))
         print(result.summary())
         print(f"package: target={name} sha256={sha256(result.zip_path)}")
         for warning in result.warnings:

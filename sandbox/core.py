@@ -22,6 +22,7 @@ from sandbox.files import FileStore
 from sandbox.mongodb import MongoService
 from sandbox.scf import ScfService
 from sandbox.server import Handler
+from sandbox.ssm import SsmService
 from sandbox.tcss import TcssService
 
 SECRET_ID = "AKIDsandbox"
@@ -29,8 +30,9 @@ SECRET_KEY = "sandbox-secret-key"  # noqa: S105 - the sandbox's published test c
 DEFAULT_RATE_LIMIT = 20
 # Services whose actions take X-TC-Region as required: the DLC and MongoDB API pages mark
 # Region "Yes", as the common-parameter page does for every API not saying otherwise (CLS);
-# the TCSS pages say "This parameter is not required". See SOURCES.md.
-REGIONAL_SERVICES = frozenset({"cls", "dlc", "mongodb"})
+# the TCSS pages say "This parameter is not required"; the China GetSecretValue page marks
+# it "是" (SSM). See SOURCES.md.
+REGIONAL_SERVICES = frozenset({"cls", "dlc", "mongodb", "ssm"})
 
 
 class _Server(ThreadingHTTPServer):
@@ -95,6 +97,8 @@ class Sandbox:
         self.services[self.dlc.service] = self.dlc
         self.scf = ScfService(self)  # the SCF management API a deploy tool calls
         self.services[self.scf.service] = self.scf
+        self.ssm = SsmService(self)  # Secrets Manager: settings stored as secrets
+        self.services[self.ssm.service] = self.ssm
         # Alibaba DMS: reached by its x-acs-action header, not through the Tencent services
         self.dms = DmsService(self)
 

@@ -63,6 +63,8 @@ ENV_CW_BUCKET = "COURIER_CLOUDWATCH_BUCKET"
 ENV_CW_PREFIX = "COURIER_CLOUDWATCH_PREFIX"
 ENV_CW_ENDPOINT = "COURIER_CLOUDWATCH_ENDPOINT"  # another Logs endpoint (the sandbox's gateway)
 ENV_AWS_REGION = "AWS_REGION"  # set by Lambda; the region CloudWatch Logs is asked in
+ENV_SECRET_TTL = "COURIER_SECRET_TTL_S"  # how long a value read from a store is kept
+ENV_AWS_SECRETS_ENDPOINT = "COURIER_AWS_SECRETS_ENDPOINT"  # another Secrets Manager/SSM
 
 DEFAULT_KEY_TEMPLATE = "{provider}/{yyyy}/{mm}/{dd}/{export_id}/{file_name}"
 
@@ -192,14 +194,33 @@ class Settings:
     alibaba: AlibabaSettings | None = None
     aws: AwsSettings | None = None
     storage: StorageSettings = field(default_factory=StorageSettings)
+    # values read from secret stores (for the log redactor); when to read them again
+    resolved_secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    refresh_at: float | None = field(default=None, compare=False)
 
     @property
     def sandbox(self) -> bool:
         return self.profile == "sandbox"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, stores: Any = None,
+                 **overrides: Any) -> Settings:
+        """``stores``: the container's :class:`shared.secrets.SecretStores`, which keeps what
+        references resolved to for their TTL (a fresh one when None)."""
+        from shared import secrets
+
         env = os.environ if env is None else env
+        if not secrets.has_references(env):
+            return cls._read(env, overrides)
+        resolved = (stores or secrets.SecretStores()).resolve(env)
+        try:
+            return cls._read(resolved.env, {"resolved_secrets": resolved.secrets,
+                                            "refresh_at": resolved.refresh_at, **overrides})
+        except ConfigError as exc:
+            raise resolved.explain(exc) from None
+
+    @classmethod
+    def _read(cls, env: Mapping[str, str], overrides: dict[str, Any]) -> Settings:
         values: dict[str, Any] = {}
 
         def text(name: str) -> str | None:

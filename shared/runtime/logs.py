@@ -2,8 +2,9 @@
 
 Library modules log through ``logging.getLogger(__name__)``; :func:`setup` gives them the
 handler's JSON format and adds :class:`Redactor`, which masks configured secrets (API keys,
-webhook secrets, cloud keys) and the query strings of URLs (presigned links carry their
-signature there) in every record — a second line of defence behind code that never logs them.
+webhook secrets, cloud keys, every value read from a secret store) and the query strings of
+URLs (presigned links carry their signature there) in every record — a second line of
+defence behind code that never logs them.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Redactor(logging.Filter):
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    values = [*settings.api_keys, *settings.webhook_secrets]
+    values = [*settings.api_keys, *settings.webhook_secrets, *settings.resolved_secrets]
     if settings.tencent:
         values += [settings.tencent.secret_key, settings.tencent.token or ""]
     if settings.alibaba:
@@ -55,9 +56,15 @@ def secrets_of(settings: Settings) -> list[str]:
     return values
 
 
-def setup(service: str, settings: Settings) -> Logger:
+def hold_sdk_loggers() -> None:
+    """Keep the vendor SDKs' request/answer dumps out of the logs: before :func:`setup` too,
+    as when settings are read from a secret store at cold start (the answer is the secret)."""
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def setup(service: str, settings: Settings) -> Logger:
+    hold_sdk_loggers()
     logger = Logger(service=service)
     redactor = Redactor(secrets_of(settings))
     tag_records()

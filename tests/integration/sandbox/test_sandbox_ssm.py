@@ -1,0 +1,81 @@
+"""The Secrets Manager emulator through tencentcloud-sdk-python-ssm, TC3-signed."""
+
+from __future__ import annotations
+
+import pytest
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.ssm.v20190923 import models
+from tencentcloud.ssm.v20190923.ssm_client import SsmClient
+
+from sandbox import Sandbox
+
+pytestmark = pytest.mark.integration
+
+
+def client(sb: Sandbox, secret_key: str | None = None, token: str | None = None,
+           secret_id: str | None = None, region: str = "ap-guangzhou") -> SsmClient:
+    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=sb.endpoint,
+                                                    reqMethod="POST"))
+    cred = Credential(secret_id or sb.secret_id, secret_key or sb.secret_key, token)
+    return SsmClient(cred, region, profile)
+
+
+def get(c: SsmClient, name: str, version: str | None) -> models.GetSecretValueResponse:
+    request = models.GetSecretValueRequest()
+    request.SecretName = name
+    if version is not None:
+        request.VersionId = version
+    return c.GetSecretValue(request)
+
+
+def test_text_and_binary_versions_and_the_version_list(sb: Sandbox) -> None:
+    sb.ssm.put("courier-keys", "key-one", version="v1")
+    sb.ssm.put("courier-keys", b"\x00raw", version="v2")
+    c = client(sb)
+    one = get(c, "courier-keys", "v1")
+    assert (one.SecretName, one.VersionId, one.SecretString, one.SecretBinary) == (
+        "courier-keys", "v1", "key-one", "")
+    two = get(c, "courier-keys", "v2")
+    assert (two.SecretString, two.SecretBinary) == ("", "AHJhdw==")
+    listed = models.ListSecretVersionIdsRequest()
+    listed.SecretName = "courier-keys"
+    versions = c.ListSecretVersionIds(listed).Versions
+    assert [v.VersionId for v in versions] == ["v1", "v2"]
+    assert versions[0].CreateTime < versions[1].CreateTime
+    assert get(c, "courier-keys", "SSM_Current").VersionId == "v2"
+
+
+@pytest.mark.parametrize(("setup", "name", "version", "code"), [
+    ("none", "nope", "v1", "ResourceNotFound.SecretNotExist"),
+    ("plain", "s", "v9", "ResourceNotFound"),
+    ("plain", "s", None, "MissingParameter"),
+    ("Disabled", "s", "v1", "ResourceUnavailable.ResourceDisabled"),
+    ("PendingDelete", "s", "v1", "ResourceUnavailable.ResourcePendingDeleted"),
+], ids=["unknown-secret", "unknown-version", "no-version", "disabled", "pending-delete"])
+def test_refusals_carry_the_documented_codes(sb: Sandbox, setup: str, name: str,
+                                             version: str | None, code: str) -> None:
+    if setup != "none":
+        sb.ssm.put("s", "value", version="v1")
+    if setup not in ("none", "plain"):
+        sb.ssm.set_status("s", setup)
+    with pytest.raises(TencentCloudSDKException) as caught:
+        get(client(sb), name, version)
+    assert caught.value.code == code
+
+
+def test_signature_token_and_region_are_checked(sb: Sandbox) -> None:
+    sb.ssm.put("s", "value")
+    with pytest.raises(TencentCloudSDKException) as caught:
+        get(client(sb, secret_key="wrong-key"), "s", "v1")
+    assert caught.value.code.startswith("AuthFailure")
+    secret_id, secret_key, token = sb.issue_role_keys()
+    assert get(client(sb, secret_key, token, secret_id), "s", "v1").SecretString == "value"
+    with pytest.raises(TencentCloudSDKException) as caught:
+        get(client(sb, secret_key, None, secret_id), "s", "v1")
+    assert caught.value.code == "AuthFailure.TokenFailure"
+    with pytest.raises(TencentCloudSDKException) as caught:
+        get(client(sb, region=""), "s", "v1")
+    assert caught.value.code == "MissingParameter"
