@@ -65,6 +65,8 @@ OPTIONAL_ENV = {
     "AWS_REGION": "Lambda sets it; elsewhere only for the cloudwatch provider",
     "COURIER_METRICS": "the default: EMF on Lambda, metric log lines on SCF",
     "AWS_LAMBDA_FUNCTION_NAME": "set by Lambda itself; absent on SCF (metrics as log lines)",
+    "COURIER_SECRET_TTL_S": "the 300 s default: values read from secret stores, kept",
+    "COURIER_AWS_SECRETS_ENDPOINT": "sandbox only: another Secrets Manager / SSM endpoint",
 }
 # Set by the platform in every invocation's environment.
 PLATFORM_ENV = {

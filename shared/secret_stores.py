@@ -20,12 +20,23 @@ from shared.config import TencentSettings
 from shared.errors import ConfigError
 from shared.secrets import STORES, Reference, as_text, from_base64
 
+# the permission each store needs from the function's role (deploy/aws/serverless.yml; on
+# SCF the CAM role's policy): Powertools calls GetSecretValue / GetParameter; a tencent-ssm
+# reference without @VERSION lists the versions first
+ROLE_ACTIONS = {"secretsmanager": ("secretsmanager:GetSecretValue",),
+                "ssm": ("ssm:GetParameter",),
+                "tencent-ssm": ("ssm:GetSecretValue", "ssm:ListSecretVersionIds")}
+
 
 def _sdk(ref: Reference, module: str) -> None:
     from shared.runtime.logs import hold_sdk_loggers
 
     hold_sdk_loggers()  # their DEBUG dumps of the answer would log the secret
-    if importlib.util.find_spec(module) is None:
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing too
+        found = False
+    if not found:
         raise ConfigError(f"{ref.setting}: {ref.store}: needs the {module} package, which this "
                           "deployment was built without (see deploy/package.py --secrets)")
 

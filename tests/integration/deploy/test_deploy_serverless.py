@@ -176,6 +176,9 @@ def test_iam_is_least_privilege(template: dict[str, Any]) -> None:
                         statement.get("Condition", {})))), statement
         if any(a.startswith("dynamodb:") for a in actions):
             assert "StateTable" in text
+        if any(a.startswith(("secretsmanager:", "ssm:")) for a in actions):
+            assert actions in (["secretsmanager:GetSecretValue"], ["ssm:GetParameter"])
+            assert ":secret:courier/*" in text or ":parameter/courier/*" in text, statement
 
 
 def test_http_api_routes_reach_create(template: dict[str, Any]) -> None:

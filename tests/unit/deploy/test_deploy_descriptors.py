@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -264,6 +265,31 @@ def test_aws_role_allows_every_call_the_code_makes(module: str, call: str, servi
                for a in st["Action"] if a.startswith(service + ":")}
     needed = set().union(*(iam_for_call[c] for c in calls))
     assert needed <= allowed, needed - allowed
+
+
+def test_aws_role_reads_the_secret_stores_under_their_prefix_only() -> None:
+    from shared.secret_stores import ROLE_ACTIONS
+
+    aws = load_yaml(AWS_DESCRIPTOR)
+    statements = aws["provider"]["iam"]["role"]["statements"]
+    for store, marker in (("secretsmanager", ":secret:"), ("ssm", ":parameter/")):
+        [action] = ROLE_ACTIONS[store]
+        [granted] = [st for st in statements if action in st["Action"]]
+        assert granted["Action"] == [action]
+        resource = json.dumps(granted["Resource"])
+        assert f"{marker}${{self:custom.secretsPrefix}}*" in resource
+    assert aws["custom"]["secretsPrefix"] == "${env:COURIER_SECRETS_PREFIX, 'courier/'}"
+
+
+def test_tencent_store_actions_are_the_calls_the_code_makes() -> None:
+    from shared.secret_stores import ROLE_ACTIONS
+
+    source = (ROOT / "shared" / "secret_stores.py").read_text(encoding="utf-8")
+    calls = set(re.findall(r"client\.([A-Z][A-Za-z]+)\(", source))
+    assert calls == {a.split(":", 1)[1] for a in ROLE_ACTIONS["tencent-ssm"]}
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for action in {a for actions in ROLE_ACTIONS.values() for a in actions}:
+        assert f"`{action}`" in guide, action
 
 
 def test_deploy_guide_lists_every_dms_action_courier_calls() -> None:
