@@ -1,4 +1,4 @@
-"""The settings files ``deploy/package.py --config`` puts in a package's ``config/`` folder.
+"""The settings files ``deploy/package.py --settings`` puts in a package's ``config/``.
 
 A JSON setting too big for the platforms' 4 KB environment (``COURIER_SCHEDULES``,
 ``COURIER_WEBHOOK_ENDPOINTS``) then names its file: ``file:config/schedules.json``, read at
@@ -14,7 +14,7 @@ CONFIG_DIR = "config"
 
 
 def config_files(paths: tuple[Path, ...]) -> dict[str, Path]:
-    """``config/<name>`` -> source for every ``--config`` file (a folder: the JSON files in
+    """``config/<name>`` -> source for every ``--settings`` file (a folder: the JSON files in
     it, by their path inside it); each must be valid JSON, and no two may share a name."""
     found: dict[str, Path] = {}
     for given in paths:
@@ -23,14 +23,14 @@ def config_files(paths: tuple[Path, ...]) -> dict[str, Path]:
         elif given.is_file():
             pairs = [(given.name, given)]
         else:
-            raise SystemExit(f"--config {given}: no such file or folder")
+            raise SystemExit(f"--settings {given}: no such file or folder")
         for name, path in pairs:
             try:
                 json.loads(path.read_text(encoding="utf-8"))
             except (ValueError, UnicodeDecodeError):
-                raise SystemExit(f"--config {path}: not valid JSON") from None
+                raise SystemExit(f"--settings {path}: not valid JSON") from None
             key = f"{CONFIG_DIR}/{name}"
             if key in found:
-                raise SystemExit(f"--config: two files would be {key} ({found[key]}, {path})")
+                raise SystemExit(f"--settings: two files would be {key} ({found[key]}, {path})")
             found[key] = path
     return found

@@ -19,7 +19,7 @@ machine builds it.
   on both platforms, so nothing is cached at run time) when an interpreter of the target's
   version is at hand; ``--compile no`` skips it.
 * The zip is reproducible: sorted entries with fixed timestamps.
-* ``--config PATH`` (repeatable; a JSON file, or a folder of them) puts settings too big for
+* ``--settings PATH`` (repeatable; a JSON file, or a folder of them) puts settings too big for
   the platforms' 4 KB environment into the package's ``config/`` folder, where
   ``COURIER_SCHEDULES=file:config/schedules.json`` finds them. ``--secrets`` names the secret
   stores settings may be read from (the others' SDKs are left out).
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"(default: all of {','.join(DESTINATION_DRIVERS)})")
     parser.add_argument("--secrets", help="comma-separated secret stores settings may name "
                         f"(default: all of {','.join(SECRET_STORE_SDKS)}; 'none': no store)")
-    parser.add_argument("--config", type=Path, action="append", default=[],
+    parser.add_argument("--settings", dest="config", type=Path, action="append", default=[],
                         help="a JSON file, or a folder of them, to put in the package's "
                         "config/ (COURIER_SCHEDULES=file:config/schedules.json); repeatable")
     args = parser.parse_args(argv)

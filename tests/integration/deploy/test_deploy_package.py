@@ -55,6 +55,7 @@ def test_package_holds_the_code_and_its_dependencies_only(packages: dict[str, Bu
     if target == "scf":
         assert {"create_export.py", "poll_tasks.py", "complete_export.py"} <= tops
         assert "boto3" in tops  # an S3 destination from SCF needs it
+        assert "tencentcloud/ssm/v20190923/ssm_client.pyc" in names  # tencent-ssm: settings
     else:
         assert not tops & {"boto3", "botocore", "s3transfer"}  # the runtime's
         assert "jmespath" in tops  # Powertools imports it itself
@@ -99,8 +100,14 @@ def answers(stdout: str) -> list[Any]:
 
 def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
         packages: dict[str, BuildResult], workdir: Path, sandbox: Any, tmp_path: Path) -> None:
+    settings_dir = workdir / "my-config"
+    settings_dir.mkdir()
+    now = 1_763_800_000_000
+    (settings_dir / "schedules.json").write_text(json.dumps([
+        {"name": "cls-hourly", "provider": "cls", "params": {"TopicId": "topic-a"}}]))
     trimmed = build("lambda", workdir / "dist-cls", providers=("cls",), state=("sqlite",),
-                    destinations=("file", "cos"))
+                    destinations=("file", "cos"), secret_stores=("secretsmanager",),
+                    config=(settings_dir,))
     with zipfile.ZipFile(trimmed.zip_path) as zf:
         names = set(zf.namelist())
     tops = {n.split("/", 1)[0] for n in names}
@@ -108,7 +115,9 @@ def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
                        "psycopg_binary", "pymysql"}
     assert "qcloud_cos" in tops
     sdks = {n.split("/")[1] for n in names if n.startswith("tencentcloud/") and n.count("/") > 1}
-    assert sdks == {"common", "cls", "scf"}
+    assert sdks == {"common", "cls", "scf"}  # no tencent-ssm: its SDK stays out
+    assert "config/schedules.json" in names
+    assert "secrets=secretsmanager" in trimmed.summary()
     assert trimmed.unzipped_bytes < packages["lambda"].unzipped_bytes
     # dependencies ship as bytecode only; our own code keeps its sources
     assert "tencentcloud/cls/v20201016/models.pyc" in names
@@ -128,8 +137,9 @@ def test_package_for_chosen_providers_serves_them_and_refuses_the_rest(
                     COURIER_DESTINATION=f"file://{tmp_path / 'bucket'}",
                     COURIER_ALLOW_PRIVATE_HOSTS="127.0.0.1", TENCENTCLOUD_SECRETID=secret_id,
                     TENCENTCLOUD_SECRETKEY=secret_key, COURIER_TENCENT_ENDPOINT=sandbox.url,
-                    POWERTOOLS_LOG_LEVEL="ERROR")
-    now = 1_763_800_000_000
+                    POWERTOOLS_LOG_LEVEL="ERROR",
+                    # relative to the package root, wherever the process runs
+                    COURIER_SCHEDULES="file:config/schedules.json")
     events = [load_event("aws_http_api_post_exports", body=body) for body in (
         {"provider": "dms", "params": {"Tid": 1, "DbId": 2, "InstanceId": 77,
                                        "ExeSQL": "SELECT 1"}},
