@@ -11,7 +11,8 @@ from shared.config import Settings
 from shared.errors import ConfigError
 from shared.secrets import SecretStores
 
-log = logging.getLogger(__name__)
+# under "shared": the handlers' JSON format and redactor apply (runtime/logs.py)
+log = logging.getLogger("shared.secrets")
 # a refresh that fails keeps the values in use and is tried again this much later
 REFRESH_RETRY_S = 30.0
 

@@ -61,10 +61,14 @@ def test_a_secret_and_a_secure_parameter_authenticate_and_sign(
                                                       SecretString=f"old-key,{api_key}")
     client(on_lambda, "ssm").put_parameter(Name="/courier/webhook-secret", Type="SecureString",
                                            Value=webhook_secret)
+    # the Tencent providers' long-term key, kept in Secrets Manager on Lambda
+    client(on_lambda, "secretsmanager").create_secret(
+        Name="courier/tencent", SecretString=json.dumps({"secret_key": sandbox.secret_key}))
     configure(monkeypatch, COURIER_API_KEYS="secretsmanager:courier/api-keys",
-              COURIER_WEBHOOK_SECRETS="ssm:/courier/webhook-secret")
+              COURIER_WEBHOOK_SECRETS="ssm:/courier/webhook-secret",
+              TENCENTCLOUD_SECRETKEY="secretsmanager:courier/tencent#secret_key")
     status, created = post(api_key, cls_body())
-    assert status == 202
+    assert status == 202  # CreateExport was signed with the key read from the store
     assert post("another-key", cls_body())[0] == 401
     assert until_terminal(created["id"], api_key, sandbox)["state"] == "delivered"
     assert receiver.delivered() and all(r.verified for r in receiver.received)
