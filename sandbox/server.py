@@ -148,6 +148,16 @@ class Handler(BaseHTTPRequestHandler):
                     self.sb.dms.approve(order_id)
                 else:
                     self.sb.dms.reject(order_id)
+            elif path == "/_sandbox/ssm/secret":
+                # a Secrets Manager secret, as CreateSecret / PutSecretValue would leave it:
+                # {"SecretName": "courier", "VersionId": "v1", "SecretString": "…"} and/or
+                # {"SecretName": "courier", "Status": "Disabled"}
+                name = str(spec["SecretName"])
+                if "SecretString" in spec:
+                    self.sb.ssm.put(name, str(spec["SecretString"]),
+                                    version=str(spec.get("VersionId") or "v1"))
+                if "Status" in spec:
+                    self.sb.ssm.set_status(name, str(spec["Status"]))
             else:
                 self._send(404, b"not found\n", "text/plain")
                 return

@@ -63,7 +63,11 @@ class SsmService:
 
     def set_status(self, name: str, status: str) -> None:
         """``Enabled``, ``Disabled`` or ``PendingDelete`` (DisableSecret, DeleteSecret)."""
+        if status not in ("Enabled", "Disabled", "PendingDelete"):
+            raise ValueError("Status: Enabled, Disabled or PendingDelete")
         with self._lock:
+            if name not in self.secrets:
+                raise ValueError(f"no secret {name}")
             self.secrets[name]["status"] = status
 
     # -- actions -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
@@ -79,3 +80,19 @@ def test_signature_token_and_region_are_checked(sb: Sandbox) -> None:
     with pytest.raises(TencentCloudSDKException) as caught:
         get(client(sb, region=""), "s", "v1")
     assert caught.value.code == "MissingParameter"
+
+
+def test_control_route_stores_a_secret_and_refuses_bad_specs(sb: Sandbox) -> None:
+    url = f"{sb.url}/_sandbox/ssm/secret"
+    ok = requests.post(url, json={"SecretName": "c", "VersionId": "v2", "SecretString": "x1"},
+                       timeout=5)
+    assert ok.status_code == 200
+    assert get(client(sb), "c", "v2").SecretString == "x1"
+    assert requests.post(url, json={"SecretName": "c", "Status": "Disabled"},
+                         timeout=5).status_code == 200
+    with pytest.raises(TencentCloudSDKException):
+        get(client(sb), "c", "v2")
+    for bad in ({"VersionId": "v1"}, {"SecretName": "c", "Status": "Gone"},
+                {"SecretName": "nope", "Status": "Enabled"}):
+        answer = requests.post(url, json=bad, timeout=5)
+        assert answer.status_code == 400 and answer.json()["error"]
