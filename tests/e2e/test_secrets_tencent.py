@@ -160,3 +160,27 @@ def test_bad_schedules_in_a_secret_stop_the_cold_start_naming_setting_and_secret
     assert caught.value.message == (
         "COURIER_SCHEDULES[0].every_s: a whole number of seconds, 60 to 2678400 "
         "(value from tencent-ssm:courier-schedules)")
+
+
+def test_a_refresh_rebuilds_only_when_a_value_changed_and_keeps_the_state_store(
+        on_scf: dict[str, str], sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions import common
+
+    sandbox.ssm.put("courier-api-keys", "key-one", version="v1")
+    configure(monkeypatch, COURIER_API_KEYS="tencent-ssm:courier-api-keys",
+              COURIER_SECRET_TTL_S="60")
+    assert post("key-one", cls_body())[0] == 202
+    first, store = common.bundle(), common.bundle().store()
+    started = common.secret_stores().clock()
+
+    common.secret_stores().clock = lambda: started + 61  # due, but nothing changed
+    assert post("key-one", cls_body())[0] == 202
+    assert sandbox.calls[("ssm", "GetSecretValue")] == 2
+    assert common.bundle() is first
+    assert common.bundle().settings.refresh_at == started + 121
+
+    sandbox.ssm.put("courier-api-keys", "key-two", version="v2")
+    common.secret_stores().clock = lambda: started + 122
+    assert post("key-two", cls_body())[0] == 202
+    assert common.bundle() is not first
+    assert common.bundle().store() is store  # same COURIER_STATE_URL: the connection is kept
