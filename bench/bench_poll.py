@@ -97,7 +97,7 @@ class Counting:
         self.admitted: dict[tuple[Any, Any], list[float]] = defaultdict(list)
         self.refused: dict[Any, int] = defaultdict(int)
         self._lock = threading.Lock()
-        original = sb._admit
+        original = sb.admit
 
         def admit(service: Any, action: Any) -> bool:
             ok = bool(original(service, action))
@@ -108,7 +108,7 @@ class Counting:
                     self.refused[service] += 1
             return ok
 
-        sb._admit = admit
+        sb.admit = admit
 
     def max_rps(self, service: str) -> int:
         best = 0

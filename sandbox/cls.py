@@ -27,7 +27,7 @@ from sandbox.errors import ApiError
 from sandbox.params import Params
 
 if TYPE_CHECKING:
-    from sandbox.core import Sandbox
+    from sandbox.host import Host
 
 MAX_COUNT = 50_000_000
 MAX_LIMIT = 100
@@ -78,7 +78,7 @@ class ClsService:
     service = "cls"
     version = "2020-10-16"
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sb = sandbox
         self.exports: dict[str, Export] = {}
         self.failing_topics: set[str] = set()

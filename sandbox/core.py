@@ -196,12 +196,12 @@ class Sandbox:
             self.role_tokens[secret_id] = (token, self.clock.now() + ttl_s)
         return secret_id, secret_key, token
 
-    # -- used by the handler -----------------------------------------------------------------
+    # -- the Host protocol (sandbox.host): what the services and the handler use -------
 
-    def _secret_for(self, secret_id: str) -> Optional[str]:
+    def secret_for(self, secret_id: str) -> Optional[str]:
         return self.keys.get(secret_id)
 
-    def _role_token(self, secret_id: str) -> tuple[Optional[str], bool]:
+    def role_token(self, secret_id: str) -> tuple[Optional[str], bool]:
         """(session token, still valid) of a temporary key; (None, True) for a permanent one."""
         with self._lock:
             entry = self.role_tokens.get(secret_id)
@@ -209,16 +209,16 @@ class Sandbox:
             return None, True
         return entry[0], self.clock.now() < entry[1]
 
-    def _count(self, service: Optional[str], action: Optional[str]) -> None:
+    def count(self, service: Optional[str], action: Optional[str]) -> None:
         with self._lock:
             key = (service, action)
             self.calls[key] = self.calls.get(key, 0) + 1
 
-    def _served(self, token: str, n: int) -> None:
+    def served(self, token: str, n: int) -> None:
         with self._lock:
             self.bytes_served[token] = self.bytes_served.get(token, 0) + n
 
-    def _admit(self, service: Optional[str], action: Optional[str]) -> bool:
+    def admit(self, service: Optional[str], action: Optional[str]) -> bool:
         """Sliding one-second window per (service, action); False when over ``rate_limit``."""
         limit = self.rate_limit
         if not limit or limit <= 0:

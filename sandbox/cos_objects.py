@@ -35,7 +35,7 @@ from sandbox.cos_auth import CosAuthError, Credential, CredentialStore, verify
 from sandbox.files import FileEntry, generate, parse_range
 
 if TYPE_CHECKING:
-    from sandbox.core import Sandbox
+    from sandbox.host import Host
 
 COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-9-]+)"
                       r"\.myqcloud\.com(?::\d+)?$")
@@ -52,7 +52,7 @@ class Grant:
 
 
 class CosObjects:
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sb = sandbox
         self.credentials = CredentialStore()
         self._grants: dict[str, Grant] = {}
@@ -121,7 +121,7 @@ class CosObjects:
         split = urlsplit(h.path)
         head = method == "HEAD"
         action = "HeadObject" if head else "GetObject"
-        self.sb._count("cos", action)
+        self.sb.count("cos", action)
         request_id = uuid.uuid4().hex
         fault = self.sb.faults.take("cos", action)
         if fault is not None and fault.kind == "error":
@@ -186,7 +186,7 @@ class CosObjects:
         if head:
             return
         for chunk in generate(entry, start, end):
-            self.sb._served(grant.file_token, len(chunk))
+            self.sb.served(grant.file_token, len(chunk))
             h.wfile.write(chunk)
 
     @staticmethod

@@ -29,7 +29,7 @@ from sandbox.errors import ApiError
 from sandbox.params import Params
 
 if TYPE_CHECKING:
-    from sandbox.core import Sandbox
+    from sandbox.host import Host
 
 BUCKET = "dlc-results-1300000000"
 MAX_TASK_IDS = 50
@@ -87,7 +87,7 @@ class DlcService:
     service = "dlc"
     version = "2021-01-25"
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sb = sandbox
         self.formats: tuple[str, ...] = ("CSV", "csv")  # CreateResultDownload Format
         self.tasks: dict[str, SqlTask] = {}

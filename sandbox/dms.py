@@ -62,7 +62,7 @@ from sandbox.dms_orders import (
 )
 
 if TYPE_CHECKING:
-    from sandbox.core import Sandbox
+    from sandbox.host import Host
 
 VERSION = "2018-11-01"
 ACCESS_KEY_ID = "LTAIsandboxdms"
@@ -77,7 +77,7 @@ class DmsService:
     service = "dms"
     version = VERSION
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sb = sandbox
         self.keys: dict[str, AccessKey] = {
             ACCESS_KEY_ID: AccessKey(ACCESS_KEY_ID, ACCESS_KEY_SECRET)}
@@ -329,7 +329,7 @@ class DmsService:
         body = h.rfile.read(length) if 0 < length <= 1024 * 1024 else b""
         if length > 1024 * 1024:
             h.close_connection = True  # the body is left unread
-        self.sb._count(self.service, action)
+        self.sb.count(self.service, action)
         fault = self.sb.faults.take(self.service, action)
         if fault is not None:
             if fault.kind == "slow":
@@ -361,7 +361,7 @@ class DmsService:
             handler = self.actions.get(action)
             if handler is None:
                 raise AcsError(404, "InvalidAction.NotFound", "Specified api is not found.")
-            if not self.sb._admit(self.service, action):
+            if not self.sb.admit(self.service, action):
                 raise AcsError(400, "Throttling.User", "Request was denied due to user flow "
                                                        "control.")
         except AcsError as err:

@@ -20,7 +20,7 @@ from sandbox.jobs import Job, download_url, format_time, new_id, parse_time, pha
 from sandbox.params import Params
 
 if TYPE_CHECKING:
-    from sandbox.core import Sandbox
+    from sandbox.host import Host
 
 MAX_LIMIT = 100
 STATUS = {"queued": 0, "running": 1, "succeeded": 2, "failed": 3}
@@ -31,7 +31,7 @@ class MongoService:
     service = "mongodb"
     version = "2019-07-25"
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sb = sandbox
         self.tasks: dict[str, Job] = {}
         self.fail_instances: set[str] = set()

@@ -35,7 +35,7 @@ from sandbox.errors import ApiError
 from sandbox.params import Params
 
 if TYPE_CHECKING:
-    from sandbox.core import Sandbox
+    from sandbox.host import Host
 
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,58}[A-Za-z0-9]")
 HANDLER_RE = re.compile(r"[A-Za-z][\w-]*\.[A-Za-z][\w-]*")
@@ -54,7 +54,7 @@ class ScfService:
     service = "scf"
     version = "2018-04-16"
 
-    def __init__(self, sandbox: Sandbox, settle_s: float = 0.2, appid: str = "1250000000") -> None:
+    def __init__(self, sandbox: Host, settle_s: float = 0.2, appid: str = "1250000000") -> None:
         self.sb = sandbox
         self.settle_s = settle_s
         self.appid = appid

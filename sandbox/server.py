@@ -10,7 +10,7 @@ import time
 import uuid
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from sandbox import auth
@@ -20,7 +20,22 @@ from sandbox.files import generate, parse_range
 from sandbox.params import Params
 
 if TYPE_CHECKING:
-    from sandbox.core import Sandbox
+    from sandbox.dms import DmsService
+    from sandbox.host import Host
+
+    class Front(Host, Protocol):
+        """What the handler uses of the sandbox besides the services' :class:`Host`."""
+
+        verbose: bool
+        rate_limit: Optional[int]
+        regional_services: set[str]
+        site: Optional[str]
+        services: dict[str, Any]
+        dms: DmsService
+
+        def fail_exports(self, topic_id: str) -> None: ...
+
+        def fail_next_export(self) -> None: ...
 
 MAX_BODY = 10 * 1024 * 1024
 _FILE_RE = re.compile(r"^/files/([^/]+)/([^/]+)$")
@@ -30,7 +45,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as separate writes
     server_version = "TencentSandbox/1.0"
-    sb: Sandbox  # set on the subclass made per server
+    sb: Front  # the Sandbox, set on the subclass made per server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         if self.sb.verbose:
@@ -179,7 +194,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._api_error(err.code, err.message, request_id)
             return
-        self.sb._count(service, action)
+        self.sb.count(service, action)
         fault = self.sb.faults.take(service, action)
         if self._apply_fault(fault, request_id):
             return
@@ -196,14 +211,14 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str, query: str, headers: dict[str, str], body: bytes,
                   service: Optional[str], action: Optional[str]) -> dict[str, Any]:
         cred = auth.verify(method, "/", query if method == "GET" else "", headers, body,
-                           self.sb._secret_for)
+                           self.sb.secret_for)
         auth.check_site(headers.get("host") or "", self.sb.site)
-        token, live = self.sb._role_token(cred.secret_id)
+        token, live = self.sb.role_token(cred.secret_id)
         auth.check_common(cred, headers, (service or "") in self.sb.regional_services, token,
                           live)
         if not action:
             raise ApiError("MissingParameter", "the X-TC-Action header is missing")
-        if not self.sb._admit(service, action):
+        if not self.sb.admit(service, action):
             raise ApiError("RequestLimitExceeded",
                            f"request rate for {service}.{action} exceeds "
                            f"{self.sb.rate_limit} per second")
@@ -231,7 +246,7 @@ class Handler(BaseHTTPRequestHandler):
     # -- file downloads ----------------------------------------------------------------------
 
     def _file(self, path: str, query: str, head: bool) -> None:
-        self.sb._count("files", "Download")
+        self.sb.count("files", "Download")
         fault = self.sb.faults.take("files", "Download")
         if fault is not None and fault.kind == "error":
             self._xml_error(500, fault.code, fault.message, head)
@@ -291,7 +306,7 @@ class Handler(BaseHTTPRequestHandler):
             if budget is not None:
                 chunk = chunk[:budget]
                 budget -= len(chunk)
-            self.sb._served(token, len(chunk))  # before the write: a client may assert at once
+            self.sb.served(token, len(chunk))  # before the write: a client may assert at once
             self.wfile.write(chunk)
             if budget is not None and budget <= 0:
                 self._drop()

@@ -18,7 +18,7 @@ from sandbox.jobs import Job, download_url, format_time, new_id, phase
 from sandbox.params import Params
 
 if TYPE_CHECKING:
-    from sandbox.core import Sandbox
+    from sandbox.host import Host
 
 CREATE_ACTIONS = (
     "CreateAbnormalProcessRulesExportJob", "CreateAccessControlsRuleExportJob",
@@ -40,7 +40,7 @@ class TcssService:
     service = "tcss"
     version = "2020-11-01"
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sb = sandbox
         self.jobs: dict[str, Job] = {}
         self.fail_actions: set[str] = set()  # Create* action names whose jobs fail
