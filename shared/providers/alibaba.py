@@ -3,7 +3,9 @@
 Calls go through the vendor's typed client (``alibabacloud_dms_enterprise20181101.Client``)
 and its ``*_with_options`` methods, with request models built from plain dicts and a
 ``RuntimeOptions`` that turns the SDK's own retrying off (a retried ``Create*`` could open a
-second ticket) and keeps timeouts short. Answers come back as plain dicts.
+second ticket) and keeps timeouts short, capped by the call deadline
+(:class:`~shared.providers.api.VendorApi`). Answers come back as plain dicts; a throttling
+answer slows the rate budget of its action for every caller.
 
 Failures become :class:`~shared.errors.ProviderError` and nothing else:
 
@@ -27,8 +29,8 @@ from Tea.exceptions import TeaException
 
 from shared.config import AlibabaSettings
 from shared.errors import ProviderError
-from shared.providers.base import RateLimiter
-from shared.runtime import metrics
+from shared.providers.api import VendorApi, short
+from shared.providers.base import RateBudget
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +83,14 @@ def endpoint_and_protocol(settings: AlibabaSettings) -> tuple[str | None, str]:
     return hostport.rstrip("/"), scheme.upper()
 
 
-class DmsApi:
+class DmsApi(VendorApi):
     """The DMS client, called by action name with dicts."""
 
-    def __init__(self, provider: str, client: Any, limiter: RateLimiter | None = None) -> None:
-        self.provider = provider
-        self.client = client
-        self.limiter = limiter or RateLimiter()
-        self.calls: dict[str, int] = {}
+    def __init__(self, provider: str, client: Any, limiter: RateBudget | None = None) -> None:
+        super().__init__(provider, client, limiter)
 
     @classmethod
-    def build(cls, settings: AlibabaSettings, limiter: RateLimiter | None = None) -> DmsApi:
+    def build(cls, settings: AlibabaSettings, limiter: RateBudget | None = None) -> DmsApi:
         endpoint, protocol = endpoint_and_protocol(settings)
         config = open_api_models.Config(
             access_key_id=settings.access_key_id,
@@ -106,18 +105,24 @@ class DmsApi:
         return cls("dms", Client(config), limiter)
 
     @staticmethod
-    def runtime() -> RuntimeOptions:
+    def runtime(timeout_s: float | None = None) -> RuntimeOptions:
+        """No SDK retries; the timeouts, capped by ``timeout_s`` when given."""
+        read_ms = READ_TIMEOUT_MS if timeout_s is None else max(1, int(timeout_s * 1000))
         return RuntimeOptions(autoretry=False, max_attempts=0,
-                              connect_timeout=CONNECT_TIMEOUT_MS, read_timeout=READ_TIMEOUT_MS)
+                              connect_timeout=min(CONNECT_TIMEOUT_MS, read_ms),
+                              read_timeout=min(READ_TIMEOUT_MS, read_ms))
 
-    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        method, model = ACTIONS[action]
-        request = model().from_map(params)
-        self.limiter.acquire(action)
-        self.calls[action] = self.calls.get(action, 0) + 1
-        metrics.add(metrics.PROVIDER_CALLS, provider=self.provider, action=action)
+    @property
+    def timeout_s(self) -> float | None:
+        return READ_TIMEOUT_MS / 1000
+
+    def request(self, action: str, params: dict[str, Any]) -> Any:
+        return ACTIONS[action][1]().from_map(params)
+
+    def send(self, action: str, request: Any, timeout_s: float | None) -> dict[str, Any]:
+        method = ACTIONS[action][0]
         try:
-            response = getattr(self.client, method)(request, self.runtime())
+            response = getattr(self.client, method)(request, self.runtime(timeout_s))
         except AlibabaCloudException as exc:  # an HTTP 4xx / 5xx answer
             status = int(getattr(exc, "status_code", 0) or 0)
             code = str(exc.code or f"HTTP{status}")
@@ -126,10 +131,8 @@ class DmsApi:
             log.info("%s %s failed: HTTP %s %s (request %s)", self.provider, action, status,
                      code, request_id)
             retry_after = getattr(exc, "retry_after", None)
-            if "Throttling" in code:
-                metrics.add(metrics.PROVIDER_THROTTLES, provider=self.provider, action=action)
             raise ProviderError(
-                self.provider, code, _short(data.get("Message") or exc.message),
+                self.provider, code, short(data.get("Message") or exc.message),
                 retryable=is_retryable(code, status), request_id=request_id,
                 retry_after=(float(retry_after) / 1000 if retry_after
                              else 1.0 if code.startswith("Throttling") else None),
@@ -145,13 +148,12 @@ class DmsApi:
             code = str(body.get("ErrorCode") or "UnknownError")
             log.info("%s %s refused: %s (request %s)", self.provider, action, code,
                      body.get("RequestId"))
-            raise ProviderError(self.provider, code, _short(body.get("ErrorMessage")),
+            raise ProviderError(self.provider, code, short(body.get("ErrorMessage")),
                                 retryable=is_retryable(code),
                                 request_id=body.get("RequestId"),
                                 retry_after=1.0 if "Throttling" in code else None)
         return body
 
-
-def _short(message: Any, limit: int = 300) -> str:
-    text = str(message or "")
-    return text if len(text) <= limit else text[:limit] + "…"
+    def throttle(self, code: str) -> bool:
+        """DMS's flow control answers ``Throttling.User`` (and other ``Throttling.*``)."""
+        return "Throttling" in code

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from shared.errors import ProviderError
 from shared.model import ExportTask
@@ -247,6 +247,18 @@ def in_doubt(task: ExportTask, ambiguous: Callable[[str | None], bool]) -> bool:
     """Whether the attempt before this one may have made the export already."""
     code = (task.error or {}).get("code")
     return bool(task.remote.get(CREATE_DOUBT)) or code == CLAIM_LOST_CODE or ambiguous(code)
+
+
+class RateBudget(Protocol):
+    """What a vendor API client draws its calls from: :class:`RateLimiter` (this process)
+    or :class:`shared.providers.budget.SharedBudget` (every invocation)."""
+
+    def acquire(self, action: str) -> float | None:
+        """Wait for a call of ``action``; a wait past the call deadline raises
+        ``ProviderError`` (:data:`DEADLINE_CODE`) instead."""
+
+    def throttled(self, action: str) -> None:
+        """The vendor refused a call of ``action`` as over its limit."""
 
 
 class RateLimiter:

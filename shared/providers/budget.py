@@ -1,15 +1,16 @@
 """The rate budget every invocation shares: one bucket per (vendor account, service, action)
 in the state store (:mod:`shared.state.bucket`).
 
-:class:`SharedBudget` stands where a :class:`~shared.providers.base.RateLimiter` would: the
-vendor API client calls ``acquire(action)`` before every request and ``throttled(action)``
-when the vendor refused one as over its limit. A store round trip draws :data:`DRAW` slots
-at once, kept in this process for the calls that follow; a slot not used within
-:data:`LATE_S` of its time is dropped, so late calls never crowd the window. ``acquire``
-never waits past the call deadline (:func:`~shared.providers.base.call_deadline`), nor
-longer than :data:`MAX_WAIT_S` without one. Slot times are wall-clock seconds, so the hosts
-sharing a budget need synchronised clocks (NTP keeps them within milliseconds). If the state
-store cannot be reached, the process falls back to its own one-second window.
+:class:`SharedBudget` is a :class:`~shared.providers.base.RateBudget`, as the per-process
+:class:`~shared.providers.base.RateLimiter` is: the vendor API client calls
+``acquire(action)`` before every request and ``throttled(action)`` when the vendor refused
+one as over its limit. A store round trip draws :data:`DRAW` slots at once, kept in this
+process for the calls that follow; a slot not used within :data:`LATE_S` of its time is
+dropped, so late calls never crowd the window. ``acquire`` never waits past the call
+deadline (:func:`~shared.providers.base.call_deadline`), nor longer than :data:`MAX_WAIT_S`
+without one. Slot times are wall-clock seconds, so the hosts sharing a budget need
+synchronised clocks (NTP keeps them within milliseconds). If the state store cannot be
+reached, the process falls back to its own one-second window.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from shared.providers.base import (
     MIN_CALL_S,
     PollResult,
     Provider,
+    RateBudget,
     RateLimiter,
     RemoteStatus,
     Submission,
@@ -79,7 +80,7 @@ class CloudwatchProvider(Provider):
     name = NAME
 
     def __init__(self, settings: AwsSettings, *, logs: Any = None, s3: Any = None,
-                 sts: Any = None, limiter: RateLimiter | None = None) -> None:
+                 sts: Any = None, limiter: RateBudget | None = None) -> None:
         self.settings = settings
         self.logs = logs or _client("logs", settings.endpoint, settings.region)
         self.s3 = s3 or _client("s3", settings.s3_endpoint, settings.region)

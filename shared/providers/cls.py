@@ -39,7 +39,7 @@ from shared.providers import cls_split
 from shared.providers.base import (
     PollResult,
     Provider,
-    RateLimiter,
+    RateBudget,
     RemoteStatus,
     Submission,
     content_type_of,
@@ -77,7 +77,7 @@ class ClsProvider(Provider):
                     "since the export was accepted and owned by no other export")
 
     def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateBudget | None = None) -> None:
         self.api = api or TencentApi.build("cls", "cls", cls_client.ClsClient, models, settings,
                                            limiter)
         self.max_parts = settings.cls_max_parts

@@ -51,7 +51,7 @@ from shared.providers import dlc_lookup
 from shared.providers.base import (
     PollResult,
     Provider,
-    RateLimiter,
+    RateBudget,
     RemoteStatus,
     Submission,
     create_once,
@@ -103,7 +103,7 @@ class DlcProvider(Provider):
                     "other export")
 
     def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateBudget | None = None) -> None:
         self.settings = settings
         self.api = api or TencentApi.build("dlc", "dlc", dlc_client.DlcClient, models, settings,
                                            limiter)

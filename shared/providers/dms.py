@@ -53,7 +53,7 @@ from shared.providers.alibaba import DmsApi
 from shared.providers.base import (
     PollResult,
     Provider,
-    RateLimiter,
+    RateBudget,
     RemoteStatus,
     Submission,
     content_type_of,
@@ -97,7 +97,7 @@ class DmsProvider(Provider):
                     "export's mark")
 
     def __init__(self, settings: AlibabaSettings, *, api: DmsApi | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateBudget | None = None) -> None:
         self.api = api or DmsApi.build(settings, limiter)
 
     # ------------------------------------------------------------------ input

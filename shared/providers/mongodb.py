@@ -33,7 +33,7 @@ from shared.model import ExportTask
 from shared.providers.base import (
     PollResult,
     Provider,
-    RateLimiter,
+    RateBudget,
     RemoteStatus,
     Submission,
     create_once,
@@ -66,7 +66,7 @@ class MongodbProvider(Provider):
                     "before the call: a new task owned by no other export")
 
     def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateBudget | None = None) -> None:
         self.api = api or TencentApi.build("mongodb", "mongodb", mongodb_client.MongodbClient,
                                            models, settings, limiter)
 

@@ -35,7 +35,7 @@ from shared.model import ExportTask
 from shared.providers.base import (
     PollResult,
     Provider,
-    RateLimiter,
+    RateBudget,
     RemoteStatus,
     Submission,
     create_once,
@@ -72,7 +72,7 @@ class TcssProvider(Provider):
                     "call, owned by no other export (the listing shows no parameters)")
 
     def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateBudget | None = None) -> None:
         self.api = api or TencentApi.build("tcss", "tcss", tcss_client.TcssClient, models,
                                            settings, limiter)
 

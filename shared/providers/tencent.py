@@ -1,10 +1,11 @@
 """Plumbing shared by the Tencent Cloud providers: clients, calls, error classification.
 
 Every call goes through the vendor's typed SDK client (``ClsClient``, ``DlcClient``, …) with
-request models built from plain dicts, through a per-action rate limiter, and comes back as a
-plain dict. ``TencentCloudSDKException`` never leaves this module: it becomes a
-``ProviderError`` whose ``retryable`` flag comes from the code table below. The SDK's own
-retryer stays off: it would retry ``Create*`` calls on network errors and create duplicates.
+request models built from plain dicts, through the rate budget and the call deadline of
+:class:`~shared.providers.api.VendorApi`, and comes back as a plain dict.
+``TencentCloudSDKException`` never leaves this module: it becomes a ``ProviderError`` whose
+``retryable`` flag comes from the code table below. The SDK's own retryer stays off: it
+would retry ``Create*`` calls on network errors and create duplicates.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 
 from shared.config import ENV_TC_REGION, TencentSettings
 from shared.errors import ConfigError, ProviderError
-from shared.providers.base import MIN_CALL_S, RateLimiter, deadline_error, time_left
-from shared.runtime import metrics
+from shared.providers.api import VendorApi, short
+from shared.providers.base import RateBudget
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def credential(settings: TencentSettings) -> Credential:
     return Credential(settings.secret_id, settings.secret_key, settings.token)
 
 
-class TencentApi:
+class TencentApi(VendorApi):
     """One vendor client plus its request models, called by action name with dicts."""
 
     def __init__(
@@ -89,18 +90,15 @@ class TencentApi:
         provider: str,
         client: Any,
         models: Any,
-        limiter: RateLimiter | None = None,
+        limiter: RateBudget | None = None,
     ) -> None:
-        self.provider = provider
-        self.client = client
+        super().__init__(provider, client, limiter)
         self.models = models
-        self.limiter = limiter or RateLimiter()
-        self.calls: dict[str, int] = {}
         self._timeout_s: float | None = None  # the SDK's own, read on the first call
 
     @classmethod
     def build(cls, provider: str, service: str, client_cls: Any, models: Any,
-              settings: TencentSettings, limiter: RateLimiter | None = None) -> TencentApi:
+              settings: TencentSettings, limiter: RateBudget | None = None) -> TencentApi:
         if service in REGIONAL_SERVICES and not (settings.region or "").strip():
             raise ConfigError(f"{ENV_TC_REGION}: {provider} needs a region (the {service} API "
                               "takes Region as a required parameter), e.g. ap-guangzhou")
@@ -108,25 +106,35 @@ class TencentApi:
         client = client_cls(credential(settings), settings.region, profile)
         return cls(provider, client, models, limiter)
 
-    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    def request(self, action: str, params: dict[str, Any]) -> Any:
         request = getattr(self.models, f"{action}Request")()
         request.from_json_string(json.dumps(params))
-        self.limiter.acquire(action)
-        self._cap_timeout(action)
-        self.calls[action] = self.calls.get(action, 0) + 1
-        metrics.add(metrics.PROVIDER_CALLS, provider=self.provider, action=action)
+        return request
+
+    @property
+    def timeout_s(self) -> float | None:
+        # The SDK keeps its timeout on the connection of ``client.request``; a client
+        # without one keeps its own.
+        conn = self._conn()
+        if conn is None:
+            return None
+        if self._timeout_s is None:
+            self._timeout_s = float(conn.timeout)
+        return self._timeout_s
+
+    def send(self, action: str, request: Any, timeout_s: float | None) -> dict[str, Any]:
+        conn = self._conn()
+        if conn is not None and timeout_s is not None:
+            conn.timeout = timeout_s
         try:
             response = getattr(self.client, action)(request)
         except TencentCloudSDKException as exc:
             code = str(exc.code or "Unknown")
-            if code in THROTTLED_CODES:
-                self.limiter.throttled(action)
-                metrics.add(metrics.PROVIDER_THROTTLES, provider=self.provider, action=action)
             log.info("%s %s failed: %s (request %s)", self.provider, action, code, exc.requestId)
             raise ProviderError(
                 self.provider,
                 code,
-                _short(exc.message),
+                short(exc.message),
                 retryable=is_retryable(code),
                 request_id=exc.requestId,
                 retry_after=1.0 if code in THROTTLED_CODES else None,
@@ -134,22 +142,9 @@ class TencentApi:
         result: dict[str, Any] = json.loads(response.to_json_string())
         return result
 
+    def throttle(self, code: str) -> bool:
+        return code in THROTTLED_CODES
 
-    def _cap_timeout(self, action: str) -> None:
-        """The SDK's timeout, capped by the time left before the call deadline; no call at
-        all with less than ``MIN_CALL_S`` left. (The SDK keeps its timeout on the
-        connection of ``client.request``; a client without one keeps its own.)"""
+    def _conn(self) -> Any:
         conn = getattr(getattr(self.client, "request", None), "conn", None)
-        if conn is None or not hasattr(conn, "timeout"):
-            return
-        if self._timeout_s is None:
-            self._timeout_s = float(conn.timeout)
-        left = time_left()
-        if left is not None and left < MIN_CALL_S:
-            raise deadline_error(self.provider, action)
-        conn.timeout = self._timeout_s if left is None else min(self._timeout_s, left)
-
-
-def _short(message: Any, limit: int = 300) -> str:
-    text = str(message or "")
-    return text if len(text) <= limit else text[:limit] + "…"
+        return conn if conn is not None and hasattr(conn, "timeout") else None

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from typing import Any
 
@@ -15,8 +16,18 @@ from sandbox.acs3 import AccessKey
 from shared.config import AlibabaSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
-from shared.providers.base import PollResult, RateLimiter, RemoteStatus
+from shared.providers.alibaba import READ_TIMEOUT_MS, DmsApi
+from shared.providers.base import (
+    DEADLINE_CODE,
+    PollResult,
+    RateLimiter,
+    RemoteStatus,
+    call_deadline,
+)
+from shared.providers.budget import SharedBudget
 from shared.providers.dms import SUBMIT_REASON, WAITING_REASON, DmsProvider
+from shared.state import open_store
+from shared.state.bucket import BUCKET, BucketPolicy
 from tests.integration.providers.drive import step, submit
 
 EXPORT = {"Tid": 1, "DbId": 1234, "InstanceId": 77, "ExeSQL": "SELECT * FROM orders",
@@ -153,6 +164,52 @@ def test_errors_are_classified(dms: DmsProvider, sb: Sandbox, code: str,
     assert exc.value.code == code and exc.value.retryable is retryable
     assert exc.value.provider == "dms"
     assert not sb.dms.orders
+
+
+def test_a_throttling_answer_slows_the_shared_bucket_for_every_caller(
+        alibaba: AlibabaSettings, sb: Sandbox) -> None:
+    # GIVEN two invocations drawing DMS calls from one shared budget
+    store = open_store("sqlite:///:memory:")
+    policy = BucketPolicy(ceiling=100.0, recover_per_s=0.001)
+
+    def invocation() -> DmsProvider:
+        return DmsProvider(alibaba, limiter=SharedBudget(lambda: store, "acct", "dms",
+                                                         policy=policy, draw=1))
+
+    first, second = invocation(), invocation()
+    task = submit(first, EXPORT)
+    bucket = first.api.limiter.bucket("GetDataExportOrderDetail")
+    # WHEN DMS's flow control refuses the first one's status call
+    sb.faults.add(service="dms", action="GetDataExportOrderDetail", kind="error",
+                  code="Throttling.User")
+    outcome = first.poll([task])[task.id]
+    assert isinstance(outcome, ProviderError) and outcome.code == "Throttling.User"
+    # THEN the bucket of that action runs at half its rate, for the other invocation too
+    rec = store.get_record(BUCKET, bucket)
+    assert rec is not None and rec.data["rate"] == pytest.approx(50.0, rel=0.01)
+    a = second.api.limiter.acquire("GetDataExportOrderDetail")
+    b = second.api.limiter.acquire("GetDataExportOrderDetail")
+    assert a is not None and b is not None and b - a == pytest.approx(1 / 50, rel=0.05)
+    # ... and no other action's bucket was touched
+    assert store.get_record(BUCKET, first.api.limiter.bucket(
+        "CreateDataExportOrder")).data["rate"] == pytest.approx(100.0)
+    store.close()
+
+
+def test_no_call_is_started_that_cannot_finish_before_the_deadline(dms: DmsProvider,
+                                                                   sb: Sandbox) -> None:
+    task = submit(dms, EXPORT)
+    before = dict(sb.calls)
+    with call_deadline(time.monotonic() + 0.5):
+        outcome = dms.poll([task])[task.id]
+    assert isinstance(outcome, ProviderError) and outcome.code == DEADLINE_CODE
+    assert outcome.retryable and sb.calls == before
+
+
+def test_the_read_timeout_is_capped_by_the_time_left() -> None:
+    assert DmsApi.runtime().read_timeout == READ_TIMEOUT_MS
+    capped = DmsApi.runtime(2.5)
+    assert capped.read_timeout == 2500 and capped.connect_timeout == 2500
 
 
 def test_no_answer_is_a_retryable_network_error(dms: DmsProvider, sb: Sandbox) -> None:
