@@ -19,11 +19,12 @@ Vendor errors never leave a provider as vendor exception types: they become
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from typing import Any, ClassVar, Protocol
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.storage.base import Source, SourceSet
+
+log = logging.getLogger(__name__)
 
 # Fields of ``task.result`` that hold secrets (presigned URLs): kept in the state table for
 # the completion function, never returned by the API or logged.
@@ -213,6 +216,40 @@ class Provider(ABC):
         """The export failed for good: stop what it still runs at the vendor (a CLS export
         split into parts: the parts not finished, which would hold up the topic's later
         exports). Best effort; default nothing."""
+
+
+Outcomes = dict[str, PollResult | ProviderError]  # what poll answers: per task id
+
+
+def poll_each(tasks: Iterable[ExportTask],
+              look: Callable[[ExportTask], PollResult]) -> Outcomes:
+    """``look`` at every task on its own: a ``ProviderError`` is that task's outcome and the
+    other tasks are still looked at."""
+    results: Outcomes = {}
+    for task in tasks:
+        try:
+            results[task.id] = look(task)
+        except ProviderError as exc:
+            results[task.id] = exc
+    return results
+
+
+def is_code(code: str, codes: Iterable[str]) -> bool:
+    """Whether ``code`` is one of ``codes`` or below one of them (``ResourceNotFound``
+    covers ``ResourceNotFound.TopicNotExist``)."""
+    return any(code == c or code.startswith(c + ".") for c in codes)
+
+
+@contextmanager
+def already_gone(*codes: str) -> Iterator[None]:
+    """A cancel inside the block that the vendor answers with one of ``codes`` (see
+    :func:`is_code`: the thing is gone or finished already) has nothing left to do."""
+    try:
+        yield
+    except ProviderError as exc:
+        if not is_code(exc.code, codes):
+            raise
+        log.info("%s: nothing to cancel (%s)", exc.provider, exc.code)
 
 
 def create_once(task: ExportTask, create: Callable[[], Submission],

@@ -38,8 +38,10 @@ from shared.providers.base import (
     RateLimiter,
     RemoteStatus,
     Submission,
+    already_gone,
     create_once,
     deadline_error,
+    poll_each,
     time_left,
 )
 from shared.providers.validate import Params
@@ -141,14 +143,12 @@ class CloudwatchProvider(Provider):
                 for info in self._list(statusCode=code):
                     if info.get("taskId") in wanted and _code(info) == code:
                         infos[info["taskId"]] = info
-        results: dict[str, PollResult | ProviderError] = {}
-        for task_id, task in wanted.items():
-            try:
-                info = infos.get(task_id) or self._describe(task_id)
-                results[task.id] = self._advance(task, info)
-            except ProviderError as exc:
-                results[task.id] = exc
-        return results
+
+        def look(task: ExportTask) -> PollResult:
+            task_id = task.remote["taskIds"][-1]
+            return self._advance(task, infos.get(task_id) or self._describe(task_id))
+
+        return poll_each(wanted.values(), look)
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> SourceSet:
         prefix = f"{task.remote['prefix']}/"
@@ -167,12 +167,9 @@ class CloudwatchProvider(Provider):
 
     def cancel(self, task: ExportTask) -> None:
         task_ids = task.remote.get("taskIds") or []
-        if task_ids:
-            try:
+        if task_ids:  # already finished or gone: nothing to stop
+            with already_gone("InvalidOperationException", "ResourceNotFoundException"):
                 self._call("CancelExportTask", taskId=task_ids[-1])
-            except ProviderError as exc:  # already finished or gone: nothing to stop
-                if exc.code not in ("InvalidOperationException", "ResourceNotFoundException"):
-                    raise
 
     # --------------------------------------------------------------- helpers
     def _groups(self, params: dict[str, Any]) -> list[str]:

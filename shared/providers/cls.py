@@ -42,6 +42,7 @@ from shared.providers.base import (
     RateBudget,
     RemoteStatus,
     Submission,
+    already_gone,
     content_type_of,
     create_once,
     owned_elsewhere,
@@ -298,11 +299,8 @@ class ClsProvider(Provider):
 
     def _delete(self, ids: list[str]) -> None:
         for export_id in ids:
-            try:
+            with already_gone("ResourceNotFound"):
                 self.api.call("DeleteExport", {"ExportId": export_id})
-            except ProviderError as exc:
-                if not exc.code.startswith("ResourceNotFound"):
-                    raise
 
     # --------------------------------------------------------------- helpers
     def _made_earlier(self, task: ExportTask, params: dict[str, Any]) -> Submission | None:

@@ -54,7 +54,9 @@ from shared.providers.base import (
     RateBudget,
     RemoteStatus,
     Submission,
+    already_gone,
     create_once,
+    poll_each,
     tencent_ambiguous,
 )
 from shared.providers.tencent import TencentApi
@@ -198,27 +200,20 @@ class DlcProvider(Provider):
                           stage=STAGE_SQL)
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
-        results: dict[str, PollResult | ProviderError] = {}
         running = [t for t in tasks if not t.remote.get("DownloadId")]
-        for task in tasks:
-            if task.remote.get("DownloadId"):
-                try:
-                    results[task.id] = self._poll_download(task)
-                except ProviderError as exc:
-                    results[task.id] = exc
+        results = poll_each((t for t in tasks if t.remote.get("DownloadId")),
+                            self._poll_download)
         now = utcnow()
+        found: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(running):
             window = windows(_created(chunk[0]), now)[0]
             try:
-                found = self._describe([t.remote["TaskId"] for t in chunk], window)
+                found.update(self._describe([t.remote["TaskId"] for t in chunk], window))
             except ProviderError as exc:  # this chunk only; the chunks read before stand
                 results.update((t.id, exc) for t in chunk)
-                continue
-            for task in chunk:
-                try:
-                    results[task.id] = self._sql_result(task, found.get(task.remote["TaskId"]))
-                except ProviderError as exc:
-                    results[task.id] = exc
+        listed = [t for t in running if t.id not in results]
+        results.update(poll_each(listed, lambda t: self._sql_result(
+            t, found.get(t.remote["TaskId"]))))
         return results
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
@@ -242,14 +237,10 @@ class DlcProvider(Provider):
     def cancel(self, task: ExportTask) -> None:
         # Only a query we started, and only while it runs; a finished result just lapses.
         if task.remote.get("own_task") and not task.remote.get("DownloadId"):
-            try:
+            # gone already: the SDK's errorcodes name InvalidParameter.TaskNotFound
+            # (ResourceNotFound kept in case the service answers the generic code)
+            with already_gone(*TASK_GONE, "ResourceNotFound", "FailedOperation"):
                 self.api.call("CancelTask", {"TaskId": task.remote["TaskId"]})
-            except ProviderError as exc:
-                # gone already: the SDK's errorcodes name InvalidParameter.TaskNotFound
-                # (ResourceNotFound kept in case the service answers the generic code)
-                if exc.code not in TASK_GONE and not exc.code.startswith(
-                        ("ResourceNotFound", "FailedOperation")):
-                    raise
 
     # --------------------------------------------------------------- helpers
     def _describe(self, task_ids: list[str],

@@ -58,6 +58,7 @@ from shared.providers.base import (
     Submission,
     content_type_of,
     create_once,
+    poll_each,
 )
 from shared.providers.validate import Params
 from shared.storage.base import Source, UrlSource
@@ -169,13 +170,7 @@ class DmsProvider(Provider):
         return create_once(task, open_ticket, lambda: self._opened_earlier(task), _ambiguous)
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
-        results: dict[str, PollResult | ProviderError] = {}
-        for task in tasks:
-            try:
-                results[task.id] = self._poll_one(task)
-            except ProviderError as exc:
-                results[task.id] = exc
-        return results
+        return poll_each(tasks, self._poll_one)
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
         url = task.result.get("url")

@@ -36,6 +36,7 @@ from shared.providers.base import (
     RateBudget,
     RemoteStatus,
     Submission,
+    already_gone,
     create_once,
     in_doubt,
     owned_elsewhere,
@@ -179,12 +180,9 @@ class MongodbProvider(Provider):
 
     def cancel(self, task: ExportTask) -> None:
         if task.remote.get("TaskId"):
-            try:
+            with already_gone("ResourceNotFound"):
                 self.api.call("DeleteLogDownloadTask", {"InstanceId": task.params["InstanceId"],
                                                         "TaskId": task.remote["TaskId"]})
-            except ProviderError as exc:
-                if not exc.code.startswith("ResourceNotFound"):
-                    raise
 
     # --------------------------------------------------------------- helpers
     def _tasks(self, instance: str) -> dict[str, dict[str, Any]]:

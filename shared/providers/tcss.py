@@ -41,6 +41,7 @@ from shared.providers.base import (
     create_once,
     in_doubt,
     owned_elsewhere,
+    poll_each,
     tencent_ambiguous,
 )
 from shared.providers.tencent import TencentApi
@@ -142,21 +143,17 @@ class TcssProvider(Provider):
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
         wanted = {t.remote["JobId"] for t in tasks if t.remote.get("JobId")}
         listed, broke = self._scan(wanted)
-        results: dict[str, PollResult | ProviderError] = {}
-        for task in tasks:
+
+        def look(task: ExportTask) -> PollResult:
             job_id = task.remote.get("JobId")
             info = listed.get(job_id) if job_id else None
             if info is None and broke is not None:
-                results[task.id] = broke
-                continue
+                raise broke
             if info is None:  # not listed: ask for the one job
-                try:
-                    info = self.api.call("DescribeExportJobResult", {"JobId": job_id})
-                except ProviderError as exc:
-                    results[task.id] = exc
-                    continue
-            results[task.id] = self._to_result(task, info)
-        return results
+                info = self.api.call("DescribeExportJobResult", {"JobId": job_id})
+            return self._to_result(task, info)
+
+        return poll_each(tasks, look)
 
     def _scan(self, wanted: set[str]) -> tuple[dict[str, dict[str, Any]], ProviderError | None]:
         """The export-job list, paged until every wanted job is seen: what was found, and
