@@ -220,7 +220,8 @@ class Poller:
                 task.move(TaskState.READY)
                 task.stage = None
                 task.result.update(outcome.result)
-                task.due_at = now
+                # handed over below; looked at again after REDISPATCH_S in case it is lost
+                task.due_at = now + timedelta(seconds=REDISPATCH_S)
             elif outcome.status is RemoteStatus.FAILED:
                 task.fail(outcome.reason or "the provider reported a failure",
                           code="ProviderFailed", retryable=outcome.retryable)
@@ -241,7 +242,7 @@ class Poller:
             return
         if saved.state is TaskState.READY:
             stats.ready += 1
-            self._hand_over(store, saved, stats, now)
+            self._dispatch(saved, stats)  # one write: READY and due again after REDISPATCH_S
         elif saved.state is TaskState.FAILED:
             stats.failed += 1
             exports.abandon(self.providers, saved)
@@ -254,8 +255,10 @@ class Poller:
         task.due_at = (now or utcnow()) + timedelta(seconds=REDISPATCH_S)
         task.release()
         saved = self._save(store, task, stats)
-        if saved is None:
-            return
+        if saved is not None:
+            self._dispatch(saved, stats)
+
+    def _dispatch(self, saved: ExportTask, stats: TickStats) -> None:
         try:
             self.dispatch(saved.id)
             stats.dispatched += 1

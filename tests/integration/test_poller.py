@@ -12,6 +12,7 @@ from shared.bundle import Bundle
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.model import TaskState
+from shared.poller import REDISPATCH_S
 
 
 def create_many(bundle: Bundle, n: int, topics: int = 3) -> list[str]:
@@ -179,3 +180,38 @@ def test_a_provider_without_credentials_backs_off_its_group(courier_env: dict[st
             assert task.attempts == 1 and task.due_at is not None and task.due_at > now
     finally:
         broken.store().close()
+
+
+def test_a_task_found_ready_is_written_once_and_handed_over(courier_env: dict[str, str],
+                                                           sandbox: Any) -> None:
+    # GIVEN an export finished at CLS, and a complete function that is handed tasks only
+    handed: list[str] = []
+
+    class Recording:
+        def dispatch(self, export_id: str) -> None:
+            handed.append(export_id)
+
+    bundle = Bundle(Settings.from_env(courier_env), dispatcher=Recording())
+    [export_id] = create_many(bundle, 1)
+    sandbox.clock.advance(60)
+    store = bundle.store()
+    writes: list[TaskState] = []
+    original = store.update_task
+
+    def counting(task: Any) -> Any:
+        writes.append(task.state)
+        return original(task)
+
+    store.update_task = counting  # type: ignore[method-assign]
+    now = utcnow() + timedelta(seconds=5)
+    # WHEN a tick finds it ready
+    stats = bundle.poller.tick(deadline=time.monotonic() + 10, owner="t", now=now)
+    # THEN one write made it READY, due again only once a lost hand-over may be retried
+    assert stats.ready == 1 and handed == [export_id]
+    assert writes == [TaskState.READY]
+    task = store.get_task(export_id)
+    assert task.state is TaskState.READY
+    # (the store keeps milliseconds)
+    assert task.due_at is not None
+    assert task.due_at >= now + timedelta(seconds=REDISPATCH_S, milliseconds=-1)
+    store.close()
