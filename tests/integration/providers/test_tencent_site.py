@@ -15,7 +15,7 @@ from shared.config import Settings, TencentSettings
 from shared.errors import ConfigError, ProviderError
 from shared.providers.base import RateLimiter
 from shared.providers.dlc import DlcProvider
-from shared.providers.tencent import TencentApi, credential, http_profile
+from shared.providers.tencent import TencentApi, credential, http_profile, quiet_environment
 from shared.runtime.dispatch import ScfDispatcher
 from tests.integration.providers.drive import submit
 
@@ -81,3 +81,24 @@ def test_an_account_reaches_its_own_site_only(sb: Sandbox, site: str) -> None:
     with pytest.raises(ProviderError) as err:
         submit(provider, SQL)
     assert err.value.code == "AuthFailure.SecretIdNotFound"
+
+
+def test_a_proxy_from_the_environment_is_still_used(sb: Sandbox, monkeypatch: Any) -> None:
+    # GIVEN HTTP_PROXY naming the sandbox, and a client that no longer lets requests re-read
+    # the environment per call
+    monkeypatch.setenv("HTTP_PROXY", sb.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    secret_id, secret_key = sb.credentials
+    settings = TencentSettings(secret_id, secret_key, site="china")
+    profile = http_profile(settings, "dlc", timeout_s=5)
+    profile.protocol = profile.scheme = "http"
+    client: Any = dlc_client.DlcClient(credential(settings), settings.region,
+                                       ClientProfile(httpProfile=profile))
+    quiet_environment(client)
+    assert client.request.conn._session.trust_env is False
+    # WHEN a call is made, THEN it goes through that proxy (the SDK read it at build time)
+    provider = DlcProvider(settings, api=TencentApi("dlc", client, models,
+                                                    RateLimiter(rate=1000)))
+    assert submit(provider, SQL).remote["TaskId"]
+    assert sb.calls[("dlc", "CreateTasks")] == 1
