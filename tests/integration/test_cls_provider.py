@@ -1,4 +1,5 @@
-"""ClsProvider through the real tencentcloud-sdk-python-cls against the sandbox."""
+"""ClsProvider through the real tencentcloud-sdk-python-cls against the sandbox: the
+provider contract (:mod:`tests.integration.providers.contract`) and what is CLS's own."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from shared.errors import ProviderError
 from shared.model import ExportTask, TaskState
 from shared.providers.base import RateLimiter, RemoteStatus
 from shared.providers.cls import ClsProvider
+from tests.integration.providers.contract import ProviderContract
+from tests.unit.test_cls_validate import BAD, GOOD
 
 
 @pytest.fixture
@@ -33,16 +36,19 @@ def submitted(cls: ClsProvider, topic: str = "topic-a") -> ExportTask:
     return task
 
 
-def test_create_then_poll_until_completed(cls: ClsProvider, sandbox: Any) -> None:
-    task = submitted(cls)
-    first = cls.poll([task])[task.id]
-    assert isinstance(first, type(first)) and first.status is RemoteStatus.PENDING
-    sandbox.clock.advance(60)
-    done = cls.poll([task])[task.id]
-    assert not isinstance(done, ProviderError)
-    assert done.status is RemoteStatus.READY
-    body = requests.get(done.result["url"], timeout=5).content
-    assert len(body) == done.result["size"] > 0
+class TestClsContract(ProviderContract):
+    service = "cls"
+    status_action = "DescribeExports"
+    cancel_action = "DeleteExport"
+    params = GOOD
+    bad_params = [(params, field) for _, params, field in BAD]
+
+    @pytest.fixture
+    def provider(self, cls: ClsProvider) -> ClsProvider:
+        return cls
+
+    def forget(self, task: ExportTask) -> None:
+        task.remote["ExportId"] = "export-never-made"
 
 
 def test_one_listing_settles_every_export_of_a_topic(cls: ClsProvider, sandbox: Any) -> None:
@@ -73,23 +79,6 @@ def test_failed_export_is_reported(cls: ClsProvider, sandbox: Any) -> None:
     assert outcome.status is RemoteStatus.FAILED
 
 
-@pytest.mark.parametrize(("kind", "extra", "code"), [
-    ("error", {"code": "InternalError"}, "InternalError"),
-    ("error", {"code": "RequestLimitExceeded"}, "RequestLimitExceeded"),
-    ("drop", {}, "ClientNetworkError"),
-    ("http_status", {"status": 502}, "ServerNetworkError"),
-], ids=["internal", "throttled", "dropped", "bad-gateway"])
-def test_transient_failures_are_retryable(cls: ClsProvider, sandbox: Any, kind: str,
-                                          extra: dict[str, Any], code: str) -> None:
-    task = submitted(cls)
-    sandbox.faults.add(service="cls", action="DescribeExports", kind=kind, times=1, **extra)
-    err = cls.poll([task])[task.id]  # the listing broke off before it saw the task
-    assert isinstance(err, ProviderError)
-    assert err.retryable
-    assert err.code == code
-    assert not isinstance(cls.poll([task])[task.id], ProviderError)  # the next try succeeds
-
-
 def test_wrong_key_is_permanent(sandbox: Any) -> None:
     secret_id, _ = sandbox.credentials
     bad = ClsProvider(TencentSettings(secret_id, "not-the-key", endpoint=sandbox.url))
@@ -117,13 +106,6 @@ def test_lapsed_url_is_read_again(cls: ClsProvider, sandbox: Any) -> None:
     fresh = cls.result(task)
     assert sandbox.calls[("cls", "DescribeExports")] == before + 1
     assert requests.get(fresh.url, timeout=5).status_code == 200
-
-
-def test_cancel_deletes_and_tolerates_a_missing_export(cls: ClsProvider, sandbox: Any) -> None:
-    task = submitted(cls)
-    cls.cancel(task)
-    cls.cancel(task)  # already gone: not an error
-    assert sandbox.calls[("cls", "DeleteExport")] == 2
 
 
 # ---------------------------------------------------------------- creates left in doubt
