@@ -1,4 +1,5 @@
-"""MongoDB log downloads and TCSS export jobs through their real SDKs against the sandbox."""
+"""MongoDB log downloads and TCSS export jobs through their real SDKs against the sandbox:
+the provider contract (:mod:`tests.integration.providers.contract`) and what is their own."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import requests
 from shared import exports
 from shared.clock import to_iso, utcnow
 from shared.config import TencentSettings
-from shared.errors import ProviderError, ValidationError
+from shared.errors import ProviderError
 from shared.model import ExportTask, TaskState
 from shared.providers.base import PollResult, RateLimiter, RemoteStatus
 from shared.providers.mongodb import URL_WAIT, MongodbProvider
 from shared.providers.tcss import TcssProvider
+from tests.integration.providers.contract import ProviderContract
 
 WINDOW = {"StartTime": "2026-11-21 00:00:00", "EndTime": "2026-11-21 06:00:00"}
 
@@ -46,16 +48,44 @@ def mongo_task(mongo: MongodbProvider, instance: str = "cmgo-abc123") -> ExportT
     return task
 
 
-def test_mongodb_create_finds_its_task_id_and_polls_to_ready(mongo: MongodbProvider,
-                                                              sandbox: Any) -> None:
-    task = mongo_task(mongo)
-    assert task.remote["TaskId"]
-    sandbox.clock.advance(60)
-    outcome = mongo.poll([task])[task.id]
-    assert not isinstance(outcome, ProviderError)
-    assert outcome.status is RemoteStatus.READY
-    body = requests.get(outcome.result["url"], timeout=5).content
-    assert len(body) == outcome.result["size"]
+class TestMongodbContract(ProviderContract):
+    service = "mongodb"
+    status_action = "DescribeLogDownloadTasks"
+    cancel_action = "DeleteLogDownloadTask"
+    params = {"InstanceId": "cmgo-abc123", **WINDOW}
+    bad_params = [
+        ({"InstanceId": "cmgo-abc123", "StartTime": "2026/11/21 00:00",
+          "EndTime": "2026-11-21 06:00:00"}, "params.StartTime"),
+        ({"InstanceId": "cmgo-abc123", "StartTime": "2026-11-21 06:00:00",
+          "EndTime": "2026-11-21 00:00:00"}, "params.StartTime"),
+        ({"InstanceId": "mysql-1", **WINDOW}, "params.InstanceId"),
+        ({"InstanceId": "cmgo-abc123", **WINDOW, "LogLevels": "ERROR"}, "params.LogLevels"),
+    ]
+
+    @pytest.fixture
+    def provider(self, mongo: MongodbProvider) -> MongodbProvider:
+        return mongo
+
+    def forget(self, task: ExportTask) -> None:
+        task.remote["TaskId"] = "task-never-made"
+
+
+class TestTcssContract(ProviderContract):
+    service = "tcss"
+    status_action = "DescribeExportJobManageList"
+    params = {"Action": "CreateHostExportJob"}
+    bad_params = [
+        ({"Action": "DeleteHost"}, "params.Action"),
+        ({"Action": "CreateHostExportJob", "Params": {"Bogus": 1}}, "params.Params.Bogus"),
+        ({"Action": "CreateHostExportJob", "Params": []}, "params.Params"),
+    ]
+
+    @pytest.fixture
+    def provider(self, tcss: TcssProvider) -> TcssProvider:
+        return tcss
+
+    def forget(self, task: ExportTask) -> None:
+        task.remote["JobId"] = "export-never-made"
 
 
 def test_mongodb_exports_created_together_get_distinct_tasks(bundle: Any, sandbox: Any) -> None:
@@ -86,22 +116,6 @@ def test_mongodb_exports_created_together_get_distinct_tasks(bundle: Any, sandbo
     assert all(task_ids)
     assert len(set(task_ids)) == 6
     assert sandbox.calls[("mongodb", "CreateLogDownloadTask")] == 6
-
-
-@pytest.mark.parametrize(("params", "field"), [
-    ({"InstanceId": "cmgo-abc123", "StartTime": "2026/11/21 00:00", "EndTime":
-      "2026-11-21 06:00:00"}, "params.StartTime"),
-    ({"InstanceId": "cmgo-abc123", "StartTime": "2026-11-21 06:00:00",
-      "EndTime": "2026-11-21 00:00:00"}, "params.StartTime"),
-    ({"InstanceId": "mysql-1", **WINDOW}, "params.InstanceId"),
-    ({"InstanceId": "cmgo-abc123", **WINDOW, "LogLevels": "ERROR"}, "params.LogLevels"),
-], ids=["time-format", "start-after-end", "instance-id", "levels-not-a-list"])
-def test_mongodb_bad_input(mongo: MongodbProvider, sandbox: Any, params: dict[str, Any],
-                           field: str) -> None:
-    with pytest.raises(ValidationError) as err:
-        mongo.validate(params)
-    assert err.value.field == field
-    assert sandbox.calls.get(("mongodb", "CreateLogDownloadTask"), 0) == 0
 
 
 def test_mongodb_failed_task(mongo: MongodbProvider, sandbox: Any) -> None:
@@ -164,17 +178,6 @@ def test_tcss_job_progress_then_url(tcss: TcssProvider, sandbox: Any) -> None:
     fresh = tcss.result(task, refresh=True)
     assert sandbox.calls[("tcss", "DescribeExportJobDownloadURL")] == before + 1
     assert requests.get(fresh.url, timeout=5).status_code == 200
-
-
-@pytest.mark.parametrize(("params", "field"), [
-    ({"Action": "DeleteHost"}, "params.Action"),
-    ({"Action": "CreateHostExportJob", "Params": {"Bogus": 1}}, "params.Params.Bogus"),
-    ({"Action": "CreateHostExportJob", "Params": []}, "params.Params"),
-], ids=["unknown-action", "unknown-parameter", "params-not-object"])
-def test_tcss_bad_input(tcss: TcssProvider, params: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValidationError) as err:
-        tcss.validate(params)
-    assert err.value.field == field
 
 
 def test_tcss_failure_reason(tcss: TcssProvider, sandbox: Any) -> None:

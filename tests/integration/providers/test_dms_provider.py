@@ -14,12 +14,13 @@ import requests
 from sandbox import Sandbox
 from sandbox.acs3 import AccessKey
 from shared.config import AlibabaSettings
-from shared.errors import ProviderError, ValidationError
+from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.providers.alibaba import READ_TIMEOUT_MS, DmsApi
 from shared.providers.base import (
     DEADLINE_CODE,
     PollResult,
+    Provider,
     RateLimiter,
     RemoteStatus,
     call_deadline,
@@ -28,6 +29,7 @@ from shared.providers.budget import SharedBudget
 from shared.providers.dms import SUBMIT_REASON, WAITING_REASON, DmsProvider
 from shared.state import open_store
 from shared.state.bucket import BUCKET, BucketPolicy
+from tests.integration.providers.contract import ProviderContract
 from tests.integration.providers.drive import step, submit
 
 EXPORT = {"Tid": 1, "DbId": 1234, "InstanceId": 77, "ExeSQL": "SELECT * FROM orders",
@@ -41,6 +43,48 @@ def to_approval(dms: DmsProvider, sb: Sandbox, task: ExportTask) -> PollResult:
 
 def calls(sb: Sandbox) -> int:
     return sum(sb.calls.values())
+
+
+class TestDmsContract(ProviderContract):
+    service = "dms"
+    status_action = "GetDataExportOrderDetail"
+    cancel_action = "CloseOrder"
+    params = EXPORT
+    bad_params = [
+        ({"DbId": 1, "InstanceId": 77, "ExeSQL": "SELECT 1"}, "params.Tid"),
+        ({**EXPORT, "Tid": "1"}, "params.Tid"),
+        ({"Tid": 1, "ExeSQL": "SELECT 1"}, "params.DbId"),
+        ({"Tid": 1, "DbId": 1}, "params.ExeSQL"),
+        ({"Tid": 1, "OrderId": 5, "DbId": 1}, "params.DbId"),
+        ({"Tid": 1, "DbId": 1, "ExeSQL": "SELECT 1"}, "params.InstanceId"),
+        ({**EXPORT, "FileType": "PDF"}, "params.FileType"),
+        ({**EXPORT, "Encoding": "UTF-16"}, "params.Encoding"),
+        ({**EXPORT, "Logic": "yes"}, "params.Logic"),
+        ({**EXPORT, "Bucket": "x"}, "params.Bucket"),
+    ]
+    errors = [
+        ({"kind": "error", "code": "Throttling.User"}, "Throttling.User", True),  # HTTP 400
+        ({"kind": "error", "code": "ServiceUnavailable"}, "ServiceUnavailable", True),  # 503
+        ({"kind": "error", "code": "InternalError"}, "InternalError", True),  # HTTP 500
+        ({"kind": "error", "code": "Order.Busy"}, "Order.Busy", True),  # 200, Success=false
+        ({"kind": "error", "code": "InvalidParameterValid"}, "InvalidParameterValid", False),
+        ({"kind": "drop"}, "NetworkError", True),  # no answer at all
+    ]
+
+    @pytest.fixture
+    def provider(self, dms: DmsProvider) -> DmsProvider:
+        return dms
+
+    def finish(self, provider: Provider, sandbox: Any, task: ExportTask) -> PollResult:
+        waiting = to_approval(provider, sandbox, task)  # type: ignore[arg-type]
+        assert waiting.status is RemoteStatus.WAITING
+        sandbox.dms.approve(task.remote["OrderId"])
+        assert step(provider, task).stage == "exporting"
+        sandbox.clock.advance(5)
+        return step(provider, task)
+
+    def forget(self, task: ExportTask) -> None:
+        task.remote["OrderId"] = 999_999
 
 
 def test_export_waits_for_approval_then_exports(dms: DmsProvider, sb: Sandbox) -> None:
@@ -149,20 +193,12 @@ def test_lapsed_download_url_is_read_again(dms: DmsProvider, sb: Sandbox) -> Non
     assert requests.get(fresh.url, timeout=5).status_code == 200
 
 
-@pytest.mark.parametrize(("code", "retryable"), [
-    ("Throttling.User", True),  # gateway: HTTP 400
-    ("ServiceUnavailable", True),  # gateway: HTTP 503
-    ("InternalError", True),  # gateway: HTTP 500
-    ("Order.Busy", True),  # HTTP 200, Success=false
-    ("InvalidParameterValid", False),  # HTTP 200, Success=false
-])
-def test_errors_are_classified(dms: DmsProvider, sb: Sandbox, code: str,
-                               retryable: bool) -> None:
-    sb.faults.add(service="dms", action="CreateDataExportOrder", kind="error", code=code)
+def test_a_refused_create_opens_no_ticket(dms: DmsProvider, sb: Sandbox) -> None:
+    sb.faults.add(service="dms", action="CreateDataExportOrder", kind="error",
+                  code="Throttling.User")
     with pytest.raises(ProviderError) as exc:
         submit(dms, EXPORT)
-    assert exc.value.code == code and exc.value.retryable is retryable
-    assert exc.value.provider == "dms"
+    assert exc.value.code == "Throttling.User" and exc.value.retryable
     assert not sb.dms.orders
 
 
@@ -210,15 +246,6 @@ def test_the_read_timeout_is_capped_by_the_time_left() -> None:
     assert DmsApi.runtime().read_timeout == READ_TIMEOUT_MS
     capped = DmsApi.runtime(2.5)
     assert capped.read_timeout == 2500 and capped.connect_timeout == 2500
-
-
-def test_no_answer_is_a_retryable_network_error(dms: DmsProvider, sb: Sandbox) -> None:
-    task = submit(dms, EXPORT)
-    sb.faults.add(service="dms", action="GetDataExportOrderDetail", kind="drop")
-    outcome = dms.poll([task])[task.id]
-    assert isinstance(outcome, ProviderError)
-    assert outcome.code == "NetworkError" and outcome.retryable
-    assert isinstance(outcome.__cause__, Exception)
 
 
 def test_wrong_secret_and_unknown_key_are_refused(sb: Sandbox) -> None:
@@ -270,28 +297,6 @@ def test_existing_order_is_adopted(dms: DmsProvider, sb: Sandbox) -> None:
     with pytest.raises(ProviderError) as missing:
         submit(dms, {"Tid": 1, "OrderId": 999})
     assert not missing.value.retryable
-
-
-@pytest.mark.parametrize(("params", "field"), [
-    ({"DbId": 1, "InstanceId": 77, "ExeSQL": "SELECT 1"}, "params.Tid"),
-    ({**EXPORT, "Tid": "1"}, "params.Tid"),
-    ({"Tid": 1, "ExeSQL": "SELECT 1"}, "params.DbId"),
-    ({"Tid": 1, "DbId": 1}, "params.ExeSQL"),
-    ({"Tid": 1, "OrderId": 5, "DbId": 1}, "params.DbId"),
-    ({"Tid": 1, "DbId": 1, "ExeSQL": "SELECT 1"}, "params.InstanceId"),
-    ({**EXPORT, "FileType": "PDF"}, "params.FileType"),
-    ({**EXPORT, "Encoding": "UTF-16"}, "params.Encoding"),
-    ({**EXPORT, "Logic": "yes"}, "params.Logic"),
-    ({**EXPORT, "Bucket": "x"}, "params.Bucket"),
-])
-def test_bad_input_names_the_field_and_calls_nothing(dms: DmsProvider, sb: Sandbox,
-                                                     params: dict[str, Any],
-                                                     field: str) -> None:
-    before = dict(sb.calls)
-    with pytest.raises(ValidationError) as exc:
-        dms.validate(params)
-    assert exc.value.field == field
-    assert sb.calls == before
 
 
 @pytest.mark.parametrize("extra", [{}, {"AffectRows": 250}], ids=["no-estimate", "estimate"])
