@@ -10,6 +10,15 @@ from shared.errors import StorageError, ValidationError
 from shared.storage import open_destination
 from shared.storage.base import UploadedPart, UploadNotFoundError
 from shared.storage.local import LocalObjectStore
+from tests.integration.storage.contract import ObjectStoreContract
+
+
+class TestLocalContract(ObjectStoreContract):
+    part_size = 1000  # a folder takes parts of any size
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> LocalObjectStore:
+        return LocalObjectStore(tmp_path)
 
 
 def test_open_destination_file_uris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,17 +127,6 @@ def test_put_part_rejects_negative_offset(tmp_path: Path) -> None:
     uid = store.start_upload("x")
     with pytest.raises(StorageError, match="negative"):
         store.put_part("x", uid, 1, b"abc", offset=-1)
-
-
-def test_complete_checks_etags(tmp_path: Path) -> None:
-    store = LocalObjectStore(tmp_path)
-    uid = store.start_upload("x")
-    store.put_part("x", uid, 1, b"abc")
-    with pytest.raises(StorageError):
-        store.complete_upload("x", uid, [UploadedPart(1, "0" * 32)])
-    with pytest.raises(StorageError):
-        store.complete_upload("x", uid, [UploadedPart(2, "0" * 32)])
-    assert store.head("x") is None
 
 
 def test_upload_bound_to_key(tmp_path: Path) -> None:
