@@ -23,7 +23,7 @@ from sandbox.errors import ApiError
 from sandbox.params import Params
 
 if TYPE_CHECKING:
-    from sandbox.core import Sandbox
+    from sandbox.host import Host
 
 CURRENT = "SSM_Current"
 
@@ -32,7 +32,7 @@ class SsmService:
     service = "ssm"
     version = "2019-09-23"
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sb = sandbox
         # name -> {"status": Enabled|Disabled|PendingDelete, "versions": {id: version}}
         self.secrets: dict[str, dict[str, Any]] = {}
