@@ -17,6 +17,11 @@
   with the AWS JSON error ``code`` (``ThrottlingException``, ``LimitExceededException``…),
   ``drop`` closes the connection unanswered, ``lost_answer`` forwards the call (it takes
   effect) and then closes without answering, ``slow`` waits ``delay`` first.
+* **S3 faults** (service ``"s3"``, actions ``CopyObject``, ``UploadPartCopy``,
+  ``CompleteMultipartUpload``): ``error`` answers ``200 OK`` with an ``<Error>`` body and does
+  not carry the request out, as S3 may for these three ("a 200 OK response can contain either
+  a success or an error", CopyObject / UploadPartCopy / CompleteMultipartUpload API
+  references; botocore's ``handlers.py`` ``_handle_200_error`` turns such answers into 500s).
 
 Must not import ``shared``: it stands for the real service.
 """
@@ -29,6 +34,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from sandbox.faults import Faults
 from sandbox.gateway import HttpGateway
@@ -37,6 +43,7 @@ log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "Logs_20140328."
 _HOP = {"host", "content-length", "connection", "transfer-encoding", "keep-alive"}
+_HOP_ANSWER = _HOP - {"content-length"}  # kept in answers, re-set unless a HEAD's
 
 
 class AwsGateway(HttpGateway):
@@ -70,6 +77,14 @@ class AwsGateway(HttpGateway):
         target = h.headers.get("X-Amz-Target") or ""
         action = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
         if action is None:
+            s3_action = _s3_action(h.command, h.path, h.headers.get("x-amz-copy-source"))
+            fault = self.faults.take("s3", s3_action) if s3_action else None
+            if fault is not None and fault.kind == "error":
+                self._reply(h, 200, {"Content-Type": "application/xml"}, (
+                    f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{fault.code}"
+                    f"</Code><Message>{fault.message}</Message><RequestId>sandbox</RequestId>"
+                    "</Error>").encode())
+                return
             self._reply(h, *self._forward(h, body))
             return
         with self._lock:
@@ -126,7 +141,8 @@ class AwsGateway(HttpGateway):
             content = resp.raw.read(decode_content=False)
         finally:
             resp.close()
-        out = {k: v for k, v in resp.headers.items() if k.lower() not in _HOP}
+        out = {k: v for k, v in resp.headers.items()
+               if k.lower() not in (_HOP_ANSWER if h.command == "HEAD" else _HOP)}
         return resp.status_code, out, content
 
     @staticmethod
@@ -135,7 +151,18 @@ class AwsGateway(HttpGateway):
         h.send_response(status)
         for name, value in headers.items():
             h.send_header(name, value)
-        h.send_header("Content-Length", str(len(body)))
+        if h.command != "HEAD" or "content-length" not in {k.lower() for k in headers}:
+            h.send_header("Content-Length", str(len(body)))  # a HEAD keeps the object's
         h.end_headers()
         if h.command != "HEAD":
             h.wfile.write(body)
+
+
+def _s3_action(method: str, path: str, copy_source: str | None) -> str | None:
+    """The S3 operations that may answer 200 with an error body (None: another one)."""
+    query = parse_qs(urlsplit(path).query, keep_blank_values=True)
+    if method == "POST" and "uploadId" in query:
+        return "CompleteMultipartUpload"
+    if method == "PUT" and copy_source:
+        return "UploadPartCopy" if "partNumber" in query else "CopyObject"
+    return None

@@ -20,6 +20,19 @@ encryption). An encrypted object's ETag is not its MD5 — COS says it "will be 
 the uploaded object is encrypted" — so the gateway answers a stable stand-in of 32 hex
 digits (it looks like an MD5, which is the trap), and maps it back in conditions.
 
+COS rules beyond S3 (:mod:`sandbox.cos_rules`, sources in SOURCES.md): the 1 MB minimum
+part checked at Complete Multipart Upload (``400 EntityTooSmall``), and
+``x-cos-hash-crc64ecma`` on uploads, part uploads, copies, completes and reads. The upstream
+must take parts down to 1 MB itself (moto's own minimum is S3's 5 MiB; the tests start the
+moto behind a COS gateway with a lower one).
+
+Faults (:attr:`CosGateway.faults`, service ``"cos"``, action the COS API name): ``error``
+answers ``HTTP 200`` with an ``<Error>`` body for the actions COS documents that for (PUT
+Object - Copy, Upload Part - Copy, Complete Multipart Upload; the request is not carried
+out) and 503 for the others; ``slow`` waits ``delay`` first; ``drop`` closes unanswered.
+:attr:`CosGateway.wrong_crc` (action → count) makes that many answers carry a CRC64 one bit
+off, as if the bytes had been damaged on the way.
+
 Must not import ``shared``: it stands for the real service.
 """
 
@@ -28,14 +41,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 import uuid
-from html import escape
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
 import requests
 
 from sandbox.cos_auth import TOKEN_HEADER, CosAuthError, Credential, CredentialStore, verify
+from sandbox.cos_rules import (
+    CRC_HEADER,
+    ERROR_200_ACTIONS,
+    Ledger,
+    action,
+    copy_range_size,
+    cos_error_xml,
+    crc64,
+    crc64_of,
+    error_xml,
+    listed_parts,
+)
+from sandbox.faults import Faults
 from sandbox.gateway import HttpGateway
 
 log = logging.getLogger(__name__)
@@ -78,6 +104,10 @@ class CosGateway(HttpGateway):
         self._no_tagging: set[str] = set()  # secret ids without object-tagging rights
         self.sse_buckets: set[str] = set()  # buckets encrypting every object (SSE-COS)
         self._real_etags: dict[str, str] = {}  # stand-in ETag of an encrypted object -> S3's
+        self.faults = Faults()
+        self.ledger = Ledger()  # part sizes and CRC64s COS keeps and S3 does not
+        # action -> how many more answers carry a CRC64 one off (bytes damaged on the way)
+        self.wrong_crc: dict[str, int] = {}
         super().__init__(host, port)
 
     # --------------------------------------------------------------- control
@@ -151,14 +181,89 @@ class CosGateway(HttpGateway):
         self.requests.append((h.command, bucket, object_path))
         if headers.get("x-cos-copy-source"):
             self.copies.append((bucket, object_path))
+        act = action(h.command, split.query, headers)
+        if self._refused(h, act, split.query, body, request_id):
+            return
         try:
-            self._forward(h, bucket, object_path, split.query, headers, body, request_id)
+            self._forward(h, bucket, object_path, split.query, headers, body, request_id, act)
         except requests.RequestException as exc:
             self._error(h, 502, "InternalError", f"upstream failed: {type(exc).__name__}",
                         request_id)
 
+    def _refused(self, h: BaseHTTPRequestHandler, act: str | None, query: str, body: bytes,
+                 request_id: str) -> bool:
+        """Answer a planned fault or a COS rule S3 does not have; True if answered."""
+        fault = self.faults.take("cos", act) if act else None
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)
+        elif fault is not None and fault.kind == "drop":
+            h.close_connection = True
+            return True
+        elif fault is not None:
+            status = 200 if act in ERROR_200_ACTIONS else 503
+            self._error(h, status, fault.code, fault.message, request_id)
+            return True
+        if act == "CompleteMultipartUpload":
+            upload_id = (parse_qs(query).get("uploadId") or [""])[0]
+            small = self.ledger.too_small(upload_id, listed_parts(body))
+            if small is not None:
+                self._error(h, 400, "EntityTooSmall", f"part {small} is smaller than the "
+                            "minimum allowed size of 1 MB", request_id)
+                return True
+        return False
+
+    def _crc(self, act: str | None, bucket: str, object_path: str, query: str,
+             headers: dict[str, str], body: bytes, status: int, etag: str | None) -> int | None:
+        """The ``x-cos-hash-crc64ecma`` COS gives this answer (None: no header); records
+        what later answers need. ``etag``: upstream's, of the object or part written."""
+        if status != 200 or act is None:
+            return None
+        args = parse_qs(query)
+        upload_id = (args.get("uploadId") or [""])[0]
+        if act in ("PutObject", "UploadPart"):
+            crc = crc64(body)
+            if act == "UploadPart":
+                self.ledger.part(upload_id, int(args["partNumber"][0]), len(body), crc)
+            elif etag:
+                self.ledger.remember(bucket, object_path, etag, crc)
+            return crc
+        if act == "UploadPartCopy":
+            src = _copy_source(headers["x-cos-copy-source"])
+            wanted = headers.get("x-cos-copy-source-range")
+            crc = self._upstream_crc(src, wanted)
+            size = copy_range_size(wanted)
+            self.ledger.part(upload_id, int(args["partNumber"][0]),
+                             size if size is not None else 0, crc)
+            return crc
+        if act == "PutObjectCopy":
+            src_bucket, _, src_key = _copy_source(headers["x-cos-copy-source"])[1:].partition("/")
+            src_crc = self.ledger.crc_any(src_bucket, "/" + src_key.split("?")[0])
+            if src_crc is not None and etag:
+                self.ledger.remember(bucket, object_path, etag, src_crc)
+            return src_crc
+        if act == "CompleteMultipartUpload" and etag:
+            numbers = listed_parts(body)
+            crc = None
+            if self.ledger.parts_have_crc(upload_id, numbers):
+                crc = self._upstream_crc(f"/{bucket}{object_path}", None)
+                self.ledger.remember(bucket, object_path, etag, crc)
+            self.ledger.completed(upload_id)
+            return crc
+        if act in ("HeadObject", "GetObject"):
+            return self.ledger.crc(bucket, object_path, etag)
+        return None
+
+    def _upstream_crc(self, path: str, byte_range: str | None) -> int:
+        """CRC64 of an upstream object (``/<bucket>/<key>``) or one range of it, streamed."""
+        out = {"Authorization": _FAKE_SIGV4, **({"Range": byte_range} if byte_range else {})}
+        url = self.upstream + quote(path, safe="/-_.~")
+        with self._session.get(url, headers=out, stream=True, timeout=(10, 120)) as resp:
+            resp.raise_for_status()
+            return crc64_of(resp.raw.stream(CHUNK, decode_content=False))
+
     def _forward(self, h: BaseHTTPRequestHandler, bucket: str, object_path: str, query: str,
-                 headers: dict[str, str], body: bytes, request_id: str) -> None:
+                 headers: dict[str, str], body: bytes, request_id: str,
+                 act: str | None = None) -> None:
         out: dict[str, str] = {"Authorization": _FAKE_SIGV4}
         for name, value in headers.items():
             if name in _PASS_REQUEST:
@@ -190,7 +295,6 @@ class CosGateway(HttpGateway):
         resp = self._session.request(h.command, url, headers=out, data=body or None,
                                      stream=True, timeout=(10, 120), allow_redirects=False)
         try:
-            h.send_response(resp.status_code)
             content_type = resp.headers.get("Content-Type", "")
             has_length = "content-length" in {k.lower() for k in resp.headers}
             sse = resp.headers.get("x-amz-server-side-encryption")
@@ -200,10 +304,20 @@ class CosGateway(HttpGateway):
             if h.command != "HEAD" and ("xml" in content_type or not has_length):
                 payload = _S3_NS.sub(b"", resp.content)
                 if resp.status_code >= 400:
-                    payload = _cos_error_xml(payload, h.path, request_id)
+                    payload = cos_error_xml(payload, h.path, request_id)
                 elif sse:
                     payload = re.sub(rb"<ETag>([^<]*)</ETag>", lambda m: b"<ETag>" + self._stand_in(
                         m.group(1).decode()).encode() + b"</ETag>", payload)
+            written = re.search(rb"<ETag>([^<]*)</ETag>", resp.content) if payload else None
+            etag = written.group(1).decode() if written else resp.headers.get("ETag")
+            crc = self._crc(act, bucket, object_path, query, headers, body, resp.status_code,
+                            etag)
+            h.send_response(resp.status_code)
+            if crc is not None and self.wrong_crc.get(act or "", 0) > 0:
+                self.wrong_crc[act or ""] -= 1
+                crc ^= 1
+            if crc is not None:
+                h.send_header(CRC_HEADER, str(crc))
             if sse:
                 h.send_header("x-cos-server-side-encryption", sse)
             for name, value in resp.headers.items():
@@ -256,7 +370,7 @@ class CosGateway(HttpGateway):
 
     def _error(self, h: BaseHTTPRequestHandler, status: int, code: str, message: str,
                request_id: str) -> None:
-        body = _error_xml(code, message, urlsplit(h.path).path, request_id)
+        body = error_xml(code, message, urlsplit(h.path).path, request_id)
         h.send_response(status)
         h.send_header("Content-Type", "application/xml")
         h.send_header("x-cos-request-id", request_id)
@@ -276,19 +390,3 @@ def _copy_source(value: str) -> str:
     m = COS_HOST.match(host)
     bucket = m.group("bucket") if m else host
     return f"/{bucket}/{path}"
-
-
-def _error_xml(code: str, message: str, resource: str, request_id: str) -> bytes:
-    """An error body shaped like COS's (the SDK wants Code, Message, Resource, RequestId)."""
-    return (f"<?xml version='1.0' encoding='utf-8' ?><Error><Code>{escape(code)}</Code>"
-            f"<Message>{escape(message)}</Message><Resource>{escape(resource)}</Resource>"
-            f"<RequestId>{request_id}</RequestId><TraceId>{request_id}</TraceId>"
-            f"</Error>").encode()
-
-
-def _cos_error_xml(payload: bytes, path: str, request_id: str) -> bytes:
-    code = re.search(rb"<Code>([^<]*)</Code>", payload)
-    message = re.search(rb"<Message>([^<]*)</Message>", payload)
-    return _error_xml(code.group(1).decode() if code else "InternalError",
-                      message.group(1).decode() if message else "",
-                      urlsplit(path).path, request_id)

@@ -140,13 +140,23 @@ class MotoServer:
         requests.post(f"{self.url}/moto-api/reset", timeout=10)
 
 
-def start_moto() -> MotoServer:
+S3_MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last (moto's default)
+COS_MIN_PART = 1024 * 1024  # COS's (the COS gateway checks it; moto must take such parts)
+_MOTO_LOCK = threading.Lock()  # one request at a time across every moto of this process
+
+
+def start_moto(part_min: int = S3_MIN_PART) -> MotoServer:
     """Start moto's threaded server on a free port of 127.0.0.1. Stop it with ``.stop()``.
 
     moto evaluates a conditional write and applies it without a lock, so two concurrent
     requests can both pass one condition — which DynamoDB itself never allows. This server
     therefore runs one request at a time (connections are still served by threads), so
     conditional writes are atomic as on the real service.
+
+    ``part_min``: the smallest multipart part (but the last) this server takes. moto keeps it
+    in one module global (``moto.s3.models.S3_UPLOAD_PART_MIN_SIZE``), so each request sets
+    it for the server it reaches, under a lock every moto of the process shares. A moto
+    behind the COS gateway takes :data:`COS_MIN_PART`; the gateway enforces COS's minimum.
     """
     try:
         from moto.moto_server import werkzeug_app
@@ -159,10 +169,11 @@ def start_moto() -> MotoServer:
     class AtomicMotoServer(ThreadedMotoServer):
         def _server_entry(self) -> None:
             app = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
-            lock = threading.Lock()
+            import moto.s3.models as s3_models
 
             def one_at_a_time(environ: Any, start_response: Any) -> Any:
-                with lock:
+                with _MOTO_LOCK:
+                    s3_models.S3_UPLOAD_PART_MIN_SIZE = part_min
                     return list(app(environ, start_response))
 
             self._server = make_server(self._ip_address, self._port, one_at_a_time,

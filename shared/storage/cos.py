@@ -12,6 +12,15 @@ would move every byte again and notify the bucket's subscribers twice). ``head``
 either as ``metadata["md5"]``. ``set_metadata`` does rewrite the object server-side
 (``CopyStatus="Replaced"``; part by part with ``upload_part_copy`` above 5 GiB).
 
+Answers COS documents beyond S3's: PUT Object - Copy, Upload Part - Copy and Complete
+Multipart Upload may answer ``200 OK`` with an ``<Error>`` body (the SDK raises
+``CosServiceError`` with status 200 for the first and last, and hands the body back as a dict
+for Upload Part - Copy; each is a failed call here, retryable as its code says). Where COS
+returns ``x-cos-hash-crc64ecma`` (uploads, parts, completes, copies) it is checked against the
+CRC-64 of the bytes sent (a multipart object's from its parts'); a mismatch fails the call,
+retryably, and a completed or copied object that does not match is deleted so that no later
+attempt takes it as done.
+
 Server-side copy: a COS source (a DLC result, which DLC writes into a bucket of the user's)
 that this store's own credentials can read is copied inside COS, never downloaded. When they
 cannot (``403``), the copy streams it with the source's temporary credentials instead.
@@ -20,18 +29,21 @@ cannot (``403``), the copy streams it with the source's temporary credentials in
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigError, StorageError
-from shared.storage.base import CosObjectSource, ObjectInfo, sdk_body
+from shared.storage.base import CosObjectSource, ObjectInfo, UploadedPart, sdk_body
+from shared.storage.crc64 import combine_all, crc64
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
 from shared.storage.sources import cos_endpoint_kwargs, etag_is_md5
 
 log = logging.getLogger(__name__)
 
 META = "x-cos-meta-"
+CRC_HEADER = "x-cos-hash-crc64ecma"
 _RETRYABLE_CODES = frozenset({"SlowDown", "RequestTimeout", "InternalError",
                               "ServiceUnavailable", "RequestTimeTooSkewed"})
 
@@ -66,6 +78,24 @@ def _header(headers: dict[str, Any], name: str) -> Any:
     return None
 
 
+def _crc_of(headers: dict[str, Any]) -> int | None:
+    """The ``x-cos-hash-crc64ecma`` COS answered (decimal), None when absent or unreadable."""
+    value = _header(headers, CRC_HEADER)
+    try:
+        return int(str(value).strip()) if value is not None else None
+    except ValueError:
+        log.warning("COS answered an unreadable %s header; not checked", CRC_HEADER)
+        return None
+
+
+def _body_error(resp: dict[str, Any], what: str) -> StorageError | None:
+    """A ``200 OK`` whose body is an ``<Error>`` (the SDK's dict of it), as a StorageError."""
+    if "ETag" in resp:
+        return None
+    code = resp.get("Code")
+    return storage_error("COS", str(code) if code else "NoETag", 200, what, _RETRYABLE_CODES)
+
+
 class CosObjectStore(S3LikeStore):
     scheme = "cos"
     parts_field = "Part"  # CompleteMultipartUpload's list of parts
@@ -83,6 +113,9 @@ class CosObjectStore(S3LikeStore):
                               "TENCENTCLOUD_SECRETKEY, or a function role)")
         self._creds = (secret_id, secret_key, token or None)
         self.client = client or self._make_client(endpoint)
+        # (upload id, part number) -> (CRC-64, size) of the parts this store sent
+        self._part_crcs: dict[tuple[str, int], tuple[int, int]] = {}
+        self._crc_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"CosObjectStore({self.bucket!r}, region={self.region!r}, prefix={self.prefix!r})"
@@ -121,7 +154,35 @@ class CosObjectStore(S3LikeStore):
         resp = self.client.upload_part_copy(
             Bucket=self.bucket, Key=full_key, PartNumber=number, UploadId=upload_id,
             CopySource=source, CopySourceRange=byte_range)
+        failure = _body_error(resp, f"copy of part {number}")
+        if failure is not None:
+            raise failure
         return str(resp["ETag"])
+
+    def _complete(self, full_key: str, upload_id: str, parts: list[UploadedPart]) -> None:
+        listed = [{"PartNumber": p.part_number, "ETag": f'"{p.etag.strip(chr(34))}"'}
+                  for p in parts]
+        resp = self.client.complete_multipart_upload(Bucket=self.bucket, Key=full_key,
+                                                     UploadId=upload_id,
+                                                     MultipartUpload={"Part": listed})
+        with self._crc_lock:
+            sent = [self._part_crcs.pop((upload_id, p.part_number), None) for p in parts]
+        answered = _crc_of(resp)
+        if answered is None or any(s is None for s in sent):
+            return  # parts sent by an earlier invocation: the copy reads the object back
+        expected = combine_all([s for s in sent if s is not None])
+        if answered != expected:
+            self._discard(full_key, "the completed object's CRC-64 differs from its parts'")
+
+    def _discard(self, full_key: str, problem: str) -> None:
+        """A written object that is not what was sent: delete it (so that no later attempt
+        takes it for done) and fail, retryably."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=full_key)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not delete the damaged object %s: %s", full_key,
+                        _error(exc, "delete").message)
+        raise StorageError(problem, retryable=True)
 
     def _tags(self, key: str) -> dict[str, str]:
         resp = self._call("read tags", self.client.get_object_tagging, Bucket=self.bucket,
@@ -183,6 +244,12 @@ class CosObjectStore(S3LikeStore):
         resp = self._call(f"part {part_number}", self.client.upload_part, Bucket=self.bucket,
                           Key=self._k(key), Body=data, PartNumber=part_number,
                           UploadId=upload_id, ContentMD5=md5_b64(data))
+        crc, answered = crc64(data), _crc_of(resp)
+        if answered is not None and answered != crc:
+            raise StorageError(f"part {part_number}: COS's CRC-64 differs from the bytes "
+                               "sent", retryable=True)
+        with self._crc_lock:
+            self._part_crcs[(upload_id, part_number)] = (crc, len(data))
         return str(_header(resp, "etag")).strip('"')
 
     def put_object(self, key: str, data: bytes, metadata: dict[str, str] | None = None
@@ -190,6 +257,10 @@ class CosObjectStore(S3LikeStore):
         resp = self._call("put object", self.client.put_object, Bucket=self.bucket,
                           Key=self._k(key), Body=data, ContentMD5=md5_b64(data),
                           Metadata=_meta_headers(metadata))
+        answered = _crc_of(resp)
+        if answered is not None and answered != crc64(data):
+            self._discard(self._k(key), "COS's CRC-64 of the object differs from the bytes "
+                          "sent")
         etag = _header(resp, "etag")
         return ObjectInfo(key=key, size=len(data), etag=str(etag).strip('"') if etag else None,
                           metadata={k.lower(): v for k, v in (metadata or {}).items()})
@@ -226,6 +297,12 @@ class CosObjectStore(S3LikeStore):
             if exc.status in (401, 403):
                 return None
             raise
+        source_crc = _crc_of(head)
+        if source_crc is not None:
+            copied = self._call("head", self.client.head_object, Bucket=self.bucket,
+                                Key=self._k(key))
+            if _crc_of(copied) not in (None, source_crc):
+                self._discard(self._k(key), "the copy's CRC-64 differs from the source's")
         info = self.head(key)
         if info is None or info.size != size:
             raise StorageError("server-side copy did not produce the object", retryable=True)

@@ -113,6 +113,8 @@ class S3LikeStore(TaggedObjectStore):
         """One SDK call, its failure as a StorageError naming ``what``."""
         try:
             return fn(**kwargs)
+        except StorageError:
+            raise  # a check of the answer failed; it says why
         except Exception as exc:  # noqa: BLE001 - SDK service and client errors
             raise self._error(exc, what) from exc
 

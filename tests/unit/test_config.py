@@ -43,3 +43,13 @@ def test_storage_endpoints_and_cos_keys_are_read_with_the_settings() -> None:
     assert (dest.scheme, dest.location, dest.prefix, dest.region) == (
         "cos", "b-1250000000", "/out", "ap-shanghai")
     assert "sk" not in repr(settings.storage)
+
+
+@pytest.mark.parametrize("value", ["0.5", "1", "4.99"])
+def test_a_part_size_under_the_stores_minimum_stops_the_cold_start(value: str) -> None:
+    """S3 takes parts (but the last) of 5 MiB and more, COS of 1 MB: the part size is at
+    least 5 MiB, so it suits either."""
+    with pytest.raises(ConfigError, match="COURIER_PART_SIZE_MB") as caught:
+        Settings.from_env({**BASE, "COURIER_PART_SIZE_MB": value})
+    assert "at least 5" in str(caught.value)
+    assert Settings.from_env({**BASE, "COURIER_PART_SIZE_MB": "5"}).part_size == 5 * 1024 ** 2

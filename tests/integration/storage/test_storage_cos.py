@@ -34,7 +34,7 @@ PERM = ("AKIDpermanent0001", "permanent-secret-key")
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[CosGateway]:
-    moto = servers.require(servers.start_moto)
+    moto = servers.require(lambda: servers.start_moto(servers.COS_MIN_PART))
     gw = CosGateway(moto.url, region=REGION, credentials={PERM[0]: PERM[1]}).start()
     try:
         yield gw
