@@ -15,6 +15,11 @@ CreateExportTask takes no idempotency token, but a ``taskName``: each task is na
 Courier export and group (``<export id>-<n>``), and an answer that leaves open whether the
 call went through is followed by a search for a task of that name (``create_once``).
 
+Every call ends by the call deadline (:func:`~shared.providers.base.call_deadline`): none
+starts with less than ``MIN_CALL_S`` left, and its read timeout is capped by the time left
+(botocore's per-request ``read_timeout``, set in a ``before-call`` hook), as the Tencent
+clients cap theirs; a connection takes at most ``CONNECT_S`` more.
+
 Polling: one task is described by its id. For several, the active tasks (statusCode PENDING,
 then RUNNING: one or two, as the account has at most one) settle every export still running
 in two calls; only the tasks no longer active are described one by one, which happens once
@@ -73,6 +78,7 @@ RETRYABLE_CODES = frozenset({"LimitExceededException", "ThrottlingException", "T
                              "OperationAbortedException"})
 THROTTLED_CODES = frozenset({"ThrottlingException", "Throttling"})
 BUSY_RETRY_S = 30.0  # after LimitExceededException, look again no sooner than this
+CONNECT_S, READ_S = 2.0, 20.0  # the clients' own timeouts (read: capped by the time left)
 # answers that leave open whether a create went through (nothing came back, or a 5xx)
 AMBIGUOUS_CODES = frozenset({"NoAnswer", "ServiceUnavailableException", "InternalFailure",
                              "InternalServerError", "RequestTimeout"})
@@ -84,9 +90,9 @@ class CloudwatchProvider(Provider):
     def __init__(self, settings: AwsSettings, *, logs: Any = None, s3: Any = None,
                  sts: Any = None, limiter: RateBudget | None = None) -> None:
         self.settings = settings
-        self.logs = logs or _client("logs", settings.endpoint, settings.region)
-        self.s3 = s3 or _client("s3", settings.s3_endpoint, settings.region)
-        self._sts = sts
+        self.logs = _capped(logs or _client("logs", settings.endpoint, settings.region))
+        self.s3 = _capped(s3 or _client("s3", settings.s3_endpoint, settings.region))
+        self._sts = _capped(sts) if sts is not None else None
         self.limiter = limiter or RateLimiter(rate=5)  # assumption: Logs' low per-action TPS
         self._account: str | None = None
 
@@ -285,7 +291,8 @@ class CloudwatchProvider(Provider):
     def _account_id(self) -> str:
         if self._account is None:
             if self._sts is None:
-                self._sts = _client("sts", self.settings.endpoint, self.settings.region)
+                self._sts = _capped(_client("sts", self.settings.endpoint,
+                                            self.settings.region))
             answer = self._sdk("GetCallerIdentity", self._sts.get_caller_identity)
             self._account = str(answer.get("Account") or "")
         return self._account
@@ -337,6 +344,23 @@ def _client(service: str, endpoint: str | None, region: str) -> Any:
     from botocore.config import Config
 
     # No SDK retries: a retried CreateExportTask could make a second task.
-    config = Config(connect_timeout=5, read_timeout=20, retries={"total_max_attempts": 1},
+    config = Config(connect_timeout=CONNECT_S, read_timeout=READ_S,
+                    retries={"total_max_attempts": 1},
                     s3={"addressing_style": "path"} if endpoint else None)
     return boto3.client(service, endpoint_url=endpoint, region_name=region, config=config)
+
+
+def _cap_read_timeout(context: dict[str, Any], **_: Any) -> None:
+    """botocore ``before-call`` hook: this request's read timeout is at most the time left
+    before the call deadline (the client's own without one)."""
+    left = time_left()
+    if left is not None:
+        context["read_timeout"] = max(0.1, min(READ_S, left))
+
+
+def _capped(client: Any) -> Any:
+    """``client`` with its calls' read timeouts capped by the call deadline."""
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is not None:
+        events.register("before-call", _cap_read_timeout, unique_id="courier-call-deadline")
+    return client
