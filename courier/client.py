@@ -198,13 +198,14 @@ class LocalClient:
         args = self._run(list_args, query, TaskState)
         page = self._run(self._bundle.store().list_tasks, state=args.state, provider=provider,
                          limit=args.limit, cursor=args.cursor)
-        return {"items": [exports.public_view(t) for t in page.items],
+        return {"items": exports.public_views(self._bundle.store(), page.items),
                 "next_cursor": page.next_cursor}
 
     def get(self, export_id: str) -> dict[str, Any]:
         from shared import exports
 
-        return exports.public_view(self._run(self._bundle.store().get_task, export_id))
+        store = self._bundle.store()
+        return exports.public_views(store, [self._run(store.get_task, export_id)])[0]
 
     def action(self, export_id: str, verb: str) -> dict[str, Any]:
         from shared import exports

@@ -142,6 +142,7 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
         # Its turn has not come: wait, in order, without counting it as a failure.
         task.stage = "queued"
         task.remote["queue_position"] = place
+        task.remote[queues.QUEUE_KEY] = queue
         task.due_at = now + timedelta(seconds=poll_interval_s)
         task.release()
         return store.update_task(task)
@@ -185,6 +186,7 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
             locks.release(store, serial, owner)
     task.move(TaskState.SUBMITTED)
     task.remote.pop("queue_position", None)
+    task.remote.pop(queues.QUEUE_KEY, None)
     task.remote.pop(CREATE_OPEN, None)
     task.remote.pop(CREATE_DOUBT, None)
     task.remote.update(submission.remote)
@@ -299,8 +301,21 @@ def check_now(store: TaskStore, export_id: str, *, now: datetime | None = None) 
         raise ConflictError(f"export {export_id} changed meanwhile; try again") from exc
 
 
-def public_view(task: ExportTask) -> dict[str, Any]:
-    """What the API shows: no presigned URLs, no leases."""
+def public_views(store: TaskStore, tasks: Iterable[ExportTask]) -> list[dict[str, Any]]:
+    """:func:`public_view` of each task, with the queue positions read live."""
+    tasks = list(tasks)
+    positions = queues.live_positions(store, tasks)
+    return [public_view(t, positions) for t in tasks]
+
+
+def public_view(task: ExportTask, positions: dict[str, int] | None = None) -> dict[str, Any]:
+    """What the API shows: no presigned URLs, no leases. ``positions``: the live queue
+    positions (:func:`shared.queues.live_positions`); without them, the one the export was
+    given when it last looked."""
+    if positions is not None and task.remote.get(queues.QUEUE_KEY):
+        position = positions.get(task.id)
+    else:
+        position = task.remote.get("queue_position")
     return {
         "id": task.id,
         "provider": task.provider,
@@ -312,8 +327,7 @@ def public_view(task: ExportTask) -> dict[str, Any]:
         "result": {k: v for k, v in task.result.items() if k not in SECRET_RESULT_FIELDS},
         "destination": task.destination or None,
         "error": task.error,
-        "queue_position": (task.remote.get("queue_position")
-                           if task.state is TaskState.ACCEPTED else None),
+        "queue_position": position if task.state is TaskState.ACCEPTED else None,
         "parts": _parts_view(task),
         "round": task.round,
         "subscribers": task.subscribers,

@@ -18,6 +18,7 @@ record, so two invocations never both take the slot.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 from shared.clock import to_iso, utcnow
@@ -28,6 +29,7 @@ from shared.state.base import Record, TaskStore
 log = logging.getLogger(__name__)
 
 QUEUE = "queue"
+QUEUE_KEY = "queue"  # in ``task.remote``: the queue an export waits in (set by exports.submit)
 ATTEMPTS = 5  # compare-and-set rounds before giving up for this time
 HOLDING = (TaskState.ACCEPTED, TaskState.SUBMITTED)
 
@@ -70,6 +72,36 @@ def position(store: TaskStore, key: str, export_id: str) -> int | None:
         return 0
     ids = [entry[1] for entry in rec.data.get("line") or []]
     return ids.index(export_id) + 1 if export_id in ids else None
+
+
+def live_positions(store: TaskStore, tasks: Iterable[ExportTask]) -> dict[str, int]:
+    """Where each waiting export of ``tasks`` stands now (1: next once the slot frees), read
+    from its queue's record rather than from what the export was told when it last looked:
+    exports ahead of it that are no longer waiting (admitted, cancelled, gone) do not count.
+    Each queue record and each export ahead is read once per call. Exports not waiting in a
+    queue (or holding its slot) are left out."""
+    records: dict[str, Record | None] = {}
+    waiting: dict[str, bool] = {}
+    positions: dict[str, int] = {}
+    for task in tasks:
+        key = task.remote.get(QUEUE_KEY)
+        if task.state is not TaskState.ACCEPTED or not key:
+            continue
+        if key not in records:
+            records[key] = store.get_record(QUEUE, key)
+        rec = records[key]
+        if rec is None or rec.data.get("holder") == task.id:
+            continue
+        ids = [entry[1] for entry in rec.data.get("line") or []]
+        if task.id not in ids:
+            continue
+        ahead = 0
+        for other in ids[:ids.index(task.id)]:
+            if other not in waiting:
+                waiting[other] = _waiting(store, other)
+            ahead += waiting[other]
+        positions[task.id] = ahead + 1
+    return positions
 
 
 def _place(store: TaskStore, rec: Record, task: ExportTask) -> int:

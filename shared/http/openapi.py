@@ -219,7 +219,7 @@ def schemas() -> dict[str, Any]:
                     "retryable": {"type": "boolean"}}}),
                 "queue_position": nullable({"type": "integer", "minimum": 1, "description": (
                     "Accepted exports waiting their turn (one CloudWatch Logs export task "
-                    "per account and region): 1 is next")}),
+                    "per account and region): 1 is next; read from the queue when asked")}),
                 "parts": nullable({"type": "array", "description": (
                     "A CLS window holding more logs than one export carries is split into "
                     "parts, one CLS export each, delivered together under this export"),

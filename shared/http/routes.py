@@ -70,7 +70,7 @@ def router(settings: Settings, store: Callable[[], TaskStore], providers: Provid
 
     @r.get("/exports/<export_id>")
     def get(export_id: str) -> Response:
-        return json_response(200, exports.public_view(store().get_task(export_id)))
+        return json_response(200, exports.public_views(store(), [store().get_task(export_id)])[0])
 
     @r.get("/exports")
     def list_() -> Response:
@@ -78,7 +78,7 @@ def router(settings: Settings, store: Callable[[], TaskStore], providers: Provid
         args = list_args(q, TaskState)
         page = store().list_tasks(state=args.state, provider=q.get("provider"),
                                   limit=args.limit, cursor=args.cursor)
-        return json_response(200, {"items": [exports.public_view(t) for t in page.items],
+        return json_response(200, {"items": exports.public_views(store(), page.items),
                                    "next_cursor": page.next_cursor})
 
     @r.post("/exports/<export_id>/cancel")
