@@ -1,6 +1,7 @@
 """``make demo``: the whole round trip on this machine, against the sandbox.
 
-Starts the provider sandbox and a webhook receiver, points the bundle at them (SQLite state,
+Starts the provider sandbox, moto's server behind the CloudWatch Logs gateway
+(:mod:`courier.demo_aws`) and a webhook receiver, points the bundle at them (SQLite state,
 a local-folder bucket), creates exports through the real create handler with API-gateway
 events from ``events/``, runs the timer handler until every export is delivered, checks the
 files and the signed webhooks, and prints a summary ending in ``demo: N/N exports delivered``.
@@ -17,14 +18,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+from courier.demo_aws import GROUP as CW_GROUP
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 
 
-def demo_exports(now_ms: int) -> list[tuple[str, dict[str, Any]]]:
-    """(event file, request body) per export: every provider the sandbox serves."""
+def demo_exports(now_ms: int, cloudwatch: tuple[int, int] | None = None
+                 ) -> list[tuple[str, dict[str, Any]]]:
+    """(event file, request body) per export: every provider the sandbox serves, and
+    CloudWatch Logs over ``cloudwatch`` (from, to) when moto runs."""
     hour = 3_600_000
-    return [
+    aws = [] if cloudwatch is None else [
+        ("aws_http_api_post_exports_cloudwatch.json",
+         {"provider": "cloudwatch", "params": {"logGroupName": CW_GROUP,
+                                               "from": cloudwatch[0], "to": cloudwatch[1]}})]
+    return aws + [
         ("scf_apigw_post_exports.json",
          {"provider": "cls", "params": {"TopicId": "topic-app-logs", "From": now_ms - hour,
                                         "To": now_ms, "Query": "level:ERROR"}}),
@@ -86,13 +95,14 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
     receiver = Receiver(secret).start()
     api_key = secrets.token_urlsafe(24)
     os.environ.update(demo_env(sb, work, api_key, secret, receiver.url))
+    aws, window = start_aws(say)
     from functions import common, create_export, poll_tasks
 
     common.reset()
     say(f"sandbox at {sb.url}; state {work / 'state.db'}; bucket {work / 'bucket'}")
     now_ms = int(time.time() * 1000)
     ids: list[str] = []
-    for i, (event_name, body) in enumerate(demo_exports(now_ms)):
+    for i, (event_name, body) in enumerate(demo_exports(now_ms, window)):
         event = http_event(event_name, body, api_key, f"demo-{run_id}-{i}")
         answer = create_export.handler(event, LocalContext())
         task = json.loads(answer["body"])
@@ -126,15 +136,36 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
         time.sleep(0.5)
 
     delivered = summary(store, ids, receiver, say, out)
-    calls = getattr(sb, "calls", {})
+    calls = dict(getattr(sb, "calls", {}))
+    if aws is not None:
+        calls.update({("logs", action): n for action, n in aws.gateway.calls.items()})
     if calls:
         spent = ", ".join(f"{svc}.{action}={n}" for (svc, action), n in sorted(calls.items()))
         say(f"provider API calls: {spent}")
     receiver.stop()
+    if aws is not None:
+        aws.stop()
     sb.stop()
     print("look at them: .venv/bin/courier exports list  (or .venv/bin/courier ui)", file=out)
     print(f"demo: {delivered}/{len(ids)} exports delivered", file=out, flush=True)
     return 0 if ids and delivered == len(ids) else 1
+
+
+def start_aws(say: Any) -> tuple[Any, tuple[int, int] | None]:
+    """moto behind the CloudWatch Logs gateway, seeded, with the bundle pointed at it; (None,
+    None) without moto (the export is then left out)."""
+    from courier.demo_aws import DemoAws
+
+    try:
+        aws = DemoAws().start()
+    except ImportError:
+        say("cloudwatch left out: moto[server] is not installed (make .venv/.installed)")
+        return None, None
+    os.environ.pop("AWS_PROFILE", None)  # moto's fake keys only, never a real profile
+    os.environ.update(aws.env())
+    window = aws.seed()
+    say(f"moto at {aws.moto_url}, CloudWatch Logs gateway at {aws.gateway.url}")
+    return aws, window
 
 
 def approve(sb: Any, task: Any, api_key: str, say: Any) -> None:
@@ -160,9 +191,11 @@ def summary(store: Any, ids: list[str], receiver: Any, say: Any, out: Any) -> in
         md5_ok = ""
         uri = str(dest.get("uri") or "")
         if uri.startswith("file://") and dest.get("md5"):
-            data = Path(uri[len("file://"):]).read_bytes()
-            md5_ok = ("ok" if hashlib.md5(data, usedforsecurity=False).hexdigest() == dest["md5"]
-                      else "MISMATCH")
+            path = Path(uri[len("file://"):])
+            md5_ok = "ok" if _md5(path) == dest["md5"] else "MISMATCH"
+            if md5_ok == "ok" and dest.get("manifest"):  # several files: check each listed
+                md5_ok = _check_manifest(path, str(dest.get("key") or ""),
+                                         int(dest.get("objects") or 0))
         hooks = [r for r in receiver.received
                  if r.payload.get("data", {}).get("export_id") == export_id]
         ok = [r.event_type for r in hooks if r.verified and r.status < 300]
@@ -170,7 +203,10 @@ def summary(store: Any, ids: list[str], receiver: Any, say: Any, out: Any) -> in
                    f"{len(hooks)} tries, none verified" if hooks else "none")
         if task.state.value == "delivered" and md5_ok == "ok" and "export.delivered" in ok:
             delivered += 1
-        rows.append((export_id, task.provider, task.state.value, str(dest.get("key") or "-"),
+        key = str(dest.get("key") or "-")
+        if dest.get("manifest"):
+            key += f" ({dest.get('objects')} objects)"
+        rows.append((export_id, task.provider, task.state.value, key,
                      str(dest.get("size", "-")), f"{dest.get('md5', '-')} {md5_ok}".strip(),
                      webhook))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -179,6 +215,24 @@ def summary(store: Any, ids: list[str], receiver: Any, say: Any, out: Any) -> in
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)), file=out)
     print(file=out)
     return delivered
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def _check_manifest(path: Path, key: str, objects: int) -> str:
+    """"ok" when every object the manifest lists is in the bucket with its size and MD5
+    (``path`` is the manifest's file, ``key`` its key: the keys it lists are the bucket's)."""
+    manifest = json.loads(path.read_text())
+    listed = manifest.get("objects") or []
+    if not listed:
+        return "MISMATCH"
+    bucket = path.parents[len(Path(key).parts) - 1]
+    good = [o for o in listed if (bucket / o["key"]).is_file()
+            and (bucket / o["key"]).stat().st_size == o["size"]
+            and _md5(bucket / o["key"]) == o["md5"]]
+    return "ok" if len(good) == len(listed) == objects else "MISMATCH"
 
 
 def sandbox_speed() -> dict[str, Any]:

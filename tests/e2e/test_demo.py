@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDERS = ("cls", "dlc", "mongodb", "tcss", "dms")
+PROVIDERS = ("cls", "dlc", "mongodb", "tcss", "dms", "cloudwatch")
+CW_STREAMS = 3  # the demo's log group: one gzip object per stream, and the manifest
 
 
 @pytest.mark.timeout(300)
@@ -29,4 +31,11 @@ def test_demo_delivers_one_export_per_provider() -> None:
         assert {p for p, _ in rows} == set(PROVIDERS)
         assert all(state == "delivered" for _, state in rows)
         assert "export.waiting, export.delivered verified" in out  # the DMS approval wait
+        # CloudWatch Logs through moto: every object and the manifest listing them verified
+        cw = re.search(r"^exp_\w+\s+cloudwatch\s+delivered\s+(\S+) \((\d+) objects\)\s+\d+\s+"
+                       r"[0-9a-f]{32} ok\s+export\.delivered verified", out, re.MULTILINE)
+        assert cw is not None, out
+        assert cw.group(1).endswith("/manifest.json") and int(cw.group(2)) == CW_STREAMS
+        manifest = json.loads((ROOT / ".courier" / "bucket" / cw.group(1)).read_text())
+        assert manifest["totals"]["objects"] == CW_STREAMS
         assert "Traceback" not in out + done.stderr
