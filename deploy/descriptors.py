@@ -62,6 +62,7 @@ OPTIONAL_ENV = {
     "COURIER_CLOUDWATCH_BUCKET": "only for the cloudwatch provider (its staging bucket)",
     "COURIER_CLOUDWATCH_PREFIX": "the default staging prefix courier-staging",
     "COURIER_CLOUDWATCH_ENDPOINT": "sandbox only: another CloudWatch Logs endpoint",
+    "COURIER_CLOUDWATCH_DELETE_STAGED": "on by default: staged objects go once delivered",
     "AWS_REGION": "Lambda sets it; elsewhere only for the cloudwatch provider",
     "COURIER_METRICS": "the default: EMF on Lambda, metric log lines on SCF",
     "AWS_LAMBDA_FUNCTION_NAME": "set by Lambda itself; absent on SCF (metrics as log lines)",

@@ -23,6 +23,7 @@ from shared.config import Settings
 from shared.errors import ConfigError, CourierError, VersionConflictError
 from shared.model import ExportTask, PartRecord, TaskState, backoff
 from shared.providers import Providers
+from shared.providers.base import Provider
 from shared.runtime import metrics
 from shared.runtime.context import export_context
 from shared.state.base import TaskStore
@@ -230,7 +231,19 @@ class Completer:
         if link:
             extra["download_url"] = link
         notify.notify(store, self.settings, task, "export.delivered", extra)
+        self._discard_staged(provider, task)
         return task
+
+    @staticmethod
+    def _discard_staged(provider: Provider, task: ExportTask) -> None:
+        """Once the delivery is recorded, the provider's staged copy may go; if deleting it
+        fails, the export stays delivered and the objects stay (a lifecycle rule on the
+        staging prefix catches what is left)."""
+        try:
+            provider.discard_result(task)
+        except CourierError as exc:
+            log.warning("export %s: its staged objects were not deleted: %s", task.id,
+                        exc.message)
 
     def _copy_failed(self, store: TaskStore, task: ExportTask,
                      exc: CourierError) -> ExportTask:

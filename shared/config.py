@@ -62,6 +62,8 @@ ENV_ALI_REGION = "ALIBABA_CLOUD_REGION_ID"
 ENV_CW_BUCKET = "COURIER_CLOUDWATCH_BUCKET"
 ENV_CW_PREFIX = "COURIER_CLOUDWATCH_PREFIX"
 ENV_CW_ENDPOINT = "COURIER_CLOUDWATCH_ENDPOINT"  # another Logs endpoint (the sandbox's gateway)
+ENV_CW_DELETE = "COURIER_CLOUDWATCH_DELETE_STAGED"  # on | off: staged objects after delivery
+SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 ENV_AWS_REGION = "AWS_REGION"  # set by Lambda; the region CloudWatch Logs is asked in
 ENV_SECRET_TTL = "COURIER_SECRET_TTL_S"  # how long a value read from a store is kept
 ENV_AWS_SECRETS_ENDPOINT = "COURIER_AWS_SECRETS_ENDPOINT"  # another Secrets Manager/SSM
@@ -100,6 +102,7 @@ class AwsSettings:
     region: str = "us-east-1"
     endpoint: str | None = None  # CloudWatch Logs; None: the region's own
     s3_endpoint: str | None = None  # the staging bucket's S3; None: AWS
+    delete_staged: bool = True  # delete an export's staged objects once it is delivered
 
 
 @dataclass(frozen=True)
@@ -306,10 +309,14 @@ class Settings:
             if not prefix or "//" in prefix:
                 raise ConfigError(f"{ENV_CW_PREFIX}: must be a key prefix such as "
                                   "'courier-staging'")
+            delete = (text(ENV_CW_DELETE) or "on").lower()
+            if delete not in SWITCH:
+                raise ConfigError(f"{ENV_CW_DELETE}: must be 'on' or 'off'")
             values["aws"] = AwsSettings(
                 staging_bucket=bucket, staging_prefix=prefix,
                 region=text(ENV_AWS_REGION) or storage.s3_region or "us-east-1",
-                endpoint=text(ENV_CW_ENDPOINT), s3_endpoint=storage.s3_endpoint)
+                endpoint=text(ENV_CW_ENDPOINT), s3_endpoint=storage.s3_endpoint,
+                delete_staged=SWITCH[delete])
         values["metrics"] = text(ENV_METRICS) or ("emf" if text(ENV_LAMBDA_FUNCTION) else "log")
         values.update(overrides)
         settings = cls(**values)

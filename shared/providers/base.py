@@ -217,6 +217,10 @@ class Provider(ABC):
         split into parts: the parts not finished, which would hold up the topic's later
         exports). Best effort; default nothing."""
 
+    def discard_result(self, task: ExportTask) -> None:  # noqa: B027 - optional
+        """After the result was delivered and verified: delete what the provider staged for
+        it (CloudWatch Logs' objects in the staging bucket), where that is Courier's to do."""
+
 
 Outcomes = dict[str, PollResult | ProviderError]  # what poll answers: per task id
 

@@ -60,6 +60,7 @@ GROUP_NAME = r"[\.\-_/#A-Za-z0-9]{1,512}"  # CloudWatch Logs' pattern for log gr
 PAGE = 50  # DescribeExportTasks' and DescribeLogGroups' largest page
 MAX_PAGES = 20  # searches by task name stop after this many pages
 URL_LIFETIME_S = 3600
+DELETE_BATCH = 1000  # DeleteObjects' largest request
 WRITE_TEST = "aws-logs-write-test"  # the object CloudWatch Logs writes to test the bucket
 
 STATUS = {
@@ -170,6 +171,26 @@ class CloudwatchProvider(Provider):
                                         size=int(obj["Size"]), bucket=bucket, key=key,
                                         endpoint=self.settings.s3_endpoint))
         return SourceSet(tuple(sorted(items, key=lambda s: s.file_name or "")))
+
+    def discard_result(self, task: ExportTask) -> None:
+        """Delete every object staged under the export's prefix (its data, CloudWatch Logs'
+        write-test object), a thousand per DeleteObjects call; off with
+        ``COURIER_CLOUDWATCH_DELETE_STAGED=off``."""
+        if not self.settings.delete_staged or not task.remote.get("prefix"):
+            return
+        bucket = self.settings.staging_bucket
+        keys = [str(o["Key"]) for o in self._staged(bucket, f"{task.remote['prefix']}/")]
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = [{"Key": k} for k in keys[start:start + DELETE_BATCH]]
+            answer = self._sdk("DeleteObjects", self.s3.delete_objects, Bucket=bucket,
+                               Delete={"Objects": batch, "Quiet": True})
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise ProviderError(NAME, str(first.get("Code") or "DeleteFailed"),
+                                    f"{len(answer['Errors'])} staged objects not deleted: "
+                                    f"{first.get('Message') or first.get('Code')}",
+                                    retryable=True)
+        log.info("deleted the %d staged objects of export %s", len(keys), task.id)
 
     def cancel(self, task: ExportTask) -> None:
         task_ids = task.remote.get("taskIds") or []

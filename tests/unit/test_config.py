@@ -53,3 +53,12 @@ def test_a_part_size_under_the_stores_minimum_stops_the_cold_start(value: str) -
         Settings.from_env({**BASE, "COURIER_PART_SIZE_MB": value})
     assert "at least 5" in str(caught.value)
     assert Settings.from_env({**BASE, "COURIER_PART_SIZE_MB": "5"}).part_size == 5 * 1024 ** 2
+
+
+def test_the_staged_objects_switch_is_checked_at_cold_start() -> None:
+    cw = {**BASE, "COURIER_CLOUDWATCH_BUCKET": "staging"}
+    assert Settings.from_env(cw).aws.delete_staged is True  # type: ignore[union-attr]
+    off = Settings.from_env({**cw, "COURIER_CLOUDWATCH_DELETE_STAGED": "OFF"})
+    assert off.aws.delete_staged is False  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match="COURIER_CLOUDWATCH_DELETE_STAGED"):
+        Settings.from_env({**cw, "COURIER_CLOUDWATCH_DELETE_STAGED": "sometimes"})
