@@ -1,0 +1,308 @@
+"""The copy itself, step by step as :mod:`shared.storage.copy` describes it: the skip check,
+the server-side shortcut, the streamed multipart upload with its journal, the verification.
+:func:`shared.storage.copy.copy_source` builds a :class:`Copier` and runs it."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from shared.errors import IntegrityError, StorageError
+from shared.model import PartRecord
+from shared.storage.base import (
+    CosObjectSource,
+    ObjectStore,
+    UploadedPart,
+    UploadNotFoundError,
+    UrlSource,
+)
+from shared.storage.pipeline import (
+    HASH_DEPTH,
+    BackgroundMd5,
+    CopyJournal,
+    CopyResult,
+    PartBuffers,
+    contiguous,
+    put_part_retrying,
+    stream_md5,
+)
+from shared.storage.sources import Body, RestartNeeded, fill
+
+log = logging.getLogger(__name__)
+
+
+class Copier:
+    def __init__(self, source: UrlSource | CosObjectSource, store: ObjectStore, key: str, *,
+                 part_size: int, expected_size: int | None, journal: CopyJournal | None,
+                 reader: Any, metadata: dict[str, str], concurrency: int,
+                 reopen_attempts: int, server_side: bool = True) -> None:
+        self.source = source
+        self.store = store
+        self.key = key
+        self.part_size = part_size
+        self.expected_size = expected_size
+        self.journal = journal
+        self.reader = reader
+        self.metadata = metadata
+        self.concurrency = max(1, concurrency)
+        self.reopen_attempts = reopen_attempts
+        self.server_side = server_side
+
+    # journal helpers -----------------------------------------------------------
+    def _pinned(self) -> str | None:  # pin/pinned are optional journal methods
+        fn = getattr(self.journal, "pinned", None)
+        return fn() if callable(fn) else None
+
+    def _pin(self, validator: str | None) -> None:
+        fn = getattr(self.journal, "pin", None)
+        if callable(fn) and validator:
+            fn(validator)
+
+    def _forget(self, upload_id: str | None) -> None:
+        if upload_id:
+            try:
+                self.store.abort_upload(self.key, upload_id)
+            except StorageError as exc:
+                log.warning("could not abort upload of %s: %s", self.key, exc.message)
+        if self.journal is not None:
+            self.journal.finished()
+
+    # main ----------------------------------------------------------------------
+    def run(self) -> CopyResult:
+        existing = self.store.head(self.key)
+        if existing is not None and existing.metadata.get("md5") and (
+                self.expected_size is None or existing.size == self.expected_size):
+            if self.journal is not None:
+                upload_id, _ = self.journal.load()
+                if upload_id:
+                    self._forget(upload_id)
+            log.info("%s is already in the destination; skipping the copy", self.key)
+            return CopyResult(self.key, self.store.uri(self.key), existing.size,
+                              existing.metadata["md5"], 0, resumed=False, skipped=True)
+
+        upload_id, records = self.journal.load() if self.journal is not None else (None, [])
+        done = contiguous(records) if upload_id else []
+        if not upload_id and self.server_side:
+            copied = self._server_side()
+            if copied is not None:
+                return copied
+        for attempt in range(2):
+            try:
+                return self._copy(upload_id, done)
+            except (RestartNeeded, UploadNotFoundError) as exc:
+                if attempt:
+                    raise StorageError(f"copy restarted twice: {exc}") from exc
+                log.info("copy of %s starts over: %s", self.key, exc)
+                self._forget(upload_id)
+                upload_id, done = None, []
+        raise AssertionError("unreachable")
+
+    def _server_side(self) -> CopyResult | None:
+        """Let the store copy the source itself, where it can; None if it cannot."""
+        info = self.store.server_side_copy(self.source, self.key, self.metadata)
+        if info is None:
+            return None
+        if self.expected_size is not None and info.size != self.expected_size:
+            raise IntegrityError(f"the source holds {info.size} bytes, the provider said "
+                                 f"{self.expected_size}")
+        md5 = info.metadata.get("md5")
+        if not md5:  # a multipart source: its ETag is no MD5, so read the copy back once
+            md5, size = stream_md5(self.store, self.key)
+            if size != info.size:
+                raise IntegrityError(f"destination holds {size} bytes, expected {info.size}")
+            self.store.record_md5(self.key, md5)
+        log.info("%s copied server-side (%d bytes)", self.key, info.size)
+        return CopyResult(self.key, self.store.uri(self.key), info.size, md5, 0,
+                          resumed=False, skipped=False, server_side=True)
+
+    def _open(self, offset: int, validator: str | None) -> Body:
+        return self.reader.open(offset, validator)  # type: ignore[no-any-return]
+
+    def _copy(self, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
+        offset = done[-1].end if done else 0
+        pinned = self._pinned() if upload_id else None
+        body = self._open(offset, pinned)
+        try:
+            if body.restarted or (upload_id and done and pinned and body.validator
+                                  and body.validator != pinned):
+                raise RestartNeeded("the source changed since the upload started")
+            return self._stream(body, upload_id, done)
+        finally:
+            body.close()
+
+    def _stream(self, body: Body, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
+        resumed = bool(upload_id and done)
+        hasher = None if resumed else BackgroundMd5(HASH_DEPTH)
+        try:
+            return self._stream_with(body, upload_id, done, hasher)
+        finally:
+            if hasher is not None:
+                hasher.close()
+
+    def _stream_with(self, body: Body, upload_id: str | None, done: list[PartRecord],
+                     hasher: BackgroundMd5 | None) -> CopyResult:
+        resumed = hasher is None
+        offset = body.start
+        parts = [UploadedPart(r.part_number, r.etag) for r in done]
+        number = len(done) + 1
+        first_validator = body.validator
+        total = body.total
+        meta = dict(self.metadata)
+
+        # parts being uploaded, parts waiting to be hashed, the one being read, one spare
+        buffers = PartBuffers(self.part_size, self.concurrency + HASH_DEPTH + 2)
+        buf = buffers.take()
+        filled = self._read_into(body, buf, offset)
+        if not resumed and filled < self.part_size:
+            # Fits in one part: one request, no multipart bookkeeping.
+            assert hasher is not None
+            first = bytes(memoryview(buf)[:filled])
+            hasher.update(first)
+            md5 = hasher.hexdigest()
+            self._verify(len(first), total, body.md5, md5, upload_id)
+            if upload_id:
+                self._forget(upload_id)
+            info = self.store.put_object(self.key, first, {**meta, "md5": md5})
+            if info.size != len(first):
+                raise IntegrityError(f"destination holds {info.size} bytes, "
+                                     f"expected {len(first)}")
+            return CopyResult(self.key, self.store.uri(self.key), len(first), md5, 1,
+                              resumed=False, skipped=False)
+
+        if upload_id is None:
+            # An MD5 the source vouches for goes into the metadata up front: if ours matches
+            # at the end, the object is complete as is (nothing to record afterwards); if
+            # not, the upload is aborted, never completed.
+            start_meta = {**meta, "md5": body.md5} if body.md5 else meta
+            upload_id = self.store.start_upload(self.key, start_meta)
+            if self.journal is not None:
+                self.journal.started(upload_id)
+                self._pin(first_validator)
+
+        inflight: dict[Future[str], tuple[int, int, int]] = {}
+        failure: BaseException | None = None
+
+        def harvest(futures: set[Future[str]]) -> None:
+            nonlocal failure
+            for fut in futures:
+                pn, start, end = inflight.pop(fut)
+                try:
+                    etag = fut.result()
+                except BaseException as exc:  # noqa: BLE001 - re-raised after the loop
+                    failure = failure or exc
+                    continue
+                parts.append(UploadedPart(pn, etag))
+
+        with ThreadPoolExecutor(max_workers=self.concurrency,
+                                thread_name_prefix="copy-part") as pool:
+            try:
+                while filled:
+                    data = memoryview(buf)[:filled]
+                    users: list[Future[Any]] = []
+                    if hasher is not None:
+                        users.append(hasher.update(data))
+                    while len(inflight) >= self.concurrency:
+                        finished, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
+                        harvest(finished)
+                    if failure is not None:
+                        buffers.lend(buf, users)
+                        break
+                    fut = pool.submit(self._put_and_journal, upload_id, number, data, offset,
+                                      offset + filled)
+                    users.append(fut)
+                    buffers.lend(buf, users)
+                    inflight[fut] = (number, offset, offset + filled)
+                    offset += filled
+                    number += 1
+                    if filled < self.part_size:
+                        break
+                    buf = buffers.take()
+                    filled = self._read_into(body, buf, offset)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                failure = failure or exc
+            finally:
+                if inflight:
+                    harvest(set(wait(set(inflight)).done))
+        if failure is not None:
+            raise failure
+
+        size = offset
+        parts.sort(key=lambda p: p.part_number)
+        if hasher is not None:
+            md5 = hasher.hexdigest()
+            self._verify(size, total, body.md5, md5, upload_id)
+            info = self.store.complete_upload(self.key, upload_id, parts, meta)
+            if info.size != size:
+                self._forget(None)
+                raise IntegrityError(f"destination holds {info.size} bytes, expected {size}")
+            if info.metadata.get("md5") != md5:  # not vouched for up front: recorded now
+                self.store.record_md5(self.key, md5)
+        else:
+            self._verify(size, total, None, None, upload_id)
+            info = self.store.complete_upload(self.key, upload_id, parts, meta)
+            md5, stored = stream_md5(self.store, self.key)
+            if stored != size or info.size != size:
+                self._forget(None)
+                raise IntegrityError(f"destination holds {stored} bytes, expected {size}")
+            vouched = body.md5 or info.metadata.get("md5")  # the source's, set at start
+            if vouched and vouched != md5:
+                # Clear the unverified md5 so the next attempt copies again, not skips.
+                self.store.set_metadata(self.key, {"md5": ""})
+                self._forget(None)
+                raise IntegrityError("MD5 of the copied object differs from the source's")
+            if info.metadata.get("md5") != md5:
+                self.store.record_md5(self.key, md5)
+        if self.journal is not None:
+            self.journal.finished()
+        log.info("copied %d bytes into %s in %d parts%s", size, self.key, len(parts),
+                 " (resumed)" if resumed else "")
+        return CopyResult(self.key, self.store.uri(self.key), size, md5, len(parts),
+                          resumed=resumed, skipped=False)
+
+    def _put_and_journal(self, upload_id: str, number: int, data: memoryview, start: int,
+                         end: int) -> str:
+        """Upload one part and journal it at once (on the uploading thread), so a kill
+        loses at most the parts still in flight."""
+        etag = put_part_retrying(self.store, self.key, upload_id, number, data, start)
+        if self.journal is not None:
+            self.journal.part_done(PartRecord(number, etag, start, end))
+        return etag
+
+    def _read_into(self, body: Body, buf: bytearray, offset: int) -> int:
+        """Fill ``buf`` with the next part from ``body``; returns its length (short only at
+        the end). A broken connection is reopened at ``offset`` (the part start) a few
+        times, and the part read again, before giving up."""
+        view = memoryview(buf)
+        for attempt in range(self.reopen_attempts + 1):
+            try:
+                return fill(body, view)
+            except (StorageError, RestartNeeded):
+                raise
+            except Exception as exc:  # noqa: BLE001 - network errors of several libraries
+                body.close()
+                if attempt == self.reopen_attempts:
+                    raise StorageError(f"reading the source failed: {type(exc).__name__}"
+                                       ) from exc
+                log.info("source read broke at %d (%s); reopening", offset,
+                         type(exc).__name__)
+                fresh = self._open(offset, body.validator)
+                if fresh.restarted or (body.validator and fresh.validator
+                                       and fresh.validator != body.validator):
+                    fresh.close()
+                    raise RestartNeeded("the source changed during the copy") from exc
+                body.read, body.close, body.readinto = fresh.read, fresh.close, fresh.readinto
+        raise AssertionError("unreachable")
+
+    def _verify(self, size: int, total: int | None, source_md5: str | None,
+                md5: str | None, upload_id: str | None) -> None:
+        problem = None
+        if self.expected_size is not None and size != self.expected_size:
+            problem = f"copied {size} bytes, the provider said {self.expected_size}"
+        elif total is not None and size != total:
+            problem = f"copied {size} bytes, the source announced {total}"
+        elif source_md5 and md5 and source_md5 != md5:
+            problem = "MD5 of the copied bytes differs from the source's"
+        if problem:
+            self._forget(upload_id)
+            raise IntegrityError(problem)
