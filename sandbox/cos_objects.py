@@ -16,6 +16,9 @@ like a multipart upload (``"<hex>-<parts>"``), whose ETag is no MD5. With ``sse`
 (``"AES256"``: SSE-COS, ``"cos/kms"``: KMS keys; ``kms = True`` is the latter), objects answer
 as encrypted: ``x-cos-server-side-encryption: <sse>`` and an ETag that is not their MD5 (COS:
 it "will be different if the uploaded object is encrypted").
+
+Every answer carries the object's ``x-cos-hash-crc64ecma`` (COS returns it on HEAD and GET;
+:mod:`sandbox.cos_rules`), the whole object's on a ranged GET too.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import unquote, urlsplit
 
 from sandbox.cos_auth import CosAuthError, Credential, CredentialStore, verify
+from sandbox.cos_rules import CRC_HEADER, crc64_of
 from sandbox.files import FileEntry, generate, parse_range
 
 if TYPE_CHECKING:
@@ -57,6 +61,7 @@ class CosObjects:
         self.credentials = CredentialStore()
         self._grants: dict[str, Grant] = {}
         self._etags: dict[str, str] = {}
+        self._crcs: dict[str, int] = {}  # file token -> CRC-64 of its bytes
         # as an encrypted bucket: the ETag is no MD5, and the answer says so
         self.sse: Optional[str] = None
         self._lock = threading.Lock()
@@ -114,6 +119,16 @@ class CosObjects:
             self._etags[entry.token] = etag
         return etag
 
+    def crc(self, entry: FileEntry) -> int:
+        """The CRC-64 COS would give ``entry``'s bytes (computed once)."""
+        with self._lock:
+            known = self._crcs.get(entry.token)
+        if known is None:
+            known = crc64_of(generate(entry))
+            with self._lock:
+                self._crcs[entry.token] = known
+        return known
+
     # -- HTTP --------------------------------------------------------------------------------
 
     def handle(self, h: Any, method: str) -> None:
@@ -162,7 +177,7 @@ class CosObjects:
         size = entry.size
         start, end, status = 0, size - 1, 200
         extra = {"ETag": self.etag(entry), "Accept-Ranges": "bytes",
-                 **self.sse_headers(),
+                 CRC_HEADER: str(self.crc(entry)), **self.sse_headers(),
                  "x-cos-request-id": request_id,
                  "Last-Modified": formatdate(entry.modified, usegmt=True)}
         wanted = h.headers.get("Range")

@@ -160,7 +160,8 @@ class Copier:
             first = bytes(memoryview(buf)[:filled])
             hasher.update(first)
             md5 = hasher.hexdigest()
-            self._verify(len(first), total, body.md5, md5, upload_id)
+            self._verify(len(first), total, body.md5, md5, upload_id, body.crc64,
+                         hasher.crc64())
             if upload_id:
                 self._forget(upload_id)
             info = self.store.put_object(self.key, first, {**meta, "md5": md5})
@@ -231,7 +232,7 @@ class Copier:
         parts.sort(key=lambda p: p.part_number)
         if hasher is not None:
             md5 = hasher.hexdigest()
-            self._verify(size, total, body.md5, md5, upload_id)
+            self._verify(size, total, body.md5, md5, upload_id, body.crc64, hasher.crc64())
             info = self.store.complete_upload(self.key, upload_id, parts, meta)
             if info.size != size:
                 self._forget(None)
@@ -295,7 +296,8 @@ class Copier:
         raise AssertionError("unreachable")
 
     def _verify(self, size: int, total: int | None, source_md5: str | None,
-                md5: str | None, upload_id: str | None) -> None:
+                md5: str | None, upload_id: str | None, source_crc: int | None = None,
+                crc: int | None = None) -> None:
         problem = None
         if self.expected_size is not None and size != self.expected_size:
             problem = f"copied {size} bytes, the provider said {self.expected_size}"
@@ -303,6 +305,8 @@ class Copier:
             problem = f"copied {size} bytes, the source announced {total}"
         elif source_md5 and md5 and source_md5 != md5:
             problem = "MD5 of the copied bytes differs from the source's"
+        elif source_crc is not None and crc is not None and source_crc != crc:
+            problem = "CRC-64 of the copied bytes differs from the source's"
         if problem:
             self._forget(upload_id)
             raise IntegrityError(problem)

@@ -31,7 +31,9 @@ How a copy goes
 5. **Verification.** The byte count is checked against ``expected_size``, the response's
    ``Content-Length`` / ``Content-Range`` total and the size the store reports; an MD5 the
    source advertises (``Content-MD5`` on a full response, ``x-amz-meta-md5`` /
-   ``x-cos-meta-md5``, a COS object's single-part ETag) is compared with ours. Any mismatch
+   ``x-cos-meta-md5``, a COS object's single-part ETag) is compared with ours, and so is the
+   CRC-64 COS sends with a whole object (``x-cos-hash-crc64ecma``, the one check of a
+   multipart COS source's bytes; a resumed copy has no CRC of its own to compare). Any mismatch
    aborts the upload, clears the journal and raises :class:`IntegrityError`.
 6. **Where the MD5 goes.** When the source vouches for an MD5 (``Content-MD5``,
    ``x-*-meta-md5``), it is written as ``md5`` metadata when the upload starts and checked

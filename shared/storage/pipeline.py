@@ -19,34 +19,47 @@ from typing import Any, Protocol
 from shared.errors import StorageError
 from shared.model import PartRecord
 from shared.storage.base import ObjectStore, UploadNotFoundError
+from shared.storage.crc64 import crc64
 
 HASH_DEPTH = 2  # parts that may wait for the MD5 worker
 
 
 class BackgroundMd5:
-    """MD5 over the parts in order, computed on a worker thread (hashlib drops the GIL for
-    large updates), so hashing overlaps reading and uploading. At most ``depth`` parts wait
-    to be hashed, which keeps memory bounded."""
+    """MD5 (and COS's CRC-64) over the parts in order, computed on a worker thread (hashlib
+    drops the GIL for large updates), so hashing overlaps reading and uploading. At most
+    ``depth`` parts wait to be hashed, which keeps memory bounded."""
 
     def __init__(self, depth: int) -> None:
         self._md5 = hashlib.md5()  # noqa: S324 - an integrity checksum, not security
+        self._crc = 0  # CRC-64 as COS computes it, beside the MD5 (same thread, same order)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-md5")
         self._pending: list[Future[None]] = []
         self._depth = max(1, depth)
 
     def update(self, data: bytes | memoryview) -> Future[None]:
         """Queue ``data`` (left untouched until the returned future is done)."""
-        fut = self._pool.submit(self._md5.update, data)
+        fut = self._pool.submit(self._update, data)
         self._pending.append(fut)
         while len(self._pending) > self._depth:
             self._pending.pop(0).result()
         return fut
 
-    def hexdigest(self) -> str:
+    def _update(self, data: bytes | memoryview) -> None:
+        self._md5.update(data)
+        self._crc = crc64(data, self._crc)
+
+    def _settle(self) -> None:
         for fut in self._pending:
             fut.result()
         self._pending.clear()
+
+    def hexdigest(self) -> str:
+        self._settle()
         return self._md5.hexdigest()
+
+    def crc64(self) -> int:
+        self._settle()
+        return self._crc
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

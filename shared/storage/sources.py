@@ -27,6 +27,7 @@ CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
 MAX_REDIRECTS = 5
 READ_CHUNK = 1024 * 1024
+CRC64_HEADER = "x-cos-hash-crc64ecma"  # COS: the CRC-64 of the object
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _EXPIRED_CODES = frozenset({"expiredtoken", "tokenexpired", "requestexpired"})
 
@@ -56,6 +57,8 @@ class Body:
     validator: str | None  # strong ETag, else Last-Modified
     md5: str | None  # hex MD5 of the whole object, if the source advertises one
     restarted: bool = False  # asked for a range, got the whole (changed) object
+    # the whole object's CRC-64 (x-cos-hash-crc64ecma) where COS gives it with all its bytes
+    crc64: int | None = None
     # reads straight into a caller's buffer (no intermediate bytes), where the stream can
     readinto: Callable[[memoryview], int] | None = None
 
@@ -241,7 +244,8 @@ class UrlReader:
             return Body(read=read, close=resp.close, start=start, total=total,
                          validator=_validator(h.get("ETag"), h.get("Last-Modified")), md5=md5,
                          restarted=bool(offset) and status == 200,
-                         readinto=_raw_readinto(raw))
+                         readinto=_raw_readinto(raw),
+                         crc64=_crc64(h.get(CRC64_HEADER)) if status == 200 else None)
         text = _short_body(resp)
         resp.close()
         if status == 416:
@@ -254,6 +258,12 @@ class UrlReader:
         if status == 412:
             raise RestartNeeded("precondition failed")
         raise _status_error(status, text)
+
+
+def _crc64(value: str | None) -> int | None:
+    """``x-cos-hash-crc64ecma`` (decimal) as a number; None when absent or unreadable."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and int(text) < 1 << 64 else None
 
 
 def _short_body(resp: Any) -> str:
@@ -330,7 +340,8 @@ class CosReader:
 
         return Body(read=read, close=raw.close, start=0 if restarted else offset,
                      total=total, validator=current, md5=md5, restarted=restarted,
-                     readinto=_raw_readinto(raw))
+                     readinto=_raw_readinto(raw),
+                     crc64=_crc64(headers.get(CRC64_HEADER)) if first is None else None)
 
     def _at_end(self, offset: int) -> Body:
         """416 on a resume: every byte is already copied, or the object shrank."""

@@ -5,6 +5,7 @@ and ``x-cos-hash-crc64ecma`` — what the gateway answers, and what the store do
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -165,3 +166,25 @@ def test_a_small_object_answered_with_a_wrong_crc_is_not_kept(gateway: CosGatewa
     with pytest.raises(StorageError) as err:
         cos.put_object("crc/small.csv", b"x,y\n", {"md5": md5(b"x,y\n")})
     assert err.value.retryable and cos.head("crc/small.csv") is None
+
+
+def test_a_cos_source_read_with_a_wrong_crc_is_not_delivered(gateway: CosGateway,
+                                                             cos: CosObjectStore,
+                                                             tmp_path: Any) -> None:
+    """A multipart COS source has no MD5 to check its bytes against; the CRC-64 COS sends
+    with the whole object is the check. Fails on the old code (the CRC was not read)."""
+    from shared.errors import IntegrityError
+    from shared.storage.local import LocalObjectStore
+
+    data = [os.urandom(MB), os.urandom(MB), b"end"]
+    uid, parts = upload(cos, "src/multi.bin", data)
+    cos.complete_upload("src/multi.bin", uid, parts)
+    source = CosObjectSource(cos.bucket, REGION, "exports/src/multi.bin", *cos._creds[:2],
+                             token=cos._creds[2], endpoint=gateway.endpoint)
+    local = LocalObjectStore(tmp_path / "bucket")
+    gateway.wrong_crc["GetObject"] = 1  # the bytes arrive, their CRC says they are not them
+    with pytest.raises(IntegrityError, match="CRC-64"):
+        copy_source(source, local, "multi.bin", part_size=MB)
+    assert local.head("multi.bin") is None
+    result = copy_source(source, local, "multi.bin", part_size=MB)  # the retry
+    assert result.md5 == md5(b"".join(data))
