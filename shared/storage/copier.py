@@ -133,7 +133,7 @@ class Copier:
 
     def _stream(self, body: Body, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
         resumed = bool(upload_id and done)
-        hasher = None if resumed else BackgroundMd5(HASH_DEPTH)
+        hasher = None if resumed else BackgroundMd5(HASH_DEPTH, crc=body.crc64 is not None)
         try:
             return self._stream_with(body, upload_id, done, hasher)
         finally:

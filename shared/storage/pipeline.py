@@ -29,9 +29,12 @@ class BackgroundMd5:
     drops the GIL for large updates), so hashing overlaps reading and uploading. At most
     ``depth`` parts wait to be hashed, which keeps memory bounded."""
 
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, *, crc: bool = False) -> None:
         self._md5 = hashlib.md5()  # noqa: S324 - an integrity checksum, not security
-        self._crc = 0  # CRC-64 as COS computes it, beside the MD5 (same thread, same order)
+        # CRC-64 as COS computes it, beside the MD5, only when there is one to compare with
+        # (it holds the GIL: a copy that needs none does not pay for it)
+        self._with_crc = crc
+        self._crc = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-md5")
         self._pending: list[Future[None]] = []
         self._depth = max(1, depth)
@@ -46,7 +49,8 @@ class BackgroundMd5:
 
     def _update(self, data: bytes | memoryview) -> None:
         self._md5.update(data)
-        self._crc = crc64(data, self._crc)
+        if self._with_crc:
+            self._crc = crc64(data, self._crc)
 
     def _settle(self) -> None:
         for fut in self._pending:
@@ -57,9 +61,10 @@ class BackgroundMd5:
         self._settle()
         return self._md5.hexdigest()
 
-    def crc64(self) -> int:
+    def crc64(self) -> int | None:
+        """The CRC-64 of what was hashed; None unless asked for at construction."""
         self._settle()
-        return self._crc
+        return self._crc if self._with_crc else None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
