@@ -20,6 +20,9 @@ from shared.storage.base import ObjectStore
 
 class Bundle:
     def __init__(self, settings: Settings, **overrides: Any) -> None:
+        from shared import redact
+
+        redact.learn(settings)  # before any client can fail quoting one of its secrets
         self.settings = settings
         self._store: TaskStore | None = overrides.get("store")
         self._destination: ObjectStore | None = overrides.get("destination")

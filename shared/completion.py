@@ -253,7 +253,7 @@ class Completer:
         if retryable and task.attempts < MAX_COPY_ATTEMPTS:
             task.move(TaskState.READY)
             task.due_at = utcnow() + backoff(task.attempts)
-            task.error = {"reason": str(exc), "code": type(exc).__name__, "retryable": True}
+            task.note_error(str(exc), code=type(exc).__name__, retryable=True)
             log.warning("export %s: copy failed (%s); retrying later", task.id,
                         type(exc).__name__)
             task.release()

@@ -1,16 +1,22 @@
 """Errors shared by every part of the bundle.
 
 One base, a few specific subclasses that carry context. HTTP handlers map them to status
-codes in one table (``shared.http.views``); nothing here carries a secret in its message.
+codes in one table (``shared.http.problem``). An error's text is scrubbed as it is made
+(:mod:`shared.redact`): whatever a driver or a vendor quoted into it (a DSN with its
+password, a presigned URL, a secret read from a store), its message may reach an answer, a
+stored export, a webhook or a log without a secret in it.
 """
 
 from __future__ import annotations
+
+from shared.redact import scrub
 
 
 class CourierError(Exception):
     """Base of every error the bundle raises on purpose."""
 
     def __init__(self, message: str) -> None:
+        message = scrub(message)
         super().__init__(message)
         self.message = message
 
@@ -25,7 +31,7 @@ class ValidationError(CourierError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
-        self.detail = message
+        self.detail = scrub(message)
 
 
 class AuthError(CourierError):
@@ -64,7 +70,7 @@ class ProviderError(CourierError):
         super().__init__(f"{provider}: {code}: {message}")
         self.provider = provider
         self.code = code
-        self.detail = message
+        self.detail = scrub(message)
         self.retryable = retryable
         self.request_id = request_id
         self.retry_after = retry_after

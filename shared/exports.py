@@ -219,7 +219,7 @@ def _create_failed(store: TaskStore, providers: Providers, task: ExportTask,
     if exc.retryable:
         task.attempts += 1
         task.due_at = now + backoff(task.attempts, exc.retry_after)
-        task.error = {"reason": exc.detail, "code": exc.code, "retryable": True}
+        task.note_error(exc.detail, code=exc.code, retryable=True)
         log.warning("export %s: create failed (%s), retrying later", task.id, exc.code)
     else:
         task.fail(exc.detail, code=exc.code, retryable=False)

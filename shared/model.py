@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.clock import utcnow
 from shared.errors import ConflictError
+from shared.redact import scrub
 
 # Retries after a failure that can succeed later: exponential, with jitter, capped.
 BACKOFF_BASE_S = 5.0
@@ -106,8 +107,14 @@ class ExportTask:
 
     def fail(self, reason: str, *, code: str | None = None, retryable: bool = False) -> None:
         self.move(TaskState.FAILED)
-        self.error = {"reason": reason, "code": code, "retryable": retryable}
+        self.note_error(reason, code=code, retryable=retryable)
         self.due_at = None
+
+    def note_error(self, reason: str, *, code: str | None = None,
+                   retryable: bool = False) -> None:
+        """Record what went wrong (kept, shown by GET and sent in ``export.failed``): a
+        provider's own words included, scrubbed of secrets (:mod:`shared.redact`)."""
+        self.error = {"reason": scrub(reason), "code": code, "retryable": retryable}
 
 
 class DeliveryState(str, Enum):

@@ -30,7 +30,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from shared.config import (
     ENV_ALI_AK,
@@ -262,12 +261,9 @@ def _parts(setting: str, value: str) -> list[str]:
     """Pieces of a resolved value that may show up on their own: list items, a password."""
     parts = [p.strip() for p in value.split(",")] if setting in SECRET_SETTINGS else []
     if setting == ENV_STATE_URL:
-        try:
-            password = urlsplit(value).password
-        except ValueError:
-            password = None
-        if password:
-            parts += [password, unquote(password)]
+        from shared.redact import url_passwords
+
+        parts += url_passwords(value)
     return parts
 
 

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import logging
 
-from shared.runtime.logs import MASK, Redactor
+from shared.redact import MASK, Redactor
+from shared.runtime.logs import LogRedactor
 
 
 def test_redacts_configured_secrets_and_url_queries() -> None:
-    redactor = Redactor(["super-secret-key", "whsec_abcdefgh"])
+    redactor = LogRedactor(Redactor(["super-secret-key", "whsec_abcdefgh"]))
     record = logging.LogRecord("shared.x", logging.INFO, __file__, 1,
                                "key=%s url=%s hook=%s", ("super-secret-key",
                                "https://b.cos.ap-guangzhou.myqcloud.com/f.json?sign=abc&t=1",
@@ -20,5 +21,5 @@ def test_redacts_configured_secrets_and_url_queries() -> None:
 
 
 def test_short_values_are_not_treated_as_secrets() -> None:
-    redactor = Redactor(["abc"])
+    redactor = LogRedactor(Redactor(["abc"]))
     assert redactor.scrub("abc def") == "abc def"

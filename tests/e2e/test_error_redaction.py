@@ -1,0 +1,69 @@
+"""Error answers say what is wrong without the secret a driver quoted: a PostgreSQL DSN whose
+password libpq quotes back, written in the environment or read from Secrets Manager (moto),
+against the real PostgreSQL and the real create handler."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+import pytest
+
+from tests import servers
+from tests.e2e.helpers import call, cls_body, post
+from tests.events import load_event
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[servers.MotoServer]:
+    handle = servers.require(servers.start_moto)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.mark.parametrize("where", ["environment", "secretsmanager"])
+def test_a_driver_error_quoting_the_dsn_password_reaches_no_answer_and_no_log(
+        where: str, handlers_env: dict[str, str], moto_server: servers.MotoServer,
+        api_key: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from functions import common
+
+    plain = urlsplit(servers.require(servers.postgres_url))
+    # libpq refuses the malformed percent-encoding and quotes the password in its error
+    password = "pw%zz-" + api_key[-10:]
+    dsn = urlunsplit(plain._replace(netloc=f"{plain.username}:{password}@{plain.hostname}:"
+                                           f"{plain.port}"))
+    if where == "secretsmanager":
+        moto_server.reset()
+        for name, value in {**servers.aws_test_env(), "AWS_REGION": "us-east-1",
+                            "COURIER_AWS_SECRETS_ENDPOINT": moto_server.url}.items():
+            monkeypatch.setenv(name, value)
+        boto3.client("secretsmanager", endpoint_url=moto_server.url,
+                     region_name="us-east-1").create_secret(
+            Name="courier/db", SecretString=json.dumps({"dsn": dsn}))
+        monkeypatch.setenv("COURIER_STATE_URL", "secretsmanager:courier/db#dsn")
+    else:
+        monkeypatch.setenv("COURIER_STATE_URL", dsn)
+    common.reset()
+    caplog.set_level(logging.DEBUG)
+
+    status, problem = post(api_key, cls_body())
+    listed = call(load_event("aws_function_url_get_export", path="/exports",
+                             headers={"x-api-key": api_key}))
+
+    assert status == 503 and listed[0] == 503
+    assert problem["error"] == "state_unavailable"
+    # the answer still names the problem: which store, and what the driver refused
+    assert "postgresql state store" in problem["detail"]
+    assert "invalid percent-encoded token" in problem["detail"]
+    out = capsys.readouterr()
+    text = "\n".join([json.dumps(problem), json.dumps(listed[1]), out.out, out.err,
+                      caplog.text, *(r.getMessage() for r in caplog.records)])
+    assert password not in text and "zz-" not in text
