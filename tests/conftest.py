@@ -4,6 +4,7 @@ bundle wired to them (SQLite state, a local-folder bucket)."""
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -13,6 +14,19 @@ from typing import Any
 import pytest
 
 from shared.config import Settings
+
+
+@pytest.fixture(autouse=True)
+def shared_logger_restored() -> Iterator[None]:
+    """Each test starts with the ``shared`` logger as the test before found it: a handler's
+    logging setup (shared/runtime/logs.py) gives it the function's handlers and stops its
+    propagation, as it must on the platforms, which would leave later tests' caplog blind."""
+    shared = logging.getLogger("shared")
+    handlers, filters, level, propagate = (list(shared.handlers), list(shared.filters),
+                                           shared.level, shared.propagate)
+    yield
+    shared.handlers, shared.filters, shared.propagate = handlers, filters, propagate
+    shared.setLevel(level)  # through setLevel: it clears the loggers' level caches
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
@@ -49,6 +50,25 @@ class LogRedactor(logging.Filter):
         return True
 
 
+class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is when a record is emitted — the platform's stdout
+    on SCF and Lambda, stderr under ``courier invoke`` (which redirects stdout there) — not
+    to the stream of the first :func:`setup`, which may be closed by then. Assigning
+    ``stream`` pins another one."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+        self._pinned: object = None
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return self._pinned if self._pinned is not None else sys.stdout
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        self._pinned = value
+
+
 def hold_sdk_loggers() -> None:
     """Keep the vendor SDKs' request/answer dumps out of the logs: before :func:`setup` too,
     as when settings are read from a secret store at cold start (the answer is the secret)."""
@@ -57,16 +77,20 @@ def hold_sdk_loggers() -> None:
 
 
 def setup(service: str, settings: Settings) -> Logger:
+    """The function's Logger, its format and redactor also given to the ``shared`` loggers.
+    Idempotent: a second setup (a warm refresh, another function in the same process) adds
+    no handler and no filter, and the handlers follow ``sys.stdout`` (:class:`StdoutHandler`)."""
     hold_sdk_loggers()
-    logger = Logger(service=service)
     redact.learn(settings)
-    redactor = LogRedactor()
+    configured = getattr(logging.getLogger(service), "init", False)  # Powertools' own mark
+    logger = Logger(service=service) if configured else Logger(service=service,
+                                                               logger_handler=StdoutHandler())
     tag_records()
-    logger.addFilter(redactor)
-    for handler in logger.handlers:
-        handler.addFilter(redactor)
+    shared = logging.getLogger("shared")  # Powertools configures registered loggers only
     copy_config_to_registered_loggers(source_logger=logger, include={"shared"})
-    shared_logger = logging.getLogger("shared")
-    for handler in shared_logger.handlers:
-        handler.addFilter(redactor)
+    targets: list[logging.Filterer] = [logging.getLogger(service), *logger.handlers,
+                                       *shared.handlers]
+    for target in targets:
+        if not any(isinstance(f, LogRedactor) for f in target.filters):
+            target.addFilter(LogRedactor())
     return logger
