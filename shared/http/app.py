@@ -118,7 +118,10 @@ class HttpApi:
             if isinstance(exc, (RecursionError, UnicodeError)):  # never a 500 for input
                 exc = ValidationError("request", "could not be read")
             problem = problem_of(exc)
+            event = app.current_event
             if problem.status >= 500 and not isinstance(exc, CourierError):
-                log.exception("unhandled error in %s %s", app.current_event.http_method,
-                              app.current_event.path)
+                log.exception("unhandled error in %s %s", event.http_method, event.path)
+            elif problem.status >= 500:  # the service's trouble (state store, settings)
+                log.warning("%s %s answered %d %s: %s", event.http_method, event.path,
+                            problem.status, problem.kind, problem.detail)
             return answer(problem)

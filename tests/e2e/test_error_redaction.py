@@ -64,6 +64,10 @@ def test_a_driver_error_quoting_the_dsn_password_reaches_no_answer_and_no_log(
     assert "postgresql state store" in problem["detail"]
     assert "invalid percent-encoded token" in problem["detail"]
     out = capsys.readouterr()
+    # the function's log says what the answer said (its JSON lines go to stdout)
+    logged = [json.loads(line) for line in out.out.splitlines() if line.startswith("{")]
+    assert any("503 state_unavailable" in line["message"]
+               and "invalid percent-encoded token" in line["message"] for line in logged)
     text = "\n".join([json.dumps(problem), json.dumps(listed[1]), out.out, out.err,
                       caplog.text, *(r.getMessage() for r in caplog.records)])
     assert password not in text and "zz-" not in text
