@@ -268,11 +268,15 @@ class Settings:
         if (n := number(ENV_LINK_TTL, 0)) is not None:
             values["link_ttl_s"] = int(n)
         if (raw := text(ENV_WEBHOOK_RETRY)) is not None:
-            values["webhook_retry_s"] = _delays(raw)
+            from shared.webhooks.settings import parse_retry_delays
+
+            values["webhook_retry_s"] = parse_retry_delays(raw)
         if (n := number(ENV_WEBHOOK_DISABLE_AFTER, 60)) is not None:
             values["webhook_disable_after_s"] = n
         if (raw := text(ENV_WEBHOOK_ENDPOINTS)) is not None:
-            values["webhook_endpoints"] = _endpoints(raw)
+            from shared.webhooks.settings import parse_endpoints
+
+            values["webhook_endpoints"] = parse_endpoints(raw)
         if (raw := text(ENV_SCHEDULES)) is not None:
             try:
                 parsed = json.loads(raw)
@@ -357,47 +361,6 @@ class Settings:
                        when=datetime(2026, 1, 1, tzinfo=timezone.utc))
         except ValidationError as exc:
             raise ConfigError(f"{ENV_KEY_TEMPLATE}: {exc.detail}") from None
-
-
-def _delays(raw: str) -> tuple[float, ...]:
-    delays = []
-    for i, part in enumerate(raw.split(",")):
-        try:
-            value = float(part.strip())
-        except ValueError:
-            raise ConfigError(f"{ENV_WEBHOOK_RETRY}: item {i + 1} ({part.strip()!r}) is not a "
-                              "number of seconds") from None
-        if not 0 <= value <= 7 * 86400:
-            raise ConfigError(f"{ENV_WEBHOOK_RETRY}: item {i + 1} must be 0 to 604800 seconds")
-        delays.append(value)
-    if not 1 <= len(delays) <= 20:
-        raise ConfigError(f"{ENV_WEBHOOK_RETRY}: give 1 to 20 delays")
-    return tuple(delays)
-
-
-def _endpoints(raw: str) -> tuple[dict[str, Any], ...]:
-    try:
-        parsed = json.loads(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}: not valid JSON") from exc
-    if not isinstance(parsed, list):
-        raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}: must be a JSON list")
-    out = []
-    for i, item in enumerate(parsed):
-        if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not str(
-                item["url"]).startswith(("https://", "http://")):
-            raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}[{i}]: needs an http(s) \"url\"")
-        for key in ("events", "providers"):
-            value = item.get(key)
-            if value is not None and (not isinstance(value, list)
-                                      or not all(isinstance(v, str) for v in value)):
-                raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}[{i}].{key}: must be a list of "
-                                  "strings")
-        unknown = set(item) - {"url", "events", "providers"}
-        if unknown:
-            raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}[{i}]: unknown field {sorted(unknown)[0]}")
-        out.append(item)
-    return tuple(out)
 
 
 def require_module(setting: str, scheme: str, module: str) -> None:
