@@ -1,19 +1,22 @@
-"""Error answers say what is wrong without the secret a driver quoted: a PostgreSQL DSN whose
-password libpq quotes back, written in the environment or read from Secrets Manager (moto),
-against the real PostgreSQL and the real create handler."""
+"""Error texts say what is wrong without the secret a driver or a vendor quoted: a PostgreSQL
+DSN whose password libpq quotes back (written in the environment or read from Secrets
+Manager on moto, against the real PostgreSQL), and a CLS refusal quoting a presigned COS URL
+(the sandbox), through the real handlers: the answer, GET, the webhook and the logs."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import pytest
 
 from tests import servers
-from tests.e2e.helpers import call, cls_body, post
+from tests.e2e.helpers import call, cls_body, post, tick
 from tests.events import load_event
 
 pytestmark = pytest.mark.integration
@@ -71,3 +74,34 @@ def test_a_driver_error_quoting_the_dsn_password_reaches_no_answer_and_no_log(
     text = "\n".join([json.dumps(problem), json.dumps(listed[1]), out.out, out.err,
                       caplog.text, *(r.getMessage() for r in caplog.records)])
     assert password not in text and "zz-" not in text
+
+
+PRESIGNED = ("https://b-1250000000.cos.ap-guangzhou.myqcloud.com/x.csv?q-sign-algorithm=sha1"
+             "&q-ak=AKIDquotedbythevendor&q-sign-time=1&q-key-time=1&q-header-list="
+             "&q-url-param-list=&q-signature=5e1f0c9a77d2b3")
+
+
+def test_a_vendor_message_quoting_a_presigned_url_loses_its_signature_everywhere(
+        handlers_env: dict[str, str], sandbox: Any, receiver: Any, api_key: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox.faults.add(service="cls", action="CreateExport", code="InvalidParameter",
+                       message=f"cannot write to {PRESIGNED}: AccessDenied", times=1)
+    status, refused = post(api_key, cls_body())
+    export_id = refused["export"]["id"]
+    shown = call(load_event("aws_function_url_get_export", path=f"/exports/{export_id}",
+                            headers={"x-api-key": api_key}))[1]
+    tick()  # delivers export.failed
+    deadline = time.monotonic() + 10
+    while not receiver.received and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert status == 422 and refused["error"] == "provider_refused"
+    assert shown["state"] == "failed" and refused["detail"] == shown["error"]["reason"]
+    reason = shown["error"]["reason"]
+    assert "cannot write to https://b-1250000000.cos.ap-guangzhou.myqcloud.com/x.csv?" in reason
+    assert "AccessDenied" in reason  # still says what went wrong
+    [hook] = [r.payload for r in receiver.received]
+    assert hook["type"] == "export.failed" and hook["data"]["reason"] == reason
+    text = "\n".join([json.dumps(refused), json.dumps(shown), json.dumps(hook),
+                      *capsys.readouterr()])
+    assert "5e1f0c9a77d2b3" not in text and "AKIDquotedbythevendor" not in text
