@@ -212,8 +212,8 @@ class Poller:
                 task.progress = outcome.progress
             if outcome.stage is not None:
                 task.stage = outcome.stage
-            if outcome.resubmit:  # more to create (a CLS part re-split): the timer makes it
-                task.move(TaskState.ACCEPTED)
+            if outcome.resubmit:  # more to create (a CLS part re-split, CloudWatch's next
+                task.move(TaskState.ACCEPTED)  # group): exports.submit makes it, below
                 task.progress = None
                 task.due_at = now
             elif outcome.status is RemoteStatus.READY:
@@ -236,6 +236,13 @@ class Poller:
                 task.due_at = now + timedelta(seconds=outcome.next_poll_s or next_look(
                     self.settings.poll_interval_s, task.progress,
                     (now - task.created_at).total_seconds()))
+        if isinstance(outcome, PollResult) and outcome.resubmit:
+            # at once, under this tick's lease, the way every create is made: the
+            # create-open marker stored before the call (a kill leaves it accepted, due)
+            saved = self._save(store, task, stats)
+            if saved is not None:
+                self._submit(store, saved, stats, now)
+            return
         task.release()
         saved = self._save(store, task, stats)
         if saved is None:

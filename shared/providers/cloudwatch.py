@@ -8,12 +8,17 @@ account and region, so Courier runs these exports one at a time (:mod:`shared.qu
 
 One Courier export may cover several log groups (a prefix or a list): one export task each,
 one after the other, every group under its own folder of the export's staging prefix
-``<staging prefix>/<export id>/``. The export is ready when the last group's task is
-COMPLETED; its result is every object under that prefix (a :class:`SourceSet`).
+``<staging prefix>/<export id>/``. When poll finds a group's task COMPLETED it moves the
+export's ``index`` on and hands it back (``PollResult.resubmit``): the next group's task is
+created by ``exports.submit`` like the first, its create-open marker stored before the call.
+The export is ready when the last group's task is COMPLETED; its result is every object
+under that prefix (a :class:`SourceSet`).
 
 CreateExportTask takes no idempotency token, but a ``taskName``: each task is named after the
 Courier export and group (``<export id>-<n>``), and an answer that leaves open whether the
-call went through is followed by a search for a task of that name (``create_once``).
+call went through, or a kill between the call and the state write (the marker found still
+set), is followed by a search for a task of that name (``create_once``); a task another
+export owns (:mod:`shared.owners`) is never taken over.
 
 Every call ends by the call deadline (:func:`~shared.providers.base.call_deadline`): none
 starts with less than ``MIN_CALL_S`` left, and its read timeout is capped by the time left
@@ -46,6 +51,7 @@ from shared.providers.base import (
     already_gone,
     create_once,
     deadline_error,
+    owned_elsewhere,
     poll_each,
     time_left,
 )
@@ -87,6 +93,8 @@ AMBIGUOUS_CODES = frozenset({"NoAnswer", "ServiceUnavailableException", "Interna
 
 class CloudwatchProvider(Provider):
     name = NAME
+    create_check = ("DescribeExportTasks by status (PENDING, RUNNING, COMPLETED): the task "
+                    "named <export id>-<group>, unless another export owns it")
 
     def __init__(self, settings: AwsSettings, *, logs: Any = None, s3: Any = None,
                  sts: Any = None, limiter: RateBudget | None = None) -> None:
@@ -136,11 +144,19 @@ class CloudwatchProvider(Provider):
 
     # ------------------------------------------------------------------ calls
     def create(self, task: ExportTask) -> Submission:
-        groups = self._groups(task.params)
-        remote: dict[str, Any] = {"groups": groups, "index": 0,
-                                  "prefix": f"{self.settings.staging_prefix}/{task.id}"}
-        remote["taskIds"] = [self._start(task, remote, 0, create_once_error=task.error)]
-        return Submission(remote=remote, stage=f"group 1 of {len(groups)}")
+        """The first group's export task, or (the export back from poll with
+        ``resubmit``, its ``index`` moved on) the next group's: every one through
+        ``exports.submit``, with its create-open marker stored before the call."""
+        if task.remote.get("groups"):
+            groups, index = list(task.remote["groups"]), int(task.remote["index"])
+            prefix, ids = task.remote["prefix"], list(task.remote.get("taskIds") or [])[:index]
+        else:
+            groups, index, ids = self._groups(task.params), 0, []
+            prefix = f"{self.settings.staging_prefix}/{task.id}"
+        remote: dict[str, Any] = {"groups": groups, "index": index, "prefix": prefix}
+        task_id = self._start(task, remote, index)
+        return Submission(remote={**remote, "taskIds": [*ids, task_id]}, claims=(task_id,),
+                          stage=f"group {index + 1} of {len(groups)}")
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
         wanted = {t.remote["taskIds"][-1]: t for t in tasks if t.remote.get("taskIds")}
@@ -221,9 +237,10 @@ class CloudwatchProvider(Provider):
                                 "match the prefix; narrow it", retryable=False)
         return groups
 
-    def _start(self, task: ExportTask, remote: dict[str, Any], index: int, *,
-               create_once_error: dict[str, Any] | None = None) -> str:
-        """Start the export task of group ``index``; its id."""
+    def _start(self, task: ExportTask, remote: dict[str, Any], index: int) -> str:
+        """Start the export task of group ``index``; its id. In doubt (an answer that left
+        it open, or a kill after the call: ``create_once``), the task of that name is
+        looked for first."""
         name = f"{task.id}-{index}"
         group = remote["groups"][index]
         args: dict[str, Any] = {
@@ -240,15 +257,15 @@ class CloudwatchProvider(Provider):
                                     "taskId", retryable=True)
             return Submission(remote={"taskId": str(answer["taskId"])})
 
-        probe = ExportTask(provider=NAME, params={}, error=create_once_error)
-        return str(create_once(probe, made, lambda: self._named(name),
+        return str(create_once(task, made, lambda: self._named(name),
                                lambda code: code in AMBIGUOUS_CODES).remote["taskId"])
 
     def _named(self, name: str) -> Submission | None:
         """The export task called ``name``, if an unanswered create made it."""
         for code in ("PENDING", "RUNNING", "COMPLETED"):
             for info in self._list(statusCode=code, pages=MAX_PAGES):
-                if info.get("taskName") == name and _code(info) in (code, None):
+                if (info.get("taskName") == name and _code(info) in (code, None)
+                        and not owned_elsewhere(info.get("taskId"))):
                     log.info("export task %s was made by an earlier, unanswered create; "
                              "taking it over", info.get("taskId"))
                     return Submission(remote={"taskId": str(info["taskId"])})
@@ -270,10 +287,8 @@ class CloudwatchProvider(Provider):
         if status is RemoteStatus.PENDING:
             return PollResult(status, stage=done)
         index = remote["index"] + 1
-        if index < len(remote["groups"]):  # the next group's turn
-            task_id = self._start(task, remote, index)
-            ids = [*remote["taskIds"], task_id]
-            return PollResult(RemoteStatus.PENDING, remote={"index": index, "taskIds": ids},
+        if index < len(remote["groups"]):  # the next group's turn: created by exports.submit
+            return PollResult(RemoteStatus.PENDING, remote={"index": index}, resubmit=True,
                               progress=100 * index // len(remote["groups"]),
                               stage=f"group {index + 1} of {len(remote['groups'])}")
         return PollResult(RemoteStatus.READY, progress=100, result={

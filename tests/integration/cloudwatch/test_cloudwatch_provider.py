@@ -48,7 +48,11 @@ def test_a_prefix_runs_one_task_per_group_in_turn(provider: Any, moto: Any,
 
     first = provider.poll([task])[task.id]
     assert first.status is RemoteStatus.PENDING and first.stage == "group 2 of 2"
+    assert first.resubmit and first.remote == {"index": 1}  # the next create is submit's
     task.remote.update(first.remote)
+    made = provider.create(task)
+    assert made.stage == "group 2 of 2" and made.claims == (made.remote["taskIds"][1],)
+    task.remote.update(made.remote)
     second = provider.poll([task])[task.id]
 
     assert second.status is RemoteStatus.READY
