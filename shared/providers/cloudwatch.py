@@ -20,10 +20,9 @@ call went through, or a kill between the call and the state write (the marker fo
 set), is followed by a search for a task of that name (``create_once``); a task another
 export owns (:mod:`shared.owners`) is never taken over.
 
-Every call ends by the call deadline (:func:`~shared.providers.base.call_deadline`): none
-starts with less than ``MIN_CALL_S`` left, and its read timeout is capped by the time left
-(botocore's per-request ``read_timeout``, set in a ``before-call`` hook), as the Tencent
-clients cap theirs; a connection takes at most ``CONNECT_S`` more.
+Every call (Logs, S3, STS) goes through :class:`~shared.providers.aws.AwsApi`, the shared
+vendor client base: drawn from the rate budget, counted, ended by the call deadline (the
+boto3 read timeout capped by the time left) and its errors mapped by code.
 
 Polling: one task is described by its id. For several, the active tasks (statusCode PENDING,
 then RUNNING: one or two, as the account has at most one) settle every export still running
@@ -40,8 +39,8 @@ from typing import Any
 from shared.config import AwsSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
+from shared.providers.aws import NO_ANSWER, AwsApi, client
 from shared.providers.base import (
-    MIN_CALL_S,
     PollResult,
     Provider,
     RateBudget,
@@ -50,10 +49,8 @@ from shared.providers.base import (
     Submission,
     already_gone,
     create_once,
-    deadline_error,
     owned_elsewhere,
     poll_each,
-    time_left,
 )
 from shared.providers.validate import Params
 from shared.storage.base import S3ObjectSource, SourceSet
@@ -77,17 +74,8 @@ STATUS = {
     "CANCELLED": RemoteStatus.FAILED,
     "FAILED": RemoteStatus.FAILED,
 }
-# Codes that can succeed later. LimitExceededException on create: another export task of the
-# account is active (maybe not ours); wait it out.
-RETRYABLE_CODES = frozenset({"LimitExceededException", "ThrottlingException", "Throttling",
-                             "ServiceUnavailableException", "ServiceUnavailable",
-                             "InternalFailure", "InternalServerError", "RequestTimeout",
-                             "OperationAbortedException"})
-THROTTLED_CODES = frozenset({"ThrottlingException", "Throttling"})
-BUSY_RETRY_S = 30.0  # after LimitExceededException, look again no sooner than this
-CONNECT_S, READ_S = 2.0, 20.0  # the clients' own timeouts (read: capped by the time left)
 # answers that leave open whether a create went through (nothing came back, or a 5xx)
-AMBIGUOUS_CODES = frozenset({"NoAnswer", "ServiceUnavailableException", "InternalFailure",
+AMBIGUOUS_CODES = frozenset({NO_ANSWER, "ServiceUnavailableException", "InternalFailure",
                              "InternalServerError", "RequestTimeout"})
 
 
@@ -99,10 +87,12 @@ class CloudwatchProvider(Provider):
     def __init__(self, settings: AwsSettings, *, logs: Any = None, s3: Any = None,
                  sts: Any = None, limiter: RateBudget | None = None) -> None:
         self.settings = settings
-        self.logs = _capped(logs or _client("logs", settings.endpoint, settings.region))
-        self.s3 = _capped(s3 or _client("s3", settings.s3_endpoint, settings.region))
-        self._sts = _capped(sts) if sts is not None else None
         self.limiter = limiter or RateLimiter(rate=5)  # assumption: Logs' low per-action TPS
+        self.api = AwsApi(NAME, logs or client("logs", settings.endpoint, settings.region),
+                          self.limiter)
+        self.s3 = AwsApi(NAME, s3 or client("s3", settings.s3_endpoint, settings.region),
+                         self.limiter)
+        self._sts = AwsApi(NAME, sts, self.limiter) if sts is not None else None
         self._account: str | None = None
 
     # ------------------------------------------------------------------ input
@@ -181,7 +171,7 @@ class CloudwatchProvider(Provider):
             key = str(obj["Key"])
             if key.rsplit("/", 1)[-1] == WRITE_TEST or key.endswith("/"):
                 continue
-            url = self.s3.generate_presigned_url("get_object", ExpiresIn=URL_LIFETIME_S,
+            url = self.s3.client.generate_presigned_url("get_object", ExpiresIn=URL_LIFETIME_S,
                                                  Params={"Bucket": bucket, "Key": key})
             items.append(S3ObjectSource(url=url, file_name=key[len(prefix):],
                                         size=int(obj["Size"]), bucket=bucket, key=key,
@@ -198,8 +188,8 @@ class CloudwatchProvider(Provider):
         keys = [str(o["Key"]) for o in self._staged(bucket, f"{task.remote['prefix']}/")]
         for start in range(0, len(keys), DELETE_BATCH):
             batch = [{"Key": k} for k in keys[start:start + DELETE_BATCH]]
-            answer = self._sdk("DeleteObjects", self.s3.delete_objects, Bucket=bucket,
-                               Delete={"Objects": batch, "Quiet": True})
+            answer = self.s3.call("DeleteObjects", {"Bucket": bucket,
+                                                    "Delete": {"Objects": batch, "Quiet": True}})
             if answer.get("Errors"):
                 first = answer["Errors"][0]
                 raise ProviderError(NAME, str(first.get("Code") or "DeleteFailed"),
@@ -253,7 +243,7 @@ class CloudwatchProvider(Provider):
         def made() -> Submission:
             answer = self._call("CreateExportTask", **args)
             if not answer.get("taskId"):
-                raise ProviderError(NAME, "NoAnswer", "CreateExportTask answered without "
+                raise ProviderError(NAME, NO_ANSWER, "CreateExportTask answered without "
                                     "taskId", retryable=True)
             return Submission(remote={"taskId": str(answer["taskId"])})
 
@@ -318,7 +308,7 @@ class CloudwatchProvider(Provider):
         objects: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         while True:
-            page = self._sdk("ListObjectsV2", self.s3.list_objects_v2, **kwargs)
+            page = self.s3.call("ListObjectsV2", kwargs)
             objects += page.get("Contents") or []
             if not page.get("IsTruncated") or not page.get("NextContinuationToken"):
                 return objects
@@ -327,42 +317,14 @@ class CloudwatchProvider(Provider):
     def _account_id(self) -> str:
         if self._account is None:
             if self._sts is None:
-                self._sts = _capped(_client("sts", self.settings.endpoint,
-                                            self.settings.region))
-            answer = self._sdk("GetCallerIdentity", self._sts.get_caller_identity)
+                self._sts = AwsApi.build(NAME, "sts", self.settings.endpoint,
+                                         self.settings.region, self.limiter)
+            answer = self._sts.call("GetCallerIdentity", {})
             self._account = str(answer.get("Account") or "")
         return self._account
 
     def _call(self, action: str, **kwargs: Any) -> dict[str, Any]:
-        method = getattr(self.logs, re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower())
-        return self._sdk(action, method, **kwargs)
-
-    def _sdk(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any]:
-        """One SDK call under the rate limit and the call deadline; every error becomes a
-        ProviderError."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        self.limiter.acquire(action)
-        left = time_left()
-        if left is not None and left < MIN_CALL_S:
-            raise deadline_error(NAME, action)
-        try:
-            return dict(method(**kwargs))
-        except ClientError as exc:
-            error = exc.response.get("Error") or {}
-            code = str(error.get("Code") or "Unknown")
-            status = int((exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
-                         or 0)
-            if code in THROTTLED_CODES:
-                self.limiter.throttled(action)
-            retryable = code in RETRYABLE_CODES or status >= 500
-            raise ProviderError(NAME, code, f"{action}: {error.get('Message') or code}",
-                                retryable=retryable,
-                                retry_after=BUSY_RETRY_S if code == "LimitExceededException"
-                                else None) from exc
-        except BotoCoreError as exc:  # no answer: the connection broke or timed out
-            raise ProviderError(NAME, "NoAnswer", f"{action}: {type(exc).__name__}",
-                                retryable=True) from exc
+        return self.api.call(action, kwargs)
 
 
 def _code(info: dict[str, Any]) -> str | None:
@@ -373,30 +335,3 @@ def _code(info: dict[str, Any]) -> str | None:
 def _safe(group: str) -> str:
     """A log group name as one key segment."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", group).strip("-") or "group"
-
-
-def _client(service: str, endpoint: str | None, region: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    # No SDK retries: a retried CreateExportTask could make a second task.
-    config = Config(connect_timeout=CONNECT_S, read_timeout=READ_S,
-                    retries={"total_max_attempts": 1},
-                    s3={"addressing_style": "path"} if endpoint else None)
-    return boto3.client(service, endpoint_url=endpoint, region_name=region, config=config)
-
-
-def _cap_read_timeout(context: dict[str, Any], **_: Any) -> None:
-    """botocore ``before-call`` hook: this request's read timeout is at most the time left
-    before the call deadline (the client's own without one)."""
-    left = time_left()
-    if left is not None:
-        context["read_timeout"] = max(0.1, min(READ_S, left))
-
-
-def _capped(client: Any) -> Any:
-    """``client`` with its calls' read timeouts capped by the call deadline."""
-    events = getattr(getattr(client, "meta", None), "events", None)
-    if events is not None:
-        events.register("before-call", _cap_read_timeout, unique_id="courier-call-deadline")
-    return client
