@@ -52,8 +52,10 @@ def test_a_schedule_fires_queued_cloudwatch_exports_through_to_the_webhooks(
     from functions import common
 
     # GIVEN a five-minute schedule over a log group with events in its last three windows
+    # (one whole window back, so that every firing below lies in the past however close
+    # the run is to a window boundary)
     now = int(time.time())
-    base = now - now % EVERY_S
+    base = now - now % EVERY_S - EVERY_S
     ends = [(base - 2 * EVERY_S) * 1000, (base - EVERY_S) * 1000, base * 1000]
     logs_in_windows(moto.url, "sched-app", ends)
     monkeypatch.setenv("COURIER_SCHEDULES", json.dumps([{
