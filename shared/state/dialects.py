@@ -17,6 +17,12 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:200] if text else ""
 
 
+def describe(exc: BaseException) -> str:
+    """What a driver error says, in words: its first line, never its class name (answers
+    and stored errors do not carry exception class names; the log has the traceback)."""
+    return first_line(exc) or "the driver gave no reason"
+
+
 def wal(conn: sqlite3.Connection) -> None:
     """Switch the file to WAL. Switching needs a moment alone with the file and SQLite does
     not wait for it (no busy handler), so retry while another process holds it."""

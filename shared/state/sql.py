@@ -28,7 +28,7 @@ from shared.errors import ConfigError, ConflictError, CourierError, StoreError
 from shared.model import PartRecord
 from shared.state.base import Record, TaskStore
 from shared.state.codec import EPOCH, from_ms, lookup_key, to_ms
-from shared.state.dialects import Dialect, MySqlDialect, PostgresDialect, first_line, wal
+from shared.state.dialects import Dialect, MySqlDialect, PostgresDialect, describe, wal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -112,7 +112,7 @@ class SqlTaskStore(TaskStore):
                 self._conn = self._connect()
             except Exception as exc:  # noqa: BLE001 - every driver has its own errors
                 raise StoreError(f"cannot connect to the {self.dialect.name} state store: "
-                                 f"{type(exc).__name__}: {first_line(exc)}") from exc
+                                 f"{describe(exc)}") from exc
         return self._conn
 
     @contextmanager
@@ -137,7 +137,7 @@ class SqlTaskStore(TaskStore):
                     if self.dialect.is_disconnect(exc):
                         self._drop()
                     raise StoreError(f"{self.dialect.name} state store: "
-                                     f"{type(exc).__name__}: {first_line(exc)}") from exc
+                                     f"{describe(exc)}") from exc
                 raise
 
     def _begin(self, immediate: bool) -> Any:
@@ -175,8 +175,7 @@ class SqlTaskStore(TaskStore):
                                 type(exc).__name__)
                     self._drop()
                     continue
-                raise StoreError(f"{self.dialect.name} state store: {type(exc).__name__}: "
-                                 f"{first_line(exc)}") from exc
+                raise StoreError(f"{self.dialect.name} state store: {describe(exc)}") from exc
         raise AssertionError("unreachable")
 
     def _drop(self) -> None:
@@ -198,7 +197,7 @@ class SqlTaskStore(TaskStore):
                     text = str(exc).lower()
                     if "exist" not in text and "duplicate" not in text:
                         raise StoreError(f"cannot create the state schema: "
-                                         f"{first_line(exc)}") from exc
+                                         f"{describe(exc)}") from exc
                     log.debug("state schema: %s already there", statement.split("(")[0])
 
     def close(self) -> None:

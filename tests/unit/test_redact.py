@@ -52,7 +52,7 @@ def test_the_state_store_password_is_a_secret_even_when_written_in_the_environme
 
 def test_errors_and_stored_reasons_are_scrubbed_as_they_are_made() -> None:
     learn(Settings(api_keys=("key-quoted-by-a-vendor",)))
-    store = StoreError("postgresql state store: ProgrammingError: invalid percent-encoded "
+    store = StoreError("postgresql state store: invalid percent-encoded "
                        'token: "key-quoted-by-a-vendor"')
     provider = ProviderError("dms", "Forbidden", "key-quoted-by-a-vendor refused",
                              retryable=False)
