@@ -33,6 +33,8 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--region", help="default: inputs.region of the descriptor")
     parser.add_argument("--endpoint", help="SCF API endpoint, e.g. http://127.0.0.1:8700 "
                         "(the sandbox); default: scf.tencentcloudapi.com over https")
+    parser.add_argument("--cos-endpoint", help="COS endpoint for the package upload, e.g. "
+                        "http://127.0.0.1:9000; default: <bucket>.cos.<region>.myqcloud.com")
     parser.add_argument("--wait", type=float, default=120.0,
                         help="seconds to wait for a function to become Active")
 
@@ -76,8 +78,11 @@ def sdk_call(region: str, endpoint: str | None, env: dict[str, str]) -> Any:
 
 
 def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
+    import hashlib
+
     from deploy.descriptors import check_scf
-    from deploy.scf_deploy import DeployError, ScfDeployer, read_package, read_plan
+    from deploy.scf_code import CodeError, CodeSource, CosUploader, cos_location, ensure_uploaded
+    from deploy.scf_deploy import DeployError, ScfDeployer, Step, read_package, read_plan
 
     env = dict(os.environ) if env is None else env
     try:
@@ -85,10 +90,25 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
         problems = check_scf(args.descriptor).problems
         if problems:
             raise DeployError(f"{args.descriptor.name}: " + "; ".join(problems))
-        package = read_package(args.package)
-        call = sdk_call(args.region or plan.region, args.endpoint, env)
-        deployer = ScfDeployer(call, plan, package, dry_run=args.dry_run, wait_s=args.wait)
+        region = args.region or plan.region
+        through_cos = bool((env.get("COURIER_DEPLOY_COS_BUCKET") or "").strip())
+        package = read_package(args.package, through_cos=through_cos)
+        sha = hashlib.sha256(package).hexdigest()
+        location = cos_location(env, region, sha)
+        code: CodeSource | None = location
+        call = sdk_call(region, args.endpoint, env)
+        uploaded = False
+        if location is not None:
+            uploader = CosUploader(location, env, endpoint=getattr(args, "cos_endpoint", None))
+            uploaded = ensure_uploaded(uploader, args.package, sha, args.dry_run, print)
+        deployer = ScfDeployer(call, plan, package, dry_run=args.dry_run, wait_s=args.wait,
+                               code=code)
         outcome = deployer.run()
+        if uploaded and code is not None:
+            outcome.steps.insert(0, Step("upload", code.describe()))
+    except CodeError as exc:
+        print(f"courier deploy: {exc}", file=sys.stderr)
+        return 1
     except DeployError as exc:
         print(f"courier deploy: {exc}", file=sys.stderr)
         return 1
@@ -116,6 +136,9 @@ def register(app: Any) -> None:
                 help="default: inputs.region of the descriptor")] = None,
             endpoint: Annotated[Optional[str], typer.Option(
                 help="SCF API endpoint, e.g. http://127.0.0.1:8700 (the sandbox)")] = None,
+            cos_endpoint: Annotated[Optional[str], typer.Option(
+                help="COS endpoint for the package upload (COURIER_DEPLOY_COS_BUCKET), e.g. "
+                     "http://127.0.0.1:9000")] = None,
             wait: Annotated[float, typer.Option(
                 help="seconds to wait for a function to become Active")] = 120.0) -> None:
         if cloud != "scf":
@@ -123,6 +146,6 @@ def register(app: Any) -> None:
                                      "cd deploy/aws && serverless deploy)", param_hint="CLOUD")
         code = run(argparse.Namespace(cloud=cloud, dry_run=dry_run, descriptor=descriptor,
                                       package=package, region=region, endpoint=endpoint,
-                                      wait=wait))
+                                      cos_endpoint=cos_endpoint, wait=wait))
         if code:
             raise typer.Exit(code)

@@ -13,7 +13,6 @@ function named, after what was already done.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy.scf_code import BUCKET_ENV, CodeSource, InlineCode
 from deploy.spec import FunctionSpec, ScfPlan, ScfTrigger, load_yaml, scf_plan, unresolved
 
 PACKAGE_SHA_ENV = "COURIER_PACKAGE_SHA256"
@@ -71,15 +71,17 @@ def read_plan(descriptor: Path, env: dict[str, str]) -> ScfPlan:
     return plan
 
 
-def read_package(path: Path) -> bytes:
+def read_package(path: Path, through_cos: bool = False) -> bytes:
     if not path.is_file():
         raise DeployError(f"package {path} not found: build it first "
                           "(make package, or python deploy/package.py --target scf)")
     data = path.read_bytes()
-    if len(data) > ZIP_LIMIT:
+    if len(data) > ZIP_LIMIT and not through_cos:
         raise DeployError(f"package {path} is {len(data) / 2**20:.1f} MB; SCF takes at most "
-                          f"{ZIP_LIMIT // 2**20} MB inline (UpdateFunctionCode ZipFile): build a "
-                          "trimmed one (--providers, --state, --destination; docs/deploy.md)")
+                          f"{ZIP_LIMIT // 2**20} MB inline (UpdateFunctionCode ZipFile): set "
+                          f"{BUCKET_ENV} (a COS bucket, <name>-<appid>) to deploy it through "
+                          "COS, or build a trimmed one (--providers, --state, --destination; "
+                          "docs/deploy.md)")
     return data
 
 
@@ -187,9 +189,11 @@ class ScfDeployer:
     """``call(action, params) -> response`` is the SCF API (an SDK client in production)."""
 
     def __init__(self, call: Call, plan: ScfPlan, package: bytes, *, dry_run: bool = False,
-                 wait_s: float = 60.0, say: Callable[[str], None] = print) -> None:
+                 wait_s: float = 60.0, say: Callable[[str], None] = print,
+                 code: CodeSource | None = None) -> None:
         self.call, self.plan, self.package = call, plan, package
         self.sha = hashlib.sha256(package).hexdigest()
+        self.code: CodeSource = code or InlineCode(package)
         self.dry_run, self.wait_s, self.say = dry_run, wait_s, say
         self.outcome = Outcome()
 
@@ -247,12 +251,12 @@ class ScfDeployer:
 
     def function(self, fn: FunctionSpec) -> None:
         config = function_request(self.plan, fn, self.sha)
-        code = base64.b64encode(self.package).decode()
         current = self._get(fn)
         if current is None:
             self._write("CreateFunction", fn.name, {
                 **config, "Handler": fn.handler, "Runtime": self.plan.runtime, "Type": "Event",
-                "Code": {"ZipFile": code}}, f"{self.plan.runtime}, {fn.memory_mb} MB")
+                "Code": self.code.create_fields()},
+                f"{self.plan.runtime}, {fn.memory_mb} MB, code {self.code.describe()}")
             if self.dry_run:
                 for trigger in self._triggers(fn):
                     self._write("CreateTrigger", f"{fn.name}/{trigger.name}", {}, trigger.type)
@@ -269,7 +273,8 @@ class ScfDeployer:
             if env.get(PACKAGE_SHA_ENV) != self.sha or current.get("Handler") != fn.handler:
                 self._write("UpdateFunctionCode", fn.name, {
                     "FunctionName": fn.name, "Namespace": self.plan.namespace,
-                    "Handler": fn.handler, "ZipFile": code}, f"package {self.sha[:12]}")
+                    "Handler": fn.handler, **self.code.update_fields()},
+                    f"package {self.sha[:12]}, {self.code.describe()}")
                 if not self.dry_run:
                     current = self._settle(fn)
             changed = _differs(current, config)

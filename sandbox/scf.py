@@ -8,7 +8,11 @@ ListTriggersResponse, Trigger/TriggerInfo), its ``errorcodes.py``, and the funct
 (Tencent docs 583/96099, 583/100227). Limits from the models' docstrings: names 2-60 characters,
 letter first, no ``-``/``_`` last; memory 64 or 128-3072 MB in steps of 128; timeout 1-900 s;
 a ZipFile is base64 (CreateFunction ≤ 50 MB, UpdateFunctionCode ≤ 20 MB); ``Runtime`` cannot be
-changed after creation; one function URL per version or alias.
+changed after creation; one function URL per version or alias. Code may instead come from COS
+(``Code.CosBucketName`` without ``-<appid>``, ``CosObjectName`` starting with ``/``,
+``CosBucketRegion``; top-level on UpdateFunctionCode): read from ``self.cos`` (the sandbox COS
+gateway), ``ResourceNotFound.CosObject`` / ``ResourceNotFound.Cos`` when the object / bucket is
+missing (errorcodes.py); at most 500 MB unzipped (SCF quota page, doc 583/11637).
 
 Assumptions (no document settles them): a function is ``Creating``/``Updating`` for
 ``settle_s`` after a change and refuses further changes meanwhile with
@@ -29,7 +33,7 @@ import threading
 import time
 import uuid
 import zipfile
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from sandbox.errors import ApiError
 from sandbox.params import Params
@@ -37,11 +41,20 @@ from sandbox.params import Params
 if TYPE_CHECKING:
     from sandbox.host import Host
 
+
+
+class CosReader(Protocol):
+    def read_object(self, bucket: str, key: str) -> bytes: ...
+
+
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,58}[A-Za-z0-9]")
 HANDLER_RE = re.compile(r"[A-Za-z][\w-]*\.[A-Za-z][\w-]*")
 RUNTIMES = ("Python2.7", "Python3.6", "Python3.7", "Python3.9", "Python3.10", "Python3.12")
 CREATE_ZIP_LIMIT = 50 * 1024 * 1024
 UPDATE_ZIP_LIMIT = 20 * 1024 * 1024
+UNZIPPED_LIMIT = 500 * 1024 * 1024  # code size before compression (quota page 583/11637)
+# a bucket name's own part: lowercase letters, digits, '-'; no -<appid> suffix (Code model)
+COS_BUCKET_RE = re.compile(r"(?![a-z0-9-]*-\d{10}$)[a-z0-9][a-z0-9-]{0,49}")
 ENV_LIMIT = 4096
 CONFIG_FIELDS = ("Description", "MemorySize", "Timeout", "Role", "ClsLogsetId", "ClsTopicId")
 
@@ -60,6 +73,10 @@ class ScfService:
         self.appid = appid
         self.region = "ap-guangzhou"  # the address's region part (X-TC-Region is not kept)
         self.functions: dict[tuple[str, str], dict[str, Any]] = {}  # (namespace, name)
+        # the account's COS, from which code packages are read: anything with
+        # read_object(bucket, key) -> bytes raising KeyError("NoSuchBucket"|"NoSuchKey")
+        # (sandbox.cos_gateway.CosGateway); None: COS code is refused
+        self.cos: Optional[CosReader] = None
         self._lock = threading.Lock()
         self.actions: dict[str, Callable[[Params], dict[str, Any]]] = {
             "GetFunction": self.get_function, "CreateFunction": self.create_function,
@@ -115,7 +132,12 @@ class ScfService:
             raise ApiError("MissingParameter", "the request is missing parameter `Code`")
         assert isinstance(code, dict)
         if code.get("CosBucketName") or code.get("CosObjectName"):
-            raise ApiError("UnsupportedOperation", "sandbox: only ZipFile code is emulated")
+            if code.get("ZipFile"):
+                raise ApiError("InvalidParameterValue.Code",
+                               "Cos, ZipFile and DemoId cannot be given together")
+            raw = self._cos_code(code)
+            self._check_zip(raw)
+            return raw
         text = code.get("ZipFile")
         if not isinstance(text, str) or not text:
             raise ApiError("MissingParameter", "the request is missing parameter `ZipFile`")
@@ -126,10 +148,47 @@ class ScfService:
         if len(raw) > limit:
             raise ApiError("InvalidParameterValue.ZipFile",
                            f"ZipFile is {len(raw)} bytes; the limit here is {limit}")
+        self._check_zip(raw)
+        return raw
+
+    @staticmethod
+    def _check_zip(raw: bytes) -> None:
         try:
-            zipfile.ZipFile(io.BytesIO(raw)).testzip()
+            archive = zipfile.ZipFile(io.BytesIO(raw))
+            archive.testzip()
         except zipfile.BadZipFile:
-            raise ApiError("InvalidParameterValue.ZipFile", "ZipFile is not a zip") from None
+            raise ApiError("InvalidParameterValue.ZipFile", "the code is not a zip") from None
+        unzipped = sum(info.file_size for info in archive.infolist())
+        if unzipped > UNZIPPED_LIMIT:
+            raise ApiError("InvalidParameterValue.Code",
+                           f"the code is {unzipped} bytes unzipped; the limit is "
+                           f"{UNZIPPED_LIMIT}")
+
+    def _cos_code(self, code: dict[str, Any]) -> bytes:
+        """The package from COS: CosBucketName without ``-<appid>`` (this account's appid is
+        added), CosObjectName starting with ``/``, CosBucketRegion defaulting to the
+        function's region."""
+        bucket, key = code.get("CosBucketName"), code.get("CosObjectName")
+        region = code.get("CosBucketRegion") or self.region
+        if not isinstance(bucket, str) or not COS_BUCKET_RE.fullmatch(bucket):
+            raise ApiError("InvalidParameterValue.CosBucketName",
+                           f"CosBucketName {bucket!r}: give the bucket name without -appid")
+        if not isinstance(key, str) or not key.startswith("/") or len(key) < 2:
+            raise ApiError("InvalidParameterValue.CosObjectName",
+                           f"CosObjectName {key!r} must be a path starting with /")
+        if not isinstance(region, str) or not re.fullmatch(r"[a-z]{2,}-[a-z0-9-]+", region):
+            raise ApiError("InvalidParameterValue.CosBucketRegion", f"bad region {region!r}")
+        if self.cos is None:
+            raise ApiError("UnsupportedOperation.Cos", "sandbox: no COS attached (scf.cos)")
+        full = f"{bucket}-{self.appid}"
+        try:
+            raw = self.cos.read_object(full, key.lstrip("/"))
+        except KeyError as exc:
+            if exc.args and exc.args[0] == "NoSuchBucket":
+                raise ApiError("ResourceNotFound.Cos",
+                               f"bucket {full} does not exist in {region}") from None
+            raise ApiError("ResourceNotFound.CosObject",
+                           f"object {key} does not exist in bucket {full}") from None
         return raw
 
     def _config(self, params: Params, fn: dict[str, Any]) -> None:

@@ -4,70 +4,19 @@ idempotent re-run, a dry run, and the refusals that must stop it with a named ca
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from courier.cli import main as courier_main
-from deploy.descriptors import SAMPLE_DEPLOY_ENV, SCF_DESCRIPTOR
+from deploy.descriptors import SAMPLE_DEPLOY_ENV
 from deploy.package import TARGETS
 from deploy.scf_deploy import PACKAGE_SHA_ENV
+from tests.integration.deploy.scf_run import NAMES, deploy, stand_in_zip, writes_of
 
 pytestmark = pytest.mark.integration
-
-NAMES = {k: f"export-courier-prod-{k}" for k in ("create", "poll", "complete")}
-
-
-def _zip(marker: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for key in NAMES:
-            module = TARGETS["scf"].handler(key).rsplit(".", 1)[0]
-            zf.writestr(f"{module}.py", f"# {marker}\nfrom functions.x import handler\n")
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    shutil.copy2(SCF_DESCRIPTOR, tmp_path / "serverless.yml")
-    (tmp_path / "courier.zip").write_bytes(_zip("one"))
-    return tmp_path
-
-
-@pytest.fixture
-def deploy_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    secret_id, secret_key = sandbox.credentials
-    env = {**SAMPLE_DEPLOY_ENV, "TENCENTCLOUD_SECRETID": secret_id,
-           "TENCENTCLOUD_SECRETKEY": secret_key}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("TENCENTCLOUD_SESSIONTOKEN", raising=False)
-    sandbox.scf.settle_s = 0.3  # creates and updates take a moment, as on SCF
-    return env
-
-
-def deploy(sandbox: Any, workdir: Path, capsys: pytest.CaptureFixture[str],
-           *extra: str) -> tuple[int, str, str]:
-    before = dict(sandbox.calls)
-    code = courier_main(["deploy", "scf", "--descriptor", str(workdir / "serverless.yml"),
-                         "--package", str(workdir / "courier.zip"), "--endpoint", sandbox.url,
-                         "--wait", "10", *extra])
-    out, err = capsys.readouterr()
-    writes = {a: n - before.get(("scf", a), 0) for (s, a), n in sandbox.calls.items()
-              if s == "scf" and not a.startswith(("Get", "List")) and n - before.get((s, a), 0)}
-    return code, out + err, json.dumps(writes, sort_keys=True)
-
-
-def _writes(text: str) -> dict[str, int]:
-    result: dict[str, int] = json.loads(text)
-    return result
-
 
 @pytest.mark.usefixtures("deploy_env")
 def test_first_deploy_then_code_update_then_timer_change_then_nothing(
@@ -75,7 +24,7 @@ def test_first_deploy_then_code_update_then_timer_change_then_nothing(
     # WHEN the functions do not exist yet
     code, out, writes = deploy(sandbox, workdir, capsys)
     assert code == 0, out
-    assert _writes(writes) == {"CreateFunction": 3, "CreateTrigger": 3}
+    assert writes_of(writes) == {"CreateFunction": 3, "CreateTrigger": 3}
     url = next(line.split(": ", 1)[1] for line in out.splitlines()
                if line.startswith("function URL: "))
     assert url.startswith("https://1250000000-") and url.endswith(".scf.tencentcs.com")
@@ -98,10 +47,10 @@ def test_first_deploy_then_code_update_then_timer_change_then_nothing(
     # WHEN only the code changes: new code everywhere, configuration unchanged but the
     # package marker, no trigger touched
     first_sha = create["env"][PACKAGE_SHA_ENV]
-    (workdir / "courier.zip").write_bytes(_zip("two"))
+    (workdir / "courier.zip").write_bytes(stand_in_zip("two"))
     code, out, writes = deploy(sandbox, workdir, capsys)
     assert code == 0, out
-    assert _writes(writes) == {"UpdateFunctionCode": 3, "UpdateFunctionConfiguration": 3}
+    assert writes_of(writes) == {"UpdateFunctionCode": 3, "UpdateFunctionConfiguration": 3}
     assert "UpdateFunctionConfiguration export-courier-prod-create (Environment)" in out
     assert sandbox.scf.function(NAMES["create"])["env"][PACKAGE_SHA_ENV] != first_sha
     assert f"function URL: {url}" in out  # the same URL
@@ -112,7 +61,7 @@ def test_first_deploy_then_code_update_then_timer_change_then_nothing(
     (workdir / "serverless.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
     code, out, writes = deploy(sandbox, workdir, capsys)
     assert code == 0, out
-    assert _writes(writes) == {"UpdateTrigger": 1}
+    assert writes_of(writes) == {"UpdateTrigger": 1}
     assert "UpdateTrigger export-courier-prod-poll/poll-every-minute (cron)" in out
     assert json.loads(sandbox.scf.function(NAMES["poll"])["triggers"][
         ("timer", "poll-every-minute")]["TriggerDesc"]) == {"cron": "0 */2 * * * * *"}
@@ -120,7 +69,7 @@ def test_first_deploy_then_code_update_then_timer_change_then_nothing(
     # WHEN nothing changed: reads only
     code, out, writes = deploy(sandbox, workdir, capsys)
     assert code == 0, out
-    assert _writes(writes) == {}
+    assert writes_of(writes) == {}
     assert "changed: 0 step(s)" in out and f"function URL: {url}" in out
 
 
@@ -129,7 +78,7 @@ def test_dry_run_changes_nothing(sandbox: Any, workdir: Path,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     code, out, writes = deploy(sandbox, workdir, capsys, "--dry-run")
     assert code == 0, out
-    assert _writes(writes) == {} and sandbox.scf.functions == {}
+    assert writes_of(writes) == {} and sandbox.scf.functions == {}
     assert "would CreateFunction export-courier-prod-create" in out
     assert "would CreateTrigger export-courier-prod-create/courier-url (http)" in out
     assert "would change: 6 step(s)" in out
@@ -155,7 +104,7 @@ def test_a_runtime_change_is_refused_by_name(sandbox: Any, workdir: Path,
     code, out, writes = deploy(sandbox, workdir, capsys)
     assert code == 1
     assert "runs Python3.9" in out and "inputs.runtime" in out
-    assert _writes(writes) == {}
+    assert writes_of(writes) == {}
 
 
 @pytest.mark.usefixtures("deploy_env")
