@@ -76,7 +76,7 @@ def substitute(value: Any, context: dict[str, str], env: dict[str, str]) -> Any:
     return _VAR.sub(one, value)
 
 
-def _context(doc: dict[str, Any]) -> dict[str, str]:
+def context_of(doc: dict[str, Any]) -> dict[str, str]:
     return {k: str(doc[k]) for k in ("app", "stage", "name", "org") if k in doc}
 
 
@@ -87,7 +87,7 @@ def _text_map(value: Any, context: dict[str, str], env: dict[str, str]) -> dict[
 
 
 def scf_functions(doc: dict[str, Any], env: dict[str, str]) -> dict[str, FunctionSpec]:
-    context = _context(doc)
+    context = context_of(doc)
     inputs = doc.get("inputs") or {}
     specs: dict[str, FunctionSpec] = {}
     for key, fn in (inputs.get("functions") or {}).items():
@@ -129,7 +129,7 @@ def scf_triggers(doc: dict[str, Any]) -> list[ScfTrigger]:
 
 def scf_plan(doc: dict[str, Any], env: dict[str, str]) -> ScfPlan:
     inputs = doc.get("inputs") or {}
-    context = _context(doc)
+    context = context_of(doc)
     return ScfPlan(
         region=str(substitute(inputs.get("region") or "ap-guangzhou", context, env)),
         namespace=str(substitute(inputs.get("namespace") or "default", context, env)),
