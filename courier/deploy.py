@@ -82,7 +82,14 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
 
     from deploy.descriptors import check_scf
     from deploy.scf_code import CodeError, CodeSource, CosUploader, cos_location, ensure_uploaded
-    from deploy.scf_deploy import DeployError, ScfDeployer, Step, read_package, read_plan
+    from deploy.scf_deploy import (
+        DeployError,
+        ScfDeployer,
+        Step,
+        plan_warnings,
+        read_package,
+        read_plan,
+    )
 
     env = dict(os.environ) if env is None else env
     try:
@@ -90,6 +97,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
         problems = check_scf(args.descriptor).problems
         if problems:
             raise DeployError(f"{args.descriptor.name}: " + "; ".join(problems))
+        for warning in plan_warnings(plan):
+            print(f"courier deploy: warning: {warning}", file=sys.stderr)
         region = args.region or plan.region
         through_cos = bool((env.get("COURIER_DEPLOY_COS_BUCKET") or "").strip())
         package = read_package(args.package, through_cos=through_cos)

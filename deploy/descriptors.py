@@ -231,6 +231,7 @@ def check_scf(path: Path = SCF_DESCRIPTOR) -> Report:
         for name, expression in spec.crons:
             for problem in cron_problems(expression):
                 report.problems.append(f"scf: {key}: timer {name}: {problem}")
+        check_vpc(spec.vpc, report, f"scf: {key}")
         check_env(spec.env, "scf", report, f"scf: {key}")
         check_settings({**SAMPLE_PLATFORM_ENV["scf"], **spec.env}, report, f"scf: {key}")
         if spec.env.get("COURIER_DISPATCH") == "scf":
@@ -244,6 +245,19 @@ def check_scf(path: Path = SCF_DESCRIPTOR) -> Report:
         report.need(not specs["complete"].crons, "scf: complete must have no timer")
     report.need(bool(specs.get("poll") and specs["poll"].crons), "scf: poll needs a timer")
     return report
+
+
+def check_vpc(vpc: dict[str, str], report: Report, where: str) -> None:
+    """A function's ``vpc:`` (or ``vpcConfig:``): both ids, nothing else (SCF VpcConfig)."""
+    if not vpc:
+        return
+    extra = sorted(set(vpc) - {"vpcId", "subnetId"})
+    report.need(not extra, f"{where}: vpc takes vpcId and subnetId only, not {extra}")
+    for name, prefix in (("vpcId", "vpc-"), ("subnetId", "subnet-")):
+        value = vpc.get(name, "")
+        report.need(bool(value), f"{where}: vpc needs {name}")
+        report.need(not value or value.startswith(prefix) or "${" in value,
+                    f"{where}: vpc {name} {value!r} should look like {prefix}xxxxxxxx")
 
 
 def check_scf_triggers(triggers: list[ScfTrigger], specs: dict[str, FunctionSpec],

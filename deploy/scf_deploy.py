@@ -71,6 +71,26 @@ def read_plan(descriptor: Path, env: dict[str, str]) -> ScfPlan:
     return plan
 
 
+def plan_warnings(plan: ScfPlan) -> list[str]:
+    """What will deploy but not work: a state store at a private address (TencentDB in a
+    VPC) reached by a function outside any VPC."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    out = []
+    for fn in plan.functions.values():
+        try:
+            host = urlsplit(fn.env.get("COURIER_STATE_URL", "")).hostname or ""
+            private = ipaddress.ip_address(host).is_private
+        except ValueError:
+            continue
+        if private and not fn.vpc:
+            out.append(f"{fn.name}: COURIER_STATE_URL is at {host}, a private address, and the "
+                       "function has no vpc: it can reach the database only from inside the "
+                       "database's VPC (vpc: {vpcId, subnetId}; docs/deploy.md)")
+    return out
+
+
 def read_package(path: Path, through_cos: bool = False) -> bytes:
     if not path.is_file():
         raise DeployError(f"package {path} not found: build it first "

@@ -105,7 +105,8 @@ def scf_functions(doc: dict[str, Any], env: dict[str, str]) -> dict[str, Functio
             env={k: str(substitute(v, context, env)) for k, v in variables.items()},
             role=str(role) if role else None,
             description=str(description) if description else None,
-            vpc=_text_map(fn.get("vpc"), context, env),
+            # multi-scf takes `vpc` (renamed vpcConfig for the toolkit) or `vpcConfig`
+            vpc=_text_map(fn.get("vpc") or fn.get("vpcConfig"), context, env),
             cls=_text_map(fn.get("cls"), context, env),
         )
     for trigger in scf_triggers(doc):

@@ -33,6 +33,7 @@ from shared.errors import CourierError, ProviderError, VersionConflictError
 from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
 from shared.providers.base import DEADLINE_CODE, PollResult, RemoteStatus, call_deadline
+from shared.runtime import metrics
 from shared.runtime.context import export_context
 from shared.state.base import TaskStore
 from shared.webhooks import notify
@@ -97,9 +98,11 @@ class Poller:
         while time.monotonic() < deadline:
             leased_at = time.monotonic()
             claimed = self._claim(store, owner, now, deadline)
-            stats.claimed += len(claimed)
             if not claimed:
                 break
+            if not stats.claimed:  # claims go oldest first: the first holds the most overdue
+                self._lag(claimed, now)
+            stats.claimed += len(claimed)
             self._work(store, claimed, min(deadline, leased_at + self.settings.lease_s - margin),
                        stats, now)
             if len(claimed) < self.max_claim:
@@ -111,6 +114,14 @@ class Poller:
             stats.stopped_early = True
         log.info("tick done: %s", stats)
         return stats
+
+    @staticmethod
+    def _lag(claimed: list[ExportTask], now: datetime | None) -> None:
+        """PollLagSeconds: how long past its due time the most overdue claimed export waited
+        (timers that stopped firing, or ticks too short for the work, make it grow)."""
+        at = now or utcnow()
+        lags = [(at - t.due_at).total_seconds() for t in claimed if t.due_at is not None]
+        metrics.add(metrics.POLL_LAG_SECONDS, max([0.0, *lags]), metrics.SECONDS)
 
     def _claim(self, store: TaskStore, owner: str, now: datetime | None,
                deadline: float) -> list[ExportTask]:

@@ -41,6 +41,7 @@ WEBHOOK_ATTEMPTS = "WebhookAttempts"
 WEBHOOK_FAILURES = "WebhookFailures"
 WEBHOOK_DEAD_LETTERS = "WebhookDeadLetters"
 ENDPOINTS_DISABLED = "EndpointsDisabled"
+POLL_LAG_SECONDS = "PollLagSeconds"  # per tick: how long the most overdue claimed export waited
 
 EVENT_METRICS = {"export.delivered": EXPORTS_DELIVERED, "export.failed": EXPORTS_FAILED,
                  "export.waiting": EXPORTS_WAITING}

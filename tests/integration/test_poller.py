@@ -215,3 +215,22 @@ def test_a_task_found_ready_is_written_once_and_handed_over(courier_env: dict[st
     assert task.due_at is not None
     assert task.due_at >= now + timedelta(seconds=REDISPATCH_S, milliseconds=-1)
     store.close()
+
+
+def test_a_tick_reports_how_overdue_its_oldest_export_was(bundle: Bundle, sandbox: Any) -> None:
+    from shared.runtime import metrics
+
+    create_many(bundle, 3)
+    metrics.RECORDER.take()  # what accepting counted
+    # WHEN the timer comes 95 s after the exports were due (they are due one poll interval
+    # after acceptance)
+    due = max(t.due_at for t in bundle.store().list_tasks().items if t.due_at)
+    bundle.poller.tick(deadline=time.monotonic() + 20, owner="p", now=due + timedelta(seconds=95))
+    lags = [v for items in metrics.RECORDER.take().values()
+            for name, unit, v in items if name == metrics.POLL_LAG_SECONDS]
+    # THEN one lag per tick, the oldest export's, in seconds
+    assert len(lags) == 1 and 95 <= lags[0] < 100
+    # and a tick that claims nothing reports no lag (nothing waited)
+    bundle.poller.tick(deadline=time.monotonic() + 5, owner="p", now=due)
+    assert not any(name == metrics.POLL_LAG_SECONDS for items in metrics.RECORDER.take().values()
+                   for name, _, _ in items)

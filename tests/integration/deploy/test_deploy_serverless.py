@@ -188,3 +188,13 @@ def test_http_api_routes_reach_create(template: dict[str, Any]) -> None:
                       "POST /exports/{id}/cancel", "POST /exports/{id}/retry",
                       "POST /exports/{id}/check", "GET /exports/{id}/deliveries",
                       "POST /deliveries/{id}/resend", "POST /endpoints/recover"}
+
+
+def test_each_function_logs_to_its_own_group_with_a_retention(template: dict[str, Any]) -> None:
+    groups = {g["Properties"]["LogGroupName"]: g["Properties"]
+              for g in _of_type(template, "AWS::Logs::LogGroup").values()}
+    assert set(groups) == {f"/aws/lambda/export-courier-prod-{k}"
+                           for k in ("create", "poll", "complete")}
+    assert {g["RetentionInDays"] for g in groups.values()} == {30}
+    guide = GUIDE.read_text(encoding="utf-8")
+    assert "/aws/lambda/export-courier-prod-complete" in guide and "30 days" in guide
