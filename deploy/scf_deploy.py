@@ -6,6 +6,8 @@ CreateFunction or UpdateFunctionCode / UpdateFunctionConfiguration when somethin
 then its timers and its function URL with CreateTrigger / UpdateTrigger (after ListTriggers).
 Re-running with nothing changed calls only the reads. The package's SHA-256 is kept in each
 function's environment (``COURIER_PACKAGE_SHA256``, read by nothing) so a code change is seen.
+The code goes inline or, above SCF's 20 MB inline limit, from a COS object
+(:mod:`deploy.scf_code`).
 
 Every write is reported as it is made; a refused call stops the run with the action and the
 function named, after what was already done.
@@ -77,7 +79,7 @@ def plan_warnings(plan: ScfPlan) -> list[str]:
     import ipaddress
     from urllib.parse import urlsplit
 
-    out = []
+    outside: dict[str, list[str]] = {}
     for fn in plan.functions.values():
         try:
             host = urlsplit(fn.env.get("COURIER_STATE_URL", "")).hostname or ""
@@ -85,10 +87,11 @@ def plan_warnings(plan: ScfPlan) -> list[str]:
         except ValueError:
             continue
         if private and not fn.vpc:
-            out.append(f"{fn.name}: COURIER_STATE_URL is at {host}, a private address, and the "
-                       "function has no vpc: it can reach the database only from inside the "
-                       "database's VPC (vpc: {vpcId, subnetId}; docs/deploy.md)")
-    return out
+            outside.setdefault(host, []).append(fn.name)
+    return [f"COURIER_STATE_URL is at {host}, a private address, and {', '.join(names)} "
+            f"{'has' if len(names) == 1 else 'have'} no vpc: a function reaches the database "
+            "only from inside the database's VPC (vpc: {vpcId, subnetId}; docs/deploy.md)"
+            for host, names in outside.items()]
 
 
 def read_package(path: Path, through_cos: bool = False) -> bytes:
