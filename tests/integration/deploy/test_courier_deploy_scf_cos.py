@@ -80,8 +80,15 @@ def test_a_full_size_package_goes_through_cos(
     assert code == 1 and BUCKET_ENV in out and "20 MB" in out, out
     assert writes_of(writes) == {} and sandbox.scf.functions == {}
 
-    # WHEN the bucket is set: uploaded in parts, then three functions made from it
+    # WHEN the bucket is set, a dry run: says it would upload, sends nothing
     monkeypatch.setenv(BUCKET_ENV, BUCKET)
+    mark = len(cos.requests)
+    code, out, writes = deploy(sandbox, workdir, capsys, "--cos-endpoint", cos.endpoint,
+                               "--dry-run")
+    assert code == 0 and "would upload package to cos://" in out, out
+    assert _puts(cos, mark) == [] and writes_of(writes) == {} and sandbox.scf.functions == {}
+
+    # WHEN deployed: uploaded in parts, then three functions made from it
     mark = len(cos.requests)
     code, out, writes = deploy(sandbox, workdir, capsys, "--cos-endpoint", cos.endpoint)
     assert code == 0, out
