@@ -81,7 +81,14 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     import hashlib
 
     from deploy.descriptors import check_scf
-    from deploy.scf_code import CodeError, CodeSource, CosUploader, cos_location, ensure_uploaded
+    from deploy.scf_code import (
+        BUCKET_ENV,
+        CodeError,
+        CodeSource,
+        CosUploader,
+        cos_location,
+        ensure_uploaded,
+    )
     from deploy.scf_deploy import (
         DeployError,
         ScfDeployer,
@@ -100,7 +107,7 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
         for warning in plan_warnings(plan):
             print(f"courier deploy: warning: {warning}", file=sys.stderr)
         region = args.region or plan.region
-        through_cos = bool((env.get("COURIER_DEPLOY_COS_BUCKET") or "").strip())
+        through_cos = bool((env.get(BUCKET_ENV) or "").strip())
         package = read_package(args.package, through_cos=through_cos)
         sha = hashlib.sha256(package).hexdigest()
         location = cos_location(env, region, sha)

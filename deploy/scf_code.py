@@ -134,9 +134,7 @@ class CosUploader:
         except CosServiceError as exc:
             raise self._refused("PutObject", exc) from exc
         except CosClientError as exc:
-            raise CodeError(f"COS upload of {self.location.describe()} failed: "
-                            f"{exc.get_message() if hasattr(exc, 'get_message') else exc}"
-                            ) from exc
+            raise CodeError(f"COS upload of {self.location.describe()} failed: {exc}") from exc
         if not self.present(sha):
             raise CodeError(f"{self.location.describe()} does not read back with SHA-256 "
                             f"{sha[:12]}… after the upload")
