@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shared.http.app  # noqa: F401 - create's HTTP door, loaded at cold start like the rest
 from functions import common
 from shared import schedules
 from shared.errors import CourierError

@@ -7,15 +7,17 @@ on first call, so a cold start pays only for imports.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.completion import Completer
 from shared.config import Settings
-from shared.http.app import HttpApi
 from shared.poller import Poller
 from shared.providers import Providers
 from shared.state import TaskStore, open_store
 from shared.storage.base import ObjectStore
+
+if TYPE_CHECKING:
+    from shared.http.app import HttpApi
 
 
 class Bundle:
@@ -28,7 +30,6 @@ class Bundle:
         self._destination: ObjectStore | None = overrides.get("destination")
         self.providers = overrides.get("providers") or Providers(settings,
                                                                  budget_store=self.store)
-        self.api = HttpApi(settings, self.store, self.providers)
         self.completer = Completer(settings, self.store, self.providers, self.destination,
                                    check_url=self._url_guard())
         from shared.runtime.dispatch import make_dispatcher
@@ -36,6 +37,14 @@ class Bundle:
         self.dispatcher = overrides.get("dispatcher") or make_dispatcher(
             settings, inline=self._complete_inline)
         self.poller = Poller(settings, self.store, self.providers, self.dispatcher.dispatch)
+
+    @functools.cached_property
+    def api(self) -> HttpApi:
+        """The HTTP door, built on first use: only create serves HTTP, and the web framework
+        is half of a cold import (poll and complete never load it)."""
+        from shared.http.app import HttpApi
+
+        return HttpApi(self.settings, self.store, self.providers)
 
     def store(self) -> TaskStore:
         if self._store is None:
