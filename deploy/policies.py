@@ -4,7 +4,7 @@ Three policies, for three principals:
 
 - ``deploy/tencent/cam-policy.json`` — the CAM role the SCF functions run as (runtime): the
   provider APIs (CLS, DLC, MongoDB, TCSS), ``scf:InvokeFunction`` on the complete function, COS
-  on the destination prefix, and SSM ``GetSecretValue`` for secret references.
+  on the destination prefix, and the SSM (Secrets Manager) reads of secret references.
 - ``deploy/tencent/cam-deploy-policy.json`` — the CAM user (or CI role) that runs
   ``courier deploy scf``: the SCF management actions, ``cam:PassRole`` for the functions' role,
   and COS on the package-upload prefix.
@@ -70,10 +70,9 @@ COS_CAM_FOR_CALL = {
                     "CompleteMultipartUpload", "ListMultipartUploads", "ListParts"},
 }
 
-# Secret references (shared/secrets.py): Tencent SSM GetSecretValue on SCF. Expected here
-# until that module exists; from then on it is read from the module like the others.
-EXPECTED_FROM_SECRETS = {"ssm:GetSecretValue"}
-SECRETS_MODULE = "shared/secrets.py"
+# Secret references: shared/secret_stores.py reads Tencent Cloud Secrets Manager with the SSM
+# SDK's client (its ROLE_ACTIONS table says the same, and must agree with the calls)
+STORES_MODULE = "shared/secret_stores.py"
 
 
 class PolicyError(Exception):
@@ -123,10 +122,16 @@ def cos_actions(paths: Iterable[str]) -> set[str]:
 
 
 def secrets_actions() -> set[str]:
-    if not (ROOT / SECRETS_MODULE).is_file():
-        return set(EXPECTED_FROM_SECRETS)
-    text = _source(SECRETS_MODULE)
-    return {f"ssm:{a}" for a in set(re.findall(r"\b(GetSecretValue)\b", text))}
+    """``ssm:…`` for the Tencent Secrets Manager calls of secret references."""
+    from shared.secret_stores import ROLE_ACTIONS
+
+    called = {f"ssm:{a}" for a in _client_calls([STORES_MODULE],
+                                                r"client\.([A-Z][A-Za-z]+)\(")}
+    declared = set(ROLE_ACTIONS["tencent-ssm"])
+    if called != declared:
+        raise PolicyError(f"{STORES_MODULE}: calls {sorted(called)} but ROLE_ACTIONS "
+                          f"says {sorted(declared)}")
+    return called
 
 
 def tencent_runtime_actions() -> set[str]:
