@@ -64,6 +64,7 @@ COS_CAM_FOR_CALL = {
     "get_object_tagging": {"GetObjectTagging"}, "put_object_tagging": {"PutObjectTagging"},
     "delete_object_tagging": {"DeleteObjectTagging"},
     "get_presigned_download_url": {"GetObject"},
+    "delete_object": {"DeleteObject"},  # a completed object whose CRC-64 is not what was sent
     # upload_file: a simple PUT below the part size; above it, a resumable multipart upload
     # that first looks for an unfinished one of the same key and its parts
     "upload_file": {"PutObject", "InitiateMultipartUpload", "UploadPart",
