@@ -6,7 +6,8 @@ such a limit with ``Provider.queue_key``; every export with that key goes throug
 
 * ``holder`` — the export holding the one slot: admitted, then being created (retries
   included) and running at the vendor;
-* ``line`` — the exports waiting, oldest first (by when they were accepted, then id).
+* ``line`` — the exports waiting, oldest first (by when they were accepted, then in the
+  order they joined).
 
 The slot frees itself: it counts as held only while its holder is still ``accepted`` or
 ``submitted``, so nothing has to remember to give it back when an export becomes ready,
@@ -19,9 +20,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 
-from shared.clock import to_iso, utcnow
+from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import NotFoundError, VersionConflictError
 from shared.model import ExportTask, TaskState
 from shared.state.base import Record, TaskStore
@@ -109,9 +110,12 @@ def _place(store: TaskStore, rec: Record, task: ExportTask) -> int:
     holder = rec.data.get("holder")
     if holder == task.id:
         return 0
-    line: list[list[str]] = [e for e in rec.data.get("line") or [] if e[1] != task.id]
-    line.append([to_iso(task.created_at) or "", task.id])
-    line.sort()
+    line: list[list[str]] = [list(e) for e in rec.data.get("line") or []]
+    if all(entry[1] != task.id for entry in line):
+        line.append([to_iso(task.created_at) or "", task.id])
+    # oldest first; exports accepted at the same instant (the windows of one schedule
+    # firing) keep the order they joined in, which is the order they were made
+    line.sort(key=_joined)
     if holder is not None and not _holds(store, holder):
         holder = None
     while holder is None and line:
@@ -126,6 +130,10 @@ def _place(store: TaskStore, rec: Record, task: ExportTask) -> int:
     rec.data = {"holder": holder, "line": line}
     ids = [entry[1] for entry in line]
     return ids.index(task.id) + 1
+
+
+def _joined(entry: list[str]) -> datetime:
+    return from_iso(entry[0]) or datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _holds(store: TaskStore, export_id: str) -> bool:

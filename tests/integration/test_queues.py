@@ -84,3 +84,23 @@ def test_concurrent_admissions_never_give_two_slots(tmp_path: Path) -> None:
     holder = store.get_record(queues.QUEUE, "k")
     assert holder is not None
     assert sum(1 for t in tasks if queues.position(store, "k", t.id) == 0) <= 1
+
+
+def test_exports_accepted_at_the_same_instant_keep_the_order_they_joined(
+        tmp_path: Path) -> None:
+    # the windows of one schedule firing are accepted at the firing's instant: they wait in
+    # the order they were made (oldest window first), not in the order of their random ids
+    store = store_at(tmp_path)
+    running = accepted(store, 9)
+    assert queues.admit(store, "k", running) == 0
+    at = utcnow() - timedelta(minutes=1)
+    first, second = (store.insert_task(ExportTask(id=i, provider="cloudwatch", params={},
+                                                  created_at=at))[0] for i in ("zz", "aa"))
+    assert [queues.admit(store, "k", t) for t in (first, second)] == [1, 2]
+    # asking again does not send an export to the back of its instant
+    assert [queues.admit(store, "k", t) for t in (first, second)] == [1, 2]
+    running.move(TaskState.FAILED)
+    store.update_task(running)
+
+    assert queues.admit(store, "k", second) == 2
+    assert queues.admit(store, "k", first) == 0
