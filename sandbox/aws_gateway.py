@@ -56,6 +56,7 @@ class AwsGateway(HttpGateway):
         self.faults = Faults()
         self.calls: dict[str, int] = {}  # Logs action -> requests seen (faults included)
         self.started: list[tuple[str, float]] = []  # (taskId, monotonic create time)
+        self.made: list[dict[str, Any]] = []  # the request of every CreateExportTask made
         self._foreign_until = 0.0
         self._lock = threading.Lock()
         super().__init__(host, port)
@@ -109,6 +110,7 @@ class AwsGateway(HttpGateway):
         if status == 200 and action == "CreateExportTask":
             with self._lock:
                 self.started.append((json.loads(answer)["taskId"], time.monotonic()))
+                self.made.append(json.loads(body or b"{}"))
         elif status == 200 and action == "DescribeExportTasks":
             answer = self._describe(json.loads(body or b"{}"), json.loads(answer))
         if fault is not None and fault.kind == "lost_answer":

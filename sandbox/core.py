@@ -75,6 +75,9 @@ class Sandbox:
         self.files = FileStore()
         self.calls: dict[tuple[Optional[str], Optional[str]], int] = {}
         self.bytes_served: dict[str, int] = {}
+        # every Create* call that took effect (lost answers included), in order:
+        # (service, action, request data, answer) -- what the sandbox made, for counting
+        self.made: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
         self.keys: dict[str, str] = dict(pairs)
         self.regional_services: set[str] = set(REGIONAL_SERVICES)
         # the keys' site, checked on a tencentcloudapi.com Host (requests through a proxy):
@@ -213,6 +216,13 @@ class Sandbox:
         with self._lock:
             key = (service, action)
             self.calls[key] = self.calls.get(key, 0) + 1
+
+    def record_made(self, service: Optional[str], action: Optional[str], data: dict[str, Any],
+                    answer: dict[str, Any]) -> None:
+        """Note a Create* call that took effect in :attr:`made`."""
+        if action and action.startswith("Create"):
+            with self._lock:
+                self.made.append((service or "", action, data, answer))
 
     def served(self, token: str, n: int) -> None:
         with self._lock:

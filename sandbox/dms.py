@@ -376,6 +376,7 @@ class DmsService:
             self._json(h, 200, {"RequestId": request_id, "Success": False,
                                 "ErrorCode": err.code, "ErrorMessage": err.message})
             return
+        self.sb.record_made(self.service, action, params, result)
         if fault is not None and fault.kind == "lost_answer":
             h._drop()  # done, but the client never hears of it
             return

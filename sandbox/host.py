@@ -53,6 +53,10 @@ class Host(Protocol):
     def served(self, token: str, n: int) -> None:
         """Count ``n`` bytes of result file ``token`` sent (``sb.bytes_served``)."""
 
+    def record_made(self, service: Optional[str], action: Optional[str], data: dict[str, Any],
+                    answer: dict[str, Any]) -> None:
+        """Note a Create* call that took effect, with its request and answer (``sb.made``)."""
+
     def secret_for(self, secret_id: str) -> Optional[str]:
         """The SecretKey of an accepted SecretId, or None."""
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import hashlib
 import io
 import json
@@ -56,6 +57,7 @@ UNZIPPED_LIMIT = 500 * 1024 * 1024  # code size before compression (quota page 5
 # a bucket name's own part: lowercase letters, digits, '-'; no -<appid> suffix (Code model)
 COS_BUCKET_RE = re.compile(r"(?![a-z0-9-]*-\d{10}$)[a-z0-9][a-z0-9-]{0,49}")
 ENV_LIMIT = 4096
+ASYNC_EVENT_LIMIT = 128 * 1024
 CONFIG_FIELDS = ("Description", "MemorySize", "Timeout", "Role", "ClsLogsetId", "ClsTopicId")
 
 
@@ -83,8 +85,11 @@ class ScfService:
             "UpdateFunctionCode": self.update_code,
             "UpdateFunctionConfiguration": self.update_configuration,
             "CreateTrigger": self.create_trigger, "UpdateTrigger": self.update_trigger,
-            "ListTriggers": self.list_triggers,
+            "ListTriggers": self.list_triggers, "Invoke": self.invoke,
         }
+        # events of asynchronous invocations (InvocationType "Event"), per (namespace, name),
+        # for whatever plays the platform to run: see :meth:`take_event`
+        self.events: dict[tuple[str, str], collections.deque[dict[str, Any]]] = {}
 
     # -- functions ---------------------------------------------------------------------------
 
@@ -380,6 +385,41 @@ class ScfService:
         return {"TotalCount": len(triggers), "Triggers": triggers[offset:offset + limit]}
 
     # -- for tests ---------------------------------------------------------------------------
+
+    # -- invocations -------------------------------------------------------------------------
+
+    def invoke(self, params: Params) -> dict[str, Any]:
+        """Invoke with ``InvocationType: "Event"``: the event (``ClientContext``, JSON, at most
+        128 KB for an asynchronous call) is queued and the answer carries only a
+        ``FunctionRequestId``. The sandbox runs no code, so a synchronous call is refused."""
+        with self._lock:
+            key = self._key(params)
+            self._function(params)
+        kind = params.text("InvocationType", default="RequestResponse")
+        if kind != "Event":
+            raise ApiError("UnsupportedOperation",
+                           "the sandbox runs no function code; use InvocationType Event")
+        raw = params.text("ClientContext", default="{}") or "{}"
+        if len(raw.encode()) > ASYNC_EVENT_LIMIT:
+            raise ApiError("InvalidParameterValue.ClientContext",
+                           "an asynchronous event holds at most 128 KB")
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            raise ApiError("InvalidParameterValue.ClientContext",
+                           "ClientContext must be JSON") from None
+        request_id = str(uuid.uuid4())
+        with self._lock:
+            self.events.setdefault(key, collections.deque()).append(event)
+        return {"Result": {"FunctionRequestId": request_id, "Log": "", "RetMsg": "",
+                           "ErrMsg": "", "MemUsage": 0, "Duration": 0, "BillDuration": 0,
+                           "InvokeResult": 0}}
+
+    def take_event(self, name: str, namespace: str = "default") -> Optional[dict[str, Any]]:
+        """The oldest queued asynchronous event of a function, or None."""
+        with self._lock:
+            queue = self.events.get((namespace, name))
+            return queue.popleft() if queue else None
 
     def function(self, name: str, namespace: str = "default") -> Optional[dict[str, Any]]:
         return self.functions.get((namespace, name))

@@ -203,6 +203,7 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as err:
             self._api_error(err.code, err.message, request_id)
             return
+        self.sb.record_made(service, action, _request_data(method, query, body), result)
         if fault is not None and fault.kind == "lost_answer":
             self._drop()  # done, but the client never hears of it
             return
@@ -313,3 +314,14 @@ class Handler(BaseHTTPRequestHandler):
                 return
         if budget is not None:
             self._drop()
+
+
+def _request_data(method: str, query: str, body: bytes) -> dict[str, Any]:
+    """A handled request's parameters, for :attr:`Sandbox.made`."""
+    if method == "GET":
+        return dict(parse_qsl(query, keep_blank_values=True))
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
