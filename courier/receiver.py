@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +24,7 @@ class Received:
     payload: dict[str, Any]
     verified: bool
     status: int
+    at: float = 0.0  # time.time() when the answer was sent
 
 
 @dataclass
@@ -30,6 +33,8 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     fail_next: int = 0  # answer 500 to this many requests
     answer: tuple[int, dict[str, str]] | None = None  # fixed answer (e.g. 429 + Retry-After)
+    # scripted answers: webhook-id -> (status, seconds to wait before answering)
+    script: Callable[[str], tuple[int, float]] | None = None
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -46,6 +51,9 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, extra = receiver._decide()
+                if receiver.script is not None and status < 300:
+                    status, delay = receiver.script(self.headers.get("webhook-id", ""))
+                    time.sleep(delay)
                 verified = True
                 try:
                     Webhook(receiver.secret).verify(body, {k.lower(): v for k, v
@@ -60,7 +68,7 @@ class Receiver:
                 with receiver._lock:
                     receiver.received.append(Received(
                         self.headers.get("webhook-id", ""), payload.get("type"), payload,
-                        verified, status))
+                        verified, status, time.time()))
                 self.send_response(status)
                 for k, v in extra.items():
                     self.send_header(k, v)
