@@ -108,10 +108,14 @@ class MongodbProvider(Provider):
             if "known_task_ids" not in task.remote:  # called without prepare: look now
                 task.remote.update(self.prepare(task))
             self.api.call("CreateLogDownloadTask", dict(task.params))
-            new = self._new_tasks(task)
+            try:
+                new = self._new_tasks(task)
+            except ProviderError:  # the task is made: a refused look must not make another
+                new = []
             if len(new) == 1:
                 return Submission(remote={"TaskId": new[0]}, stage="queued")
-            # Not listed yet (or someone else created one meanwhile): finish the match in poll.
+            # Not listed yet, the look refused, or someone else created one meanwhile: finish
+            # the match in poll, against the listing kept from before the call.
             return Submission(remote={"known_task_ids": task.remote.get("known_task_ids", [])},
                               stage="matching")
 

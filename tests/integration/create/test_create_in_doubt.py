@@ -96,6 +96,31 @@ def test_a_lost_create_answer_is_found_not_made_again(bundle: Any, sandbox: Any,
     assert task.remote["create_check"] == bundle.providers.get(provider).create_check != ""
 
 
+@pytest.mark.parametrize("code", ["RequestLimitExceeded", "ResourceUnavailable"])
+def test_a_refused_look_after_a_mongodb_create_does_not_make_it_again(
+        bundle: Any, sandbox: Any, code: str) -> None:
+    # GIVEN a create that goes through, and the listing right after it refused (MongoDB's
+    # create answers no TaskId: Courier lists the instance's tasks to learn it)
+    create = sandbox.mongodb.actions["CreateLogDownloadTask"]
+
+    def then_refuse_the_look(params: Any) -> Any:
+        answer = create(params)
+        sandbox.faults.add(service="mongodb", action="DescribeLogDownloadTasks", kind="error",
+                           code=code)
+        return answer
+
+    sandbox.mongodb.actions["CreateLogDownloadTask"] = then_refuse_the_look
+    # WHEN the create function and then (if it left it) the timer take it on
+    task = exports.accept(bundle.store(), bundle.providers, body_for("mongodb")).task
+    if task.state is TaskState.ACCEPTED:
+        task = resubmit(bundle, task.id)
+    # THEN the one task is matched by the poll, never made a second time
+    assert made(sandbox, "mongodb") == 1 and calls(sandbox, "mongodb") == 1
+    assert task.state is TaskState.SUBMITTED and task.stage == "matching", task.error
+    outcome = bundle.providers.get("mongodb").poll([task])[task.id]
+    assert outcome.remote.get("TaskId") == next(iter(sandbox.mongodb.tasks))
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_kill_between_the_call_and_the_state_write_is_not_made_again(
         bundle: Any, sandbox: Any, provider: str) -> None:
