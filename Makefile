@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint unit bench package services sandbox clean
+.PHONY: demo test lint unit bench chaos package services sandbox clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ unit: $(STAMP)
 
 bench: $(STAMP) services
 	bash bench/run.sh
+
+# The standing fault-injection run (bench/chaos/): ≤ 15 minutes; CHAOS_SCALE=0.1 for a quick look.
+chaos: $(STAMP) services
+	timeout --kill-after=30 1000 $(BIN)/python -m bench.chaos
 
 package: $(STAMP)
 	$(BIN)/python deploy/package.py --target scf --target lambda $(PACKAGE_ARGS)
