@@ -10,7 +10,7 @@ import requests
 
 from shared.errors import ProviderError
 from shared.model import ExportTask, TaskState
-from shared.providers.base import RemoteStatus
+from shared.providers.base import CREATE_DOUBT, RemoteStatus
 from shared.storage.base import S3ObjectSource, SourceSet
 from tests.integration.cloudwatch.conftest import add_logs
 
@@ -102,6 +102,21 @@ def test_an_unanswered_create_is_found_by_its_task_name(provider: Any, moto: Any
     assert gateway.calls["CreateExportTask"] == 1  # adopted, not made twice
     assert task.remote["taskIds"]
     assert provider.poll([task])[task.id].status is RemoteStatus.READY
+
+
+def test_a_create_cut_off_by_a_kill_is_found_by_its_task_name(provider: Any, moto: Any,
+                                                              gateway: Any) -> None:
+    # GIVEN an attempt that made the export task and died before storing its id
+    start, end = add_logs(moto.url, "app", {"s": ["x"]})
+    first = submitted(provider, {"logGroupName": "app", "from": start, "to": end})
+    # WHEN the next attempt runs, knowing only that the one before was cut off (as
+    # exports.submit marks it), after the first task has finished
+    again = ExportTask(provider="cloudwatch", id=first.id, params=first.params,
+                       remote={CREATE_DOUBT: True})
+    made = provider.create(again)
+    # THEN the first task is taken over, not a second one made
+    assert gateway.calls["CreateExportTask"] == 1
+    assert made.remote["taskIds"] == first.remote["taskIds"]
 
 
 @pytest.mark.parametrize("code,retryable", [
