@@ -36,7 +36,10 @@ class HttpGateway:
                 log.debug(f"{gateway.name}: " + format, *args)
 
             def _any(self) -> None:
-                gateway._handle(self)
+                try:
+                    gateway._handle(self)
+                except (BrokenPipeError, ConnectionResetError):  # the client went away
+                    self.close_connection = True
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any  # noqa: N815
 
