@@ -27,10 +27,12 @@ def provider_dups(world: World) -> tuple[int, dict[str, int], list[str]]:
     """Vendor objects made per export beyond one, by provider service: every effective
     create the sandbox (and the CloudWatch gateway) logged, grouped by the export's tag."""
     made: collections.Counter[tuple[str, str, str]] = collections.Counter()
-    downloads: collections.Counter[str] = collections.Counter()
-    for service, action, data, _answer in list(world.sb.made):
+    # CreateResultDownload answers the download it already has for a task (a new one only
+    # when forced over a broken one): count the distinct downloads per task, not the calls
+    downloads: dict[str, set[str]] = collections.defaultdict(set)
+    for service, action, data, answer in list(world.sb.made):
         if service == "dlc" and action == "CreateResultDownload":
-            downloads[str(data.get("TaskId"))] += 1
+            downloads[str(data.get("TaskId"))].add(str(answer.get("DownloadId")))
             continue
         found = tag_of(service, action, data)
         if found is not None:
@@ -45,10 +47,10 @@ def provider_dups(world: World) -> tuple[int, dict[str, int], list[str]]:
         by[service] += max(0, n - 1)
         if n > 1:
             twice.append(f"{service}:{name}x{n}")
-    for task_id, n in downloads.items():
-        by["dlc-download"] += max(0, n - 1)
-        if n > 1:
-            twice.append(f"dlc-download:{task_id}x{n}")
+    for task_id, ids in downloads.items():
+        by["dlc-download"] += max(0, len(ids) - 1)
+        if len(ids) > 1:
+            twice.append(f"dlc-download:{task_id}x{len(ids)}")
     return sum(by.values()), {k: v for k, v in by.items() if v}, twice
 
 
