@@ -7,14 +7,17 @@ export jobs) that the real ``tencentcloud`` SDK can be pointed at.
 
 Knobs: ``sb.clock.advance(s)`` / ``Sandbox(time_scale=x)`` (tasks progress by sandbox time),
 ``Sandbox(keys=[(id, key), ...])``, ``Sandbox(topic_pattern=regex)``, ``sb.faults.add(...)``
-(kinds error / slow / drop / http_status; also ``POST /_sandbox/faults``), ``sb.rate_limit``
+(kinds error / slow / drop / http_status / lost_answer, optional ``ttl``; also
+``POST /_sandbox/faults``), ``sb.rate_limit``
 (per service+action per second, default 20), ``sb.fail_exports(topic)``,
 ``sb.fail_next_export()``,
 ``sb.set_file_size(topic, n)``, ``sb.missing_topics``, ``sb.fail_log_downloads(instance)``,
 ``sb.fail_export_jobs(action)``, ``sb.issue_role_keys(ttl_s)`` (temporary keys that need
 their X-TC-Token), ``sb.regional_services`` (services refusing a request without
 X-TC-Region), ``sb.site`` ("intl" / "china": the API domain a proxied request must name).
-Records: ``sb.calls`` {(service, action): n} and
+Records: ``sb.calls`` {(service, action): n}, ``sb.made`` (every Create* call that took
+effect: service, action, request, answer), ``sb.scf.take_event(name)`` (queued asynchronous
+invocations) and
 ``sb.bytes_served`` {file token: bytes} (the token is the ExportId / TaskId / JobId).
 
 ``python -m sandbox --port 8700 --time-scale 1`` runs it standalone. Never imported by ``shared`` /
