@@ -33,6 +33,7 @@ class Scale:
     create_s: float  # exports are created (and faults injected) over this long
     drain_s: float  # then at most this long for everything to end
     big: bool = True  # some files take several parts (and some kills land mid-copy)
+    hook_timeouts: int = 3  # webhook answers held past the sender's timeout
 
     @classmethod
     def of(cls, factor: float) -> Scale:
@@ -100,6 +101,7 @@ def _run(world: World, scale: Scale, rng: random.Random, log: IO[str],
     reads = world.work / "reads.log"
     fleet = Fleet(world, {**world.env(), READS_ENV: str(reads)}, log).start()
     world.script.recover_at = time.time() + scale.create_s * 0.6
+    world.script.timeouts_left = scale.hook_timeouts
     faults = plan.FaultPlan(world, scale.faults, scale.create_s, rng).start()
     big: set[str] = set()
     killer = Killer(fleet, store, scale.kills, scale.create_s + 20, rng, big).start()

@@ -66,14 +66,16 @@ class HookScript:
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     failures: int = 0
     timeouts: int = 0
+    seen: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, webhook_id: str) -> tuple[int, float]:
         with self._lock:
             if time.time() >= self.recover_at:
                 return 204, 0.0
+            self.seen += 1
             roll = self.rng.random()
-            if roll < 0.03 and self.timeouts_left > 0:
+            if self.seen % 15 == 5 and self.timeouts_left > 0:
                 self.timeouts_left -= 1
                 self.timeouts += 1
                 return 503, HOOK_TIMEOUT_S

@@ -17,7 +17,8 @@ def test_a_tiny_chaos_run_loses_nothing_and_makes_nothing_twice() -> None:
     from bench.chaos.run import Scale, run_config
     from bench.chaos.world import CONFIGS
 
-    scale = Scale(exports=12, kills=2, faults=10, create_s=8.0, drain_s=40.0, big=False)
+    scale = Scale(exports=12, kills=2, faults=10, create_s=8.0, drain_s=40.0, big=False,
+                  hook_timeouts=0)
     counts, broken = run_config(CONFIGS["postgres-async"], scale, seed=3)
 
     assert broken == [], (broken, counts["_detail"])
