@@ -24,7 +24,7 @@ class Received:
     payload: dict[str, Any]
     verified: bool
     status: int
-    at: float = 0.0  # time.time() when the answer was sent
+    at: float = 0.0  # time.time() when the request arrived
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                arrived = time.time()
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, extra = receiver._decide()
                 if receiver.script is not None and status < 300:
@@ -68,7 +69,7 @@ class Receiver:
                 with receiver._lock:
                     receiver.received.append(Received(
                         self.headers.get("webhook-id", ""), payload.get("type"), payload,
-                        verified, status, time.time()))
+                        verified, status, arrived))
                 self.send_response(status)
                 for k, v in extra.items():
                     self.send_header(k, v)
