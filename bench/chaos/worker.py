@@ -39,10 +39,10 @@ def count_reads(path: str) -> None:
     run knows what this process had read — a begun, unfinished read counts as a whole part."""
     from urllib.parse import unquote, urlsplit
 
-    from shared.storage import copy
+    from shared.storage import copier
 
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    original = copy._Copy._read_into
+    original = copier.Copier._read_into
 
     def token(self: Any) -> str:
         parts = urlsplit(str(getattr(self.source, "url", ""))).path.split("/")
@@ -57,7 +57,7 @@ def count_reads(path: str) -> None:
             os.write(fd, f"E {name} {offset} {offset + n}\n".encode())
         return n
 
-    copy._Copy._read_into = read_into  # type: ignore[method-assign]
+    copier.Copier._read_into = read_into  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> int:

@@ -179,6 +179,8 @@ class World:
             "COURIER_S3_REGION": "us-east-1",
             "COURIER_CLOUDWATCH_BUCKET": STAGING,
             "COURIER_CLOUDWATCH_ENDPOINT": self.gateway.url,
+            # the staged objects stay: the run compares the delivered files with them
+            "COURIER_CLOUDWATCH_DELETE_STAGED": "off",
             "AWS_REGION": "us-east-1",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             **_aws_keys(upper=True),
