@@ -24,7 +24,9 @@ machine builds it.
   ``COURIER_SCHEDULES=file:config/schedules.json`` finds them. ``--secrets`` names the secret
   stores settings may be read from (the others' SDKs are left out).
 
-Prints one line per package: zip size, unzipped size, file count.
+Which dependencies go in is :mod:`deploy.dependencies`; installing and trimming them for the
+platform, :mod:`deploy.wheels`. Prints one line per package: zip size, unzipped size, file
+count.
 """
 
 from __future__ import annotations
@@ -43,8 +45,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as ``python deploy/package.py``
     sys.path.insert(0, str(ROOT))
 
-from deploy.config_files import config_files  # noqa: E402
-from shared.providers import REGISTRY  # noqa: E402 - needs ROOT on sys.path
+from deploy.config_files import config_files  # noqa: E402 - needs ROOT on sys.path
+from deploy.dependencies import (  # noqa: E402
+    DESTINATION_DRIVERS,
+    PROVIDER_SDKS,
+    SECRET_STORE_SDKS,
+    STATE_DRIVERS,
+    select,
+)
+from deploy.wheels import install_dependencies, prune  # noqa: E402
 
 SOURCES = ("shared", "functions")
 # function key -> module holding ``handler(event, context)``
@@ -53,38 +62,10 @@ HANDLERS = {
     "poll": "functions.poll_tasks",
     "complete": "functions.complete_export",
 }
-# The vendor SDK each provider needs, from the provider registry, so a package can carry only
-# the providers a deployment uses (``--providers cls,tcss``).
-PROVIDER_SDKS = {name: entry.sdk for name, entry in REGISTRY.items()}
-# The driver each state store and destination needs (``--state mysql``,
-# ``--destination cos``). boto3 is also what Lambda dispatch uses; the Lambda runtime has it.
-STATE_DRIVERS = {"sqlite": (), "postgresql": ("psycopg",), "mysql": ("pymysql",),
-                 "dynamodb": ("boto3",)}
-DESTINATION_DRIVERS = {"file": (), "cos": (), "s3": ("boto3",)}
-# The SDK each secret store a setting may name needs (shared/secrets.py; ``--secrets``).
-SECRET_STORE_SDKS: dict[str, tuple[str, ...]] = {
-    "secretsmanager": ("boto3",), "ssm": ("boto3",),
-    "tencent-ssm": ("tencentcloud-sdk-python-ssm",)}
-# Dependencies published only as source distributions, all pure Python (or with a Python
-# fallback): built into local wheels first, since --platform installs take wheels only.
-PURE_SDISTS = ("crcmod", "alibabacloud-tea")
 AWS_SDK = ("boto3", "botocore", "s3transfer")
-PLATFORM = "manylinux2014_x86_64"
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 LAMBDA_ZIP_LIMIT = 50 * 1024 * 1024  # direct upload
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
-# Test suites that dependencies ship inside their packages: never imported at run time.
-PRUNE_PATHS = ("Crypto/SelfTest", "websocket/tests")
-JUNK_SUFFIXES = (".pyc", ".pyo", ".pyi")
-# Packages whose compiled extensions are optional speed-ups with pure-Python fallbacks, and
-# which only the DMS SDK's async client (never used: Courier calls it synchronously) needs:
-# their .so files are about 7 MB of the package.
-OPTIONAL_ACCELERATORS = ("aiohttp", "yarl", "multidict", "frozenlist", "propcache")
-# pip evaluates environment markers against the interpreter that runs it, not against
-# --python-version, so a dependency gated on an older Python (``async-timeout;
-# python_version < "3.11"`` in aiohttp, which the DMS SDK pulls in) would be left out of a
-# package for that older runtime. Each entry: (first Python that no longer needs it, spec).
-OLD_PYTHON_BACKPORTS = (((3, 11), "async-timeout>=4,<6"),)
 
 
 @dataclass(frozen=True)
@@ -149,28 +130,6 @@ class BuildResult:
         return " ".join(parts)
 
 
-def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
-    try:
-        import tomllib
-    except ImportError:  # Python < 3.11
-        import tomli as tomllib  # type: ignore[no-redef]
-    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    return list(data["project"]["dependencies"])
-
-
-def backports(python: str) -> list[str]:
-    """The marker-gated requirements a runtime of ``python`` ("3.9") needs on top."""
-    version = tuple(int(part) for part in python.split(".")[:2])
-    return [spec for until, spec in OLD_PYTHON_BACKPORTS if version < until]
-
-
-def _dist_name(requirement: str) -> str:
-    name = requirement
-    for stop in "[<>=!~; ":
-        name = name.split(stop, 1)[0]
-    return name.strip().lower().replace("_", "-")
-
-
 def find_interpreter(version: str) -> str | None:
     """A working CPython of exactly ``version`` on this machine (for byte-compiling)."""
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
@@ -192,62 +151,6 @@ def _reports(interpreter: str, version: str) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0 and done.stdout.strip() == version
-
-
-def _pip(args: list[str], env: dict[str, str] | None = None) -> None:
-    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
-    done = subprocess.run(command, env=env, stdout=subprocess.PIPE,  # noqa: S603
-                          stderr=subprocess.STDOUT, text=True, check=False)
-    # pip complains about every unusable extra index location; only the rest is news
-    for line in done.stdout.splitlines():
-        if not line.startswith("WARNING: Location "):
-            print(f"  pip: {line}", file=sys.stderr)
-    if done.returncode:
-        raise SystemExit(f"pip failed ({done.returncode}): {' '.join(args[:2])} …")
-
-
-def pure_wheels(wheelhouse: Path) -> None:
-    """Wheels for the dependencies published only as source (:data:`PURE_SDISTS`), built as
-    pure Python so they install on any platform (crcmod falls back to Python without a C
-    compiler: ``CC=false`` makes that choice explicit)."""
-    wheelhouse.mkdir(parents=True, exist_ok=True)
-    missing = [n for n in PURE_SDISTS
-               if not list(wheelhouse.glob(f"{n.replace('-', '_')}-*-none-any.whl"))]
-    if missing:
-        _pip(["wheel", "--quiet", "--no-cache-dir", "--no-deps", "--no-binary", ":all:",
-              "--wheel-dir", str(wheelhouse), *missing], env={**os.environ, "CC": "false"})
-    for name in PURE_SDISTS:
-        built = list(wheelhouse.glob(f"{name.replace('-', '_')}-*.whl"))
-        if not built or any(not w.name.endswith("-none-any.whl") for w in built):
-            raise SystemExit(f"{name}: expected a pure-Python wheel in {wheelhouse}")
-
-
-def install_dependencies(requirements: list[str], into: Path, python: str,
-                         wheelhouse: Path) -> None:
-    pure_wheels(wheelhouse)
-    _pip(["install", "--quiet", "--no-compile", "--no-warn-conflicts", "--upgrade",
-          "--target", str(into),
-          "--platform", PLATFORM, "--implementation", "cp", "--python-version", python,
-          "--only-binary=:all:", "--find-links", str(wheelhouse), *requirements])
-
-
-def _prune(directory: Path, provided: tuple[str, ...]) -> None:
-    """Drop what the runtime provides, console scripts, caches and type stubs."""
-    for name in provided:
-        for path in [directory / name, *directory.glob(f"{name}-*.dist-info")]:
-            if path.is_dir():
-                shutil.rmtree(path)
-    for relative in ("bin", *PRUNE_PATHS):
-        if (directory / relative).is_dir():
-            shutil.rmtree(directory / relative)
-    for path in sorted(directory.rglob("__pycache__"), reverse=True):
-        shutil.rmtree(path, ignore_errors=True)
-    for path in directory.rglob("*"):
-        if path.is_file() and path.suffix in JUNK_SUFFIXES:
-            path.unlink()
-    for name in OPTIONAL_ACCELERATORS:
-        for path in (directory / name).rglob("*.so") if (directory / name).is_dir() else ():
-            path.unlink()
 
 
 def _copy_sources(build: Path, target: Target) -> None:
@@ -327,24 +230,10 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     the stores settings may name (default: all); ``config``: JSON files (or folders of them)
     put in the package's ``config/`` folder.
     """
-    chosen = tuple(providers or PROVIDER_SDKS)
-    unknown = [p for p in chosen if p not in PROVIDER_SDKS]
-    if unknown:
-        raise SystemExit(f"unknown provider {unknown[0]!r} (have: {', '.join(PROVIDER_SDKS)})")
     if sources not in ("ours", "all"):
         raise SystemExit("sources: 'ours' or 'all'")
-    left_sdks = {sdk for name, sdks in PROVIDER_SDKS.items() if name not in chosen
-                 for sdk in sdks}
-    stores = _choose("state", state, STATE_DRIVERS)
-    dests = _choose("destination", destinations, DESTINATION_DRIVERS)
-    vaults = () if secret_stores == () else _choose("secret store", secret_stores,
-                                                    SECRET_STORE_SDKS)
+    picked = select(providers, state, destinations, secret_stores)
     extra = config_files(config)
-    needed = {d for k in stores for d in STATE_DRIVERS[k]}
-    needed |= {d for k in dests for d in DESTINATION_DRIVERS[k]}
-    needed |= {d for k in vaults for d in SECRET_STORE_SDKS[k]}
-    left_sdks |= {d for table in (STATE_DRIVERS, DESTINATION_DRIVERS, SECRET_STORE_SDKS)
-                  for drivers in table.values() for d in drivers} - needed
     base = TARGETS[target_name]
     target = Target(base.name, python or base.python, base.entry_shims, base.code_dir,
                     () if bundle_aws_sdk else base.provided)
@@ -353,13 +242,9 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     if build_dir.exists():
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True)
-    wanted = [r for r in runtime_requirements()
-              if _dist_name(r) not in {p.replace("_", "-") for p in target.provided}
-              and _dist_name(r) not in left_sdks]
-    if "dms" in chosen:
-        wanted += backports(target.python)
+    wanted = picked.requirements(target.python, target.provided)
     install_dependencies(wanted, build_dir, target.python, (out or ROOT / "dist") / ".wheelhouse")
-    _prune(build_dir, target.provided)
+    prune(build_dir, target.provided)
     _copy_sources(build_dir, target)
     for key, source in extra.items():
         (build_dir / key).parent.mkdir(parents=True, exist_ok=True)
@@ -381,23 +266,15 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     unzipped, count = _zip(build_dir, zip_path)
     result = BuildResult(target, zip_path, build_dir, zip_path.stat().st_size, unzipped,
                          count, compiled, list(target.provided), warnings,
-                         providers=chosen, state=stores, destinations=dests,
-                         secret_stores=tuple(vaults), config=tuple(extra), sources=sources)
+                         providers=picked.providers, state=picked.state,
+                         destinations=picked.destinations, secret_stores=picked.secret_stores,
+                         config=tuple(extra), sources=sources)
     if target.name == "lambda":
         if result.zip_bytes > LAMBDA_ZIP_LIMIT:
             warnings.append("zip is over Lambda's 50 MB direct-upload limit: upload via S3")
         if unzipped > LAMBDA_UNZIPPED_LIMIT:
             warnings.append("unzipped size is over Lambda's 250 MB limit")
     return result
-
-
-def _choose(what: str, picked: tuple[str, ...] | None,
-            table: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    chosen = tuple(picked or table)
-    unknown = [p for p in chosen if p not in table]
-    if unknown:
-        raise SystemExit(f"unknown {what} {unknown[0]!r} (have: {', '.join(table)})")
-    return chosen
 
 
 def sha256(path: Path) -> str:

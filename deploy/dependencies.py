@@ -1,0 +1,109 @@
+"""Which runtime dependencies a package carries (:mod:`deploy.package`).
+
+The dependencies of ``pyproject.toml``, less the SDKs of what a deployment does not use: the
+providers (``--providers cls,tcss``), state stores (``--state mysql``), destinations
+(``--destination cos``) and secret stores (``--secrets``) it names, and less what the
+platform's runtime already carries. A dependency gated on an older Python gets in for an
+older runtime although pip, evaluating markers against itself, would leave it out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.providers import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The vendor SDK each provider needs, from the provider registry, so a package can carry only
+# the providers a deployment uses (``--providers cls,tcss``).
+PROVIDER_SDKS = {name: entry.sdk for name, entry in REGISTRY.items()}
+# The driver each state store and destination needs (``--state mysql``,
+# ``--destination cos``). boto3 is also what Lambda dispatch uses; the Lambda runtime has it.
+STATE_DRIVERS = {"sqlite": (), "postgresql": ("psycopg",), "mysql": ("pymysql",),
+                 "dynamodb": ("boto3",)}
+DESTINATION_DRIVERS = {"file": (), "cos": (), "s3": ("boto3",)}
+# The SDK each secret store a setting may name needs (shared/secrets.py; ``--secrets``).
+SECRET_STORE_SDKS: dict[str, tuple[str, ...]] = {
+    "secretsmanager": ("boto3",), "ssm": ("boto3",),
+    "tencent-ssm": ("tencentcloud-sdk-python-ssm",)}
+# pip evaluates environment markers against the interpreter that runs it, not against
+# --python-version, so a dependency gated on an older Python (``async-timeout;
+# python_version < "3.11"`` in aiohttp, which the DMS SDK pulls in) would be left out of a
+# package for that older runtime. Each entry: (first Python that no longer needs it, spec).
+OLD_PYTHON_BACKPORTS = (((3, 11), "async-timeout>=4,<6"),)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a deployment uses, and the distributions that therefore stay out."""
+
+    providers: tuple[str, ...]
+    state: tuple[str, ...]
+    destinations: tuple[str, ...]
+    secret_stores: tuple[str, ...]
+    left_out: frozenset[str]  # distribution names, as in pyproject.toml
+
+    def requirements(self, python: str, provided: tuple[str, ...]) -> list[str]:
+        """The requirements to install for a runtime of ``python`` that already has the
+        top-level packages ``provided``."""
+        wanted = [r for r in runtime_requirements()
+                  if dist_name(r) not in {p.replace("_", "-") for p in provided}
+                  and dist_name(r) not in self.left_out]
+        if "dms" in self.providers:
+            wanted += backports(python)
+        return wanted
+
+
+def select(providers: tuple[str, ...] | None = None, state: tuple[str, ...] | None = None,
+           destinations: tuple[str, ...] | None = None,
+           secret_stores: tuple[str, ...] | None = None) -> Selection:
+    """Check the names (None: all of them; ``secret_stores=()``: none) against the tables."""
+    chosen = tuple(providers or PROVIDER_SDKS)
+    unknown = [p for p in chosen if p not in PROVIDER_SDKS]
+    if unknown:
+        raise SystemExit(f"unknown provider {unknown[0]!r} (have: {', '.join(PROVIDER_SDKS)})")
+    left_sdks = {sdk for name, sdks in PROVIDER_SDKS.items() if name not in chosen
+                 for sdk in sdks}
+    stores = _choose("state", state, STATE_DRIVERS)
+    dests = _choose("destination", destinations, DESTINATION_DRIVERS)
+    vaults = () if secret_stores == () else _choose("secret store", secret_stores,
+                                                    SECRET_STORE_SDKS)
+    needed = {d for k in stores for d in STATE_DRIVERS[k]}
+    needed |= {d for k in dests for d in DESTINATION_DRIVERS[k]}
+    needed |= {d for k in vaults for d in SECRET_STORE_SDKS[k]}
+    left_sdks |= {d for table in (STATE_DRIVERS, DESTINATION_DRIVERS, SECRET_STORE_SDKS)
+                  for drivers in table.values() for d in drivers} - needed
+    return Selection(chosen, stores, dests, tuple(vaults), frozenset(left_sdks))
+
+
+def _choose(what: str, picked: tuple[str, ...] | None,
+            table: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    chosen = tuple(picked or table)
+    unknown = [p for p in chosen if p not in table]
+    if unknown:
+        raise SystemExit(f"unknown {what} {unknown[0]!r} (have: {', '.join(table)})")
+    return chosen
+
+
+def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    return list(data["project"]["dependencies"])
+
+
+def backports(python: str) -> list[str]:
+    """The marker-gated requirements a runtime of ``python`` ("3.9") needs on top."""
+    version = tuple(int(part) for part in python.split(".")[:2])
+    return [spec for until, spec in OLD_PYTHON_BACKPORTS if version < until]
+
+
+def dist_name(requirement: str) -> str:
+    name = requirement
+    for stop in "[<>=!~; ":
+        name = name.split(stop, 1)[0]
+    return name.strip().lower().replace("_", "-")
