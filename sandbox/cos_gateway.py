@@ -10,9 +10,9 @@ presigned sandbox URL looks like).
 Every request must carry a valid COS signature (:mod:`sandbox.cos_auth`) from one of the
 configured credentials — permanent ones given at construction, temporary ones (with a
 session token and expiry) added at run time with :meth:`CosGateway.issue_temporary` /
-:meth:`add_credentials`. The request is then translated to S3 (``x-cos-meta-*`` →
-``x-amz-meta-*``, ``x-cos-copy-source`` → ``x-amz-copy-source``, the metadata directive,
-copy ranges) and forwarded; the answer is translated back.
+:meth:`add_credentials`. The request is then translated to S3 (:mod:`sandbox.cos_wire`:
+``x-cos-meta-*`` → ``x-amz-meta-*``, ``x-cos-copy-source`` → ``x-amz-copy-source``, the
+metadata directive, copy ranges) and forwarded; the answer is translated back.
 
 Encryption (SOURCES.md, COS): ``x-cos-server-side-encryption`` is passed on both ways, and
 buckets in ``sse_buckets`` encrypt every object they take (SSE-COS, as a bucket's default
@@ -44,11 +44,11 @@ import re
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
-from sandbox.cos_auth import TOKEN_HEADER, CosAuthError, Credential, CredentialStore, verify
+from sandbox.cos_auth import CosAuthError, Credential, CredentialStore, verify
 from sandbox.cos_rules import (
     CRC_HEADER,
     ERROR_200_ACTIONS,
@@ -61,26 +61,20 @@ from sandbox.cos_rules import (
     error_xml,
     listed_parts,
 )
+from sandbox.cos_wire import (
+    PASS_RESPONSE,
+    bucket_and_path,
+    copy_source,
+    s3_headers,
+    s3_url,
+    writes_object,
+)
 from sandbox.faults import Faults
 from sandbox.gateway import HttpGateway
 
 log = logging.getLogger(__name__)
 
-COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-9-]+)"
-                      r"\.myqcloud\.com(?::\d+)?$")
 _S3_NS = re.compile(rb'\s+xmlns="http://s3\.amazonaws\.com/doc/2006-03-01/?"')
-_DIRECTIVES = {"replaced": "REPLACE", "copy": "COPY"}
-_PASS_REQUEST = ("content-type", "content-md5", "content-disposition", "content-encoding",
-                 "cache-control", "expires", "range", "if-match", "if-none-match",
-                 "if-modified-since", "if-unmodified-since", "if-range")
-_PASS_RESPONSE = ("content-type", "content-length", "content-range", "etag", "last-modified",
-                  "accept-ranges", "content-md5", "content-encoding", "content-disposition",
-                  "cache-control", "expires", "location")
-_COPY_HEADERS = {
-    "x-cos-copy-source-range": "x-amz-copy-source-range",
-    "x-cos-copy-source-if-match": "x-amz-copy-source-if-match",
-    "x-cos-copy-source-if-none-match": "x-amz-copy-source-if-none-match",
-}
 _FAKE_SIGV4 = ("AWS4-HMAC-SHA256 Credential=sandbox/20240101/us-east-1/s3/aws4_request, "
                "SignedHeaders=host, Signature=0")
 CHUNK = 256 * 1024
@@ -159,24 +153,13 @@ class CosGateway(HttpGateway):
             body = h.rfile.read(length) if length else b""
             split = urlsplit(h.path)
             headers = {k.lower(): v for k, v in h.headers.items()}
-            host = headers.get("host", "")
-            m = COS_HOST.match(host)
-            raw_path = split.path or "/"
-            if m:
-                bucket = m.group("bucket")
-                object_path = unquote(raw_path)
-            else:
-                segments = raw_path.lstrip("/").split("/", 1)
-                if not segments[0]:
-                    raise CosAuthError(400, "InvalidURI", "no bucket in Host or path")
-                bucket = unquote(segments[0])
-                object_path = "/" + unquote(segments[1] if len(segments) > 1 else "")
+            bucket, object_path = bucket_and_path(headers.get("host", ""), split.path or "/")
             cred = verify(h.command, object_path, split.query, headers, self.credentials)
             scope = self._scopes.get(cred.secret_id)
             if scope is not None:
                 touched = {bucket}
                 if headers.get("x-cos-copy-source"):
-                    touched.add(_copy_source(headers["x-cos-copy-source"]).split("/")[1])
+                    touched.add(copy_source(headers["x-cos-copy-source"]).split("/")[1])
                 if not touched <= scope:
                     raise CosAuthError(403, "AccessDenied", "Access Denied.")
             if cred.secret_id in self._no_tagging and "tagging" in parse_qs(
@@ -239,7 +222,7 @@ class CosGateway(HttpGateway):
                 self.ledger.remember(bucket, object_path, etag, crc)
             return crc
         if act == "UploadPartCopy":
-            src = _copy_source(headers["x-cos-copy-source"])
+            src = copy_source(headers["x-cos-copy-source"])
             wanted = headers.get("x-cos-copy-source-range")
             crc = self._upstream_crc(src, wanted)
             size = copy_range_size(wanted)
@@ -247,7 +230,7 @@ class CosGateway(HttpGateway):
                              size if size is not None else 0, crc)
             return crc
         if act == "PutObjectCopy":
-            src_bucket, _, src_key = _copy_source(headers["x-cos-copy-source"])[1:].partition("/")
+            src_bucket, _, src_key = copy_source(headers["x-cos-copy-source"])[1:].partition("/")
             src_crc = self.ledger.crc_any(src_bucket, "/" + src_key.split("?")[0])
             if src_crc is not None and etag:
                 self.ledger.remember(bucket, object_path, etag, src_crc)
@@ -275,34 +258,15 @@ class CosGateway(HttpGateway):
     def _forward(self, h: BaseHTTPRequestHandler, bucket: str, object_path: str, query: str,
                  headers: dict[str, str], body: bytes, request_id: str,
                  act: str | None = None) -> None:
-        out: dict[str, str] = {"Authorization": _FAKE_SIGV4}
-        for name, value in headers.items():
-            if name in _PASS_REQUEST:
-                out[name] = value
-            elif name.startswith("x-cos-meta-"):
-                out["x-amz-meta-" + name[len("x-cos-meta-"):]] = value
-            elif name == "x-cos-copy-source":
-                out["x-amz-copy-source"] = _copy_source(value)
-            elif name == "x-cos-metadata-directive":
-                out["x-amz-metadata-directive"] = _DIRECTIVES.get(value.lower(), value)
-            elif name in _COPY_HEADERS:
-                out[_COPY_HEADERS[name]] = value
-            elif name == "x-cos-server-side-encryption":
-                out["x-amz-server-side-encryption"] = "AES256" if value == "AES256" else value
-        if bucket in self.sse_buckets and self._writes_object(h.command, query, headers):
+        out = {"Authorization": _FAKE_SIGV4, **s3_headers(headers)}
+        if bucket in self.sse_buckets and writes_object(h.command, query):
             out["x-amz-server-side-encryption"] = "AES256"
         for name in ("if-match", "if-none-match", "if-range", "x-amz-copy-source-if-match"):
             if name in out:
                 real = self._real_etags.get(out[name].strip().strip('"'))
                 if real is not None:
                     out[name] = f'"{real}"'
-        params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
-                  if not k.lower().startswith("q-") and k.lower() != TOKEN_HEADER]
-        url = f"{self.upstream}/{quote(bucket)}{quote(object_path, safe='/-_.~')}"
-        if params:
-            url += "?" + "&".join(quote(k, safe="-_.~") if v == "" else
-                                  f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
-                                  for k, v in params)
+        url = s3_url(self.upstream, bucket, object_path, query)
         resp = self._session.request(h.command, url, headers=out, data=body or None,
                                      stream=True, timeout=(10, 120), allow_redirects=False)
         try:
@@ -337,7 +301,7 @@ class CosGateway(HttpGateway):
                     h.send_header("x-cos-meta-" + lname[len("x-amz-meta-"):], value)
                 elif lname == "etag" and sse:
                     h.send_header(name, self._stand_in(value))
-                elif lname in _PASS_RESPONSE and not (payload is not None
+                elif lname in PASS_RESPONSE and not (payload is not None
                                                       and lname == "content-length"):
                     h.send_header(name, value)
             h.send_header("x-cos-request-id", request_id)
@@ -357,15 +321,6 @@ class CosGateway(HttpGateway):
             h.close_connection = True
         finally:
             resp.close()
-
-    @staticmethod
-    def _writes_object(method: str, query: str, headers: dict[str, str]) -> bool:
-        """A request creating an object: PUT (upload or copy, not a part), or the POST that
-        starts a multipart upload."""
-        args = parse_qs(query, keep_blank_values=True)
-        if method == "PUT":
-            return not ({"partNumber", "tagging", "acl"} & set(args))
-        return method == "POST" and "uploads" in args
 
     def _stand_in(self, etag: str) -> str:
         """The ETag an encrypted object answers: stable, 32 hex digits, not its MD5
@@ -393,11 +348,3 @@ class CosGateway(HttpGateway):
         h.end_headers()
         h.wfile.write(body)
 
-
-def _copy_source(value: str) -> str:
-    """``<bucket>.cos.<region>.myqcloud.com/<key>[?versionId=…]`` → ``/<bucket>/<key>``."""
-    text = value.split("://", 1)[-1]
-    host, _, path = text.partition("/")
-    m = COS_HOST.match(host)
-    bucket = m.group("bucket") if m else host
-    return f"/{bucket}/{path}"
