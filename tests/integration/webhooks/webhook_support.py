@@ -1,4 +1,5 @@
-"""A real local webhook receiver: ThreadingHTTPServer on 127.0.0.1:0 in a thread."""
+"""A real local webhook receiver: ThreadingHTTPServer on 127.0.0.1:0 in a thread; and the
+two calls the delivery tests make (queue an event, run one delivery pass)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from shared.config import Settings
+from shared.model import ExportTask, TaskState
+from shared.state.base import TaskStore
+from shared.webhooks import delivery
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -95,3 +101,21 @@ def make_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+def run(store: TaskStore, settings: Settings, now: Any, **kw: Any) -> delivery.DeliveryStats:
+    """One delivery pass as worker ``test`` at simulated time ``now``."""
+    return delivery.deliver_due(store, settings, owner="test", now=now, **kw)
+
+
+def enqueue(store: TaskStore, task: ExportTask, url: str, event: str = "export.delivered",
+            now: Any = T0) -> Any:
+    """Queue one event of ``task`` for ``url``; the delivery."""
+    data = {"export_id": task.id, "provider": task.provider, "state": task.state.value}
+    (d,) = delivery.enqueue_event(store, task, event, data, [url], now=now)
+    return d
+
+
+def other_task(store: TaskStore) -> ExportTask:
+    """A second, failed task in ``store``."""
+    stored, _ = store.insert_task(ExportTask(provider="cls", params={},
+                                             state=TaskState.FAILED))
+    return stored
