@@ -1,82 +1,22 @@
-"""copy_source against a local HTTP server, into a LocalObjectStore."""
+"""copy_source against a local HTTP server, into a LocalObjectStore: parts, resuming, integrity
+(test_storage_copy_sources.py: the source's URL and the key).
+
+Fixtures in conftest.py."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.errors import IntegrityError, StorageError, UnsafeTargetError
+from shared.errors import IntegrityError, StorageError
 from shared.model import PartRecord
 from shared.storage.base import UrlSource
 from shared.storage.copy import copy_source
 from shared.storage.local import LocalObjectStore
-from shared.storage.sources import SourceExpiredError, UnsafeSourceError
+from tests.integration.storage.copy_support import PART, MemoryJournal, md5
 from tests.integration.storage.source_server import SourceServer
-
-KB = 1024
-PART = 64 * KB
-
-
-class MemoryJournal:
-    """The journal protocol in memory, with the optional pin/pinned extension."""
-
-    def __init__(self, *, pinning: bool = True) -> None:
-        self.upload_id: str | None = None
-        self.parts: dict[int, PartRecord] = {}
-        self.validator: str | None = None
-        self.finished_calls = 0
-        if not pinning:
-            self.pin = None  # type: ignore[assignment]
-            self.pinned = None  # type: ignore[assignment]
-
-    def load(self) -> tuple[str | None, list[PartRecord]]:
-        return self.upload_id, sorted(self.parts.values(), key=lambda p: p.part_number)
-
-    def started(self, upload_id: str) -> None:
-        self.upload_id = upload_id
-        self.parts.clear()
-
-    def part_done(self, part: PartRecord) -> None:
-        self.parts[part.part_number] = part
-
-    def finished(self) -> None:
-        self.upload_id, self.validator = None, None
-        self.parts.clear()
-        self.finished_calls += 1
-
-    def pin(self, validator: str) -> None:
-        self.validator = validator
-
-    def pinned(self) -> str | None:
-        return self.validator
-
-
-@pytest.fixture
-def data() -> bytes:
-    return os.urandom(10 * PART + 1234)
-
-
-@pytest.fixture
-def server(data: bytes) -> Iterator[SourceServer]:
-    srv = SourceServer(data).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalObjectStore:
-    return LocalObjectStore(tmp_path / "bucket")
-
-
-def md5(b: bytes) -> str:
-    return hashlib.md5(b).hexdigest()
 
 
 def test_copy_streams_into_local_store(server: SourceServer, store: LocalObjectStore,
@@ -279,33 +219,6 @@ def test_size_lie_detected(server: SourceServer, store: LocalObjectStore, data: 
     assert store.head("lie.bin") is None
 
 
-def test_expired_url_raises_source_expired(server: SourceServer,
-                                           store: LocalObjectStore) -> None:
-    server.expired = True
-    with pytest.raises(SourceExpiredError) as err:
-        copy_source(UrlSource(server.url()), store, "e.bin", part_size=PART)
-    assert err.value.retryable
-    assert "secret-token" not in str(err.value)
-
-
-def test_expiry_mid_copy_then_fresh_url_resumes(server: SourceServer, store: LocalObjectStore,
-                                                data: bytes) -> None:
-    journal = MemoryJournal()
-    server.kill_after = 6 * PART + 5
-    with pytest.raises(StorageError):
-        copy_source(UrlSource(server.url()), store, "m.bin", part_size=PART, journal=journal,
-                    reopen_attempts=0)
-    server.expired = True
-    with pytest.raises(SourceExpiredError):
-        copy_source(UrlSource(server.url()), store, "m.bin", part_size=PART, journal=journal)
-    server.expired = False
-    before = server.served
-    result = copy_source(UrlSource(server.url("/file.csv")), store, "m.bin", part_size=PART,
-                         journal=journal)
-    assert result.resumed and store.read("m.bin") == data
-    assert server.served - before == len(data) - 6 * PART
-
-
 def test_idempotent_recopy_is_skipped(server: SourceServer, store: LocalObjectStore,
                                       data: bytes) -> None:
     first = copy_source(UrlSource(server.url()), store, "i.bin", part_size=PART)
@@ -320,55 +233,6 @@ def test_idempotent_recopy_is_skipped(server: SourceServer, store: LocalObjectSt
     with pytest.raises(IntegrityError):
         copy_source(UrlSource(server.url()), store, "i.bin", part_size=PART,
                     expected_size=len(data) + 1)
-
-
-def test_redirects_are_checked(server: SourceServer, store: LocalObjectStore,
-                               data: bytes) -> None:
-    server.redirects = {"/a": "/b", "/b": "/file.csv"}
-    seen: list[str] = []
-    result = copy_source(UrlSource(server.url("/a")), store, "red.bin", part_size=PART,
-                         check_url=seen.append)
-    assert store.read("red.bin") == data and result.size == len(data)
-    assert [u.split("?")[0] for u in seen] == [server.base + p for p in ("/a", "/b",
-                                                                          "/file.csv")]
-
-
-def test_refused_redirect_stops_the_copy(server: SourceServer,
-                                         store: LocalObjectStore) -> None:
-    server.redirects = {"/a": "http://169.254.169.254/latest/meta-data"}
-
-    def check(url: str) -> None:
-        if "169.254" in url:
-            raise UnsafeTargetError("link-local address")
-
-    with pytest.raises(UnsafeSourceError) as err:
-        copy_source(UrlSource(server.url("/a")), store, "ssrf.bin", part_size=PART,
-                    check_url=check)
-    assert not err.value.retryable
-    assert [p for p, _ in server.requests] == ["/a"]
-
-
-def test_too_many_redirects(server: SourceServer, store: LocalObjectStore) -> None:
-    server.redirects = {f"/r{i}": f"/r{i + 1}" for i in range(10)}
-    with pytest.raises(StorageError, match="redirects"):
-        copy_source(UrlSource(server.url("/r0")), store, "loop.bin", part_size=PART)
-
-
-def test_missing_source_is_not_retryable(server: SourceServer,
-                                         store: LocalObjectStore) -> None:
-    server.redirects = {"/gone": "http://127.0.0.1:9/nothing"}
-    with pytest.raises(StorageError) as err:
-        copy_source(UrlSource(server.url("/gone")), store, "g.bin", part_size=PART)
-    assert err.value.retryable  # connection refused: transient
-
-
-def test_key_escape_refused(server: SourceServer, store: LocalObjectStore) -> None:
-    from shared.errors import ValidationError
-
-    for key in ("../x", "/etc/passwd", "a//b", "a\\b", ".courier-meta/x"):
-        with pytest.raises(ValidationError):
-            copy_source(UrlSource(server.url()), store, key, part_size=PART)
-    assert server.requests == []
 
 
 def test_corruption_after_resume_is_caught_by_read_back(server: SourceServer,
