@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, overload
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_MS = timedelta(milliseconds=1)
@@ -24,6 +24,12 @@ def from_ms(value: Any) -> datetime | None:
     return EPOCH + timedelta(milliseconds=int(value))
 
 
+@overload
+def lookup_key(key: str) -> str: ...
+@overload
+def lookup_key(key: None) -> None: ...
+@overload
+def lookup_key(key: str | None) -> str | None: ...
 def lookup_key(key: str | None) -> str | None:
     """The form of a unique key that goes into the index: the key itself when short,
     otherwise ``sha256:<hex>`` (delivery keys hold an endpoint URL of any length)."""

@@ -1,32 +1,14 @@
 """DynamoDB backend of the TaskStore (the shared store for Lambda).
 
-One table, key ``pk`` (S) + ``sk`` (S):
-
-* record        ``pk = kind#id``, ``sk = "R"`` — the record's columns as attributes;
-* unique key    ``pk = kind#key#<lookup key>``, ``sk = "K"`` — ``target`` names the record;
-  written in the same transaction as the record, so a key is taken exactly once;
-* part          ``pk = task#<task id>``, ``sk = "P#<upload id>#<part number>"`` — in the
-  task's own partition, listed with ``begins_with``.
-
-Indexes: ``due`` (``dk`` = kind, ``avail_at``) is sparse — only records with a ``due_at`` carry
-``dk``. ``avail_at`` is when the record can next be claimed: ``due_at``, or ``lease_until``
-while a lease runs past it. So the index holds exactly the claimable records below ``now``
-(leased ones drop out of the range until their lease lapses), read oldest first; each is taken
-with a conditional update on its version. Ordering is by ``avail_at``: for records never
-leased that is ``due_at``; a lapsed lease queues its record at the lapse time.
-
-``list`` (``kind``, ``lk`` = zero-padded created_at#id) and ``by_ref``
-(``kref`` = kind#ref, ``lk``) serve listing and cursors. Finished records get ``expires_at``
-(epoch seconds) for DynamoDB's TTL, and their key items get the same expiry in the write that
-finishes them; should a key item outlive its record, the next insert with that key takes it
-over.
+The table's keys, indexes and items are laid out in :mod:`shared.state.dynamodb_items`;
+this module makes the calls: the conditional writes and transactions that keep the race rules
+of :mod:`shared.state.base`, the claims over the ``due`` index and the listings.
 
 URL: ``dynamodb://TABLE?region=us-east-1&endpoint=http://127.0.0.1:PORT&create=1&ttl_days=30``
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from datetime import datetime
@@ -37,43 +19,26 @@ from shared.config import ENV_STATE_URL, require_module
 from shared.errors import ConfigError, StoreError
 from shared.model import PartRecord
 from shared.state.base import Record, TaskStore
-from shared.state.codec import EPOCH, from_ms, lookup_key, to_ms
+from shared.state.codec import lookup_key, to_ms
+from shared.state.dynamodb_items import (
+    DUE_INDEX,
+    LIST_INDEX,
+    REF_INDEX,
+    TTL_ATTRIBUTE,
+    list_key,
+    part_item,
+    part_of,
+    parts_partition,
+    record_item,
+    record_key,
+    record_of,
+    table_definition,
+    unique_key,
+)
 
 log = logging.getLogger(__name__)
 
-FINISHED = frozenset({"delivered", "failed", "cancelled", "dead", "disabled"})
-DUE_INDEX = "due"
-LIST_INDEX = "list"
-REF_INDEX = "by_ref"
 CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-TTL_ATTRIBUTE = "expires_at"
-
-
-def table_definition() -> dict[str, Any]:
-    """Keys and indexes of the state table (``create_table`` arguments, less name and
-    billing): the one definition the store creates and deployment descriptors must match."""
-
-    def gsi(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
-        return {"IndexName": name, "Projection": {"ProjectionType": "ALL"},
-                "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"},
-                              {"AttributeName": range_key, "KeyType": "RANGE"}]}
-
-    attrs = [("pk", "S"), ("sk", "S"), ("dk", "S"), ("avail_at", "N"), ("kind", "S"),
-             ("lk", "S"), ("kref", "S")]
-    return {
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attrs],
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
-                      {"AttributeName": "sk", "KeyType": "RANGE"}],
-        "GlobalSecondaryIndexes": [gsi(DUE_INDEX, "dk", "avail_at"),
-                                   gsi(LIST_INDEX, "kind", "lk"),
-                                   gsi(REF_INDEX, "kref", "lk")],
-    }
-
-
-def _lk(created_ms: int, record_id: str) -> str:
-    return f"{created_ms:015d}#{record_id}"
 
 
 class DynamoDBTaskStore(TaskStore):
@@ -137,55 +102,6 @@ class DynamoDBTaskStore(TaskStore):
     def close(self) -> None:
         self.client.close()
 
-    # ------------------------------------------------------------ encoding
-    def _item(self, rec: Record) -> dict[str, Any]:
-        created = to_ms(rec.created_at) or 0
-        item: dict[str, Any] = {
-            "pk": {"S": f"{rec.kind}#{rec.id}"}, "sk": {"S": "R"},
-            "kind": {"S": rec.kind}, "id": {"S": rec.id}, "state": {"S": rec.state},
-            "version": {"N": str(rec.version)}, "created_at": {"N": str(created)},
-            "updated_at": {"N": str(to_ms(rec.updated_at))},
-            "lk": {"S": _lk(created, rec.id)},
-            "data": {"S": json.dumps(rec.data, separators=(",", ":"))},
-        }
-        if rec.key is not None:
-            item["key_text"] = {"S": rec.key}
-        if rec.ref is not None:
-            item["ref"] = {"S": rec.ref}
-            item["kref"] = {"S": f"{rec.kind}#{rec.ref}"}
-        if rec.due_at is not None:
-            due = to_ms(rec.due_at) or 0
-            lease = to_ms(rec.lease_until) if rec.lease_until is not None else None
-            item["due_at"] = {"N": str(due)}
-            item["avail_at"] = {"N": str(max(due, lease) if lease is not None else due)}
-            item["dk"] = {"S": rec.kind}
-        if rec.lease_owner is not None:
-            item["lease_owner"] = {"S": rec.lease_owner}
-        if rec.lease_until is not None:
-            item["lease_until"] = {"N": str(to_ms(rec.lease_until))}
-        if self.ttl_s > 0 and rec.state in FINISHED:
-            expires = int((rec.updated_at - EPOCH).total_seconds()) + self.ttl_s
-            item["expires_at"] = {"N": str(expires)}
-        return item
-
-    @staticmethod
-    def _record(item: dict[str, Any]) -> Record:
-        def s(name: str) -> str | None:
-            return item[name]["S"] if name in item else None
-
-        def n(name: str) -> int | None:
-            return int(item[name]["N"]) if name in item else None
-
-        return Record(
-            kind=item["kind"]["S"], id=item["id"]["S"], key=s("key_text"),
-            state=item["state"]["S"], ref=s("ref"), version=int(item["version"]["N"]),
-            due_at=from_ms(n("due_at")), lease_owner=s("lease_owner"),
-            lease_until=from_ms(n("lease_until")),
-            created_at=from_ms(n("created_at")) or EPOCH,
-            updated_at=from_ms(n("updated_at")) or EPOCH,
-            data=json.loads(item["data"]["S"]),
-        )
-
     def _call(self, op: str, **kwargs: Any) -> Any:
         """One API call on the table; every failure but a lost condition becomes StoreError."""
         from botocore.exceptions import BotoCoreError, ClientError
@@ -208,14 +124,13 @@ class DynamoDBTaskStore(TaskStore):
 
         for _attempt in (1, 2):
             puts: list[dict[str, Any]] = [{"Put": {
-                "TableName": self.table, "Item": self._item(rec),
+                "TableName": self.table, "Item": record_item(rec, self.ttl_s),
                 "ConditionExpression": "attribute_not_exists(pk)"}}]
             lookup = lookup_key(rec.key)
             if lookup is not None:
                 puts.append({"Put": {
                     "TableName": self.table,
-                    "Item": {"pk": {"S": f"{rec.kind}#key#{lookup}"}, "sk": {"S": "K"},
-                             "target": {"S": rec.id}},
+                    "Item": {**unique_key(rec.kind, lookup), "target": {"S": rec.id}},
                     "ConditionExpression": "attribute_not_exists(pk)"}})
             try:
                 if len(puts) == 1:  # no unique key: one conditional put is enough
@@ -240,7 +155,7 @@ class DynamoDBTaskStore(TaskStore):
         """The key's record expired (TTL) or never landed: free the key for a new record."""
         from botocore.exceptions import ClientError
 
-        key = {"pk": {"S": f"{kind}#key#{lookup}"}, "sk": {"S": "K"}}
+        key = unique_key(kind, lookup)
         got = self._call("get_item", Key=key, ConsistentRead=True).get("Item")
         if not got:
             return
@@ -251,35 +166,34 @@ class DynamoDBTaskStore(TaskStore):
             pass  # somebody else took it over first; the retry sees theirs
 
     def _get(self, kind: str, record_id: str) -> Record | None:
-        item = self._call("get_item", Key={"pk": {"S": f"{kind}#{record_id}"}, "sk": {"S": "R"}},
+        item = self._call("get_item", Key=record_key(kind, record_id),
                           ConsistentRead=True).get("Item")
-        return self._record(item) if item else None
+        return record_of(item) if item else None
 
     def _get_by_key(self, kind: str, key: str) -> Record | None:
         lookup = lookup_key(key)
-        item = self._call("get_item", Key={"pk": {"S": f"{kind}#key#{lookup}"},
-                                           "sk": {"S": "K"}},
+        item = self._call("get_item", Key=unique_key(kind, lookup),
                           ConsistentRead=True).get("Item")
         return self._get(kind, item["target"]["S"]) if item else None
 
     def _cas(self, rec: Record, expected_version: int) -> bool:
         from botocore.exceptions import ClientError
 
-        item = self._item(rec)
+        item = record_item(rec, self.ttl_s)
         put = {"TableName": self.table, "Item": item,
                "ConditionExpression": "attribute_exists(pk) AND version = :v",
                "ExpressionAttributeValues": {":v": {"N": str(expected_version)}}}
         lookup = lookup_key(rec.key)
-        if "expires_at" not in item or lookup is None:
+        if TTL_ATTRIBUTE not in item or lookup is None:
             return self._put_if(put)
         try:  # finishing: let the key item expire with its record
             self._call("transact_write_items", TransactItems=[
                 {"Put": put},
                 {"Update": {"TableName": self.table,
-                            "Key": {"pk": {"S": f"{rec.kind}#key#{lookup}"}, "sk": {"S": "K"}},
-                            "UpdateExpression": "SET expires_at = :e",
+                            "Key": unique_key(rec.kind, lookup),
+                            "UpdateExpression": f"SET {TTL_ATTRIBUTE} = :e",
                             "ConditionExpression": "target = :id",
-                            "ExpressionAttributeValues": {":e": item["expires_at"],
+                            "ExpressionAttributeValues": {":e": item[TTL_ATTRIBUTE],
                                                           ":id": {"S": rec.id}}}}])
             return True
         except ClientError as exc:
@@ -319,13 +233,13 @@ class DynamoDBTaskStore(TaskStore):
             while pos < len(items) and len(claimed) < limit:
                 item = items[pos]
                 pos += 1
-                rec = self._record(item)
+                rec = record_of(item)
                 expected = rec.version
                 rec.version += 1
                 rec.lease_owner, rec.lease_until, rec.updated_at = owner, lease_until, now
                 # the whole item, conditioned on the version read: nothing else can have
                 # changed in between, and the condition is one comparison
-                if self._put_if({"Item": self._item(rec),
+                if self._put_if({"Item": record_item(rec, self.ttl_s),
                                  "ConditionExpression": "version = :v",
                                  "ExpressionAttributeValues": {
                                      ":v": {"N": str(expected)}}}):
@@ -352,7 +266,7 @@ class DynamoDBTaskStore(TaskStore):
         names: dict[str, str] = {}
         if after is not None:
             cond += " AND lk > :after"
-            values[":after"] = {"S": _lk(to_ms(after[0]) or 0, after[1])}
+            values[":after"] = {"S": list_key(to_ms(after[0]) or 0, after[1])}
         kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": cond}
         if state is not None:
             kwargs["FilterExpression"] = "#st = :st"
@@ -364,7 +278,7 @@ class DynamoDBTaskStore(TaskStore):
         out: list[Record] = []
         while len(out) < limit:
             page = self._call("query", Limit=max(limit - len(out), 25), **kwargs)
-            out.extend(self._record(i) for i in page.get("Items", []))
+            out.extend(record_of(i) for i in page.get("Items", []))
             if not page.get("LastEvaluatedKey"):
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -372,18 +286,13 @@ class DynamoDBTaskStore(TaskStore):
 
     # --------------------------------------------------------------- parts
     def _put_part(self, task_id: str, upload_id: str, part: PartRecord) -> None:
-        self._call("put_item", Item={
-            "pk": {"S": f"task#{task_id}"},
-            "sk": {"S": f"P#{upload_id}#{part.part_number:05d}"},
-            "upload_id": {"S": upload_id}, "part_number": {"N": str(part.part_number)},
-            "etag": {"S": part.etag}, "start_byte": {"N": str(part.start)},
-            "end_byte": {"N": str(part.end)}})
+        self._call("put_item", Item=part_item(task_id, upload_id, part))
 
     def _part_items(self, task_id: str, prefix: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
-            "ExpressionAttributeValues": {":pk": {"S": f"task#{task_id}"}, ":p": {"S": prefix}},
+            "ExpressionAttributeValues": {":pk": parts_partition(task_id), ":p": {"S": prefix}},
             "ConsistentRead": True}
         while True:
             page = self._call("query", **kwargs)
@@ -393,9 +302,7 @@ class DynamoDBTaskStore(TaskStore):
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _list_parts(self, task_id: str, upload_id: str) -> list[PartRecord]:
-        return [PartRecord(int(i["part_number"]["N"]), i["etag"]["S"],
-                           int(i["start_byte"]["N"]), int(i["end_byte"]["N"]))
-                for i in self._part_items(task_id, f"P#{upload_id}#")
+        return [part_of(i) for i in self._part_items(task_id, f"P#{upload_id}#")
                 if i["upload_id"]["S"] == upload_id]
 
     def _delete_parts(self, task_id: str) -> None:

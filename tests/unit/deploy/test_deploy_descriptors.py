@@ -206,7 +206,7 @@ def _state_table() -> dict[str, Any]:
 
 
 def test_aws_state_table_is_the_one_the_store_uses() -> None:
-    from shared.state.dynamodb import TTL_ATTRIBUTE, table_definition
+    from shared.state.dynamodb_items import TTL_ATTRIBUTE, table_definition
 
     table = _state_table()
     wanted = table_definition()
