@@ -16,15 +16,25 @@ A subclass fills in the SDK: :meth:`VendorApi.request` (the request model),
 :meth:`VendorApi.send` (the call, raising ``ProviderError`` from the vendor's exceptions),
 :meth:`VendorApi.throttle` (which codes are the vendor's "too many requests") and, where
 the SDK's timeout can be changed per call, :attr:`VendorApi.timeout_s`.
+
+:class:`VendorProvider` is the provider over one such client: it keeps the settings and
+builds its client from them (:meth:`VendorProvider.build_api`) unless given one.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from shared.errors import ProviderError
-from shared.providers.base import MIN_CALL_S, RateBudget, RateLimiter, deadline_error, time_left
+from shared.providers.base import (
+    MIN_CALL_S,
+    Provider,
+    RateBudget,
+    RateLimiter,
+    deadline_error,
+    time_left,
+)
 from shared.runtime import metrics
 
 
@@ -80,6 +90,27 @@ class VendorApi(ABC):
     @abstractmethod
     def throttle(self, code: str) -> bool:
         """Whether an error ``code`` is the vendor refusing a call as over its rate."""
+
+
+SettingsT = TypeVar("SettingsT")
+ApiT = TypeVar("ApiT", bound=VendorApi)
+
+
+class VendorProvider(Provider, Generic[SettingsT, ApiT]):
+    """A provider that calls its vendor through one :class:`VendorApi` (``self.api``).
+
+    ``api`` replaces the client built from the settings (a test's own); ``limiter`` is the
+    rate budget the built client draws from."""
+
+    def __init__(self, settings: SettingsT, *, api: ApiT | None = None,
+                 limiter: RateBudget | None = None) -> None:
+        self.settings = settings
+        self.api: ApiT = api or self.build_api(settings, limiter)
+
+    @classmethod
+    @abstractmethod
+    def build_api(cls, settings: SettingsT, limiter: RateBudget | None) -> ApiT:
+        """The provider's vendor client, built from its settings."""
 
 
 def short(message: Any, limit: int = 300) -> str:

@@ -32,14 +32,11 @@ from typing import Any
 from tencentcloud.cls.v20201016 import cls_client, models
 
 from shared.clock import from_iso, to_iso, utcnow
-from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
 from shared.providers import cls_split
 from shared.providers.base import (
     PollResult,
-    Provider,
-    RateBudget,
     RemoteStatus,
     Submission,
     already_gone,
@@ -49,7 +46,7 @@ from shared.providers.base import (
     tencent_ambiguous,
 )
 from shared.providers.cls_split import MAX_COUNT, next_part
-from shared.providers.tencent import TencentApi
+from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
 from shared.storage.base import Source, SourceSet, UrlSource
 
@@ -72,16 +69,11 @@ STATUS = {
 }
 
 
-class ClsProvider(Provider):
+class ClsProvider(TencentProvider):
     name = "cls"
+    sdk = (cls_client.ClsClient, models)
     create_check = ("DescribeExports of the topic: an export with the same parameters, made "
                     "since the export was accepted and owned by no other export")
-
-    def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
-                 limiter: RateBudget | None = None) -> None:
-        self.api = api or TencentApi.build("cls", "cls", cls_client.ClsClient, models, settings,
-                                           limiter)
-        self.max_parts = settings.cls_max_parts
 
     # ------------------------------------------------------------------ input
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +169,7 @@ class ClsProvider(Provider):
                                    f"the {MAX_COUNT:,}-log cap"}
         if logs > MAX_COUNT:
             parts = cls_split.plan(self._counter(params), params["From"], params["To"], logs,
-                                   max_parts=self.max_parts)
+                                   max_parts=self.settings.cls_max_parts)
             log.info("export %s: %d logs, over the %d cap: split into %d parts", task.id,
                      logs, MAX_COUNT, len(parts))
             return {"log_count": logs, "parts": parts}
@@ -256,10 +248,10 @@ class ClsProvider(Provider):
         try:
             if index is None:
                 new = cls_split.plan(self._counter(params), params["From"], params["To"],
-                                     logs, max_parts=self.max_parts)
+                                     logs, max_parts=self.settings.cls_max_parts)
             else:
                 new = cls_split.resplit(parts, index, self._counter(params), logs,
-                                        max_parts=self.max_parts)
+                                        max_parts=self.settings.cls_max_parts)
         except ProviderError as exc:
             return ProviderError("cls", exc.code, f"{what} was cut off at the cap; {exc.detail}",
                                  retryable=False)

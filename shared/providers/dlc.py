@@ -44,14 +44,11 @@ from urllib.parse import unquote, urlsplit
 from tencentcloud.dlc.v20210125 import dlc_client, models
 
 from shared.clock import from_iso, to_iso, utcnow
-from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
 from shared.providers import dlc_lookup
 from shared.providers.base import (
     PollResult,
-    Provider,
-    RateBudget,
     RemoteStatus,
     Submission,
     already_gone,
@@ -59,7 +56,7 @@ from shared.providers.base import (
     poll_each,
     tencent_ambiguous,
 )
-from shared.providers.tencent import TencentApi
+from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
 from shared.storage.base import CosObjectSource, Source
 
@@ -98,20 +95,12 @@ _COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-
                        r"\.myqcloud\.com$")
 
 
-class DlcProvider(Provider):
+class DlcProvider(TencentProvider):
     name = "dlc"
+    sdk = (dlc_client.DlcClient, models)
     create_check = ("DescribeTasks filtered by task-sql-keyword: a task with this SQL, "
                     "database and engine made since the export was accepted, owned by no "
                     "other export")
-
-    def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
-                 limiter: RateBudget | None = None) -> None:
-        self.settings = settings
-        self.api = api or TencentApi.build("dlc", "dlc", dlc_client.DlcClient, models, settings,
-                                           limiter)
-        # settings.endpoint points every Tencent service at one host (the sandbox), which
-        # then serves COS as well; None means the real COS.
-        self.cos_endpoint = settings.endpoint
 
     # ------------------------------------------------------------------ input
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -228,11 +217,13 @@ class DlcProvider(Provider):
             task.result.update(self._ready(info).result)
         bucket, region, key = parse_cos_path(str(task.result.get("path") or ""),
                                              self.settings.region)
+        # settings.endpoint points every Tencent service at one host (the sandbox), which
+        # then serves COS as well; None means the real COS.
         return CosObjectSource(
             bucket=bucket, region=region, key=key,
             secret_id=task.result["cos_secret_id"], secret_key=task.result["cos_secret_key"],
             token=task.result.get("cos_token"), file_name=task.result.get("file_name"),
-            size=task.result.get("size"), endpoint=self.cos_endpoint)
+            size=task.result.get("size"), endpoint=self.settings.endpoint)
 
     def cancel(self, task: ExportTask) -> None:
         # Only a query we started, and only while it runs; a finished result just lapses.

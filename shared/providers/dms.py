@@ -50,9 +50,9 @@ from shared.config import AlibabaSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
 from shared.providers.alibaba import DmsApi
+from shared.providers.api import VendorProvider
 from shared.providers.base import (
     PollResult,
-    Provider,
     RateBudget,
     RemoteStatus,
     Submission,
@@ -92,14 +92,14 @@ KNOWN = (PENDING_PRECHECK | TO_SUBMIT | AWAITING_APPROVER | APPROVED | EXPORTING
 ENDED_CODES = {"reject": "the DMS ticket was rejected", "closed": "the DMS ticket was closed"}
 
 
-class DmsProvider(Provider):
+class DmsProvider(VendorProvider[AlibabaSettings, DmsApi]):
     name = "dms"
     create_check = ("ListOrders of the tenant: the ticket whose comment carries this "
                     "export's mark")
 
-    def __init__(self, settings: AlibabaSettings, *, api: DmsApi | None = None,
-                 limiter: RateBudget | None = None) -> None:
-        self.api = api or DmsApi.build(settings, limiter)
+    @classmethod
+    def build_api(cls, settings: AlibabaSettings, limiter: RateBudget | None) -> DmsApi:
+        return DmsApi.build(settings, limiter)
 
     # ------------------------------------------------------------------ input
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:

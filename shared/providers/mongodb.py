@@ -27,13 +27,10 @@ from typing import Any
 from tencentcloud.mongodb.v20190725 import models, mongodb_client
 
 from shared.clock import to_iso, utcnow
-from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
 from shared.providers.base import (
     PollResult,
-    Provider,
-    RateBudget,
     RemoteStatus,
     Submission,
     already_gone,
@@ -42,7 +39,7 @@ from shared.providers.base import (
     owned_elsewhere,
     tencent_ambiguous,
 )
-from shared.providers.tencent import TencentApi
+from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
 from shared.storage.base import Source, UrlSource
 
@@ -61,15 +58,11 @@ STATUS = {0: RemoteStatus.PENDING, 1: RemoteStatus.PENDING, 2: RemoteStatus.READ
           3: RemoteStatus.FAILED}
 
 
-class MongodbProvider(Provider):
+class MongodbProvider(TencentProvider):
     name = "mongodb"
+    sdk = (mongodb_client.MongodbClient, models)
     create_check = ("DescribeLogDownloadTasks of the instance against the listing stored "
                     "before the call: a new task owned by no other export")
-
-    def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
-                 limiter: RateBudget | None = None) -> None:
-        self.api = api or TencentApi.build("mongodb", "mongodb", mongodb_client.MongodbClient,
-                                           models, settings, limiter)
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         p = Params(params, known={"InstanceId", "StartTime", "EndTime", *LIST_FIELDS})

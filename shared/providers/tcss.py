@@ -29,13 +29,10 @@ from urllib.parse import urlsplit
 from tencentcloud.tcss.v20201101 import models, tcss_client
 
 from shared.clock import from_iso, to_iso, utcnow
-from shared.config import TencentSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask
 from shared.providers.base import (
     PollResult,
-    Provider,
-    RateBudget,
     RemoteStatus,
     Submission,
     create_once,
@@ -44,7 +41,7 @@ from shared.providers.base import (
     poll_each,
     tencent_ambiguous,
 )
-from shared.providers.tencent import TencentApi
+from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
 from shared.storage.base import Source, UrlSource
 
@@ -67,15 +64,11 @@ def request_fields(action: str) -> set[str]:
     return {k.lstrip("_") for k in vars(request) if k.startswith("_")}
 
 
-class TcssProvider(Provider):
+class TcssProvider(TencentProvider):
     name = "tcss"
+    sdk = (tcss_client.TcssClient, models)
     create_check = ("DescribeExportJobManageList: a job listed now and not just before the "
                     "call, owned by no other export (the listing shows no parameters)")
-
-    def __init__(self, settings: TencentSettings, *, api: TencentApi | None = None,
-                 limiter: RateBudget | None = None) -> None:
-        self.api = api or TencentApi.build("tcss", "tcss", tcss_client.TcssClient, models,
-                                           settings, limiter)
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         p = Params(params, known={"Action", "Params"})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -21,7 +21,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 
 from shared.config import ENV_TC_REGION, TencentSettings
 from shared.errors import ConfigError, ProviderError
-from shared.providers.api import VendorApi, short
+from shared.providers.api import VendorApi, VendorProvider, short
 from shared.providers.base import RateBudget
 
 log = logging.getLogger(__name__)
@@ -163,3 +163,14 @@ class TencentApi(VendorApi):
     def _conn(self) -> Any:
         conn = getattr(getattr(self.client, "request", None), "conn", None)
         return conn if conn is not None and hasattr(conn, "timeout") else None
+
+
+class TencentProvider(VendorProvider[TencentSettings, TencentApi]):
+    """A provider over one Tencent Cloud service; the service is named as the provider."""
+
+    sdk: ClassVar[tuple[Any, Any]]  # the service's SDK client class and its models module
+
+    @classmethod
+    def build_api(cls, settings: TencentSettings, limiter: RateBudget | None) -> TencentApi:
+        client_cls, models = cls.sdk
+        return TencentApi.build(cls.name, cls.name, client_cls, models, settings, limiter)
