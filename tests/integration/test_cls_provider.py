@@ -13,10 +13,11 @@ import requests
 from shared.clock import to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError
-from shared.model import ExportTask, TaskState
+from shared.model import ExportTask
 from shared.providers.base import RateLimiter, RemoteStatus
 from shared.providers.cls import ClsProvider
 from tests.integration.providers.contract import ProviderContract
+from tests.integration.providers.drive import submit
 from tests.unit.test_cls_validate import BAD, GOOD
 
 
@@ -29,11 +30,7 @@ def cls(sandbox: Any) -> ClsProvider:
 
 def submitted(cls: ClsProvider, topic: str = "topic-a") -> ExportTask:
     now = int(time.time() * 1000)
-    task = ExportTask(provider="cls", params=cls.validate(
-        {"TopicId": topic, "From": now - 60_000, "To": now}))
-    task.remote.update(cls.create(task).remote)
-    task.state = TaskState.SUBMITTED
-    return task
+    return submit(cls, {"TopicId": topic, "From": now - 60_000, "To": now})
 
 
 class TestClsContract(ProviderContract):

@@ -16,11 +16,12 @@ from shared import exports
 from shared.clock import to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError
-from shared.model import ExportTask, TaskState
+from shared.model import ExportTask
 from shared.providers.base import PollResult, RateLimiter, RemoteStatus
 from shared.providers.mongodb import URL_WAIT, MongodbProvider
 from shared.providers.tcss import TcssProvider
 from tests.integration.providers.contract import ProviderContract
+from tests.integration.providers.drive import submit
 
 WINDOW = {"StartTime": "2026-11-21 00:00:00", "EndTime": "2026-11-21 06:00:00"}
 
@@ -41,11 +42,7 @@ def tcss(sandbox: Any) -> TcssProvider:
 
 
 def mongo_task(mongo: MongodbProvider, instance: str = "cmgo-abc123") -> ExportTask:
-    task = ExportTask(provider="mongodb",
-                      params=mongo.validate({"InstanceId": instance, **WINDOW}))
-    task.remote.update(mongo.create(task).remote)
-    task.state = TaskState.SUBMITTED
-    return task
+    return submit(mongo, {"InstanceId": instance, **WINDOW})
 
 
 class TestMongodbContract(ProviderContract):

@@ -118,14 +118,19 @@ def _scf_url(doc: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-@pytest.mark.parametrize("name", sorted(SCF_BREAKAGES), ids=sorted(SCF_BREAKAGES))
-def test_scf_check_catches(name: str, tmp_path: Path) -> None:
-    mutate, expected = SCF_BREAKAGES[name]
-    doc = load_yaml(SCF_DESCRIPTOR)
+def _broken(descriptor: Path, mutate: Mutation, tmp_path: Path) -> Path:
+    """A copy of ``descriptor`` with one breakage in it."""
+    doc = load_yaml(descriptor)
     mutate(doc)
     broken = tmp_path / "serverless.yml"
     broken.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    problems = check_scf(broken).problems
+    return broken
+
+
+@pytest.mark.parametrize("name", sorted(SCF_BREAKAGES), ids=sorted(SCF_BREAKAGES))
+def test_scf_check_catches(name: str, tmp_path: Path) -> None:
+    mutate, expected = SCF_BREAKAGES[name]
+    problems = check_scf(_broken(SCF_DESCRIPTOR, mutate, tmp_path)).problems
     assert any(expected in p for p in problems), problems
 
 
@@ -143,11 +148,7 @@ AWS_BREAKAGES: dict[str, tuple[Mutation, str]] = {
 @pytest.mark.parametrize("name", sorted(AWS_BREAKAGES), ids=sorted(AWS_BREAKAGES))
 def test_aws_check_catches(name: str, tmp_path: Path) -> None:
     mutate, expected = AWS_BREAKAGES[name]
-    doc = load_yaml(AWS_DESCRIPTOR)
-    mutate(doc)
-    broken = tmp_path / "serverless.yml"
-    broken.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    problems = check_aws(broken).problems
+    problems = check_aws(_broken(AWS_DESCRIPTOR, mutate, tmp_path)).problems
     assert any(expected in p for p in problems), problems
 
 
