@@ -133,17 +133,11 @@ def backend_url(backend: str, tmp: str, moto: Any) -> str:
 
 def cleanup(url: str) -> None:
     from shared.state import open_store
-    from shared.state.dynamodb import DynamoDBTaskStore
-    from shared.state.sql import SqlTaskStore
+    from tests import servers
 
     store = open_store(url)
     try:
-        if isinstance(store, SqlTaskStore) and store.dialect.name != "sqlite":
-            with store._tx() as cur:
-                cur.execute(f"DROP TABLE IF EXISTS {store.t}_records")
-                cur.execute(f"DROP TABLE IF EXISTS {store.t}_parts")
-        elif isinstance(store, DynamoDBTaskStore):
-            store.client.delete_table(TableName=store.table)
+        servers.drop_tables(store)
     finally:
         store.close()
 

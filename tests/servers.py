@@ -9,6 +9,7 @@ that says what is missing and how to get it. Tests turn that into a skip with
   a password.
 * :func:`start_moto`   — a moto server (DynamoDB, S3, Lambda, …) on a free 127.0.0.1 port.
 * :func:`unique_name`  — a fresh table / prefix name, so concurrent runs never collide.
+* :func:`drop_tables`  — remove a state store's tables from the shared server again.
 
 Override the discovery with ``COURIER_TEST_POSTGRES_URL`` / ``COURIER_TEST_MYSQL_URL``.
 
@@ -73,6 +74,20 @@ def unique_name(prefix: str = "t") -> str:
 
 
 # ---------------------------------------------------------------- PostgreSQL
+def drop_tables(store: Any) -> None:
+    """Remove what a test (or a benchmark) created on a shared server: the state store's
+    tables (PostgreSQL, MySQL) or its DynamoDB table; nothing for SQLite."""
+    from shared.state.dynamodb import DynamoDBTaskStore
+    from shared.state.sql import SqlTaskStore
+
+    if isinstance(store, SqlTaskStore) and store.dialect.name != "sqlite":
+        with store._tx() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {store.t}_records")
+            cur.execute(f"DROP TABLE IF EXISTS {store.t}_parts")
+    elif isinstance(store, DynamoDBTaskStore):
+        store.client.delete_table(TableName=store.table)
+
+
 def postgres_url(database: str = "test") -> str:
     """``postgresql://USER@127.0.0.1:5432/test`` for the first user that can log in."""
     try:

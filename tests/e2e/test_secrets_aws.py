@@ -23,11 +23,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[servers.MotoServer]:
-    handle = servers.require(servers.start_moto)
-    try:
+    with servers.moto() as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture

@@ -20,11 +20,8 @@ HOUR_MS = 3_600_000
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[servers.MotoServer]:
-    handle = servers.require(servers.start_moto)
-    try:
+    with servers.moto() as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,11 +30,10 @@ def mysql_base_url() -> str:
 def moto_server() -> Iterator[servers.MotoServer]:
     saved = {k: os.environ.get(k) for k in servers.aws_test_env()}
     os.environ.update(servers.aws_test_env())  # worker processes inherit these
-    handle = servers.require(servers.start_moto)
     try:
-        yield handle
+        with servers.moto() as handle:
+            yield handle
     finally:
-        handle.stop()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -63,26 +61,13 @@ def make_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> st
     raise AssertionError(backend)
 
 
-def drop(store: Any) -> None:
-    """Remove what a test created on a shared server."""
-    from shared.state.dynamodb import DynamoDBTaskStore
-    from shared.state.sql import SqlTaskStore
-
-    if isinstance(store, SqlTaskStore) and store.dialect.name != "sqlite":
-        with store._tx() as cur:
-            cur.execute(f"DROP TABLE IF EXISTS {store.t}_records")
-            cur.execute(f"DROP TABLE IF EXISTS {store.t}_parts")
-    elif isinstance(store, DynamoDBTaskStore):
-        store.client.delete_table(TableName=store.table)
-
-
 @pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     url = make_url(request.param, request, tmp_path)
     yield url
     cleanup = open_store(url)
     try:
-        drop(cleanup)
+        servers.drop_tables(cleanup)
     finally:
         cleanup.close()
 

@@ -15,7 +15,7 @@ from shared.state import open_store
 from shared.state.dynamodb import DynamoDBTaskStore
 from shared.state.sql import SqlTaskStore
 from tests import servers
-from tests.integration.state.conftest import drop, make_url
+from tests.integration.state.conftest import make_url
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def server_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     try:
         yield st
     finally:
-        drop(st)
+        servers.drop_tables(st)
         st.close()
 
 
@@ -73,7 +73,7 @@ def test_table_prefixes_isolate_stores(server_store: Any) -> None:
             other.get_task(t.id)
         assert other.list_tasks().items == []
     finally:
-        drop(other)
+        servers.drop_tables(other)
         other.close()
 
 
@@ -117,7 +117,7 @@ def ddb(moto_server: servers.MotoServer) -> Any:
     try:
         yield st
     finally:
-        drop(st)
+        servers.drop_tables(st)
         st.close()
 
 

@@ -29,11 +29,8 @@ PART = 5 * MB  # S3's minimum part size (moto enforces it)
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[servers.MotoServer]:
-    handle = servers.require(servers.start_moto)
-    try:
+    with servers.moto() as handle:
         yield handle
-    finally:
-        handle.stop()
 
 
 @pytest.fixture
