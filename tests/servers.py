@@ -10,6 +10,7 @@ that says what is missing and how to get it. Tests turn that into a skip with
 * :func:`start_moto`   — a moto server (DynamoDB, S3, Lambda, …) on a free 127.0.0.1 port.
 * :func:`unique_name`  — a fresh table / prefix name, so concurrent runs never collide.
 * :func:`drop_tables`  — remove a state store's tables from the shared server again.
+* :func:`serving`      — a test's own HTTP handler on a free 127.0.0.1 port, for a block.
 
 Override the discovery with ``COURIER_TEST_POSTGRES_URL`` / ``COURIER_TEST_MYSQL_URL``.
 
@@ -31,6 +32,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -135,6 +137,23 @@ def _safe(url: str) -> str:
     if parts.password is None:
         return url
     return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+# -------------------------------------------------------------- a handler
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``with servers.serving(Handler) as url:`` — ``handler`` served on a free port of
+    127.0.0.1 (one thread per request) until the block ends."""
+    server = ThreadingHTTPServer((HOST, 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 # ------------------------------------------------------------------- moto

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
@@ -29,6 +28,7 @@ from shared.runtime.dispatch import (
     ScfTarget,
     make_dispatcher,
 )
+from tests import servers
 from tests.events import load_event
 from tests.integration.deploy.tc3_endpoint import tc3_endpoint
 
@@ -157,16 +157,9 @@ def lambda_endpoint(status: int = 202, error: str | None = None) -> Iterator[dic
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    seen["url"] = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with servers.serving(Handler) as url:
+        seen["url"] = url
         yield seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_lambda_request_is_a_signed_event_invoke_with_only_the_export_id(aws_env: None) -> None:
