@@ -36,8 +36,8 @@ CAM_RUNTIME = ROOT / "deploy" / "tencent" / "cam-policy.json"
 CAM_DEPLOY = ROOT / "deploy" / "tencent" / "cam-deploy-policy.json"
 RAM_DMS = ROOT / "deploy" / "alibaba" / "ram-policy.json"
 
-# provider -> the modules whose api.call(...) reach its service (the first one builds the
-# client with TencentApi.build(provider, service, ...))
+# provider -> the modules whose api.call(...) reach its service (the first one holds the
+# provider's class, which names both: ``name = provider`` and ``service = service``)
 TENCENT_PROVIDERS = {
     "cls": ("shared/providers/cls.py",),
     "dlc": ("shared/providers/dlc.py", "shared/providers/dlc_lookup.py"),
@@ -88,9 +88,10 @@ def provider_actions(provider: str) -> set[str]:
     """``service:Action`` for every API call of one Tencent provider."""
     paths = TENCENT_PROVIDERS[provider]
     first = _source(paths[0])
-    built = re.search(r'TencentApi\.build\(\s*"([a-z]+)",\s*"([a-z]+)"', first)
+    built = re.search(r'^    name = "([a-z]+)"\n    service = "([a-z]+)"$', first, re.M)
     if not built or built.group(1) != provider:
-        raise PolicyError(f"{paths[0]}: no TencentApi.build({provider!r}, service, …)")
+        raise PolicyError(f"{paths[0]}: no provider class with name = {provider!r} and its "
+                          "service")
     service = built.group(2)
     actions: set[str] = set()
     for path in paths:

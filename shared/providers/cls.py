@@ -71,6 +71,7 @@ STATUS = {
 
 class ClsProvider(TencentProvider):
     name = "cls"
+    service = "cls"
     sdk = (cls_client.ClsClient, models)
     create_check = ("DescribeExports of the topic: an export with the same parameters, made "
                     "since the export was accepted and owned by no other export")

@@ -97,6 +97,7 @@ _COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-
 
 class DlcProvider(TencentProvider):
     name = "dlc"
+    service = "dlc"
     sdk = (dlc_client.DlcClient, models)
     create_check = ("DescribeTasks filtered by task-sql-keyword: a task with this SQL, "
                     "database and engine made since the export was accepted, owned by no "

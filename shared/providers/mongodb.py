@@ -60,6 +60,7 @@ STATUS = {0: RemoteStatus.PENDING, 1: RemoteStatus.PENDING, 2: RemoteStatus.READ
 
 class MongodbProvider(TencentProvider):
     name = "mongodb"
+    service = "mongodb"
     sdk = (mongodb_client.MongodbClient, models)
     create_check = ("DescribeLogDownloadTasks of the instance against the listing stored "
                     "before the call: a new task owned by no other export")

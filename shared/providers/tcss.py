@@ -66,6 +66,7 @@ def request_fields(action: str) -> set[str]:
 
 class TcssProvider(TencentProvider):
     name = "tcss"
+    service = "tcss"
     sdk = (tcss_client.TcssClient, models)
     create_check = ("DescribeExportJobManageList: a job listed now and not just before the "
                     "call, owned by no other export (the listing shows no parameters)")

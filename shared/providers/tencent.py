@@ -166,11 +166,12 @@ class TencentApi(VendorApi):
 
 
 class TencentProvider(VendorProvider[TencentSettings, TencentApi]):
-    """A provider over one Tencent Cloud service; the service is named as the provider."""
+    """A provider over one Tencent Cloud service."""
 
+    service: ClassVar[str]  # the API's service name (its host, its CAM prefix)
     sdk: ClassVar[tuple[Any, Any]]  # the service's SDK client class and its models module
 
     @classmethod
     def build_api(cls, settings: TencentSettings, limiter: RateBudget | None) -> TencentApi:
         client_cls, models = cls.sdk
-        return TencentApi.build(cls.name, cls.name, client_cls, models, settings, limiter)
+        return TencentApi.build(cls.name, cls.service, client_cls, models, settings, limiter)
