@@ -20,6 +20,7 @@ from shared.errors import ConfigError, StoreError
 from shared.model import PartRecord
 from shared.state.base import Record, TaskStore
 from shared.state.codec import lookup_key, to_ms
+from shared.state.dialects import describe
 from shared.state.dynamodb_items import (
     DUE_INDEX,
     LIST_INDEX,
@@ -97,7 +98,7 @@ class DynamoDBTaskStore(TaskStore):
                 raise StoreError(f"cannot enable TTL on {self.table}: {message}") from exc
         except Exception as exc:  # noqa: BLE001 - waiter and endpoint errors
             raise StoreError(f"DynamoDB table {self.table} not ready: "
-                             f"{type(exc).__name__}") from exc
+                             f"{describe(exc)}") from exc
 
     def close(self) -> None:
         self.client.close()
@@ -116,7 +117,7 @@ class DynamoDBTaskStore(TaskStore):
                 raise
             raise StoreError(f"DynamoDB {op} on {self.table}: {code}") from exc
         except BotoCoreError as exc:
-            raise StoreError(f"DynamoDB {op} on {self.table}: {type(exc).__name__}") from exc
+            raise StoreError(f"DynamoDB {op} on {self.table}: {describe(exc)}") from exc
 
     # ------------------------------------------------------------- records
     def _insert(self, rec: Record) -> tuple[Record, bool]:
