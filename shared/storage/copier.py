@@ -5,7 +5,9 @@ the server-side shortcut, the streamed multipart upload with its journal, the ve
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from itertools import chain
 from typing import Any
 
 from shared.errors import IntegrityError, StorageError
@@ -18,13 +20,15 @@ from shared.storage.base import (
     UrlSource,
 )
 from shared.storage.pipeline import (
+    FROM_THE_START,
     HASH_DEPTH,
     BackgroundMd5,
     CopyJournal,
     CopyResult,
     PartBuffers,
-    contiguous,
+    Segment,
     put_part_retrying,
+    resume_plan,
     stream_md5,
 )
 from shared.storage.sources import Body, RestartNeeded, fill
@@ -82,20 +86,20 @@ class Copier:
                               existing.metadata["md5"], 0, resumed=False, skipped=True)
 
         upload_id, records = self.journal.load() if self.journal is not None else (None, [])
-        done = contiguous(records) if upload_id else []
+        kept, segments = resume_plan(records if upload_id else [], self.part_size)
         if not upload_id and self.server_side:
             copied = self._server_side()
             if copied is not None:
                 return copied
         for attempt in range(2):
             try:
-                return self._copy(upload_id, done)
+                return self._copy(upload_id, kept, segments)
             except (RestartNeeded, UploadNotFoundError) as exc:
                 if attempt:
                     raise StorageError(f"copy restarted twice: {exc}") from exc
                 log.info("copy of %s starts over: %s", self.key, exc)
                 self._forget(upload_id)
-                upload_id, done = None, []
+                upload_id, kept, segments = None, [], list(FROM_THE_START)
         raise AssertionError("unreachable")
 
     def _server_side(self) -> CopyResult | None:
@@ -116,59 +120,107 @@ class Copier:
         return CopyResult(self.key, self.store.uri(self.key), info.size, md5, 0,
                           resumed=False, skipped=False, server_side=True)
 
-    def _open(self, offset: int, validator: str | None) -> Body:
-        return self.reader.open(offset, validator)  # type: ignore[no-any-return]
+    def _open(self, offset: int, validator: str | None, end: int | None = None) -> Body:
+        return self.reader.open(offset, validator, end)  # type: ignore[no-any-return]
 
-    def _copy(self, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
-        offset = done[-1].end if done else 0
-        pinned = self._pinned() if upload_id else None
-        body = self._open(offset, pinned)
+    def _open_checked(self, seg: Segment, pinned: str | None) -> Body:
+        """The source opened at ``seg``; RestartNeeded if it is no longer the version the
+        kept parts were read from (``pinned``: None when nothing is kept)."""
+        body = self._open(seg.start, pinned, seg.end)
+        if body.restarted or (pinned and body.validator and body.validator != pinned):
+            body.close()
+            raise RestartNeeded("the source changed since the upload started")
+        return body
+
+    def _copy(self, upload_id: str | None, kept: list[PartRecord],
+              segments: list[Segment]) -> CopyResult:
+        pinned = self._pinned() if upload_id and kept else None
+        body = self._open_checked(segments[0], pinned)
         try:
-            if body.restarted or (upload_id and done and pinned and body.validator
-                                  and body.validator != pinned):
-                raise RestartNeeded("the source changed since the upload started")
-            return self._stream(body, upload_id, done)
+            return self._stream(body, upload_id, kept, segments, pinned)
         finally:
             body.close()
 
-    def _stream(self, body: Body, upload_id: str | None, done: list[PartRecord]) -> CopyResult:
-        resumed = bool(upload_id and done)
+    def _stream(self, body: Body, upload_id: str | None, kept: list[PartRecord],
+                segments: list[Segment], pinned: str | None) -> CopyResult:
+        resumed = bool(upload_id and kept)
         hasher = None if resumed else BackgroundMd5(HASH_DEPTH, crc=body.crc64 is not None)
         try:
-            return self._stream_with(body, upload_id, done, hasher)
+            return self._stream_with(body, upload_id, kept, segments, pinned, hasher)
         finally:
             if hasher is not None:
                 hasher.close()
 
-    def _stream_with(self, body: Body, upload_id: str | None, done: list[PartRecord],
+    def _read_parts(self, first: Body, segments: list[Segment], buffers: PartBuffers,
+                    pinned: str | None, said: dict[str, Any]
+                    ) -> Generator[tuple[int, int, bytearray, int], None, None]:
+        """(number, offset, buffer, length) of every part to copy, in byte order: the whole
+        parts of each gap, each gap through its own ranged read, then the tail, whose last
+        read is short (or empty). ``first`` is the open first stretch; the others are opened
+        here, pinned to the version the kept parts came from. ``said`` gathers what the
+        answers tell of the whole object (its total size, an MD5 it vouches for)."""
+        for i, seg in enumerate(segments):
+            body = first if i == 0 else self._open_checked(seg, pinned or first.validator)
+            try:
+                known = said.get("total")
+                if known is not None and body.total is not None and body.total != known:
+                    raise RestartNeeded("the source's size changed since the upload started")
+                said["total"] = known if known is not None else body.total
+                said["md5"] = said.get("md5") or body.md5
+                number, offset = seg.number, seg.start
+                while seg.end is None or offset < seg.end:
+                    buf = buffers.take()
+                    filled = self._read_into(body, buf, offset)
+                    if seg.end is not None and filled < min(self.part_size, seg.end - offset):
+                        raise RestartNeeded("the source is shorter than its journalled parts")
+                    yield number, offset, buf, filled
+                    offset, number = offset + filled, number + 1
+                    if filled < self.part_size:
+                        break
+            finally:
+                if body is not first:
+                    body.close()
+
+    def _stream_with(self, body: Body, upload_id: str | None, kept: list[PartRecord],
+                     segments: list[Segment], pinned: str | None,
                      hasher: BackgroundMd5 | None) -> CopyResult:
         resumed = hasher is None
-        offset = body.start
-        parts = [UploadedPart(r.part_number, r.etag) for r in done]
-        number = len(done) + 1
+        parts = [UploadedPart(r.part_number, r.etag) for r in kept]
         first_validator = body.validator
-        total = body.total
         meta = dict(self.metadata)
+        said: dict[str, Any] = {}
 
         # parts being uploaded, parts waiting to be hashed, the one being read, one spare
         buffers = PartBuffers(self.part_size, self.concurrency + HASH_DEPTH + 2)
-        buf = buffers.take()
-        filled = self._read_into(body, buf, offset)
+        reads = self._read_parts(body, segments, buffers, pinned, said)
+        try:
+            return self._upload(reads, upload_id, parts, body, hasher, said, buffers, meta,
+                                first_validator, resumed)
+        finally:
+            reads.close()
+
+    def _upload(self, reads: Iterator[tuple[int, int, bytearray, int]],
+                upload_id: str | None, parts: list[UploadedPart], body: Body,
+                hasher: BackgroundMd5 | None, said: dict[str, Any], buffers: PartBuffers,
+                meta: dict[str, str], first_validator: str | None,
+                resumed: bool) -> CopyResult:
+        first = next(reads)
+        _number, _offset, buf, filled = first
         if not resumed and filled < self.part_size:
             # Fits in one part: one request, no multipart bookkeeping.
             assert hasher is not None
-            first = bytes(memoryview(buf)[:filled])
-            hasher.update(first)
+            whole = bytes(memoryview(buf)[:filled])
+            hasher.update(whole)
             md5 = hasher.hexdigest()
-            self._verify(len(first), total, body.md5, md5, upload_id, body.crc64,
+            self._verify(len(whole), body.total, body.md5, md5, upload_id, body.crc64,
                          hasher.crc64())
             if upload_id:
                 self._forget(upload_id)
-            info = self.store.put_object(self.key, first, {**meta, "md5": md5})
-            if info.size != len(first):
+            info = self.store.put_object(self.key, whole, {**meta, "md5": md5})
+            if info.size != len(whole):
                 raise IntegrityError(f"destination holds {info.size} bytes, "
-                                     f"expected {len(first)}")
-            return CopyResult(self.key, self.store.uri(self.key), len(first), md5, 1,
+                                     f"expected {len(whole)}")
+            return CopyResult(self.key, self.store.uri(self.key), len(whole), md5, 1,
                               resumed=False, skipped=False)
 
         if upload_id is None:
@@ -181,13 +233,14 @@ class Copier:
                 self.journal.started(upload_id)
                 self._pin(first_validator)
 
-        inflight: dict[Future[str], tuple[int, int, int]] = {}
+        inflight: dict[Future[str], int] = {}
         failure: BaseException | None = None
+        size = 0
 
         def harvest(futures: set[Future[str]]) -> None:
             nonlocal failure
             for fut in futures:
-                pn, start, end = inflight.pop(fut)
+                pn = inflight.pop(fut)
                 try:
                     etag = fut.result()
                 except BaseException as exc:  # noqa: BLE001 - re-raised after the loop
@@ -198,28 +251,27 @@ class Copier:
         with ThreadPoolExecutor(max_workers=self.concurrency,
                                 thread_name_prefix="copy-part") as pool:
             try:
-                while filled:
+                for number, offset, buf, filled in chain([first], reads):
+                    size = offset + filled
+                    if not filled:
+                        break
                     data = memoryview(buf)[:filled]
                     users: list[Future[Any]] = []
                     if hasher is not None:
                         users.append(hasher.update(data))
+                    fut = pool.submit(self._put_and_journal, upload_id, number, data, offset,
+                                      size)
+                    users.append(fut)
+                    buffers.lend(buf, users)
+                    inflight[fut] = number
+                    # The next part is read only into a free upload slot: at most
+                    # ``concurrency`` parts are ever read and not yet stored, which is what
+                    # a kill can cost.
                     while len(inflight) >= self.concurrency:
                         finished, _ = wait(set(inflight), return_when=FIRST_COMPLETED)
                         harvest(finished)
                     if failure is not None:
-                        buffers.lend(buf, users)
                         break
-                    fut = pool.submit(self._put_and_journal, upload_id, number, data, offset,
-                                      offset + filled)
-                    users.append(fut)
-                    buffers.lend(buf, users)
-                    inflight[fut] = (number, offset, offset + filled)
-                    offset += filled
-                    number += 1
-                    if filled < self.part_size:
-                        break
-                    buf = buffers.take()
-                    filled = self._read_into(body, buf, offset)
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 failure = failure or exc
             finally:
@@ -227,9 +279,13 @@ class Copier:
                     harvest(set(wait(set(inflight)).done))
         if failure is not None:
             raise failure
+        return self._finish(upload_id, parts, size, said, hasher, body, meta, resumed)
 
-        size = offset
+    def _finish(self, upload_id: str, parts: list[UploadedPart], size: int,
+                said: dict[str, Any], hasher: BackgroundMd5 | None, body: Body,
+                meta: dict[str, str], resumed: bool) -> CopyResult:
         parts.sort(key=lambda p: p.part_number)
+        total = said.get("total")
         if hasher is not None:
             md5 = hasher.hexdigest()
             self._verify(size, total, body.md5, md5, upload_id, body.crc64, hasher.crc64())
@@ -240,13 +296,15 @@ class Copier:
             if info.metadata.get("md5") != md5:  # not vouched for up front: recorded now
                 self.store.record_md5(self.key, md5)
         else:
+            # The kept parts were never read by this process, so the MD5 of the whole comes
+            # from the finished object, read back from the destination.
             self._verify(size, total, None, None, upload_id)
             info = self.store.complete_upload(self.key, upload_id, parts, meta)
             md5, stored = stream_md5(self.store, self.key)
             if stored != size or info.size != size:
                 self._forget(None)
                 raise IntegrityError(f"destination holds {stored} bytes, expected {size}")
-            vouched = body.md5 or info.metadata.get("md5")  # the source's, set at start
+            vouched = said.get("md5") or info.metadata.get("md5")  # the source's, or at start
             if vouched and vouched != md5:
                 # Clear the unverified md5 so the next attempt copies again, not skips.
                 self.store.set_metadata(self.key, {"md5": ""})
@@ -287,7 +345,7 @@ class Copier:
                                        ) from exc
                 log.info("source read broke at %d (%s); reopening", offset,
                          type(exc).__name__)
-                fresh = self._open(offset, body.validator)
+                fresh = self._open(offset, body.validator, body.end)
                 if fresh.restarted or (body.validator and fresh.validator
                                        and fresh.validator != body.validator):
                     fresh.close()

@@ -15,14 +15,21 @@ How a copy goes
    uploads it while a single worker thread hashes the parts in order. At most
    ``concurrency`` parts are being uploaded, two more may wait for the hasher, plus the one
    being read and a spare, so memory is bounded by ``part_size × (concurrency + 4)``
-   buffers, allocated once per copy; nothing touches the local disk. The size need not be
+   buffers, allocated once per copy; nothing touches the local disk. The next part is read
+   only once an upload slot is free, so at most ``concurrency`` parts are ever read and not
+   yet stored: what a kill can cost. The size need not be
    known up front. A source that fits in one part (and is not a resume) goes through
    ``put_object``.
 3. **Journal.** Every part is recorded through ``journal.part_done`` as soon as the store
    has it (from the uploading thread, in completion order), so a kill re-reads at most the
    parts that were in flight. A later invocation whose ``journal.load()`` returns
-   the upload id continues after the last *contiguous* finished part with a ``Range:
-   bytes=N-`` request, so finished parts are not downloaded or uploaded again.
+   the upload id keeps every journaled part, gaps included (parts finish out of order: part
+   1 may die in flight after parts 2 and 3 are stored; :func:`~shared.storage.pipeline.
+   resume_plan`), reads only the missing parts with ``Range: bytes=N-M`` requests and the
+   rest after the last kept part with ``Range: bytes=N-``, and completes with all parts in
+   order, so finished parts are not downloaded or uploaded again. A source that ignores
+   Range (200 with the whole body) can serve a gap at byte 0; anywhere else it starts the
+   copy over.
 4. **Source pinning.** The source's validator (strong ETag, else Last-Modified) is sent as
    ``If-Range`` on a resume: a source that changed answers with the whole body (200), and the
    copy starts over on a fresh upload. A journal may also implement the optional
@@ -41,10 +48,12 @@ How a copy goes
    hands the MD5 to ``ObjectStore.record_md5`` (an object tag on S3/COS, so the object is
    not rewritten; the sidecar on a folder). Until that succeeds the object has no ``md5``,
    so an interrupted copy is copied again rather than skipped.
-   MD5 state cannot be carried across invocations, so a resumed copy reads the finished
-   object back from the destination (streamed, bounded memory) to compute it, checks it,
-   and only then records it. (A resumed upload carries a vouched md5 from its start: if it
-   fails the read-back check, ``md5`` is blanked and IntegrityError raised.)
+   MD5 state cannot be carried across invocations (and a resume around gaps does not read
+   the kept parts), so a resumed copy reads the finished object back from the destination
+   (streamed, bounded memory) to compute it, checks its size and any MD5 the source vouched
+   for (on any of the resume's answers, or at the upload's start), and only then records
+   it. (A resumed upload carries a vouched md5 from its start: if it fails the read-back
+   check, ``md5`` is blanked and IntegrityError raised.)
 
 Errors: :class:`SourceExpiredError` when the URL (or the temporary credentials) lapsed — ask
 the provider for a fresh one and call again, the copy resumes; other failures are

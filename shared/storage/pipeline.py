@@ -123,15 +123,42 @@ class CopyResult:
     server_side: bool = False  # copied inside the object store, never downloaded
 
 
-def contiguous(records: list[PartRecord]) -> list[PartRecord]:
-    out: list[PartRecord] = []
-    pos = 0
-    for rec in sorted(records, key=lambda r: r.part_number):
-        if rec.part_number != len(out) + 1 or rec.start != pos or rec.end <= rec.start:
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the source a copy reads: parts numbered from ``number`` on, from byte
+    ``start`` to ``end`` (exclusive; None: to the source's end)."""
+
+    number: int
+    start: int
+    end: int | None = None
+
+
+FROM_THE_START = (Segment(1, 0),)
+
+
+def resume_plan(records: list[PartRecord], part_size: int
+                ) -> tuple[list[PartRecord], list[Segment]]:
+    """What a resume keeps of its journal and what it reads again. Every recorded part that
+    fits the file's layout is kept, gaps included: parts finish out of order when several
+    are uploaded at once, so part 1 may be lost in flight while parts 2 and 3 are stored.
+    A part fits when it starts where the kept part before it ends, or, after a run of
+    missing parts, exactly that many whole parts of ``part_size`` further on. The first part
+    that does not fit, and every part after it, is dropped and read again. The stretches to
+    read are the gaps (whole parts, in byte order), then the tail after the last kept part
+    (to the source's end; empty when the last kept part was the file's short last one)."""
+    kept: list[PartRecord] = []
+    gaps: list[Segment] = []
+    pos, number = 0, 1
+    for rec in sorted({r.part_number: r for r in records}.values(),
+                      key=lambda r: r.part_number):
+        missing = rec.part_number - number
+        if missing < 0 or rec.end <= rec.start or rec.start - pos != missing * part_size:
             break
-        out.append(rec)
-        pos = rec.end
-    return out
+        if missing:
+            gaps.append(Segment(number, pos, rec.start))
+        kept.append(rec)
+        pos, number = rec.end, rec.part_number + 1
+    return kept, [*gaps, Segment(number, pos)]
 
 
 def put_part_retrying(store: ObjectStore, key: str, upload_id: str, number: int,

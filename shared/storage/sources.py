@@ -1,6 +1,7 @@
 """Reading a copy's source: an HTTP(S) URL or a COS object with temporary credentials.
 
-Each reader opens the source at an offset (``Range: bytes=N-``), pinned to the validator
+Each reader opens the source at an offset (``Range: bytes=N-``, or ``bytes=N-M`` for a
+stretch with an end: a resume reads only the parts its journal lacks), pinned to the validator
 seen when the copy started (``If-Range`` / ``If-Match``), and reports what the response says
 about the whole object: its total size, its validator, an MD5 when the source vouches for
 one. :mod:`shared.storage.copy` drives them. Lapsed links or credentials raise
@@ -61,6 +62,7 @@ class Body:
     crc64: int | None = None
     # reads straight into a caller's buffer (no intermediate bytes), where the stream can
     readinto: Callable[[memoryview], int] | None = None
+    end: int | None = None  # the byte (exclusive) the range asked for ends at; None: the end
 
 
 class RestartNeeded(Exception):
@@ -192,12 +194,15 @@ class UrlReader:
         except CourierError as exc:
             raise UnsafeSourceError(f"download refused: {exc.message}") from exc
 
-    def open(self, offset: int, validator: str | None) -> Body:
+    def open(self, offset: int, validator: str | None, end: int | None = None) -> Body:
+        """GET from ``offset`` (to ``end``, exclusive, when given). A server that ignores
+        Range answers 200 with the whole object: from offset 0 that is read as far as needed,
+        from further on it is ``restarted`` (the copy cannot resume there)."""
         import requests
 
         headers = {"Accept-Encoding": "identity"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
+        if offset or end is not None:
+            headers["Range"] = f"bytes={offset}-{'' if end is None else end - 1}"
             if validator:
                 headers["If-Range"] = validator
         url = self.source.url
@@ -216,10 +221,10 @@ class UrlReader:
                     raise UnsafeSourceError("redirect to a non-HTTP URL")
                 url = target
                 continue
-            return self._body(resp, offset)
+            return self._body(resp, offset, end)
         raise StorageError(f"more than {MAX_REDIRECTS} redirects", retryable=False)
 
-    def _body(self, resp: Any, offset: int) -> Body:
+    def _body(self, resp: Any, offset: int, end: int | None) -> Body:
         status = resp.status_code
         h = resp.headers
         if status in (200, 206):
@@ -244,7 +249,7 @@ class UrlReader:
             return Body(read=read, close=resp.close, start=start, total=total,
                          validator=_validator(h.get("ETag"), h.get("Last-Modified")), md5=md5,
                          restarted=bool(offset) and status == 200,
-                         readinto=_raw_readinto(raw),
+                         readinto=_raw_readinto(raw), end=end,
                          crc64=_crc64(h.get(CRC64_HEADER)) if status == 200 else None)
         text = _short_body(resp)
         resp.close()
@@ -295,16 +300,17 @@ class CosReader:
     def close(self) -> None:
         return None
 
-    def open(self, offset: int, validator: str | None) -> Body:
-        """GET the object from ``offset``; with a pinned ETag, ``If-Match`` makes a changed
-        object fail (412) instead of mixing two versions."""
+    def open(self, offset: int, validator: str | None, end: int | None = None) -> Body:
+        """GET the object from ``offset`` (to ``end``, exclusive, when given); with a pinned
+        ETag, ``If-Match`` makes a changed object fail (412) instead of mixing two versions."""
         from qcloud_cos.cos_exception import CosClientError, CosServiceError
 
         src = self.source
         kwargs: dict[str, str] = {}
-        if offset:
-            kwargs["Range"] = f"bytes={offset}-"
-        if offset and validator and not validator.startswith("W/") and '"' in validator:
+        ranged = bool(offset) or end is not None
+        if ranged:
+            kwargs["Range"] = f"bytes={offset}-{'' if end is None else end - 1}"
+        if ranged and validator and not validator.startswith("W/") and '"' in validator:
             kwargs["IfMatch"] = validator
         try:
             resp = self.client.get_object(Bucket=src.bucket, Key=src.key, **kwargs)
@@ -340,7 +346,7 @@ class CosReader:
 
         return Body(read=read, close=raw.close, start=0 if restarted else offset,
                      total=total, validator=current, md5=md5, restarted=restarted,
-                     readinto=_raw_readinto(raw),
+                     readinto=_raw_readinto(raw), end=end,
                      crc64=_crc64(headers.get(CRC64_HEADER)) if first is None else None)
 
     def _at_end(self, offset: int) -> Body:

@@ -1,10 +1,18 @@
-"""What the copy tests share: the part size they copy with, and a journal kept in memory."""
+"""What the copy tests share: the part size they copy with, a journal kept in memory, and a
+copy killed with part 1 in flight."""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from typing import Any
 
+import pytest
+
+from shared.errors import StorageError
 from shared.model import PartRecord
+from shared.storage.base import CosObjectSource, ObjectStore, UrlSource
+from shared.storage.copy import copy_source
 
 KB = 1024
 PART = 64 * KB
@@ -46,3 +54,36 @@ class MemoryJournal:
 
 def md5(b: bytes) -> str:
     return hashlib.md5(b).hexdigest()
+
+
+def killed_with_part_one_in_flight(store: ObjectStore, source: UrlSource | CosObjectSource,
+                                   key: str, part_size: int, journal: MemoryJournal,
+                                   last: int, **kwargs: Any) -> None:
+    """Copy with four uploads at once, part 1's upload held back until parts 2..``last``
+    are stored and journaled, then failed: the process dying with part 1 in flight.
+    (``last`` ≤ 4: the parts in flight beside part 1, within the copy's buffers.)"""
+    others = set(range(2, last + 1))
+    stored = threading.Event()
+    real_put, real_done = store.put_part, journal.part_done
+
+    def part_done(part: PartRecord) -> None:
+        real_done(part)
+        if others <= set(journal.parts):
+            stored.set()
+
+    def put_part(key: str, upload_id: str, number: int, chunk: Any, *,
+                 offset: int | None = None) -> str:
+        if number == 1:
+            assert stored.wait(30), "the later parts were never stored"
+            raise StorageError("killed with part 1 in flight", retryable=False)
+        return real_put(key, upload_id, number, chunk, offset=offset)
+
+    store.put_part = put_part  # type: ignore[method-assign]
+    journal.part_done = part_done  # type: ignore[method-assign]
+    try:
+        with pytest.raises(StorageError, match="part 1 in flight"):
+            copy_source(source, store, key, part_size=part_size, journal=journal,
+                        concurrency=4, **kwargs)
+    finally:
+        del store.put_part, journal.part_done
+    assert sorted(journal.parts) == sorted(others)

@@ -15,7 +15,8 @@ them between requests):
   (then the switch resets), like a function that died mid-copy.
 * ``redirects`` — ``{"/a": "/b"}``: answer 302 to the target.
 * ``etag`` — the ETag (change it to simulate a replaced object); ``content_md5`` on/off.
-* ``ranges`` — honour Range / If-Range (off: always 200 with the whole body).
+* ``ranges`` — honour Range (``bytes=a-`` and ``bytes=a-b``) / If-Range (off: always 200
+  with the whole body).
 * ``headers`` — extra response headers (e.g. ``x-cos-request-id``, to answer as COS).
 """
 
@@ -116,13 +117,14 @@ class SourceServer:
         total = len(data) if self.announce_size is None else self.announce_size
         if self.announce_size is not None:
             data = (data + b"\0" * total)[:total]
-        start = 0
+        start, stop = 0, total
         if_range = h.headers.get("If-Range")
         use_range = bool(self.ranges and rng and (if_range is None or if_range == self.etag))
         if use_range:
             assert rng is not None
             spec = rng.split("=", 1)[1]
-            first = int(spec.split("-", 1)[0])
+            first_text, last_text = spec.split("-", 1)
+            first = int(first_text)
             if first >= total:
                 h.send_response(416)
                 h.send_header("Content-Range", f"bytes */{total}")
@@ -130,22 +132,24 @@ class SourceServer:
                 h.end_headers()
                 return
             start = first
+            if last_text.strip():  # bytes=a-b: only up to b (inclusive)
+                stop = min(stop, int(last_text) + 1)
             h.send_response(206)
-            h.send_header("Content-Range", f"bytes {start}-{total - 1}/{total}")
+            h.send_header("Content-Range", f"bytes {start}-{stop - 1}/{total}")
         else:
             h.send_response(200)
             if self.content_md5:
                 digest = hashlib.md5(self.data).digest()
                 h.send_header("Content-MD5", base64.b64encode(digest).decode())
-        h.send_header("Content-Length", str(total - start))
+        h.send_header("Content-Length", str(stop - start))
         h.send_header("ETag", self.etag)
         h.send_header("Accept-Ranges", "bytes")
         for name, value in self.headers.items():
             h.send_header(name, value)
         h.end_headers()
         pos = start
-        while pos < total:
-            piece = data[pos:pos + self.chunk]
+        while pos < stop:
+            piece = data[pos:min(stop, pos + self.chunk)]
             if self.hold_at is not None and pos >= self.hold_at:
                 self.hold_at = None
                 self.held.set()

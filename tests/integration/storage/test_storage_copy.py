@@ -6,6 +6,7 @@ Fixtures in conftest.py."""
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import pytest
@@ -15,7 +16,12 @@ from shared.model import PartRecord
 from shared.storage.base import UrlSource
 from shared.storage.copy import copy_source
 from shared.storage.local import LocalObjectStore
-from tests.integration.storage.copy_support import PART, MemoryJournal, md5
+from tests.integration.storage.copy_support import (
+    PART,
+    MemoryJournal,
+    killed_with_part_one_in_flight,
+    md5,
+)
 from tests.integration.storage.source_server import SourceServer
 
 
@@ -282,3 +288,93 @@ def test_a_part_is_journaled_as_soon_as_it_is_stored(server: SourceServer,
         server.resume.set()
         copier.join(30)
     assert store.read("k.bin") == data
+
+
+def test_a_resume_reads_only_the_part_lost_in_flight(server: SourceServer,
+                                                     store: LocalObjectStore,
+                                                     data: bytes) -> None:
+    # GIVEN a copy of three parts killed while part 1 was uploading and 2 and 3 were stored
+    data = server.data = data[:2 * PART + 1234]
+    journal = MemoryJournal()
+    source = UrlSource(server.url(), size=len(data))
+    killed_with_part_one_in_flight(store, source, "g.bin", PART, journal, last=3)
+    before, asked = server.served, len(server.requests)
+    # WHEN the next invocation resumes
+    result = copy_source(source, store, "g.bin", part_size=PART, journal=journal)
+    # THEN it reads part 1 alone (and asks where the file ends), and the object is whole
+    assert server.served - before == PART
+    assert [r for _, r in server.requests[asked:]] == [f"bytes=0-{PART - 1}",
+                                                       f"bytes={len(data)}-"]
+    assert result.resumed and result.parts == 3 and result.md5 == md5(data)
+    assert store.read("g.bin") == data
+    info = store.head("g.bin")
+    assert info is not None and info.metadata["md5"] == md5(data)
+
+
+def test_a_resume_around_gaps_checks_the_whole_object_against_the_source_md5(server: SourceServer,
+                                                             store: LocalObjectStore,
+                                                             data: bytes) -> None:
+    # GIVEN parts 2 and 3 stored, part 1 lost
+    server.data = data[:2 * PART + 1234]
+    journal = MemoryJournal()
+    killed_with_part_one_in_flight(store, UrlSource(server.url()), "c.bin", PART, journal,
+                                   last=3)
+    # WHEN the resumed source vouches for an MD5 that the stored bytes do not have
+    server.content_md5 = False
+    server.headers = {"x-amz-meta-md5": md5(os.urandom(8))}
+    # THEN the read-back of the finished object refuses it, and the next copy is a new one
+    with pytest.raises(IntegrityError, match="MD5"):
+        copy_source(UrlSource(server.url()), store, "c.bin", part_size=PART, journal=journal)
+    head = store.head("c.bin")
+    assert head is not None and not head.metadata.get("md5")
+    assert journal.upload_id is None
+
+
+def test_a_resume_around_gaps_from_a_server_without_ranges_starts_over(
+        server: SourceServer, store: LocalObjectStore, data: bytes) -> None:
+    data = server.data = data[:2 * PART + 1234]
+    journal = MemoryJournal()
+    killed_with_part_one_in_flight(store, UrlSource(server.url()), "n.bin", PART, journal,
+                                   last=3)
+    server.ranges = False  # every answer is the whole object
+    result = copy_source(UrlSource(server.url()), store, "n.bin", part_size=PART,
+                         journal=journal)
+    assert not result.resumed and store.read("n.bin") == data and result.md5 == md5(data)
+
+
+def test_a_part_is_read_only_into_a_free_upload_slot(server: SourceServer,
+                                                    store: LocalObjectStore, data: bytes,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.storage.copier import Copier
+
+    # GIVEN uploads that hang until the copy reads a fifth part (or a while has passed)
+    lock = threading.Lock()
+    fifth = threading.Event()
+    stored = [0]
+    unstored: list[int] = []  # parts read before each read began and not yet stored
+    real_put, real_read = store.put_part, Copier._read_into
+
+    def put_part(key: str, upload_id: str, number: int, chunk: Any, *,
+                 offset: int | None = None) -> str:
+        fifth.wait(2)
+        etag = real_put(key, upload_id, number, chunk, offset=offset)
+        with lock:
+            stored[0] += 1
+        return etag
+
+    def read_into(self: Copier, body: Any, buf: bytearray, offset: int) -> int:
+        with lock:
+            unstored.append(offset // PART - stored[0])
+        if offset >= 4 * PART:
+            fifth.set()
+        return real_read(self, body, buf, offset)
+
+    store.put_part = put_part  # type: ignore[method-assign]
+    monkeypatch.setattr(Copier, "_read_into", read_into)
+    # WHEN the file is copied four parts at a time
+    result = copy_source(UrlSource(server.url()), store, "s.bin", part_size=PART,
+                         concurrency=4)
+    # THEN each part was read into a free slot: read and unstored parts never exceed four,
+    # which is all a kill can cost
+    assert result.md5 == md5(data) and len(unstored) == 11
+    assert max(unstored) == 3

@@ -21,8 +21,11 @@ from shared.storage.cos import CosObjectStore
 from shared.storage.sources import SourceExpiredError
 from tests import servers
 from tests.integration.storage.contract import ObjectStoreContract
+from tests.integration.storage.copy_support import (
+    MemoryJournal,
+    killed_with_part_one_in_flight,
+)
 from tests.integration.storage.source_server import SourceServer
-from tests.integration.storage.test_storage_copy import MemoryJournal
 
 pytestmark = pytest.mark.integration
 
@@ -294,6 +297,58 @@ def test_cos_source_resume_and_expiry(gateway: CosGateway,
     assert result.resumed and result.md5 == md5(data)
     assert store.read("r.bin") == data
     assert ("GET", src.bucket, "/results/out.csv") in gateway.requests[before:]
+
+
+def test_a_resume_into_cos_reads_only_the_part_lost_in_flight(cos: CosObjectStore) -> None:
+    # GIVEN a copy killed while part 1 was uploading and parts 2 and 3 were stored in COS
+    data = os.urandom(2 * PART + 777)
+    srv = SourceServer(data).start()
+    try:
+        journal = MemoryJournal()
+        source = UrlSource(srv.url(), size=len(data))
+        killed_with_part_one_in_flight(cos, source, "gap.csv", PART, journal, last=3)
+        before, asked = srv.served, len(srv.requests)
+        # WHEN the next invocation resumes
+        result = copy_source(source, cos, "gap.csv", part_size=PART, journal=journal)
+        # THEN part 1 is all it reads, and the object is whole and verified
+        assert srv.served - before == PART
+        assert srv.requests[asked][1] == f"bytes=0-{PART - 1}"
+    finally:
+        srv.stop()
+    assert result.resumed and result.parts == 3 and result.md5 == md5(data)
+    assert cos.read("gap.csv") == data
+    head = cos.head("gap.csv")
+    assert head is not None and head.metadata["md5"] == md5(data)
+
+
+def test_a_resume_from_a_cos_source_reads_only_the_part_lost_in_flight(
+        gateway: CosGateway, cos_source: tuple[CosObjectSource, bytes, Any],
+        cos: CosObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.storage.copier import Copier
+
+    # GIVEN a COS source the destination cannot read (so it is streamed), killed with
+    # part 1 in flight and parts 2 and 3 stored
+    src, data, _ = cos_source
+    cred = gateway.issue_temporary(600, buckets={cos.bucket})
+    dest = CosObjectStore(cos.bucket, region=REGION, prefix="exports", endpoint=gateway.endpoint,
+                          secret_id=cred.secret_id, secret_key=cred.secret_key, token=cred.token)
+    journal = MemoryJournal()
+    killed_with_part_one_in_flight(dest, src, "cgap.csv", PART, journal, last=3)
+    # WHEN the next invocation resumes, counting what it reads from the source
+    read: list[tuple[int, int]] = []
+    real = Copier._read_into
+
+    def read_into(self: Copier, body: Any, buf: bytearray, offset: int) -> int:
+        n = real(self, body, buf, offset)
+        read.append((offset, n))
+        return n
+
+    monkeypatch.setattr(Copier, "_read_into", read_into)
+    result = copy_source(src, dest, "cgap.csv", part_size=PART, journal=journal)
+    # THEN it read part 1's bytes and nothing else, and the object is whole and verified
+    assert sum(n for _, n in read) == PART and (0, PART) in read
+    assert result.resumed and result.parts == 3 and result.md5 == md5(data)
+    assert dest.read("cgap.csv") == data
 
 
 def test_gateway_refuses_expired_signature(gateway: CosGateway) -> None:

@@ -18,8 +18,11 @@ from shared.storage.copy import copy_source
 from shared.storage.s3 import S3Object, S3ObjectStore
 from tests import servers
 from tests.integration.storage.contract import ObjectStoreContract
+from tests.integration.storage.copy_support import (
+    MemoryJournal,
+    killed_with_part_one_in_flight,
+)
 from tests.integration.storage.source_server import SourceServer
-from tests.integration.storage.test_storage_copy import MemoryJournal
 
 pytestmark = pytest.mark.integration
 
@@ -127,6 +130,26 @@ def test_copy_into_s3_resumes(s3: S3ObjectStore, server: SourceServer,
     assert head is not None and head.metadata == {"export-id": "exp_3", "md5": md5(payload)}
     again = copy_source(UrlSource(server.url()), s3, "exp/data.csv", part_size=PART)
     assert again.skipped and server.served - before == len(payload) - PART
+
+
+def test_a_resume_into_s3_reads_only_the_part_lost_in_flight(s3: S3ObjectStore,
+                                                             server: SourceServer,
+                                                             payload: bytes) -> None:
+    # GIVEN a copy killed while part 1 was uploading and parts 2 and 3 were stored in S3
+    journal = MemoryJournal()
+    source = UrlSource(server.url(), size=len(payload))
+    killed_with_part_one_in_flight(s3, source, "gap.csv", PART, journal, last=3)
+    before, asked = server.served, len(server.requests)
+    # WHEN the next invocation resumes
+    result = copy_source(source, s3, "gap.csv", part_size=PART, journal=journal)
+    # THEN part 1 is all it reads; parts 2 and 3 are completed from the upload as they were
+    assert server.served - before == PART
+    assert server.requests[asked][1] == f"bytes=0-{PART - 1}"
+    assert result.resumed and result.parts == 3 and result.md5 == md5(payload)
+    assert s3.read("gap.csv") == payload
+    head = s3.head("gap.csv")
+    assert head is not None and head.metadata["md5"] == md5(payload)
+    assert journal.upload_id is None
 
 
 def operations(store: S3ObjectStore) -> list[str]:

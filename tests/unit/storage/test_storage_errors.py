@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from shared.errors import StorageError
 from shared.model import PartRecord
 from shared.storage.base import UploadNotFoundError
-from shared.storage.pipeline import contiguous
+from shared.storage.pipeline import resume_plan
 from shared.storage.sources import (
     SourceExpiredError,
     _status_error,
@@ -67,9 +69,28 @@ def test_content_range() -> None:
     assert _total_from_content_range("junk") == (None, None)
 
 
-def test_contiguous_parts() -> None:
-    recs = [PartRecord(1, "a", 0, 10), PartRecord(2, "b", 10, 20), PartRecord(4, "d", 30, 40)]
-    assert [r.part_number for r in contiguous(recs)] == [1, 2]
-    assert contiguous([PartRecord(2, "b", 10, 20)]) == []
-    assert [r.part_number for r in contiguous(list(reversed(recs[:2])))] == [1, 2]
-    assert contiguous([PartRecord(1, "a", 5, 10)]) == []
+@pytest.mark.parametrize("numbers, kept, reads", [
+    ([1, 2], [1, 2], [(3, 20, None)]),
+    ([2, 3], [2, 3], [(1, 0, 10), (4, 25, None)]),  # part 1 lost in flight: read it alone
+    ([1, 3], [1, 3], [(2, 10, 20), (4, 25, None)]),
+    ([3], [3], [(1, 0, 20), (4, 25, None)]),
+    ([], [], [(1, 0, None)]),
+], ids=["contiguous", "first-missing", "middle-missing", "two-missing", "nothing"])
+def test_a_resume_keeps_every_part_and_reads_the_gaps(numbers: list[int], kept: list[int],
+                                                      reads: list[tuple[int, int, Any]]
+                                                      ) -> None:
+    # a 25-byte file in parts of 10: 0-10, 10-20, 20-25
+    layout = {1: (0, 10), 2: (10, 20), 3: (20, 25)}
+    recs = [PartRecord(n, f"e{n}", *layout[n]) for n in reversed(numbers)]
+    got, segments = resume_plan(recs, 10)
+    assert [r.part_number for r in got] == kept
+    assert [(s.number, s.start, s.end) for s in segments] == reads
+
+
+def test_parts_that_do_not_fit_the_layout_are_read_again() -> None:
+    # a part 2 that does not start one part after the start: it and what follows are dropped
+    recs = [PartRecord(1, "a", 0, 10), PartRecord(3, "c", 25, 30), PartRecord(4, "d", 30, 40)]
+    got, segments = resume_plan(recs, 10)
+    assert [r.part_number for r in got] == [1]
+    assert [(s.number, s.start, s.end) for s in segments] == [(2, 10, None)]
+    assert resume_plan([PartRecord(1, "a", 5, 10)], 10)[0] == []
