@@ -4,7 +4,8 @@ faults, a webhook receiver that fails for a while and SIGKILLs of poll and compl
 
 Prints one ``bench chaos:`` line per configuration and a total; exits 1 when anything was
 lost, stuck or made twice (at the providers, in the bucket, at the webhook receiver), or a
-bound was broken (bytes re-read per kill above one part, recovery after a kill above 120 s).
+bound was broken (bytes re-read per kill above the parts a copy may have in flight, recovery
+after a kill above 120 s).
 
 ``CHAOS_SCALE`` (default 1) shrinks or grows the run: 0.1 is a quick look while developing.
 ``CHAOS_CONFIGS`` picks configurations (comma-separated; default both).
@@ -62,7 +63,8 @@ def main() -> int:
             print(f"chaos {name}: detail {json.dumps(detail)}", flush=True)
         for key in TOTAL_KEYS:
             totals[key] = totals.get(key, 0) + counts.get(key, 0)
-        for key in ("recovery_max_s", "bytes_reread_per_kill"):
+        for key in ("recovery_max_s", "bytes_reread_per_kill", "part_bytes",
+                    "parts_in_flight"):
             totals[key] = max(totals.get(key, 0), counts.get(key, 0))
     totals["wall_s"] = round(time.monotonic() - started, 1)
     print(line("total", {k: (int(v) if float(v).is_integer() else v)

@@ -196,6 +196,7 @@ def _count(world: World, store: Any, plans: list[plan.Planned], accepted: dict[i
     counts.update({
         "kills": killer.log.kills, "kills_mid_copy": killer.log.mid_copy,
         "bytes_reread_per_kill": reread, "part_bytes": PART_MB * 1024 * 1024,
+        "parts_in_flight": parts_in_flight(world.destination()),
         "recovery_max_s": round(killer.recovery_max_s(time.monotonic()), 1),
         "faults": faults.count, "handler_errors": fleet.handler_errors,
         "hook_failures": world.script.failures, "hook_timeouts": world.script.timeouts})
@@ -211,6 +212,15 @@ def _count(world: World, store: Any, plans: list[plan.Planned], accepted: dict[i
     return counts
 
 
+def parts_in_flight(destination: str) -> int:
+    """How many parts a copy into ``destination`` may have read and not yet stored: its
+    upload parallelism, from the setting the copy itself takes it from."""
+    from shared.storage import open_destination
+    from shared.storage.copy import copy_concurrency
+
+    return copy_concurrency(open_destination(destination))
+
+
 ZERO = ("lost", "stuck", "dup_provider_tasks", "dup_objects", "files_bad",
         "webhook_dups_after_2xx", "webhooks_missing", "dead_letters", "failed_unplanned",
         "handler_errors")
@@ -219,8 +229,11 @@ ZERO = ("lost", "stuck", "dup_provider_tasks", "dup_objects", "files_bad",
 def checks(counts: dict[str, Any], scale: Scale) -> list[str]:
     """What is broken: counters that must be 0, and the bounds."""
     broken = [f"{name}={counts[name]}" for name in ZERO if counts.get(name)]
-    if counts["bytes_reread_per_kill"] > counts["part_bytes"]:
-        broken.append(f"bytes_reread_per_kill={counts['bytes_reread_per_kill']} > one part")
+    # a kill costs the parts in flight: read, and not yet stored
+    bound = counts["parts_in_flight"] * counts["part_bytes"]
+    if counts["bytes_reread_per_kill"] > bound:
+        broken.append(f"bytes_reread_per_kill={counts['bytes_reread_per_kill']} > "
+                      f"parts_in_flight={counts['parts_in_flight']} parts")
     if counts["recovery_max_s"] > RECOVERY_BOUND_S:
         broken.append(f"recovery_max_s={counts['recovery_max_s']} > {RECOVERY_BOUND_S:g}")
     if counts["kills"] < scale.kills:
