@@ -23,39 +23,27 @@ notes); a function URL's TriggerDesc reads back with the address under ``Url``/`
 
 from __future__ import annotations
 
-import base64
-import binascii
 import collections
 import hashlib
-import io
 import json
 import re
 import threading
 import time
 import uuid
-import zipfile
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from sandbox.errors import ApiError
 from sandbox.params import Params
+from sandbox.scf_code import CREATE_ZIP_LIMIT, UPDATE_ZIP_LIMIT, CosReader, read_code
 
 if TYPE_CHECKING:
     from sandbox.host import Host
 
 
 
-class CosReader(Protocol):
-    def read_object(self, bucket: str, key: str) -> bytes: ...
-
-
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,58}[A-Za-z0-9]")
 HANDLER_RE = re.compile(r"[A-Za-z][\w-]*\.[A-Za-z][\w-]*")
 RUNTIMES = ("Python2.7", "Python3.6", "Python3.7", "Python3.9", "Python3.10", "Python3.12")
-CREATE_ZIP_LIMIT = 50 * 1024 * 1024
-UPDATE_ZIP_LIMIT = 20 * 1024 * 1024
-UNZIPPED_LIMIT = 500 * 1024 * 1024  # code size before compression (quota page 583/11637)
-# a bucket name's own part: lowercase letters, digits, '-'; no -<appid> suffix (Code model)
-COS_BUCKET_RE = re.compile(r"(?![a-z0-9-]*-\d{10}$)[a-z0-9][a-z0-9-]{0,49}")
 ENV_LIMIT = 4096
 ASYNC_EVENT_LIMIT = 128 * 1024
 CONFIG_FIELDS = ("Description", "MemorySize", "Timeout", "Role", "ClsLogsetId", "ClsTopicId")
@@ -131,71 +119,6 @@ class ScfService:
                        FunctionId=fn["FunctionId"])
             return out
 
-    def _code(self, params: Params, limit: int, nested: bool) -> bytes:
-        code = params.data.get("Code") if nested else params.data
-        if nested and not isinstance(code, dict):
-            raise ApiError("MissingParameter", "the request is missing parameter `Code`")
-        assert isinstance(code, dict)
-        if code.get("CosBucketName") or code.get("CosObjectName"):
-            if code.get("ZipFile"):
-                raise ApiError("InvalidParameterValue.Code",
-                               "Cos, ZipFile and DemoId cannot be given together")
-            raw = self._cos_code(code)
-            self._check_zip(raw)
-            return raw
-        text = code.get("ZipFile")
-        if not isinstance(text, str) or not text:
-            raise ApiError("MissingParameter", "the request is missing parameter `ZipFile`")
-        try:
-            raw = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError("InvalidParameterValue.ZipFile", "ZipFile is not base64") from None
-        if len(raw) > limit:
-            raise ApiError("InvalidParameterValue.ZipFile",
-                           f"ZipFile is {len(raw)} bytes; the limit here is {limit}")
-        self._check_zip(raw)
-        return raw
-
-    @staticmethod
-    def _check_zip(raw: bytes) -> None:
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(raw))
-            archive.testzip()
-        except zipfile.BadZipFile:
-            raise ApiError("InvalidParameterValue.ZipFile", "the code is not a zip") from None
-        unzipped = sum(info.file_size for info in archive.infolist())
-        if unzipped > UNZIPPED_LIMIT:
-            raise ApiError("InvalidParameterValue.Code",
-                           f"the code is {unzipped} bytes unzipped; the limit is "
-                           f"{UNZIPPED_LIMIT}")
-
-    def _cos_code(self, code: dict[str, Any]) -> bytes:
-        """The package from COS: CosBucketName without ``-<appid>`` (this account's appid is
-        added), CosObjectName starting with ``/``, CosBucketRegion defaulting to the
-        function's region."""
-        bucket, key = code.get("CosBucketName"), code.get("CosObjectName")
-        region = code.get("CosBucketRegion") or self.region
-        if not isinstance(bucket, str) or not COS_BUCKET_RE.fullmatch(bucket):
-            raise ApiError("InvalidParameterValue.CosBucketName",
-                           f"CosBucketName {bucket!r}: give the bucket name without -appid")
-        if not isinstance(key, str) or not key.startswith("/") or len(key) < 2:
-            raise ApiError("InvalidParameterValue.CosObjectName",
-                           f"CosObjectName {key!r} must be a path starting with /")
-        if not isinstance(region, str) or not re.fullmatch(r"[a-z]{2,}-[a-z0-9-]+", region):
-            raise ApiError("InvalidParameterValue.CosBucketRegion", f"bad region {region!r}")
-        if self.cos is None:
-            raise ApiError("UnsupportedOperation.Cos", "sandbox: no COS attached (scf.cos)")
-        full = f"{bucket}-{self.appid}"
-        try:
-            raw = self.cos.read_object(full, key.lstrip("/"))
-        except KeyError as exc:
-            if exc.args and exc.args[0] == "NoSuchBucket":
-                raise ApiError("ResourceNotFound.Cos",
-                               f"bucket {full} does not exist in {region}") from None
-            raise ApiError("ResourceNotFound.CosObject",
-                           f"object {key} does not exist in bucket {full}") from None
-        return raw
-
     def _config(self, params: Params, fn: dict[str, Any]) -> None:
         memory = params.integer("MemorySize")
         if memory is not None and not (memory == 64 or (128 <= memory <= 3072
@@ -244,7 +167,7 @@ class ScfService:
         if runtime not in RUNTIMES:
             raise ApiError("InvalidParameterValue.Runtime", f"runtime {runtime!r} unknown here")
         params.text("Type", choices=("Event", "HTTP"))
-        raw = self._code(params, CREATE_ZIP_LIMIT, nested=True)
+        raw = read_code(params, CREATE_ZIP_LIMIT, True, self.cos, self.appid, self.region)
         fn: dict[str, Any] = {
             "FunctionName": name, "Namespace": namespace, "Handler": handler,
             "Runtime": runtime, "Type": params.data.get("Type") or "Event", "MemorySize": 128,
@@ -262,7 +185,7 @@ class ScfService:
 
     def update_code(self, params: Params) -> dict[str, Any]:
         nested = isinstance(params.data.get("Code"), dict)
-        raw = self._code(params, UPDATE_ZIP_LIMIT, nested=nested)
+        raw = read_code(params, UPDATE_ZIP_LIMIT, nested, self.cos, self.appid, self.region)
         handler = params.text("Handler")
         if handler is not None and not HANDLER_RE.fullmatch(handler):
             raise ApiError("InvalidParameterValue.Handler", f"bad handler {handler!r}")
