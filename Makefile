@@ -25,6 +25,7 @@ services:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: $(STAMP) services lint
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -125,7 +125,7 @@ def measure(mode: str, sink: str, endpoint: str, url: str, size: int, part_size:
     """Child: one measurement; returns seconds and peak RSS."""
     import requests
 
-    from shared.storage.base import UrlSource
+    from shared.model import UrlSource
     from shared.storage.copy import copy_concurrency, copy_source
 
     key = f"{mode}-{uuid.uuid4().hex}.bin"

@@ -2,7 +2,7 @@
 
     python bench/bench_secrets.py [--rounds 30]
 
-``secrets_coldstart``: the median time of ``Settings.from_env`` (a cold start's settings
+``secrets_coldstart``: the median time of ``read_settings`` (a cold start's settings
 read) with three settings naming one Tencent Secrets Manager secret (the sandbox's SSM
 emulation over real HTTP, TC3-signed; one ListSecretVersionIds and one GetSecretValue) and
 with the same three naming an AWS Secrets Manager secret (moto's server), against the same
@@ -47,8 +47,9 @@ def main() -> int:
     args = parser.parse_args()
 
     from sandbox import Sandbox
+    from shared.bundle import read_settings
     from shared.config import Settings
-    from shared.secrets import SecretStores
+    from shared.secret_stores.resolve import SecretStores
     from tests import servers
 
     folder = tempfile.mkdtemp(prefix="bench-secrets-")
@@ -77,12 +78,12 @@ def main() -> int:
             aws = {**base, **refs("secretsmanager"), "COURIER_AWS_SECRETS_ENDPOINT": moto.url,
                    "AWS_REGION": "us-east-1"}
             for env in (tencent, aws):  # the values are right before anything is timed
-                got = Settings.from_env(env)
+                got = read_settings(env)
                 assert got.api_keys == tuple(KEYS.split(",")) and got.state_url == dsn
             baseline = median_ms(lambda: Settings.from_env(plain), args.rounds)
-            tc_ms = median_ms(lambda: Settings.from_env(tencent, stores=SecretStores()),
+            tc_ms = median_ms(lambda: read_settings(tencent, stores=SecretStores()),
                               args.rounds)
-            aws_ms = median_ms(lambda: Settings.from_env(aws, stores=SecretStores()),
+            aws_ms = median_ms(lambda: read_settings(aws, stores=SecretStores()),
                                args.rounds)
             print(f"bench secrets_coldstart: baseline_ms={baseline:.2f} "
                   f"tencent_ssm_ms={tc_ms:.2f} tencent_ratio={tc_ms / baseline:.1f} "

@@ -42,9 +42,6 @@ def add_parser(sub: Any) -> None:
 def sdk_call(region: str, endpoint: str | None, env: dict[str, str]) -> Any:
     """``call(action, params)`` through tencentcloud-sdk-python-scf's typed client and models:
     a field the SDK does not know is an error here, not silently dropped."""
-    from tencentcloud.common.credential import Credential
-    from tencentcloud.common.profile.client_profile import ClientProfile
-    from tencentcloud.common.profile.http_profile import HttpProfile
     from tencentcloud.scf.v20180416 import models, scf_client
 
     from deploy.scf_deploy import DeployError
@@ -54,14 +51,13 @@ def sdk_call(region: str, endpoint: str | None, env: dict[str, str]) -> Any:
         raise DeployError("TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY must be set in the "
                           "deploying shell (a CAM user or role allowed the scf: actions of "
                           "docs/deploy.md)")
-    scheme, host = "https", None
-    if endpoint:
-        scheme, _, rest = endpoint.partition("://")
-        scheme, host = (scheme, rest.rstrip("/")) if rest else ("https", endpoint)
-    http = HttpProfile(protocol=scheme, endpoint=host, reqMethod="POST", reqTimeout=120)
-    client = scf_client.ScfClient(Credential(secret_id, secret_key,
-                                             env.get("TENCENTCLOUD_SESSIONTOKEN") or None),
-                                  region, ClientProfile(httpProfile=http))
+    from shared.clouds import tencent
+    from shared.config import TencentSettings
+
+    settings = TencentSettings(secret_id=secret_id, secret_key=secret_key,
+                               token=env.get("TENCENTCLOUD_SESSIONTOKEN") or None,
+                               region=region, endpoint=endpoint)
+    client = tencent.client(settings, "scf", scf_client.ScfClient, timeout_s=120)
 
     def call(action: str, params: dict[str, Any]) -> dict[str, Any]:
         request = getattr(models, f"{action}Request")()

@@ -43,11 +43,13 @@ def local_settings(session_key: str | None = None) -> Any:
     """
     import os
 
-    from shared.config import ENV_API_KEYS, ENV_AUTH, Settings
+    from shared.bundle import read_settings
+    from shared.config import ENV_API_KEYS, ENV_AUTH
 
     if os.environ.get(ENV_API_KEYS, "").strip() or os.environ.get(ENV_AUTH, "").strip():
-        return Settings.from_env()
-    return Settings.from_env(api_keys=(session_key or secrets.token_urlsafe(24),))
+        return read_settings()
+    return read_settings({**os.environ,
+                          ENV_API_KEYS: session_key or secrets.token_urlsafe(24)})
 
 
 def local_bundle(session_key: str | None = None) -> Any:

@@ -2,7 +2,7 @@
 
 A JSON setting too big for the platforms' 4 KB environment (``COURIER_SCHEDULES``,
 ``COURIER_WEBHOOK_ENDPOINTS``) then names its file: ``file:config/schedules.json``, read at
-cold start relative to the package root (shared/secrets.py).
+cold start relative to the package root (shared/secret_stores/resolve.py).
 """
 
 from __future__ import annotations

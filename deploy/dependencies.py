@@ -24,7 +24,7 @@ PROVIDER_SDKS = {name: entry.sdk for name, entry in REGISTRY.items()}
 STATE_DRIVERS = {"sqlite": (), "postgresql": ("psycopg",), "mysql": ("pymysql",),
                  "dynamodb": ("boto3",)}
 DESTINATION_DRIVERS = {"file": (), "cos": (), "s3": ("boto3",)}
-# The SDK each secret store a setting may name needs (shared/secrets.py; ``--secrets``).
+# The SDK each secret store a setting may name needs (shared/secret_stores/; ``--secrets``).
 SECRET_STORE_SDKS: dict[str, tuple[str, ...]] = {
     "secretsmanager": ("boto3",), "ssm": ("boto3",),
     "tencent-ssm": ("tencentcloud-sdk-python-ssm",)}

@@ -71,9 +71,9 @@ COS_CAM_FOR_CALL = {
                     "CompleteMultipartUpload", "ListMultipartUploads", "ListParts"},
 }
 
-# Secret references: shared/secret_stores.py reads Tencent Cloud Secrets Manager with the SSM
-# SDK's client (its ROLE_ACTIONS table says the same, and must agree with the calls)
-STORES_MODULE = "shared/secret_stores.py"
+# Secret references: shared/secret_stores/tencent.py reads Tencent Cloud Secrets Manager
+# with the SSM SDK's client (its ROLE_ACTIONS table says the same, and must agree with the calls)
+STORES_MODULE = "shared/secret_stores/tencent.py"
 
 
 class PolicyError(Exception):

@@ -100,16 +100,12 @@ class CosUploader:
         self.client = client or self._client(env, endpoint)
 
     def _client(self, env: dict[str, str], endpoint: str | None) -> Any:
-        from qcloud_cos import CosConfig, CosS3Client
+        from shared.clouds import tencent
 
-        from shared.storage.sources import cos_endpoint_kwargs
-
-        config = CosConfig(Region=self.location.region,
-                           SecretId=env.get("TENCENTCLOUD_SECRETID"),
-                           SecretKey=env.get("TENCENTCLOUD_SECRETKEY"),
-                           Token=env.get("TENCENTCLOUD_SESSIONTOKEN") or None,
-                           **cos_endpoint_kwargs(endpoint))
-        return CosS3Client(config, retry=2)
+        return tencent.cos_client(self.location.region, env.get("TENCENTCLOUD_SECRETID"),
+                                  env.get("TENCENTCLOUD_SECRETKEY"),
+                                  env.get("TENCENTCLOUD_SESSIONTOKEN"), endpoint=endpoint,
+                                  retry=2)
 
     def present(self, sha: str) -> bool:
         """Whether the object is there with this SHA-256."""

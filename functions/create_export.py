@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import shared.http.app  # noqa: F401 - create's HTTP door, loaded at cold start like the rest
 from functions import common
-from shared import schedules
+from shared.bundle import load_http
 from shared.errors import CourierError
 from shared.runtime import budget, events
+
+load_http()  # create's HTTP door, loaded at cold start like the rest
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -22,8 +23,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if trigger is not None:
         try:
             with common.metrics("create", inv.request_id):
-                created = schedules.fire(bundle.store(), bundle.providers, bundle.settings,
-                                         trigger)
+                created = bundle.fire(trigger)
         except CourierError as exc:  # a timer naming no schedule, a bad time
             logger.error("scheduled creation refused", extra={"reason": exc.message})
             return {"error": exc.message}

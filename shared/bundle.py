@@ -1,35 +1,68 @@
 """Everything a function needs, built once per cold start and reused while warm.
 
-Clients are cheap to build and connect lazily: the state store opens on first use, providers
-on first call, so a cold start pays only for imports.
+:func:`read_settings` resolves the settings that name a secret store or a file
+(:mod:`shared.secret_stores`), then parses them (:class:`~shared.config.Settings`).
+:class:`Bundle` builds the parts from them. Clients are cheap to build and connect lazily:
+the state store opens on first use, providers on first call, so a cold start pays only for
+imports. :class:`Container` keeps one bundle per warm function container and rebuilds it when
+values read from a secret store are due again and have changed.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from shared import redact
 from shared.completion import Completer
 from shared.config import Settings
+from shared.errors import ConfigError
 from shared.poller import Poller
 from shared.providers import Providers
+from shared.secret_stores.references import has_references
+from shared.secret_stores.resolve import SecretStores
 from shared.state import TaskStore, open_store
+from shared.state.budget import SharedBudget, account_of
 from shared.storage.base import ObjectStore
 
 if TYPE_CHECKING:
     from shared.http.app import HttpApi
 
+# under "shared": the handlers' JSON format and redactor apply (runtime/logs.py)
+log = logging.getLogger("shared.bundle")
+# a refresh that fails keeps the values in use and is tried again this much later
+REFRESH_RETRY_S = 30.0
+
+
+def read_settings(env: Mapping[str, str] | None = None, *,
+                  stores: SecretStores | None = None) -> Settings:
+    """The settings of ``env`` (the process environment when None), every reference to a
+    secret store or a file resolved first; ``stores`` keeps what references resolved to for
+    their TTL (a fresh one when None). A setting whose value came from a store or a file is
+    named with its origin when it is refused."""
+    env = os.environ if env is None else env
+    if not has_references(env):
+        return Settings.from_env(env)
+    resolved = (stores or SecretStores()).resolve(env)
+    try:
+        return Settings.from_env(resolved.env, resolved_secrets=resolved.secrets,
+                                 refresh_at=resolved.refresh_at)
+    except ConfigError as exc:
+        raise resolved.explain(exc) from None
+
 
 class Bundle:
     def __init__(self, settings: Settings, **overrides: Any) -> None:
-        from shared import redact
-
-        redact.learn(settings)  # before any client can fail quoting one of its secrets
+        redact.learn(settings.secret_values())  # before a client can fail quoting a secret
         self.settings = settings
         self._store: TaskStore | None = overrides.get("store")
         self._destination: ObjectStore | None = overrides.get("destination")
         self.providers = overrides.get("providers") or Providers(settings,
-                                                                 budget_store=self.store)
+                                                                 budget=self._budget)
         self.completer = Completer(settings, self.store, self.providers, self.destination,
                                    check_url=self._url_guard())
         from shared.runtime.dispatch import make_dispatcher
@@ -46,6 +79,12 @@ class Bundle:
 
         return HttpApi(self.settings, self.store, self.providers)
 
+    def fire(self, trigger: Any) -> list[dict[str, Any]]:
+        """The exports a schedule's timer firing makes (:func:`shared.schedules.fire`)."""
+        from shared import schedules
+
+        return schedules.fire(self.store(), self.providers, self.settings, trigger)
+
     def store(self) -> TaskStore:
         if self._store is None:
             self._store = open_store(self.settings.state_url)
@@ -58,6 +97,11 @@ class Bundle:
             self._destination = open_destination(self.settings.destination, self.settings.storage)
         return self._destination
 
+    def _budget(self, provider: str, key_id: str) -> SharedBudget:
+        """The rate budget ``provider``'s calls draw from, shared in the state store by
+        every invocation (one bucket per vendor account, service and action)."""
+        return SharedBudget(self.store, account_of(key_id), provider)
+
     def _complete_inline(self, export_id: str) -> None:
         self.completer.complete(export_id, owner="complete:inline")
 
@@ -66,3 +110,73 @@ class Bundle:
 
         return functools.partial(netguard.check_url,
                                  allow_hosts=self.settings.allow_private_hosts)
+
+
+def load_http() -> None:
+    """Import the HTTP door now: create's cold start, rather than its first request."""
+    import shared.http.app  # noqa: F401
+
+
+class Container:
+    """What one warm function container keeps: its bundle, built on the first invocation
+    (settings read and checked once) and rebuilt when values read from a secret store are
+    due again and have changed; and one Logger per function."""
+
+    def __init__(self) -> None:
+        self.stores = SecretStores()
+        self._bundle: Bundle | None = None
+        self._loggers: dict[str, Any] = {}
+
+    def bundle(self) -> Bundle:
+        if self._bundle is None:
+            self._bundle = Bundle(read_settings(stores=self.stores))
+        elif self._bundle.settings.refresh_at is not None and \
+                self.stores.clock() >= self._bundle.settings.refresh_at:
+            self._bundle = self._refreshed(self._bundle)
+        return self._bundle
+
+    def _refreshed(self, old: Bundle) -> Bundle:
+        try:
+            settings = read_settings(stores=self.stores)
+        except ConfigError as exc:  # the store is down, or a value went bad: keep what works
+            log.warning("settings from secret stores not refreshed, keeping those in use: %s",
+                        exc.message)
+            old.settings = replace(old.settings, refresh_at=self.stores.clock() + REFRESH_RETRY_S)
+            return old
+        if settings == old.settings:
+            old.settings = settings  # same values, next refresh later
+            return old
+        same_store = settings.state_url == old.settings.state_url
+        same_destination = (settings.destination, settings.storage) == (
+            old.settings.destination, old.settings.storage)
+        fresh = Bundle(settings, store=old._store if same_store else None,
+                       destination=old._destination if same_destination else None)
+        if not same_store and old._store is not None:
+            old._store.close()
+        self._loggers.clear()  # the redactor learns the new values
+        log.info("settings from secret stores changed; clients rebuilt")
+        return fresh
+
+    def logger(self, function: str) -> Any:
+        if function not in self._loggers:
+            from shared.runtime.logs import setup
+
+            self._loggers[function] = setup(f"export-courier-{function}",
+                                            self.bundle().settings)
+        return self._loggers[function]
+
+    def metrics(self, function: str, request_id: str) -> Any:
+        """``with container.metrics(...)``: what the invocation counted is flushed at its end
+        (EMF on Lambda, metric log lines on SCF; ``COURIER_METRICS``)."""
+        from shared.runtime.metrics import invocation
+
+        return invocation(self.bundle().settings.metrics, f"export-courier-{function}",
+                          request_id)
+
+    def reset(self) -> None:
+        """Forget the warm state (local invoke and tests that change the environment)."""
+        if self._bundle is not None and self._bundle._store is not None:
+            self._bundle._store.close()
+        self._bundle = None
+        self.stores = SecretStores()
+        self._loggers.clear()

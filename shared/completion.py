@@ -21,13 +21,13 @@ from typing import Any
 from shared.clock import to_iso, utcnow
 from shared.config import Settings
 from shared.errors import ConfigError, CourierError, VersionConflictError
-from shared.model import ExportTask, PartRecord, TaskState, backoff
+from shared.model import ExportTask, PartRecord, SourceSet, TaskState, backoff
 from shared.providers import Providers
 from shared.providers.base import Provider
 from shared.runtime import metrics
 from shared.runtime.context import export_context
 from shared.state.base import TaskStore
-from shared.storage.base import ObjectStore, SourceSet
+from shared.storage.base import ObjectStore
 from shared.webhooks import notify
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,8 @@ class Completer:
 
     def _complete(self, export_id: str, *, owner: str, budget_s: float,
                   now: datetime | None) -> ExportTask:
+        from shared.keys import render_key
         from shared.storage.copy import copy_source
-        from shared.storage.keys import render_key
         from shared.storage.manifest import MANIFEST_NAME, SetResult, copy_set
         from shared.storage.pipeline import CopyResult
         from shared.storage.sources import SourceExpiredError

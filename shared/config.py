@@ -1,8 +1,9 @@
-"""Settings, read from the environment once into frozen dataclasses.
+"""Settings, parsed once from plain values into frozen dataclasses.
 
 Explicit argument beats environment beats default. Every environment variable the bundle
 reads is named here and nowhere else; ``Settings.from_env`` fails at cold start on bad values
-with a ``ConfigError`` naming the variable.
+with a ``ConfigError`` naming the variable. It does no I/O: settings that name a secret store
+or a file are resolved before it (:mod:`shared.secret_stores`, :mod:`shared.bundle`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,15 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from shared.errors import ConfigError
+from shared.errors import ConfigError, ValidationError
+from shared.keys import render_key
+from shared.redact import url_passwords
+from shared.setting_values import retry_delays, subscribers
+from shared.windows import parse_schedules
 
 # --- environment variable names (the one place they are spelled) ---------------------------
 ENV_PROFILE = "COURIER_PROFILE"  # "production" (default) | "sandbox"
@@ -122,8 +129,7 @@ class StorageSettings:
         env = os.environ if env is None else env
 
         def text(name: str) -> str | None:
-            raw = env.get(name)
-            return raw.strip() if raw and raw.strip() else None
+            return _text(env, name)
 
         return cls(s3_endpoint=text(ENV_S3_ENDPOINT), s3_region=text(ENV_S3_REGION),
                    cos_endpoint=text(ENV_COS_ENDPOINT), cos_region=text(ENV_TC_REGION),
@@ -144,8 +150,6 @@ class Destination:
 
 def parse_destination(uri: str, default_region: str | None = None) -> Destination:
     """Check a destination URI's form (nothing is contacted); ConfigError if malformed."""
-    from urllib.parse import parse_qs, unquote, urlsplit
-
     if not isinstance(uri, str) or "://" not in uri:
         raise ConfigError(f"{ENV_DESTINATION}: must be a URI: file:///path, "
                           "s3://bucket/prefix or cos://bucket-appid/prefix?region=…")
@@ -206,29 +210,14 @@ class Settings:
         return self.profile == "sandbox"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, stores: Any = None,
-                 **overrides: Any) -> Settings:
-        """``stores``: the container's :class:`shared.secrets.SecretStores`, which keeps what
-        references resolved to for their TTL (a fresh one when None)."""
-        from shared import secrets
-
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """The settings ``env`` (the process environment when None) holds, plain values only;
+        ``overrides`` win over it."""
         env = os.environ if env is None else env
-        if not secrets.has_references(env):
-            return cls._read(env, overrides)
-        resolved = (stores or secrets.SecretStores()).resolve(env)
-        try:
-            return cls._read(resolved.env, {"resolved_secrets": resolved.secrets,
-                                            "refresh_at": resolved.refresh_at, **overrides})
-        except ConfigError as exc:
-            raise resolved.explain(exc) from None
-
-    @classmethod
-    def _read(cls, env: Mapping[str, str], overrides: dict[str, Any]) -> Settings:
         values: dict[str, Any] = {}
 
         def text(name: str) -> str | None:
-            raw = env.get(name)
-            return raw.strip() if raw and raw.strip() else None
+            return _text(env, name)
 
         def items(name: str) -> tuple[str, ...]:
             raw = text(name)
@@ -268,15 +257,11 @@ class Settings:
         if (n := number(ENV_LINK_TTL, 0)) is not None:
             values["link_ttl_s"] = int(n)
         if (raw := text(ENV_WEBHOOK_RETRY)) is not None:
-            from shared.webhooks.settings import parse_retry_delays
-
-            values["webhook_retry_s"] = parse_retry_delays(raw)
+            values["webhook_retry_s"] = retry_delays(ENV_WEBHOOK_RETRY, raw)
         if (n := number(ENV_WEBHOOK_DISABLE_AFTER, 60)) is not None:
             values["webhook_disable_after_s"] = n
         if (raw := text(ENV_WEBHOOK_ENDPOINTS)) is not None:
-            from shared.webhooks.settings import parse_endpoints
-
-            values["webhook_endpoints"] = parse_endpoints(raw)
+            values["webhook_endpoints"] = subscribers(ENV_WEBHOOK_ENDPOINTS, raw)
         if (raw := text(ENV_SCHEDULES)) is not None:
             try:
                 parsed = json.loads(raw)
@@ -327,6 +312,16 @@ class Settings:
         settings.check()
         return settings
 
+    def secret_values(self) -> list[str]:
+        """Every value of these settings that is a secret (for the log and error redactor)."""
+        values = [*self.api_keys, *self.webhook_secrets, *self.resolved_secrets,
+                  *url_passwords(self.state_url)]
+        if self.tencent:
+            values += [self.tencent.secret_key, self.tencent.token or ""]
+        if self.alibaba:
+            values += [self.alibaba.access_key_secret, self.alibaba.security_token or ""]
+        return values + [self.storage.cos_secret_key or "", self.storage.cos_token or ""]
+
     def check(self) -> None:
         if self.profile not in ("production", "sandbox"):
             raise ConfigError(f"{ENV_PROFILE}: must be 'production' or 'sandbox'")
@@ -348,13 +343,9 @@ class Settings:
             if not secret.startswith("whsec_"):
                 raise ConfigError(f"{ENV_WEBHOOK_SECRETS}: secrets must start with 'whsec_'")
         parse_destination(self.destination, self.storage.cos_region)
-        from shared.windows import parse_schedules
 
         parse_schedules(self.schedules)
-        from datetime import datetime, timezone
 
-        from shared.errors import ValidationError
-        from shared.storage.keys import render_key
 
         try:  # a template is only known good once a key made from it is
             render_key(self.key_template, provider="cls", export_id="exp_0", file_name="f.csv",
@@ -363,12 +354,7 @@ class Settings:
             raise ConfigError(f"{ENV_KEY_TEMPLATE}: {exc.detail}") from None
 
 
-def require_module(setting: str, scheme: str, module: str) -> None:
-    """Refuse, naming the setting, a scheme whose driver this deployment package left out
-    (``deploy/package.py --state`` / ``--destination`` build smaller packages)."""
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        raise ConfigError(f"{setting}: {scheme}:// needs the {module} package, which this "
-                          "deployment was built without (see deploy/package.py --state and "
-                          "--destination)")
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    """``name``'s value in ``env``, stripped; None when unset or blank."""
+    raw = env.get(name)
+    return raw.strip() if raw and raw.strip() else None

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Union
 
 from shared.clock import utcnow
 from shared.errors import ConflictError
@@ -168,3 +168,62 @@ class PartRecord:
 class Page:
     items: list[Any]
     next_cursor: str | None
+
+
+# --- where a finished export is read from (what a provider's ``result`` returns) ------------
+# Sources hold secrets (presigned URLs, tokens): their ``repr`` never shows them.
+
+
+@dataclass(frozen=True)
+class UrlSource:
+    """A file behind an HTTP(S) URL (CLS CosPath, MongoDB Url, TCSS DownloadURL, DMS URL)."""
+
+    url: str = field(repr=False)
+    file_name: str | None = None
+    size: int | None = None  # what the provider says, if it says
+
+    def __repr__(self) -> str:
+        return f"UrlSource(file_name={self.file_name!r}, size={self.size!r})"
+
+
+@dataclass(frozen=True)
+class CosObjectSource:
+    """A COS object readable with temporary credentials (DLC result downloads)."""
+
+    bucket: str
+    region: str
+    key: str
+    secret_id: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+    file_name: str | None = None
+    size: int | None = None
+    # Where to reach COS; None means the real service. The sandbox sets scheme/host/port.
+    endpoint: str | None = None  # e.g. "http://127.0.0.1:9000"
+
+
+@dataclass(frozen=True, repr=False)
+class S3ObjectSource(UrlSource):
+    """An object in an S3 bucket, behind a presigned ``url`` (CloudWatch Logs' staging
+    bucket). It streams as any URL does; an S3 destination on the same ``endpoint`` (None:
+    AWS) copies it server-side instead, where its role may read the bucket."""
+
+    bucket: str = ""
+    key: str = ""
+    endpoint: str | None = None
+
+    def __repr__(self) -> str:
+        return f"S3ObjectSource({self.bucket!r}, {self.key!r}, size={self.size!r})"
+
+
+Source = Union[UrlSource, CosObjectSource]
+
+
+@dataclass(frozen=True)
+class SourceSet:
+    """A result of several files (CloudWatch Logs writes one object per log stream). Each
+    item's ``file_name`` is its path relative to the export's folder (``/`` between
+    segments); the completion copies them in this order, each verified, and writes a
+    manifest beside them."""
+
+    items: tuple[Source, ...]

@@ -31,8 +31,9 @@ from shared.clock import utcnow
 from shared.config import Settings
 from shared.errors import CourierError, ProviderError, VersionConflictError
 from shared.model import ExportTask, TaskState, backoff
+from shared.pacing import DEADLINE_CODE, call_deadline
 from shared.providers import Providers
-from shared.providers.base import DEADLINE_CODE, PollResult, RemoteStatus, call_deadline
+from shared.providers.base import PollResult, RemoteStatus
 from shared.runtime import metrics
 from shared.runtime.context import export_context
 from shared.state.base import TaskStore

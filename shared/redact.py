@@ -9,8 +9,9 @@ app object, and must be clean by the time anyone sees them.
 
 It masks, in this order:
 
-* every secret value it was told of (:func:`learn`): API keys, webhook secrets, cloud keys,
-  the state store's password and every value read from a secret store;
+* every secret value it was told of (:func:`learn`; the settings say which of theirs are
+  secret: API keys, webhook secrets, cloud keys, the state store's password and every value
+  read from a secret store);
 * the password of a URL's user info (``scheme://user:PASSWORD@host``);
 * the signature, credential and token parameters of a query string (presigned links:
   ``Signature=``, ``q-signature=``, ``X-Amz-Signature=``, ``q-ak=``, ``security-token=`` …).
@@ -21,11 +22,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
-
-if TYPE_CHECKING:
-    from shared.config import Settings
 
 MASK = "[redacted]"
 MIN_SECRET_LEN = 6  # shorter values are too likely to be ordinary words
@@ -66,20 +63,9 @@ def scrub(text: str) -> str:
     return REDACTOR.scrub(text)
 
 
-def learn(settings: Settings) -> None:
-    """Mask the secret values of ``settings`` in every text from now on."""
-    REDACTOR.learn(secrets_of(settings))
-
-
-def secrets_of(settings: Settings) -> list[str]:
-    values = [*settings.api_keys, *settings.webhook_secrets, *settings.resolved_secrets,
-              *url_passwords(settings.state_url)]
-    if settings.tencent:
-        values += [settings.tencent.secret_key, settings.tencent.token or ""]
-    if settings.alibaba:
-        values += [settings.alibaba.access_key_secret, settings.alibaba.security_token or ""]
-    values += [settings.storage.cos_secret_key or "", settings.storage.cos_token or ""]
-    return values
+def learn(secrets: Iterable[str]) -> None:
+    """Mask these values in every text from now on."""
+    REDACTOR.learn(secrets)
 
 
 def url_passwords(url: str) -> list[str]:

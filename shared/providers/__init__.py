@@ -5,14 +5,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.config import Settings
 from shared.errors import ConfigError, ValidationError
+from shared.pacing import RateBudget
 from shared.providers.base import Provider
 
-if TYPE_CHECKING:
-    from shared.state.base import TaskStore
+# A rate budget for one provider's calls: (provider name, the key id of its vendor account)
+# -> the budget its client draws from. The bundle makes one over the state store
+# (:class:`shared.state.budget.SharedBudget`); without one each process limits itself.
+BudgetFactory = Callable[[str, str], RateBudget]
 
 
 @dataclass(frozen=True)
@@ -46,15 +49,15 @@ VENDOR_SDKS = ("tencentcloud", "alibabacloud", "boto3", "botocore")
 class Providers:
     """Builds each provider once (warm invocations reuse clients) from the settings.
 
-    With ``budget_store``, every provider draws its calls from the rate budget shared in
-    that state store (one bucket per vendor account, service and action); without, each
-    process limits itself."""
+    With ``budget``, every provider draws its calls from the budget it makes (the bundle's
+    is shared in the state store: one bucket per vendor account, service and action);
+    without, each process limits itself."""
 
     def __init__(self, settings: Settings, *,
-                 budget_store: Callable[[], TaskStore] | None = None,
+                 budget: BudgetFactory | None = None,
                  **overrides: Provider) -> None:
         self.settings = settings
-        self.budget_store = budget_store
+        self.budget = budget
         self._built: dict[str, Provider] = dict(overrides)
 
     @property
@@ -81,14 +84,11 @@ class Providers:
                 raise ConfigError(f"provider {name!r} needs {entry.credentials} credentials, "
                                   "which are not configured")
             cls = getattr(loaded, entry.cls)
-            if self.budget_store is None:
+            if self.budget is None:
                 self._built[name] = cls(settings)
             else:
-                from shared.providers.budget import SharedBudget, account_of
-
                 key_id = str(getattr(settings, "secret_id", None)
                              or getattr(settings, "access_key_id", None)
                              or getattr(settings, "staging_bucket", ""))
-                self._built[name] = cls(settings, limiter=SharedBudget(
-                    self.budget_store, account_of(key_id), name))
+                self._built[name] = cls(settings, limiter=self.budget(name, key_id))
         return self._built[name]

@@ -21,21 +21,19 @@ import logging
 from typing import Any
 
 from alibabacloud_dms_enterprise20181101 import models as dms_models
-from alibabacloud_dms_enterprise20181101.client import Client
-from alibabacloud_tea_openapi import models as open_api_models
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from darabonba.runtime import RuntimeOptions
 from Tea.exceptions import TeaException
 
+from shared.clouds import alibaba as cloud
+from shared.clouds.alibaba import CONNECT_TIMEOUT_MS, READ_TIMEOUT_MS
 from shared.config import AlibabaSettings
 from shared.errors import ProviderError
+from shared.pacing import RateBudget
 from shared.providers.api import VendorApi, short
-from shared.providers.base import RateBudget
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_MS = 5_000
-READ_TIMEOUT_MS = 15_000
 
 # action -> (client method, request model)
 ACTIONS: dict[str, tuple[str, Any]] = {
@@ -72,17 +70,6 @@ def is_retryable(code: str, status: int | None = None) -> bool:
     return any(code.startswith(p) for p in RETRYABLE_CODES if p.endswith("."))
 
 
-def endpoint_and_protocol(settings: AlibabaSettings) -> tuple[str | None, str]:
-    """``("127.0.0.1:PORT", "HTTP")`` for ``http://127.0.0.1:PORT``; the SDK's choice
-    (``None``) and HTTPS for the real service."""
-    if not settings.endpoint:
-        return None, "HTTPS"
-    scheme, _, hostport = settings.endpoint.partition("://")
-    if not hostport:
-        return settings.endpoint.rstrip("/"), "HTTPS"
-    return hostport.rstrip("/"), scheme.upper()
-
-
 class DmsApi(VendorApi):
     """The DMS client, called by action name with dicts."""
 
@@ -91,18 +78,7 @@ class DmsApi(VendorApi):
 
     @classmethod
     def build(cls, settings: AlibabaSettings, limiter: RateBudget | None = None) -> DmsApi:
-        endpoint, protocol = endpoint_and_protocol(settings)
-        config = open_api_models.Config(
-            access_key_id=settings.access_key_id,
-            access_key_secret=settings.access_key_secret,
-            security_token=settings.security_token,
-            region_id=settings.region,
-            endpoint=endpoint,
-            protocol=protocol,
-            connect_timeout=CONNECT_TIMEOUT_MS,
-            read_timeout=READ_TIMEOUT_MS,
-        )
-        return cls("dms", Client(config), limiter)
+        return cls("dms", cloud.dms_client(settings), limiter)
 
     @staticmethod
     def runtime(timeout_s: float | None = None) -> RuntimeOptions:

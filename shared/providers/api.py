@@ -4,7 +4,7 @@
 
 * draw the call from the rate budget (:class:`~shared.providers.base.RateBudget`: a
   per-process :class:`~shared.providers.base.RateLimiter` or the
-  :class:`~shared.providers.budget.SharedBudget` every invocation shares);
+  :class:`~shared.state.budget.SharedBudget` every invocation shares);
 * start the call only if it can finish before the call deadline, with the SDK's timeout
   capped by the time left (:func:`~shared.providers.base.call_deadline`);
 * count it (``calls`` per action, and the ``ProviderCalls`` metric);
@@ -27,14 +27,8 @@ from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
 from shared.errors import ProviderError
-from shared.providers.base import (
-    MIN_CALL_S,
-    Provider,
-    RateBudget,
-    RateLimiter,
-    deadline_error,
-    time_left,
-)
+from shared.pacing import MIN_CALL_S, RateBudget, RateLimiter, deadline_error, time_left
+from shared.providers.base import Provider
 from shared.runtime import metrics
 
 

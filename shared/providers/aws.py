@@ -24,9 +24,10 @@ import re
 from contextvars import ContextVar
 from typing import Any
 
+from shared.clouds import aws as cloud
 from shared.errors import ProviderError
+from shared.pacing import RateBudget
 from shared.providers.api import VendorApi, short
-from shared.providers.base import RateBudget
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +95,8 @@ class AwsApi(VendorApi):
 
 def client(service: str, endpoint: str | None, region: str) -> Any:
     """A boto3 client with short timeouts and no SDK retries."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(connect_timeout=CONNECT_S, read_timeout=READ_S,
-                    retries={"total_max_attempts": 1},
-                    s3={"addressing_style": "path"} if endpoint else None)
-    return boto3.client(service, endpoint_url=endpoint, region_name=region, config=config)
+    return cloud.client(service, endpoint=endpoint, region=region, connect_s=CONNECT_S,
+                        read_s=READ_S, retries={"total_max_attempts": 1})
 
 
 def _cap_read_timeout(context: dict[str, Any], **_: Any) -> None:

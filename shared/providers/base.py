@@ -8,8 +8,8 @@ are method arguments. It
 * ``create(task)`` — makes the one call that starts the export; returns remote ids;
 * ``poll(tasks)`` — reads the status of many tasks, batching as the vendor allows
   (tasks with the same ``group_key`` arrive together); may advance multi-stage exports;
-* ``result(task)`` — a readable :data:`~shared.storage.base.Source` for a ready task (or a
-  :class:`~shared.storage.base.SourceSet` of several), re-reading a short-lived URL when it
+* ``result(task)`` — a readable :data:`~shared.model.Source` for a ready task (or a
+  :class:`~shared.model.SourceSet` of several), re-reading a short-lived URL when it
   has lapsed;
 * ``cancel(task)`` — best effort.
 
@@ -20,33 +20,22 @@ Vendor errors never leave a provider as vendor exception types: they become
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from shared.errors import ProviderError
-from shared.model import ExportTask
-from shared.storage.base import Source, SourceSet
+from shared.model import ExportTask, Source, SourceSet
 
 log = logging.getLogger(__name__)
 
 # Fields of ``task.result`` that hold secrets (presigned URLs): kept in the state table for
 # the completion function, never returned by the API or logged.
 SECRET_RESULT_FIELDS = frozenset({"url", "cos_secret_id", "cos_secret_key", "cos_token"})
-
-# The code of the ProviderError a call gets when it could not finish before the caller's
-# deadline: nothing was asked of the vendor, so the task is released as it was, not backed off.
-DEADLINE_CODE = "DeadlineReached"
-MIN_CALL_S = 1.0  # a vendor call is only started with at least this much time left
-
-_deadline: ContextVar[float | None] = ContextVar("courier_call_deadline", default=None)
 
 # Set in ``task.remote`` (by ``exports.submit``) once an attempt may have made the export
 # without Courier learning its id: an answer that left it open, or a kill between the vendor
@@ -55,30 +44,10 @@ _deadline: ContextVar[float | None] = ContextVar("courier_call_deadline", defaul
 CREATE_DOUBT = "create_in_doubt"
 # The error of a create whose object another export claimed first (see shared.owners).
 CLAIM_LOST_CODE = "CreateClaimLost"
-# Answers of the Tencent SDK that leave open whether a call went through.
-TENCENT_AMBIGUOUS = frozenset({"ClientNetworkError", "ServerNetworkError", "JSONDecodeError",
-                               "KeyError", "ValueError", "InternalError"})
-
-
-def tencent_ambiguous(code: str | None) -> bool:
-    return bool(code) and (code in TENCENT_AMBIGUOUS or str(code).startswith("InternalError."))
-
 # Whether a vendor object (by id) already belongs to another Courier export; set around a
 # create by ``exports.submit`` from the state store. Without one nothing counts as owned.
 _owned_elsewhere: ContextVar[Callable[[str], bool] | None] = ContextVar(
     "courier_owned_elsewhere", default=None)
-
-
-@contextmanager
-def call_deadline(deadline: float | None) -> Iterator[None]:
-    """Vendor calls made inside the block must finish by ``deadline`` (``time.monotonic``):
-    rate-limit waits and SDK timeouts are capped by the time left, and a call that cannot
-    finish is not started (:data:`DEADLINE_CODE`)."""
-    token = _deadline.set(deadline)
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
 
 
 @contextmanager
@@ -96,17 +65,6 @@ def owned_elsewhere(object_id: Any) -> bool:
     """True when the vendor object ``object_id`` belongs to another Courier export."""
     check = _owned_elsewhere.get()
     return bool(check is not None and object_id and check(str(object_id)))
-
-
-def time_left() -> float | None:
-    """Seconds until the current call deadline, or None without one."""
-    deadline = _deadline.get()
-    return None if deadline is None else deadline - time.monotonic()
-
-
-def deadline_error(provider: str, action: str) -> ProviderError:
-    return ProviderError(provider, DEADLINE_CODE, f"{action} not called: it could not finish "
-                         "before the tick's deadline", retryable=True)
 
 
 # What a vendor's file is, by its name (CLS ships ``.tar.gz``, DMS ``.zip``): recorded with
@@ -183,8 +141,9 @@ class Provider(ABC):
         return None
 
     def ambiguous(self, code: str | None) -> bool:
-        """Whether an error ``code`` from ``create`` leaves open that the export was made."""
-        return tencent_ambiguous(code)
+        """Whether an error ``code`` from ``create`` leaves open that the export was made.
+        Each vendor's base says which of its codes do; by default none does."""
+        return False
 
     def prepare(self, task: ExportTask) -> dict[str, Any]:
         """Bookkeeping stored with the task *before* the create call (merged into
@@ -288,59 +247,3 @@ def in_doubt(task: ExportTask, ambiguous: Callable[[str | None], bool]) -> bool:
     """Whether the attempt before this one may have made the export already."""
     code = (task.error or {}).get("code")
     return bool(task.remote.get(CREATE_DOUBT)) or code == CLAIM_LOST_CODE or ambiguous(code)
-
-
-class RateBudget(Protocol):
-    """What a vendor API client draws its calls from: :class:`RateLimiter` (this process)
-    or :class:`shared.providers.budget.SharedBudget` (every invocation)."""
-
-    def acquire(self, action: str) -> float | None:
-        """Wait for a call of ``action``; a wait past the call deadline raises
-        ``ProviderError`` (:data:`DEADLINE_CODE`) instead."""
-
-    def throttled(self, action: str) -> None:
-        """The vendor refused a call of ``action`` as over its limit."""
-
-
-class RateLimiter:
-    """At most ``rate`` calls per API action in any one-second window, in this process.
-
-    The vendors count requests per API per second; a sliding window of the last second's call
-    times is what they measure, so it is what we keep. We stay a little below their 20 so
-    that other callers of the same account leave headroom. Invocations running in parallel
-    each have their own window; the throttling error they may still meet is retryable. (The
-    budget every invocation shares is :class:`shared.providers.budget.SharedBudget`.)
-    """
-
-    def __init__(self, rate: int = 18, window_s: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.rate = max(1, int(rate))
-        self.window_s = window_s
-        self._clock = clock
-        self._sleep = sleep
-        self._calls: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def acquire(self, action: str) -> None:
-        """Wait for a call of ``action``; a wait past the call deadline raises
-        ``ProviderError`` (:data:`DEADLINE_CODE`) instead."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                calls = self._calls.setdefault(action, deque())
-                while calls and now - calls[0] >= self.window_s:
-                    calls.popleft()
-                if len(calls) < self.rate:
-                    calls.append(now)
-                    return
-                wait = self.window_s - (now - calls[0])
-            left = time_left()
-            if left is not None and left - wait < MIN_CALL_S:
-                raise deadline_error("rate-limit", action)
-            self._sleep(max(wait, 0.001))
-
-    def throttled(self, action: str) -> None:
-        """The vendor refused a call of ``action`` as over its limit (a shared budget slows
-        down for everyone; a per-process window has nothing to learn)."""
-

@@ -38,13 +38,12 @@ from typing import Any
 
 from shared.config import AwsSettings
 from shared.errors import ProviderError, ValidationError
-from shared.model import ExportTask
+from shared.model import ExportTask, S3ObjectSource, SourceSet
+from shared.pacing import RateBudget, RateLimiter
 from shared.providers.aws import NO_ANSWER, AwsApi, client
 from shared.providers.base import (
     PollResult,
     Provider,
-    RateBudget,
-    RateLimiter,
     RemoteStatus,
     Submission,
     already_gone,
@@ -53,7 +52,6 @@ from shared.providers.base import (
     poll_each,
 )
 from shared.providers.validate import Params
-from shared.storage.base import S3ObjectSource, SourceSet
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +81,9 @@ class CloudwatchProvider(Provider):
     name = NAME
     create_check = ("DescribeExportTasks by status (PENDING, RUNNING, COMPLETED): the task "
                     "named <export id>-<group>, unless another export owns it")
+
+    def ambiguous(self, code: str | None) -> bool:
+        return code in AMBIGUOUS_CODES
 
     def __init__(self, settings: AwsSettings, *, logs: Any = None, s3: Any = None,
                  sts: Any = None, limiter: RateBudget | None = None) -> None:
@@ -248,7 +249,7 @@ class CloudwatchProvider(Provider):
             return Submission(remote={"taskId": str(answer["taskId"])})
 
         return str(create_once(task, made, lambda: self._named(name),
-                               lambda code: code in AMBIGUOUS_CODES).remote["taskId"])
+                               self.ambiguous).remote["taskId"])
 
     def _named(self, name: str) -> Submission | None:
         """The export task called ``name``, if an unanswered create made it."""

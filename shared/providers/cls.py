@@ -33,7 +33,7 @@ from tencentcloud.cls.v20201016 import cls_client, models
 
 from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
-from shared.model import ExportTask
+from shared.model import ExportTask, Source, SourceSet, UrlSource
 from shared.providers import cls_split
 from shared.providers.base import (
     PollResult,
@@ -43,12 +43,10 @@ from shared.providers.base import (
     content_type_of,
     create_once,
     owned_elsewhere,
-    tencent_ambiguous,
 )
 from shared.providers.cls_split import MAX_COUNT, next_part
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
-from shared.storage.base import Source, SourceSet, UrlSource
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +107,7 @@ class ClsProvider(TencentProvider):
         if parts:
             return self._create_part(task, parts)
         return create_once(task, lambda: self._create(task),
-                           lambda: self._made_earlier(task, task.params), tencent_ambiguous)
+                           lambda: self._made_earlier(task, task.params), self.ambiguous)
 
     def owned_id(self, remote: dict[str, Any]) -> str | None:
         return remote.get("ExportId")
@@ -138,7 +136,7 @@ class ClsProvider(TencentProvider):
         part = parts[index]
         params = {**task.params, "From": part["From"], "To": part["To"]}
         made = create_once(task, lambda: self._create_export(params, {}),
-                           lambda: self._made_earlier(task, params), tencent_ambiguous)
+                           lambda: self._made_earlier(task, params), self.ambiguous)
         export_id = str(made.remote["ExportId"])
         parts = copy.deepcopy(parts)
         parts[index].update(ExportId=export_id, status="Queuing")

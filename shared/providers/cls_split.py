@@ -20,9 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.errors import ProviderError
-from shared.model import ExportTask
+from shared.model import ExportTask, SourceSet, UrlSource
 from shared.providers.base import PollResult, RemoteStatus
-from shared.storage.base import SourceSet, UrlSource
 
 MAX_COUNT = 50_000_000
 MAX_PARTS = 100  # the default bound on the parts of one export (COURIER_CLS_MAX_PARTS)

@@ -45,7 +45,7 @@ from tencentcloud.dlc.v20210125 import dlc_client, models
 
 from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
-from shared.model import ExportTask
+from shared.model import CosObjectSource, ExportTask, Source
 from shared.providers import dlc_lookup
 from shared.providers.base import (
     PollResult,
@@ -54,11 +54,9 @@ from shared.providers.base import (
     already_gone,
     create_once,
     poll_each,
-    tencent_ambiguous,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
-from shared.storage.base import CosObjectSource, Source
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +169,7 @@ class DlcProvider(TencentProvider):
             return Submission(remote={"TaskId": ids[-1], "own_task": True,
                                       "created": to_iso(created)}, stage=STAGE_SQL)
 
-        return create_once(task, call, lambda: self._made_earlier(task), tencent_ambiguous)
+        return create_once(task, call, lambda: self._made_earlier(task), self.ambiguous)
 
     def owned_id(self, remote: dict[str, Any]) -> str | None:
         return remote.get("TaskId") if remote.get("own_task") else None

@@ -48,12 +48,12 @@ from urllib.parse import unquote, urlsplit
 
 from shared.config import AlibabaSettings
 from shared.errors import ProviderError, ValidationError
-from shared.model import ExportTask
+from shared.model import ExportTask, Source, UrlSource
+from shared.pacing import RateBudget
 from shared.providers.alibaba import DmsApi
 from shared.providers.api import VendorProvider
 from shared.providers.base import (
     PollResult,
-    RateBudget,
     RemoteStatus,
     Submission,
     content_type_of,
@@ -61,7 +61,6 @@ from shared.providers.base import (
     poll_each,
 )
 from shared.providers.validate import Params
-from shared.storage.base import Source, UrlSource
 
 log = logging.getLogger(__name__)
 

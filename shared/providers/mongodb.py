@@ -28,7 +28,7 @@ from tencentcloud.mongodb.v20190725 import models, mongodb_client
 
 from shared.clock import to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
-from shared.model import ExportTask
+from shared.model import ExportTask, Source, UrlSource
 from shared.providers.base import (
     PollResult,
     RemoteStatus,
@@ -37,11 +37,9 @@ from shared.providers.base import (
     create_once,
     in_doubt,
     owned_elsewhere,
-    tencent_ambiguous,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
-from shared.storage.base import Source, UrlSource
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 PAGE = 100
@@ -93,7 +91,7 @@ class MongodbProvider(TencentProvider):
     def prepare(self, task: ExportTask) -> dict[str, Any]:
         """The instance's task ids before the call (kept from the attempt before when that
         one may have made the task)."""
-        if "known_task_ids" in task.remote and in_doubt(task, tencent_ambiguous):
+        if "known_task_ids" in task.remote and in_doubt(task, self.ambiguous):
             return {}
         return {"known_task_ids": sorted(self._tasks(task.params["InstanceId"]))}
 
@@ -113,7 +111,7 @@ class MongodbProvider(TencentProvider):
             return Submission(remote={"known_task_ids": task.remote.get("known_task_ids", [])},
                               stage="matching")
 
-        return create_once(task, call, lambda: self._made_earlier(task), tencent_ambiguous)
+        return create_once(task, call, lambda: self._made_earlier(task), self.ambiguous)
 
     def owned_id(self, remote: dict[str, Any]) -> str | None:
         return remote.get("TaskId")

@@ -30,7 +30,7 @@ from tencentcloud.tcss.v20201101 import models, tcss_client
 
 from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
-from shared.model import ExportTask
+from shared.model import ExportTask, Source, UrlSource
 from shared.providers.base import (
     PollResult,
     RemoteStatus,
@@ -39,11 +39,9 @@ from shared.providers.base import (
     in_doubt,
     owned_elsewhere,
     poll_each,
-    tencent_ambiguous,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
-from shared.storage.base import Source, UrlSource
 
 # Every export-job create action the SDK offers (read from tcss_client at import).
 ACTIONS = frozenset(
@@ -90,7 +88,7 @@ class TcssProvider(TencentProvider):
 
     def prepare(self, task: ExportTask) -> dict[str, Any]:
         """The jobs listed before the call (kept from the attempt before when in doubt)."""
-        if "jobs_before" in task.remote and in_doubt(task, tencent_ambiguous):
+        if "jobs_before" in task.remote and in_doubt(task, self.ambiguous):
             return {}
         page = self.api.call("DescribeExportJobManageList", {"Offset": 0, "Limit": PAGE})
         return {"jobs_before": [str(row["JobID"]) for row in page.get("List") or []
@@ -107,7 +105,7 @@ class TcssProvider(TencentProvider):
                                     "without JobId", retryable=True)
             return Submission(remote={"JobId": job_id})
 
-        return create_once(task, call, lambda: self._made_earlier(task), tencent_ambiguous)
+        return create_once(task, call, lambda: self._made_earlier(task), self.ambiguous)
 
     def owned_id(self, remote: dict[str, Any]) -> str | None:
         return remote.get("JobId")

@@ -99,14 +99,12 @@ class LambdaDispatcher:
     @property
     def client(self) -> LambdaClientProtocol:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
+            from shared.clouds import aws
 
             # Standard retry mode already retries throttling and 5xx a few times; a duplicate
             # event after a lost answer is harmless (completion is idempotent).
-            config = Config(connect_timeout=5, read_timeout=15,
-                            retries={"mode": "standard", "max_attempts": 3})
-            self._client = boto3.client("lambda", config=config)
+            self._client = aws.client("lambda", connect_s=5, read_s=15,
+                                      retries={"mode": "standard", "max_attempts": 3})
         return self._client
 
     def dispatch(self, export_id: str) -> None:
@@ -167,13 +165,11 @@ class ScfDispatcher:
         if settings.tencent is None:
             raise ConfigError(f"{ENV_DISPATCH}=scf needs Tencent credentials ({ENV_TC_SECRET_ID} "
                               f"and {ENV_TC_SECRET_KEY}; SCF sets them for the function role)")
-        from tencentcloud.common.profile.client_profile import ClientProfile
         from tencentcloud.scf.v20180416.scf_client import ScfClient
 
-        from shared.providers.tencent import credential, http_profile
+        from shared.clouds import tencent as cloud
 
-        profile = ClientProfile(httpProfile=http_profile(settings.tencent, "scf"))
-        client = ScfClient(credential(settings.tencent), settings.tencent.region, profile)
+        client = cloud.client(settings.tencent, "scf", ScfClient)
         return cls(ScfTarget.parse(settings.complete_function or ""), client)
 
     def dispatch(self, export_id: str) -> None:
@@ -182,7 +178,7 @@ class ScfDispatcher:
         )
         from tencentcloud.scf.v20180416.models import InvokeRequest
 
-        from shared.providers.tencent import is_retryable
+        from shared.clouds.tencent import is_retryable
 
         request = InvokeRequest()
         request.FunctionName = self.target.name

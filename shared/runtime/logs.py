@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from shared import redact
+from shared.clouds import hold_sdk_loggers
 from shared.config import Settings
 from shared.redact import MASK
 from shared.runtime.context import tag_records
@@ -25,12 +26,6 @@ from shared.runtime.context import tag_records
 # A URL or request path followed by a query string: presigned links carry their signature
 # and temporary token there.
 URL_QUERY = re.compile(r"((?:https?://[^\s\"'?#/]+)?/[^\s\"'?#]*)\?[^\s\"']*")
-# Vendor SDK and HTTP client loggers print whole requests and answers (presigned URLs,
-# signatures) at DEBUG; they are held at WARNING whatever the function's log level.
-CHATTY_LOGGERS = ("tencentcloud_sdk_common", "urllib3", "botocore", "boto3", "s3transfer",
-                  "qcloud_cos", "alibabacloud_tea_openapi", "darabonba")
-
-
 class LogRedactor(logging.Filter):
     """A filter scrubbing records with ``redactor`` (the process's, unless given), and the
     query strings of URLs."""
@@ -69,19 +64,12 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._pinned = value
 
 
-def hold_sdk_loggers() -> None:
-    """Keep the vendor SDKs' request/answer dumps out of the logs: before :func:`setup` too,
-    as when settings are read from a secret store at cold start (the answer is the secret)."""
-    for name in CHATTY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def setup(service: str, settings: Settings) -> Logger:
     """The function's Logger, its format and redactor also given to the ``shared`` loggers.
     Idempotent: a second setup (a warm refresh, another function in the same process) adds
     no handler and no filter, and the handlers follow ``sys.stdout`` (:class:`StdoutHandler`)."""
     hold_sdk_loggers()
-    redact.learn(settings)
+    redact.learn(settings.secret_values())
     configured = getattr(logging.getLogger(service), "init", False)  # Powertools' own mark
     logger = Logger(service=service) if configured else Logger(service=service,
                                                                logger_handler=StdoutHandler())

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from shared.config import ENV_STATE_URL, require_module
+from shared.config import ENV_STATE_URL
 from shared.errors import ConfigError, StoreError
 from shared.model import PartRecord
+from shared.packaged import require_module
 from shared.state.base import Record, TaskStore
 from shared.state.codec import lookup_key, to_ms
 from shared.state.dialects import describe
@@ -54,8 +55,7 @@ class DynamoDBTaskStore(TaskStore):
     @classmethod
     def from_url(cls, url: str) -> DynamoDBTaskStore:
         require_module(ENV_STATE_URL, "dynamodb", "boto3")
-        import boto3
-        from botocore.config import Config
+        from shared.clouds import aws
 
         parts = urlsplit(url)
         table = parts.netloc or parts.path.lstrip("/")
@@ -66,10 +66,9 @@ class DynamoDBTaskStore(TaskStore):
             ttl_days = float(query.get("ttl_days", "30"))
         except ValueError as exc:
             raise ConfigError("COURIER_STATE_URL: ttl_days must be a number") from exc
-        config = Config(connect_timeout=5, read_timeout=10,
-                        retries={"max_attempts": 4, "mode": "standard"})
-        client = boto3.client("dynamodb", region_name=query.get("region"),
-                              endpoint_url=query.get("endpoint"), config=config)
+        client = aws.client("dynamodb", region=query.get("region"),
+                            endpoint=query.get("endpoint"), connect_s=5, read_s=10,
+                            retries={"max_attempts": 4, "mode": "standard"})
         create = query.get("create", "0").lower() in ("1", "true", "yes")
         return cls(client, table, ttl_days=ttl_days, create=create)
 

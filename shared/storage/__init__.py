@@ -24,8 +24,8 @@ from shared.config import (
     ENV_S3_REGION,
     StorageSettings,
     parse_destination,
-    require_module,
 )
+from shared.packaged import require_module
 from shared.storage.base import ObjectStore
 
 # The settings' names, for tests and tools that point a destination elsewhere.

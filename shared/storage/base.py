@@ -1,13 +1,13 @@
-"""ObjectStore: where a finished export lands, and the sources it is read from.
+"""ObjectStore: where a finished export lands.
 
 A store is multipart-shaped so that a copy can be resumed from recorded parts:
 ``start_upload`` → ``put_part`` × N → ``complete_upload`` (or ``abort_upload``). ``head``
 tells whether an object is already there (idempotent copies). Backends: ``local.py``
 (a folder), ``s3.py`` (boto3), ``cos.py`` (cos-python-sdk-v5).
 
-Sources: :class:`UrlSource` (an HTTP(S) URL, usually presigned and short-lived) and
-:class:`CosObjectSource` (a COS object read with temporary credentials, as DLC hands out).
-Sources hold secrets (presigned URLs, tokens): their ``repr`` never shows them.
+The sources a copy reads from (:class:`~shared.model.UrlSource`,
+:class:`~shared.model.CosObjectSource`, …) are part of the model: providers make them,
+storage reads them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from shared.errors import StorageError
 
@@ -178,58 +178,3 @@ class TaggedObjectStore(ObjectStore):
                         "the object; grant Get/Put/DeleteObjectTagging to avoid that",
                         key, exc.message)
             self.set_metadata(key, {"md5": md5})
-
-
-@dataclass(frozen=True)
-class UrlSource:
-    """A file behind an HTTP(S) URL (CLS CosPath, MongoDB Url, TCSS DownloadURL, DMS URL)."""
-
-    url: str = field(repr=False)
-    file_name: str | None = None
-    size: int | None = None  # what the provider says, if it says
-
-    def __repr__(self) -> str:
-        return f"UrlSource(file_name={self.file_name!r}, size={self.size!r})"
-
-
-@dataclass(frozen=True)
-class CosObjectSource:
-    """A COS object readable with temporary credentials (DLC result downloads)."""
-
-    bucket: str
-    region: str
-    key: str
-    secret_id: str = field(repr=False)
-    secret_key: str = field(repr=False)
-    token: str | None = field(default=None, repr=False)
-    file_name: str | None = None
-    size: int | None = None
-    # Where to reach COS; None means the real service. The sandbox sets scheme/host/port.
-    endpoint: str | None = None  # e.g. "http://127.0.0.1:9000"
-
-
-@dataclass(frozen=True, repr=False)
-class S3ObjectSource(UrlSource):
-    """An object in an S3 bucket, behind a presigned ``url`` (CloudWatch Logs' staging
-    bucket). It streams as any URL does; an S3 destination on the same ``endpoint`` (None:
-    AWS) copies it server-side instead, where its role may read the bucket."""
-
-    bucket: str = ""
-    key: str = ""
-    endpoint: str | None = None
-
-    def __repr__(self) -> str:
-        return f"S3ObjectSource({self.bucket!r}, {self.key!r}, size={self.size!r})"
-
-
-Source = Union[UrlSource, CosObjectSource]
-
-
-@dataclass(frozen=True)
-class SourceSet:
-    """A result of several files (CloudWatch Logs writes one object per log stream). Each
-    item's ``file_name`` is its path relative to the export's folder (``/`` between
-    segments); the completion copies them in this order, each verified, and writes a
-    manifest beside them."""
-
-    items: tuple[Source, ...]

@@ -11,14 +11,8 @@ from itertools import chain
 from typing import Any
 
 from shared.errors import IntegrityError, StorageError
-from shared.model import PartRecord
-from shared.storage.base import (
-    CosObjectSource,
-    ObjectStore,
-    UploadedPart,
-    UploadNotFoundError,
-    UrlSource,
-)
+from shared.model import CosObjectSource, PartRecord, UrlSource
+from shared.storage.base import ObjectStore, UploadedPart, UploadNotFoundError
 from shared.storage.pipeline import (
     FROM_THE_START,
     HASH_DEPTH,

@@ -65,9 +65,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shared.storage.base import CosObjectSource, ObjectStore, UrlSource
+from shared.keys import check_key
+from shared.model import CosObjectSource, UrlSource
+from shared.storage.base import ObjectStore
 from shared.storage.copier import Copier
-from shared.storage.keys import check_key
 from shared.storage.pipeline import CopyJournal, CopyResult
 from shared.storage.sources import CosReader, UrlReader
 

@@ -35,10 +35,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigError, StorageError
-from shared.storage.base import CosObjectSource, ObjectInfo, UploadedPart, sdk_body
+from shared.model import CosObjectSource
+from shared.storage.base import ObjectInfo, UploadedPart, sdk_body
 from shared.storage.crc64 import combine_all, crc64
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
-from shared.storage.sources import cos_endpoint_kwargs, etag_is_md5
+from shared.storage.sources import etag_is_md5
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +122,12 @@ class CosObjectStore(S3LikeStore):
         return f"CosObjectStore({self.bucket!r}, region={self.region!r}, prefix={self.prefix!r})"
 
     def _make_client(self, endpoint: str | None, **extra: Any) -> Any:
-        from qcloud_cos import CosConfig, CosS3Client
+        from shared.clouds import tencent
 
         secret_id, secret_key, token = self._creds
-        kwargs: dict[str, Any] = {"Region": self.region, "SecretId": secret_id,
-                                  "SecretKey": secret_key, "Token": token, "Timeout": 60,
-                                  "PoolMaxSize": 16}
-        kwargs.update(cos_endpoint_kwargs(endpoint))
-        kwargs.update(extra)
-        return CosS3Client(CosConfig(**kwargs), retry=3)
+        return tencent.cos_client(self.region, secret_id, secret_key, token,
+                                  endpoint=endpoint, timeout_s=60, retry=3,
+                                  **{"PoolMaxSize": 16, **extra})
 
     # ------------------------------------------------------------ SDK hooks
     error_of = staticmethod(_error)

@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from shared.errors import StorageError
+from shared.keys import check_key
 from shared.storage.base import ObjectInfo, ObjectStore, UploadedPart, UploadNotFoundError
-from shared.storage.keys import check_key
 
 log = logging.getLogger(__name__)
 

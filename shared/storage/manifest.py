@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import IntegrityError
-from shared.storage.base import ObjectStore, SourceSet
-from shared.storage.keys import check_key, sanitize_file_name
+from shared.keys import check_key, sanitize_file_name
+from shared.model import SourceSet
+from shared.storage.base import ObjectStore
 
 MANIFEST_NAME = "manifest.json"
 

@@ -26,7 +26,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import StorageError
-from shared.storage.base import ObjectInfo, S3ObjectSource, sdk_body
+from shared.model import S3ObjectSource
+from shared.storage.base import ObjectInfo, sdk_body
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
 
 log = logging.getLogger(__name__)
@@ -86,16 +87,13 @@ class S3ObjectStore(S3LikeStore):
 
     @staticmethod
     def _make_client(endpoint_url: str | None, region: str | None) -> Any:
-        import boto3
-        from botocore.config import Config
+        from shared.clouds import aws
 
-        config = Config(connect_timeout=10, read_timeout=60,
-                        retries={"max_attempts": 5, "mode": "standard"},
-                        s3={"addressing_style": "path" if endpoint_url else "auto"},
-                        max_pool_connections=16,
-                        request_checksum_calculation="when_required")
-        return boto3.client("s3", endpoint_url=endpoint_url, region_name=region,
-                            config=config)
+        return aws.client("s3", endpoint=endpoint_url, region=region, connect_s=10, read_s=60,
+                          retries={"max_attempts": 5, "mode": "standard"},
+                          s3={"addressing_style": "path" if endpoint_url else "auto"},
+                          max_pool_connections=16,
+                          request_checksum_calculation="when_required")
 
     # ------------------------------------------------------------ SDK hooks
     error_of = staticmethod(_error)

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.errors import StorageError
+from shared.keys import check_key
 from shared.storage.base import ObjectInfo, TaggedObjectStore, UploadedPart, UploadNotFoundError
-from shared.storage.keys import check_key
 
 log = logging.getLogger(__name__)
 

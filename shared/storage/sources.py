@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from shared.errors import CourierError, StorageError
-from shared.storage.base import CosObjectSource, UrlSource
+from shared.model import CosObjectSource, UrlSource
 
 log = logging.getLogger(__name__)
 
@@ -370,25 +370,11 @@ class CosReader:
 
 
 def cos_client_for(source: CosObjectSource) -> Any:
-    from qcloud_cos import CosConfig, CosS3Client
+    from shared.clouds import tencent
 
-    kwargs: dict[str, Any] = {"Region": source.region, "SecretId": source.secret_id,
-                              "SecretKey": source.secret_key, "Token": source.token,
-                              "Timeout": int(READ_TIMEOUT_S)}
-    kwargs.update(cos_endpoint_kwargs(source.endpoint))
-    return CosS3Client(CosConfig(**kwargs), retry=1)
-
-
-def cos_endpoint_kwargs(endpoint: str | None) -> dict[str, Any]:
-    """CosConfig arguments that send requests to ``endpoint`` (``http://host:port``)
-    instead of the real service, keeping the ``<bucket>.cos.<region>.myqcloud.com`` Host."""
-    if not endpoint:
-        return {"Scheme": "https"}
-    parts = urlsplit(endpoint)
-    out: dict[str, Any] = {"Scheme": parts.scheme or "http", "IP": parts.hostname}
-    if parts.port:
-        out["Port"] = parts.port
-    return out
+    return tencent.cos_client(source.region, source.secret_id, source.secret_key,
+                              source.token, endpoint=source.endpoint,
+                              timeout_s=int(READ_TIMEOUT_S))
 
 
 def _cos_error(exc: Any) -> StorageError:

@@ -3,6 +3,5 @@
 * :mod:`~shared.webhooks.notify` — which events a task change raises, for which endpoints;
 * :mod:`~shared.webhooks.delivery` — the queue: enqueue, claim, POST, retry, give up;
 * :mod:`~shared.webhooks.endpoints` — endpoint health and the operator's resend / recover;
-* :mod:`~shared.webhooks.signing` — Standard Webhooks signatures and headers;
-* :mod:`~shared.webhooks.settings` — the retry schedule and default subscribers, as set.
+* :mod:`~shared.webhooks.signing` — Standard Webhooks signatures and headers.
 """

@@ -107,11 +107,11 @@ def test_a_store_failing_at_refresh_keeps_the_values_in_use(
     started = common.secret_stores().clock()
     common.secret_stores().clock = lambda: started + 61
     kept = Kept()  # on the logger itself: whatever the handlers' setup did to propagation
-    logging.getLogger("shared.secrets").addHandler(kept)
+    logging.getLogger("shared.bundle").addHandler(kept)
     try:
         assert post("key-in-use", cls_body())[0] == 202
     finally:
-        logging.getLogger("shared.secrets").removeHandler(kept)
+        logging.getLogger("shared.bundle").removeHandler(kept)
     [warning] = [m for m in kept.messages if "not refreshed" in m]
     assert "COURIER_API_KEYS" in warning and "ResourceDisabled" in warning
     assert "key-in-use" not in warning

@@ -14,7 +14,8 @@ from shared.clock import to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
-from shared.providers.base import RateLimiter, RemoteStatus
+from shared.pacing import RateLimiter
+from shared.providers.base import RemoteStatus
 from shared.providers.cls import ClsProvider
 from tests.integration.providers.contract import ProviderContract
 from tests.integration.providers.drive import submit

@@ -17,7 +17,8 @@ from shared.clock import to_iso, utcnow
 from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
-from shared.providers.base import PollResult, RateLimiter, RemoteStatus
+from shared.pacing import RateLimiter
+from shared.providers.base import PollResult, RemoteStatus
 from shared.providers.mongodb import URL_WAIT, MongodbProvider
 from shared.providers.tcss import TcssProvider
 from tests.integration.providers.contract import ProviderContract

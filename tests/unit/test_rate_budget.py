@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from shared.errors import ProviderError
-from shared.providers.base import DEADLINE_CODE, call_deadline
-from shared.providers.budget import SharedBudget
+from shared.pacing import DEADLINE_CODE, call_deadline
 from shared.state import open_store
 from shared.state.base import TaskStore
 from shared.state.bucket import BUCKET, BucketPolicy
+from shared.state.budget import SharedBudget
 
 
 class FakeTime:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shared.providers.base import RateLimiter
+from shared.pacing import RateLimiter
 
 
 class FakeTime:

@@ -8,7 +8,7 @@ import pytest
 from shared.config import Settings
 from shared.errors import ProviderError, StoreError, ValidationError
 from shared.model import ExportTask
-from shared.redact import MASK, Redactor, learn, secrets_of
+from shared.redact import MASK, Redactor, learn
 
 
 @pytest.mark.parametrize(("text", "gone", "kept"), [
@@ -47,11 +47,11 @@ def test_learned_values_stay_masked_and_short_ones_are_not_secrets() -> None:
 def test_the_state_store_password_is_a_secret_even_when_written_in_the_environment() -> None:
     settings = Settings(state_url="postgresql://u:pa%25ss-word@h/db", auth="none",
                         profile="sandbox")
-    assert {"pa%25ss-word", "pa%ss-word"} <= set(secrets_of(settings))
+    assert {"pa%25ss-word", "pa%ss-word"} <= set(settings.secret_values())
 
 
 def test_errors_and_stored_reasons_are_scrubbed_as_they_are_made() -> None:
-    learn(Settings(api_keys=("key-quoted-by-a-vendor",)))
+    learn(Settings(api_keys=("key-quoted-by-a-vendor",)).secret_values())
     store = StoreError("postgresql state store: invalid percent-encoded "
                        'token: "key-quoted-by-a-vendor"')
     provider = ProviderError("dms", "Forbidden", "key-quoted-by-a-vendor refused",

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import Settings
+from shared.bundle import read_settings
 from shared.errors import ConfigError
-from shared.secrets import Reference, SecretStores, has_references, parse
+from shared.secret_stores.references import Reference, has_references, parse
+from shared.secret_stores.resolve import SecretStores
 
 BASE = {"COURIER_API_KEYS": "k" * 16}
 
@@ -51,7 +52,7 @@ def test_reference_syntax(setting: str, raw: str, expected: Reference | None) ->
 def test_malformed_references_stop_the_cold_start(setting: str, raw: str,
                                                   problem: str) -> None:
     with pytest.raises(ConfigError, match=problem) as caught:
-        Settings.from_env({**BASE, setting: raw})
+        read_settings({**BASE, setting: raw})
     assert caught.value.message.startswith(f"{setting}: ")
 
 
@@ -59,7 +60,7 @@ def test_malformed_references_stop_the_cold_start(setting: str, raw: str,
 def test_a_bad_ttl_is_refused(ttl: str, tmp_path: Path) -> None:
     (tmp_path / "s.json").write_text("[]")
     with pytest.raises(ConfigError, match="COURIER_SECRET_TTL_S"):
-        Settings.from_env({**BASE, "COURIER_SECRET_TTL_S": ttl,
+        read_settings({**BASE, "COURIER_SECRET_TTL_S": ttl,
                            "COURIER_SCHEDULES": f"file:{tmp_path / 's.json'}"})
 
 
@@ -72,7 +73,7 @@ def test_json_settings_from_files_relative_to_the_package_root(tmp_path: Path) -
     (tmp_path / "config" / "schedules.json").write_text(json.dumps([SCHEDULE] * 1))
     endpoints = [{"url": "https://hooks.example.com/x", "providers": ["cls"]}]
     (tmp_path / "endpoints.json").write_text(json.dumps(endpoints))
-    settings = Settings.from_env(
+    settings = read_settings(
         {**BASE, "COURIER_SCHEDULES": "file:config/schedules.json",
          "COURIER_WEBHOOK_ENDPOINTS": f"file:{tmp_path / 'endpoints.json'}"},
         stores=SecretStores(root=tmp_path))
@@ -101,7 +102,7 @@ def test_a_bad_file_stops_the_cold_start_naming_setting_and_file(
     elif content is not None:
         (tmp_path / "config" / "x.json").write_text(content)
     with pytest.raises(ConfigError) as caught:
-        Settings.from_env({**BASE, setting: "file:config/x.json"},
+        read_settings({**BASE, setting: "file:config/x.json"},
                           stores=SecretStores(root=tmp_path))
     assert caught.value.message.startswith(setting)
     assert problem in caught.value.message

@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.aws_gateway import AwsGateway
 from shared.config import AwsSettings
-from shared.providers.base import RateLimiter
+from shared.pacing import RateLimiter
 from tests import servers
 
 STAGING = "cw-staging"

@@ -11,7 +11,7 @@ import pytest
 
 from shared.config import AwsSettings
 from shared.errors import ProviderError
-from shared.providers.base import DEADLINE_CODE, call_deadline
+from shared.pacing import DEADLINE_CODE, call_deadline
 from tests.integration.cloudwatch.conftest import add_logs
 
 

@@ -16,8 +16,8 @@ import requests
 
 from sandbox.aws_gateway import AwsGateway
 from shared.config import AwsSettings
-from shared.providers.base import RateLimiter
-from shared.storage.base import Source, SourceSet
+from shared.model import Source, SourceSet
+from shared.pacing import RateLimiter
 from tests.integration.cloudwatch.conftest import STAGING, add_logs
 from tests.integration.providers.contract import ProviderContract
 

@@ -12,9 +12,8 @@ import boto3
 import pytest
 
 from shared.completion import TaskJournal
-from shared.model import ExportTask
+from shared.model import ExportTask, S3ObjectSource, SourceSet
 from shared.state import open_store
-from shared.storage.base import S3ObjectSource, SourceSet
 from shared.storage.local import LocalObjectStore
 from shared.storage.manifest import copy_set
 from shared.storage.s3 import S3ObjectStore

@@ -9,9 +9,8 @@ import pytest
 import requests
 
 from shared.errors import ProviderError
-from shared.model import ExportTask, TaskState
+from shared.model import ExportTask, S3ObjectSource, SourceSet, TaskState
 from shared.providers.base import CREATE_DOUBT, RemoteStatus
-from shared.storage.base import S3ObjectSource, SourceSet
 from tests.integration.cloudwatch.conftest import add_logs
 
 

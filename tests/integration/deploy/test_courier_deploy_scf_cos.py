@@ -53,7 +53,7 @@ def cos(sandbox: Any) -> Iterator[CosGateway]:
         sandbox.scf.cos = gw  # the SCF emulation reads code packages from it
         from qcloud_cos import CosConfig, CosS3Client
 
-        from shared.storage.sources import cos_endpoint_kwargs
+        from shared.clouds.tencent import cos_endpoint_kwargs
 
         admin = CosS3Client(CosConfig(Region=REGION, SecretId=secret_id, SecretKey=secret_key,
                                       **cos_endpoint_kwargs(gw.endpoint)))
@@ -161,7 +161,7 @@ def test_scf_answers_a_missing_or_misnamed_cos_object_with_its_error_codes(
     small = (workdir / "courier.zip").read_bytes()
     from qcloud_cos import CosConfig, CosS3Client
 
-    from shared.storage.sources import cos_endpoint_kwargs
+    from shared.clouds.tencent import cos_endpoint_kwargs
 
     secret_id, secret_key = sandbox.credentials
     CosS3Client(CosConfig(Region=REGION, SecretId=secret_id, SecretKey=secret_key,

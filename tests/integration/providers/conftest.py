@@ -8,7 +8,7 @@ import pytest
 
 from sandbox import Sandbox
 from shared.config import AlibabaSettings, TencentSettings
-from shared.providers.base import RateLimiter
+from shared.pacing import RateLimiter
 
 
 @pytest.fixture

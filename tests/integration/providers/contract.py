@@ -19,9 +19,8 @@ import pytest
 import requests
 
 from shared.errors import ProviderError, ValidationError
-from shared.model import ExportTask
+from shared.model import ExportTask, Source, SourceSet
 from shared.providers.base import PollResult, Provider, RemoteStatus
-from shared.storage.base import Source, SourceSet
 from tests.integration.providers.drive import step, submit
 
 # (fault given to the sandbox, the code expected, retryable): the Tencent rows

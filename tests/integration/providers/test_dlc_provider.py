@@ -10,12 +10,11 @@ from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
 from sandbox import Sandbox
+from shared.clouds.tencent import cos_endpoint_kwargs
 from shared.errors import ProviderError
-from shared.model import ExportTask
+from shared.model import CosObjectSource, ExportTask, Source, SourceSet
 from shared.providers.base import PollResult, Provider, RemoteStatus
 from shared.providers.dlc import DlcProvider, parse_cos_path
-from shared.storage.base import CosObjectSource, Source, SourceSet
-from shared.storage.sources import cos_endpoint_kwargs
 from tests.integration.providers.contract import ProviderContract
 from tests.integration.providers.drive import step, submit
 

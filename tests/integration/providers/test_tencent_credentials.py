@@ -9,7 +9,7 @@ import pytest
 from sandbox import Sandbox
 from shared.config import Settings, TencentSettings
 from shared.errors import ConfigError, ProviderError
-from shared.providers.base import RateLimiter
+from shared.pacing import RateLimiter
 from shared.providers.dlc import DlcProvider
 from shared.providers.mongodb import MongodbProvider
 from shared.providers.tcss import TcssProvider

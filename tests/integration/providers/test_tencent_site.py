@@ -11,11 +11,12 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.dlc.v20210125 import dlc_client, models
 
 from sandbox import Sandbox
+from shared.clouds.tencent import credential, http_profile, quiet_environment
 from shared.config import Settings, TencentSettings
 from shared.errors import ConfigError, ProviderError
-from shared.providers.base import RateLimiter
+from shared.pacing import RateLimiter
 from shared.providers.dlc import DlcProvider
-from shared.providers.tencent import TencentApi, credential, http_profile, quiet_environment
+from shared.providers.tencent import TencentApi
 from shared.runtime.dispatch import ScfDispatcher
 from tests.integration.providers.drive import submit
 

@@ -34,9 +34,9 @@ def claimer(url: str, owner: str, now_iso: str, lease_s: float, batch: int, star
 def drawer(url: str, rate: float, calls: int, start: Any, results: Any) -> None:
     """Wait for ``start``, then make ``calls`` draws of one shared rate budget; put
     ``([slot time, …], error)`` on ``results``."""
-    from shared.providers.budget import SharedBudget
     from shared.state import open_store
     from shared.state.bucket import BucketPolicy
+    from shared.state.budget import SharedBudget
 
     slots: list[float] = []
     error = None

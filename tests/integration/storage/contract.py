@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 import pytest
 
 from shared.errors import StorageError
-from shared.storage.base import ObjectStore, UploadedPart, UrlSource
+from shared.model import UrlSource
+from shared.storage.base import ObjectStore, UploadedPart
 
 
 def md5(data: bytes) -> str:

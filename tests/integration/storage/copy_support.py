@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from shared.errors import StorageError
-from shared.model import PartRecord
-from shared.storage.base import CosObjectSource, ObjectStore, UrlSource
+from shared.model import CosObjectSource, PartRecord, UrlSource
+from shared.storage.base import ObjectStore
 from shared.storage.copy import copy_source
 
 KB = 1024

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from shared.errors import IntegrityError, StorageError
-from shared.model import PartRecord
-from shared.storage.base import UrlSource
+from shared.model import PartRecord, UrlSource
 from shared.storage.copy import copy_source
 from shared.storage.local import LocalObjectStore
 from tests.integration.storage.copy_support import (

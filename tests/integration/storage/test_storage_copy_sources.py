@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import StorageError, UnsafeTargetError
-from shared.storage.base import UrlSource
+from shared.model import UrlSource
 from shared.storage.copy import copy_source
 from shared.storage.local import LocalObjectStore
 from shared.storage.sources import SourceExpiredError, UnsafeSourceError

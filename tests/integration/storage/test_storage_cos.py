@@ -14,8 +14,9 @@ import requests
 
 from sandbox.cos_gateway import CosGateway
 from shared.errors import IntegrityError, StorageError
+from shared.model import CosObjectSource, UrlSource
 from shared.storage import COS_ENDPOINT_ENV, open_destination
-from shared.storage.base import CosObjectSource, ObjectStore, UploadedPart, UrlSource
+from shared.storage.base import ObjectStore, UploadedPart
 from shared.storage.copy import copy_source
 from shared.storage.cos import CosObjectStore
 from shared.storage.sources import SourceExpiredError

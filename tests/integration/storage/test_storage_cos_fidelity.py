@@ -11,8 +11,9 @@ import pytest
 
 from sandbox.cos_gateway import CosGateway
 from shared.errors import StorageError
+from shared.model import CosObjectSource, UrlSource
 from shared.storage import s3like
-from shared.storage.base import CosObjectSource, UploadedPart, UrlSource
+from shared.storage.base import UploadedPart
 from shared.storage.copy import copy_source
 from shared.storage.cos import CosObjectStore
 from shared.storage.crc64 import crc64

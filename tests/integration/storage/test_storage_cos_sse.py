@@ -8,7 +8,7 @@ import os
 import pytest
 
 from sandbox.cos_gateway import CosGateway
-from shared.storage.base import CosObjectSource
+from shared.model import CosObjectSource
 from shared.storage.copy import copy_source
 from shared.storage.cos import CosObjectStore
 from tests.integration.storage import test_storage_cos as base

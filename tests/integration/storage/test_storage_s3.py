@@ -12,8 +12,9 @@ import pytest
 import requests
 
 from shared.errors import StorageError
+from shared.model import UrlSource
 from shared.storage import S3_ENDPOINT_ENV, open_destination
-from shared.storage.base import ObjectStore, UrlSource
+from shared.storage.base import ObjectStore
 from shared.storage.copy import copy_source
 from shared.storage.s3 import S3Object, S3ObjectStore
 from tests import servers

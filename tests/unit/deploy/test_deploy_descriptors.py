@@ -285,7 +285,7 @@ def test_aws_role_reads_the_secret_stores_under_their_prefix_only() -> None:
 def test_tencent_store_actions_are_the_calls_the_code_makes() -> None:
     from shared.secret_stores import ROLE_ACTIONS
 
-    source = (ROOT / "shared" / "secret_stores.py").read_text(encoding="utf-8")
+    source = (ROOT / "shared" / "secret_stores" / "tencent.py").read_text(encoding="utf-8")
     calls = set(re.findall(r"client\.([A-Z][A-Za-z]+)\(", source))
     assert calls == {a.split(":", 1)[1] for a in ROLE_ACTIONS["tencent-ssm"]}
     guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")

@@ -60,7 +60,7 @@ def test_policy_allows_exactly_what_the_code_calls(name: str) -> None:
 def test_secret_references_are_allowed_to_the_functions_role() -> None:
     from shared.secret_stores import ROLE_ACTIONS
 
-    # read from the SSM client calls of shared/secret_stores.py, which its table agrees with
+    # read from the SSM client calls of shared/secret_stores/tencent.py, which its table agrees with
     assert policies.secrets_actions() == set(ROLE_ACTIONS["tencent-ssm"])
     listed, _ = policy_actions(_load(CAM_RUNTIME), CAM)
     assert policies.secrets_actions() <= listed

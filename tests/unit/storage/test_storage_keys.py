@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.errors import ValidationError
-from shared.storage.keys import check_key, render_key, sanitize_file_name
+from shared.keys import check_key, render_key, sanitize_file_name
 
 WHEN = datetime(2024, 3, 7, 5, 9, tzinfo=timezone.utc)
 

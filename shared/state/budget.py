@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 
 from shared.errors import ProviderError, StoreError
-from shared.providers.base import MIN_CALL_S, RateLimiter, deadline_error, time_left
+from shared.pacing import MIN_CALL_S, RateLimiter, deadline_error, time_left
 from shared.state.base import TaskStore
 from shared.state.bucket import BucketPolicy
 

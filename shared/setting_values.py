@@ -1,6 +1,5 @@
-"""The webhook settings' values, checked at cold start: the retry schedule and the default
-subscribers with their filters. Read by :meth:`shared.config.Settings.from_env`, which owns
-the settings' names; a malformed value is a ``ConfigError`` naming the setting.
+"""Parsers of the settings' structured values, each naming the setting it reads in its
+errors (:mod:`shared.config` owns the names and calls them).
 """
 
 from __future__ import annotations
@@ -8,48 +7,47 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.config import ENV_WEBHOOK_ENDPOINTS, ENV_WEBHOOK_RETRY
 from shared.errors import ConfigError
 
 
-def parse_retry_delays(raw: str) -> tuple[float, ...]:
+def retry_delays(name: str, raw: str) -> tuple[float, ...]:
     """``COURIER_WEBHOOK_RETRY_S``: 1 to 20 delays of 0 to 604800 seconds, comma-separated."""
     delays = []
     for i, part in enumerate(raw.split(",")):
         try:
             value = float(part.strip())
         except ValueError:
-            raise ConfigError(f"{ENV_WEBHOOK_RETRY}: item {i + 1} ({part.strip()!r}) is not a "
+            raise ConfigError(f"{name}: item {i + 1} ({part.strip()!r}) is not a "
                               "number of seconds") from None
         if not 0 <= value <= 7 * 86400:
-            raise ConfigError(f"{ENV_WEBHOOK_RETRY}: item {i + 1} must be 0 to 604800 seconds")
+            raise ConfigError(f"{name}: item {i + 1} must be 0 to 604800 seconds")
         delays.append(value)
     if not 1 <= len(delays) <= 20:
-        raise ConfigError(f"{ENV_WEBHOOK_RETRY}: give 1 to 20 delays")
+        raise ConfigError(f"{name}: give 1 to 20 delays")
     return tuple(delays)
 
 
-def parse_endpoints(raw: str) -> tuple[dict[str, Any], ...]:
+def subscribers(name: str, raw: str) -> tuple[dict[str, Any], ...]:
     """``COURIER_WEBHOOK_ENDPOINTS``: a JSON list of ``{"url", "events", "providers"}``."""
     try:
         parsed = json.loads(raw)
     except ValueError as exc:
-        raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}: not valid JSON") from exc
+        raise ConfigError(f"{name}: not valid JSON") from exc
     if not isinstance(parsed, list):
-        raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}: must be a JSON list")
+        raise ConfigError(f"{name}: must be a JSON list")
     out = []
     for i, item in enumerate(parsed):
         if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not str(
                 item["url"]).startswith(("https://", "http://")):
-            raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}[{i}]: needs an http(s) \"url\"")
+            raise ConfigError(f"{name}[{i}]: needs an http(s) \"url\"")
         for key in ("events", "providers"):
             value = item.get(key)
             if value is not None and (not isinstance(value, list)
                                       or not all(isinstance(v, str) for v in value)):
-                raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}[{i}].{key}: must be a list of "
+                raise ConfigError(f"{name}[{i}].{key}: must be a list of "
                                   "strings")
         unknown = set(item) - {"url", "events", "providers"}
         if unknown:
-            raise ConfigError(f"{ENV_WEBHOOK_ENDPOINTS}[{i}]: unknown field {sorted(unknown)[0]}")
+            raise ConfigError(f"{name}[{i}]: unknown field {sorted(unknown)[0]}")
         out.append(item)
     return tuple(out)
