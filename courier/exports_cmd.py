@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -14,6 +15,7 @@ from courier import output
 from courier.client import Client, LocalClient, RequestFailed
 from courier.common import JSON_HELP, client, parse_value, target
 from courier.output import TERMINAL_STATES
+from shared.providers import REGISTRY
 
 JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 ExportId = Annotated[str, typer.Argument(help="the export's id (exp_…)")]
@@ -27,6 +29,11 @@ Tick = Annotated[bool, typer.Option(
 exports = typer.Typer(help="create, look at and steer exports", no_args_is_help=True)
 
 
+# every registered provider, offered as the commands' choices (shown in --help)
+ProviderName = Enum(  # type: ignore[misc]
+    "ProviderName", {name: name for name in sorted(REGISTRY)}, type=str)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(exports, name="exports")
     app.command("watch", help="live state, stage, provider and copy progress of one export, "
@@ -35,7 +42,8 @@ def register(app: typer.Typer) -> None:
 
 @exports.command()
 def create(ctx: typer.Context,
-           provider: Annotated[str, typer.Argument(help="cls, dlc, mongodb, tcss or dms")],
+           provider: Annotated[ProviderName, typer.Argument(help="the provider to export "
+                                                            "from")],
            param: Annotated[Optional[list[str]], typer.Option(
                "--param", "-p", help="one parameter, KEY=VALUE (VALUE as JSON where it "
                "parses: numbers, lists); repeat for more")] = None,
@@ -50,7 +58,8 @@ def create(ctx: typer.Context,
            tick: Tick = False,
            as_json: JsonOpt = False) -> None:
     """Create an export (POST /exports)."""
-    body: dict[str, Any] = {"provider": provider, "params": read_params(params, param or [])}
+    body: dict[str, Any] = {"provider": provider.value,
+                            "params": read_params(params, param or [])}
     if subscriber:
         body["subscribers"] = list(subscriber)
     c = client(ctx)
@@ -94,7 +103,8 @@ def list_(ctx: typer.Context,
           state: Annotated[Optional[str], typer.Option(
               help="only exports in this state (accepted, submitted, ready, copying, "
                    "delivered, failed, cancelled)")] = None,
-          provider: Annotated[Optional[str], typer.Option(help="only this provider's")] = None,
+          provider: Annotated[Optional[ProviderName], typer.Option(
+              help="only this provider's")] = None,
           limit: Annotated[int, typer.Option(min=1, max=200, help="exports per page")] = 50,
           cursor: Annotated[Optional[str], typer.Option(
               help="continue after a previous page (its next_cursor)")] = None,
@@ -106,7 +116,8 @@ def list_(ctx: typer.Context,
     c = client(ctx)
 
     def fetch() -> dict[str, Any]:
-        return c.list(state=state, provider=provider, limit=limit, cursor=cursor)
+        return c.list(state=state, provider=provider.value if provider else None, limit=limit,
+                      cursor=cursor)
 
     page = fetch()
     if not live:

@@ -13,8 +13,8 @@ import sys
 from typing import Any
 
 from shared.http.problem import PROBLEM_JSON, TITLES, TYPE_PREFIX
-from shared.http.providers_schema import PARAMS
 from shared.model import DeliveryState, TaskState
+from shared.providers import REGISTRY, params_schemas
 
 VERSION = "0.1.0"
 
@@ -188,7 +188,7 @@ def schemas() -> dict[str, Any]:
     stamp = {"type": "string", "format": "date-time"}
     any_object = {"type": "object"}
     create_variants = []
-    for name, params in PARAMS.items():
+    for name, params in params_schemas().items():
         create_variants.append({
             "type": "object", "additionalProperties": False,
             "required": ["provider", "params"],
@@ -209,7 +209,7 @@ def schemas() -> dict[str, Any]:
             "required": ["id", "provider", "state", "params", "created_at", "updated_at"],
             "properties": {
                 "id": {"type": "string", "pattern": "^exp_"},
-                "provider": {"type": "string", "enum": sorted(PARAMS)},
+                "provider": {"type": "string", "enum": sorted(REGISTRY)},
                 "state": {"type": "string", "enum": [s.value for s in TaskState]},
                 "stage": nullable(text), "progress": nullable({"type": "integer"}),
                 "params": any_object, "remote": any_object, "result": any_object,

@@ -14,10 +14,13 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from shared.providers import REGISTRY
 
 PATH = "/ui"
 
@@ -53,7 +56,7 @@ SCRIPT = r"""
 "use strict";
 const KEY = "courier-api-key";
 const STATES = ["accepted","submitted","ready","copying","delivered","failed","cancelled"];
-const PROVIDERS = ["cls","dlc","dms","mongodb","tcss"];
+const PROVIDERS = __PROVIDERS__;
 const $ = (id) => document.getElementById(id);
 const hooks = {};
 let selected = null;
@@ -224,13 +227,15 @@ BODY = """<header><h1>Export Courier</h1>
 @functools.lru_cache(maxsize=1)
 def page() -> tuple[str, str]:
     """The document and its Content-Security-Policy (built on first request)."""
-    digest = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+    # the provider filter offers every registered provider
+    script = SCRIPT.replace("__PROVIDERS__", json.dumps(sorted(REGISTRY)))
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     csp = (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; "
            "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
     html = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>Export Courier</title><style>{STYLE}</style></head><body>{BODY}"
-            f"<script>{SCRIPT}</script></body></html>")
+            f"<script>{script}</script></body></html>")
     return html, csp
 
 

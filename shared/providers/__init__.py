@@ -46,6 +46,19 @@ REGISTRY: dict[str, Entry] = {
 VENDOR_SDKS = ("tencentcloud", "alibabacloud", "boto3", "botocore")
 
 
+def provider_class(name: str) -> type[Provider]:
+    """The class of a registered provider (its module imported, no client built)."""
+    entry = REGISTRY[name]
+    cls: type[Provider] = getattr(importlib.import_module(entry.module), entry.cls)
+    return cls
+
+
+def params_schemas() -> dict[str, dict[str, Any]]:
+    """Every registered provider's parameter schema, by provider key: what the OpenAPI
+    document, the CLI, the status page and the docs' tables describe."""
+    return {name: provider_class(name).params_schema for name in sorted(REGISTRY)}
+
+
 class Providers:
     """Builds each provider once (warm invocations reuse clients) from the settings.
 

@@ -117,6 +117,9 @@ class PollResult:
 
 class Provider(ABC):
     name: ClassVar[str]
+    # The JSON Schema of an export's ``params`` (:mod:`shared.providers.schema`): the one
+    # description of them, read by ``validate`` and served by the registry.
+    params_schema: ClassVar[dict[str, Any]]
     # How a create left in doubt is looked for at the vendor before it is made again (kept
     # in the export's ``remote.create_check``); "" means the vendor gives no way to look.
     create_check: ClassVar[str] = ""

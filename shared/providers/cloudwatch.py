@@ -40,6 +40,7 @@ from shared.config import AwsSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask, S3ObjectSource, SourceSet
 from shared.pacing import RateBudget, RateLimiter
+from shared.providers import schema as ps
 from shared.providers.aws import NO_ANSWER, AwsApi, client
 from shared.providers.base import (
     PollResult,
@@ -77,8 +78,27 @@ AMBIGUOUS_CODES = frozenset({NO_ANSWER, "ServiceUnavailableException", "Internal
                              "InternalServerError", "RequestTimeout"})
 
 
+# The parameters an export of this provider takes (validate() reads their names; the
+# OpenAPI document, the CLI, the status page and docs/api.md are made from it).
+PARAMS_SCHEMA = ps.obj({
+    "logGroupName": ps.text(512, GROUP_NAME, description="One log group"),
+    "logGroupNamePrefix": ps.text(512, GROUP_NAME, description=(
+        "Every log group starting with this (one export task each, in turn)")),
+    "logGroupNames": {**ps.strings(MAX_GROUPS), "minItems": 1, "items": {
+        "type": "string", "pattern": f"^(?:{GROUP_NAME})$"},
+        "description": "Several log groups (one export task each, in turn)"},
+    "from": ps.integer(0, description="Unix time in milliseconds; earlier than to"),
+    "to": ps.integer(10**11, description="Unix time in milliseconds"),
+    "logStreamNamePrefix": ps.text(512, description="Only the streams starting with this"),
+}, ["from", "to"], "CloudWatch Logs export tasks (CreateExportTask), one at a time per "
+                   "account and region: exactly one of logGroupName, logGroupNamePrefix "
+                   "or logGroupNames. The result is one gzip object per log stream, with "
+                   "a manifest.")
+
+
 class CloudwatchProvider(Provider):
     name = NAME
+    params_schema = PARAMS_SCHEMA
     create_check = ("DescribeExportTasks by status (PENDING, RUNNING, COMPLETED): the task "
                     "named <export id>-<group>, unless another export owns it")
 
@@ -98,8 +118,7 @@ class CloudwatchProvider(Provider):
 
     # ------------------------------------------------------------------ input
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
-        p = Params(params, known={"logGroupName", "logGroupNamePrefix", "logGroupNames",
-                                  "from", "to", "logStreamNamePrefix"})
+        p = Params(params, known=ps.fields(PARAMS_SCHEMA))
         given = [n for n in ("logGroupName", "logGroupNamePrefix", "logGroupNames")
                  if params.get(n) is not None]
         if len(given) != 1:

@@ -35,6 +35,7 @@ from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask, Source, SourceSet, UrlSource
 from shared.providers import cls_split
+from shared.providers import schema as ps
 from shared.providers.base import (
     PollResult,
     RemoteStatus,
@@ -67,17 +68,32 @@ STATUS = {
 }
 
 
+# The parameters an export of this provider takes (validate() reads their names; the
+# OpenAPI document, the CLI, the status page and docs/api.md are made from it).
+PARAMS_SCHEMA = ps.obj({
+    "TopicId": ps.text(),
+    "From": ps.integer(0, description="Unix time in milliseconds; earlier than To"),
+    "To": ps.integer(10**11, description="Unix time in milliseconds"),
+    "Query": ps.text(pattern="[^|]*[^|\\s][^|]*", default="*",
+                  description="A search query without SQL (nothing after '|')"),
+    "Count": ps.integer(1, MAX_COUNT, default=MAX_COUNT),
+    "Order": ps.choice(("asc", "desc"), "desc"),
+    "Format": ps.choice(("json", "csv"), "json"),
+    "SyntaxRule": ps.integer(0, 1, default=1),
+}, ["TopicId", "From", "To"], "CLS log export (CreateExport). From must be earlier than To.")
+
+
 class ClsProvider(TencentProvider):
     name = "cls"
     service = "cls"
+    params_schema = PARAMS_SCHEMA
     sdk = (cls_client.ClsClient, models)
     create_check = ("DescribeExports of the topic: an export with the same parameters, made "
                     "since the export was accepted and owned by no other export")
 
     # ------------------------------------------------------------------ input
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
-        p = Params(params, known={"TopicId", "From", "To", "Query", "Count", "Order", "Format",
-                                  "SyntaxRule"})
+        p = Params(params, known=ps.fields(PARAMS_SCHEMA))
         out: dict[str, Any] = {
             "TopicId": p.text("TopicId"),
             "From": p.integer("From", minimum=0),

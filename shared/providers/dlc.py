@@ -47,6 +47,7 @@ from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
 from shared.model import CosObjectSource, ExportTask, Source
 from shared.providers import dlc_lookup
+from shared.providers import schema as ps
 from shared.providers.base import (
     PollResult,
     RemoteStatus,
@@ -93,9 +94,23 @@ _COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-
                        r"\.myqcloud\.com$")
 
 
+# The parameters an export of this provider takes (validate() reads their names; the
+# OpenAPI document, the CLI, the status page and docs/api.md are made from it).
+PARAMS_SCHEMA = ps.obj({
+    "TaskId": ps.text(64, "[A-Za-z0-9][A-Za-z0-9_-]*",
+                   description="An existing DLC task; not together with SQL"),
+    "SQL": ps.text(64 * 1024, description="A query to run first; needs DatabaseName"),
+    "DatabaseName": ps.text(128, description="With SQL only"),
+    "DataEngineName": ps.text(128, description="With SQL only"),
+    "DatasourceConnectionName": ps.text(128, description="With SQL only"),
+    "Format": ps.choice(FORMATS, "csv"),
+}, [], "DLC query results: either TaskId, or SQL with DatabaseName.")
+
+
 class DlcProvider(TencentProvider):
     name = "dlc"
     service = "dlc"
+    params_schema = PARAMS_SCHEMA
     sdk = (dlc_client.DlcClient, models)
     create_check = ("DescribeTasks filtered by task-sql-keyword: a task with this SQL, "
                     "database and engine made since the export was accepted, owned by no "
@@ -103,8 +118,7 @@ class DlcProvider(TencentProvider):
 
     # ------------------------------------------------------------------ input
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
-        p = Params(params, known={"TaskId", "SQL", "DatabaseName", "DataEngineName",
-                                  "DatasourceConnectionName", "Format"})
+        p = Params(params, known=ps.fields(PARAMS_SCHEMA))
         out: dict[str, Any] = {"Format": p.choice("Format", FORMATS, default="csv").lower()}
         has_task = params.get("TaskId") is not None
         has_sql = params.get("SQL") is not None

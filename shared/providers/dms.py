@@ -50,6 +50,7 @@ from shared.config import AlibabaSettings
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask, Source, UrlSource
 from shared.pacing import RateBudget
+from shared.providers import schema as ps
 from shared.providers.alibaba import DmsApi
 from shared.providers.api import VendorProvider
 from shared.providers.base import (
@@ -91,8 +92,28 @@ KNOWN = (PENDING_PRECHECK | TO_SUBMIT | AWAITING_APPROVER | APPROVED | EXPORTING
 ENDED_CODES = {"reject": "the DMS ticket was rejected", "closed": "the DMS ticket was closed"}
 
 
+# The parameters an export of this provider takes (validate() reads their names; the
+# OpenAPI document, the CLI, the status page and docs/api.md are made from it).
+PARAMS_SCHEMA = ps.obj({
+    "Tid": ps.integer(1),
+    "OrderId": ps.integer(1, description="An existing ticket; then none of DbId, ExeSQL, "
+                                      "Logic, InstanceId, Comment, AffectRows"),
+    "DbId": ps.integer(1, description="Required without OrderId"),
+    "ExeSQL": ps.text(64 * 1024, description="Required without OrderId"),
+    "Logic": {"type": "boolean", "default": False},
+    "InstanceId": ps.integer(1, description="Required without OrderId (the ticket's "
+                                         "PluginParam.InstanceId)"),
+    "AffectRows": ps.integer(0),
+    "Comment": ps.text(512),
+    "FileType": ps.choice(FILE_TYPES, "CSV"),
+    "Encoding": ps.choice(ENCODINGS, "UTF8"),
+}, ["Tid"], "DMS data export ticket: an existing OrderId, or DbId with ExeSQL and "
+            "InstanceId.")
+
+
 class DmsProvider(VendorProvider[AlibabaSettings, DmsApi]):
     name = "dms"
+    params_schema = PARAMS_SCHEMA
     create_check = ("ListOrders of the tenant: the ticket whose comment carries this "
                     "export's mark")
 
@@ -102,8 +123,7 @@ class DmsProvider(VendorProvider[AlibabaSettings, DmsApi]):
 
     # ------------------------------------------------------------------ input
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
-        p = Params(params, known={"Tid", "OrderId", "DbId", "ExeSQL", "Logic", "InstanceId",
-                                  "Comment", "AffectRows", "FileType", "Encoding"})
+        p = Params(params, known=ps.fields(PARAMS_SCHEMA))
         out: dict[str, Any] = {"Tid": p.integer("Tid", minimum=1)}
         if params.get("OrderId") is not None:
             for name in ("DbId", "ExeSQL", "Logic", "InstanceId", "Comment", "AffectRows"):

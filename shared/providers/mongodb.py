@@ -29,6 +29,7 @@ from tencentcloud.mongodb.v20190725 import models, mongodb_client
 from shared.clock import to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask, Source, UrlSource
+from shared.providers import schema as ps
 from shared.providers.base import (
     PollResult,
     RemoteStatus,
@@ -56,15 +57,28 @@ STATUS = {0: RemoteStatus.PENDING, 1: RemoteStatus.PENDING, 2: RemoteStatus.READ
           3: RemoteStatus.FAILED}
 
 
+# The parameters an export of this provider takes (validate() reads their names; the
+# OpenAPI document, the CLI, the status page and docs/api.md are made from it).
+PARAMS_SCHEMA = ps.obj({
+    "InstanceId": ps.text(64, "cmgo-[a-z0-9]{6,16}"),
+    "StartTime": ps.text(19, "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}",
+                      description="Like 2026-11-22 08:00:00; earlier than EndTime"),
+    "EndTime": ps.text(19, "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}",
+                    description="At most 7 days after StartTime"),
+    **{name: ps.strings() for name in LIST_FIELDS},
+}, ["InstanceId", "StartTime", "EndTime"], "MongoDB log download (CreateLogDownloadTask).")
+
+
 class MongodbProvider(TencentProvider):
     name = "mongodb"
     service = "mongodb"
+    params_schema = PARAMS_SCHEMA
     sdk = (mongodb_client.MongodbClient, models)
     create_check = ("DescribeLogDownloadTasks of the instance against the listing stored "
                     "before the call: a new task owned by no other export")
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
-        p = Params(params, known={"InstanceId", "StartTime", "EndTime", *LIST_FIELDS})
+        p = Params(params, known=ps.fields(PARAMS_SCHEMA))
         out: dict[str, Any] = {
             "InstanceId": p.text("InstanceId", max_len=64, pattern=r"cmgo-[a-z0-9]{6,16}"),
             "StartTime": p.text("StartTime", max_len=19),

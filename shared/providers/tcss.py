@@ -31,6 +31,7 @@ from tencentcloud.tcss.v20201101 import models, tcss_client
 from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask, Source, UrlSource
+from shared.providers import schema as ps
 from shared.providers.base import (
     PollResult,
     RemoteStatus,
@@ -62,15 +63,25 @@ def request_fields(action: str) -> set[str]:
     return {k.lstrip("_") for k in vars(request) if k.startswith("_")}
 
 
+# The parameters an export of this provider takes (validate() reads their names; the
+# OpenAPI document, the CLI, the status page and docs/api.md are made from it).
+PARAMS_SCHEMA = ps.obj({
+    "Action": ps.choice(sorted(ACTIONS)),
+    "Params": {"type": "object", "default": {},
+               "description": "The action's request fields (as the SDK names them)"},
+}, ["Action"], "TCSS export job: any Create*ExportJob action.")
+
+
 class TcssProvider(TencentProvider):
     name = "tcss"
     service = "tcss"
+    params_schema = PARAMS_SCHEMA
     sdk = (tcss_client.TcssClient, models)
     create_check = ("DescribeExportJobManageList: a job listed now and not just before the "
                     "call, owned by no other export (the listing shows no parameters)")
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
-        p = Params(params, known={"Action", "Params"})
+        p = Params(params, known=ps.fields(PARAMS_SCHEMA))
         action = p.text("Action", max_len=80)
         if action not in ACTIONS:
             raise ValidationError("params.Action", "not a TCSS export-job action (expected "
