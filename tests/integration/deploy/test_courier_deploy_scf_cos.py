@@ -77,7 +77,7 @@ def test_a_full_size_package_goes_through_cos(
 
     # GIVEN no bucket setting: refused before any call, naming the setting
     code, out, writes = deploy(sandbox, workdir, capsys)
-    assert code == 1 and BUCKET_ENV in out and "20 MB" in out, out
+    assert code == 1 and BUCKET_ENV in out and "10 MB per request" in out, out
     assert writes_of(writes) == {} and sandbox.scf.functions == {}
 
     # WHEN the bucket is set, a dry run: says it would upload, sends nothing
