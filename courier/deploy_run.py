@@ -50,6 +50,7 @@ class DeployRun:
         self.location: CosCode | None = None
         self.code: CodeSource = InlineCode(b"")
         self.call: Any = None
+        self.too_big = False  # the package cannot go inline and no bucket is set
 
     def run(self) -> int:
         self.check()
@@ -102,6 +103,7 @@ class DeployRun:
         source = self.code.describe()
         if self.location is None and inline_request_bytes(len(self.package)) > REQUEST_LIMIT:
             problems.append(too_big_inline(args.package, len(self.package)))
+            self.too_big = True
             source = "too big to go inline, and no COS bucket set"
         host = scf_profile(args.endpoint, site).endpoint
         print(f"SCF API {host}, region {self.region}; package {len(self.package) / 1e6:.1f} "
@@ -126,6 +128,7 @@ class DeployRun:
             planner = ScfDeployer(self.call, self.plan, self.package, dry_run=True,
                                   wait_s=self.args.wait, say=say, code=self.code,
                                   replace_url=getattr(self.args, "replace_url", False))
+            planner.size_checked = self.too_big
             planned = planner.run()
         except (CodeError, DeployError) as exc:
             self.problems.append(str(exc))

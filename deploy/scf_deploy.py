@@ -161,6 +161,7 @@ class ScfDeployer:
         self.code: CodeSource = code or InlineCode(package)
         self.dry_run, self.wait_s, self.say = dry_run, wait_s, say
         self.replace_url = replace_url
+        self.size_checked = False  # True: the caller already refused an oversized package
         self.outcome = Outcome()
 
     def run(self) -> Outcome:
@@ -182,7 +183,7 @@ class ScfDeployer:
         step = Step(action, target, detail)
         self.say(("would " if self.dry_run else "") + str(step))
         size = len(json.dumps(params).encode())
-        if size > REQUEST_LIMIT:
+        if size > REQUEST_LIMIT and not self.size_checked:
             self._block(f"{action} {target} would send a {size / 1e6:.1f} MB request; the SCF "
                         f"API takes at most {REQUEST_LIMIT / 1e6:.0f} MB per request")
         if self.dry_run:
