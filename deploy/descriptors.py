@@ -188,7 +188,7 @@ def check_scf(path: Path = SCF_DESCRIPTOR) -> Report:
                     f"scf: {key}: memorySize must be 64 or a multiple of 128 up to 3072")
         for name, expression in spec.crons:
             for problem in cron_problems(expression):
-                report.problems.append(f"scf: {key}: timer {name}: {problem}")
+                report.problems.append(f"scf: {key}: timer {name} cronExpression: {problem}")
         check_vpc(spec.vpc, report, f"scf: {key}")
         check_env(spec.env, "scf", report, f"scf: {key}")
         check_settings({**SAMPLE_PLATFORM_ENV["scf"], **spec.env}, report, f"scf: {key}")
