@@ -31,7 +31,8 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser("deploy", help="create or update the SCF functions (serverless.yml)")
     parser.add_argument("cloud", choices=["scf"], help="scf: Tencent Cloud SCF")
     parser.add_argument("--dry-run", action="store_true",
-                        help="read what exists and print what would change; change nothing")
+                        help="read what exists, print the whole plan and every blocking "
+                        "problem, change nothing (exit 1 on a blocking problem)")
     parser.add_argument("--descriptor", type=Path, default=ROOT / "serverless.yml")
     parser.add_argument("--package", type=Path, default=ROOT / "dist" / "scf" / "courier.zip")
     parser.add_argument("--region", help="default: inputs.region of the descriptor")
@@ -125,7 +126,8 @@ def register(app: Any) -> None:
     def deploy_command(
             cloud: Annotated[str, typer.Argument(help="scf: Tencent Cloud SCF")],
             dry_run: Annotated[bool, typer.Option(
-                "--dry-run", help="read what exists and print what would change")] = False,
+                "--dry-run", help="read what exists, print the whole plan and every blocking "
+                "problem, change nothing (exit 1 on a blocking problem)")] = False,
             descriptor: Annotated[Path, typer.Option()] = ROOT / "serverless.yml",
             package: Annotated[Path, typer.Option()] = ROOT / "dist" / "scf" / "courier.zip",
             region: Annotated[Optional[str], typer.Option(
