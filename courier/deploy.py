@@ -4,7 +4,11 @@ Reads the same ``serverless.yml`` Tencent's CLI reads and the built package
 (``dist/scf/courier.zip``), then talks to the SCF API with tencentcloud-sdk-python-scf
 (:mod:`deploy.scf_deploy` holds the steps). Credentials come from the deploying shell:
 ``TENCENTCLOUD_SECRETID``, ``TENCENTCLOUD_SECRETKEY`` (and ``TENCENTCLOUD_SESSIONTOKEN`` with
-temporary keys); they are never printed.
+temporary keys); they are never printed. The API domain follows ``COURIER_TENCENT_SITE``
+(the shell's, else the one the descriptor gives the functions), as the providers' does.
+
+A run plans first with reads only and changes nothing when the plan has a blocking problem;
+``--dry-run`` prints that plan and every blocking problem, and exits 1 if there is one.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser("deploy", help="create or update the SCF functions (serverless.yml)")
     parser.add_argument("cloud", choices=["scf"], help="scf: Tencent Cloud SCF")
     parser.add_argument("--dry-run", action="store_true",
-                        help="read what exists and print what would change; change nothing")
+                        help="read what exists, print the whole plan and every blocking "
+                        "problem, change nothing (exit 1 on a blocking problem)")
     parser.add_argument("--descriptor", type=Path, default=ROOT / "serverless.yml")
     parser.add_argument("--package", type=Path, default=ROOT / "dist" / "scf" / "courier.zip")
     parser.add_argument("--region", help="default: inputs.region of the descriptor")
@@ -37,9 +42,35 @@ def add_parser(sub: Any) -> None:
                         "http://127.0.0.1:9000; default: <bucket>.cos.<region>.myqcloud.com")
     parser.add_argument("--wait", type=float, default=120.0,
                         help="seconds to wait for a function to become Active")
+    parser.add_argument("--replace-url", action="store_true",
+                        help="replace the function URL when its settings changed (its address "
+                        "changes: callers must move to the new one)")
 
 
-def sdk_call(region: str, endpoint: str | None, env: dict[str, str]) -> Any:
+def deploy_site(env: dict[str, str], function_env: dict[str, str]) -> str:
+    """The account's site (``china`` / ``intl``) from the setting the providers read."""
+    from deploy.scf_deploy import DeployError
+    from shared.config import ENV_TENCENT_SITE, TENCENT_SITES
+
+    site = (env.get(ENV_TENCENT_SITE) or function_env.get(ENV_TENCENT_SITE) or "china")
+    if site.lower() not in TENCENT_SITES:
+        raise DeployError(f"{ENV_TENCENT_SITE}={site!r}: must be 'china' (tencentcloudapi.com) "
+                          "or 'intl' (intl.tencentcloudapi.com)")
+    return site.lower()
+
+
+def scf_profile(endpoint: str | None, site: str) -> Any:
+    """The SCF API's address: ``endpoint`` (a sandbox) or the site's domain over https, as
+    the deploy's client is built (:func:`shared.clouds.tencent.http_profile`)."""
+    from shared.clouds import tencent
+    from shared.config import TencentSettings
+
+    return tencent.http_profile(TencentSettings("", "", endpoint=endpoint, site=site), "scf",
+                                timeout_s=120)
+
+
+def sdk_call(region: str, endpoint: str | None, env: dict[str, str], site: str = "china",
+             ) -> Any:
     """``call(action, params)`` through tencentcloud-sdk-python-scf's typed client and models:
     a field the SDK does not know is an error here, not silently dropped."""
     from tencentcloud.scf.v20180416 import models, scf_client
@@ -56,7 +87,7 @@ def sdk_call(region: str, endpoint: str | None, env: dict[str, str]) -> Any:
 
     settings = TencentSettings(secret_id=secret_id, secret_key=secret_key,
                                token=env.get("TENCENTCLOUD_SESSIONTOKEN") or None,
-                               region=region, endpoint=endpoint)
+                               region=region, endpoint=endpoint, site=site)
     client = tencent.client(settings, "scf", scf_client.ScfClient, timeout_s=120)
 
     def call(action: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -74,65 +105,17 @@ def sdk_call(region: str, endpoint: str | None, env: dict[str, str]) -> Any:
 
 
 def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
-    import hashlib
-
-    from deploy.descriptors import check_scf
-    from deploy.scf_code import (
-        BUCKET_ENV,
-        CodeError,
-        CodeSource,
-        CosUploader,
-        cos_location,
-        ensure_uploaded,
-    )
-    from deploy.scf_deploy import (
-        DeployError,
-        ScfDeployer,
-        Step,
-        plan_warnings,
-        read_package,
-        read_plan,
-    )
+    from deploy.scf_deploy import DeployError, read_plan
 
     env = dict(os.environ) if env is None else env
     try:
         plan = read_plan(args.descriptor, env)
-        problems = check_scf(args.descriptor).problems
-        if problems:
-            raise DeployError(f"{args.descriptor.name}: " + "; ".join(problems))
-        for warning in plan_warnings(plan):
-            print(f"courier deploy: warning: {warning}", file=sys.stderr)
-        region = args.region or plan.region
-        through_cos = bool((env.get(BUCKET_ENV) or "").strip())
-        package = read_package(args.package, through_cos=through_cos)
-        sha = hashlib.sha256(package).hexdigest()
-        location = cos_location(env, region, sha)
-        code: CodeSource | None = location
-        call = sdk_call(region, args.endpoint, env)
-        uploaded = False
-        if location is not None:
-            uploader = CosUploader(location, env, endpoint=getattr(args, "cos_endpoint", None))
-            uploaded = ensure_uploaded(uploader, args.package, sha, args.dry_run, print)
-        deployer = ScfDeployer(call, plan, package, dry_run=args.dry_run, wait_s=args.wait,
-                               code=code)
-        outcome = deployer.run()
-        if uploaded and code is not None:
-            outcome.steps.insert(0, Step("upload", code.describe()))
-    except CodeError as exc:
-        print(f"courier deploy: {exc}", file=sys.stderr)
-        return 1
     except DeployError as exc:
         print(f"courier deploy: {exc}", file=sys.stderr)
         return 1
-    for name in outcome.unmanaged:
-        print(f"left as is (not in {args.descriptor.name}): {name}")
-    verb = "would change" if args.dry_run else "changed"
-    print(f"{verb}: {len(outcome.steps)} step(s); package sha256 {deployer.sha}")
-    for url in outcome.urls:
-        print(f"function URL: {url}")
-    if not outcome.urls and not args.dry_run:
-        print("function URL: not returned by SCF; see the function's page in the console")
-    return 0
+    from courier.deploy_run import DeployRun
+
+    return DeployRun(args, env, plan).run()
 
 
 def register(app: Any) -> None:
@@ -141,7 +124,8 @@ def register(app: Any) -> None:
     def deploy_command(
             cloud: Annotated[str, typer.Argument(help="scf: Tencent Cloud SCF")],
             dry_run: Annotated[bool, typer.Option(
-                "--dry-run", help="read what exists and print what would change")] = False,
+                "--dry-run", help="read what exists, print the whole plan and every blocking "
+                "problem, change nothing (exit 1 on a blocking problem)")] = False,
             descriptor: Annotated[Path, typer.Option()] = ROOT / "serverless.yml",
             package: Annotated[Path, typer.Option()] = ROOT / "dist" / "scf" / "courier.zip",
             region: Annotated[Optional[str], typer.Option(
@@ -152,12 +136,16 @@ def register(app: Any) -> None:
                 help="COS endpoint for the package upload (COURIER_DEPLOY_COS_BUCKET), e.g. "
                      "http://127.0.0.1:9000")] = None,
             wait: Annotated[float, typer.Option(
-                help="seconds to wait for a function to become Active")] = 120.0) -> None:
+                help="seconds to wait for a function to become Active")] = 120.0,
+            replace_url: Annotated[bool, typer.Option(
+                "--replace-url", help="replace the function URL when its settings changed "
+                "(its address changes: callers must move to the new one)")] = False) -> None:
         if cloud != "scf":
             raise typer.BadParameter(f"{cloud!r}: only scf is deployed this way (AWS: "
                                      "cd deploy/aws && serverless deploy)", param_hint="CLOUD")
         code = run(argparse.Namespace(cloud=cloud, dry_run=dry_run, descriptor=descriptor,
                                       package=package, region=region, endpoint=endpoint,
-                                      cos_endpoint=cos_endpoint, wait=wait))
+                                      cos_endpoint=cos_endpoint, wait=wait,
+                                      replace_url=replace_url))
         if code:
             raise typer.Exit(code)

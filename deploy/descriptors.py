@@ -1,8 +1,9 @@
 """Read the deployment descriptors and say what is wrong with them.
 
 ``serverless.yml`` (Tencent SCF, component multi-scf) and ``deploy/aws/serverless.yml`` (AWS
-Lambda, Serverless Framework v3) are checked against the code: handlers that exist, SCF crons with 7
-valid fields, the function URL on create (no retired API Gateway trigger), and every
+Lambda, Serverless Framework v3) are checked against the code: handlers that exist, SCF crons
+in one of the two documented syntaxes (:mod:`deploy.cron`), the function URL on create (no
+retired API Gateway trigger), every API route reaching create on AWS, and every
 environment variable ``shared/config.py`` reads either set or listed below as deliberately
 optional (with the reason) or set by the platform itself.
 
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as ``python deploy/descriptors.py``
     sys.path.insert(0, str(ROOT))
 
+from deploy.cron import cron_problems  # noqa: E402
 from deploy.spec import (  # noqa: E402
     SCF_TRIGGER_TYPES,
     FunctionSpec,
@@ -96,16 +98,6 @@ SAMPLE_DEPLOY_ENV = {
     "COURIER_BUCKET": "exports-bucket",
 }
 
-SCF_CRON_RANGES = (  # second minute hour day month weekday year
-    ("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day", 1, 31),
-    ("month", 1, 12), ("weekday", 0, 6), ("year", 1970, 2099),
-)
-NAMES = {
-    "month": ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
-    "weekday": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
-}
-
-
 def config_env_names() -> dict[str, str]:
     """``ENV_*`` constant -> variable name, read from shared/config.py without importing it."""
     tree = ast.parse((ROOT / "shared" / "config.py").read_text(encoding="utf-8"))
@@ -129,40 +121,6 @@ def module_handler_exists(handler: str) -> bool:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return any(isinstance(n, ast.FunctionDef) and n.name == attr and len(n.args.args) == 2
                for n in tree.body)
-
-
-def cron_problems(expression: str) -> list[str]:
-    """Problems with an SCF cron expression (7 fields: second minute hour day month weekday
-    year; ``*``, lists ``,``, ranges ``-``, steps ``/``; month and weekday names allowed)."""
-    fields = expression.split()
-    if len(fields) != 7:
-        return [f"{expression!r}: SCF cron needs 7 fields, has {len(fields)}"]
-    problems = []
-    for text, (label, low, high) in zip(fields, SCF_CRON_RANGES):
-        for part in text.split(","):
-            base, _, step = part.partition("/")
-            if step and (not step.isdigit() or int(step) == 0):
-                problems.append(f"{label}: bad step in {part!r}")
-            if base == "*":
-                continue
-            bounds = base.split("-")
-            if len(bounds) > 2:
-                problems.append(f"{label}: bad range {part!r}")
-                continue
-            for bound in bounds:
-                value = _cron_value(label, bound)
-                if value is None or not low <= value <= high:
-                    problems.append(f"{label}: {bound!r} is outside {low}-{high}")
-    return problems
-
-
-def _cron_value(label: str, text: str) -> int | None:
-    if text.isdigit():
-        return int(text)
-    names = NAMES.get(label)
-    if names and text.upper() in names:
-        return names.index(text.upper()) + (1 if label == "month" else 0)
-    return None
 
 
 @dataclass
@@ -230,7 +188,7 @@ def check_scf(path: Path = SCF_DESCRIPTOR) -> Report:
                     f"scf: {key}: memorySize must be 64 or a multiple of 128 up to 3072")
         for name, expression in spec.crons:
             for problem in cron_problems(expression):
-                report.problems.append(f"scf: {key}: timer {name}: {problem}")
+                report.problems.append(f"scf: {key}: timer {name} cronExpression: {problem}")
         check_vpc(spec.vpc, report, f"scf: {key}")
         check_env(spec.env, "scf", report, f"scf: {key}")
         check_settings({**SAMPLE_PLATFORM_ENV["scf"], **spec.env}, report, f"scf: {key}")
@@ -353,6 +311,28 @@ def aws_functions(doc: dict[str, Any], env: dict[str, str] | None = None,
     return specs
 
 
+def api_routes() -> set[str]:
+    """``METHOD /path`` of every operation in the API's contract (shared/http/openapi.json),
+    path parameters written ``{}``."""
+    import json
+
+    spec = json.loads((ROOT / "shared" / "http" / "openapi.json").read_text(encoding="utf-8"))
+    return {f"{method.upper()} {re.sub(r'{[^}]*}', '{}', path)}"
+            for path, operations in spec["paths"].items() for method in operations}
+
+
+def aws_routes(doc: dict[str, Any], key: str = "create") -> set[str]:
+    """The HTTP API routes (``httpApi`` events) of one function, written as api_routes."""
+    fn = (doc.get("functions") or {}).get(key) or {}
+    routes = set()
+    for event in fn.get("events") or []:
+        route = event.get("httpApi") if isinstance(event, dict) else None
+        if isinstance(route, dict):
+            path = re.sub(r"{[^}]*}", "{}", str(route.get("path")))
+            routes.add(f"{str(route.get('method')).upper()} {path}")
+    return routes
+
+
 def check_aws(path: Path = AWS_DESCRIPTOR) -> Report:
     from deploy.package import TARGETS
 
@@ -383,6 +363,9 @@ def check_aws(path: Path = AWS_DESCRIPTOR) -> Report:
                     "aws: complete should have the longest timeout")
         report.need(not specs["complete"].crons, "aws: complete must have no schedule")
     report.need(bool(specs.get("poll") and specs["poll"].crons), "aws: poll needs a schedule")
+    unrouted = sorted(api_routes() - aws_routes(doc))
+    report.need(not unrouted, f"aws: create: no httpApi route for {', '.join(unrouted)} "
+                "(every operation of shared/http/openapi.json must reach create)")
     return report
 
 

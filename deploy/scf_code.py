@@ -1,7 +1,10 @@
 """Where an SCF function's code comes from: inline (``ZipFile``) or a COS object.
 
-SCF takes a ZipFile inline up to 20 MB on UpdateFunctionCode (50 MB on CreateFunction); a
-bigger package goes to a COS bucket first and the function is pointed at it. The fields, from
+A ZipFile goes base64 (4 bytes for every 3) inside the JSON body of a TC3-signed POST, and a
+Tencent Cloud API request body is at most 10 MB; so a package goes inline only when that
+request fits (about 7.4 MB of zip), well below the ZipFile limits of the SCF models (20 MB on
+UpdateFunctionCode, 50 MB on CreateFunction). A bigger package goes to a COS bucket first and
+the function is pointed at it. The fields, from
 tencentcloud-sdk-python-scf's models (``Code``, ``UpdateFunctionCodeRequest``) and Tencent doc
 583/17244 (data structure ``Code``): ``CosBucketName`` is the bucket name *without* its
 ``-<appid>`` suffix, ``CosObjectName`` the object's path starting with ``/``, and
@@ -26,6 +29,11 @@ PREFIX_ENV = "COURIER_DEPLOY_COS_PREFIX"
 DEFAULT_PREFIX = "courier-deploy/"
 SHA_META = "x-cos-meta-sha256"
 PART_MB = 8  # multipart above this size (cos-python-sdk-v5 upload_file's PartSize)
+# A Tencent Cloud API request body's limit, read as 10 * 10**6 bytes (the smaller reading).
+REQUEST_LIMIT = 10_000_000
+# What a CreateFunction request carries besides the ZipFile: names, handler, role, the
+# environment (at most 4 KB on SCF, more once JSON-escaped), VPC and CLS ids.
+REQUEST_OVERHEAD = 16 * 1024
 BUCKET_RE = re.compile(r"(?P<name>[a-z0-9][a-z0-9-]*?)-(?P<appid>\d{5,})")
 REGION_RE = re.compile(r"[a-z]{2,}-[a-z0-9-]+")
 
@@ -73,6 +81,26 @@ class CosCode:
 
 
 CodeSource = InlineCode | CosCode
+
+
+def inline_request_bytes(package_bytes: int) -> int:
+    """The size of the request that carries a package of this size inline (an upper bound)."""
+    return 4 * -(-package_bytes // 3) + REQUEST_OVERHEAD
+
+
+def inline_max() -> int:
+    """The largest package that goes inline."""
+    return (REQUEST_LIMIT - REQUEST_OVERHEAD) // 4 * 3
+
+
+def too_big_inline(path: Path, size: int) -> str:
+    """What a user can do with a package too big to go inline, as one message."""
+    return (f"package {path} is {size / 1e6:.1f} MB: inline (base64) it makes a "
+            f"{inline_request_bytes(size) / 1e6:.1f} MB request and the SCF API takes at most "
+            f"{REQUEST_LIMIT / 1e6:.0f} MB per request (packages up to {inline_max() / 1e6:.1f} "
+            f"MB go inline). Either set {BUCKET_ENV} to a COS bucket (<name>-<appid>; "
+            f"{REGION_ENV} if it is not in the functions' region) to deploy it through COS, or "
+            "build a smaller package (--providers, --state, --destination; docs/deploy.md)")
 
 
 def cos_location(env: dict[str, str], function_region: str, sha: str) -> CosCode | None:

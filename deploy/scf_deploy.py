@@ -3,14 +3,16 @@
 What Tencent's own CLI (``scf deploy`` of serverless-cloud-framework, component multi-scf) does
 for this descriptor, with tencentcloud-sdk-python-scf: for each function GetFunction, then
 CreateFunction or UpdateFunctionCode / UpdateFunctionConfiguration when something differs,
-then its timers and its function URL with CreateTrigger / UpdateTrigger (after ListTriggers).
-Re-running with nothing changed calls only the reads. The package's SHA-256 is kept in each
-function's environment (``COURIER_PACKAGE_SHA256``, read by nothing) so a code change is seen.
-The code goes inline or, above SCF's 20 MB inline limit, from a COS object
+then its timers and its function URL (:mod:`deploy.scf_triggers`: a timer is updated in
+place, a function URL only replaced on request). Re-running with nothing changed calls only
+the reads. The package's SHA-256 is kept in each function's environment
+(``COURIER_PACKAGE_SHA256``, read by nothing) so a code change is seen. The code goes inline
+when the request carrying it fits the API's request limit, else from a COS object
 (:mod:`deploy.scf_code`).
 
-Every write is reported as it is made; a refused call stops the run with the action and the
-function named, after what was already done.
+A run first plans with reads only (what ``--dry-run`` shows) and changes nothing when the
+plan has a blocking problem; then it makes the writes, each reported as it is made. A call
+refused part way stops the run, naming the action, what was already changed and what to do.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.scf_code import BUCKET_ENV, CodeSource, InlineCode
+from deploy.scf_code import REQUEST_LIMIT, CodeSource, InlineCode
+from deploy.scf_triggers import differs, find, timer_update, trigger_request, urls_in
 from deploy.spec import FunctionSpec, ScfPlan, ScfTrigger, load_yaml, scf_plan, unresolved
 
 PACKAGE_SHA_ENV = "COURIER_PACKAGE_SHA256"
-ZIP_LIMIT = 20 * 1024 * 1024  # UpdateFunctionCode's ZipFile limit (models.py), the lower one
 ORDER = ("complete", "poll", "create")  # create last: its URL is what the run prints
 
 
@@ -48,8 +50,9 @@ class Step:
 @dataclass
 class Outcome:
     steps: list[Step] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
+    urls: list[tuple[str, str]] = field(default_factory=list)  # (public|intranet, address)
     unmanaged: list[str] = field(default_factory=list)  # triggers not in the descriptor
+    blocked: list[str] = field(default_factory=list)  # what stops the run before any change
 
 
 def read_plan(descriptor: Path, env: dict[str, str]) -> ScfPlan:
@@ -60,17 +63,22 @@ def read_plan(descriptor: Path, env: dict[str, str]) -> ScfPlan:
         plan = scf_plan(load_yaml(descriptor), env)
     except (ValueError, TypeError, AttributeError) as exc:
         raise DeployError(f"{descriptor.name}: cannot read it: {exc}") from exc
-    missing: set[str] = set()
-    for fn in plan.functions.values():
-        for value in [fn.name, fn.role or "", *fn.env.values(), *fn.vpc.values()]:
-            missing |= {ref[4:] if ref.startswith("env:") else ref for ref in unresolved(value)}
-    if missing:
-        raise DeployError(f"{descriptor.name} needs {', '.join(sorted(missing))}: set "
-                          f"{'it' if len(missing) == 1 else 'them'} in the deploying shell")
     if set(plan.functions) != set(ORDER):
         raise DeployError(f"{descriptor.name}: functions are {sorted(plan.functions)}, "
                           f"expected {', '.join(sorted(ORDER))}")
     return plan
+
+
+def missing_settings(plan: ScfPlan, descriptor: Path) -> list[str]:
+    """The ``${env:…}`` settings the deploying shell did not give, as one problem."""
+    missing: set[str] = set()
+    for fn in plan.functions.values():
+        for value in [fn.name, fn.role or "", *fn.env.values(), *fn.vpc.values()]:
+            missing |= {ref[4:] if ref.startswith("env:") else ref for ref in unresolved(value)}
+    if not missing:
+        return []
+    return [f"{descriptor.name} needs {', '.join(sorted(missing))}: set "
+            f"{'it' if len(missing) == 1 else 'them'} in the deploying shell"]
 
 
 def plan_warnings(plan: ScfPlan) -> list[str]:
@@ -94,18 +102,11 @@ def plan_warnings(plan: ScfPlan) -> list[str]:
             for host, names in outside.items()]
 
 
-def read_package(path: Path, through_cos: bool = False) -> bytes:
+def read_package(path: Path) -> bytes:
     if not path.is_file():
         raise DeployError(f"package {path} not found: build it first "
                           "(make package, or python deploy/package.py --target scf)")
-    data = path.read_bytes()
-    if len(data) > ZIP_LIMIT and not through_cos:
-        raise DeployError(f"package {path} is {len(data) / 2**20:.1f} MB; SCF takes at most "
-                          f"{ZIP_LIMIT // 2**20} MB inline (UpdateFunctionCode ZipFile): set "
-                          f"{BUCKET_ENV} (a COS bucket, <name>-<appid>) to deploy it through "
-                          "COS, or build a trimmed one (--providers, --state, --destination; "
-                          "docs/deploy.md)")
-    return data
+    return path.read_bytes()
 
 
 def function_request(plan: ScfPlan, fn: FunctionSpec, sha: str) -> dict[str, Any]:
@@ -128,28 +129,6 @@ def function_request(plan: ScfPlan, fn: FunctionSpec, sha: str) -> dict[str, Any
     return request
 
 
-def trigger_request(plan: ScfPlan, fn: FunctionSpec, trigger: ScfTrigger) -> dict[str, Any]:
-    """CreateTrigger's fields, as tencent-component-toolkit's timer and http modules form them."""
-    params = trigger.parameters
-    request: dict[str, Any] = {
-        "FunctionName": fn.name, "Namespace": plan.namespace, "Type": trigger.type,
-        "TriggerName": trigger.name, "Qualifier": str(params.get("qualifier") or "$DEFAULT"),
-    }
-    if trigger.type == "timer":
-        request["TriggerDesc"] = str(params.get("cronExpression") or "")
-        request["Enable"] = "OPEN" if params.get("enable") else "CLOSE"
-        if params.get("argument") is not None:
-            request["CustomArgument"] = str(params["argument"])
-    else:
-        net = params.get("netConfig") or {}
-        request["TriggerDesc"] = json.dumps({
-            "AuthType": str(params.get("authType") or "NONE"),
-            "NetConfig": {"EnableIntranet": bool(net.get("enableIntranet", False)),
-                          "EnableExtranet": bool(net.get("enableExtranet", False))}})
-        request["Enable"] = "OPEN"
-    return request
-
-
 def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     changed = []
     for key, value in wanted.items():
@@ -166,58 +145,23 @@ def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     return changed
 
 
-def _trigger_differs(current: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
-    changed = []
-    have_desc, want_desc = current.get("TriggerDesc") or "", wanted["TriggerDesc"]
-    if wanted["Type"] == "timer":
-        try:
-            have_desc = json.loads(have_desc).get("cron", have_desc)
-        except (ValueError, AttributeError):
-            pass
-        if have_desc != want_desc:
-            changed.append("cron")
-    else:
-        try:
-            have = json.loads(have_desc)
-        except ValueError:
-            have = {}
-        want = json.loads(want_desc)
-        if {k: have.get(k) for k in want} != want:
-            changed.append("TriggerDesc")
-    if int(current.get("Enable") or 0) != (1 if wanted["Enable"] == "OPEN" else 0):
-        changed.append("Enable")
-    if (current.get("Qualifier") or "$DEFAULT") != wanted["Qualifier"]:
-        changed.append("Qualifier")
-    if (current.get("CustomArgument") or "") != wanted.get("CustomArgument", ""):
-        changed.append("CustomArgument")
-    return changed
-
-
-def urls_in(trigger: dict[str, Any]) -> list[str]:
-    """The function URL addresses in a trigger's TriggerDesc (field name unconfirmed: any
-    ``https://…scf.tencentcs.com`` value)."""
-    try:
-        desc = json.loads(trigger.get("TriggerDesc") or "{}")
-    except ValueError:
-        return []
-    values = desc.values() if isinstance(desc, dict) else []
-    return sorted(v for v in values if isinstance(v, str) and v.startswith("https://")
-                  and ".scf.tencentcs.com" in v)
-
-
 Call = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 class ScfDeployer:
-    """``call(action, params) -> response`` is the SCF API (an SDK client in production)."""
+    """``call(action, params) -> response`` is the SCF API (an SDK client in production).
+    With ``dry_run`` only the reads are made; the writes are listed and every blocking
+    problem is collected in ``outcome.blocked``."""
 
     def __init__(self, call: Call, plan: ScfPlan, package: bytes, *, dry_run: bool = False,
                  wait_s: float = 60.0, say: Callable[[str], None] = print,
-                 code: CodeSource | None = None) -> None:
+                 code: CodeSource | None = None, replace_url: bool = False) -> None:
         self.call, self.plan, self.package = call, plan, package
         self.sha = hashlib.sha256(package).hexdigest()
         self.code: CodeSource = code or InlineCode(package)
         self.dry_run, self.wait_s, self.say = dry_run, wait_s, say
+        self.replace_url = replace_url
+        self.size_checked = False  # True: the caller already refused an oversized package
         self.outcome = Outcome()
 
     def run(self) -> Outcome:
@@ -225,10 +169,23 @@ class ScfDeployer:
             self.function(self.plan.functions[key])
         return self.outcome
 
+    def _block(self, problem: str) -> None:
+        if not self.dry_run:  # the plan passed, so the account changed meanwhile
+            raise DeployError(f"{problem} (found part way: {self._done()})")
+        self.outcome.blocked.append(problem)
+
+    def _done(self) -> str:
+        steps = "; ".join(str(s) for s in self.outcome.steps)
+        return (f"already changed: {steps}" if steps else "nothing was changed")
+
     def _write(self, action: str, target: str, params: dict[str, Any], detail: str = "",
                ) -> dict[str, Any]:
         step = Step(action, target, detail)
         self.say(("would " if self.dry_run else "") + str(step))
+        size = len(json.dumps(params).encode())
+        if size > REQUEST_LIMIT and not self.size_checked:
+            self._block(f"{action} {target} would send a {size / 1e6:.1f} MB request; the SCF "
+                        f"API takes at most {REQUEST_LIMIT / 1e6:.0f} MB per request")
         if self.dry_run:
             self.outcome.steps.append(step)
             return {}
@@ -242,11 +199,13 @@ class ScfDeployer:
         except DeployError:
             raise
         except Exception as exc:  # noqa: BLE001 - every SDK error becomes a named refusal
-            code = getattr(exc, "code", None) or type(exc).__name__
+            code = getattr(exc, "code", None) or "error"
             message = getattr(exc, "message", None) or str(exc)
-            done = "; ".join(str(s) for s in self.outcome.steps) or "nothing"
-            raise DeployError(f"SCF refused {action} for {target}: {code}: {message} "
-                              f"(done before it: {done})") from exc
+            raise DeployError(
+                f"SCF refused {action} for {target}: {code}: {message} (done before it: "
+                f"{'; '.join(str(s) for s in self.outcome.steps) or 'nothing'}). Nothing is "
+                "rolled back: fix the cause and run the same command again; it changes only "
+                "what still differs") from exc
 
     def _get(self, fn: FunctionSpec) -> dict[str, Any] | None:
         try:
@@ -267,9 +226,11 @@ class ScfDeployer:
             if status == "Active":
                 return current
             if status.endswith("Failed"):
-                raise DeployError(f"{fn.name} is {status}: {current.get('StatusDesc') or ''}")
+                raise DeployError(f"{fn.name} is {status}: {current.get('StatusDesc') or ''} "
+                                  f"({self._done()})")
             if time.monotonic() > deadline:
-                raise DeployError(f"{fn.name} is still {status} after {self.wait_s:.0f} s")
+                raise DeployError(f"{fn.name} is still {status} after {self.wait_s:.0f} s "
+                                  f"({self._done()}); run again once it is Active")
             time.sleep(0.2)
 
     def function(self, fn: FunctionSpec) -> None:
@@ -282,15 +243,17 @@ class ScfDeployer:
                 f"{self.plan.runtime}, {fn.memory_mb} MB, code {self.code.describe()}")
             if self.dry_run:
                 for trigger in self._triggers(fn):
-                    self._write("CreateTrigger", f"{fn.name}/{trigger.name}", {}, trigger.type)
+                    self._write("CreateTrigger", f"{fn.name}/{trigger.name}",
+                                trigger_request(self.plan, fn, trigger), trigger.type)
                 return
             current = self._settle(fn)
         else:
             if current.get("Runtime") and current["Runtime"] != self.plan.runtime:
-                raise DeployError(
-                    f"{fn.name} runs {current['Runtime']} and serverless.yml says "
-                    f"{self.plan.runtime}: SCF cannot change a function's runtime (inputs."
-                    "runtime); remove the function or give it another name")
+                self._block(f"{fn.name} runs {current['Runtime']} and serverless.yml says "
+                            f"{self.plan.runtime}: SCF cannot change a function's runtime "
+                            "(inputs.runtime); remove the function or give it another name")
+                self.triggers(fn)
+                return
             env = {v["Key"]: v["Value"] for v in
                    (current.get("Environment") or {}).get("Variables") or []}
             if env.get(PACKAGE_SHA_ENV) != self.sha or current.get("Handler") != fn.handler:
@@ -310,28 +273,52 @@ class ScfDeployer:
     def _triggers(self, fn: FunctionSpec) -> list[ScfTrigger]:
         return [t for t in self.plan.triggers if t.function == fn.key]
 
-    def triggers(self, fn: FunctionSpec) -> None:
+    def _list(self, fn: FunctionSpec) -> list[dict[str, Any]]:
         listed = self._call("ListTriggers", fn.name, {
             "FunctionName": fn.name, "Namespace": self.plan.namespace, "Limit": 100})
-        existing = {(t.get("Type"), t.get("TriggerName")): t for t in listed.get("Triggers") or []}
+        return list(listed.get("Triggers") or [])
+
+    def triggers(self, fn: FunctionSpec) -> None:
+        listed = self._list(fn)
         for trigger in self._triggers(fn):
             wanted = trigger_request(self.plan, fn, trigger)
             target = f"{fn.name}/{trigger.name}"
-            have = existing.pop((trigger.type, trigger.name), None)
+            have = find(trigger, listed)
+            if have is not None:
+                listed.remove(have)
+                changed = differs(have, wanted)
+                if changed and (trigger.type == "http" or "Qualifier" in changed):
+                    have = self._replace(trigger, have, wanted, target, changed)
+                elif changed:
+                    self._write("UpdateTrigger", target, timer_update(have, wanted),
+                                ", ".join(changed))
             if have is None:
                 answer = self._write("CreateTrigger", target, wanted, trigger.type)
                 have = answer.get("TriggerInfo") or {}
-            else:
-                changed = _trigger_differs(have, wanted)
-                if changed:
-                    self._write("UpdateTrigger", target, wanted, ", ".join(changed))
             if trigger.type == "http":
                 self.outcome.urls += urls_in(have)
         if any(t.type == "http" for t in self._triggers(fn)) and not self.outcome.urls \
                 and not self.dry_run:
-            listed = self._call("ListTriggers", fn.name, {
-                "FunctionName": fn.name, "Namespace": self.plan.namespace, "Limit": 100})
-            for t in listed.get("Triggers") or []:
+            for t in self._list(fn):
                 if t.get("Type") == "http":
                     self.outcome.urls += urls_in(t)
-        self.outcome.unmanaged += [f"{fn.name}/{name} ({kind})" for kind, name in existing]
+        self.outcome.unmanaged += [f"{fn.name}/{t.get('TriggerName')} ({t.get('Type')})"
+                                   for t in listed]
+
+    def _replace(self, trigger: ScfTrigger, have: dict[str, Any], wanted: dict[str, Any],
+                 target: str, changed: list[str]) -> dict[str, Any] | None:
+        """A trigger SCF cannot update in place: the function URL (its address changes, so
+        only with ``replace_url``), or a timer moved to another qualifier. None: recreate."""
+        what = ", ".join(changed)
+        if trigger.type == "http" and not self.replace_url:
+            self._block(f"the function URL of {target.split('/')[0]} differs from "
+                        f"serverless.yml ({what}); SCF cannot update a function URL in place. "
+                        "Run again with --replace-url to delete it and create a new one: its "
+                        "address changes and every caller must move to the new one (or undo "
+                        "the change in serverless.yml)")
+            return have
+        self._write("DeleteTrigger", f"{target} ({have.get('TriggerName')})", {
+            "FunctionName": wanted["FunctionName"], "Namespace": wanted["Namespace"],
+            "Type": trigger.type, "TriggerName": have.get("TriggerName") or trigger.name,
+            "Qualifier": have.get("Qualifier") or "$DEFAULT"}, what)
+        return None

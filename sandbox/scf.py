@@ -14,11 +14,15 @@ changed after creation; one function URL per version or alias. Code may instead 
 gateway), ``ResourceNotFound.CosObject`` / ``ResourceNotFound.Cos`` when the object / bucket is
 missing (errorcodes.py); at most 500 MB unzipped (SCF quota page, doc 583/11637).
 
+Triggers follow the UpdateTrigger page (583/96828: only timer and ckafka triggers are updated,
+fields Enable, TriggerDesc, Description, CustomArgument; 5- and 7-field crons) and the
+published ListTriggers / CreateTrigger examples: a timer's TriggerDesc reads back as
+``{"cron": …}``; a function URL is named after its id and its addresses sit inside
+``TriggerDesc.NetConfig`` (sandbox/SOURCES.md has the details and the disagreements).
+
 Assumptions (no document settles them): a function is ``Creating``/``Updating`` for
 ``settle_s`` after a change and refuses further changes meanwhile with
-``FailedOperation.FunctionStatusError``; the environment is capped at 4 KB (keys plus values);
-a timer's TriggerDesc reads back as ``{"cron": …}`` (as tencent-component-toolkit's timer module
-notes); a function URL's TriggerDesc reads back with the address under ``Url``/``IntranetUrl``.
+``FailedOperation.FunctionStatusError``; the environment is capped at 4 KB (keys plus values).
 """
 
 from __future__ import annotations
@@ -73,7 +77,8 @@ class ScfService:
             "UpdateFunctionCode": self.update_code,
             "UpdateFunctionConfiguration": self.update_configuration,
             "CreateTrigger": self.create_trigger, "UpdateTrigger": self.update_trigger,
-            "ListTriggers": self.list_triggers, "Invoke": self.invoke,
+            "DeleteTrigger": self.delete_trigger, "ListTriggers": self.list_triggers,
+            "Invoke": self.invoke,
         }
         # events of asynchronous invocations (InvocationType "Event"), per (namespace, name),
         # for whatever plays the platform to run: see :meth:`take_event`
@@ -215,9 +220,9 @@ class ScfService:
     def _trigger_desc(self, kind: str, text: str) -> str:
         if kind == "timer":
             fields = text.split()
-            if len(fields) != 7:
+            if len(fields) not in (5, 7):
                 raise ApiError("InvalidParameterValue.TriggerDesc",
-                               f"a timer needs a 7-field cron, got {text!r}")
+                               f"a timer needs a 7-field or 5-field cron, got {text!r}")
             return json.dumps({"cron": text})
         try:
             desc = json.loads(text)
@@ -234,31 +239,40 @@ class ScfService:
                            "{EnableIntranet, EnableExtranet} as booleans")
         return json.dumps(desc)
 
-    def _url(self, trigger: dict[str, Any]) -> dict[str, str]:
-        base = f"{self.appid}-{trigger['url_id']}-{self.region}"
-        desc = json.loads(trigger["TriggerDesc"])
-        out = {}
-        if desc["NetConfig"]["EnableExtranet"]:
-            out["Url"] = f"https://{base}.scf.tencentcs.com"
-        if desc["NetConfig"]["EnableIntranet"]:
-            out["IntranetUrl"] = f"https://{base}-in.scf.tencentcs.com"
+    def _net_config(self, trigger: dict[str, Any]) -> dict[str, Any]:
+        """NetConfig as ListTriggers shows it: the switches and, beside them, the addresses
+        on ``<appid>-<url id>[.in].<region>.tencentscf.com`` (empty when switched off)."""
+        net = json.loads(trigger["TriggerDesc"])["NetConfig"]
+        out: dict[str, Any] = {"EnableIntranet": net["EnableIntranet"]}
+        for side, on, host in (
+                ("Intranet", net["EnableIntranet"],
+                 f"{self.appid}-{trigger['url_id']}.in.{self.region}.tencentscf.com"),
+                ("Extranet", net["EnableExtranet"],
+                 f"{self.appid}-{trigger['url_id']}.{self.region}.tencentscf.com")):
+            out[f"{side}Url"] = f"https://{host}" if on else ""
+            out[f"{side}HTTPUrl"] = f"http://{host}" if on else ""
+        for name in ("WssIntranetUrl", "WsIntranetUrl", "WssExtranetUrl", "WsExtranetUrl"):
+            out[name] = ""
+        out["EnableExtranet"] = net["EnableExtranet"]
         return out
 
     def _trigger_info(self, trigger: dict[str, Any]) -> dict[str, Any]:
         desc = trigger["TriggerDesc"]
         if trigger["Type"] == "http":
-            desc = json.dumps({**json.loads(desc), **self._url(trigger)})
-        return {"Type": trigger["Type"], "TriggerName": trigger["TriggerName"],
-                "TriggerDesc": desc, "Enable": 1 if trigger["Enable"] == "OPEN" else 0,
-                "Qualifier": trigger["Qualifier"], "CustomArgument": trigger["CustomArgument"],
-                "AddTime": trigger["AddTime"], "ModTime": trigger["ModTime"],
-                "AvailableStatus": "Available", "ResourceId": trigger["ResourceId"],
-                "BindStatus": "on", "TriggerAttribute": "", "Description": ""}
+            desc = json.dumps({**json.loads(desc), "NetConfig": self._net_config(trigger)},
+                              separators=(",", ":"))
+        return {"Enable": 1 if trigger["Enable"] == "OPEN" else 0,
+                "Qualifier": trigger["Qualifier"], "TriggerName": trigger["TriggerName"],
+                "Type": trigger["Type"], "TriggerDesc": desc,
+                "AvailableStatus": "Available", "CustomArgument": trigger["CustomArgument"],
+                "Description": trigger["Description"], "AddTime": trigger["AddTime"],
+                "ModTime": trigger["ModTime"], "ResourceId": trigger["ResourceId"],
+                "BindStatus": "on", "TriggerAttribute": "single"}
 
-    def _trigger_params(self, params: Params) -> tuple[str, str, str, str]:
+    def _trigger_params(self, params: Params) -> tuple[str, str, Optional[str], str]:
         kind = params.text("Type", required=True, choices=("timer", "http")) or ""
         name = params.text("TriggerName", required=True, allow_empty=False) or ""
-        enable = params.text("Enable", default="OPEN", choices=("OPEN", "CLOSE")) or "OPEN"
+        enable = params.text("Enable", choices=("OPEN", "CLOSE"))
         qualifier = params.text("Qualifier", default="$DEFAULT") or "$DEFAULT"
         return kind, name, enable, qualifier
 
@@ -270,22 +284,33 @@ class ScfService:
             if self._status(fn) != "Active":
                 raise ApiError("FailedOperation.FunctionStatusError",
                                f"function {fn['FunctionName']} is {fn['status']}")
+            url_id = uuid.uuid4().hex[:10]
+            if kind == "http":
+                # the platform names a function URL after its id, whatever was asked
+                name = url_id
             if (kind, name) in fn["triggers"]:
                 raise ApiError("ResourceInUse.Trigger", f"trigger {name} already exists")
             if kind == "http" and any(t["Type"] == "http" and t["Qualifier"] == qualifier
                                       for t in fn["triggers"].values()):
                 raise ApiError("ResourceInUse.Trigger",
                                f"{qualifier} already has a function URL (one per version/alias)")
-            trigger = {"Type": kind, "TriggerName": name, "TriggerDesc": desc, "Enable": enable,
-                       "Qualifier": qualifier,
+            trigger = {"Type": kind, "TriggerName": name, "TriggerDesc": desc,
+                       "Enable": enable or "OPEN", "Qualifier": qualifier,
                        "CustomArgument": params.text("CustomArgument", default="") or "",
+                       "Description": params.text("Description", default="") or "",
                        "AddTime": _now_text(), "ModTime": _now_text(),
-                       "ResourceId": uuid.uuid4().hex, "url_id": uuid.uuid4().hex[:8]}
+                       "ResourceId": f"qcs::scf:{self.region}:uin/{self.appid}:function/"
+                                     f"{fn['FunctionName']}/{name}", "url_id": url_id}
             fn["triggers"][(kind, name)] = trigger
             return {"TriggerInfo": self._trigger_info(trigger)}
 
     def update_trigger(self, params: Params) -> dict[str, Any]:
-        kind, name, enable, qualifier = self._trigger_params(params)
+        """Only timer (and ckafka) triggers are updated, and only Enable, TriggerDesc,
+        Description and CustomArgument; a field not sent keeps its value."""
+        kind, name, enable, _ = self._trigger_params(params)
+        if kind != "timer":
+            raise ApiError("UnsupportedOperation.Trigger",
+                           f"UpdateTrigger updates timer and ckafka triggers only, not {kind}")
         text = params.text("TriggerDesc")
         with self._lock:
             fn = self._function(params)
@@ -294,9 +319,21 @@ class ScfService:
                 raise ApiError("ResourceNotFound.Trigger", f"trigger {name} does not exist")
             if text is not None:
                 trigger["TriggerDesc"] = self._trigger_desc(kind, text)
-            trigger.update(Enable=enable, Qualifier=qualifier, ModTime=_now_text())
-            if params.data.get("CustomArgument") is not None:
-                trigger["CustomArgument"] = params.text("CustomArgument") or ""
+            if enable is not None:
+                trigger["Enable"] = enable
+            for field in ("Description", "CustomArgument"):
+                if params.data.get(field) is not None:
+                    trigger[field] = params.text(field) or ""
+            trigger["ModTime"] = _now_text()
+        return {}
+
+    def delete_trigger(self, params: Params) -> dict[str, Any]:
+        kind = params.text("Type", required=True) or ""
+        name = params.text("TriggerName", required=True, allow_empty=False) or ""
+        with self._lock:
+            fn = self._function(params)
+            if fn["triggers"].pop((kind, name), None) is None:
+                raise ApiError("ResourceNotFound.Trigger", f"trigger {name} does not exist")
         return {}
 
     def list_triggers(self, params: Params) -> dict[str, Any]:

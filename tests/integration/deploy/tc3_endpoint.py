@@ -103,7 +103,7 @@ def tc3_endpoint(secrets: dict[str, str]) -> Iterator[Tc3Endpoint]:
                 answer = endpoint.answers.get(checked.action)
                 reply = answer(checked.body) if answer else _error(
                     "InvalidAction", f"no such action: {checked.action}")
-            reply["RequestId"] = str(uuid.uuid4())
+            reply.setdefault("RequestId", str(uuid.uuid4()))  # a recorded answer keeps its own
             data = json.dumps({"Response": reply}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

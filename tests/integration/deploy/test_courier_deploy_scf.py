@@ -18,6 +18,12 @@ from tests.integration.deploy.scf_run import NAMES, deploy, stand_in_zip, writes
 
 pytestmark = pytest.mark.integration
 
+def url_trigger_id(sandbox: Any) -> str:
+    (trigger,) = [t for t in sandbox.scf.function(NAMES["create"])["triggers"].values()
+                  if t["Type"] == "http"]
+    return str(trigger["url_id"])
+
+
 @pytest.mark.usefixtures("deploy_env")
 def test_first_deploy_then_code_update_then_timer_change_then_nothing(
         sandbox: Any, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,7 +33,7 @@ def test_first_deploy_then_code_update_then_timer_change_then_nothing(
     assert writes_of(writes) == {"CreateFunction": 3, "CreateTrigger": 3}
     url = next(line.split(": ", 1)[1] for line in out.splitlines()
                if line.startswith("function URL: "))
-    assert url.startswith("https://1250000000-") and url.endswith(".scf.tencentcs.com")
+    assert url == f"https://1250000000-{url_trigger_id(sandbox)}.ap-guangzhou.tencentscf.com"
     create = sandbox.scf.function(NAMES["create"])
     assert create["Runtime"] == "Python3.10" == f"Python{TARGETS['scf'].python}"
     assert create["Handler"] == "create_export.handler"
@@ -35,7 +41,9 @@ def test_first_deploy_then_code_update_then_timer_change_then_nothing(
     assert create["Role"] == SAMPLE_DEPLOY_ENV["COURIER_SCF_ROLE"]
     assert create["env"]["COURIER_STATE_URL"] == SAMPLE_DEPLOY_ENV["COURIER_STATE_URL"]
     assert create["env"]["COURIER_COMPLETE_FUNCTION"] == f"default/{NAMES['complete']}"
-    url_trigger = create["triggers"][("http", "courier-url")]
+    # the platform names the URL after its id; ours is known by its description
+    (url_trigger,) = [t for t in create["triggers"].values() if t["Type"] == "http"]
+    assert url_trigger["Description"] == "export-courier courier-url"
     assert json.loads(url_trigger["TriggerDesc"]) == {
         "AuthType": "NONE", "NetConfig": {"EnableIntranet": False, "EnableExtranet": True}}
     assert url_trigger["Qualifier"] == "$DEFAULT"
@@ -88,11 +96,13 @@ def test_dry_run_changes_nothing(sandbox: Any, workdir: Path,
 def test_a_refused_call_names_the_action_and_what_was_done(
         sandbox: Any, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = yaml.safe_load((workdir / "serverless.yml").read_text(encoding="utf-8"))
-    doc["inputs"]["triggers"][0]["parameters"]["cronExpression"] = "0 */1 * * *"  # 5 fields
+    doc["inputs"]["triggers"][0]["parameters"]["cronExpression"] = "0 */1 * * * *"  # 6 fields
     (workdir / "serverless.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    before = sum(sandbox.calls.values())
     code, out, _ = deploy(sandbox, workdir, capsys)
     assert code == 1
-    assert "7 fields" in out  # stopped by the descriptor check, before any call
+    assert "timer poll-every-minute" in out and "7 fields" in out and "or 5" in out
+    assert sum(sandbox.calls.values()) == before  # stopped by the descriptor check, no call
     assert sandbox.scf.functions == {}
 
 
@@ -142,3 +152,62 @@ def test_missing_settings_and_package_stop_before_any_call(
     code, out, _ = deploy(sandbox, workdir, capsys)
     assert code == 1 and "make package" in out
     assert sandbox.scf.functions == {}
+
+
+def _set_url(workdir: Path, **parameters: Any) -> None:
+    doc = yaml.safe_load((workdir / "serverless.yml").read_text(encoding="utf-8"))
+    (url,) = [t for t in doc["inputs"]["triggers"] if t["type"] == "http"]
+    url["parameters"].update(parameters)
+    (workdir / "serverless.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+
+
+@pytest.mark.usefixtures("deploy_env")
+def test_a_changed_function_url_is_replaced_only_when_asked(
+        sandbox: Any, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = deploy(sandbox, workdir, capsys)
+    assert code == 0, out
+    first = url_trigger_id(sandbox)
+    # WHEN the URL's settings change: nothing is changed, the run says why and how
+    _set_url(workdir, authType="CAM")
+    code, out, writes = deploy(sandbox, workdir, capsys)
+    assert code == 1 and writes_of(writes) == {}
+    assert "function URL of export-courier-prod-create differs" in out and "AuthType" in out
+    assert "--replace-url" in out and "nothing was changed" in out
+    # the dry run lists the same problem after the plan
+    code, out, _ = deploy(sandbox, workdir, capsys, "--dry-run")
+    assert code == 1 and "would change: 0 step(s)" in out and "--replace-url" in out
+    # WHEN asked: the old URL is deleted and a new one made (never UpdateTrigger)
+    code, out, writes = deploy(sandbox, workdir, capsys, "--replace-url")
+    assert code == 0, out
+    assert writes_of(writes) == {"DeleteTrigger": 1, "CreateTrigger": 1}
+    assert url_trigger_id(sandbox) != first
+    assert f"function URL: https://1250000000-{url_trigger_id(sandbox)}." in out
+
+
+def test_scf_lists_and_refuses_triggers_as_documented(
+        sandbox: Any, deploy_env: dict[str, str], workdir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from courier.deploy import sdk_call
+
+    assert deploy(sandbox, workdir, capsys)[0] == 0
+    call = sdk_call("ap-guangzhou", sandbox.url, deploy_env)
+    listed = call("ListTriggers", {"FunctionName": NAMES["create"]})["Triggers"]
+    (url,) = [t for t in listed if t["Type"] == "http"]
+    # the shape of Tencent's published ListTriggers example
+    example = json.loads((Path(__file__).resolve().parents[3].parent / "shared" /
+                          "vendor-examples" / "tencent-ListTriggers-1.json").read_text())
+    (shown,) = example["Response"]["Triggers"]
+    assert set(shown) <= set(url) and url["TriggerName"] == url_trigger_id(sandbox)
+    net = json.loads(url["TriggerDesc"])["NetConfig"]
+    assert set(net) == set(json.loads(shown["TriggerDesc"])["NetConfig"])
+    assert net["ExtranetUrl"].endswith(".ap-guangzhou.tencentscf.com") and net["IntranetUrl"] == ""
+    # UpdateTrigger takes timers only
+    with pytest.raises(Exception) as refused:  # noqa: PT011 - the SDK's exception
+        call("UpdateTrigger", {"FunctionName": NAMES["create"], "Type": "http",
+                               "TriggerName": url["TriggerName"], "Enable": "OPEN"})
+    assert refused.value.code == "UnsupportedOperation.Trigger"  # type: ignore[attr-defined]
+    call("UpdateTrigger", {"FunctionName": NAMES["poll"], "Type": "timer",
+                           "TriggerName": "poll-every-minute", "TriggerDesc": "*/5 * * * *"})
+    (timer,) = call("ListTriggers", {"FunctionName": NAMES["poll"]})["Triggers"]
+    assert json.loads(timer["TriggerDesc"]) == {"cron": "*/5 * * * *"}
+    assert timer["Enable"] == 1  # not sent, kept

@@ -30,8 +30,8 @@ REGION = "ap-guangzhou"
 FULL_SIZE = 35 * MB  # the default SCF package's size (docs/deploy.md)
 
 
-def _big_zip(path: Path, marker: str) -> str:
-    """A package of FULL_SIZE bytes (incompressible filler beside the entry files)."""
+def _big_zip(path: Path, marker: str, size: int = FULL_SIZE) -> str:
+    """A package of about ``size`` bytes (incompressible filler beside the entry files)."""
     from deploy.package import TARGETS
 
     buffer = io.BytesIO()
@@ -39,7 +39,7 @@ def _big_zip(path: Path, marker: str) -> str:
         for key in NAMES:
             module = TARGETS["scf"].handler(key).rsplit(".", 1)[0]
             zf.writestr(f"{module}.py", f"# {marker}\nfrom functions.x import handler\n")
-        zf.writestr("vendor/blob.bin", os.urandom(FULL_SIZE))
+        zf.writestr("vendor/blob.bin", os.urandom(size))
     path.write_bytes(buffer.getvalue())
     return hashlib.sha256(buffer.getvalue()).hexdigest()
 
@@ -77,7 +77,7 @@ def test_a_full_size_package_goes_through_cos(
 
     # GIVEN no bucket setting: refused before any call, naming the setting
     code, out, writes = deploy(sandbox, workdir, capsys)
-    assert code == 1 and BUCKET_ENV in out and "20 MB" in out, out
+    assert code == 1 and BUCKET_ENV in out and "10 MB per request" in out, out
     assert writes_of(writes) == {} and sandbox.scf.functions == {}
 
     # WHEN the bucket is set, a dry run: says it would upload, sends nothing
@@ -120,6 +120,43 @@ def test_a_full_size_package_goes_through_cos(
         assert sandbox.scf.function(name)["code_sha256"] == new_sha
     head = cos.read_object(BUCKET, f"courier-deploy/courier-{new_sha}.zip")
     assert hashlib.sha256(head).hexdigest() == new_sha
+
+
+@pytest.mark.parametrize("size_mb", [9, 19])
+@pytest.mark.usefixtures("deploy_env")
+def test_a_package_too_big_for_one_request_goes_through_cos_or_stops(
+        sandbox: Any, cos: CosGateway, workdir: Path, size_mb: int,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a package under the ZipFile limits (20 MB) but over what one 10 MB request carries
+    # once base64-encoded
+    package = workdir / "courier.zip"
+    sha = _big_zip(package, "one", size_mb * MB)
+
+    # WHEN dry-run without a bucket: the whole plan, then the blocking problem; exit 1
+    code, out, writes = deploy(sandbox, workdir, capsys, "--dry-run")
+    assert code == 1, out
+    assert out.index("would CreateFunction export-courier-prod-create") < out.index(
+        "1 blocking problem"), out
+    assert "would change: 6 step(s)" in out
+    assert BUCKET_ENV in out and "10 MB per request" in out and "smaller package" in out
+    assert writes_of(writes) == {} and sandbox.scf.functions == {}
+
+    # WHEN deployed without a bucket: the same words, and not one call
+    before = sum(sandbox.calls.values())
+    code, out, _ = deploy(sandbox, workdir, capsys)
+    assert code == 1 and BUCKET_ENV in out and "nothing was called or changed" in out, out
+    assert sum(sandbox.calls.values()) == before
+
+    # WHEN a bucket is set: the dry run says COS first, then the deploy goes through COS
+    monkeypatch.setenv(BUCKET_ENV, BUCKET)
+    code, out, writes = deploy(sandbox, workdir, capsys, "--cos-endpoint", cos.endpoint,
+                               "--dry-run")
+    assert code == 0 and out.index("would upload package to cos://") < out.index(
+        "would CreateFunction"), out
+    code, out, writes = deploy(sandbox, workdir, capsys, "--cos-endpoint", cos.endpoint)
+    assert code == 0, out
+    assert writes_of(writes) == {"CreateFunction": 3, "CreateTrigger": 3}
+    assert all(sandbox.scf.function(n)["code_sha256"] == sha for n in NAMES.values())
 
 
 @pytest.mark.usefixtures("deploy_env")

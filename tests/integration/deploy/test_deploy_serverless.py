@@ -187,7 +187,8 @@ def test_http_api_routes_reach_create(template: dict[str, Any]) -> None:
     assert routes == {"POST /exports", "GET /exports", "GET /exports/{id}",
                       "POST /exports/{id}/cancel", "POST /exports/{id}/retry",
                       "POST /exports/{id}/check", "GET /exports/{id}/deliveries",
-                      "POST /deliveries/{id}/resend", "POST /endpoints/recover"}
+                      "POST /deliveries/{id}/resend", "POST /endpoints/recover",
+                      "GET /ui", "GET /openapi.json"}
 
 
 def test_each_function_logs_to_its_own_group_with_a_retention(template: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import shared.config
+from deploy.cron import cron_problems
 from deploy.descriptors import (
     AWS_DESCRIPTOR,
     OPTIONAL_ENV,
@@ -23,7 +24,6 @@ from deploy.descriptors import (
     check_aws,
     check_scf,
     config_env_names,
-    cron_problems,
 )
 from deploy.spec import load_yaml, scf_functions, scf_triggers
 from tests.events import load_event
@@ -48,14 +48,18 @@ def test_the_env_scan_finds_every_variable_config_reads() -> None:
 @pytest.mark.parametrize("expression", [
     "0 */1 * * * * *", "0 5 */1 * * * *", "0 0 2 1 * * *", "0 30 9 * * MON-FRI *",
     "0 0 0 1 JAN,JUL * 2030", "*/10 0-59/5 8-18 1,15 1-12 0-6 *",
+    # the older 5-field syntax (minute hour day month weekday), documented beside it
+    "*/5 * * * *", "30 9 * * MON-FRI", "0 0 1 JAN,JUL *",
 ], ids=lambda e: e.replace(" ", "_"))
 def test_valid_scf_crons(expression: str) -> None:
     assert cron_problems(expression) == []
 
 
 @pytest.mark.parametrize("expression, problem", [
-    ("*/5 * * * *", "needs 7 fields"),  # a 5-field Unix cron
-    ("0 */1 * * * *", "needs 7 fields"),
+    ("0 */1 * * * *", "has 7 fields"),  # 6 fields: neither syntax
+    ("* * * *", "or 5"),
+    ("60 * * * *", "minute"),  # 5 fields: the first is the minute
+    ("0 0 * * 7", "weekday"),
     ("60 * * * * * *", "second"),
     ("0 0 24 * * * *", "hour"),
     ("0 0 0 0 * * *", "day"),
@@ -63,7 +67,8 @@ def test_valid_scf_crons(expression: str) -> None:
     ("0 0 0 * * 7 *", "weekday"),
     ("0 */0 * * * * *", "bad step"),
     ("0 1-2-3 * * * * *", "bad range"),
-], ids=["unix-5", "6-fields", "second", "hour", "day", "month", "weekday", "step", "range"])
+], ids=["6-fields", "4-fields", "minute-5", "weekday-5", "second", "hour", "day", "month",
+        "weekday", "step", "range"])
 def test_invalid_scf_crons(expression: str, problem: str) -> None:
     problems = cron_problems(expression)
     assert problems and problem in problems[0]
@@ -87,8 +92,8 @@ def _scf_env(doc: dict[str, Any], key: str) -> dict[str, Any]:
 SCF_BREAKAGES: dict[str, tuple[Mutation, str]] = {
     "handler-moved": (lambda d: _scf_fn(d, "poll").update(handler="functions.poll.handler"),
                       "handler"),
-    "cron-5-fields": (lambda d: d["inputs"]["triggers"][0]["parameters"].update(
-        cronExpression="*/1 * * * *"), "7 fields"),
+    "cron-6-fields": (lambda d: d["inputs"]["triggers"][0]["parameters"].update(
+        cronExpression="0 */1 * * * *"), "7 fields"),
     "state-url-missing": (lambda d: _scf_env(d, "create").pop("COURIER_STATE_URL"),
                           "COURIER_STATE_URL"),
     "typo": (lambda d: _scf_env(d, "create").update(COURIER_LEASE="120"), "COURIER_LEASE"),
@@ -142,6 +147,9 @@ AWS_BREAKAGES: dict[str, tuple[Mutation, str]] = {
                       "settings rejected"),
     "unlisted": (lambda d: d["provider"]["environment"].pop("COURIER_API_KEYS"),
                  "COURIER_API_KEYS"),
+    "ui-unrouted": (lambda d: d["functions"]["create"].update(events=[
+        e for e in d["functions"]["create"]["events"]
+        if (e.get("httpApi") or {}).get("path") != "/ui"]), "no httpApi route for GET /ui"),
 }
 
 
