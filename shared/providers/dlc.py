@@ -248,7 +248,13 @@ class DlcProvider(TencentProvider):
         if info is None:
             return PollResult(RemoteStatus.FAILED, retryable=own,
                               reason=f"DLC no longer lists task {task.remote['TaskId']}")
-        state = int(info.get("State") or 0)
+        state = info.get("State")
+        if (not isinstance(state, int) or isinstance(state, bool)
+                or state not in (*TASK_RUNNING, TASK_SUCCESS, TASK_FAILED, TASK_CANCELLED)):
+            log.warning("dlc: task %s answered an unknown State %r; left as it was",
+                        task.remote["TaskId"], state)
+            return PollResult(RemoteStatus.PENDING, stage="unexpected state",
+                              reason=f"DLC answered an unknown task State {state!r}")
         if state == TASK_SUCCESS:
             if info.get("ResultExpired"):
                 return PollResult(RemoteStatus.FAILED, retryable=own,
@@ -364,8 +370,16 @@ def _fmt(when: datetime) -> str:
 
 
 def _dlc_time(value: Any) -> datetime | None:
+    """A DLC time: ``TaskResponseInfo.CreateTime`` is a millisecond epoch string on the
+    data-structure page (``1611646962000``); request windows and older answers use
+    ``yyyy-mm-dd HH:MM:SS`` (Beijing time). None when it is neither."""
+    text = str(value or "").strip()
+    if text.isdigit() and len(text) >= 10:
+        number = int(text)
+        return datetime.fromtimestamp(number / 1000 if number >= 10**11 else number,
+                                      tz=timezone.utc)
     try:
-        return datetime.strptime(str(value or ""), DLC_TIME).replace(tzinfo=CHINA)
+        return datetime.strptime(text, DLC_TIME).replace(tzinfo=CHINA)
     except ValueError:
         return None
 
