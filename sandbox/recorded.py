@@ -31,7 +31,7 @@ class RecordedAnswers:
         self._items: list[_Recorded] = []
         self._lock = threading.Lock()
 
-    def add(self, action: str, response: dict[str, Any], *, service: Optional[str] = None,
+    def add(self, action: str, response: Any, *, service: Optional[str] = None,
             times: Optional[int] = None) -> None:
         if not action or not isinstance(response, dict):
             raise ValueError("a recorded answer needs an action and a response object")
@@ -45,8 +45,8 @@ class RecordedAnswers:
         if spec.get("clear"):
             self.clear()
             return
-        self.add(str(spec["action"]), spec["response"], service=spec.get("service"),
-                 times=spec.get("times"))
+        self.add(str(spec.get("action") or ""), spec.get("response"),
+                 service=spec.get("service"), times=spec.get("times"))
 
     def clear(self) -> None:
         with self._lock:
