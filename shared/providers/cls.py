@@ -252,7 +252,8 @@ class ClsProvider(TencentProvider):
         except ProviderError as exc:
             return ProviderError("cls", exc.code, f"{what} was cut off at the cap; {exc.detail}",
                                  retryable=False)
-        cut = [*task.remote.get("cut_off", []), str(info.get("ExportId"))]
+        held = parts[index]["ExportId"] if index is not None else task.remote.get("ExportId")
+        cut = [*task.remote.get("cut_off", []), str(held or info.get("ExportId"))]
         return PollResult(RemoteStatus.PENDING, resubmit=True, stage="re-split at the cap",
                           remote={"ExportId": None, "parts": new, "cut_off": cut,
                                   "log_count": sum(int(p["log_count"]) for p in new)})
