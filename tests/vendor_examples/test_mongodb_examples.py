@@ -57,9 +57,20 @@ def test_describe_log_download_tasks(mongo: MongodbProvider, sandbox: Any) -> No
     mine.remote = {"known_task_ids": []}
     mine.stage = "matching"
     record(sandbox, name)
-    # WHEN polled THEN the listed task is its own, finished but without its URL yet
+    asked: list[dict[str, Any]] = []
+    call = mongo.api.call
+
+    def noted(action: str, request: dict[str, Any]) -> Any:  # a spy: what was asked
+        asked.append(request)
+        return call(action, request)
+
+    mongo.api.call = noted  # type: ignore[method-assign]
+    # WHEN polled THEN the listing asks for the export's log window, as the example does
     outcome = mongo.poll([mine])[mine.id]
     want = EXAMPLES[name]
+    assert {(r["StartTime"], r["EndTime"]) for r in asked} == {
+        ("2024-03-07 09:22:15", "2024-03-07 15:33:15")}
+    # … and the listed task is its own, finished but without its URL yet
     assert not isinstance(outcome, ProviderError), outcome
     assert outcome.remote["TaskId"] == want["TaskId"]
     assert (outcome.status, outcome.stage, outcome.progress) == (
