@@ -43,6 +43,7 @@ from shared.providers.base import (
     content_type_of,
     create_once,
     tencent_ambiguous,
+    unexpected,
 )
 from shared.providers.cls_split import MAX_COUNT, next_part
 from shared.providers.tencent import TencentProvider
@@ -324,8 +325,11 @@ class ClsProvider(TencentProvider):
     @staticmethod
     def _to_result(info: dict[str, Any]) -> PollResult:
         status = STATUS.get(str(info.get("Status")))
-        if status is None:
-            return PollResult(RemoteStatus.PENDING, reason=f"unknown status {info.get('Status')}")
+        if status is None:  # not in the model: never taken for success, said in the stage
+            log.warning("cls: export %s answered an unknown Status %r; left as it was",
+                        info.get("ExportId"), info.get("Status"))
+            return PollResult(RemoteStatus.PENDING, stage=unexpected("status", info.get("Status")),
+                              reason=f"unknown status {info.get('Status')}")
         if status is RemoteStatus.READY:
             now = utcnow()
             return PollResult(status, progress=100, result={

@@ -55,6 +55,7 @@ from shared.providers.base import (
     create_once,
     poll_each,
     tencent_ambiguous,
+    unexpected,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
@@ -253,7 +254,7 @@ class DlcProvider(TencentProvider):
                 or state not in (*TASK_RUNNING, TASK_SUCCESS, TASK_FAILED, TASK_CANCELLED)):
             log.warning("dlc: task %s answered an unknown State %r; left as it was",
                         task.remote["TaskId"], state)
-            return PollResult(RemoteStatus.PENDING, stage="unexpected state",
+            return PollResult(RemoteStatus.PENDING, stage=unexpected("state", state),
                               reason=f"DLC answered an unknown task State {state!r}")
         if state == TASK_SUCCESS:
             if info.get("ResultExpired"):
@@ -309,9 +310,11 @@ class DlcProvider(TencentProvider):
             return PollResult(RemoteStatus.PENDING, stage=STAGE_DOWNLOAD, remote={
                 "DownloadId": answer.get("DownloadId") or task.remote["DownloadId"],
                 "forced": True})
-        return PollResult(RemoteStatus.PENDING, stage=STAGE_DOWNLOAD,
-                          reason=None if status in DOWNLOAD_PENDING
-                          else f"unknown download status {status!r}")
+        if status in DOWNLOAD_PENDING:
+            return PollResult(RemoteStatus.PENDING, stage=STAGE_DOWNLOAD)
+        log.warning("dlc: a result download answered an unknown Status %r", status)
+        return PollResult(RemoteStatus.PENDING, stage=unexpected("download status", status),
+                          reason=f"unknown download status {status!r}")
 
     def _download_info(self, download_id: str) -> dict[str, Any]:
         return self.api.call("DescribeResultDownload", {"DownloadId": download_id})
@@ -370,14 +373,11 @@ def _fmt(when: datetime) -> str:
 
 
 def _dlc_time(value: Any) -> datetime | None:
-    """A DLC time: ``TaskResponseInfo.CreateTime`` is a millisecond epoch string on the
-    data-structure page (``1611646962000``); request windows and older answers use
-    ``yyyy-mm-dd HH:MM:SS`` (Beijing time). None when it is neither."""
+    """A DLC time: epoch milliseconds (``TaskResponseInfo.CreateTime``, ``1611646962000``) or
+    seconds, or ``yyyy-mm-dd HH:MM:SS`` (Beijing time; request windows). None otherwise."""
     text = str(value or "").strip()
     if text.isdigit() and len(text) >= 10:
-        number = int(text)
-        return datetime.fromtimestamp(number / 1000 if number >= 10**11 else number,
-                                      tz=timezone.utc)
+        return datetime.fromtimestamp(int(text) / (1000 if len(text) > 11 else 1), timezone.utc)
     try:
         return datetime.strptime(text, DLC_TIME).replace(tzinfo=CHINA)
     except ValueError:

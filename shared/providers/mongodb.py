@@ -41,6 +41,7 @@ from shared.providers.base import (
     in_doubt,
     owned_elsewhere,
     tencent_ambiguous,
+    unexpected,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
@@ -226,7 +227,8 @@ class MongodbProvider(TencentProvider):
         if status is None:  # not in the model: never taken for success, said in the stage
             log.warning("mongodb: log task %s answered an unknown Status %r; left as it was",
                         info.get("TaskId"), raw)
-            return PollResult(RemoteStatus.PENDING, remote=remote, stage="unexpected status",
+            return PollResult(RemoteStatus.PENDING, remote=remote,
+                              stage=unexpected("status", raw),
                               reason=f"MongoDB answered an unknown Status {raw!r}")
         percent = info.get("Percent")
         progress = int(percent) if isinstance(percent, (int, float)) else None

@@ -44,6 +44,7 @@ from shared.providers.base import (
     owned_elsewhere,
     poll_each,
     tencent_ambiguous,
+    unexpected,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
@@ -199,7 +200,8 @@ class TcssProvider(TencentProvider):
         if status is None:  # not in the model: never taken for success, said in the stage
             log.warning("tcss: job %s answered an unknown ExportStatus %r; left as it was",
                         task.remote.get("JobId"), info.get("ExportStatus"))
-            return PollResult(RemoteStatus.PENDING, stage="unexpected status", reason=(
+            return PollResult(RemoteStatus.PENDING, stage=unexpected(
+                "status", info.get("ExportStatus")), reason=(
                 f"TCSS answered an unknown ExportStatus {info.get('ExportStatus')!r}"))
         if status is RemoteStatus.READY:
             url = str(info.get("DownloadURL") or "")  # the list has none: read when fetched

@@ -16,6 +16,7 @@ from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.providers.base import RateLimiter, RemoteStatus
+from shared.providers.cls import ClsProvider
 from shared.providers.dlc import STAGE_SQL, DlcProvider
 from shared.providers.mongodb import MongodbProvider
 from shared.providers.tcss import TcssProvider
@@ -41,7 +42,7 @@ def test_mongodb_unknown_status(sb: Sandbox, tencent: TencentSettings, status: A
         outcome = mongo.poll([task])[task.id]
     assert not isinstance(outcome, ProviderError), outcome
     assert outcome.status is RemoteStatus.PENDING and not outcome.result
-    assert outcome.stage == "unexpected status" and repr(status) in str(outcome.reason)
+    assert outcome.stage.startswith("unexpected status") and repr(status) in str(outcome.reason)
     assert "unknown Status" in caplog.text and "s3cr3t" not in caplog.text
 
 
@@ -54,7 +55,7 @@ def test_tcss_unknown_export_status(sb: Sandbox, tencent: TencentSettings) -> No
     task.remote["JobId"] = listing["List"][0]["JobID"]
     outcome = tcss.poll([task])[task.id]
     assert not isinstance(outcome, ProviderError), outcome
-    assert outcome.status is RemoteStatus.PENDING and outcome.stage == "unexpected status"
+    assert outcome.status is RemoteStatus.PENDING and outcome.stage.startswith("unexpected status")
     assert "PAUSED" in str(outcome.reason)
 
 
@@ -71,6 +72,32 @@ def test_dlc_unknown_task_state(sb: Sandbox, tencent: TencentSettings, state: An
     task.remote = {"TaskId": listing["TaskList"][0]["Id"], "own_task": False}
     outcome = dlc.poll([task])[task.id]
     assert not isinstance(outcome, ProviderError), outcome
-    assert outcome.status is RemoteStatus.PENDING and outcome.stage == "unexpected state"
+    assert outcome.status is RemoteStatus.PENDING and outcome.stage == f"unexpected state {state!r}"
     assert "DownloadId" not in outcome.remote
     assert sb.calls.get(("dlc", "CreateResultDownload"), 0) == 0
+
+
+def test_cls_unknown_export_status(sb: Sandbox, tencent: TencentSettings) -> None:
+    listing = copy.deepcopy(answer("tencent-DescribeExports-1.json"))
+    listing["Exports"][0]["Status"] = "Archiving"
+    serve(sb, "DescribeExports", listing)
+    cls = ClsProvider(tencent, limiter=RateLimiter(rate=1000))
+    task = ExportTask(provider="cls", params={"TopicId": listing["Exports"][0]["TopicId"]})
+    task.remote["ExportId"] = listing["Exports"][0]["ExportId"]
+    outcome = cls.poll([task])[task.id]
+    assert not isinstance(outcome, ProviderError), outcome
+    assert outcome.status is RemoteStatus.PENDING and not outcome.result
+    assert outcome.stage == "unexpected status 'Archiving'"
+
+
+def test_dlc_unknown_download_status(sb: Sandbox, tencent: TencentSettings) -> None:
+    download = copy.deepcopy(answer("tencent-DescribeResultDownload-1.json"))
+    download["Status"] = "paused"
+    serve(sb, "DescribeResultDownload", download)
+    dlc = DlcProvider(tencent, limiter=RateLimiter(rate=1000))
+    task = ExportTask(provider="dlc", params={"TaskId": "t-1"}, stage="download")
+    task.remote = {"TaskId": "t-1", "own_task": False, "DownloadId": "d-1"}
+    outcome = dlc.poll([task])[task.id]
+    assert not isinstance(outcome, ProviderError), outcome
+    assert outcome.status is RemoteStatus.PENDING and not outcome.result
+    assert outcome.stage == "unexpected download status 'paused'"
