@@ -8,6 +8,10 @@ The documented DescribeLogDownloadTasks example shows a finished task (``Status:
 ``Percent: 100``) with ``Url: ""``. Whether the URL fills in later is not documented:
 ``url_lag_s`` keeps a finished task's Url empty for that many seconds (``None``: filled at
 once; ``math.inf``: never), so both readings are tested.
+
+DescribeLogDownloadTasks' ``StartTime``/``EndTime`` select tasks by their log time range (the
+window they were created with), not by creation: the published example asks 09:22-15:33 and
+lists a task created 21:01. Overlap is the reading emulated (an assumption, SOURCES.md).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Every ``Create*ExportJob`` action of the SDK (plus CreateExportComplianceStatusL
 takes its own filters — passed through unchecked beyond being a JSON object — and returns
 ``JobId``. DescribeExportJobResult(JobId) reports RUNNING / SUCCESS / FAILURE with progress
 and ``DownloadURL``; DescribeExportJobDownloadURL(JobID) re-reads the URL;
-DescribeExportJobManageList lists the jobs.
+DescribeExportJobManageList lists the jobs, named as the published example shows
+(``LocalImage-253332865-343433341-1``: source, account, number), never after the action; its
+order is not documented (``list_order``: newest or oldest first).
 """
 
 from __future__ import annotations
