@@ -86,6 +86,11 @@ class ClsService:
         self.file_sizes: dict[str, int] = {}
         self.fail_next = 0  # the next this many exports fail, whatever their topic
         self.packing: Optional[str] = "tar.gz"  # None: plain files (file-server tests)
+        # The DescribeExports example lists ``export-<id>`` for the id CreateExport answered
+        # and no CreateTimestamp (SOURCES.md): ``listed_prefix = "export-"`` and
+        # ``create_timestamp = False`` answer that way.
+        self.listed_prefix = ""
+        self.create_timestamp = True
         self._seq = itertools.count()
         self._lock = threading.RLock()
         self.actions: dict[str, Callable[[Params], dict[str, Any]]] = {
@@ -143,9 +148,9 @@ class ClsService:
             known = self.sb.files.get(export.export_id)
             size = known.size if known is not None else export.size
             self.sb.files.remove(export.export_id)
-        return {
+        info: dict[str, Any] = {
             "TopicId": export.topic_id,
-            "ExportId": export.export_id,
+            "ExportId": self.listed_prefix + export.export_id,
             "Query": export.query,
             "FileName": export.file_name,
             "FileSize": size,
@@ -161,6 +166,9 @@ class ClsService:
             "DerivedFields": export.derived_fields,
             "CreateTimestamp": int(export.created * 1000),
         }
+        if not self.create_timestamp:
+            del info["CreateTimestamp"]
+        return info
 
     def _count(self, export: Export) -> int:
         """The logs a finished export holds: fixed when it is first seen finished."""
@@ -252,9 +260,9 @@ class ClsService:
             return {"Exports": [self.info(e, now) for e in page], "TotalCount": len(mine)}
 
     def delete_export(self, params: Params) -> dict[str, Any]:
-        export_id = params.text("ExportId", required=True, allow_empty=False)
-        with self._lock:
-            export = self.exports.pop(export_id or "", None)
+        export_id = params.text("ExportId", required=True, allow_empty=False) or ""
+        with self._lock:  # either form: the DeleteExport example sends the bare id
+            export = self.exports.pop(export_id.removeprefix("export-"), None)
         if export is None:
             raise ApiError("ResourceNotFound.ExportNotExist", f"export {export_id} does not exist")
         self.sb.files.remove(export.export_id)

@@ -20,6 +20,7 @@ from sandbox.dms import DmsService
 from sandbox.faults import Faults
 from sandbox.files import FileStore
 from sandbox.mongodb import MongoService
+from sandbox.recorded import RecordedAnswers
 from sandbox.scf import ScfService
 from sandbox.server import Handler
 from sandbox.ssm import SsmService
@@ -79,6 +80,7 @@ class Sandbox:
         self.topic_pattern = re.compile(topic_pattern)
         self.clock = Clock(time_scale)
         self.faults = Faults()
+        self.recorded = RecordedAnswers()  # published example answers served as our own
         self.files = FileStore()
         self.calls: dict[tuple[Optional[str], Optional[str]], int] = {}
         self.bytes_served: dict[str, int] = {}

@@ -38,7 +38,7 @@ MAX_STATEMENTS = 50
 CHINA = timezone(timedelta(hours=8))
 DAY = 86400.0
 # DescribeTasks time window (SDK DescribeTasksRequest): a span in (0, 30 days], data of the
-# last 45 days; StartTime defaults to 7 days ago (API page) or 45 (SDK): ``window_days``.
+# last 45 days; StartTime defaults to 45 days ago (``window_days``; an old page said 7).
 MAX_SPAN_DAYS = 30
 MAX_BACK_DAYS = 45
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -95,7 +95,9 @@ class DlcService:
         self.failing_databases: set[str] = set()
         self.broken_downloads = 0  # the next N downloads end in ``error``
         self.creds_ttl_s = 1800.0
-        self.window_days = 7  # DescribeTasks' default StartTime: 7 (API page) or 45 (SDK)
+        # DescribeTasks' default StartTime: 45 days back (settled by the documents since;
+        # an older API page said 7, still selectable here)
+        self.window_days = 45
         self._seq = itertools.count()
         self._lock = threading.RLock()
         self.actions: dict[str, Callable[[Params], dict[str, Any]]] = {
@@ -134,13 +136,16 @@ class DlcService:
         return {
             "Id": task.task_id,
             "DatabaseName": task.database,
-            "SQL": task.sql,
+            # the SQL as it was sent, base64 (TaskResponseInfo on the DLC data-structure page)
+            "SQL": base64.b64encode(task.sql.encode("utf-8")).decode("ascii"),
             "SQLType": "DQL",
             "State": state,
             "DataAmount": 0,
             "UsedTime": 0,
             "OutputPath": f"cosn://{BUCKET}/dlc-output/{task.task_id}/",
-            "CreateTime": _time(task.created),
+            # a millisecond epoch string, as the DLC data-structure page's TaskResponseInfo
+            # example shows it ("1611646962000")
+            "CreateTime": str(int(task.created * 1000)),
             "UpdateTime": _time(now),
             "Percentage": percent,
             "OutputMessage": "sandbox: query failed (Table not found)" if state == -1 else "",

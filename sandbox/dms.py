@@ -371,7 +371,7 @@ class DmsService:
         if body and "x-www-form-urlencoded" in (h.headers.get("Content-Type") or ""):
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         try:
-            result = handler(params)
+            result = self.sb.recorded.answer(self.service, action, lambda: handler(params))
         except DmsError as err:
             self._json(h, 200, {"RequestId": request_id, "Success": False,
                                 "ErrorCode": err.code, "ErrorMessage": err.message})

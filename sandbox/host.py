@@ -14,6 +14,7 @@ from sandbox.clock import Clock
 from sandbox.cos_auth import Credential
 from sandbox.faults import Faults
 from sandbox.files import FileStore
+from sandbox.recorded import RecordedAnswers
 
 
 class CosGrants(Protocol):
@@ -33,6 +34,7 @@ class Host(Protocol):
     clock: Clock
     faults: Faults
     files: FileStore
+    recorded: RecordedAnswers  # published example answers served instead of the emulator's
     queue_s: float  # seconds (sandbox time) a task spends queuing
     process_s: float  # … and processing
     file_size: int  # default size in bytes of result files

@@ -26,6 +26,8 @@ class Job:
     file_name: str
     params: dict[str, Any] = field(default_factory=dict)
     kind: int = 0
+    window: Optional[tuple[float, float]] = None  # a MongoDB task's log time range
+    name: str = ""  # a TCSS job's JobName
 
 
 def new_id(prefix: str = "") -> str:

@@ -8,12 +8,16 @@ The documented DescribeLogDownloadTasks example shows a finished task (``Status:
 ``Percent: 100``) with ``Url: ""``. Whether the URL fills in later is not documented:
 ``url_lag_s`` keeps a finished task's Url empty for that many seconds (``None``: filled at
 once; ``math.inf``: never), so both readings are tested.
+
+DescribeLogDownloadTasks' ``StartTime``/``EndTime`` select tasks by their log time range (the
+window they were created with), not by creation: the published example asks 09:22-15:33 and
+lists a task created 21:01. Overlap is the reading emulated (an assumption, SOURCES.md).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from sandbox.errors import ApiError
 from sandbox.jobs import Job, download_url, format_time, new_id, parse_time, phase
@@ -69,7 +73,8 @@ class MongoService:
                   size=self.file_sizes.get(instance_id, self.sb.file_size),
                   fails=instance_id in self.fail_instances, file_name=f"{task_id}.log",
                   params={k: params.data.get(k) for k in LIST_FIELDS},
-                  kind=1 if "E" in (params.data.get("LogLevels") or []) else 0)
+                  kind=1 if "E" in (params.data.get("LogLevels") or []) else 0,
+                  window=(start, end))
         with self._lock:
             self.tasks[task_id] = job
         return {"Status": 1}
@@ -108,13 +113,21 @@ class MongoService:
         now = self.sb.clock.now()
         with self._lock:
             mine = [j for j in self.tasks.values() if j.owner == instance_id
-                    and (start is None or j.created >= start)
-                    and (end is None or j.created <= end)]
+                    and self._in_range(j, start, end)]
         mine.sort(key=lambda j: j.created, reverse=True)
         # The SDK documents Offset as a page number (0-based here).
         first = offset * limit
         return {"TotalCount": len(mine),
                 "Tasks": [self.task_info(j, now) for j in mine[first:first + limit]]}
+
+    @staticmethod
+    def _in_range(job: Job, start: Optional[float], end: Optional[float]) -> bool:
+        """StartTime/EndTime select by the task's log time range, not its creation: the
+        published example asks 09:22-15:33 and lists a task created 21:01. A task is
+        listed when its range overlaps the asked one (assumption: overlap, not
+        containment; see SOURCES.md)."""
+        low, high = job.window or (job.created, job.created)
+        return (start is None or high >= start) and (end is None or low <= end)
 
     def delete(self, params: Params) -> dict[str, Any]:
         instance_id = self._instance(params)

@@ -150,6 +150,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise ValueError("body must be a JSON object")
             if path == "/_sandbox/faults":
                 self.sb.faults.add_from_json(spec)
+            elif path == "/_sandbox/recorded":
+                self.sb.recorded.add_from_json(spec)
             elif path == "/_sandbox/clock":
                 self.sb.clock.advance(float(spec.get("advance", 0)))
             elif path == "/_sandbox/fail_exports":
@@ -207,7 +209,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "lost_answer":
             self._drop()  # done, but the client never hears of it
             return
-        self._json({"Response": dict(result, RequestId=request_id)})
+        self._json({"Response": {"RequestId": request_id, **result}})
 
     def _dispatch(self, method: str, query: str, headers: dict[str, str], body: bytes,
                   service: Optional[str], action: Optional[str]) -> dict[str, Any]:
@@ -234,6 +236,9 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError("InvalidAction",
                            f"action {action} is not valid for version {version} "
                            f"(this service speaks {svc.version})")
+        recorded = self.sb.recorded.take(service, action)
+        if recorded is not None:  # a published example answer (sandbox.recorded)
+            return recorded
         if method == "GET":
             return handler(Params(dict(parse_qsl(query, keep_blank_values=True)), lenient=True))
         try:

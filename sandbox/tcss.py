@@ -4,7 +4,9 @@ Every ``Create*ExportJob`` action of the SDK (plus CreateExportComplianceStatusL
 takes its own filters — passed through unchecked beyond being a JSON object — and returns
 ``JobId``. DescribeExportJobResult(JobId) reports RUNNING / SUCCESS / FAILURE with progress
 and ``DownloadURL``; DescribeExportJobDownloadURL(JobID) re-reads the URL;
-DescribeExportJobManageList lists the jobs.
+DescribeExportJobManageList lists the jobs, named as the published example shows
+(``LocalImage-253332865-343433341-1``: source, account, number), never after the action; its
+order is not documented (``list_order``: newest or oldest first).
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ CREATE_ACTIONS = (
 EXPORT_STATUS = {"queued": "RUNNING", "running": "RUNNING", "succeeded": "SUCCESS",
                  "failed": "FAILURE"}
 FAILURE_MSG = "sandbox: export job failed"
+APP_ID = "1300000000"  # the account's APPID in job names
+
+
+def job_source(action: str) -> str:
+    """A job's ``Source``: the example shows ``LocalImage`` for an image export (the SDK's
+    ExportSource filter names LocalImage and RegistryImage); other kinds are named after
+    the action (assumption)."""
+    if action == "CreateImageExportJob":
+        return "LocalImage"
+    return action.removeprefix("Create").removesuffix("ExportJob").removesuffix("Job") or action
 
 
 class TcssService:
@@ -44,6 +56,9 @@ class TcssService:
         self.sb = sandbox
         self.jobs: dict[str, Job] = {}
         self.fail_actions: set[str] = set()  # Create* action names whose jobs fail
+        # DescribeExportJobManageList's order is not documented: "newest" or "oldest" first
+        self.list_order = "newest"
+        self._seq = 0
         self._lock = threading.Lock()
         self.actions: dict[str, Callable[[Params], dict[str, Any]]] = {
             name: partial(self.create, name) for name in CREATE_ACTIONS}
@@ -59,10 +74,14 @@ class TcssService:
         for name in ("Limit", "Offset"):
             params.integer(name, minimum=0)
         job_id = new_id("export-")
-        job = Job(job_id=job_id, owner=action, created=self.sb.clock.now(),
-                  size=self.sb.file_size, fails=action in self.fail_actions,
-                  file_name=f"{job_id}.jsonl", params=dict(params.data))
+        now = self.sb.clock.now()
         with self._lock:
+            self._seq += 1
+            # named like the listing example (``LocalImage-253332865-343433341-1``)
+            name = f"{job_source(action)}-{APP_ID}-{int(now)}-{self._seq}"
+            job = Job(job_id=job_id, owner=action, created=now,
+                      size=self.sb.file_size, fails=action in self.fail_actions,
+                      file_name=f"{job_id}.jsonl", params=dict(params.data), name=name)
             self.jobs[job_id] = job
         out: dict[str, Any] = {"JobId": job_id}
         if action == "CreateImageExportJob":
@@ -101,14 +120,26 @@ class TcssService:
         limit = params.integer("Limit", default=10, minimum=1, maximum=100)
         offset = params.integer("Offset", default=0, minimum=0)
         assert limit is not None and offset is not None  # noqa: S101
+        wanted: dict[str, set[str]] = {}
+        for item in params.items("Filters", item=dict) or []:
+            name = str(item.get("Name"))
+            if name not in ("ExportStatus", "ExportSource"):
+                raise ApiError("InvalidParameterValue", f"unsupported filter {name!r}")
+            wanted[name] = {str(v) for v in item.get("Values") or []}
         now = self.sb.clock.now()
         with self._lock:
-            jobs = sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)
+            jobs = sorted(self.jobs.values(), key=lambda j: j.created,
+                          reverse=self.list_order == "newest")
+        jobs = [j for j in jobs if all(
+            (EXPORT_STATUS[phase(j, now, self.sb.queue_s, self.sb.process_s)[0]]
+             if name == "ExportStatus" else job_source(j.owner)) in values
+            for name, values in wanted.items())]
         rows = []
         for job in jobs[offset:offset + limit]:
             stage, percent = phase(job, now, self.sb.queue_s, self.sb.process_s)
             rows.append({
-                "JobID": job.job_id, "JobName": job.owner, "Source": "sandbox",
+                "JobID": job.job_id, "JobName": job.name or job.job_id,
+                "Source": job_source(job.owner),
                 "ExportStatus": EXPORT_STATUS[stage], "ExportProgress": percent,
                 "FailureMsg": FAILURE_MSG if stage == "failed" else "",
                 "Timeout": format_time(job.created + 24 * 3600),

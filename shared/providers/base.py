@@ -79,6 +79,12 @@ def content_type_of(file_name: str | None) -> str | None:
     return next((kind for suffix, kind in ARCHIVE_TYPES if name.endswith(suffix)), None)
 
 
+def unexpected(what: str, value: Any) -> str:
+    """The stage of an export whose last answer held ``what`` = ``value``, which the vendor's
+    model does not have: said, never taken for success (``unexpected status 'PAUSED'``)."""
+    return f"unexpected {what} {str(repr(value))[:40]}"
+
+
 class RemoteStatus(str, Enum):
     PENDING = "pending"  # the vendor is still working on it
     WAITING = "waiting"  # waiting on a person (e.g. DMS approval): normal, not a failure

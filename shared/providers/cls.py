@@ -34,7 +34,7 @@ from tencentcloud.cls.v20201016 import cls_client, models
 from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
 from shared.model import ExportTask, Source, SourceSet, UrlSource
-from shared.providers import cls_split
+from shared.providers import cls_match, cls_split
 from shared.providers import schema as ps
 from shared.providers.base import (
     PollResult,
@@ -43,7 +43,7 @@ from shared.providers.base import (
     already_gone,
     content_type_of,
     create_once,
-    owned_elsewhere,
+    unexpected,
 )
 from shared.providers.cls_split import MAX_COUNT, next_part
 from shared.providers.tencent import TencentProvider
@@ -55,9 +55,6 @@ PAGE = 100  # DescribeExports' largest page
 URL_LIFETIME = timedelta(hours=1)
 URL_MARGIN = timedelta(minutes=5)  # re-read a URL this long before it lapses
 
-ADOPT_MARGIN = timedelta(minutes=5)  # clock skew allowed between Courier and CLS
-# the parameters that decide an export's content, as DescribeExports reports them
-SAME_EXPORT = ("Query", "From", "To", "Order", "Format", "Count", "SyntaxRule")
 
 STATUS = {
     "Queuing": RemoteStatus.PENDING,
@@ -270,7 +267,8 @@ class ClsProvider(TencentProvider):
         except ProviderError as exc:
             return ProviderError("cls", exc.code, f"{what} was cut off at the cap; {exc.detail}",
                                  retryable=False)
-        cut = [*task.remote.get("cut_off", []), str(info.get("ExportId"))]
+        held = parts[index]["ExportId"] if index is not None else task.remote.get("ExportId")
+        cut = [*task.remote.get("cut_off", []), str(held or info.get("ExportId"))]
         return PollResult(RemoteStatus.PENDING, resubmit=True, stage="re-split at the cap",
                           remote={"ExportId": None, "parts": new, "cut_off": cut,
                                   "log_count": sum(int(p["log_count"]) for p in new)})
@@ -311,33 +309,7 @@ class ClsProvider(TencentProvider):
 
     # --------------------------------------------------------------- helpers
     def _made_earlier(self, task: ExportTask, params: dict[str, Any]) -> Submission | None:
-        """The newest export of the topic with exactly these parameters (the task's, or one
-        part's), created since the task was accepted (less :data:`ADOPT_MARGIN`), not
-        failed or expired, and not another Courier export's (two exports with the same
-        parameters each get their own). A finished export reports as ``Count`` at most the
-        ``Count`` asked for."""
-        since_ms = int((task.created_at - ADOPT_MARGIN).timestamp() * 1000)
-        wanted = {name: params.get(name) for name in SAME_EXPORT}
-        offset = 0
-        while True:
-            page = self.api.call("DescribeExports", {"TopicId": task.params["TopicId"],
-                                                     "Offset": offset, "Limit": PAGE})
-            exports = page.get("Exports") or []
-            for info in exports:  # newest first
-                if int(info.get("CreateTimestamp") or 0) < since_ms:
-                    return None
-                same = all(info.get(name) == value for name, value in wanted.items()
-                           if name != "Count") and _same_count(info, wanted["Count"])
-                if (same and STATUS.get(str(info.get("Status"))) is not RemoteStatus.FAILED
-                        and not owned_elsewhere(info.get("ExportId"))):
-                    log.info("export %s: CLS export %s has this task's parameters and was made "
-                             "by an earlier, unanswered create; taking it over", task.id,
-                             info.get("ExportId"))
-                    return Submission(remote={"ExportId": str(info["ExportId"]),
-                                              "adopted": True})
-            offset += len(exports)
-            if not exports or offset >= int(page.get("TotalCount") or 0):
-                return None
+        return cls_match.made_earlier(self.api, task, params, PAGE, STATUS)
 
     def _find(self, topic_id: str, export_ids: set[str]) -> dict[str, dict[str, Any]]:
         found, broke = self._scan(topic_id, export_ids)
@@ -358,9 +330,7 @@ class ClsProvider(TencentProvider):
             except ProviderError as exc:
                 return found, exc
             exports = page.get("Exports") or []
-            for info in exports:
-                if info.get("ExportId") in export_ids:
-                    found[info["ExportId"]] = info
+            found.update(cls_match.keyed(exports, export_ids))
             offset += len(exports)
             if len(found) == len(export_ids) or not exports or offset >= int(
                     page.get("TotalCount") or 0):
@@ -369,8 +339,11 @@ class ClsProvider(TencentProvider):
     @staticmethod
     def _to_result(info: dict[str, Any]) -> PollResult:
         status = STATUS.get(str(info.get("Status")))
-        if status is None:
-            return PollResult(RemoteStatus.PENDING, reason=f"unknown status {info.get('Status')}")
+        if status is None:  # not in the model: never taken for success, said in the stage
+            log.warning("cls: export %s answered an unknown Status %r; left as it was",
+                        info.get("ExportId"), info.get("Status"))
+            return PollResult(RemoteStatus.PENDING, stage=unexpected("status", info.get("Status")),
+                              reason=f"unknown status {info.get('Status')}")
         if status is RemoteStatus.READY:
             now = utcnow()
             return PollResult(status, progress=100, result={
@@ -388,11 +361,3 @@ class ClsProvider(TencentProvider):
                 "the export expired at CLS (files are kept 3 days)" if expired
                 else "CLS reported the export as Failed"))
         return PollResult(status, stage=str(info.get("Status")).lower())
-
-
-
-def _same_count(info: dict[str, Any], wanted: Any) -> bool:
-    count = info.get("Count")
-    if info.get("Status") == "Completed":  # the logs it holds, at most the Count asked for
-        return isinstance(count, int) and isinstance(wanted, int) and count <= wanted
-    return bool(count == wanted)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -55,6 +55,15 @@ from shared.providers.base import (
     already_gone,
     create_once,
     poll_each,
+    unexpected,
+)
+from shared.providers.dlc_time import (
+    WINDOW_BACK,
+    WINDOW_MARGIN,
+    WINDOW_SPAN,
+    dlc_time,
+    fmt,
+    windows,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
@@ -80,15 +89,6 @@ TASK_FAILED = -1
 TASK_CANCELLED = -3
 DOWNLOAD_PENDING = frozenset({"init", "queue", "format", "compress"})
 DOWNLOAD_BROKEN = frozenset({"timeout", "error"})
-
-# DescribeTasks window: ≤ 30 days long, ≤ 45 days back; kept a day inside both, and a day of
-# margin before a task's creation, for clock skew and the zone of the times (Beijing time,
-# as DLC shows CreateTime: an assumption the margins make harmless).
-WINDOW_SPAN = timedelta(days=29)
-WINDOW_BACK = timedelta(days=44)
-WINDOW_MARGIN = timedelta(days=1)
-CHINA = timezone(timedelta(hours=8))
-DLC_TIME = "%Y-%m-%d %H:%M:%S"
 
 _COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-9-]+)"
                        r"\.myqcloud\.com$")
@@ -155,10 +155,10 @@ class DlcProvider(TencentProvider):
             for window in windows(None, utcnow()):
                 found = self._describe([params["TaskId"]], window)
                 if params["TaskId"] in found:
-                    created = _dlc_time(found[params["TaskId"]].get("CreateTime"))
+                    created = dlc_time(found[params["TaskId"]].get("CreateTime"))
                     return Submission(remote={
                         "TaskId": params["TaskId"], "own_task": False,
-                        "created": to_iso(created or _dlc_time(window["StartTime"]))},
+                        "created": to_iso(created or dlc_time(window["StartTime"]))},
                         stage=STAGE_SQL)
             raise ProviderError("dlc", "InvalidParameter.TaskNotFound",
                                 "DLC does not list the given TaskId (it lists tasks of the last "
@@ -191,8 +191,8 @@ class DlcProvider(TencentProvider):
     def _made_earlier(self, task: ExportTask) -> Submission | None:
         """The newest task running this export's SQL (see :mod:`dlc_lookup`)."""
         start = max(task.created_at - WINDOW_MARGIN, utcnow() - WINDOW_BACK)
-        found = dlc_lookup.find_task(self.api, task, start_time=_fmt(start),
-                                     parse_time=_dlc_time,
+        found = dlc_lookup.find_task(self.api, task, start_time=fmt(start),
+                                     parse_time=dlc_time,
                                      dead_states=(TASK_FAILED, TASK_CANCELLED))
         if found is None:
             return None
@@ -260,7 +260,13 @@ class DlcProvider(TencentProvider):
         if info is None:
             return PollResult(RemoteStatus.FAILED, retryable=own,
                               reason=f"DLC no longer lists task {task.remote['TaskId']}")
-        state = int(info.get("State") or 0)
+        state = info.get("State")
+        if (not isinstance(state, int) or isinstance(state, bool)
+                or state not in (*TASK_RUNNING, TASK_SUCCESS, TASK_FAILED, TASK_CANCELLED)):
+            log.warning("dlc: task %s answered an unknown State %r; left as it was",
+                        task.remote["TaskId"], state)
+            return PollResult(RemoteStatus.PENDING, stage=unexpected("state", state),
+                              reason=f"DLC answered an unknown task State {state!r}")
         if state == TASK_SUCCESS:
             if info.get("ResultExpired"):
                 return PollResult(RemoteStatus.FAILED, retryable=own,
@@ -315,9 +321,11 @@ class DlcProvider(TencentProvider):
             return PollResult(RemoteStatus.PENDING, stage=STAGE_DOWNLOAD, remote={
                 "DownloadId": answer.get("DownloadId") or task.remote["DownloadId"],
                 "forced": True})
-        return PollResult(RemoteStatus.PENDING, stage=STAGE_DOWNLOAD,
-                          reason=None if status in DOWNLOAD_PENDING
-                          else f"unknown download status {status!r}")
+        if status in DOWNLOAD_PENDING:
+            return PollResult(RemoteStatus.PENDING, stage=STAGE_DOWNLOAD)
+        log.warning("dlc: a result download answered an unknown Status %r", status)
+        return PollResult(RemoteStatus.PENDING, stage=unexpected("download status", status),
+                          reason=f"unknown download status {status!r}")
 
     def _download_info(self, download_id: str) -> dict[str, Any]:
         return self.api.call("DescribeResultDownload", {"DownloadId": download_id})
@@ -341,21 +349,6 @@ class DlcProvider(TencentProvider):
         })
 
 
-def windows(oldest: datetime | None, now: datetime) -> list[dict[str, str]]:
-    """DescribeTasks ``StartTime``/``EndTime`` to try, in order, for tasks created since
-    ``oldest`` (None: unknown, as far back as DLC lists). Without ``EndTime`` the service's
-    own "now" ends the window, so a clock ahead of ours loses nothing."""
-    recent = now - WINDOW_SPAN
-    if oldest is None:
-        older = now - WINDOW_BACK
-        return [{"StartTime": _fmt(recent)},
-                {"StartTime": _fmt(older), "EndTime": _fmt(older + WINDOW_SPAN)}]
-    start = max(oldest - WINDOW_MARGIN, now - WINDOW_BACK)
-    if start >= recent:
-        return [{"StartTime": _fmt(start)}]
-    return [{"StartTime": _fmt(start), "EndTime": _fmt(start + WINDOW_SPAN)}]
-
-
 def _chunks(tasks: list[ExportTask]) -> list[list[ExportTask]]:
     """Batches of at most ``BATCH`` tasks, oldest first, each inside one window."""
     out: list[list[ExportTask]] = []
@@ -369,17 +362,6 @@ def _chunks(tasks: list[ExportTask]) -> list[list[ExportTask]]:
 
 def _created(task: ExportTask) -> datetime:
     return from_iso(task.remote.get("created")) or task.created_at
-
-
-def _fmt(when: datetime) -> str:
-    return when.astimezone(CHINA).strftime(DLC_TIME)
-
-
-def _dlc_time(value: Any) -> datetime | None:
-    try:
-        return datetime.strptime(str(value or ""), DLC_TIME).replace(tzinfo=CHINA)
-    except ValueError:
-        return None
 
 
 def parse_cos_path(path: str, default_region: str) -> tuple[str, str, str]:

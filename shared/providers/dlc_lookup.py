@@ -64,7 +64,8 @@ def find_task(api: Any, task: ExportTask, *, start_time: str,
                     or info.get("DatabaseName") != params["DatabaseName"]
                     or (params.get("DataEngineName")
                         and info.get("DataEngineName") != params["DataEngineName"])
-                    or int(info.get("State") or 0) in dead_states
+                    or not isinstance(info.get("State"), int)  # outside the model: not ours
+                    or info["State"] in dead_states
                     or owned_elsewhere(info["Id"])):
                 continue
             found.append((made, str(info["Id"])))

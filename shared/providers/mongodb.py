@@ -12,16 +12,19 @@ attempts while the create is in doubt: after a lost answer, or a kill before the
 stored, the task the lost call made is the one listed now and not before, owned by no other
 export — it is adopted rather than orphaned next to a second one.
 
-Polling lists the instance's tasks once for all pending exports of that instance, bounded by
-the listing's ``StartTime``/``EndTime`` (the tasks' creation times, read as Beijing time — an
-assumption the SDK does not settle, so the window is widened by :data:`LIST_MARGIN` on both
-sides), and stops as soon as every wanted task is seen. A page that fails keeps what the
-pages before it found.
+Polling lists the instance's tasks once for all pending exports of that instance and stops
+as soon as every wanted task is seen. A page that fails keeps what the pages before it found.
+The listing's ``StartTime``/``EndTime`` are a log time range, not the tasks' creation times:
+the only published example asks 2024-03-07 09:22–15:33 and lists a task created 21:01. How
+the service matches a task's range against them is not documented, so every listing asks
+with the span of the exports' own log windows (:func:`log_span`), which holds each of them
+whether it is matched by overlap or by containment, and pages by ``Offset``/``Limit``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from tencentcloud.mongodb.v20190725 import models, mongodb_client
@@ -38,15 +41,16 @@ from shared.providers.base import (
     create_once,
     in_doubt,
     owned_elsewhere,
+    unexpected,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
 
+log = logging.getLogger(__name__)
+
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 PAGE = 100
 MAX_WINDOW = timedelta(days=7)
-LIST_MARGIN = timedelta(days=1)  # around the creation times a listing is bounded to
-BEIJING = timezone(timedelta(hours=8))
 LIST_FIELDS = ("NodeNames", "LogComponents", "LogLevels", "LogIds", "LogConnections",
                "LogDetailParams")
 # The documented DescribeLogDownloadTasks answer shows a finished task (Status 2, Percent
@@ -107,7 +111,7 @@ class MongodbProvider(TencentProvider):
         one may have made the task)."""
         if "known_task_ids" in task.remote and in_doubt(task, self.ambiguous):
             return {}
-        return {"known_task_ids": sorted(self._tasks(task.params["InstanceId"]))}
+        return {"known_task_ids": sorted(self._tasks(task))}
 
     def create(self, task: ExportTask) -> Submission:
         def call() -> Submission:
@@ -133,7 +137,7 @@ class MongodbProvider(TencentProvider):
     def _new_tasks(self, task: ExportTask) -> list[str]:
         """Ids listed now, not before the call, owned by no other export; oldest first."""
         known = set(task.remote.get("known_task_ids") or [])
-        listing = self._tasks(task.params["InstanceId"])
+        listing = self._tasks(task)
         return [tid for _, tid in sorted((info.get("CreateTime") or "", tid)
                                          for tid, info in listing.items()
                                          if tid not in known and not owned_elsewhere(tid))]
@@ -146,8 +150,7 @@ class MongodbProvider(TencentProvider):
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
         taken = {t.remote["TaskId"] for t in tasks if t.remote.get("TaskId")}
         matching = any(not t.remote.get("TaskId") for t in tasks)
-        since = min(t.created_at for t in tasks) - LIST_MARGIN
-        listing, broke = self._scan(tasks[0].params["InstanceId"], since,
+        listing, broke = self._scan(tasks[0].params["InstanceId"], log_span(tasks),
                                     None if matching else taken)
         results: dict[str, PollResult | ProviderError] = {}
         for task in sorted(tasks, key=lambda t: t.created_at):
@@ -179,7 +182,7 @@ class MongodbProvider(TencentProvider):
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
         url = task.result.get("url")
         if refresh or not url:
-            info = self._tasks(task.params["InstanceId"]).get(task.remote["TaskId"])
+            info = self._tasks(task).get(task.remote["TaskId"])
             if not info or not info.get("Url"):
                 raise ProviderError("mongodb", "NoUrl", "the log task has no download URL",
                                     retryable=False)
@@ -195,21 +198,20 @@ class MongodbProvider(TencentProvider):
                                                         "TaskId": task.remote["TaskId"]})
 
     # --------------------------------------------------------------- helpers
-    def _tasks(self, instance: str) -> dict[str, dict[str, Any]]:
-        """Every log task of the instance (the error of a page that fails is raised)."""
-        found, broke = self._scan(instance, None, None)
+    def _tasks(self, task: ExportTask) -> dict[str, dict[str, Any]]:
+        """The instance's log tasks listed for ``task``'s log window (the error of a page
+        that fails is raised)."""
+        found, broke = self._scan(task.params["InstanceId"], log_span([task]), None)
         if broke is not None:
             raise broke
         return found
 
-    def _scan(self, instance: str, since: datetime | None, wanted: set[str] | None
+    def _scan(self, instance: str, window: dict[str, str], wanted: set[str] | None
               ) -> tuple[dict[str, dict[str, Any]], ProviderError | None]:
-        """The instance's log tasks created since ``since`` (None: all), paging until every
+        """The instance's log tasks listed for the log ``window``, paging until every
         ``wanted`` id is seen (None: to the end); with the error that broke the paging off,
         if one did. ``Offset`` is a page number (the SDK says 页码); paging also stops on a
         short page, a page with nothing new, or the total."""
-        window = {} if since is None else {
-            "StartTime": _beijing(since), "EndTime": _beijing(utcnow() + LIST_MARGIN)}
         found: dict[str, dict[str, Any]] = {}
         page_no = 0
         while True:
@@ -232,7 +234,14 @@ class MongodbProvider(TencentProvider):
     @staticmethod
     def _to_result(task: ExportTask, info: dict[str, Any],
                    remote: dict[str, Any]) -> PollResult:
-        status = STATUS.get(int(info.get("Status") or 0), RemoteStatus.PENDING)
+        raw = info.get("Status")
+        status = STATUS.get(raw) if isinstance(raw, int) and not isinstance(raw, bool) else None
+        if status is None:  # not in the model: never taken for success, said in the stage
+            log.warning("mongodb: log task %s answered an unknown Status %r; left as it was",
+                        info.get("TaskId"), raw)
+            return PollResult(RemoteStatus.PENDING, remote=remote,
+                              stage=unexpected("status", raw),
+                              reason=f"MongoDB answered an unknown Status {raw!r}")
         percent = info.get("Percent")
         progress = int(percent) if isinstance(percent, (int, float)) else None
         if status is RemoteStatus.READY:
@@ -245,7 +254,7 @@ class MongodbProvider(TencentProvider):
         if status is RemoteStatus.FAILED:
             return PollResult(status, remote=remote, retryable=True,
                               reason="MongoDB reported the log download task as failed")
-        stage = "running" if int(info.get("Status") or 0) == 1 else "queued"
+        stage = "running" if raw == 1 else "queued"
         return PollResult(status, progress=progress, remote=remote, stage=stage)
 
 
@@ -266,8 +275,14 @@ def _without_url(task: ExportTask, info: dict[str, Any], remote: dict[str, Any])
                       next_poll_s=URL_POLL_S)
 
 
-def _beijing(moment: datetime) -> str:
-    return moment.astimezone(BEIJING).strftime(TIME_FORMAT)
+def log_span(tasks: list[ExportTask]) -> dict[str, str]:
+    """``StartTime``/``EndTime`` for a listing that holds every one of ``tasks``: from the
+    earliest start of their log windows to the latest end (each task's own window when
+    there is one). Never the creation times: a log range older than a day would be missed."""
+    starts = [_parse_time(t.params["StartTime"], "params.StartTime") for t in tasks]
+    ends = [_parse_time(t.params["EndTime"], "params.EndTime") for t in tasks]
+    return {"StartTime": min(starts).strftime(TIME_FORMAT),
+            "EndTime": max(ends).strftime(TIME_FORMAT)}
 
 
 def _parse_time(value: str, field: str) -> datetime:

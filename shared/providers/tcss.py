@@ -10,18 +10,22 @@ once for all pending jobs, stopping once every wanted job is seen; a job it does
 asked for by ``DescribeExportJobResult``. A finished job's URL is read when the file is
 fetched (``DescribeExportJobDownloadURL``), so it is fresh when used.
 
-The create actions take no idempotency token, and the listing shows no job's parameters.
-Creates are therefore serialised per account (``serial_key``) and the first page of the
-listing is stored with the export before the call (``prepare``). After an answer that leaves
-open whether the job was made, or a kill before its id was stored, the job is the one listed
-now and not before, owned by no other export (one named like the action first, the oldest
-first). A job made meanwhile by someone outside Courier can be mistaken for it: the listing
-cannot tell them apart.
+The create actions take no idempotency token, and the listing shows no job's parameters,
+no documented order, and job names of its own (``LocalImage-253332865-…``), never the
+action. Creates are therefore serialised per account (``serial_key``), and the listing (up
+to :data:`LOOK_PAGES` pages) and the time are stored with the export before the call
+(``prepare``). After an answer that leaves open whether the job was made, or a kill before
+its id was stored, the job is the one listed now and not before, inserted since the call
+(``InsertTime``, zone unknown: :data:`INSERT_MARGIN`), owned by no other export. Exactly one
+such job is adopted; none means the call made nothing; more than one (someone else made a
+job meanwhile) is refused with ``TcssJobAmbiguous`` rather than risk delivering another
+job's file.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,9 +44,12 @@ from shared.providers.base import (
     in_doubt,
     owned_elsewhere,
     poll_each,
+    unexpected,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
+
+log = logging.getLogger(__name__)
 
 # Every export-job create action the SDK offers (read from tcss_client at import).
 ACTIONS = frozenset(
@@ -52,7 +59,10 @@ ACTIONS = frozenset(
 )
 URL_LIFETIME = timedelta(minutes=10)  # not documented; assume short and re-read when refused
 PAGE = 100  # DescribeExportJobManageList's largest page
-LOOK_PAGES = 5  # how far back a create left in doubt looks for the job it made
+LOOK_PAGES = 5  # how much of the listing a create left in doubt compares (no known order)
+INSERT_MARGIN = timedelta(hours=9)  # InsertTime's zone (Beijing?) is not documented
+INSERT_FORMAT = "%Y-%m-%d %H:%M:%S"
+BEIJING = timezone(timedelta(hours=8))
 
 STATUS = {"SUCCESS": RemoteStatus.READY, "FAILURE": RemoteStatus.FAILED,
           "RUNNING": RemoteStatus.PENDING}
@@ -77,8 +87,8 @@ class TcssProvider(TencentProvider):
     service = "tcss"
     params_schema = PARAMS_SCHEMA
     sdk = (tcss_client.TcssClient, models)
-    create_check = ("DescribeExportJobManageList: a job listed now and not just before the "
-                    "call, owned by no other export (the listing shows no parameters)")
+    create_check = ("DescribeExportJobManageList: the one job listed now and not before the "
+                    "call, inserted since it, owned by no other export (several: refused)")
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         p = Params(params, known=ps.fields(PARAMS_SCHEMA))
@@ -98,12 +108,12 @@ class TcssProvider(TencentProvider):
         return "tcss-create"  # one account-wide listing tells the new job apart
 
     def prepare(self, task: ExportTask) -> dict[str, Any]:
-        """The jobs listed before the call (kept from the attempt before when in doubt)."""
+        """The jobs listed before the call, and when it was made (kept from the attempt
+        before when in doubt)."""
         if "jobs_before" in task.remote and in_doubt(task, self.ambiguous):
             return {}
-        page = self.api.call("DescribeExportJobManageList", {"Offset": 0, "Limit": PAGE})
-        return {"jobs_before": [str(row["JobID"]) for row in page.get("List") or []
-                                if row.get("JobID")]}
+        asked_at = to_iso(utcnow())
+        return {"jobs_before": sorted(self._listed()), "asked_at": asked_at}
 
     def create(self, task: ExportTask) -> Submission:
         def call() -> Submission:
@@ -122,23 +132,37 @@ class TcssProvider(TencentProvider):
         return remote.get("JobId")
 
     def _made_earlier(self, task: ExportTask) -> Submission | None:
-        """The job listed now that was not listed before the call and no other export owns:
-        one named like the action first, then the oldest (the closest to the call)."""
+        """The one job listed now, not before the call, inserted since it and owned by no
+        other export; None when there is none; refused when there are several."""
         before = set(task.remote.get("jobs_before") or [])
-        fresh: list[dict[str, Any]] = []
+        asked = from_iso(task.remote.get("asked_at"))
+        fresh = [row for job_id, row in self._listed().items()
+                 if job_id not in before and not owned_elsewhere(job_id)
+                 and (asked is None or _inserted_since(row, asked))]
+        if not fresh:
+            return None
+        if len(fresh) > 1:
+            ids = ", ".join(sorted(str(row["JobID"]) for row in fresh)[:5])
+            raise ProviderError("tcss", "TcssJobAmbiguous", (
+                f"{task.params['Action']} may have made a job before its answer was lost, "
+                f"but {len(fresh)} new jobs are listed ({ids}) and TCSS shows no job's "
+                "parameters: none is taken, so that no other job's file is delivered, and "
+                "none is made again. Check the jobs in the TCSS console"), retryable=False)
+        log.info("export %s: TCSS job %s was made by an earlier, unanswered create; taking "
+                 "it over", task.id, fresh[0]["JobID"])
+        return Submission(remote={"JobId": str(fresh[0]["JobID"]), "adopted": True})
+
+    def _listed(self) -> dict[str, dict[str, Any]]:
+        """Every job of the first :data:`LOOK_PAGES` pages of the listing, by id."""
+        rows: dict[str, dict[str, Any]] = {}
         for page_no in range(LOOK_PAGES):
             page = self.api.call("DescribeExportJobManageList",
                                  {"Offset": page_no * PAGE, "Limit": PAGE})
-            rows = page.get("List") or []
-            fresh += [row for row in rows if row.get("JobID")
-                      and str(row["JobID"]) not in before and not owned_elsewhere(row["JobID"])]
-            if len(rows) < PAGE or any(str(row.get("JobID")) in before for row in rows):
-                break  # newest first: past this page every job was there before
-        if not fresh:
-            return None
-        named = [row for row in fresh if row.get("JobName") == task.params["Action"]]
-        job = (named or fresh)[-1]
-        return Submission(remote={"JobId": str(job["JobID"]), "adopted": True})
+            items = page.get("List") or []
+            rows.update((str(row["JobID"]), row) for row in items if row.get("JobID"))
+            if len(items) < PAGE or (page_no + 1) * PAGE >= int(page.get("TotalCount") or 0):
+                break
+        return rows
 
     def group_key(self, task: ExportTask) -> str:
         return "tcss:jobs"  # one listing holds every export job of the account
@@ -180,8 +204,14 @@ class TcssProvider(TencentProvider):
 
     @staticmethod
     def _to_result(task: ExportTask, info: dict[str, Any]) -> PollResult:
-        status = STATUS.get(str(info.get("ExportStatus")), RemoteStatus.PENDING)
+        status = STATUS.get(str(info.get("ExportStatus")))
         progress = info.get("ExportProgress")
+        if status is None:  # not in the model: never taken for success, said in the stage
+            log.warning("tcss: job %s answered an unknown ExportStatus %r; left as it was",
+                        task.remote.get("JobId"), info.get("ExportStatus"))
+            return PollResult(RemoteStatus.PENDING, stage=unexpected(
+                "status", info.get("ExportStatus")), reason=(
+                f"TCSS answered an unknown ExportStatus {info.get('ExportStatus')!r}"))
         if status is RemoteStatus.READY:
             url = str(info.get("DownloadURL") or "")  # the list has none: read when fetched
             result: dict[str, Any] = {"file_name": _file_name(task, url)}
@@ -212,6 +242,16 @@ class TcssProvider(TencentProvider):
 def _file_name(task: ExportTask, url: str) -> str:
     return PurePosixPath(urlsplit(url).path).name or (
         f"{task.params['Action']}-{task.remote['JobId']}")
+
+
+def _inserted_since(row: dict[str, Any], asked: datetime) -> bool:
+    """Whether a listed job may have been inserted at or after ``asked`` (an unreadable
+    ``InsertTime`` cannot rule it out)."""
+    try:
+        inserted = datetime.strptime(str(row.get("InsertTime") or ""), INSERT_FORMAT)
+    except ValueError:
+        return True
+    return inserted.replace(tzinfo=BEIJING) >= asked - INSERT_MARGIN
 
 
 def _percent(value: Any) -> int | None:

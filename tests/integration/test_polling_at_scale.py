@@ -112,20 +112,23 @@ def test_a_tick_over_one_huge_group_stops_at_its_deadline_and_releases_the_rest(
 
 
 def test_mongodb_paging_stops_once_all_are_found(bundle: Bundle, sandbox: Any) -> None:
-    from sandbox.jobs import Job
+    from sandbox.jobs import Job, parse_time
 
-    # GIVEN an instance with 400 finished log tasks, two of them pending in Courier and
-    # both on the listing's first page (newest first)
+    # GIVEN an instance with 400 finished log tasks of one log window, two of them pending
+    # in Courier and both on the listing's first page (newest first)
     instance = "cmgo-paging1"
     start = sandbox.clock.now() - 600
+    params = {"InstanceId": instance, "StartTime": "2026-11-21 00:00:00",
+              "EndTime": "2026-11-21 06:00:00"}
+    window = (parse_time("StartTime", params["StartTime"]),
+              parse_time("EndTime", params["EndTime"]))
     job_ids = []
     for i in range(400):
         job_id = uuid.uuid4().hex
         sandbox.mongodb.tasks[job_id] = Job(job_id=job_id, owner=instance, created=start + i,
-                                            size=64, fails=False, file_name=f"{job_id}.log")
+                                            size=64, fails=False, file_name=f"{job_id}.log",
+                                            window=window)  # type: ignore[arg-type]
         job_ids.append(job_id)
-    params = {"InstanceId": instance, "StartTime": "2026-11-21 00:00:00",
-              "EndTime": "2026-11-21 06:00:00"}
     wanted = [submitted(bundle, "mongodb", params, {"TaskId": job_ids[-3]}),
               submitted(bundle, "mongodb", params, {"TaskId": job_ids[-60]})]
     provider = bundle.providers.get("mongodb")

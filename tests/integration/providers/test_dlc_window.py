@@ -15,7 +15,8 @@ from tencentcloud.dlc.v20210125 import dlc_client, models
 from sandbox import Sandbox
 from shared.errors import ProviderError
 from shared.providers.base import RemoteStatus
-from shared.providers.dlc import DlcProvider, windows
+from shared.providers.dlc import DlcProvider
+from shared.providers.dlc_time import windows
 from tests.integration.providers.drive import step, submit
 from tests.integration.sandbox.sandbox_support import profile
 

@@ -1,0 +1,21 @@
+"""Providers pointed at a fresh sandbox through their vendors' real SDKs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.config import TencentSettings
+from shared.pacing import RateLimiter
+
+
+@pytest.fixture
+def tencent(sandbox: Any) -> TencentSettings:
+    secret_id, secret_key = sandbox.credentials
+    return TencentSettings(secret_id, secret_key, endpoint=sandbox.url)
+
+
+@pytest.fixture
+def limiter() -> RateLimiter:
+    return RateLimiter(rate=1000)
