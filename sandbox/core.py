@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from sandbox.clock import Clock
 from sandbox.cls import ClsService
+from sandbox.conformance import Conformance
 from sandbox.cos_objects import CosObjects
 from sandbox.dlc import DlcService
 from sandbox.dms import DmsService
@@ -57,6 +58,8 @@ class Sandbox:
     ``secret_key`` / ``credentials``. Default: one pair, ``SECRET_ID`` / ``SECRET_KEY``.
     ``topic_pattern``: regular expression (full match) of the CLS TopicIds that exist, besides
     those in ``missing_topics``.
+    ``conformance``: ``"strict"`` holds every answer against the vendor SDK's model
+    (:mod:`sandbox.conformance`; default: ``SANDBOX_CONFORMANCE``), ``"off"`` does not.
     """
 
     def __init__(self, port: int = 0, queue_s: float = 1.0, process_s: float = 2.0,
@@ -64,7 +67,7 @@ class Sandbox:
                  rate_limit: Optional[int] = DEFAULT_RATE_LIMIT, verbose: bool = False,
                  time_scale: float = 1.0,
                  keys: Optional[Sequence[tuple[str, str]]] = None,
-                 topic_pattern: str = r"topic-.+") -> None:
+                 topic_pattern: str = r"topic-.+", conformance: Optional[str] = None) -> None:
         self.host = host
         self.port = int(port)
         self.queue_s = float(queue_s)
@@ -80,6 +83,7 @@ class Sandbox:
         self.clock = Clock(time_scale)
         self.faults = Faults()
         self.files = FileStore()
+        self.conformance = Conformance(conformance)
         self.calls: dict[tuple[Optional[str], Optional[str]], int] = {}
         self.bytes_served: dict[str, int] = {}
         # every Create* call that took effect (lost answers included), in order:

@@ -377,10 +377,12 @@ class DmsService:
                                 "ErrorCode": err.code, "ErrorMessage": err.message})
             return
         self.sb.record_made(self.service, action, params, result)
+        answer = {"RequestId": request_id, "Success": True, **result}
+        self.sb.conformance.dms(action, params, answer)
         if fault is not None and fault.kind == "lost_answer":
             h._drop()  # done, but the client never hears of it
             return
-        self._json(h, 200, {"RequestId": request_id, "Success": True, **result})
+        self._json(h, 200, answer)
 
     @staticmethod
     def _json(h: Any, status: int, payload: dict[str, Any]) -> None:

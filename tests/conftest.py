@@ -15,6 +15,24 @@ import pytest
 
 from shared.config import Settings
 
+# Every sandbox in the suite holds its answers against the vendor SDKs' models
+# (sandbox/conformance.py); a subprocess sandbox inherits the setting.
+os.environ.setdefault("SANDBOX_CONFORMANCE", "strict")
+
+
+@pytest.fixture(autouse=True)
+def sandbox_conformance() -> Iterator[None]:
+    """Fail the test during which a sandbox answered (or accepted a request) outside the
+    vendor SDK's model of the action, naming the action and the field."""
+    from sandbox import conformance
+
+    conformance.drain()
+    yield
+    problems = conformance.drain()
+    if problems:
+        pytest.fail("the sandbox departed from the vendor SDK's model:\n  "
+                    + "\n  ".join(dict.fromkeys(problems)), pytrace=False)
+
 
 @pytest.fixture(autouse=True)
 def shared_logger_restored() -> Iterator[None]:
