@@ -183,7 +183,7 @@ def check_tencent_request(service: str, version: str, action: str, params: dict[
 
 # -- Alibaba DMS (Tea models) ----------------------------------------------------------------
 
-_TEA_KEY = re.compile(r"result\['(\w+)'\] = self\.(\w+)")
+_TEA_KEY = re.compile(r"result\['(\w+)'\] = (?:self\.(\w+)|(?:\[\]|\{\})\s*if self\.(\w+))")
 _TEA_SCALARS = {"str": "str", "int": "int", "float": "float", "bool": "bool", "Any": "any"}
 
 
@@ -197,8 +197,8 @@ def _dms_obj(name: str) -> Obj | None:
     def load() -> dict[str, Any]:
         hints = {p.name: str(p.annotation)
                  for p in inspect.signature(cls.__init__).parameters.values()}
-        return {wire: _tea_type(hints.get(attr, "Any"))
-                for wire, attr in _TEA_KEY.findall(inspect.getsource(cls.to_map))}
+        return {wire: _tea_type(hints.get(attr or listed, "Any"))
+                for wire, attr, listed in _TEA_KEY.findall(inspect.getsource(cls.to_map))}
     return Obj(name, load)
 
 
