@@ -30,10 +30,9 @@ SECRET_ID = "AKIDsandbox"
 SECRET_KEY = "sandbox-secret-key"  # noqa: S105 - the sandbox's published test credential
 DEFAULT_RATE_LIMIT = 20
 # Services whose actions take X-TC-Region as required: the DLC and MongoDB API pages mark
-# Region "Yes", as the common-parameter page does for every API not saying otherwise (CLS);
-# the TCSS pages say "This parameter is not required"; the China GetSecretValue page marks
-# it "是" (SSM). See SOURCES.md.
-REGIONAL_SERVICES = frozenset({"cls", "dlc", "mongodb", "ssm"})
+# Region "Yes"; the CLS and TCSS pages say "This parameter is not required"; the China
+# GetSecretValue page marks it "是" (SSM). See SOURCES.md.
+REGIONAL_SERVICES = frozenset({"dlc", "mongodb", "ssm"})
 
 
 class _Server(ThreadingHTTPServer):
