@@ -57,6 +57,8 @@ URL_LIFETIME = timedelta(hours=1)
 URL_MARGIN = timedelta(minutes=5)  # re-read a URL this long before it lapses
 
 ADOPT_MARGIN = timedelta(minutes=5)  # clock skew allowed between Courier and CLS
+# SearchLog's QueryString is at most 12 KB (SDK SearchLogRequest: "最大长度为12KB")
+MAX_QUERY_BYTES = 12 * 1024
 # the parameters that decide an export's content, as DescribeExports reports them
 SAME_EXPORT = ("Query", "From", "To", "Order", "Format", "Count", "SyntaxRule")
 
@@ -98,6 +100,10 @@ class ClsProvider(TencentProvider):
         if "|" in out["Query"]:
             raise ValidationError("params.Query", "log export takes a search query without "
                                   "SQL (nothing after '|')")
+        if len(count_query(out["Query"]).encode("utf-8")) > MAX_QUERY_BYTES:
+            raise ValidationError("params.Query", "is too long: CLS takes a search statement "
+                                  f"of at most {MAX_QUERY_BYTES} bytes (12 KB), including the "
+                                  "log count Courier appends to it")
         return out
 
     def group_key(self, task: ExportTask) -> str:
@@ -181,10 +187,9 @@ class ClsProvider(TencentProvider):
 
     def count_logs(self, params: dict[str, Any]) -> int:
         """How many logs of the topic match ``Query`` in ``[From, To)``."""
-        search = str(params.get("Query") or "*").strip() or "*"
         answer = self.api.call("SearchLog", {
             "TopicId": params["TopicId"], "From": params["From"], "To": params["To"],
-            "QueryString": f"{search} | select count(*) as log_count",
+            "QueryString": count_query(params.get("Query")),
             "QuerySyntax": params.get("SyntaxRule", 1), "UseNewAnalysis": True,
             "SamplingRate": 1})
         try:
@@ -382,3 +387,9 @@ def _same_count(info: dict[str, Any], wanted: Any) -> bool:
     if info.get("Status") == "Completed":  # the logs it holds, at most the Count asked for
         return isinstance(count, int) and isinstance(wanted, int) and count <= wanted
     return bool(count == wanted)
+
+
+def count_query(query: Any) -> str:
+    """SearchLog's QueryString counting the logs an export's ``Query`` matches."""
+    search = str(query or "*").strip() or "*"
+    return f"{search} | select count(*) as log_count"
