@@ -61,6 +61,7 @@ OPTIONAL_ENV = {
     "ALIBABA_CLOUD_SECURITY_TOKEN": "only with temporary Alibaba credentials",
     "ALIBABA_CLOUD_REGION_ID": "only for the dms provider (default cn-hangzhou)",
     "TENCENTCLOUD_SESSIONTOKEN": "only with temporary Tencent credentials",
+    "TENCENTCLOUD_APPID": "only for DLC results whose bucket is named without its APPID",
     "COURIER_CLOUDWATCH_BUCKET": "only for the cloudwatch provider (its staging bucket)",
     "COURIER_CLOUDWATCH_PREFIX": "the default staging prefix courier-staging",
     "COURIER_CLOUDWATCH_ENDPOINT": "sandbox only: another CloudWatch Logs endpoint",

@@ -14,7 +14,9 @@ Knobs: ``sb.clock.advance(s)`` / ``Sandbox(time_scale=x)`` (tasks progress by sa
 ``sb.set_file_size(topic, n)``, ``sb.missing_topics``, ``sb.fail_log_downloads(instance)``,
 ``sb.fail_export_jobs(action)``, ``sb.issue_role_keys(ttl_s)`` (temporary keys that need
 their X-TC-Token), ``sb.regional_services`` (services refusing a request without
-X-TC-Region), ``sb.site`` ("intl" / "china": the API domain a proxied request must name).
+X-TC-Region), ``sb.site`` ("intl" / "china": the API domain a proxied request must name),
+``Sandbox(conformance="strict")`` / ``SANDBOX_CONFORMANCE`` (answers held against the SDK
+models: ``sb.conformance.problems``).
 Records: ``sb.calls`` {(service, action): n}, ``sb.made`` (every Create* call that took
 effect: service, action, request, answer), ``sb.scf.take_event(name)`` (queued asynchronous
 invocations) and

@@ -23,12 +23,13 @@ from __future__ import annotations
 import collections
 import hashlib
 import hmac
+import json
 import re
 import threading
 import time
 from calendar import timegm
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, quote
 
 ALGORITHM = "ACS3-HMAC-SHA256"
@@ -153,3 +154,20 @@ def verify(method: str, path: str, query: str, get_all: Callable[[str], list[str
         raise AcsError(400, "SignatureNonceUsed", "Specified signature nonce was used "
                                                   "already.")
     return key
+
+
+def answer_json(h: Any, status: int, payload: dict[str, Any]) -> None:
+    """Send an RPC answer (flat JSON) on the request handler ``h``."""
+    data = json.dumps(payload).encode()
+    h.send_response(status)
+    h.send_header("Content-Type", "application/json;charset=utf-8")
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data)
+
+
+def gateway_error(h: Any, status: int, code: str, message: str, request_id: str) -> None:
+    """The gateway's error answer: HTTP 4xx/5xx with ``Code`` / ``Message``."""
+    answer_json(h, status, {"RequestId": request_id, "HostId": h.headers.get("Host", ""),
+                            "Code": code, "Message": message,
+                            "Recommend": "https://api.aliyun.com/troubleshoot"})

@@ -17,6 +17,8 @@
   with the AWS JSON error ``code`` (``ThrottlingException``, ``LimitExceededException``…),
   ``drop`` closes the connection unanswered, ``lost_answer`` forwards the call (it takes
   effect) and then closes without answering, ``slow`` waits ``delay`` first.
+* **Conformance** (:mod:`sandbox.conformance`, ``conformance=`` or ``SANDBOX_CONFORMANCE``):
+  every Logs request and answer is held against botocore's model of the action.
 * **S3 faults** (service ``"s3"``, actions ``CopyObject``, ``UploadPartCopy``,
   ``CompleteMultipartUpload``): ``error`` answers ``200 OK`` with an ``<Error>`` body and does
   not carry the request out, as S3 may for these three ("a 200 OK response can contain either
@@ -36,6 +38,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sandbox.conformance import Conformance
 from sandbox.faults import Faults
 from sandbox.gateway import HttpGateway
 
@@ -50,10 +53,11 @@ class AwsGateway(HttpGateway):
     name = "aws-gateway"
 
     def __init__(self, upstream: str, *, run_s: float = 0.0, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, conformance: str | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         self.run_s = run_s
         self.faults = Faults()
+        self.conformance = Conformance(conformance)
         self.calls: dict[str, int] = {}  # Logs action -> requests seen (faults included)
         self.started: list[tuple[str, float]] = []  # (taskId, monotonic create time)
         self.made: list[dict[str, Any]] = []  # the request of every CreateExportTask made
@@ -113,6 +117,9 @@ class AwsGateway(HttpGateway):
                 self.made.append(json.loads(body or b"{}"))
         elif status == 200 and action == "DescribeExportTasks":
             answer = self._describe(json.loads(body or b"{}"), json.loads(answer))
+        if status == 200:
+            self.conformance.aws("logs", action, json.loads(body or b"{}"),
+                                 json.loads(answer or b"{}"))
         if fault is not None and fault.kind == "lost_answer":
             h.close_connection = True
             return

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from sandbox.host import Host
 
 MAX_COUNT = 50_000_000
+MAX_QUERY_BYTES = 12 * 1024  # SearchLog QueryString: "最大长度为12KB" (SDK SearchLogRequest)
+MAX_SEARCHES = 15  # concurrent SearchLog queries per topic (SDK errorcodes LimitExceeded.LogSearch)
 MAX_LIMIT = 100
 DEFAULT_LOG_RATE = 100.0  # logs per second a topic holds unless set in ``log_rates``
 COUNT_QUERY = re.compile(r"^(?P<search>.*)\|\s*select\s+count\(\s*\*\s*\)\s+as\s+"
@@ -103,6 +105,10 @@ class ClsService:
         # plus bursts of logs at one instant (ms, logs)
         self.log_rates: dict[str, float] = {}
         self.log_spikes: dict[str, list[tuple[int, int]]] = {}
+        # SearchLog queries running per topic; while ``search_hold`` is set to an unset
+        # Event, each query waits for it (a slow query), holding its place
+        self.searching: dict[str, int] = {}
+        self.search_hold: Optional[threading.Event] = None
 
     def logs_in(self, topic_id: str, from_ms: int, to_ms: int) -> int:
         """How many logs the topic holds in ``[from_ms, to_ms)``."""
@@ -222,7 +228,8 @@ class ClsService:
         search condition, then ``|`` and SQL; with ``UseNewAnalysis: true`` an analysis
         answers ``Analysis: true``, ``AnalysisRecords`` (one JSON object per row, as
         strings) and ``Columns``. The count is :meth:`logs_in` (an emulation: no logs are
-        stored)."""
+        stored). A QueryString over 12 KB is refused, and so is a 16th query running at
+        once on one topic (``LimitExceeded.LogSearch``)."""
         topic_id = self._topic(params)
         from_ms = params.integer("From", required=True, minimum=0)
         to_ms = params.integer("To", required=True, minimum=0)
@@ -233,6 +240,23 @@ class ClsService:
         assert from_ms is not None and to_ms is not None  # noqa: S101
         if from_ms >= to_ms:
             raise ApiError("InvalidParameterValue", "`From` must be earlier than `To`")
+        if len(query.encode("utf-8")) > MAX_QUERY_BYTES:
+            raise ApiError("InvalidParameterValue", "`QueryString` is longer than 12KB")
+        with self._lock:
+            if self.searching.get(topic_id, 0) >= MAX_SEARCHES:
+                raise ApiError("LimitExceeded.LogSearch", "concurrent queries exceed the "
+                               f"limit of {MAX_SEARCHES} per topic")
+            self.searching[topic_id] = self.searching.get(topic_id, 0) + 1
+        try:
+            if self.search_hold is not None:
+                self.search_hold.wait(timeout=30)
+            return self._count_answer(topic_id, from_ms, to_ms, query)
+        finally:
+            with self._lock:
+                self.searching[topic_id] -= 1
+
+    def _count_answer(self, topic_id: str, from_ms: int, to_ms: int, query: str
+                      ) -> dict[str, Any]:
         match = COUNT_QUERY.match(query or "")
         if match is None:
             raise ApiError("InvalidParameterValue", "sandbox: SearchLog answers only "

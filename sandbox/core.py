@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from sandbox.clock import Clock
 from sandbox.cls import ClsService
+from sandbox.conformance import Conformance
 from sandbox.cos_objects import CosObjects
 from sandbox.dlc import DlcService
 from sandbox.dms import DmsService
@@ -30,10 +31,9 @@ SECRET_ID = "AKIDsandbox"
 SECRET_KEY = "sandbox-secret-key"  # noqa: S105 - the sandbox's published test credential
 DEFAULT_RATE_LIMIT = 20
 # Services whose actions take X-TC-Region as required: the DLC and MongoDB API pages mark
-# Region "Yes", as the common-parameter page does for every API not saying otherwise (CLS);
-# the TCSS pages say "This parameter is not required"; the China GetSecretValue page marks
-# it "是" (SSM). See SOURCES.md.
-REGIONAL_SERVICES = frozenset({"cls", "dlc", "mongodb", "ssm"})
+# Region "Yes"; the CLS and TCSS pages say "This parameter is not required"; the China
+# GetSecretValue page marks it "是" (SSM). See SOURCES.md.
+REGIONAL_SERVICES = frozenset({"dlc", "mongodb", "ssm"})
 
 
 class _Server(ThreadingHTTPServer):
@@ -58,6 +58,8 @@ class Sandbox:
     ``secret_key`` / ``credentials``. Default: one pair, ``SECRET_ID`` / ``SECRET_KEY``.
     ``topic_pattern``: regular expression (full match) of the CLS TopicIds that exist, besides
     those in ``missing_topics``.
+    ``conformance``: ``"strict"`` holds every answer against the vendor SDK's model
+    (:mod:`sandbox.conformance`; default: ``SANDBOX_CONFORMANCE``), ``"off"`` does not.
     """
 
     def __init__(self, port: int = 0, queue_s: float = 1.0, process_s: float = 2.0,
@@ -65,7 +67,7 @@ class Sandbox:
                  rate_limit: Optional[int] = DEFAULT_RATE_LIMIT, verbose: bool = False,
                  time_scale: float = 1.0,
                  keys: Optional[Sequence[tuple[str, str]]] = None,
-                 topic_pattern: str = r"topic-.+") -> None:
+                 topic_pattern: str = r"topic-.+", conformance: Optional[str] = None) -> None:
         self.host = host
         self.port = int(port)
         self.queue_s = float(queue_s)
@@ -82,6 +84,7 @@ class Sandbox:
         self.faults = Faults()
         self.recorded = RecordedAnswers()  # published example answers served as our own
         self.files = FileStore()
+        self.conformance = Conformance(conformance)
         self.calls: dict[tuple[Optional[str], Optional[str]], int] = {}
         self.bytes_served: dict[str, int] = {}
         # every Create* call that took effect (lost answers included), in order:

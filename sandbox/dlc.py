@@ -31,7 +31,8 @@ from sandbox.params import Params
 if TYPE_CHECKING:
     from sandbox.host import Host
 
-BUCKET = "dlc-results-1300000000"
+APPID = "1300000000"
+BUCKET = f"dlc-results-{APPID}"
 MAX_TASK_IDS = 50
 MAX_LIMIT = 100
 MAX_STATEMENTS = 50
@@ -98,6 +99,9 @@ class DlcService:
         # DescribeTasks' default StartTime: 45 days back (settled by the documents since;
         # an older API page said 7, still selectable here)
         self.window_days = 45
+        # "appid": Path cosn://<bucket>-<appid>/<key>; "example": as the documented answer,
+        # cosn://<bucket>/dlc/DLCQueryResults/<y>/<m>/<d>/*/*/download/download-<id>.<fmt>
+        self.path_form = "appid"
         self._seq = itertools.count()
         self._lock = threading.RLock()
         self.actions: dict[str, Callable[[Params], dict[str, Any]]] = {
@@ -317,11 +321,17 @@ class DlcService:
         if status == "error":
             out["Reason"] = "sandbox: result file generation failed"
         if status == "success":
-            self.sb.files.register(download.download_id, download.key.rsplit("/", 1)[-1],
+            key, named = download.key, BUCKET
+            if self.path_form == "example":
+                day = datetime.fromtimestamp(download.created, tz=CHINA).strftime("%Y/%m/%d")
+                key = (f"dlc/DLCQueryResults/{day}/*/*/download/"
+                       f"download-{download.download_id[:5]}.{download.fmt}")
+                named = BUCKET[:-len(APPID) - 1]
+            self.sb.files.register(download.download_id, key.rsplit("/", 1)[-1],
                                    download.size, download.download_id,
                                    download.created + self.sb.queue_s + self.sb.process_s)
-            cred = self.sb.cos_objects.issue(BUCKET, download.key, download.download_id,
+            cred = self.sb.cos_objects.issue(BUCKET, key, download.download_id,
                                              self.creds_ttl_s)
-            out.update(Path=f"cosn://{BUCKET}/{download.key}", SecretId=cred.secret_id,
+            out.update(Path=f"cosn://{named}/{key}", SecretId=cred.secret_id,
                        SecretKey=cred.secret_key, Token=cred.token or "")
         return out

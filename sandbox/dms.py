@@ -24,11 +24,11 @@ and ``sandbox/SOURCES.md``):
 * ``GetDataExportDownloadURL`` → a signed sandbox URL of a ``.zip`` (as the documented OSS
   URL), valid ``url_ttl_s`` seconds, holding the file in the chosen ``fileType``.
 
-:meth:`force_status` makes a ticket show a JobStatus no page lists, to test a client's
-caution.
+:meth:`force_status` makes a ticket show a JobStatus no page lists (a client's caution).
 
 ``ListOrders`` lists the tenant's tickets, newest first, by comment or id, creation time and
-status, paged.
+status, paged. A required parameter missing (:data:`REQUIRED`) is the gateway's 400
+``MissingParameter``.
 
 Faults: service ``"dms"``, action = the x-acs-action. An ``error`` fault with a gateway code
 (``Throttling*``, ``ServiceUnavailable``, ``InternalError``) is an HTTP error; any other code
@@ -47,7 +47,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from sandbox.acs3 import AccessKey, AcsError, NonceCache, verify
+from sandbox.acs3 import AccessKey, AcsError, NonceCache, answer_json, gateway_error, verify
 from sandbox.dms_orders import (
     AUDIT_SPELLINGS,
     FILE_TYPES,
@@ -71,6 +71,8 @@ DEFAULT_TID = 1
 ENCODINGS = ("UTF8", "UTF8MB4", "GB2312", "ISO_8859_1", "GBK", "LATAIN1", "CP1252")
 GATEWAY_STATUS = {"Throttling": 400, "Throttling.User": 400, "Throttling.Api": 400,
                   "ServiceUnavailable": 503, "InternalError": 500}
+# Marked "This parameter is required." in the SDK request model; the gateway refuses without.
+REQUIRED = {"CloseOrder": ("CloseReason", "OrderId")}
 
 
 class DmsService:
@@ -188,6 +190,7 @@ class DmsService:
             order = Order(order_id=next(self._ids), tid=tid, db_id=db_id,
                           instance_id=plugin.get("InstanceId"), sql=sql,
                           logic=bool(plugin.get("Logic")), comment=params.get("Comment", ""),
+                          classify=plugin["Classify"],
                           created=self.sb.clock.now(),
                           precheck_fails=(not statement.startswith(("select", "with"))
                                           or "sandbox_fail" in statement))
@@ -203,8 +206,7 @@ class DmsService:
         plugin = params.get("PluginType") or "DATA_EXPORT"
         status = (params.get("OrderStatus") or "ALL").upper()
         if status not in ("ALL", "RUNNING", "FINISHED"):
-            raise DmsError("InvalidParameterValid", "OrderStatus must be ALL, RUNNING or "
-                                                    "FINISHED")
+            raise DmsError("InvalidParameterValid", "OrderStatus: ALL, RUNNING or FINISHED")
         try:
             page = int(params.get("PageNumber") or 1)
             size = int(params.get("PageSize") or 10)
@@ -258,7 +260,7 @@ class DmsService:
                         "JobId": order.order_id * 100 if order.executed_at else None},
             "OrderDetail": {"DbId": order.db_id, "ExeSQL": order.sql, "Logic": order.logic,
                             "Database": f"db{order.db_id}", "EnvType": "product",
-                            "Classify": order.comment, "ActualAffectRows": 0},
+                            "Classify": order.classify, "ActualAffectRows": 0},
         }}
 
     def base_info(self, params: dict[str, str]) -> dict[str, Any]:
@@ -343,9 +345,9 @@ class DmsService:
             elif fault.kind == "error":
                 status = GATEWAY_STATUS.get(fault.code)
                 if status is not None:
-                    self._gateway_error(h, status, fault.code, fault.message, request_id)
+                    gateway_error(h, status, fault.code, fault.message, request_id)
                 else:
-                    self._json(h, 200, {"RequestId": request_id, "Success": False,
+                    answer_json(h, 200, {"RequestId": request_id, "Success": False,
                                         "ErrorCode": fault.code,
                                         "ErrorMessage": fault.message})
                 return
@@ -356,43 +358,35 @@ class DmsService:
             verify(method, split.path, split.query, lambda n: h.headers.get_all(n) or [],
                    body, self.keys.get, self._nonces)
             if h.headers.get("x-acs-version") != VERSION:
-                raise AcsError(400, "InvalidVersion", "Specified parameter Version is not "
-                                                      "valid.")
+                raise AcsError(400, "InvalidVersion", "Specified parameter Version is not valid.")
             handler = self.actions.get(action)
             if handler is None:
                 raise AcsError(404, "InvalidAction.NotFound", "Specified api is not found.")
             if not self.sb.admit(self.service, action):
                 raise AcsError(400, "Throttling.User", "Request was denied due to user flow "
                                                        "control.")
+            params = dict(parse_qsl(split.query, keep_blank_values=True))
+            if body and "x-www-form-urlencoded" in (h.headers.get("Content-Type") or ""):
+                params.update(parse_qsl(body.decode("utf-8", "replace"),
+                                        keep_blank_values=True))
+            for name in REQUIRED.get(action, ()):
+                if not params.get(name):
+                    raise AcsError(400, "MissingParameter", f'The input parameter "{name}" '
+                                   "that is mandatory for processing this request is not "
+                                   "supplied.")
         except AcsError as err:
-            self._gateway_error(h, err.status, err.code, err.message, request_id)
+            gateway_error(h, err.status, err.code, err.message, request_id)
             return
-        params = dict(parse_qsl(split.query, keep_blank_values=True))
-        if body and "x-www-form-urlencoded" in (h.headers.get("Content-Type") or ""):
-            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         try:
             result = self.sb.recorded.answer(self.service, action, lambda: handler(params))
         except DmsError as err:
-            self._json(h, 200, {"RequestId": request_id, "Success": False,
+            answer_json(h, 200, {"RequestId": request_id, "Success": False,
                                 "ErrorCode": err.code, "ErrorMessage": err.message})
             return
         self.sb.record_made(self.service, action, params, result)
+        answer = {"RequestId": request_id, "Success": True, **result}
+        self.sb.conformance.dms(action, params, answer)
         if fault is not None and fault.kind == "lost_answer":
             h._drop()  # done, but the client never hears of it
             return
-        self._json(h, 200, {"RequestId": request_id, "Success": True, **result})
-
-    @staticmethod
-    def _json(h: Any, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json;charset=utf-8")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
-
-    def _gateway_error(self, h: Any, status: int, code: str, message: str,
-                       request_id: str) -> None:
-        self._json(h, status, {"RequestId": request_id, "HostId": h.headers.get("Host", ""),
-                               "Code": code, "Message": message,
-                               "Recommend": "https://api.aliyun.com/troubleshoot"})
+        answer_json(h, 200, answer)

@@ -75,6 +75,7 @@ class Order:
     logic: bool
     comment: str
     created: float
+    classify: str  # PluginParam.Classify, the reason's category (not the Comment)
     precheck_fails: bool
     submitted_at: Optional[float] = None
     decision: Optional[str] = None  # "approved" | "rejected"

@@ -11,6 +11,7 @@ import re
 from typing import Any, Optional, Protocol, runtime_checkable
 
 from sandbox.clock import Clock
+from sandbox.conformance import Conformance
 from sandbox.cos_auth import Credential
 from sandbox.faults import Faults
 from sandbox.files import FileStore
@@ -35,6 +36,7 @@ class Host(Protocol):
     faults: Faults
     files: FileStore
     recorded: RecordedAnswers  # published example answers served instead of the emulator's
+    conformance: Conformance  # answers held against the vendor SDK's models
     queue_s: float  # seconds (sandbox time) a task spends queuing
     process_s: float  # … and processing
     file_size: int  # default size in bytes of result files

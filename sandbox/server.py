@@ -205,11 +205,15 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as err:
             self._api_error(err.code, err.message, request_id)
             return
-        self.sb.record_made(service, action, _request_data(method, query, body), result)
+        request = _request_data(method, query, body)
+        self.sb.record_made(service, action, request, result)
+        answer = {"Response": {"RequestId": request_id, **result}}
+        self.sb.conformance.tencent(service or "", headers.get("x-tc-version") or "",
+                                    action or "", request, answer, text=method == "GET")
         if fault is not None and fault.kind == "lost_answer":
             self._drop()  # done, but the client never hears of it
             return
-        self._json({"Response": {"RequestId": request_id, **result}})
+        self._json(answer)
 
     def _dispatch(self, method: str, query: str, headers: dict[str, str], body: bytes,
                   service: Optional[str], action: Optional[str]) -> dict[str, Any]:

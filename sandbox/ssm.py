@@ -44,9 +44,12 @@ class SsmService:
 
     # -- scenario knobs (what a user does in the console or with CreateSecret/PutSecretValue) --
 
-    def put(self, name: str, value: str | bytes, version: str = "v1") -> None:
+    def put(self, name: str, value: str | bytes, version: str = "v1",
+            created: Optional[int] = None) -> None:
         """Store ``value`` as ``version`` of secret ``name`` (created if new); text goes in
-        ``SecretString``, bytes in ``SecretBinary``. Rewriting a version is UpdateSecret."""
+        ``SecretString``, bytes in ``SecretBinary``. Rewriting a version is UpdateSecret.
+        ``created`` sets a new version's CreateTime (unix seconds: two versions made in one
+        second share it); by default it is now, and later than every other version's."""
         entry: dict[str, Any] = {}
         if isinstance(value, bytes):
             entry["binary"] = base64.b64encode(value).decode()
@@ -57,8 +60,10 @@ class SsmService:
             versions = secret["versions"]
             old = versions.get(version)
             # CreateTime is unix seconds; a later version never reads as older
-            entry["created"] = old["created"] if old is not None else max(
+            entry["created"] = old["created"] if old is not None else created if (
+                created is not None) else max(
                 [int(time.time()), *(e["created"] + 1 for e in versions.values())])
+            entry["seq"] = old["seq"] if old is not None else len(versions)
             versions[version] = entry
 
     def set_status(self, name: str, status: str) -> None:
@@ -91,7 +96,8 @@ class SsmService:
                            f"secret {name} is scheduled for deletion")
         versions = secret["versions"]
         if version_id == CURRENT and versions:
-            version_id = max(versions, key=lambda v: versions[v]["created"])
+            version_id = max(versions, key=lambda v: (versions[v]["created"],
+                                                      versions[v]["seq"]))
         entry: Optional[dict[str, Any]] = versions.get(version_id)
         if entry is None:
             raise ApiError("ResourceNotFound", f"secret {name} has no version {version_id}")
@@ -101,7 +107,8 @@ class SsmService:
 
     def list_versions(self, params: Params) -> dict[str, Any]:
         name, secret = self._secret(params)
+        # newest first, as the documented example lists them (CreateTime descending)
         versions = [{"VersionId": v, "CreateTime": e["created"]}
-                    for v, e in sorted(secret["versions"].items(),
-                                       key=lambda item: item[1]["created"])]
+                    for v, e in sorted(secret["versions"].items(), reverse=True,
+                                       key=lambda item: (item[1]["created"], item[1]["seq"]))]
         return {"SecretName": name, "Versions": versions}

@@ -61,6 +61,7 @@ ENV_TC_SECRET_ID = "TENCENTCLOUD_SECRETID"
 ENV_TC_SECRET_KEY = "TENCENTCLOUD_SECRETKEY"
 ENV_TC_TOKEN = "TENCENTCLOUD_SESSIONTOKEN"
 ENV_TC_REGION = "TENCENTCLOUD_REGION"
+ENV_TC_APPID = "TENCENTCLOUD_APPID"  # the account's APPID: completes a bucket named without it
 ENV_ALI_AK = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_ALI_SK = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_ALI_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
@@ -87,6 +88,7 @@ class TencentSettings:
     endpoint: str | None = None  # "http://127.0.0.1:PORT" points every service at one host
     site: str = "china"  # which API domain an account belongs to: TENCENT_SITES
     cls_max_parts: int = 100  # a CLS window needing more exports than this is refused
+    appid: str | None = None  # the account's APPID: DLC may name a result bucket without it
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,9 @@ class Settings:
         if site not in TENCENT_SITES:
             raise ConfigError(f"{ENV_TENCENT_SITE}: must be 'china' (tencentcloudapi.com) or "
                               "'intl' (intl.tencentcloudapi.com)")
+        if text(ENV_TC_APPID) and not (text(ENV_TC_APPID) or "").isdigit():
+            raise ConfigError(f"{ENV_TC_APPID}: the account's APPID is a number, e.g. "
+                              "1250000000")
         if text(ENV_TC_SECRET_ID) and text(ENV_TC_SECRET_KEY):
             values["tencent"] = TencentSettings(
                 secret_id=text(ENV_TC_SECRET_ID) or "",
@@ -283,6 +288,7 @@ class Settings:
                 endpoint=text(ENV_TENCENT_ENDPOINT),
                 site=site,
                 cls_max_parts=int(number(ENV_CLS_MAX_PARTS, 1) or 100),
+                appid=text(ENV_TC_APPID),
             )
         if text(ENV_ALI_AK) and text(ENV_ALI_SK):
             values["alibaba"] = AlibabaSettings(

@@ -15,6 +15,28 @@ import pytest
 
 from shared.config import Settings
 
+# Every sandbox in the suite holds its answers against the vendor SDKs' models
+# (sandbox/conformance.py); a subprocess sandbox inherits the setting.
+os.environ.setdefault("SANDBOX_CONFORMANCE", "strict")
+
+
+@pytest.fixture(autouse=True)
+def sandbox_conformance(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test during which a sandbox answered (or accepted a request) outside the
+    vendor SDK's model of the action, naming the action and the field. A test that serves an
+    off-model answer on purpose (to show the client never takes it for success) names what
+    it departs in: ``@pytest.mark.off_model("Tasks[0].Status: a string")``."""
+    from sandbox import conformance
+
+    marker = request.node.get_closest_marker("off_model")
+    meant = tuple(marker.args) if marker else ()
+    conformance.drain()
+    yield
+    problems = [p for p in conformance.drain() if not any(m in p for m in meant)]
+    if problems:
+        pytest.fail("the sandbox departed from the vendor SDK's model:\n  "
+                    + "\n  ".join(dict.fromkeys(problems)), pytrace=False)
+
 
 @pytest.fixture(autouse=True)
 def shared_logger_restored() -> Iterator[None]:

@@ -50,9 +50,10 @@ RETRYABLE_CODES = frozenset({
     "ValueError",
 })
 THROTTLED_CODES = frozenset({"RequestLimitExceeded", "FailedOperation.ReadQpsLimit"})
-# Services whose API pages mark the Region common parameter required (TCSS's say it is not).
-# The SDK sends X-TC-Region only when the client has a region: refuse to build without one.
-REGIONAL_SERVICES = frozenset({"cls", "dlc", "mongodb"})
+# Services whose API pages mark the Region common parameter required (the CLS and TCSS
+# pages say it is not). The SDK sends X-TC-Region only when the client has a region: refuse
+# to build without one.
+REGIONAL_SERVICES = frozenset({"dlc", "mongodb"})
 
 def is_retryable(code: str) -> bool:
     if code in RETRYABLE_CODES:

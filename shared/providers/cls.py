@@ -55,6 +55,8 @@ PAGE = 100  # DescribeExports' largest page
 URL_LIFETIME = timedelta(hours=1)
 URL_MARGIN = timedelta(minutes=5)  # re-read a URL this long before it lapses
 
+# SearchLog's QueryString is at most 12 KB (SDK SearchLogRequest: "最大长度为12KB")
+MAX_QUERY_BYTES = 12 * 1024
 
 STATUS = {
     "Queuing": RemoteStatus.PENDING,
@@ -109,6 +111,10 @@ class ClsProvider(TencentProvider):
         if "|" in out["Query"]:
             raise ValidationError("params.Query", "log export takes a search query without "
                                   "SQL (nothing after '|')")
+        if len(count_query(out["Query"]).encode("utf-8")) > MAX_QUERY_BYTES:
+            raise ValidationError("params.Query", "is too long: CLS takes a search statement "
+                                  f"of at most {MAX_QUERY_BYTES} bytes (12 KB), including the "
+                                  "log count Courier appends to it")
         return out
 
     def group_key(self, task: ExportTask) -> str:
@@ -192,10 +198,9 @@ class ClsProvider(TencentProvider):
 
     def count_logs(self, params: dict[str, Any]) -> int:
         """How many logs of the topic match ``Query`` in ``[From, To)``."""
-        search = str(params.get("Query") or "*").strip() or "*"
         answer = self.api.call("SearchLog", {
             "TopicId": params["TopicId"], "From": params["From"], "To": params["To"],
-            "QueryString": f"{search} | select count(*) as log_count",
+            "QueryString": count_query(params.get("Query")),
             "QuerySyntax": params.get("SyntaxRule", 1), "UseNewAnalysis": True,
             "SamplingRate": 1})
         try:
@@ -361,3 +366,9 @@ class ClsProvider(TencentProvider):
                 "the export expired at CLS (files are kept 3 days)" if expired
                 else "CLS reported the export as Failed"))
         return PollResult(status, stage=str(info.get("Status")).lower())
+
+
+def count_query(query: Any) -> str:
+    """SearchLog's QueryString counting the logs an export's ``Query`` matches."""
+    search = str(query or "*").strip() or "*"
+    return f"{search} | select count(*) as log_count"

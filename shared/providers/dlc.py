@@ -10,7 +10,9 @@ succeeds (state 2) ``CreateResultDownload`` turns its result into a file: stage
 A finished download names a COS object (``Path``) and hands out temporary credentials to
 read it. ``Path`` formats accepted (the SDK does not document one, see PROVIDER_FACTS):
 ``cosn://<bucket>/<key>`` (also ``cos://``, ``s3a://``, ``s3://``; region from the settings)
-and ``https://<bucket>.cos.<region>.myqcloud.com/<key>`` (region from the host name). The
+and ``https://<bucket>.cos.<region>.myqcloud.com/<key>`` (region from the host name). A bucket
+named without ``-<appid>``, as in the documented example (``cosn://geoli-test/…/*/*/…``), is
+completed with ``TENCENTCLOUD_APPID``; the key is read as given, ``*`` included. The
 credentials are stored in ``task.result`` under secret field names (never returned by the
 API) and re-read when they are old or the read was refused (``result(refresh=True)``).
 
@@ -44,6 +46,7 @@ from urllib.parse import unquote, urlsplit
 from tencentcloud.dlc.v20210125 import dlc_client, models
 
 from shared.clock import from_iso, to_iso, utcnow
+from shared.config import ENV_TC_APPID
 from shared.errors import ProviderError, ValidationError
 from shared.model import CosObjectSource, ExportTask, Source
 from shared.providers import dlc_lookup
@@ -90,6 +93,7 @@ TASK_CANCELLED = -3
 DOWNLOAD_PENDING = frozenset({"init", "queue", "format", "compress"})
 DOWNLOAD_BROKEN = frozenset({"timeout", "error"})
 
+_APPID_SUFFIX = re.compile(r"-\d+$")  # <name>-<appid>, as COS names a bucket
 _COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-9-]+)"
                        r"\.myqcloud\.com$")
 
@@ -229,7 +233,7 @@ class DlcProvider(TencentProvider):
                                     retryable=False)
             task.result.update(self._ready(info).result)
         bucket, region, key = parse_cos_path(str(task.result.get("path") or ""),
-                                             self.settings.region)
+                                             self.settings.region, self.settings.appid)
         # settings.endpoint points every Tencent service at one host (the sandbox), which
         # then serves COS as well; None means the real COS.
         return CosObjectSource(
@@ -336,7 +340,7 @@ class DlcProvider(TencentProvider):
             raise ProviderError("dlc", "NoCredentials", "the finished download came without "
                                 "temporary credentials", retryable=True)
         try:
-            _, _, key = parse_cos_path(path, self.settings.region)
+            _, _, key = parse_cos_path(path, self.settings.region, self.settings.appid)
         except ValueError as exc:
             raise ProviderError("dlc", "UnknownPath", str(exc), retryable=False) from exc
         return PollResult(RemoteStatus.READY, progress=100, result={
@@ -364,12 +368,21 @@ def _created(task: ExportTask) -> datetime:
     return from_iso(task.remote.get("created")) or task.created_at
 
 
-def parse_cos_path(path: str, default_region: str) -> tuple[str, str, str]:
-    """``(bucket, region, key)`` of a DLC result ``Path``; ValueError when unreadable."""
+def parse_cos_path(path: str, default_region: str, appid: str | None = None
+                   ) -> tuple[str, str, str]:
+    """``(bucket, region, key)`` of a DLC result ``Path``; ValueError when unreadable. A
+    bucket without ``-<appid>`` (the documented example's) is completed with ``appid``."""
     parts = urlsplit(path.strip())
     key = unquote(parts.path).lstrip("/")
     if parts.scheme in ("cosn", "cos", "s3a", "s3") and parts.netloc and key:
-        return parts.netloc, default_region, key
+        bucket = parts.netloc
+        if not _APPID_SUFFIX.search(bucket):
+            if not appid:
+                raise ValueError(f"the DLC result Path names bucket {bucket!r} without its "
+                                 f"-<appid> suffix; set {ENV_TC_APPID} to the account's APPID "
+                                 "so the result can be read")
+            bucket = f"{bucket}-{appid}"
+        return bucket, default_region, key
     if parts.scheme in ("http", "https") and parts.hostname:
         m = _COS_HOST.match(parts.hostname)
         if m and key:

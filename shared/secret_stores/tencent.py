@@ -45,5 +45,7 @@ def _newest_version(ref: Reference, client: Any, models: Any) -> str:
     versions = client.ListSecretVersionIds(request).Versions or []
     if not versions:
         raise ConfigError(f"{ref.setting}: {ref} has no version in {STORES[ref.store]}")
-    newest = max(versions, key=lambda v: (v.CreateTime or 0, v.VersionId or ""))
+    # Listed newest first (the documented example): the latest CreateTime wins, and of
+    # versions made in the same second the one listed first.
+    newest = max(versions, key=lambda v: v.CreateTime or 0)
     return str(newest.VersionId)

@@ -36,6 +36,9 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("seconds-not-ms", {**GOOD, "From": 1_700_000_000, "To": 1_700_003_600}, "params.To"),
     ("unknown-field", {**GOOD, "Topic": "x"}, "params.Topic"),
     ("empty-topic", {**GOOD, "TopicId": "  "}, "params.TopicId"),
+    # SearchLog takes a query of at most 12 KB, the count appended included: 4,090
+    # characters (within the 4,096 allowed) of three bytes each are more
+    ("query-over-12kb", {**GOOD, "Query": "日" * 4090}, "params.Query"),
 ]
 
 
@@ -43,3 +46,15 @@ def test_params_must_be_an_object(cls: ClsProvider) -> None:
     with pytest.raises(ValidationError) as err:
         cls.validate(["TopicId"])  # type: ignore[arg-type]
     assert err.value.field == "params"
+
+
+def test_a_query_of_exactly_12_kb_with_the_count_is_taken(cls: ClsProvider) -> None:
+    from shared.providers.cls import MAX_QUERY_BYTES, count_query
+
+    room = MAX_QUERY_BYTES - len(count_query("x").encode()) + 1  # bytes left for the search
+    fits = "日" * (room // 3)  # three bytes each in UTF-8
+    assert len(count_query(fits).encode()) <= MAX_QUERY_BYTES
+    assert cls.validate({**GOOD, "Query": fits})["Query"] == fits
+    with pytest.raises(ValidationError) as err:
+        cls.validate({**GOOD, "Query": fits + "日"})
+    assert err.value.field == "params.Query" and "12 KB" in str(err.value)

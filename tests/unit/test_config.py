@@ -62,3 +62,11 @@ def test_the_staged_objects_switch_is_checked_at_cold_start() -> None:
     assert off.aws.delete_staged is False  # type: ignore[union-attr]
     with pytest.raises(ConfigError, match="COURIER_CLOUDWATCH_DELETE_STAGED"):
         Settings.from_env({**cw, "COURIER_CLOUDWATCH_DELETE_STAGED": "sometimes"})
+
+
+def test_the_tencent_appid_is_read_and_checked_at_cold_start() -> None:
+    tencent = {**BASE, "TENCENTCLOUD_SECRETID": "AKIDx", "TENCENTCLOUD_SECRETKEY": "key"}
+    settings = Settings.from_env({**tencent, "TENCENTCLOUD_APPID": "1250000000"})
+    assert settings.tencent is not None and settings.tencent.appid == "1250000000"
+    with pytest.raises(ConfigError, match="TENCENTCLOUD_APPID"):
+        Settings.from_env({**tencent, "TENCENTCLOUD_APPID": "geoli"})

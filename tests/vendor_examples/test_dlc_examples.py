@@ -5,6 +5,7 @@ DescribeResultDownload and CancelTask answers, through tencentcloud-sdk-python-d
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -27,8 +28,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "tencent-CreateResultDownload-1.json": {
         "stage": STAGE_DOWNLOAD, "DownloadId": "********-****-****-****-e2b74f9da97c"},
     "tencent-DescribeResultDownload-1.json": {
+        # the example names the bucket without its -<appid>: completed with the account's
+        # TENCENTCLOUD_APPID; without it the export stops naming that setting
         "status": RemoteStatus.READY, "file_name": "download-daace.csv",
-        "bucket": "geoli-test",
+        "bucket": "geoli-test-1300000000", "without_appid": "TENCENTCLOUD_APPID",
         "key": "dlc/DLCQueryResults/2024/12/29/*/*/download/download-daace.csv"},
     "tencent-CancelTask-1.json": {"cancelled": True},
 }
@@ -84,12 +87,19 @@ def test_create_result_download(dlc: DlcProvider, sandbox: Any) -> None:
     assert outcome.remote["DownloadId"] == want["DownloadId"]
 
 
-def test_describe_result_download(dlc: DlcProvider, sandbox: Any) -> None:
-    name = "tencent-DescribeResultDownload-1.json"
-    record(sandbox, name)
+def download_task() -> ExportTask:
     task = sql_task("e9663251-3a14-423a-b003-13c77c3fae11")
     task.stage = STAGE_DOWNLOAD
     task.remote["DownloadId"] = "31f36df6-7510-4e3e-a467-c1d86494ad1d"
+    return task
+
+
+def test_describe_result_download(tencent: TencentSettings, limiter: RateLimiter,
+                                  sandbox: Any) -> None:
+    name = "tencent-DescribeResultDownload-1.json"
+    record(sandbox, name)
+    dlc = DlcProvider(replace(tencent, appid="1300000000"), limiter=limiter)
+    task = download_task()
     outcome = dlc.poll([task])[task.id]
     want = EXAMPLES[name]
     assert not isinstance(outcome, ProviderError), outcome
@@ -99,6 +109,16 @@ def test_describe_result_download(dlc: DlcProvider, sandbox: Any) -> None:
     source = dlc.result(task)
     assert isinstance(source, CosObjectSource)
     assert (source.bucket, source.key) == (want["bucket"], want["key"])
+
+
+def test_describe_result_download_without_the_appid_names_the_setting(
+        dlc: DlcProvider, sandbox: Any) -> None:
+    name = "tencent-DescribeResultDownload-1.json"
+    record(sandbox, name)
+    task = download_task()
+    outcome = dlc.poll([task])[task.id]
+    assert isinstance(outcome, ProviderError) and not outcome.retryable
+    assert EXAMPLES[name]["without_appid"] in outcome.message
 
 
 def test_cancel_task(dlc: DlcProvider, sandbox: Any) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.config import TencentSettings
-from shared.secret_stores.tencent import tencent_secret
 from shared.secret_stores.references import Reference
+from shared.secret_stores.tencent import tencent_secret
 from tests.vendor_examples.support import record
 
 EXAMPLES: dict[str, dict[str, Any]] = {

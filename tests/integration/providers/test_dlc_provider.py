@@ -10,9 +10,12 @@ from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
 from sandbox import Sandbox
+from sandbox.dlc import APPID
 from shared.clouds.tencent import cos_endpoint_kwargs
+from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import CosObjectSource, ExportTask, Source, SourceSet
+from shared.pacing import RateLimiter
 from shared.providers.base import PollResult, Provider, RemoteStatus
 from shared.providers.dlc import DlcProvider, parse_cos_path
 from tests.integration.providers.contract import ProviderContract
@@ -230,6 +233,54 @@ def test_result_path_formats(path: str, expected: tuple[str, str, str]) -> None:
 def test_unreadable_result_path_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_cos_path("/tmp/result.csv", "ap-guangzhou")
+
+
+EXAMPLE_PATH = "cosn://geoli-test/dlc/DLCQueryResults/2024/12/29/*/*/download/download-daace.csv"
+
+
+def test_the_documented_example_path_is_read_with_the_account_appid() -> None:
+    # DescribeResultDownload's example names the bucket without -<appid>, with * segments
+    assert parse_cos_path(EXAMPLE_PATH, "ap-guangzhou", "1250000000") == (
+        "geoli-test-1250000000", "ap-guangzhou",
+        "dlc/DLCQueryResults/2024/12/29/*/*/download/download-daace.csv")
+    with pytest.raises(ValueError, match="TENCENTCLOUD_APPID"):
+        parse_cos_path(EXAMPLE_PATH, "ap-guangzhou")
+
+
+def test_a_result_in_the_example_form_is_read_and_copied(sb: Sandbox, tmp_path: Any) -> None:
+    from shared.storage.copy import copy_source
+    from shared.storage.local import LocalObjectStore
+
+    # GIVEN DLC answering Paths as its documented example does
+    sb.dlc.path_form = "example"
+    secret_id, secret_key = sb.credentials
+    dlc = DlcProvider(TencentSettings(secret_id, secret_key, endpoint=sb.url,
+                                      appid=APPID), limiter=RateLimiter(rate=1000))
+    task = submit(dlc, SQL)
+    assert finish(dlc, sb, task).status is RemoteStatus.READY
+    assert task.result["path"].startswith("cosn://dlc-results/dlc/DLCQueryResults/")
+    # WHEN the result is read
+    source = dlc.result(task)
+    store = LocalObjectStore(tmp_path)
+    copy_source(source, store, "out.csv", part_size=5 * 1024 * 1024)
+    # THEN it came from the bucket with the APPID, under the key with its * segments
+    assert source.bucket == f"dlc-results-{APPID}" and "/*/*/download/" in source.key
+    assert len(store.read("out.csv")) == sb.file_size
+    assert task.result["file_name"].startswith("download-")
+
+
+def test_a_result_in_the_example_form_without_an_appid_fails_saying_so(sb: Sandbox) -> None:
+    sb.dlc.path_form = "example"
+    secret_id, secret_key = sb.credentials
+    dlc = DlcProvider(TencentSettings(secret_id, secret_key, endpoint=sb.url),
+                      limiter=RateLimiter(rate=1000))
+    task = submit(dlc, SQL)
+    sb.clock.advance(5)
+    step(dlc, task)
+    sb.clock.advance(5)
+    outcome = dlc.poll([task])[task.id]
+    assert isinstance(outcome, ProviderError) and not outcome.retryable
+    assert "TENCENTCLOUD_APPID" in outcome.detail
 
 
 @pytest.mark.parametrize("sse", [None, "cos/kms", "AES256"], ids=["plain", "kms", "sse-cos"])

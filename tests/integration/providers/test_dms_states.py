@@ -5,6 +5,7 @@ APPLY_AUDIT_SUCESS), executed only in ENABLE_EXPORT — and stopped at each step
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -12,6 +13,7 @@ import requests
 
 from sandbox import Sandbox
 from sandbox.dms_orders import AUDIT_SPELLINGS
+from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.providers.base import PollResult, RemoteStatus
 from shared.providers.dms import WAITING_REASON, DmsProvider
@@ -104,8 +106,29 @@ def test_stopped_at_the_precheck(dms: DmsProvider, sb: Sandbox) -> None:
 
 def test_closed_before_it_was_submitted(dms: DmsProvider, sb: Sandbox) -> None:
     task = to_be_submitted(dms, sb)
-    dms.api.call("CloseOrder", {"Tid": 1, "OrderId": task.remote["OrderId"]})  # by a person
+    dms.api.call("CloseOrder", {"Tid": 1, "OrderId": task.remote["OrderId"],
+                                "CloseReason": "not needed"})  # by a person
     assert failed(step(dms, task), "closed")  # the submit is refused; the reason is told
+
+
+def test_close_without_a_reason_is_refused_as_dms_does(dms: DmsProvider,
+                                                       sb: Sandbox) -> None:
+    # CloseReason is required (SDK CloseOrderRequest); the gateway refuses without it
+    task = to_be_submitted(dms, sb)
+    with pytest.raises(ProviderError) as err:
+        dms.api.call("CloseOrder", {"Tid": 1, "OrderId": task.remote["OrderId"]})
+    assert err.value.code == "MissingParameter" and "CloseReason" in err.value.detail
+    assert sb.dms.orders[task.remote["OrderId"]].closed_at is None
+
+
+def test_the_detail_shows_the_classify_sent_not_the_comment(dms: DmsProvider,
+                                                           sb: Sandbox) -> None:
+    task = submit(dms, EXPORT)
+    detail = dms.api.call("GetDataExportOrderDetail", {"Tid": 1,
+                                                      "OrderId": task.remote["OrderId"]})
+    sent = sb.made[-1][2]["PluginParam"]
+    assert detail["DataExportOrderDetail"]["OrderDetail"]["Classify"] == \
+        json.loads(sent)["Classify"] == "monthly"
 
 
 def test_rejected_by_the_approver(dms: DmsProvider, sb: Sandbox) -> None:

@@ -1,6 +1,7 @@
 """Role keys and regions as the providers send them (issue 18 row 7): the settings read from
 the environment carry the session token to every Tencent call, and a provider whose API
-requires a region refuses to start without one instead of sending a request without it."""
+requires a region refuses to start without one instead of sending a request without it;
+CLS and TCSS, whose pages call Region not required, work without one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sandbox import Sandbox
 from shared.config import Settings, TencentSettings
 from shared.errors import ConfigError, ProviderError
 from shared.pacing import RateLimiter
+from shared.providers.cls import ClsProvider
 from shared.providers.dlc import DlcProvider
 from shared.providers.mongodb import MongodbProvider
 from shared.providers.tcss import TcssProvider
@@ -52,6 +54,16 @@ def test_a_regional_provider_needs_a_region(sb: Sandbox, provider: type) -> None
     no_region = TencentSettings(secret_id, secret_key, region="", endpoint=sb.url)
     with pytest.raises(ConfigError, match="TENCENTCLOUD_REGION"):
         provider(no_region)
+
+
+def test_cls_needs_no_region(sb: Sandbox) -> None:
+    # the CLS API pages mark Region "not required"; the SDK then sends no X-TC-Region
+    secret_id, secret_key = sb.credentials
+    cls = ClsProvider(TencentSettings(secret_id, secret_key, region="", endpoint=sb.url),
+                      limiter=RateLimiter(rate=1000))
+    now = 1_700_000_000_000
+    assert submit(cls, {"TopicId": "topic-a", "From": now - 60_000, "To": now}
+                  ).remote["ExportId"]
 
 
 def test_tcss_needs_no_region(sb: Sandbox) -> None:

@@ -28,6 +28,7 @@ def serve(sb: Sandbox, action: str, response: dict[str, Any]) -> None:
     sb.recorded.add(action, response)
 
 
+@pytest.mark.off_model("DescribeLogDownloadTasks: Response.Tasks[0].Status: a string")
 @pytest.mark.parametrize("status", [9, "2", None], ids=["unknown", "string", "missing"])
 def test_mongodb_unknown_status(sb: Sandbox, tencent: TencentSettings, status: Any,
                                 caplog: pytest.LogCaptureFixture) -> None:
@@ -60,6 +61,7 @@ def test_tcss_unknown_export_status(sb: Sandbox, tencent: TencentSettings) -> No
     assert "PAUSED" in str(outcome.reason)
 
 
+@pytest.mark.off_model("DescribeTasks: Response.TaskList[0].State: a string")
 @pytest.mark.parametrize("state", [7, "2", None], ids=["unknown", "string", "missing"])
 def test_dlc_unknown_task_state(sb: Sandbox, tencent: TencentSettings, state: Any) -> None:
     listing = copy.deepcopy(answer("tencent-DescribeTasks-1.json"))

@@ -44,9 +44,35 @@ def test_text_and_binary_versions_and_the_version_list(sb: Sandbox) -> None:
     listed = models.ListSecretVersionIdsRequest()
     listed.SecretName = "courier-keys"
     versions = c.ListSecretVersionIds(listed).Versions
-    assert [v.VersionId for v in versions] == ["v1", "v2"]
-    assert versions[0].CreateTime < versions[1].CreateTime
+    assert [v.VersionId for v in versions] == ["v2", "v1"]  # newest first
+    assert versions[0].CreateTime > versions[1].CreateTime
     assert get(c, "courier-keys", "SSM_Current").VersionId == "v2"
+
+
+def test_versions_are_listed_newest_first_as_in_the_example(sb: Sandbox) -> None:
+    # the documented example lists v1, v2, v3 with CreateTime descending
+    for version, created in (("v3", 1730271414), ("v2", 1730278706), ("v1", 1730278717)):
+        sb.ssm.put("test3-secret", "x", version=version, created=created)
+    listed = models.ListSecretVersionIdsRequest()
+    listed.SecretName = "test3-secret"
+    versions = client(sb).ListSecretVersionIds(listed).Versions
+    assert [(v.VersionId, v.CreateTime) for v in versions] == [
+        ("v1", 1730278717), ("v2", 1730278706), ("v3", 1730271414)]
+
+
+def test_the_reader_takes_the_newest_version_even_within_one_second(sb: Sandbox) -> None:
+    from shared.config import TencentSettings
+    from shared.secret_stores.tencent import tencent_secret
+    from shared.secret_stores.references import Reference
+
+    # GIVEN two versions made in the same second: "b-old", then "a-new"
+    sb.ssm.put("rotated", "old value", version="b-old", created=1730278700)
+    sb.ssm.put("rotated", "new value", version="a-new", created=1730278700)
+    settings = TencentSettings(sb.secret_id, sb.secret_key, endpoint=sb.url)
+    # WHEN a reference without a version is read
+    value = tencent_secret(Reference("COURIER_API_KEYS", "tencent-ssm", "rotated"), settings)
+    # THEN it is the version listed first (newest), not the larger version name
+    assert value == "new value"
 
 
 @pytest.mark.parametrize(("setup", "name", "version", "code"), [
