@@ -11,7 +11,13 @@ IPv6 forms that embed such an IPv4 address (IPv4-mapped, 6to4, NAT64) are refuse
 The check resolves names itself; the caller should run it right before every request (a name
 can change its answer between two attempts). :func:`guarded_session` closes the remaining gap
 (a name that answers differently between the check and the connect, "DNS rebinding"): its
-connections check the address they actually connected to.
+connections check the address they actually connected to, after every resolution and every
+redirect, and it ignores proxy settings from the environment. :class:`OutboundGuard` carries
+both with one set of allowances: every request to an address a vendor or a caller supplied
+(download links, COS sources, webhooks) goes through it.
+
+Its connections also obey :func:`shared.cutoff.cut_off_at` (a total deadline for the requests
+made inside it).
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import urlsplit
 
+from shared.cutoff import watch
 from shared.errors import UnsafeTargetError
 
 if TYPE_CHECKING:
@@ -162,7 +170,10 @@ def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
     """A ``requests.Session`` whose direct connections refuse non-public peers.
 
     Use it together with :func:`check_url` (which also checks scheme and every address of the
-    name). Connections through a proxy are not checked at the socket: the peer is the proxy.
+    name). The peer is checked on every new connection, so every resolution (redirects
+    included) is covered. Proxy settings from the environment are ignored (``trust_env``
+    off): through a proxy the peer would be the proxy, and the target went unchecked.
+    Connections used inside :func:`shared.cutoff.cut_off_at` are shut down at its deadline.
     """
     import requests
     from requests.adapters import HTTPAdapter
@@ -182,11 +193,23 @@ def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
 
     class GuardedHTTPConnection(HTTPConnection):
         def _new_conn(self) -> socket.socket:
-            return verified(self, super()._new_conn())
+            sock = verified(self, super()._new_conn())
+            watch(sock)
+            return sock
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            watch(getattr(self, "sock", None))  # a kept-alive connection, reused
+            super().request(*args, **kwargs)
 
     class GuardedHTTPSConnection(HTTPSConnection):
         def _new_conn(self) -> socket.socket:
-            return verified(self, super()._new_conn())
+            sock = verified(self, super()._new_conn())
+            watch(sock)
+            return sock
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            watch(getattr(self, "sock", None))
+            super().request(*args, **kwargs)
 
     class GuardedHTTPPool(HTTPConnectionPool):
         ConnectionCls = GuardedHTTPConnection
@@ -201,10 +224,25 @@ def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
                                                        "https": GuardedHTTPSPool}
 
     session = requests.Session()
+    session.trust_env = False
     adapter = GuardedAdapter(max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+@dataclass(frozen=True)
+class OutboundGuard:
+    """:func:`check_url` with fixed allowances (callable as ``check_url(url)``), and the
+    :func:`guarded_session` that checks the addresses actually connected to."""
+
+    allow_hosts: tuple[str, ...] = ()
+
+    def __call__(self, url: str) -> None:
+        check_url(url, allow_hosts=self.allow_hosts)
+
+    def session(self) -> requests.Session:
+        return guarded_session(self.allow_hosts)
 
 
 def check_url(url: str, *, allow_hosts: Iterable[str] = ()) -> None:

@@ -103,8 +103,9 @@ class Poller:
             if not stats.claimed:  # claims go oldest first: the first holds the most overdue
                 self._lag(claimed, now)
             stats.claimed += len(claimed)
-            self._work(store, claimed, min(deadline, leased_at + self.settings.lease_s - margin),
-                       stats, now)
+            work_until = min(deadline, leased_at + self.settings.lease_s - margin)
+            with call_deadline(work_until):  # completing inline: the copy ends by it too
+                self._work(store, claimed, work_until, stats, now)
             if len(claimed) < self.max_claim:
                 break
         if time.monotonic() < deadline:

@@ -13,7 +13,7 @@ from shared.storage.pipeline import resume_plan
 from shared.storage.sources import (
     SourceExpiredError,
     _status_error,
-    _total_from_content_range,
+    total_from_content_range,
 )
 
 
@@ -63,10 +63,10 @@ def test_url_status_errors(status: int, text: str, expired: bool, retryable: boo
 
 
 def test_content_range() -> None:
-    assert _total_from_content_range("bytes 10-99/100") == (10, 100)
-    assert _total_from_content_range("bytes */100") == (None, 100)
-    assert _total_from_content_range("bytes 0-9/*") == (0, None)
-    assert _total_from_content_range("junk") == (None, None)
+    assert total_from_content_range("bytes 10-99/100") == (10, 100)
+    assert total_from_content_range("bytes */100") == (None, 100)
+    assert total_from_content_range("bytes 0-9/*") == (0, None)
+    assert total_from_content_range("junk") == (None, None)
 
 
 @pytest.mark.parametrize("numbers, kept, reads", [
