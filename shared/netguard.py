@@ -166,7 +166,8 @@ def check_peer(sock: socket.socket, host: str, allow_hosts: Iterable[str] = ()) 
     raise UnsafeTargetError(f"host {host!r} connected to a non-public address")
 
 
-def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
+def guarded_session(allow_hosts: Iterable[str] = (), *,
+                    check_peers: bool = True) -> requests.Session:
     """A ``requests.Session`` whose direct connections refuse non-public peers.
 
     Use it together with :func:`check_url` (which also checks scheme and every address of the
@@ -174,6 +175,7 @@ def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
     included) is covered. Proxy settings from the environment are ignored (``trust_env``
     off): through a proxy the peer would be the proxy, and the target went unchecked.
     Connections used inside :func:`shared.cutoff.cut_off_at` are shut down at its deadline.
+    ``check_peers=False``: only that (a caller that asked for no guard, e.g. tests).
     """
     import requests
     from requests.adapters import HTTPAdapter
@@ -183,7 +185,7 @@ def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
     allowed = tuple(allow_hosts)
 
     def verified(conn: Any, sock: socket.socket) -> socket.socket:
-        if getattr(conn, "proxy", None) is None:
+        if check_peers and getattr(conn, "proxy", None) is None:
             try:
                 check_peer(sock, str(conn.host), allowed)
             except UnsafeTargetError:

@@ -106,17 +106,19 @@ class SourceParts:
                         max(0, min(self.part_size, limit - offset))
                     if number > self.max_parts and want:
                         raise StorageError(f"the file needs more than {self.max_parts} parts "
-                                           f"of {self.part_size} bytes and its size was not "
-                                           "announced", retryable=False)
+                                           f"of {self.part_size} bytes: its size was not known "
+                                           "up front to choose a larger part",
+                                           retryable=False)
                     buf = buffers.take()
                     filled = self.read_into(body, buf, offset, want)
                     if seg.end is not None and filled < min(self.part_size, seg.end - offset):
                         raise RestartNeeded("the source is shorter than its journalled parts")
+                    last = filled < self.part_size
+                    if last and limit is not None and offset + filled >= limit:
+                        self._no_more(body, limit)  # before the part is used at all
                     yield number, offset, buf, filled
                     offset, number = offset + filled, number + 1
-                    if filled < self.part_size:
-                        if limit is not None and offset >= limit:
-                            self._no_more(body, limit)
+                    if last:
                         break
             finally:
                 if body is not first:

@@ -273,12 +273,11 @@ class UrlReader:
 
 
 def _plain_session() -> Any:
-    """A session for a reader without a guard (tests): environment proxies ignored too."""
-    import requests
+    """A session for a reader without a guard (tests): no address checks, but environment
+    proxies ignored and the copy's deadline enforced all the same."""
+    from shared import netguard
 
-    session = requests.Session()
-    session.trust_env = False
-    return session
+    return netguard.guarded_session(check_peers=False)
 
 
 def _timeouts() -> tuple[float, float]:

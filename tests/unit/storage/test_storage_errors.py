@@ -94,3 +94,26 @@ def test_parts_that_do_not_fit_the_layout_are_read_again() -> None:
     assert [r.part_number for r in got] == [1]
     assert [(s.number, s.start, s.end) for s in segments] == [(2, 10, None)]
     assert resume_plan([PartRecord(1, "a", 5, 10)], 10)[0] == []
+
+
+@pytest.mark.parametrize(("size", "part"), [
+    (None, 8 * 1024 ** 2),
+    (80 * 10 ** 9, 8 * 1024 ** 2),  # 80 GB fits in 10,000 parts of 8 MiB
+    (100 * 1024 ** 3, 16 * 1024 ** 2),
+    (5 * 1024 ** 4, 528 * 1024 ** 2),
+], ids=["unknown", "80GB", "100GiB", "5TiB"])
+def test_the_part_grows_so_no_upload_needs_more_than_10000_parts(size: int | None,
+                                                                  part: int) -> None:
+    from shared.storage.pipeline import part_size_for
+
+    chosen = part_size_for(size, 8 * 1024 ** 2)
+    assert chosen == part
+    assert size is None or -(-size // chosen) <= 10_000
+
+
+def test_an_object_larger_than_the_stores_take_is_refused() -> None:
+    from shared.storage.pipeline import part_size_for
+
+    with pytest.raises(StorageError) as err:
+        part_size_for(5 * 1024 ** 4 + 1, 8 * 1024 ** 2)
+    assert not err.value.retryable and "at most" in err.value.message
