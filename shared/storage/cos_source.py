@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import StorageError
+from shared.errors import StorageError, UnsafeTargetError
 from shared.storage.base import CosObjectSource
 from shared.storage.sources import (
     CRC64_HEADER,
@@ -15,6 +15,7 @@ from shared.storage.sources import (
     Body,
     RestartNeeded,
     SourceExpiredError,
+    UnsafeSourceError,
     cos_endpoint_kwargs,
     crc64_value,
     etag_is_md5,
@@ -62,7 +63,7 @@ class CosReader:
                 return self._at_end(offset)
             raise _cos_error(exc) from exc
         except CosClientError as exc:
-            raise StorageError(f"COS source unreachable: {type(exc).__name__}") from exc
+            raise _unreachable(exc) from exc
         headers = {str(k).lower(): str(v) for k, v in resp.items() if k != "Body"}
         first, total = total_from_content_range(headers.get("content-range"))
         if offset and first != offset:
@@ -98,7 +99,7 @@ class CosReader:
         except CosServiceError as exc:
             raise _cos_error(exc) from exc
         except CosClientError as exc:
-            raise StorageError(f"COS source unreachable: {type(exc).__name__}") from exc
+            raise _unreachable(exc) from exc
         headers = {str(k).lower(): str(v) for k, v in head.items()}
         length = headers.get("content-length", "")
         total = int(length) if length.isdigit() else None
@@ -119,6 +120,14 @@ def cos_client_for(source: CosObjectSource, session: Any = None) -> Any:
                               "Timeout": int(READ_TIMEOUT_S)}
     kwargs.update(cos_endpoint_kwargs(source.endpoint))
     return CosS3Client(CosConfig(**kwargs), retry=1, session=session)
+
+
+def _unreachable(exc: Exception) -> StorageError:
+    """A CosClientError: the guard's refusal (the SDK wraps it) or a network failure."""
+    refused = exc.__context__
+    if isinstance(refused, UnsafeTargetError):
+        return UnsafeSourceError(f"COS source refused: {refused.message}")
+    return StorageError(f"COS source unreachable: {type(exc).__name__}")
 
 
 def _cos_error(exc: Any) -> StorageError:

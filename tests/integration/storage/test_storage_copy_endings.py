@@ -68,6 +68,32 @@ def test_an_export_the_destination_cannot_take_fails_and_is_announced(
         bundle.store().close()
 
 
+class BrokenFolder(LocalObjectStore):
+    """A destination that fails in a way nobody foresaw (a bug, a library's own error)."""
+
+    def put_object(self, key: str, data: bytes, metadata: dict[str, str] | None = None
+                   ) -> Any:
+        raise RuntimeError("unforeseen")
+
+
+def test_an_unforeseen_error_during_the_copy_ends_the_attempt(
+        courier_env: dict[str, str], sandbox: Any, tmp_path: Path) -> None:
+    # GIVEN a destination that raises an error no code path expects
+    bundle = Bundle(Settings.from_env(courier_env), destination=BrokenFolder(tmp_path / "b"))
+    try:
+        export_id = ready_export(bundle, sandbox)
+        # WHEN the export is completed
+        task = bundle.completer.complete(export_id, owner="complete:test")
+        # THEN the export is not left copying: it is ready again with a retry due, its
+        # reason in words (no exception name), and its lease released
+        assert task.state is TaskState.READY and task.lease_owner is None
+        assert task.error is not None and task.error["retryable"]
+        assert "unexpected error" in task.error["reason"]
+        assert "RuntimeError" not in task.error["reason"]
+    finally:
+        bundle.store().close()
+
+
 NAMES = ["app/../x", "app/./x", "app/_/x", "manifest.json"]
 
 

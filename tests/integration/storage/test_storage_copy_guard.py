@@ -12,7 +12,7 @@ import pytest
 from shared import netguard
 from shared.bundle import Bundle
 from shared.model import TaskState
-from shared.storage.base import UrlSource
+from shared.storage.base import CosObjectSource, UrlSource
 from shared.storage.copy import copy_source
 from shared.storage.local import LocalObjectStore
 from shared.storage.sources import UnsafeSourceError
@@ -76,3 +76,21 @@ def test_an_export_whose_link_rebinds_fails_and_delivers_nothing(
     assert isinstance(bucket, LocalObjectStore)
     assert not [p for p in bucket.root.rglob("*") if p.is_file() and SECRET[:20] in
                 p.read_bytes()]
+
+
+def test_a_cos_source_that_rebinds_to_loopback_is_refused(
+        inside: SourceServer, store: LocalObjectStore,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a COS source (temporary credentials) whose endpoint rebinds to 127.0.0.2
+    rebinding(monkeypatch, HOST)
+    port = inside.base.rsplit(":", 1)[1]
+    source = CosObjectSource(bucket="results-1250000000", region="ap-guangzhou",
+                             key="dlc/result.csv", secret_id="AKIDtest", secret_key="k",
+                             token="t", endpoint=f"http://{HOST}:{port}")
+    # WHEN it is copied through the guard
+    with pytest.raises(UnsafeSourceError) as err:
+        copy_source(source, store, "result.csv",
+                    check_url=netguard.OutboundGuard(("127.0.0.1",)))
+    # THEN the connection was refused where it landed and nothing was stored
+    assert "non-public address" in err.value.message and not err.value.retryable
+    assert inside.requests == [] and store.head("result.csv") is None
