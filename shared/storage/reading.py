@@ -69,7 +69,16 @@ class SourceParts:
                                       "announced for it; the copy stopped at that size")
 
     def open(self, offset: int, validator: str | None, end: int | None = None) -> Body:
-        return self.reader.open(offset, validator, end)  # type: ignore[no-any-return]
+        """The source opened at ``offset``; an answer still awaited at the deadline is
+        :class:`CopyDeadlineError`, not a network failure."""
+        if self.out_of_time():
+            raise self.deadline_error()
+        try:
+            return self.reader.open(offset, validator, end)  # type: ignore[no-any-return]
+        except StorageError as exc:
+            if exc.retryable and self.out_of_time():
+                raise self.deadline_error() from exc
+            raise
 
     def open_checked(self, seg: Segment, pinned: str | None) -> Body:
         """The source opened at ``seg``; RestartNeeded if it is no longer the version the

@@ -140,3 +140,25 @@ def test_a_file_of_unknown_size_past_the_part_count_fails_clearly(
     # THEN the copy says why, and is not retried
     assert isinstance(err.value, StorageError) and not err.value.retryable
     assert "more than 4 parts" in err.value.message
+
+
+def test_a_tick_that_completes_inline_ends_by_its_deadline(bundle: Bundle,
+                                                           sandbox: Any) -> None:
+    from datetime import timedelta
+
+    from shared.clock import utcnow
+    from tests.integration.test_poller import create_many
+
+    # GIVEN a finished CLS export whose download answers only after 5 s
+    [export_id] = create_many(bundle, 1)
+    sandbox.clock.advance(60)
+    sandbox.faults.add(service="files", action="Download", kind="slow", delay=5, times=None)
+    # WHEN a tick with 2 s left polls it and completes it inline
+    started = time.monotonic()
+    bundle.poller.tick(deadline=started + 2.0, owner="tick",
+                       now=utcnow() + timedelta(seconds=30))
+    # THEN the tick kept to its deadline, and the copy is recorded as cut off, to retry
+    assert time.monotonic() - started < 4.5
+    task = bundle.store().get_task(export_id)
+    assert task.state is TaskState.READY and task.error is not None
+    assert task.error["retryable"] and "time limit" in task.error["reason"]
