@@ -22,9 +22,11 @@ How a copy goes
    ``put_object``.
 2a. **Limits.** An upload has at most 10,000 parts: when the announced size needs more, the
    part grows to the smallest multiple of ``part_size`` that fits (up to the stores' 5 TiB
-   object), and fewer parts go at once, so the buffers take no more memory than with the
-   configured part. A source that sends more than announced (by the provider, else by its
-   own answer) is cut off at the announced size and the copy fails, not retried
+   object), and fewer parts go at once (``concurrency`` shrinks by the same factor, down to
+   one): memory stays ``part_size × (concurrency + 4)``, about 2.6 GiB for a 5 TiB file
+   (528 MiB parts, one at a time) with the default 8 MiB part. A source that sends more
+   than announced (by the provider, else by its own answer) is cut off at the announced
+   size and the copy fails, not retried
    (:class:`~shared.storage.pipeline.SourceTooLargeError`). With a ``deadline`` the
    source's connection is shut down when it passes, however slowly bytes still arrive
    (:class:`~shared.storage.pipeline.CopyDeadlineError`, retried; the parts stored stay).
@@ -119,7 +121,7 @@ def copy_source(source: UrlSource | CosObjectSource, store: ObjectStore, key: st
         expected_size = source.size
     grown = part_size_for(expected_size, part_size, max_parts)
     if grown != part_size:
-        # fewer parts at once, so the buffers take no more memory than before (at least one)
+        # fewer parts at once: memory grows with the part, not with part × concurrency
         concurrency = max(1, concurrency * part_size // grown)
         part_size = grown
     reader: UrlReader | CosReader
