@@ -23,7 +23,9 @@ from shared.storage.crc64 import crc64
 
 HASH_DEPTH = 2  # parts that may wait for the MD5 worker
 MAX_PARTS = 10_000  # S3 and COS: parts in one multipart upload
-MAX_OBJECT_BYTES = 5 * 1024 ** 4  # S3 and COS: the largest object a multipart upload makes
+# S3's largest object (5 TiB); taken as the limit for every destination (an assumption: COS
+# is held to it too, though its own documents allow a larger multipart object)
+MAX_OBJECT_BYTES = 5 * 1024 ** 4
 
 
 class CopyDeadlineError(StorageError):

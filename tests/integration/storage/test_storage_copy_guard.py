@@ -94,3 +94,19 @@ def test_a_cos_source_that_rebinds_to_loopback_is_refused(
     # THEN the connection was refused where it landed and nothing was stored
     assert "non-public address" in err.value.message and not err.value.retryable
     assert inside.requests == [] and store.head("result.csv") is None
+
+
+def test_a_download_ignores_proxy_settings_of_the_environment(
+        server: SourceServer, store: LocalObjectStore, data: bytes,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN proxy variables naming a proxy that does not exist (through a proxy, the guard
+    # would only ever see the proxy's address)
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    # WHEN a link is copied through the guard
+    result = copy_source(UrlSource(server.url()), store, "direct.bin",
+                         check_url=netguard.OutboundGuard(("127.0.0.1",)))
+    # THEN it went straight to the source
+    assert result.size == len(data) and store.read("direct.bin") == data
