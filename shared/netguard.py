@@ -323,6 +323,30 @@ def check_literal(url: str, *, allow_hosts: Iterable[str] = ()) -> None:
         raise UnsafeTargetError(f"host {host[:60]!r} can only be a local name")
 
 
+_FAILURE_WORDS = (  # (part of an exception's class name, what it means), first match wins
+    ("Unsafe", "refused by the outbound-address guard"),
+    ("Timeout", "timed out"),
+    ("Credential", "no usable credentials"),
+    ("SSL", "the TLS handshake failed"),
+    ("Proxy", "the proxy failed"),
+    ("Connect", "could not connect, or the connection broke"),
+    ("Endpoint", "could not connect, or the connection broke"),
+    ("Protocol", "the connection broke mid-answer"),
+    ("IncompleteRead", "the connection broke mid-answer"),
+    ("ChunkedEncoding", "the connection broke mid-answer"),
+)
+
+
+def failure_words(exc: BaseException) -> str:
+    """What went wrong with an outbound call, in words for a person (no exception class
+    names, no URL: their texts may hold a presigned query)."""
+    names = [type(exc).__name__] + [c.__name__ for c in type(exc).__mro__[1:4]]
+    for part, words in _FAILURE_WORDS:
+        if any(part in name for name in names):
+            return words
+    return "the request failed before an answer came"
+
+
 def redact_url(url: str, *, keep_path: bool = False) -> str:
     """``scheme://host[:port]`` of ``url`` (and its path with ``keep_path``): safe to log and
     show (no user info, query string or fragment)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import netguard
 from shared.errors import StorageError, UnsafeTargetError
 from shared.storage.base import CosObjectSource
 from shared.storage.sources import (
@@ -127,7 +128,7 @@ def _unreachable(exc: Exception) -> StorageError:
     refused = exc.__context__
     if isinstance(refused, UnsafeTargetError):
         return UnsafeSourceError(f"COS source refused: {refused.message}")
-    return StorageError(f"COS source unreachable: {type(exc).__name__}")
+    return StorageError(f"COS source unreachable: {netguard.failure_words(refused or exc)}")
 
 
 def _cos_error(exc: Any) -> StorageError:

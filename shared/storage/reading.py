@@ -9,7 +9,7 @@ import time
 from collections.abc import Generator
 from typing import Any
 
-from shared import cutoff
+from shared import cutoff, netguard
 from shared.errors import StorageError
 from shared.storage.pipeline import (
     CopyDeadlineError,
@@ -90,8 +90,8 @@ class SourceParts:
         return body
 
     def parts(self, first: Body, segments: list[Segment], buffers: PartBuffers,
-                    pinned: str | None, said: dict[str, Any]
-                    ) -> Generator[tuple[int, int, bytearray, int], None, None]:
+              pinned: str | None, said: dict[str, Any]
+              ) -> Generator[tuple[int, int, bytearray, int], None, None]:
         """(number, offset, buffer, length) of every part to copy, in byte order: the whole
         parts of each gap, each gap through its own ranged read, then the tail, whose last
         read is short (or empty). ``first`` is the open first stretch; the others are opened
@@ -149,8 +149,8 @@ class SourceParts:
                 if self.out_of_time():
                     raise self.deadline_error() from exc
                 if attempt == self.reopen_attempts:
-                    raise StorageError(f"reading the source failed: {type(exc).__name__}"
-                                       ) from exc
+                    raise StorageError("reading the source failed: "
+                                       f"{netguard.failure_words(exc)}") from exc
                 log.info("source read broke at %d (%s); reopening", offset,
                          type(exc).__name__)
                 fresh = self.open(offset, body.validator, body.end)

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import StorageError
+from shared.netguard import failure_words
 from shared.storage.base import ObjectInfo, S3ObjectSource, sdk_body
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
 
@@ -57,7 +58,7 @@ def _error(exc: Exception, what: str) -> StorageError:
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
         return storage_error("S3", code, _status(exc), what, _RETRYABLE_CODES)
-    return StorageError(f"{what}: {type(exc).__name__}", retryable=True)
+    return StorageError(f"{what}: {failure_words(exc)}", retryable=True)
 
 
 def _status(exc: Exception) -> int:

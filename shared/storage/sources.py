@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from shared import cutoff
+from shared import cutoff, netguard
 from shared.errors import CourierError, StorageError, UnsafeTargetError
 from shared.storage.base import UrlSource
 
@@ -220,7 +220,7 @@ class UrlReader:
             except UnsafeTargetError as exc:  # the connection reached another address
                 raise UnsafeSourceError(f"download refused: {exc.message}") from exc
             except requests.RequestException as exc:
-                raise StorageError(f"download failed: {type(exc).__name__}") from exc
+                raise StorageError(f"download failed: {netguard.failure_words(exc)}") from exc
             if resp.status_code in REDIRECT_CODES and resp.headers.get("Location"):
                 target = urljoin(url, resp.headers["Location"])
                 resp.close()
@@ -275,8 +275,6 @@ class UrlReader:
 def _plain_session() -> Any:
     """A session for a reader without a guard (tests): no address checks, but environment
     proxies ignored and the copy's deadline enforced all the same."""
-    from shared import netguard
-
     return netguard.guarded_session(check_peers=False)
 
 

@@ -171,8 +171,8 @@ def _send(session: requests.Session, settings: Settings, delivery: WebhookDelive
     except requests.RequestException as exc:
         if cutoff.cut_off() or isinstance(exc, requests.Timeout):
             return _timed_out(started, until)
-        # The exception text names the URL (and its query): keep only the class name.
-        return _Outcome(None, elapsed(), f"connection failed ({type(exc).__name__})")
+        # The exception text names the URL (and its query): say what happened in words.
+        return _Outcome(None, elapsed(), f"connection failed: {netguard.failure_words(exc)}")
     if cutoff.cut_off():  # the answer may have been cut short: it counts as none
         resp.close()
         return _timed_out(started, until)
