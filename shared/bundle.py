@@ -108,8 +108,7 @@ class Bundle:
     def _url_guard(self) -> Any:
         from shared import netguard
 
-        return functools.partial(netguard.check_url,
-                                 allow_hosts=self.settings.allow_private_hosts)
+        return netguard.OutboundGuard(tuple(self.settings.allow_private_hosts))
 
 
 def load_http() -> None:

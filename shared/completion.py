@@ -7,21 +7,29 @@ state table recorded.
 
 The copy holds a short lease (:data:`COPY_LEASE_S`) that a heartbeat renews while it runs,
 so a killed copy is picked up again by the next tick about a minute later, whatever the
-function's timeout.
+function's timeout. It must end by its deadline: the smaller of ``budget_s`` and the time the
+enclosing call deadline leaves (a tick that completes inline); a copy cut off there is
+retried later from its stored parts, and counts as a failed attempt only if it stored none.
+
+Every way a copy ends, ends the export: delivered, or back to ready with a retry due, or
+failed and announced (``export.failed``), unexpected errors included.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared import netguard
 from shared.clock import to_iso, utcnow
 from shared.config import Settings
-from shared.errors import ConfigError, CourierError, VersionConflictError
+from shared.errors import ConfigError, CourierError, StorageError, VersionConflictError
 from shared.model import ExportTask, PartRecord, SourceSet, TaskState, backoff
+from shared.pacing import time_left
 from shared.providers import Providers
 from shared.providers.base import Provider
 from shared.runtime import metrics
@@ -118,7 +126,8 @@ class Completer:
         self.store = store
         self.providers = providers
         self.destination = destination
-        self.check_url = check_url
+        # the outbound guard: its session checks where every download connection lands
+        self.check_url = check_url or netguard.OutboundGuard(tuple(settings.allow_private_hosts))
 
     def complete(self, export_id: str, *, owner: str, budget_s: float = 600.0,
                  now: datetime | None = None) -> ExportTask:
@@ -131,11 +140,15 @@ class Completer:
         from shared.keys import render_key
         from shared.storage.copy import copy_source
         from shared.storage.manifest import MANIFEST_NAME, SetResult, copy_set
-        from shared.storage.pipeline import CopyResult
+        from shared.storage.pipeline import CopyDeadlineError, CopyResult
         from shared.storage.sources import SourceExpiredError
 
         store = self.store()
         task = store.get_task(export_id)
+        deadline = time.monotonic() + budget_s
+        left = time_left()  # a tick that completes inline passes its own deadline on
+        if left is not None:
+            deadline = min(deadline, time.monotonic() + left)
         now = now or utcnow()
         if task.state not in (TaskState.READY, TaskState.COPYING):
             log.info("export %s is %s; nothing to complete", task.id, task.state.value)
@@ -175,12 +188,12 @@ class Completer:
                         result = copy_set(source, dest, key, journal=journal,
                                           export_id=task.id, provider=task.provider,
                                           metadata=metadata, part_size=self.settings.part_size,
-                                          check_url=self.check_url)
+                                          check_url=self.check_url, deadline=deadline)
                     else:
                         result = copy_source(
                             source, dest, key, part_size=self.settings.part_size,
                             expected_size=task.result.get("size") or None, journal=journal,
-                            check_url=self.check_url, metadata=metadata)
+                            check_url=self.check_url, metadata=metadata, deadline=deadline)
                     break
                 except SourceExpiredError:
                     if refresh:
@@ -190,9 +203,18 @@ class Completer:
         except VersionConflictError:
             log.info("export %s was taken over during its copy; leaving it", export_id)
             return store.get_task(export_id)
+        except CopyDeadlineError as exc:
+            heartbeat.stop()
+            return self._copy_failed(store, journal.task, exc,
+                                     counts=not journal.parts_done)
         except CourierError as exc:  # the copy, the provider, the destination, the settings
             heartbeat.stop()
             return self._copy_failed(store, journal.task, exc)
+        except Exception:  # noqa: BLE001 - a copy must never stay "copying" for ever
+            heartbeat.stop()
+            log.exception("export %s: unexpected error during the copy", task.id)
+            return self._copy_failed(store, journal.task, StorageError(
+                "unexpected error during the copy; see the function log", retryable=True))
         finally:
             heartbeat.stop()
         task = journal.task
@@ -246,8 +268,11 @@ class Completer:
                         exc.message)
 
     def _copy_failed(self, store: TaskStore, task: ExportTask,
-                     exc: CourierError) -> ExportTask:
-        task.attempts += 1
+                     exc: CourierError, *, counts: bool = True) -> ExportTask:
+        """Retry later or fail for good (and announce it). ``counts``: whether this try
+        counts against :data:`MAX_COPY_ATTEMPTS` (a copy cut off by its deadline after
+        storing parts made progress, so it does not)."""
+        task.attempts += int(counts)
         # A setting or credential missing after a redeploy may be fixed: try again later.
         retryable = isinstance(exc, ConfigError) or bool(getattr(exc, "retryable", False))
         if retryable and task.attempts < MAX_COPY_ATTEMPTS:

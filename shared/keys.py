@@ -10,10 +10,18 @@ neither may climb out of the destination prefix, so both are checked here.
   (:func:`check_key`), else :class:`~shared.errors.ValidationError` on ``key_template``.
 * The provider's file name is reduced to its last path component and stripped of control
   characters (:func:`sanitize_file_name`) before it is put in.
+* A name longer than :data:`MAX_NAME_BYTES` (UTF-8) is shortened by one rule
+  (:func:`fit_name`): its stem is cut at a character boundary and ``~`` plus 8 hex digits of
+  the SHA-256 of the whole name are added before its extension (``.csv``, ``.tar.gz``), so
+  two long names that share a beginning stay apart. File systems take 255 bytes a name, and
+  the folder destination adds up to 19 for its temporary and sidecar files; the rule applies
+  to every destination, so a key does not depend on where it lands. The original name is
+  kept with the export (and listed in a several-file manifest).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
 import unicodedata
@@ -24,6 +32,8 @@ from shared.errors import ValidationError
 PLACEHOLDERS = frozenset({"provider", "export_id", "file_name", "yyyy", "mm", "dd", "hh"})
 MAX_KEY_BYTES = 1024  # S3 and COS both cap object keys at 1024 bytes (UTF-8)
 RESERVED_PREFIXES = (".courier-",)  # the local store's staging and metadata folders
+MAX_NAME_BYTES = 200  # a file name in a key (one path segment), UTF-8
+_EXTENSION = re.compile(r"(?:\.[A-Za-z0-9]{1,10}){1,2}$")
 
 _FIELD = "key_template"
 _formatter = string.Formatter()
@@ -39,7 +49,28 @@ def sanitize_file_name(name: str | None, fallback: str = "export.dat") -> str:
     text = text.strip()
     if text in ("", ".", "..") or text.startswith(RESERVED_PREFIXES):
         return fallback
-    return text
+    return fit_name(text)
+
+
+def split_extension(name: str) -> tuple[str, str]:
+    """(stem, extension) of a file name; the extension is up to two short alphanumeric
+    suffixes (``.csv``, ``.tar.gz``), empty when there is none."""
+    match = _EXTENSION.search(name)
+    if match is None or match.start() == 0:
+        return name, ""
+    return name[:match.start()], match.group(0)
+
+
+def fit_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``name`` if it takes at most ``limit`` bytes in UTF-8, else shortened by the rule in
+    the module doc: cut stem + ``~`` + 8 hex digits of the name's SHA-256 + extension."""
+    raw = name.encode("utf-8")
+    if len(raw) <= limit:
+        return name
+    stem, ext = split_extension(name)
+    tag = "~" + hashlib.sha256(raw).hexdigest()[:8]
+    room = limit - len(ext.encode()) - len(tag)
+    return stem.encode("utf-8")[:room].decode("utf-8", "ignore") + tag + ext
 
 
 def check_key(key: str, field: str = _FIELD) -> str:

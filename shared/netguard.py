@@ -11,7 +11,13 @@ IPv6 forms that embed such an IPv4 address (IPv4-mapped, 6to4, NAT64) are refuse
 The check resolves names itself; the caller should run it right before every request (a name
 can change its answer between two attempts). :func:`guarded_session` closes the remaining gap
 (a name that answers differently between the check and the connect, "DNS rebinding"): its
-connections check the address they actually connected to.
+connections check the address they actually connected to, after every resolution and every
+redirect, and it ignores proxy settings from the environment. :class:`OutboundGuard` carries
+both with one set of allowances: every request to an address a vendor or a caller supplied
+(download links, COS sources, webhooks) goes through it.
+
+Its connections also obey :func:`shared.cutoff.cut_off_at` (a total deadline for the requests
+made inside it).
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import urlsplit
 
+from shared.cutoff import watch
 from shared.errors import UnsafeTargetError
 
 if TYPE_CHECKING:
@@ -158,11 +166,16 @@ def check_peer(sock: socket.socket, host: str, allow_hosts: Iterable[str] = ()) 
     raise UnsafeTargetError(f"host {host!r} connected to a non-public address")
 
 
-def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
+def guarded_session(allow_hosts: Iterable[str] = (), *,
+                    check_peers: bool = True) -> requests.Session:
     """A ``requests.Session`` whose direct connections refuse non-public peers.
 
     Use it together with :func:`check_url` (which also checks scheme and every address of the
-    name). Connections through a proxy are not checked at the socket: the peer is the proxy.
+    name). The peer is checked on every new connection, so every resolution (redirects
+    included) is covered. Proxy settings from the environment are ignored (``trust_env``
+    off): through a proxy the peer would be the proxy, and the target went unchecked.
+    Connections used inside :func:`shared.cutoff.cut_off_at` are shut down at its deadline.
+    ``check_peers=False``: only that (a caller that asked for no guard, e.g. tests).
     """
     import requests
     from requests.adapters import HTTPAdapter
@@ -172,7 +185,7 @@ def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
     allowed = tuple(allow_hosts)
 
     def verified(conn: Any, sock: socket.socket) -> socket.socket:
-        if getattr(conn, "proxy", None) is None:
+        if check_peers and getattr(conn, "proxy", None) is None:
             try:
                 check_peer(sock, str(conn.host), allowed)
             except UnsafeTargetError:
@@ -182,11 +195,23 @@ def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
 
     class GuardedHTTPConnection(HTTPConnection):
         def _new_conn(self) -> socket.socket:
-            return verified(self, super()._new_conn())
+            sock = verified(self, super()._new_conn())
+            watch(sock)
+            return sock
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            watch(getattr(self, "sock", None))  # a kept-alive connection, reused
+            super().request(*args, **kwargs)
 
     class GuardedHTTPSConnection(HTTPSConnection):
         def _new_conn(self) -> socket.socket:
-            return verified(self, super()._new_conn())
+            sock = verified(self, super()._new_conn())
+            watch(sock)
+            return sock
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            watch(getattr(self, "sock", None))
+            super().request(*args, **kwargs)
 
     class GuardedHTTPPool(HTTPConnectionPool):
         ConnectionCls = GuardedHTTPConnection
@@ -201,10 +226,25 @@ def guarded_session(allow_hosts: Iterable[str] = ()) -> requests.Session:
                                                        "https": GuardedHTTPSPool}
 
     session = requests.Session()
+    session.trust_env = False
     adapter = GuardedAdapter(max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+@dataclass(frozen=True)
+class OutboundGuard:
+    """:func:`check_url` with fixed allowances (callable as ``check_url(url)``), and the
+    :func:`guarded_session` that checks the addresses actually connected to."""
+
+    allow_hosts: tuple[str, ...] = ()
+
+    def __call__(self, url: str) -> None:
+        check_url(url, allow_hosts=self.allow_hosts)
+
+    def session(self) -> requests.Session:
+        return guarded_session(self.allow_hosts)
 
 
 def check_url(url: str, *, allow_hosts: Iterable[str] = ()) -> None:
@@ -281,6 +321,30 @@ def check_literal(url: str, *, allow_hosts: Iterable[str] = ()) -> None:
         return
     if "." not in host or host == "localhost" or host.endswith(LOCAL_SUFFIXES):
         raise UnsafeTargetError(f"host {host[:60]!r} can only be a local name")
+
+
+_FAILURE_WORDS = (  # (part of an exception's class name, what it means), first match wins
+    ("Unsafe", "refused by the outbound-address guard"),
+    ("Timeout", "timed out"),
+    ("Credential", "no usable credentials"),
+    ("SSL", "the TLS handshake failed"),
+    ("Proxy", "the proxy failed"),
+    ("Connect", "could not connect, or the connection broke"),
+    ("Endpoint", "could not connect, or the connection broke"),
+    ("Protocol", "the connection broke mid-answer"),
+    ("IncompleteRead", "the connection broke mid-answer"),
+    ("ChunkedEncoding", "the connection broke mid-answer"),
+)
+
+
+def failure_words(exc: BaseException) -> str:
+    """What went wrong with an outbound call, in words for a person (no exception class
+    names, no URL: their texts may hold a presigned query)."""
+    names = [type(exc).__name__] + [c.__name__ for c in type(exc).__mro__[1:4]]
+    for part, words in _FAILURE_WORDS:
+        if any(part in name for name in names):
+            return words
+    return "the request failed before an answer came"
 
 
 def redact_url(url: str, *, keep_path: bool = False) -> str:

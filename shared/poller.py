@@ -153,7 +153,7 @@ class Poller:
                 groups[(task.provider, self._group_key(task))].append(task)
             elif task.state in (TaskState.READY, TaskState.COPYING):
                 with export_context(task.id):
-                    self._hand_over(store, task, stats, now)
+                    self._hand_over(store, task, stats, now, deadline)
             else:  # terminal tasks are never due; be safe anyway
                 task.due_at = None
                 self._release(store, task, stats)
@@ -203,10 +203,10 @@ class Poller:
                 continue
             stats.polled += 1
             with export_context(task.id):
-                self._apply(store, task, outcome, stats, now)
+                self._apply(store, task, outcome, stats, now, deadline)
 
     def _apply(self, store: TaskStore, task: ExportTask, outcome: PollResult | ProviderError,
-               stats: TickStats, now: datetime | None) -> None:
+               stats: TickStats, now: datetime | None, deadline: float) -> None:
         now = now or utcnow()
         event: tuple[str, dict] | None = None
         if isinstance(outcome, ProviderError):
@@ -261,7 +261,7 @@ class Poller:
             return
         if saved.state is TaskState.READY:
             stats.ready += 1
-            self._dispatch(saved, stats)  # one write: READY and due again after REDISPATCH_S
+            self._dispatch(saved, stats, deadline)  # one write: READY, due after REDISPATCH_S
         elif saved.state is TaskState.FAILED:
             stats.failed += 1
             exports.abandon(self.providers, saved)
@@ -269,17 +269,19 @@ class Poller:
             notify.notify(store, self.settings, saved, event[0], event[1])
 
     def _hand_over(self, store: TaskStore, task: ExportTask, stats: TickStats,
-                   now: datetime | None) -> None:
+                   now: datetime | None, deadline: float) -> None:
         """Give a ready task to the complete function; look again later in case it is lost."""
         task.due_at = (now or utcnow()) + timedelta(seconds=REDISPATCH_S)
         task.release()
         saved = self._save(store, task, stats)
         if saved is not None:
-            self._dispatch(saved, stats)
+            self._dispatch(saved, stats, deadline)
 
-    def _dispatch(self, saved: ExportTask, stats: TickStats) -> None:
+    def _dispatch(self, saved: ExportTask, stats: TickStats, deadline: float) -> None:
+        """Hand ``saved`` over; a completion made inline ends by the tick's ``deadline``."""
         try:
-            self.dispatch(saved.id)
+            with call_deadline(deadline):
+                self.dispatch(saved.id)
             stats.dispatched += 1
         except Exception:  # noqa: BLE001 - one failed hand-over must not stop the tick
             log.exception("export %s: hand-over to complete failed; will retry", saved.id)

@@ -39,25 +39,26 @@ def count_reads(path: str) -> None:
     run knows what this process had read — a begun, unfinished read counts as a whole part."""
     from urllib.parse import unquote, urlsplit
 
-    from shared.storage import copier
+    from shared.storage import reading
 
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    original = copier.Copier._read_into
+    original = reading.SourceParts.read_into
 
     def token(self: Any) -> str:
-        parts = urlsplit(str(getattr(self.source, "url", ""))).path.split("/")
+        source = getattr(self.reader, "source", None)
+        parts = urlsplit(str(getattr(source, "url", ""))).path.split("/")
         return unquote(parts[2]) if len(parts) > 3 and parts[1] == "files" else ""
 
-    def read_into(self: Any, body: Any, buf: bytearray, offset: int) -> int:
+    def read_into(self: Any, body: Any, buf: bytearray, offset: int, want: int) -> int:
         name = token(self)
         if name:
             os.write(fd, f"B {name} {offset} {len(buf)}\n".encode())
-        n = original(self, body, buf, offset)
+        n = original(self, body, buf, offset, want)
         if name:
             os.write(fd, f"E {name} {offset} {offset + n}\n".encode())
         return n
 
-    copier.Copier._read_into = read_into  # type: ignore[method-assign]
+    reading.SourceParts.read_into = read_into  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> int:

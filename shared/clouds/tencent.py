@@ -117,16 +117,17 @@ def cos_endpoint_kwargs(endpoint: str | None) -> dict[str, Any]:
 
 def cos_client(region: str, secret_id: str | None, secret_key: str | None,
                token: str | None = None, *, endpoint: str | None = None, timeout_s: int = 60,
-               retry: int = 1, **extra: Any) -> Any:
+               retry: int = 1, session: Any = None, **extra: Any) -> Any:
     """A cos-python-sdk-v5 client for ``region`` with these keys (a token with temporary
-    ones), sending to ``endpoint`` when given (the sandbox's gateway); ``extra`` are more
+    ones), sending to ``endpoint`` when given (the sandbox's gateway), through ``session``
+    when given (a guarded HTTP session; None: the SDK's pool); ``extra`` are more
     ``CosConfig`` arguments (``PoolMaxSize``, …)."""
     from qcloud_cos import CosConfig, CosS3Client
 
     config = CosConfig(Region=region, SecretId=secret_id, SecretKey=secret_key,
                        Token=token or None, Timeout=timeout_s,
                        **{**cos_endpoint_kwargs(endpoint), **extra})
-    return CosS3Client(config, retry=retry)
+    return CosS3Client(config, retry=retry, session=session)
 
 
 def client(settings: TencentSettings, service: str, client_cls: Any, *,

@@ -5,7 +5,7 @@ the server-side shortcut, the streamed multipart upload with its journal, the ve
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from itertools import chain
 from typing import Any
@@ -16,6 +16,7 @@ from shared.storage.base import ObjectStore, UploadedPart, UploadNotFoundError
 from shared.storage.pipeline import (
     FROM_THE_START,
     HASH_DEPTH,
+    MAX_PARTS,
     BackgroundMd5,
     CopyJournal,
     CopyResult,
@@ -25,7 +26,8 @@ from shared.storage.pipeline import (
     resume_plan,
     stream_md5,
 )
-from shared.storage.sources import Body, RestartNeeded, fill
+from shared.storage.reading import SourceParts
+from shared.storage.sources import Body, RestartNeeded
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +36,21 @@ class Copier:
     def __init__(self, source: UrlSource | CosObjectSource, store: ObjectStore, key: str, *,
                  part_size: int, expected_size: int | None, journal: CopyJournal | None,
                  reader: Any, metadata: dict[str, str], concurrency: int,
-                 reopen_attempts: int, server_side: bool = True) -> None:
+                 reopen_attempts: int, server_side: bool = True,
+                 deadline: float | None = None, max_parts: int = MAX_PARTS) -> None:
         self.source = source
         self.store = store
         self.key = key
         self.part_size = part_size
         self.expected_size = expected_size
         self.journal = journal
-        self.reader = reader
         self.metadata = metadata
         self.concurrency = max(1, concurrency)
-        self.reopen_attempts = reopen_attempts
         self.server_side = server_side
+        self.source_parts = SourceParts(reader, part_size=part_size,
+                                        expected_size=expected_size,
+                                        reopen_attempts=reopen_attempts, deadline=deadline,
+                                        max_parts=max_parts)
 
     # journal helpers -----------------------------------------------------------
     def _pinned(self) -> str | None:  # pin/pinned are optional journal methods
@@ -114,22 +119,10 @@ class Copier:
         return CopyResult(self.key, self.store.uri(self.key), info.size, md5, 0,
                           resumed=False, skipped=False, server_side=True)
 
-    def _open(self, offset: int, validator: str | None, end: int | None = None) -> Body:
-        return self.reader.open(offset, validator, end)  # type: ignore[no-any-return]
-
-    def _open_checked(self, seg: Segment, pinned: str | None) -> Body:
-        """The source opened at ``seg``; RestartNeeded if it is no longer the version the
-        kept parts were read from (``pinned``: None when nothing is kept)."""
-        body = self._open(seg.start, pinned, seg.end)
-        if body.restarted or (pinned and body.validator and body.validator != pinned):
-            body.close()
-            raise RestartNeeded("the source changed since the upload started")
-        return body
-
     def _copy(self, upload_id: str | None, kept: list[PartRecord],
               segments: list[Segment]) -> CopyResult:
         pinned = self._pinned() if upload_id and kept else None
-        body = self._open_checked(segments[0], pinned)
+        body = self.source_parts.open_checked(segments[0], pinned)
         try:
             return self._stream(body, upload_id, kept, segments, pinned)
         finally:
@@ -145,36 +138,6 @@ class Copier:
             if hasher is not None:
                 hasher.close()
 
-    def _read_parts(self, first: Body, segments: list[Segment], buffers: PartBuffers,
-                    pinned: str | None, said: dict[str, Any]
-                    ) -> Generator[tuple[int, int, bytearray, int], None, None]:
-        """(number, offset, buffer, length) of every part to copy, in byte order: the whole
-        parts of each gap, each gap through its own ranged read, then the tail, whose last
-        read is short (or empty). ``first`` is the open first stretch; the others are opened
-        here, pinned to the version the kept parts came from. ``said`` gathers what the
-        answers tell of the whole object (its total size, an MD5 it vouches for)."""
-        for i, seg in enumerate(segments):
-            body = first if i == 0 else self._open_checked(seg, pinned or first.validator)
-            try:
-                known = said.get("total")
-                if known is not None and body.total is not None and body.total != known:
-                    raise RestartNeeded("the source's size changed since the upload started")
-                said["total"] = known if known is not None else body.total
-                said["md5"] = said.get("md5") or body.md5
-                number, offset = seg.number, seg.start
-                while seg.end is None or offset < seg.end:
-                    buf = buffers.take()
-                    filled = self._read_into(body, buf, offset)
-                    if seg.end is not None and filled < min(self.part_size, seg.end - offset):
-                        raise RestartNeeded("the source is shorter than its journalled parts")
-                    yield number, offset, buf, filled
-                    offset, number = offset + filled, number + 1
-                    if filled < self.part_size:
-                        break
-            finally:
-                if body is not first:
-                    body.close()
-
     def _stream_with(self, body: Body, upload_id: str | None, kept: list[PartRecord],
                      segments: list[Segment], pinned: str | None,
                      hasher: BackgroundMd5 | None) -> CopyResult:
@@ -186,7 +149,7 @@ class Copier:
 
         # parts being uploaded, parts waiting to be hashed, the one being read, one spare
         buffers = PartBuffers(self.part_size, self.concurrency + HASH_DEPTH + 2)
-        reads = self._read_parts(body, segments, buffers, pinned, said)
+        reads = self.source_parts.parts(body, segments, buffers, pinned, said)
         try:
             return self._upload(reads, upload_id, parts, body, hasher, said, buffers, meta,
                                 first_validator, resumed)
@@ -321,31 +284,6 @@ class Copier:
         if self.journal is not None:
             self.journal.part_done(PartRecord(number, etag, start, end))
         return etag
-
-    def _read_into(self, body: Body, buf: bytearray, offset: int) -> int:
-        """Fill ``buf`` with the next part from ``body``; returns its length (short only at
-        the end). A broken connection is reopened at ``offset`` (the part start) a few
-        times, and the part read again, before giving up."""
-        view = memoryview(buf)
-        for attempt in range(self.reopen_attempts + 1):
-            try:
-                return fill(body, view)
-            except (StorageError, RestartNeeded):
-                raise
-            except Exception as exc:  # noqa: BLE001 - network errors of several libraries
-                body.close()
-                if attempt == self.reopen_attempts:
-                    raise StorageError(f"reading the source failed: {type(exc).__name__}"
-                                       ) from exc
-                log.info("source read broke at %d (%s); reopening", offset,
-                         type(exc).__name__)
-                fresh = self._open(offset, body.validator, body.end)
-                if fresh.restarted or (body.validator and fresh.validator
-                                       and fresh.validator != body.validator):
-                    fresh.close()
-                    raise RestartNeeded("the source changed during the copy") from exc
-                body.read, body.close, body.readinto = fresh.read, fresh.close, fresh.readinto
-        raise AssertionError("unreachable")
 
     def _verify(self, size: int, total: int | None, source_md5: str | None,
                 md5: str | None, upload_id: str | None, source_crc: int | None = None,

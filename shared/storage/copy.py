@@ -20,6 +20,16 @@ How a copy goes
    yet stored: what a kill can cost. The size need not be
    known up front. A source that fits in one part (and is not a resume) goes through
    ``put_object``.
+2a. **Limits.** An upload has at most 10,000 parts: when the announced size needs more, the
+   part grows to the smallest multiple of ``part_size`` that fits (up to the stores' 5 TiB
+   object), and fewer parts go at once (``concurrency`` shrinks by the same factor, down to
+   one): memory stays ``part_size × (concurrency + 4)``, about 2.6 GiB for a 5 TiB file
+   (528 MiB parts, one at a time) with the default 8 MiB part. A source that sends more
+   than announced (by the provider, else by its own answer) is cut off at the announced
+   size and the copy fails, not retried
+   (:class:`~shared.storage.pipeline.SourceTooLargeError`). With a ``deadline`` the
+   source's connection is shut down when it passes, however slowly bytes still arrive
+   (:class:`~shared.storage.pipeline.CopyDeadlineError`, retried; the parts stored stay).
 3. **Journal.** Every part is recorded through ``journal.part_done`` as soon as the store
    has it (from the uploading thread, in completion order), so a kill re-reads at most the
    parts that were in flight. A later invocation whose ``journal.load()`` returns
@@ -65,12 +75,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from shared import cutoff
 from shared.keys import check_key
 from shared.model import CosObjectSource, UrlSource
 from shared.storage.base import ObjectStore
 from shared.storage.copier import Copier
-from shared.storage.pipeline import CopyJournal, CopyResult
-from shared.storage.sources import CosReader, UrlReader
+from shared.storage.cos_source import CosReader
+from shared.storage.pipeline import MAX_PARTS, CopyJournal, CopyResult, part_size_for
+from shared.storage.sources import UrlReader
 
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 DEFAULT_CONCURRENCY = 4
@@ -89,14 +101,18 @@ def copy_source(source: UrlSource | CosObjectSource, store: ObjectStore, key: st
                 metadata: dict[str, str] | None = None,
                 concurrency: int | None = None, reopen_attempts: int = 2,
                 session: Any = None, cos_client: Any = None,
-                server_side: bool = True) -> CopyResult:
+                server_side: bool = True, deadline: float | None = None,
+                max_parts: int = MAX_PARTS) -> CopyResult:
     """Copy ``source`` into ``store`` at ``key`` (see the module doc for the guarantees).
 
     ``concurrency``: parts uploaded at once (default: :func:`copy_concurrency`).
     ``reopen_attempts``: how often a broken source connection is reopened (Range from the
     current part) within this call before giving up. ``session`` / ``cos_client``: inject
     a ``requests.Session`` / ``CosS3Client`` (tests, connection reuse). ``server_side``:
-    let the store copy the source itself when it can (``False`` always streams)."""
+    let the store copy the source itself when it can (``False`` always streams).
+    ``deadline`` (``time.monotonic()``): the copy stops reading then, however slowly the
+    source still sends (:class:`~shared.storage.pipeline.CopyDeadlineError`, retryable).
+    ``max_parts``: the most parts an upload may have (the stores' 10,000; tests lower it)."""
     check_key(key, "key")
     if concurrency is None:
         concurrency = copy_concurrency(store)
@@ -104,18 +120,24 @@ def copy_source(source: UrlSource | CosObjectSource, store: ObjectStore, key: st
         raise ValueError("part_size must be positive")
     if expected_size is None and source.size is not None:
         expected_size = source.size
+    grown = part_size_for(expected_size, part_size, max_parts)
+    if grown != part_size:
+        # fewer parts at once: memory grows with the part, not with part × concurrency
+        concurrency = max(1, concurrency * part_size // grown)
+        part_size = grown
     reader: UrlReader | CosReader
     if isinstance(source, UrlSource):
         reader = UrlReader(source, check_url, session)
     elif isinstance(source, CosObjectSource):
-        reader = CosReader(source, cos_client)
+        reader = CosReader(source, cos_client, guard=check_url)
     else:
         raise TypeError(f"cannot copy from {type(source).__name__}")
     copy = Copier(source, store, key, part_size=part_size, expected_size=expected_size,
                  journal=journal, reader=reader, metadata=dict(metadata or {}),
                  concurrency=concurrency, reopen_attempts=reopen_attempts,
-                 server_side=server_side)
+                 server_side=server_side, deadline=deadline, max_parts=max_parts)
     try:
-        return copy.run()
+        with cutoff.cut_off_at(deadline):
+            return copy.run()
     finally:
         reader.close()

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from shared.errors import ConfigError, StorageError
 from shared.model import CosObjectSource
+from shared.netguard import failure_words
 from shared.storage.base import ObjectInfo, UploadedPart, sdk_body
 from shared.storage.crc64 import combine_all, crc64
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
@@ -55,7 +56,7 @@ def _error(exc: Exception, what: str) -> StorageError:
     if isinstance(exc, CosServiceError):
         return storage_error("COS", str(exc.get_error_code() or ""), _status(exc), what,
                              _RETRYABLE_CODES)
-    return StorageError(f"{what}: {type(exc).__name__}", retryable=True)
+    return StorageError(f"{what}: {failure_words(exc)}", retryable=True)
 
 
 def _status(exc: Exception) -> int:

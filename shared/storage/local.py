@@ -24,11 +24,18 @@ ignored.
 
 A part's ETag is a CRC-32 of its bytes and their length: it only has to tell parts apart
 when the upload is completed, and the whole object's MD5 is the copy's business.
+
+Every error of the file system becomes a :class:`StorageError` that says what went wrong in
+words (:func:`disk_error`): a name too long, a file where a folder should be, no permission or
+a read-only disk are not retried (they need the operator or another key); a full disk and
+other I/O errors are.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import hashlib
 import json
 import logging
@@ -37,9 +44,9 @@ import shutil
 import tempfile
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from shared.errors import StorageError
 from shared.keys import check_key
@@ -51,6 +58,46 @@ STAGING_DIR = ".courier-staging"
 DATA_FILE = "data"
 META_DIR = ".courier-meta"
 COPY_BUFFER = 1024 * 1024
+
+_NOT_RETRYABLE = {
+    errno.ENAMETOOLONG: "a name in the key is too long for the destination folder's file system",
+    errno.ENOTDIR: "a file stands where the key needs a folder",
+    errno.EISDIR: "a folder stands where the key needs a file",
+    errno.EACCES: "no permission to write in the destination folder",
+    errno.EPERM: "no permission to write in the destination folder",
+    errno.EROFS: "the destination folder is on a read-only file system",
+}
+_RETRYABLE = {
+    errno.ENOSPC: "the destination folder's disk is full",
+    errno.EDQUOT: "the destination folder's disk quota is used up",
+}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def disk_error(exc: OSError, key: str) -> StorageError:
+    """``exc`` as a :class:`StorageError` naming the problem (not the folder's path)."""
+    shown = key if len(key) <= 80 else key[:77] + "..."
+    if exc.errno in _NOT_RETRYABLE:
+        return StorageError(f"{_NOT_RETRYABLE[exc.errno]} (key {shown!r})", retryable=False)
+    if exc.errno in _RETRYABLE:
+        return StorageError(f"{_RETRYABLE[exc.errno]} (key {shown!r})", retryable=True)
+    reason = exc.strerror or "input/output error"
+    return StorageError(f"the destination folder failed: {reason} (key {shown!r})",
+                        retryable=True)
+
+
+def _translated(method: F) -> F:
+    """Turn the file system's errors of ``method(self, key, ...)`` into StorageErrors."""
+    @functools.wraps(method)
+    def wrapper(self: Any, key: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, key, *args, **kwargs)
+        except StorageError:
+            raise
+        except OSError as exc:
+            raise disk_error(exc, key) from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 class LocalObjectStore(ObjectStore):
@@ -90,6 +137,7 @@ class LocalObjectStore(ObjectStore):
         return self._path(key).as_uri()
 
     # ------------------------------------------------------------------ reads
+    @_translated
     def head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)
         try:
@@ -104,6 +152,7 @@ class LocalObjectStore(ObjectStore):
                               metadata=dict(sidecar.get("metadata") or {}))
         return ObjectInfo(key=key, size=st.st_size)
 
+    @_translated
     def read(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
@@ -115,14 +164,20 @@ class LocalObjectStore(ObjectStore):
             fh = self._path(key).open("rb")
         except FileNotFoundError as exc:
             raise StorageError(f"no object {key!r}", retryable=False) from exc
+        except OSError as exc:
+            raise disk_error(exc, key) from exc
         with fh:
             while True:
-                chunk = fh.read(chunk_size)
+                try:
+                    chunk = fh.read(chunk_size)
+                except OSError as exc:
+                    raise disk_error(exc, key) from exc
                 if not chunk:
                     return
                 yield chunk
 
     # -------------------------------------------------------------- multipart
+    @_translated
     def start_upload(self, key: str, metadata: dict[str, str] | None = None) -> str:
         self._path(key)
         upload_id = uuid.uuid4().hex
@@ -142,6 +197,7 @@ class LocalObjectStore(ObjectStore):
             raise UploadNotFoundError(f"upload {upload_id} is not for {key!r}")
         return folder, info
 
+    @_translated
     def put_part(self, key: str, upload_id: str, part_number: int,
                  data: bytes | bytearray | memoryview, *, offset: int | None = None) -> str:
         if not 1 <= part_number <= 10000:
@@ -161,6 +217,7 @@ class LocalObjectStore(ObjectStore):
         _write_atomic(folder / f"{name}.json", json.dumps(record).encode())
         return etag
 
+    @_translated
     def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart],
                         metadata: dict[str, str] | None = None) -> ObjectInfo:
         folder, info = self._upload(key, upload_id)
@@ -225,6 +282,7 @@ class LocalObjectStore(ObjectStore):
                 os.unlink(tmp)
             raise
 
+    @_translated
     def abort_upload(self, key: str, upload_id: str) -> None:
         try:
             folder = self._upload_dir(upload_id)
@@ -232,6 +290,7 @@ class LocalObjectStore(ObjectStore):
             return
         shutil.rmtree(folder, ignore_errors=True)
 
+    @_translated
     def put_object(self, key: str, data: bytes, metadata: dict[str, str] | None = None
                    ) -> ObjectInfo:
         target = self._path(key)
@@ -242,6 +301,7 @@ class LocalObjectStore(ObjectStore):
         self._write_sidecar(key, len(data), etag, meta)
         return ObjectInfo(key=key, size=len(data), etag=etag, metadata=meta)
 
+    @_translated
     def set_metadata(self, key: str, metadata: dict[str, str]) -> ObjectInfo:
         info = self.head(key)
         if info is None:

@@ -10,10 +10,20 @@ its recorded parts as any single copy does.
 The manifest (``manifest.json`` beside the files) is written last::
 
     {"export_id": …, "provider": …,
-     "objects": [{"key": "…/000-app/stream-a/000000.gz", "size": 812, "md5": "…"}, …],
+     "objects": [{"name": "000-app/stream-a/000000.gz",
+                  "key": "…/000-app/stream-a/000000.gz", "size": 812, "md5": "…"}, …],
      "totals": {"objects": 2, "bytes": 1624}}
 
-Its presence means every object listed in it is in place and verified.
+``name`` is the file's name in the result as the provider gave it, ``key`` where it was
+stored. Its presence means every object listed in it is in place and verified.
+
+Keys never collide (:func:`object_keys`): a file's key is its name made safe (each segment as
+:func:`~shared.storage.keys.sanitize_file_name` makes a file name: ``.`` and ``..`` become
+``_``, long segments are shortened); when that key is already taken — by the manifest or by
+an earlier file of the set — the file gets ``-2`` (``-3``, …) before its extension, the first
+number whose key no file of the set and not the manifest uses. So ``app/../x``, ``app/./x``
+and ``app/_/x`` land at ``app/_/x``, ``app/_/x-2`` and ``app/_/x-3``, and a file named
+``manifest.json`` at ``manifest-2.json``.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import IntegrityError
-from shared.keys import check_key, sanitize_file_name
+from shared.keys import check_key, fit_name, sanitize_file_name, split_extension
 from shared.model import SourceSet
 from shared.storage.base import ObjectStore
 
@@ -53,20 +63,42 @@ def object_key(manifest_key: str, name: str) -> str:
     return check_key("/".join(filter(None, [folder, *segments])) or "file", "key")
 
 
+def object_keys(manifest_key: str, names: list[str]) -> list[str]:
+    """The key of each of ``names``, in order, none used twice and none the manifest's (see
+    the module doc for the rule)."""
+    natural = [object_key(manifest_key, name) for name in names]
+    reserved = {manifest_key, *natural}
+    taken = {manifest_key}
+    keys: list[str] = []
+    for key in natural:
+        candidate, n = key, 1
+        while candidate in taken or (n > 1 and candidate in reserved):
+            n += 1
+            candidate = _numbered(key, n)
+        taken.add(candidate)
+        keys.append(candidate)
+    return keys
+
+
+def _numbered(key: str, n: int) -> str:
+    folder, _, name = key.rpartition("/")
+    stem, ext = split_extension(name)
+    return check_key("/".join(filter(None, [folder, fit_name(f"{stem}-{n}{ext}")])), "key")
+
+
 def copy_set(sources: SourceSet, store: ObjectStore, manifest_key: str, *,
              journal: Any = None, export_id: str = "", provider: str = "",
              metadata: dict[str, str] | None = None, **copy_args: Any) -> SetResult:
     """Copy every file of ``sources`` beside ``manifest_key``, then write the manifest."""
     from shared.storage.copy import copy_source
 
-    done = {e["name"]: e for e in (_call(journal, "files") or [])}
+    done = {e["key"]: e for e in (_call(journal, "files") or [])}
     entries: list[dict[str, Any]] = []
     all_server_side = bool(sources.items)
-    for i, source in enumerate(sources.items):
-        name = source.file_name or f"part-{i:05d}"
-        key = object_key(manifest_key, name)
-        entry = done.get(name)
-        if entry is None or entry.get("key") != key:
+    names = [source.file_name or f"part-{i:05d}" for i, source in enumerate(sources.items)]
+    for source, name, key in zip(sources.items, names, object_keys(manifest_key, names)):
+        entry = done.get(key)
+        if entry is None or entry.get("name") != name:
             result = copy_source(source, store, key, journal=journal,
                                  metadata=dict(metadata or {}), **copy_args)
             entry = {"name": name, "key": result.key, "size": result.size, "md5": result.md5,
@@ -75,7 +107,8 @@ def copy_set(sources: SourceSet, store: ObjectStore, manifest_key: str, *,
         all_server_side = all_server_side and bool(entry.get("server_side"))
         entries.append(entry)
     total = sum(int(e["size"]) for e in entries)
-    listed = [{"key": e["key"], "size": e["size"], "md5": e["md5"]} for e in entries]
+    listed = [{"name": e["name"], "key": e["key"], "size": e["size"], "md5": e["md5"]}
+              for e in entries]
     body = json.dumps({"export_id": export_id, "provider": provider, "objects": listed,
                        "totals": {"objects": len(listed), "bytes": total}},
                       indent=2, sort_keys=True).encode()

@@ -22,6 +22,37 @@ from shared.storage.base import ObjectStore, UploadNotFoundError
 from shared.storage.crc64 import crc64
 
 HASH_DEPTH = 2  # parts that may wait for the MD5 worker
+MAX_PARTS = 10_000  # S3 and COS: parts in one multipart upload
+# S3's largest object (5 TiB); taken as the limit for every destination (an assumption: COS
+# is held to it too, though its own documents allow a larger multipart object)
+MAX_OBJECT_BYTES = 5 * 1024 ** 4
+
+
+class CopyDeadlineError(StorageError):
+    """The copy ran out of time (its own limit, or the invocation's time left) while the
+    source was still sending: it is tried again later and resumes from its recorded parts."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
+class SourceTooLargeError(StorageError):
+    """The source sends more bytes than were announced for it: cut off there, not retried
+    (the same source would do the same again)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+def part_size_for(size: int | None, part_size: int, max_parts: int = MAX_PARTS) -> int:
+    """The part size for an object of ``size`` bytes: ``part_size``, or the smallest multiple
+    of it that copies ``size`` in at most ``max_parts`` parts. Unknown size: ``part_size``."""
+    if size is None or size <= part_size * max_parts:
+        return part_size
+    if size > MAX_OBJECT_BYTES:
+        raise StorageError(f"the file has {size} bytes; object stores take at most "
+                           f"{MAX_OBJECT_BYTES} bytes in one object", retryable=False)
+    return part_size * -(-size // (part_size * max_parts))
 
 
 class BackgroundMd5:

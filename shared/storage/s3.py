@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from shared.errors import StorageError
 from shared.model import S3ObjectSource
+from shared.netguard import failure_words
 from shared.storage.base import ObjectInfo, sdk_body
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
 
@@ -58,7 +59,7 @@ def _error(exc: Exception, what: str) -> StorageError:
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
         return storage_error("S3", code, _status(exc), what, _RETRYABLE_CODES)
-    return StorageError(f"{what}: {type(exc).__name__}", retryable=True)
+    return StorageError(f"{what}: {failure_words(exc)}", retryable=True)
 
 
 def _status(exc: Exception) -> int:

@@ -1,4 +1,5 @@
-"""Reading a copy's source: an HTTP(S) URL or a COS object with temporary credentials.
+"""Reading a copy's source: an HTTP(S) URL (a COS object read with temporary credentials is
+in :mod:`shared.storage.cos_source`).
 
 Each reader opens the source at an offset (``Range: bytes=N-``, or ``bytes=N-M`` for a
 stretch with an end: a resume reads only the parts its journal lacks), pinned to the validator
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from shared.errors import CourierError, StorageError
-from shared.model import CosObjectSource, UrlSource
+from shared import cutoff, netguard
+from shared.errors import CourierError, StorageError, UnsafeTargetError
+from shared.model import UrlSource
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ MAX_REDIRECTS = 5
 READ_CHUNK = 1024 * 1024
 CRC64_HEADER = "x-cos-hash-crc64ecma"  # COS: the CRC-64 of the object
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
-_EXPIRED_CODES = frozenset({"expiredtoken", "tokenexpired", "requestexpired"})
+EXPIRED_CODES = frozenset({"expiredtoken", "tokenexpired", "requestexpired"})
 
 
 class SourceExpiredError(StorageError):
@@ -85,7 +87,7 @@ def fill(body: Body, view: memoryview) -> int:
     return got
 
 
-def _raw_readinto(raw: Any) -> Callable[[memoryview], int] | None:
+def raw_readinto(raw: Any) -> Callable[[memoryview], int] | None:
     """The socket-level ``readinto`` under a urllib3 response, which fills the caller's
     buffer without an intermediate copy; None where the stream does not offer one (then
     the copy reads through ``raw.read``). Bytes come undecoded either way, as with
@@ -116,7 +118,7 @@ def _b64_md5_to_hex(value: str | None) -> str | None:
     return raw.hex() if len(raw) == 16 else None
 
 
-def _hex_md5(value: str | None) -> str | None:
+def hex_md5(value: str | None) -> str | None:
     if value and re.fullmatch(r"[0-9a-fA-F]{32}", value.strip().strip('"')):
         return value.strip().strip('"').lower()
     return None
@@ -133,7 +135,7 @@ def _object_store_etag_md5(headers: Any) -> str | None:
     etag = lowered.get("etag", "").strip()
     if etag.startswith("W/") or not etag_is_md5(etag, lowered):
         return None
-    return _hex_md5(etag)
+    return hex_md5(etag)
 
 
 def etag_is_md5(etag: str, headers: dict[str, Any]) -> bool:
@@ -152,13 +154,13 @@ def etag_is_md5(etag: str, headers: dict[str, Any]) -> bool:
         "x-amz-server-side-encryption-customer-algorithm")
 
 
-def _validator(etag: str | None, last_modified: str | None) -> str | None:
+def validator_of(etag: str | None, last_modified: str | None) -> str | None:
     if etag and not etag.startswith("W/"):
         return etag
     return last_modified or None
 
 
-def _total_from_content_range(value: str | None) -> tuple[int | None, int | None]:
+def total_from_content_range(value: str | None) -> tuple[int | None, int | None]:
     """(first byte, total) of ``bytes a-b/total`` or ``bytes */total``."""
     if not value:
         return None, None
@@ -173,12 +175,16 @@ def _total_from_content_range(value: str | None) -> tuple[int | None, int | None
 class UrlReader:
     def __init__(self, source: UrlSource, check_url: Callable[[str], None] | None,
                  session: Any = None) -> None:
-        import requests
-
+        """``check_url``: the outbound guard; a :class:`~shared.netguard.OutboundGuard` also
+        gives the session, whose connections check the address they reach. ``session``: a
+        session to use instead (tests, connection reuse)."""
         self.source = source
         self.check_url = check_url
-        self.session = session or requests.Session()
         self._own_session = session is None
+        if session is None:
+            make = getattr(check_url, "session", None)
+            session = make() if callable(make) else _plain_session()
+        self.session = session
 
     def close(self) -> None:
         if self._own_session:
@@ -210,10 +216,11 @@ class UrlReader:
             self._check(url)
             try:
                 resp = self.session.get(url, headers=headers, stream=True,
-                                        timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
-                                        allow_redirects=False)
+                                        timeout=_timeouts(), allow_redirects=False)
+            except UnsafeTargetError as exc:  # the connection reached another address
+                raise UnsafeSourceError(f"download refused: {exc.message}") from exc
             except requests.RequestException as exc:
-                raise StorageError(f"download failed: {type(exc).__name__}") from exc
+                raise StorageError(f"download failed: {netguard.failure_words(exc)}") from exc
             if resp.status_code in REDIRECT_CODES and resp.headers.get("Location"):
                 target = urljoin(url, resp.headers["Location"])
                 resp.close()
@@ -229,7 +236,7 @@ class UrlReader:
         h = resp.headers
         if status in (200, 206):
             if status == 206:
-                first, total = _total_from_content_range(h.get("Content-Range"))
+                first, total = total_from_content_range(h.get("Content-Range"))
                 if first != offset:
                     resp.close()
                     raise StorageError("source answered a different range", retryable=True)
@@ -239,7 +246,7 @@ class UrlReader:
                 length = h.get("Content-Length")
                 total = int(length) if length and length.isdigit() else None
                 md5 = _b64_md5_to_hex(h.get("Content-MD5"))
-            md5 = md5 or _hex_md5(h.get("x-amz-meta-md5")) or _hex_md5(h.get("x-cos-meta-md5"))
+            md5 = md5 or hex_md5(h.get("x-amz-meta-md5")) or hex_md5(h.get("x-cos-meta-md5"))
             md5 = md5 or _object_store_etag_md5(h)
             raw = resp.raw
 
@@ -247,17 +254,17 @@ class UrlReader:
                 return raw.read(n, decode_content=False)  # type: ignore[no-any-return]
 
             return Body(read=read, close=resp.close, start=start, total=total,
-                         validator=_validator(h.get("ETag"), h.get("Last-Modified")), md5=md5,
+                         validator=validator_of(h.get("ETag"), h.get("Last-Modified")), md5=md5,
                          restarted=bool(offset) and status == 200,
-                         readinto=_raw_readinto(raw), end=end,
-                         crc64=_crc64(h.get(CRC64_HEADER)) if status == 200 else None)
+                         readinto=raw_readinto(raw), end=end,
+                         crc64=crc64_value(h.get(CRC64_HEADER)) if status == 200 else None)
         text = _short_body(resp)
         resp.close()
         if status == 416:
-            _, total = _total_from_content_range(h.get("Content-Range"))
+            _, total = total_from_content_range(h.get("Content-Range"))
             if total is not None and total == offset:
                 return Body(read=lambda n: b"", close=lambda: None, start=offset, total=total,
-                             validator=_validator(h.get("ETag"), h.get("Last-Modified")),
+                             validator=validator_of(h.get("ETag"), h.get("Last-Modified")),
                              md5=None)
             raise RestartNeeded("range not satisfiable")
         if status == 412:
@@ -265,7 +272,23 @@ class UrlReader:
         raise _status_error(status, text)
 
 
-def _crc64(value: str | None) -> int | None:
+def _plain_session() -> Any:
+    """A session for a reader without a guard (tests): no address checks, but environment
+    proxies ignored and the copy's deadline enforced all the same."""
+    return netguard.guarded_session(check_peers=False)
+
+
+def _timeouts() -> tuple[float, float]:
+    """(connect, read) timeouts, neither past the deadline of an enclosing
+    :func:`~shared.cutoff.cut_off_at` (a connect in progress is not yet watched)."""
+    left = cutoff.time_left()
+    if left is None:
+        return CONNECT_TIMEOUT_S, READ_TIMEOUT_S
+    left = max(0.1, left)
+    return min(CONNECT_TIMEOUT_S, left), min(READ_TIMEOUT_S, left)
+
+
+def crc64_value(value: str | None) -> int | None:
     """``x-cos-hash-crc64ecma`` (decimal) as a number; None when absent or unreadable."""
     text = (value or "").strip()
     return int(text) if text.isdigit() and int(text) < 1 << 64 else None
@@ -283,106 +306,8 @@ def _status_error(status: int, text: str) -> StorageError:
     lowered = text.lower()
     if status == 403 and ("expired" in lowered or "accessdenied" in lowered or not text.strip()):
         return SourceExpiredError("the download URL has expired (403)")
-    if status in (400, 403) and any(code in lowered for code in _EXPIRED_CODES):
+    if status in (400, 403) and any(code in lowered for code in EXPIRED_CODES):
         return SourceExpiredError(f"the download credentials have expired ({status})")
     if status == 429 or status >= 500:
         return StorageError(f"source answered {status}", retryable=True)
     return StorageError(f"source answered {status}", retryable=False)
-
-
-class CosReader:
-    """A COS object read with temporary credentials (cos-python-sdk-v5)."""
-
-    def __init__(self, source: CosObjectSource, client: Any = None) -> None:
-        self.source = source
-        self.client = client or cos_client_for(source)
-
-    def close(self) -> None:
-        return None
-
-    def open(self, offset: int, validator: str | None, end: int | None = None) -> Body:
-        """GET the object from ``offset`` (to ``end``, exclusive, when given); with a pinned
-        ETag, ``If-Match`` makes a changed object fail (412) instead of mixing two versions."""
-        from qcloud_cos.cos_exception import CosClientError, CosServiceError
-
-        src = self.source
-        kwargs: dict[str, str] = {}
-        ranged = bool(offset) or end is not None
-        if ranged:
-            kwargs["Range"] = f"bytes={offset}-{'' if end is None else end - 1}"
-        if ranged and validator and not validator.startswith("W/") and '"' in validator:
-            kwargs["IfMatch"] = validator
-        try:
-            resp = self.client.get_object(Bucket=src.bucket, Key=src.key, **kwargs)
-        except CosServiceError as exc:
-            status = int(exc.get_status_code() or 0)
-            if status == 412:
-                raise RestartNeeded("the COS object changed") from exc
-            if status == 416:
-                return self._at_end(offset)
-            raise _cos_error(exc) from exc
-        except CosClientError as exc:
-            raise StorageError(f"COS source unreachable: {type(exc).__name__}") from exc
-        headers = {str(k).lower(): str(v) for k, v in resp.items() if k != "Body"}
-        first, total = _total_from_content_range(headers.get("content-range"))
-        if offset and first != offset:
-            restarted = True  # the whole object came back (Range ignored)
-            if first is not None:
-                raise StorageError("COS answered a different range", retryable=True)
-        else:
-            restarted = False
-        if first is None:
-            length = headers.get("content-length", "")
-            total = int(length) if length.isdigit() else None
-        current = _validator(headers.get("etag"), headers.get("last-modified"))
-        md5 = _hex_md5(headers.get("x-cos-meta-md5"))
-        etag = headers.get("etag", "")
-        if md5 is None and first is None and etag_is_md5(etag, headers):
-            md5 = _hex_md5(etag)  # a simple upload's ETag is its MD5
-        raw = resp["Body"].get_raw_stream()
-
-        def read(n: int) -> bytes:
-            return raw.read(n, decode_content=False)  # type: ignore[no-any-return]
-
-        return Body(read=read, close=raw.close, start=0 if restarted else offset,
-                     total=total, validator=current, md5=md5, restarted=restarted,
-                     readinto=_raw_readinto(raw), end=end,
-                     crc64=_crc64(headers.get(CRC64_HEADER)) if first is None else None)
-
-    def _at_end(self, offset: int) -> Body:
-        """416 on a resume: every byte is already copied, or the object shrank."""
-        from qcloud_cos.cos_exception import CosClientError, CosServiceError
-
-        try:
-            head = self.client.head_object(Bucket=self.source.bucket, Key=self.source.key)
-        except CosServiceError as exc:
-            raise _cos_error(exc) from exc
-        except CosClientError as exc:
-            raise StorageError(f"COS source unreachable: {type(exc).__name__}") from exc
-        headers = {str(k).lower(): str(v) for k, v in head.items()}
-        length = headers.get("content-length", "")
-        total = int(length) if length.isdigit() else None
-        if total != offset:
-            raise RestartNeeded("the COS object is shorter than the journalled parts")
-        return Body(read=lambda n: b"", close=lambda: None, start=offset, total=total,
-                     validator=_validator(headers.get("etag"), headers.get("last-modified")),
-                     md5=None)
-
-
-def cos_client_for(source: CosObjectSource) -> Any:
-    from shared.clouds import tencent
-
-    return tencent.cos_client(source.region, source.secret_id, source.secret_key,
-                              source.token, endpoint=source.endpoint,
-                              timeout_s=int(READ_TIMEOUT_S))
-
-
-def _cos_error(exc: Any) -> StorageError:
-    status = int(exc.get_status_code() or 0)
-    code = str(exc.get_error_code() or "")
-    msg = str(exc.get_error_msg() or "")
-    if code.lower() in _EXPIRED_CODES or (status == 403 and "expired" in msg.lower()):
-        return SourceExpiredError(f"the COS credentials have expired ({code or status})")
-    if status == 429 or status >= 500:
-        return StorageError(f"COS source answered {status} {code}", retryable=True)
-    return StorageError(f"COS source answered {status} {code}", retryable=False)

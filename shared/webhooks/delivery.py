@@ -19,7 +19,11 @@ Every event becomes one :class:`~shared.model.WebhookDelivery` per endpoint, sto
 
 Endpoint health and the operator's actions live in :mod:`shared.webhooks.endpoints`, the
 signatures in :mod:`shared.webhooks.signing`. The URL is checked by
-:func:`shared.netguard.check_url` right before every attempt.
+:func:`shared.netguard.check_url` right before every attempt, and the connection where it
+lands by the guarded session. Each attempt ends by its deadline: :data:`REQUEST_TIMEOUT_S`
+from its start, or the run's ``deadline`` if that comes first, however slowly the subscriber
+answers (:func:`shared.cutoff.cut_off_at`); an attempt cut off is logged as such and retried
+on the schedule like any failure.
 
 ``delivery.attempts`` is the delivery's log. An attempt entry has ``time``, ``status`` (None
 when no HTTP answer came), ``latency_ms`` and ``error``; an operator action (``resend``,
@@ -37,7 +41,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from shared import netguard
+from shared import cutoff, netguard
 from shared.clock import to_iso, utcnow
 from shared.config import Settings
 from shared.errors import UnsafeTargetError, VersionConflictError
@@ -133,8 +137,18 @@ class _Outcome:
 
 
 def _post(session: requests.Session, settings: Settings, delivery: WebhookDelivery,
-          now: datetime) -> _Outcome:
+          now: datetime, deadline: float | None = None) -> _Outcome:
     started = time.monotonic()
+    until = started + REQUEST_TIMEOUT_S
+    if deadline is not None:
+        until = max(started, min(until, deadline))
+    with cutoff.cut_off_at(until):
+        return _send(session, settings, delivery, now, started, until)
+
+
+def _send(session: requests.Session, settings: Settings, delivery: WebhookDelivery,
+          now: datetime, started: float, until: float) -> _Outcome:
+    """One attempt, inside its cut-off (see :func:`_post`)."""
 
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
@@ -148,16 +162,20 @@ def _post(session: requests.Session, settings: Settings, delivery: WebhookDelive
     headers = signing.build_headers(settings.webhook_secrets, delivery.id, int(time.time()), body)
     import requests
 
+    timeout = max(0.1, until - time.monotonic())
     try:
         resp = session.post(delivery.endpoint, data=body, headers=headers,
-                            timeout=REQUEST_TIMEOUT_S, allow_redirects=False, stream=True)
+                            timeout=timeout, allow_redirects=False, stream=True)
     except UnsafeTargetError as exc:  # the connection went somewhere else than checked
         return _Outcome(None, elapsed(), f"refused: {exc.message}")
-    except requests.Timeout:
-        return _Outcome(None, elapsed(), "timeout")
     except requests.RequestException as exc:
-        # The exception text names the URL (and its query): keep only the class name.
-        return _Outcome(None, elapsed(), f"connection failed ({type(exc).__name__})")
+        if cutoff.cut_off() or isinstance(exc, requests.Timeout):
+            return _timed_out(started, until)
+        # The exception text names the URL (and its query): say what happened in words.
+        return _Outcome(None, elapsed(), f"connection failed: {netguard.failure_words(exc)}")
+    if cutoff.cut_off():  # the answer may have been cut short: it counts as none
+        resp.close()
+        return _timed_out(started, until)
     try:
         status = resp.status_code
         retry_at = None
@@ -171,6 +189,11 @@ def _post(session: requests.Session, settings: Settings, delivery: WebhookDelive
     elif not 200 <= status < 300:
         error = f"HTTP {status}"
     return _Outcome(status, elapsed(), error, retry_at)
+
+
+def _timed_out(started: float, until: float) -> _Outcome:
+    return _Outcome(None, int((time.monotonic() - started) * 1000),
+                    f"timeout: no complete answer within {until - started:.1f} s")
 
 
 def _release(store: TaskStore, delivery: WebhookDelivery) -> bool:
@@ -187,7 +210,7 @@ class _Run:
 
     def __init__(self, store: TaskStore, settings: Settings, session: requests.Session,
                  schedule: Sequence[float], disable_after: timedelta, fixed_now: datetime | None,
-                 stats: DeliveryStats) -> None:
+                 stats: DeliveryStats, deadline: float | None = None) -> None:
         self.store = store
         self.settings = settings
         self.session = session
@@ -195,6 +218,7 @@ class _Run:
         self.disable_after = disable_after
         self.fixed_now = fixed_now
         self.stats = stats
+        self.deadline = deadline  # time.monotonic(): no attempt runs past it
         self.health: dict[str, EndpointHealth | None] = {}
 
     def now(self) -> datetime:
@@ -215,7 +239,7 @@ class _Run:
             self.park(d)
             return
         now = self.now()
-        outcome = _post(self.session, self.settings, d, now)
+        outcome = _post(self.session, self.settings, d, now, self.deadline)
         self.stats.attempted += 1
         d.attempts.append({"time": to_iso(now), "status": outcome.status,
                            "latency_ms": outcome.latency_ms, "error": outcome.error})
@@ -299,7 +323,8 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
                 session: requests.Session | None = None,
                 schedule: Sequence[float] | None = None,
                 disable_after: timedelta | None = None) -> DeliveryStats:
-    """Attempt up to ``limit`` due deliveries; stop starting attempts at ``deadline``.
+    """Attempt up to ``limit`` due deliveries; stop starting attempts at ``deadline``, and
+    cut off an attempt still running then.
 
     ``deadline`` is a ``time.monotonic()`` value. ``now`` fixes the clock (tests, replays);
     by default each attempt uses the current time.
@@ -315,7 +340,8 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
     own_session = session is None
     sess = session or netguard.guarded_session(settings.allow_private_hosts)
     run = _Run(store, settings, sess, sched,
-               disable_after if disable_after is not None else DISABLE_AFTER, now, stats)
+               disable_after if disable_after is not None else DISABLE_AFTER, now, stats,
+               deadline)
     if not settings.webhook_secrets:
         log.warning("no webhook secrets configured: deliveries are sent unsigned")
     seen: set[str] = set()

@@ -99,3 +99,16 @@ def test_vendor_clients_are_built_only_by_the_cloud_factories() -> None:
                 if CONSTRUCTORS.search(code) and not code.lstrip().startswith("class "):
                     found.append(f"{rel}:{n}: {text.strip()}")
     assert found == [], "build vendor clients in shared/clouds/:\n" + "\n".join(found)
+
+
+def test_every_module_of_shared_has_a_layer() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"]
+                    if c["id"] == "layers")
+    named = {m.strip() for layer in contract["layers"] for m in re.split(r"[:|]", layer)}
+    tops = {f"shared.{p.stem}" for p in (ROOT / "shared").glob("*.py") if p.stem != "__init__"}
+    tops |= {f"shared.{p.name}" for p in (ROOT / "shared").iterdir()
+             if (p / "__init__.py").exists()}
+    assert sorted(tops - named) == [], "give each module of shared/ its layer in pyproject.toml"

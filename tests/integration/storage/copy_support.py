@@ -87,3 +87,25 @@ def killed_with_part_one_in_flight(store: ObjectStore, source: UrlSource | CosOb
     finally:
         del store.put_part, journal.part_done
     assert sorted(journal.parts) == sorted(others)
+
+
+PUBLIC_ADDRESS = "93.184.216.34"  # any globally routable address: the check passes
+
+
+def rebinding(monkeypatch: pytest.MonkeyPatch, host: str, to: str = "127.0.0.2") -> list[str]:
+    """Make ``host`` resolve to a public address on its first look-up (the guard's check)
+    and to ``to`` on every later one (the connect): DNS rebinding, on loopback. Returns the
+    log of look-ups of ``host``."""
+    import socket
+
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def getaddrinfo(name: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if name != host:
+            return real(name, port, *args, **kwargs)
+        lookups.append(name)
+        return real(PUBLIC_ADDRESS if len(lookups) == 1 else to, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return lookups

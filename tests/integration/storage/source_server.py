@@ -18,6 +18,10 @@ them between requests):
 * ``ranges`` — honour Range (``bytes=a-`` and ``bytes=a-b``) / If-Range (off: always 200
   with the whole body).
 * ``headers`` — extra response headers (e.g. ``x-cos-request-id``, to answer as COS).
+* ``drip_s`` — pause this long before each chunk (with ``chunk=1``: a byte at a time).
+* ``no_length`` — send no Content-Length: the body runs until the connection closes.
+
+``SourceServer(data, host="127.0.0.2")`` listens on another loopback address.
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from typing import Any
 
 
 class SourceServer:
-    def __init__(self, data: bytes, *, chunk: int = 64 * 1024) -> None:
+    def __init__(self, data: bytes, *, chunk: int = 64 * 1024, host: str = "127.0.0.1") -> None:
         self.data = data
         self.chunk = chunk
+        self.host = host
+        self.drip_s = 0.0
+        self.no_length = False
         self.served = 0
         self.requests: list[tuple[str, str | None]] = []
         self.corrupt = False
@@ -65,7 +72,7 @@ class SourceServer:
             def do_GET(self) -> None:  # noqa: N802
                 server._handle(self)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer((self.host, 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
                                         daemon=True)
@@ -81,7 +88,7 @@ class SourceServer:
     def base(self) -> str:
         assert self._httpd is not None
         port = self._httpd.server_address[1]
-        return f"http://127.0.0.1:{port}"
+        return f"http://{self.host}:{port}"
 
     def url(self, path: str = "/file.csv") -> str:
         return self.base + path + "?X-Signature=secret-token"
@@ -141,7 +148,10 @@ class SourceServer:
             if self.content_md5:
                 digest = hashlib.md5(self.data).digest()
                 h.send_header("Content-MD5", base64.b64encode(digest).decode())
-        h.send_header("Content-Length", str(stop - start))
+        if self.no_length:
+            h.close_connection = True
+        else:
+            h.send_header("Content-Length", str(stop - start))
         h.send_header("ETag", self.etag)
         h.send_header("Accept-Ranges", "bytes")
         for name, value in self.headers.items():
@@ -150,6 +160,10 @@ class SourceServer:
         pos = start
         while pos < stop:
             piece = data[pos:min(stop, pos + self.chunk)]
+            if self.drip_s:
+                import time
+
+                time.sleep(self.drip_s)
             if self.hold_at is not None and pos >= self.hold_at:
                 self.hold_at = None
                 self.held.set()

@@ -344,14 +344,14 @@ def test_a_resume_around_gaps_from_a_server_without_ranges_starts_over(
 def test_a_part_is_read_only_into_a_free_upload_slot(server: SourceServer,
                                                     store: LocalObjectStore, data: bytes,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared.storage.copier import Copier
+    from shared.storage.reading import SourceParts
 
     # GIVEN uploads that hang until the copy reads a fifth part (or a while has passed)
     lock = threading.Lock()
     fifth = threading.Event()
     stored = [0]
     unstored: list[int] = []  # parts read before each read began and not yet stored
-    real_put, real_read = store.put_part, Copier._read_into
+    real_put, real_read = store.put_part, SourceParts.read_into
 
     def put_part(key: str, upload_id: str, number: int, chunk: Any, *,
                  offset: int | None = None) -> str:
@@ -361,15 +361,16 @@ def test_a_part_is_read_only_into_a_free_upload_slot(server: SourceServer,
             stored[0] += 1
         return etag
 
-    def read_into(self: Copier, body: Any, buf: bytearray, offset: int) -> int:
+    def read_into(self: SourceParts, body: Any, buf: bytearray, offset: int,
+                  want: int) -> int:
         with lock:
             unstored.append(offset // PART - stored[0])
         if offset >= 4 * PART:
             fifth.set()
-        return real_read(self, body, buf, offset)
+        return real_read(self, body, buf, offset, want)
 
     store.put_part = put_part  # type: ignore[method-assign]
-    monkeypatch.setattr(Copier, "_read_into", read_into)
+    monkeypatch.setattr(SourceParts, "read_into", read_into)
     # WHEN the file is copied four parts at a time
     result = copy_source(UrlSource(server.url()), store, "s.bin", part_size=PART,
                          concurrency=4)

@@ -325,7 +325,7 @@ def test_a_resume_into_cos_reads_only_the_part_lost_in_flight(cos: CosObjectStor
 def test_a_resume_from_a_cos_source_reads_only_the_part_lost_in_flight(
         gateway: CosGateway, cos_source: tuple[CosObjectSource, bytes, Any],
         cos: CosObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared.storage.copier import Copier
+    from shared.storage.reading import SourceParts
 
     # GIVEN a COS source the destination cannot read (so it is streamed), killed with
     # part 1 in flight and parts 2 and 3 stored
@@ -337,14 +337,15 @@ def test_a_resume_from_a_cos_source_reads_only_the_part_lost_in_flight(
     killed_with_part_one_in_flight(dest, src, "cgap.csv", PART, journal, last=3)
     # WHEN the next invocation resumes, counting what it reads from the source
     read: list[tuple[int, int]] = []
-    real = Copier._read_into
+    real = SourceParts.read_into
 
-    def read_into(self: Copier, body: Any, buf: bytearray, offset: int) -> int:
-        n = real(self, body, buf, offset)
+    def read_into(self: SourceParts, body: Any, buf: bytearray, offset: int,
+                  want: int) -> int:
+        n = real(self, body, buf, offset, want)
         read.append((offset, n))
         return n
 
-    monkeypatch.setattr(Copier, "_read_into", read_into)
+    monkeypatch.setattr(SourceParts, "read_into", read_into)
     result = copy_source(src, dest, "cgap.csv", part_size=PART, journal=journal)
     # THEN it read part 1's bytes and nothing else, and the object is whole and verified
     assert sum(n for _, n in read) == PART and (0, PART) in read

@@ -13,7 +13,7 @@ from shared.storage.pipeline import resume_plan
 from shared.storage.sources import (
     SourceExpiredError,
     _status_error,
-    _total_from_content_range,
+    total_from_content_range,
 )
 
 
@@ -63,10 +63,10 @@ def test_url_status_errors(status: int, text: str, expired: bool, retryable: boo
 
 
 def test_content_range() -> None:
-    assert _total_from_content_range("bytes 10-99/100") == (10, 100)
-    assert _total_from_content_range("bytes */100") == (None, 100)
-    assert _total_from_content_range("bytes 0-9/*") == (0, None)
-    assert _total_from_content_range("junk") == (None, None)
+    assert total_from_content_range("bytes 10-99/100") == (10, 100)
+    assert total_from_content_range("bytes */100") == (None, 100)
+    assert total_from_content_range("bytes 0-9/*") == (0, None)
+    assert total_from_content_range("junk") == (None, None)
 
 
 @pytest.mark.parametrize("numbers, kept, reads", [
@@ -94,3 +94,26 @@ def test_parts_that_do_not_fit_the_layout_are_read_again() -> None:
     assert [r.part_number for r in got] == [1]
     assert [(s.number, s.start, s.end) for s in segments] == [(2, 10, None)]
     assert resume_plan([PartRecord(1, "a", 5, 10)], 10)[0] == []
+
+
+@pytest.mark.parametrize(("size", "part"), [
+    (None, 8 * 1024 ** 2),
+    (80 * 10 ** 9, 8 * 1024 ** 2),  # 80 GB fits in 10,000 parts of 8 MiB
+    (100 * 1024 ** 3, 16 * 1024 ** 2),
+    (5 * 1024 ** 4, 528 * 1024 ** 2),
+], ids=["unknown", "80GB", "100GiB", "5TiB"])
+def test_the_part_grows_so_no_upload_needs_more_than_10000_parts(size: int | None,
+                                                                  part: int) -> None:
+    from shared.storage.pipeline import part_size_for
+
+    chosen = part_size_for(size, 8 * 1024 ** 2)
+    assert chosen == part
+    assert size is None or -(-size // chosen) <= 10_000
+
+
+def test_an_object_larger_than_the_stores_take_is_refused() -> None:
+    from shared.storage.pipeline import part_size_for
+
+    with pytest.raises(StorageError) as err:
+        part_size_for(5 * 1024 ** 4 + 1, 8 * 1024 ** 2)
+    assert not err.value.retryable and "at most" in err.value.message

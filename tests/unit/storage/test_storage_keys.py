@@ -73,3 +73,30 @@ def test_key_length_capped() -> None:
     with pytest.raises(ValidationError):
         check_key("a" * 1025)
     assert check_key("a" * 1024)
+
+
+@pytest.mark.parametrize("name", [
+    "a" * 236 + ".csv",  # just past what a folder destination took
+    "a" * 1000 + ".tar.gz",
+    "日" * 79 + ".log",  # 237 bytes of three-byte characters
+    "b" * 300,  # no extension
+], ids=["236-ascii", "1000-ascii", "79-cjk", "no-extension"])
+def test_a_long_file_name_is_shortened_by_rule(name: str) -> None:
+    from shared.keys import MAX_NAME_BYTES, fit_name, split_extension
+
+    # WHEN a provider's file name is too long for a key segment
+    key = render("exports/{export_id}/{file_name}", file_name=name)
+    short = key.rsplit("/", 1)[-1]
+    # THEN it is cut to the limit, keeps its extension, carries a hash of the whole name,
+    # and the same name always gives the same key
+    assert len(short.encode()) <= MAX_NAME_BYTES and short == fit_name(name)
+    assert split_extension(short)[1] == split_extension(name)[1]
+    assert short.encode().startswith(name.encode()[:100]) and "~" in short
+    assert render("exports/{export_id}/{file_name}", file_name=name) == key
+
+
+def test_two_long_names_with_one_beginning_stay_apart() -> None:
+    from shared.keys import fit_name
+
+    assert fit_name("a" * 300 + "1.csv") != fit_name("a" * 300 + "2.csv")
+    assert fit_name("short.csv") == "short.csv"

@@ -176,3 +176,39 @@ def test_symlink_escape(tmp_path: Path) -> None:
     with pytest.raises(StorageError):
         store.put_object("link/x", b"x")
     assert not (tmp_path / "outside" / "x").exists()
+
+
+def test_a_name_the_file_system_refuses_is_a_clear_storage_error(tmp_path: Path) -> None:
+    # GIVEN a key whose last segment is longer than a file name may be (255 bytes)
+    store = LocalObjectStore(tmp_path)
+    key = "exports/" + "n" * 300 + ".csv"
+    upload = store.start_upload(key)
+    etag = store.put_part(key, upload, 1, b"x", offset=0)
+    # WHEN it is written, in one request or by a multipart upload
+    for call in (lambda: store.put_object(key, b"x"),
+                 lambda: store.complete_upload(key, upload, [UploadedPart(1, etag)])):
+        with pytest.raises(StorageError) as err:
+            call()
+        # THEN the error says so in words, and retrying cannot help
+        assert not err.value.retryable and "too long" in err.value.message
+
+
+def test_a_file_where_a_folder_should_be_is_a_clear_storage_error(tmp_path: Path) -> None:
+    # GIVEN a destination folder that is in fact a file
+    (tmp_path / "bucket").write_bytes(b"not a folder")
+    store = LocalObjectStore(tmp_path / "bucket")
+    # WHEN an object is written there
+    with pytest.raises(StorageError) as err:
+        store.put_object("a/b.csv", b"x")
+    # THEN the error names the problem, without the folder's path, and is not retried
+    assert not err.value.retryable and "folder" in err.value.message
+    assert str(tmp_path) not in err.value.message
+
+
+def test_a_full_disk_is_retryable() -> None:
+    import errno
+
+    from shared.storage.local import disk_error
+
+    err = disk_error(OSError(errno.ENOSPC, "No space left on device"), "k.csv")
+    assert err.retryable and "full" in err.message

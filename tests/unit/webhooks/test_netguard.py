@@ -99,3 +99,22 @@ def test_redact_url_drops_userinfo_path_and_query() -> None:
     assert netguard.redact_url("https://u:p@hooks.example.com:8443/a/b?token=s#f") \
         == "https://hooks.example.com:8443"
     assert netguard.redact_url("http://[::1]:80/x") == "http://[::1]:80"
+
+
+def test_failures_of_outbound_calls_are_told_in_words() -> None:
+    import requests
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+
+    from shared.netguard import failure_words
+
+    cases = {
+        requests.ConnectTimeout("http://h/?X-Signature=s"): "timed out",
+        requests.ConnectionError("http://h/?X-Signature=s"): "could not connect",
+        requests.exceptions.ChunkedEncodingError("x"): "broke mid-answer",
+        EndpointConnectionError(endpoint_url="http://h"): "could not connect",
+        NoCredentialsError(): "no usable credentials",
+        ValueError("odd"): "failed before an answer",
+    }
+    for exc, words in cases.items():
+        text = failure_words(exc)
+        assert words in text and "Error" not in text and "Signature" not in text
