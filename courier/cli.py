@@ -13,6 +13,7 @@ import typer
 
 from courier import deliveries_cmd, deploy, dev_cmd, exports_cmd, schedules_cmd
 from courier.client import ENV_URL, RequestFailed, Target
+from courier.output import say
 
 # one line per subcommand module: ``module.register(app)`` adds its commands
 COMMANDS = (exports_cmd, deliveries_cmd, schedules_cmd, dev_cmd, deploy)
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print("courier: interrupted", file=sys.stderr)
         return 130
     except RequestFailed as exc:
-        print(f"courier: {exc}", file=sys.stderr)
+        say(f"courier: {exc}")
         return 1
     except Exception as exc:  # noqa: BLE001 - one line for the person, unless --debug
         from shared.errors import CourierError
@@ -68,10 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         if "--debug" in args:
             raise
         if isinstance(exc, CourierError):
-            print(f"courier: {exc}", file=sys.stderr)
+            say(f"courier: {exc}")
         else:
-            print(f"courier: unexpected {type(exc).__name__}: {exc} (--debug shows where)",
-                  file=sys.stderr)
+            say(f"courier: unexpected {type(exc).__name__}: {exc} (--debug shows where)")
         return 1
     return code if isinstance(code, int) else 0
 
