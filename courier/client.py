@@ -108,6 +108,8 @@ class HttpClient:
               headers: dict[str, str] | None = None) -> dict[str, Any]:
         import requests
 
+        if method != "GET" and body is None:  # a POST is always JSON, even an empty one
+            headers = {"Content-Type": "application/json", **(headers or {})}
         try:
             answer = self.session.request(
                 method, self.where + path, json=body, headers=headers, timeout=REQUEST_TIMEOUT_S,
