@@ -89,7 +89,8 @@ LIST_PARAMS = [
     {"name": "limit", "in": "query", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
     {"name": "cursor", "in": "query", "required": False,
-     "description": "`next_cursor` of the previous page", "schema": {"type": "string"}},
+     "description": "`next_cursor` of the previous page, unchanged",
+     "schema": {"type": "string", "maxLength": 512, "pattern": "^[A-Za-z0-9_-]*$"}},
 ]
 
 
@@ -117,13 +118,15 @@ def paths() -> dict[str, Any]:
                                 headers={**LOCATION, **REPLAYED})},
                 body=ref("CreateExport"),
                 params=[{"name": "Idempotency-Key", "in": "header", "required": False,
-                         "schema": {"type": "string", "minLength": 1, "maxLength": 200}}]),
+                         "description": "1 to 200 printable ASCII characters",
+                         "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                                    "pattern": "^[ -~]+$"}}]),
             "get": operation(
                 "listExports", "List exports, a page at a time",
                 {"200": ok("A page of exports", ref("ExportPage"))},
                 params=[state_param(task_states),
                         {"name": "provider", "in": "query", "required": False,
-                         "schema": {"type": "string"}}, *LIST_PARAMS]),
+                         "schema": {"type": "string", "enum": sorted(PARAMS)}}, *LIST_PARAMS]),
         },
         "/exports/{export_id}": {
             "get": operation("getExport", "Read one export",
