@@ -108,7 +108,7 @@ class HttpApi:
         def not_found(_exc: Exception) -> Response:
             event = app.current_event
             allowed = spec.allowed_methods(event.path)
-            if allowed:
+            if allowed and event.http_method not in allowed:
                 problem = Problem(405, "method_not_allowed",
                                   f"{event.http_method} is not allowed on {event.path}; "
                                   f"allowed: {', '.join(allowed)}",

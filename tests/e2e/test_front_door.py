@@ -107,6 +107,21 @@ def test_odd_headers_and_paths_are_4xx(api_key: str) -> None:
 
 
 @pytest.mark.usefixtures("handlers_env")
+def test_an_id_no_route_takes_is_404_not_405(api_key: str) -> None:
+    """An id with a control character or an unpaired surrogate matches no route: it names
+    nothing (404), and the method is never called not allowed where it is."""
+    for method, path in (("GET", "/exports/exp_\x00"), ("GET", "/exports/a\nb"),
+                         ("GET", "/exports/exp_\ud800/deliveries"),
+                         ("POST", "/deliveries/msg_\ud800/resend"),
+                         ("POST", "/exports/exp_\x1b/cancel")):
+        status, body, headers = answer(load_event(
+            "aws_function_url_get_export", path=path, method=method,
+            headers={"x-api-key": api_key}))
+        assert_clean_4xx(status, body, headers)
+        assert status == 404 and "Allow" not in headers, (path, body)
+
+
+@pytest.mark.usefixtures("handlers_env")
 def test_completion_and_timer_payloads_never_raise() -> None:
     from courier.local import LocalContext
     from functions import complete_export, create_export
