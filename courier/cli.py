@@ -22,7 +22,8 @@ HELP = """The operator's tool for Export Courier.
 
 Against a deployed API (--url or COURIER_URL; the key from COURIER_API_KEY or the config
 file COURIER_CONFIG, default ~/.config/courier/config, section [courier] with url and
-api_key) or, with no URL, this machine's state and destination (the COURIER_* settings;
+api_key; or COURIER_HMAC_KEY / hmac_key: every request signed with it, the key never sent)
+or, with no URL, this machine's state and destination (the COURIER_* settings;
 by default .courier/state.db and .courier/bucket).
 
 Exit codes: 0 ok, 1 the request failed (or the watched export did not deliver), 2 usage.

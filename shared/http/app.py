@@ -81,7 +81,7 @@ class HttpApi:
             body = decode_body(data, False, self.limits)
             # the contract and the status page hold no data (the page's own requests do)
             if not (spec.is_public(rest["httpMethod"], rest["path"]) or ui.is_page(rest)):
-                auth.check_auth(self.settings, rest, data)
+                auth.check_auth(self.settings, rest, data, self.store)
         except CourierError as exc:
             return self._plain(problem_of(exc), rest["path"], rid)
         self.app.append_context(**{BODY: body})

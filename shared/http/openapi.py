@@ -295,9 +295,12 @@ def build() -> dict[str, Any]:
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "signature": {"type": "apiKey", "in": "header", "name": "X-Courier-Signature",
-                              "description": "v1,base64(HMAC-SHA256(key, "
-                                             "timestamp.METHOD.path.body)) with "
-                                             "X-Courier-Timestamp"}}},
+                              "description": "v2,base64(HMAC-SHA256(key, the string "
+                                             "to sign: v2, timestamp, METHOD, path, "
+                                             "query, Idempotency-Key, SHA-256 of the "
+                                             "body, one a line)) with "
+                                             "X-Courier-Timestamp; each signature is "
+                                             "taken once (docs/api-signing.md)"}}},
         "security": [{"apiKey": []}, {"bearer": []}, {"signature": []}],
     }
 

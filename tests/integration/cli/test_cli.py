@@ -232,3 +232,26 @@ def test_vendor_and_caller_values_are_shown_as_plain_text(
     assert main(["exports", "get", "exp_\x1b]0;owned\x07"]) == 1
     err = capsys.readouterr().err
     assert r"exp_\x1b]0;owned\x07" in err and "\x1b" not in err
+
+
+def test_courier_signs_its_requests_with_an_hmac_key(bundle: Any, sandbox: Any,
+                                                     api_key: str) -> None:
+    # GIVEN only the HMAC key (no API key to send): every request is signed, none replayed
+    with LocalApiServer(bundle) as server:
+        env = {"COURIER_URL": server.url, "COURIER_HMAC_KEY": api_key}
+        now = int(time.time() * 1000)
+        created = courier(env, "exports", "create", "cls", "-p", "TopicId=topic-app",
+                          "-p", f"From={now - 60_000}", "-p", f"To={now}",
+                          "--idempotency-key", "signed-1", "--json")
+        assert created.returncode == 0, created.stderr
+        export_id = json.loads(created.stdout)["id"]
+        listed = courier(env, "exports", "list", "--provider", "cls", "--limit", "5", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert [x["id"] for x in json.loads(listed.stdout)["items"]] == [export_id]
+        checked = courier(env, "exports", "check", export_id, "--json")
+        assert checked.returncode == 0, checked.stderr
+        # a wrong key is refused, and no key is printed
+        wrong = courier({**env, "COURIER_HMAC_KEY": "not-the-key-0123"}, "exports", "list")
+        assert wrong.returncode == 1
+        assert wrong.stderr.strip() == "courier: HTTP 401 unauthorized: invalid signature"
+        assert api_key not in created.stdout + created.stderr + listed.stderr
