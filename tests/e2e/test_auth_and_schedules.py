@@ -42,6 +42,25 @@ def test_hmac_signed_request_is_accepted(api_key: str) -> None:
     assert status == 202 and task["state"] == "submitted"
 
 
+def test_while_keys_rotate_either_one_signs(handlers_env: dict[str, str], api_key: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions import common
+
+    monkeypatch.setenv("COURIER_API_KEYS", f"{api_key},next-key-0123456789")
+    common.reset()
+    for key in (api_key, "next-key-0123456789"):
+        body = json.dumps(cls_body())
+        status, _ = call(load_event("aws_http_api_post_exports", body=body,
+                                    headers=signed_headers(key, "POST", "/exports", body)))
+        assert status == 202, key
+    # four minutes off either way is within the window
+    for skew in (-240, 240):
+        headers = signed_headers(api_key, "GET", "/exports", "", int(time.time()) + skew)
+        status, _ = call(load_event("aws_function_url_get_export", path="/exports",
+                                    headers=headers))
+        assert status == 200, skew
+
+
 @pytest.mark.usefixtures("handlers_env")
 @pytest.mark.parametrize("tamper", ["body", "key", "stale", "v1"])
 def test_bad_signatures_are_refused(api_key: str, tamper: str) -> None:
