@@ -13,6 +13,7 @@ import typer
 
 from courier import deliveries_cmd, deploy, dev_cmd, exports_cmd, schedules_cmd
 from courier.client import ENV_URL, RequestFailed, Target
+from courier.output import say
 
 # one line per subcommand module: ``module.register(app)`` adds its commands
 COMMANDS = (exports_cmd, deliveries_cmd, schedules_cmd, dev_cmd, deploy)
@@ -21,7 +22,8 @@ HELP = """The operator's tool for Export Courier.
 
 Against a deployed API (--url or COURIER_URL; the key from COURIER_API_KEY or the config
 file COURIER_CONFIG, default ~/.config/courier/config, section [courier] with url and
-api_key) or, with no URL, this machine's state and destination (the COURIER_* settings;
+api_key; or COURIER_HMAC_KEY / hmac_key: every request signed with it, the key never sent)
+or, with no URL, this machine's state and destination (the COURIER_* settings;
 by default .courier/state.db and .courier/bucket).
 
 Exit codes: 0 ok, 1 the request failed (or the watched export did not deliver), 2 usage.
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print("courier: interrupted", file=sys.stderr)
         return 130
     except RequestFailed as exc:
-        print(f"courier: {exc}", file=sys.stderr)
+        say(f"courier: {exc}")
         return 1
     except Exception as exc:  # noqa: BLE001 - one line for the person, unless --debug
         from shared.errors import CourierError
@@ -68,10 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         if "--debug" in args:
             raise
         if isinstance(exc, CourierError):
-            print(f"courier: {exc}", file=sys.stderr)
+            say(f"courier: {exc}")
         else:
-            print(f"courier: unexpected {type(exc).__name__}: {exc} (--debug shows where)",
-                  file=sys.stderr)
+            say(f"courier: unexpected {type(exc).__name__}: {exc} (--debug shows where)")
         return 1
     return code if isinstance(code, int) else 0
 

@@ -4,7 +4,9 @@ Both answer with the HTTP API's JSON views, so every command renders one shape:
 
 * :class:`HttpClient` — ``--url`` / ``COURIER_URL``, the key from ``COURIER_API_KEY`` or the
   config file (``COURIER_CONFIG``, default ``~/.config/courier/config``, an INI file with a
-  ``[courier]`` section holding ``url`` and ``api_key``);
+  ``[courier]`` section holding ``url`` and ``api_key``); or, with ``COURIER_HMAC_KEY`` (or
+  ``hmac_key`` in the file), each request signed with that key instead of sending one
+  (:mod:`shared.http.request_signing`);
 * :class:`LocalClient` — no URL: the state and destination the ``COURIER_*`` environment
   names (the embedded default: ``.courier/state.db``, ``.courier/bucket``), through the same
   ``shared`` functions the handlers call.
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 
 ENV_URL = "COURIER_URL"
 ENV_API_KEY = "COURIER_API_KEY"
+ENV_HMAC_KEY = "COURIER_HMAC_KEY"
 ENV_CONFIG = "COURIER_CONFIG"
 DEFAULT_CONFIG = "~/.config/courier/config"
 REQUEST_TIMEOUT_S = 30.0
@@ -52,6 +55,7 @@ class Target:
     url: str | None = None
     api_key: str | None = None
     debug: bool = False
+    hmac_key: str | None = None
 
     @classmethod
     def resolve(cls, url: str | None, debug: bool = False,
@@ -61,11 +65,12 @@ class Target:
         file = read_config(env.get(ENV_CONFIG) or DEFAULT_CONFIG)
         url = url or env.get(ENV_URL) or file.get("url") or None
         key = env.get(ENV_API_KEY) or file.get("api_key") or None
-        return cls(url.rstrip("/") if url else None, key, debug)
+        hmac_key = env.get(ENV_HMAC_KEY) or file.get("hmac_key") or None
+        return cls(url.rstrip("/") if url else None, key, debug, hmac_key)
 
     def client(self) -> Client:
         if self.url:
-            return HttpClient(self.url, self.api_key)
+            return HttpClient(self.url, self.api_key, self.hmac_key)
         return LocalClient()
 
 
@@ -95,23 +100,39 @@ def problem(status: int, body: Any) -> str:
 
 
 class HttpClient:
-    def __init__(self, url: str, api_key: str | None) -> None:
+    def __init__(self, url: str, api_key: str | None, hmac_key: str | None = None) -> None:
         import requests
 
         self.where = url
+        self.hmac_key = hmac_key
         self.session = requests.Session()
-        if api_key:
+        if api_key and not hmac_key:
             self.session.headers["X-Api-Key"] = api_key
 
     def _call(self, method: str, path: str, body: Any = None,
               params: dict[str, Any] | None = None,
               headers: dict[str, str] | None = None) -> dict[str, Any]:
+        import json
+
         import requests
 
+        headers = dict(headers or {})
+        if method != "GET":  # a POST is always JSON, even an empty one
+            headers["Content-Type"] = "application/json"
+        data = b"" if body is None else json.dumps(body).encode()
+        query = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        if self.hmac_key:
+            from urllib.parse import urlsplit
+
+            from shared.http.request_signing import signed_headers
+
+            headers.update(signed_headers(
+                self.hmac_key, method, urlsplit(self.where + path).path, query, data,
+                headers.get("Idempotency-Key")))
         try:
             answer = self.session.request(
-                method, self.where + path, json=body, headers=headers, timeout=REQUEST_TIMEOUT_S,
-                params={k: v for k, v in (params or {}).items() if v is not None})
+                method, self.where + path, data=data or None, headers=headers,
+                timeout=REQUEST_TIMEOUT_S, params=query)
         except requests.RequestException as exc:
             raise RequestFailed(f"cannot reach {self.where}: {type(exc).__name__}") from exc
         try:

@@ -20,6 +20,21 @@ class Function(str, Enum):
     complete = "complete"
 
 
+UI_HELP = """Serve the status page (GET /ui) and the API on 127.0.0.1 over this machine's
+state.
+
+The API wants a key: the one made up for this session (printed at start) or one of
+COURIER_API_KEYS.
+
+COURIER_AUTH=none (sandbox profile only) drops the key: then every program on this
+machine, and every user of a shared machine, can read, create and cancel exports through
+the port, with this machine's cloud credentials. Use it on your own machine only. It is
+served on loopback only, and the server answers only requests whose Host is localhost,
+127.0.0.1 or [::1] with its port (421 otherwise), takes a POST only as application/json
+(415 otherwise) and refuses a body over the limit before reading it (413): so a web page
+on another site cannot drive it through your browser."""
+
+
 def register(app: typer.Typer) -> None:
     app.command(help="run every provider's export end to end against the sandbox")(demo)
     app.command(help="run the provider emulators in the foreground; prints the variables a "
@@ -28,8 +43,7 @@ def register(app: typer.Typer) -> None:
         sandbox)
     app.command(help="run a handler on this machine with an event file: the result on "
                 "stdout, logs on stderr; exit 1 on a 4xx/5xx answer")(invoke)
-    app.command(help="serve the status page (GET /ui) and the API on 127.0.0.1 over this "
-                "machine's state")(ui)
+    app.command(help=UI_HELP)(ui)
 
 
 def demo(timeout: Annotated[float, typer.Option(help="seconds to wait for every "
@@ -93,7 +107,8 @@ def ui(port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free o
             Ticker(2.0) if tick else contextlib.nullcontext()):
         output.say(f"status page: {server.url}/ui  (state {settings.state_url})")
         if settings.auth == "none":
-            output.say("no API key needed (COURIER_AUTH=none)")
+            output.say("no API key needed (COURIER_AUTH=none): every program and user on "
+                       "this machine can read and create exports here")
         elif key in settings.api_keys:
             output.say(f"API key for this session: {key}")
         else:

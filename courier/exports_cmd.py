@@ -290,7 +290,7 @@ def _follow(c: Client, export_id: str, interval: float, deadline: float | None,
             if as_json:
                 output.emit_line(view)
             else:
-                print(progress_line(view), flush=True)
+                output.line(progress_line(view))
         if view["state"] in TERMINAL_STATES or over():
             return view
         time.sleep(interval)

@@ -1,12 +1,19 @@
 """How ``courier`` shows things: rich tables and bars for people, JSON for scripts.
 
 Results go to stdout, messages and errors to stderr, so ``courier … --json | jq`` works.
+
+Every value that comes from a vendor or a caller (ids, params, file names, URLs, error texts)
+is shown as plain text: table cells are rich ``Text`` objects, never markup strings, so
+``[bold]`` or ``[/]`` in a value is shown as written; and control characters (escape
+sequences that would retitle or clear the terminal, newlines that would forge a line) are
+shown escaped, ``\x1b`` as the four characters ``\x1b``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -17,6 +24,23 @@ from rich.text import Text
 TERMINAL_STATES = ("delivered", "failed", "cancelled")
 STATE_STYLE = {"delivered": "green", "failed": "red", "cancelled": "dim", "copying": "cyan",
                "ready": "cyan", "submitted": "yellow", "accepted": "yellow"}
+# C0 controls, DEL, C1 controls, and the bidirectional overrides that reorder what is shown
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(value: Any) -> str:
+    """``value`` as one line of text with every control character shown escaped."""
+    return _CONTROL.sub(_escaped, str(value))
+
+
+def plain(value: Any, style: str = "") -> Text:
+    """``value`` as a table cell: plain text (never markup), control characters escaped."""
+    return value if isinstance(value, Text) else Text(clean(value), style=style)
 
 
 def console(stderr: bool = False) -> Console:
@@ -37,8 +61,13 @@ def emit_line(payload: Any) -> None:
 
 
 def say(text: str) -> None:
-    """A message for the person (stderr)."""
-    print(text, file=sys.stderr, flush=True)
+    """A message for the person (stderr), one line, control characters escaped."""
+    print(clean(text), file=sys.stderr, flush=True)
+
+
+def line(text: str) -> None:
+    """A line of a result for people (stdout), control characters escaped."""
+    print(clean(text), flush=True)
 
 
 def mb(n: Any) -> str:
@@ -50,8 +79,8 @@ def mb(n: Any) -> str:
 
 
 def state_label(view: dict[str, Any]) -> Text:
-    label = view.get("state", "?") + (f"/{view['stage']}" if view.get("stage") else "")
-    return Text(label, style=STATE_STYLE.get(view.get("state", ""), ""))
+    label = f"{view.get('state', '?')}" + (f"/{view['stage']}" if view.get("stage") else "")
+    return plain(label, STATE_STYLE.get(str(view.get("state", "")), ""))
 
 
 def copy_of(view: dict[str, Any]) -> dict[str, Any]:
@@ -114,10 +143,10 @@ def exports_table(items: list[dict[str, Any]]) -> Table:
     table.add_column("DESTINATION", no_wrap=True, overflow="ellipsis", max_width=60)
     for v in items:
         key = (v.get("destination") or {}).get("key")
-        table.add_row(v["id"], v.get("provider", ""), state_label(v), provider_bar(v),
-                      copy_bar(v), age(v.get("created_at")),
-                      age(v.get("next_check_at")) if v.get("next_check_at") else "-",
-                      str(key) if key else "-")
+        table.add_row(plain(v["id"]), plain(v.get("provider", "")), state_label(v),
+                      provider_bar(v), copy_bar(v), plain(age(v.get("created_at"))),
+                      plain(age(v.get("next_check_at")) if v.get("next_check_at") else "-"),
+                      plain(key if key else "-"))
     return table
 
 
@@ -148,9 +177,9 @@ def export_detail(v: dict[str, Any]) -> Group:
         rows.append(("md5", str(dest["md5"])))
     if v.get("error"):
         err = v["error"]
-        rows.append(("error", Text(f"{err.get('code', '')} {err.get('reason', '')}"
-                                   f"{' (retryable)' if err.get('retryable') else ''}".strip(),
-                                   style="red")))
+        rows.append(("error", plain(f"{err.get('code', '')} {err.get('reason', '')}"
+                                    f"{' (retryable)' if err.get('retryable') else ''}".strip(),
+                                    style="red")))
     for i, part in enumerate(v.get("parts") or [], 1):  # a CLS window split at the cap
         logs = part.get("log_count")
         rows.append((f"part {i} of {len(v['parts'])}", (
@@ -163,7 +192,7 @@ def export_detail(v: dict[str, Any]) -> Group:
         rows.append(("remote", json.dumps(v["remote"], default=str)))
     rows.append(("params", json.dumps(v.get("params"), default=str)))
     for name, value in rows:
-        grid.add_row(name, value)
+        grid.add_row(plain(name), plain(value))
     return Group(grid)
 
 
@@ -176,7 +205,8 @@ def deliveries_table(items: list[dict[str, Any]]) -> Table:
         last = tries[-1] if tries else None
         last_text = ("-" if last is None else
                      f"HTTP {last['status']}" if last.get("status") else str(last.get("error")))
-        table.add_row(d["id"], d.get("event_type", ""), d.get("state", ""),
-                      str(d.get("attempt_count", len(tries))), last_text,
-                      str(d.get("next_attempt_at") or "-"), d.get("endpoint", ""))
+        table.add_row(*(plain(cell) for cell in (
+            d["id"], d.get("event_type", ""), d.get("state", ""),
+            d.get("attempt_count", len(tries)), last_text, d.get("next_attempt_at") or "-",
+            d.get("endpoint", ""))))
     return table

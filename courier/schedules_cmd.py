@@ -42,8 +42,9 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     table = _table(("NAME", "PROVIDER", "EVERY", "CRON", "TIME ZONE", "LAST WINDOW END"))
     for r in rows:
-        table.add_row(r["name"], r["provider"], f"{r['every_s']} s" if r["every_s"] else "-",
-                      r["cron"] or "-", r["timezone"], r["last_window_end"] or "-")
+        table.add_row(*(output.plain(cell) for cell in (
+            r["name"], r["provider"], f"{r['every_s']} s" if r["every_s"] else "-",
+            r["cron"] or "-", r["timezone"], r["last_window_end"] or "-")))
     output.console().print(table)
 
 
@@ -113,7 +114,8 @@ def _report(outcomes: list[dict[str, Any]], as_json: bool, span: str) -> None:
         for o in outcomes:
             what = (f"error: {o['error']}" if "error" in o else
                     "created" if o.get("created") else "already made")
-            table.add_row(o["schedule"], o["window_end"], o.get("export_id", "-"), what)
+            table.add_row(*(output.plain(cell) for cell in (
+                o["schedule"], o["window_end"], o.get("export_id", "-"), what)))
         output.console().print(table)
     created = sum(1 for o in outcomes if o.get("created"))
     made = sum(1 for o in outcomes if "export_id" in o and not o.get("created"))

@@ -31,6 +31,9 @@ from shared.state.base import TaskStore
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# On every answer: exports and problems are never kept by a browser or a shared cache, and
+# never read as anything but their declared type.
+STANDARD_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 # Gateway headers that carry the platform's id of the request (SCF, API Gateway, ALB).
 _GATEWAY_ID_HEADERS = ("x-api-requestid", "x-scf-request-id", "x-amzn-requestid",
                        "x-amzn-trace-id", "x-request-id")
@@ -78,16 +81,17 @@ class HttpApi:
             body = decode_body(data, False, self.limits)
             # the contract and the status page hold no data (the page's own requests do)
             if not (spec.is_public(rest["httpMethod"], rest["path"]) or ui.is_page(rest)):
-                auth.check_auth(self.settings, rest, data)
+                auth.check_auth(self.settings, rest, data, self.store)
         except CourierError as exc:
             return self._plain(problem_of(exc), rest["path"], rid)
         self.app.append_context(**{BODY: body})
         answer = to_plain_response(self.app.resolve(rest, context))
-        answer["headers"][REQUEST_ID_HEADER] = rid
+        answer["headers"] = {**STANDARD_HEADERS, **answer["headers"], REQUEST_ID_HEADER: rid}
         return answer
 
     def _plain(self, problem: Problem, path: str | None, rid: str) -> dict[str, Any]:
-        headers = {"Content-Type": PROBLEM_JSON, REQUEST_ID_HEADER: rid, **problem.headers}
+        headers = {"Content-Type": PROBLEM_JSON, REQUEST_ID_HEADER: rid, **STANDARD_HEADERS,
+                   **problem.headers}
         return {"statusCode": problem.status, "headers": headers,
                 "body": json.dumps(problem.body(path, rid), separators=(",", ":")),
                 "isBase64Encoded": False}
@@ -104,7 +108,7 @@ class HttpApi:
         def not_found(_exc: Exception) -> Response:
             event = app.current_event
             allowed = spec.allowed_methods(event.path)
-            if allowed:
+            if allowed and event.http_method not in allowed:
                 problem = Problem(405, "method_not_allowed",
                                   f"{event.http_method} is not allowed on {event.path}; "
                                   f"allowed: {', '.join(allowed)}",

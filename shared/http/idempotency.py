@@ -6,6 +6,9 @@ state table (a record of kind ``http_answer``, one per export). A request with t
 * and the same body — gets the kept answer again, with ``Idempotent-Replayed: true``;
 * while the first is still being processed — ``409`` (``in_flight``), with ``Retry-After``;
 * and a different body — ``422`` (``idempotency_key_reused``; raised by ``exports.accept``).
+
+A key (the header, or ``idempotency_key`` in the body) is 1 to 200 printable ASCII
+characters, the draft's structured-field string; anything else is a ``400`` naming it.
 """
 
 from __future__ import annotations
@@ -14,12 +17,25 @@ from datetime import datetime
 from typing import Any
 
 from shared.clock import utcnow
-from shared.errors import InFlightError
+from shared.errors import InFlightError, ValidationError
 from shared.model import ExportTask, TaskState
 from shared.state.base import Record, TaskStore
 
 ANSWER = "http_answer"
 REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_CHARS = 200
+
+
+def caller_key(headers: dict[str, str], body: Any) -> str | None:
+    """The caller's key (the header first, else the body's ``idempotency_key``), checked."""
+    key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
+    if key is None and isinstance(body, dict) and isinstance(body.get("idempotency_key"), str):
+        key = body["idempotency_key"]
+    if key is not None and not (0 < len(key) <= MAX_KEY_CHARS and key.isascii()
+                                and key.isprintable()):
+        raise ValidationError("Idempotency-Key", f"must be 1 to {MAX_KEY_CHARS} printable "
+                              "ASCII characters")
+    return key
 
 
 def keep(store: TaskStore, task: ExportTask, status: int, body: Any) -> None:

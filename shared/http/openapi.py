@@ -89,7 +89,8 @@ LIST_PARAMS = [
     {"name": "limit", "in": "query", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
     {"name": "cursor", "in": "query", "required": False,
-     "description": "`next_cursor` of the previous page", "schema": {"type": "string"}},
+     "description": "`next_cursor` of the previous page, unchanged",
+     "schema": {"type": "string", "maxLength": 512, "pattern": "^[A-Za-z0-9_-]*$"}},
 ]
 
 
@@ -117,13 +118,15 @@ def paths() -> dict[str, Any]:
                                 headers={**LOCATION, **REPLAYED})},
                 body=ref("CreateExport"),
                 params=[{"name": "Idempotency-Key", "in": "header", "required": False,
-                         "schema": {"type": "string", "minLength": 1, "maxLength": 200}}]),
+                         "description": "1 to 200 printable ASCII characters",
+                         "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                                    "pattern": "^[ -~]+$"}}]),
             "get": operation(
                 "listExports", "List exports, a page at a time",
                 {"200": ok("A page of exports", ref("ExportPage"))},
                 params=[state_param(task_states),
                         {"name": "provider", "in": "query", "required": False,
-                         "schema": {"type": "string"}}, *LIST_PARAMS]),
+                         "schema": {"type": "string", "enum": sorted(PARAMS)}}, *LIST_PARAMS]),
         },
         "/exports/{export_id}": {
             "get": operation("getExport", "Read one export",
@@ -292,9 +295,12 @@ def build() -> dict[str, Any]:
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "signature": {"type": "apiKey", "in": "header", "name": "X-Courier-Signature",
-                              "description": "v1,base64(HMAC-SHA256(key, "
-                                             "timestamp.METHOD.path.body)) with "
-                                             "X-Courier-Timestamp"}}},
+                              "description": "v2,base64(HMAC-SHA256(key, the string "
+                                             "to sign: v2, timestamp, METHOD, path, "
+                                             "query, Idempotency-Key, SHA-256 of the "
+                                             "body, one a line)) with "
+                                             "X-Courier-Timestamp; each signature is "
+                                             "taken once (docs/api-signing.md)"}}},
         "security": [{"apiKey": []}, {"bearer": []}, {"signature": []}],
     }
 

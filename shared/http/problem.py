@@ -64,6 +64,11 @@ TITLES: dict[str, str] = {
     "not_configured": "The service is not configured for this",
     "state_unavailable": "The state store is unavailable",
     "internal": "Internal error",
+    # the local server's refusals before a body is read (courier/server.py)
+    "misdirected_request": "The Host header does not name this server",
+    "length_required": "The body needs a Content-Length",
+    "content_too_large": "The body is too large",
+    "unsupported_media_type": "The body must be JSON",
 }
 
 

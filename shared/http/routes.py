@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from shared import exports
 from shared.config import Settings
 from shared.http import idempotency
-from shared.http.paging import list_args
+from shared.http.paging import list_args, one_of
 from shared.http.problem import PROBLEM_JSON, Problem
 from shared.http.views import json_response, problem_response, request_body
 from shared.model import TaskState
@@ -35,8 +35,7 @@ def router(settings: Settings, store: Callable[[], TaskStore], providers: Provid
     @r.post("/exports")
     def create() -> Response:
         body = request_body(r)
-        headers = r.current_event.headers or {}
-        key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None)
+        key = idempotency.caller_key(r.current_event.headers or {}, body)
         st = store()
         accepted = exports.accept(
             st, providers, body, idempotency_key=key,
@@ -76,7 +75,8 @@ def router(settings: Settings, store: Callable[[], TaskStore], providers: Provid
     def list_() -> Response:
         q = r.current_event.query_string_parameters or {}
         args = list_args(q, TaskState)
-        page = store().list_tasks(state=args.state, provider=q.get("provider"),
+        page = store().list_tasks(state=args.state, provider=one_of(q, "provider",
+                                                                    providers.names),
                                   limit=args.limit, cursor=args.cursor)
         return json_response(200, {"items": exports.public_views(store(), page.items),
                                    "next_cursor": page.next_cursor})

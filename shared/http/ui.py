@@ -7,6 +7,12 @@ exports with their state, provider, provider progress and copy progress bars, si
 destination and webhook status, filters by state and provider, and opens a detail view with
 the delivery attempts. A strict Content-Security-Policy allows only its own inline script
 and requests to its own origin.
+
+Every value is put in the page as text, never as HTML. A destination is a link only when its
+URI is ``http:`` or ``https:`` (a bucket behind a web address); every other scheme
+(``s3:``, ``cos:``, ``file:``, and anything else a value might carry, ``javascript:``,
+``data:``) is shown as text with the URI in its tooltip: a browser cannot open a bucket URI,
+and a link that runs script must never exist, whatever the CSP allows.
 """
 
 from __future__ import annotations
@@ -97,10 +103,14 @@ function copyCell(x) {
 function providerCell(x) {
   return typeof x.progress === "number" ? bar(x.progress, x.progress + "%", "provider") : "-";
 }
+function webUrl(uri) {
+  try { return ["http:", "https:"].includes(new URL(uri).protocol); } catch (e) { return false; }
+}
 function destCell(x) {
   const d = x.destination || {};
   if (!d.uri) return "-";
-  return el("a", {"href": d.uri, "title": d.uri}, d.key || d.uri);
+  if (!webUrl(d.uri)) return el("span", {"title": d.uri}, d.key || d.uri);
+  return el("a", {"href": d.uri, "title": d.uri, "rel": "noopener noreferrer"}, d.key || d.uri);
 }
 function hookCell(x) {
   const list = hooks[x.id];

@@ -77,11 +77,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, record_id = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(created, str) or not isinstance(record_id, str):
+            raise TypeError("not a position")
         parsed = from_iso(created)
-        if parsed is None or not isinstance(record_id, str):
+        if parsed is None:
             raise ValueError("empty")
         return parsed, record_id
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:  # a date out of range included
         raise ValidationError("cursor", "not a cursor returned by this API") from exc
 
 

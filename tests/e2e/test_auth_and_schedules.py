@@ -18,13 +18,20 @@ from tests.e2e.helpers import call, cls_body
 from tests.events import load_event
 
 
-def signed_headers(key: str, method: str, path: str, body: str,
-                   stamp: int | None = None) -> dict[str, str]:
+def signed_headers(key: str, method: str, path: str, body: str, stamp: int | None = None,
+                   query: str = "", idempotency_key: str = "") -> dict[str, str]:
+    """The signature as the API's documentation says to make it (written out here, not
+    taken from the code under test)."""
     stamp = int(time.time()) if stamp is None else stamp
-    message = f"{stamp}.{method}.{path}.{body}".encode()
-    digest = base64.b64encode(hmac.new(key.encode(), message, hashlib.sha256).digest()).decode()
-    return {"x-api-key": None, "x-courier-timestamp": str(stamp),  # type: ignore[dict-item]
-            "x-courier-signature": f"v1,{digest}"}
+    lines = ["v2", str(stamp), method, path, query, idempotency_key,
+             hashlib.sha256(body.encode()).hexdigest()]
+    digest = base64.b64encode(hmac.new(key.encode(), "\n".join(lines).encode(),
+                                       hashlib.sha256).digest()).decode()
+    headers = {"x-api-key": None, "x-courier-timestamp": str(stamp),
+               "x-courier-signature": f"v2,{digest}"}
+    if idempotency_key:
+        headers["idempotency-key"] = idempotency_key
+    return headers  # type: ignore[return-value]
 
 
 @pytest.mark.usefixtures("handlers_env")
@@ -35,17 +42,74 @@ def test_hmac_signed_request_is_accepted(api_key: str) -> None:
     assert status == 202 and task["state"] == "submitted"
 
 
+def test_while_keys_rotate_either_one_signs(handlers_env: dict[str, str], api_key: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions import common
+
+    monkeypatch.setenv("COURIER_API_KEYS", f"{api_key},next-key-0123456789")
+    common.reset()
+    for key in (api_key, "next-key-0123456789"):
+        body = json.dumps(cls_body())
+        status, _ = call(load_event("aws_http_api_post_exports", body=body,
+                                    headers=signed_headers(key, "POST", "/exports", body)))
+        assert status == 202, key
+    # four minutes off either way is within the window
+    for skew in (-240, 240):
+        headers = signed_headers(api_key, "GET", "/exports", "", int(time.time()) + skew)
+        status, _ = call(load_event("aws_function_url_get_export", path="/exports",
+                                    headers=headers))
+        assert status == 200, skew
+
+
 @pytest.mark.usefixtures("handlers_env")
-@pytest.mark.parametrize("tamper", ["body", "key", "stale"])
+@pytest.mark.parametrize("tamper", ["body", "key", "stale", "v1"])
 def test_bad_signatures_are_refused(api_key: str, tamper: str) -> None:
     body = json.dumps(cls_body())
     key = "another-key" if tamper == "key" else api_key
     stamp = int(time.time()) - 3600 if tamper == "stale" else None
     headers = signed_headers(key, "POST", "/exports", body, stamp)
+    if tamper == "v1":
+        headers["x-courier-signature"] = headers["x-courier-signature"].replace("v2,", "v1,")
     sent = body.replace("topic-app", "topic-other") if tamper == "body" else body
     status, answer = call(load_event("aws_http_api_post_exports", body=sent, headers=headers))
     assert status == 401
     assert answer["error"] == "unauthorized"
+    if tamper == "v1":
+        assert "must be v2,<base64>" in answer["detail"]
+
+
+@pytest.mark.usefixtures("handlers_env")
+def test_a_captured_signed_request_cannot_be_sent_again(api_key: str) -> None:
+    """Replayed as is, with another Idempotency-Key or with none: one export only."""
+    from functions import common
+
+    body = json.dumps(cls_body())
+    signed = signed_headers(api_key, "POST", "/exports", body, idempotency_key="nightly-7")
+    status, first = call(load_event("aws_http_api_post_exports", body=body, headers=signed))
+    assert status == 202
+    again = {"same": dict(signed), "another key": {**signed, "idempotency-key": "nightly-8"},
+             "no key": {**signed, "idempotency-key": None}}
+    for why, headers in again.items():
+        status, answer = call(load_event("aws_http_api_post_exports", body=body,
+                                         headers=headers))
+        assert status == 401, (why, answer)
+        if why == "same":
+            assert "already received" in answer["detail"]
+    assert [t.id for t in common.bundle().store().list_tasks().items] == [first["id"]]
+
+
+@pytest.mark.usefixtures("handlers_env")
+def test_a_signed_read_holds_for_its_own_query_only(api_key: str) -> None:
+    signed = signed_headers(api_key, "GET", "/exports", "", query="limit=5&state=failed")
+    status, page = call(load_event("aws_function_url_get_export", path="/exports",
+                                   query={"state": "failed", "limit": "5"}, headers=signed))
+    assert status == 200 and page["items"] == []
+    fresh = signed_headers(api_key, "GET", "/exports", "", query="limit=5&state=failed")
+    for query in ({"state": "delivered", "limit": "5"}, {"limit": "5"},
+                  {"state": "failed", "limit": "5", "provider": "cls"}):
+        status, answer = call(load_event("aws_function_url_get_export", path="/exports",
+                                         query=query, headers=fresh))
+        assert (status, answer["detail"]) == (401, "invalid signature"), query
 
 
 def test_cron_trigger_creates_the_scheduled_export_once(handlers_env: dict[str, str],

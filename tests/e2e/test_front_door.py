@@ -107,6 +107,21 @@ def test_odd_headers_and_paths_are_4xx(api_key: str) -> None:
 
 
 @pytest.mark.usefixtures("handlers_env")
+def test_an_id_no_route_takes_is_404_not_405(api_key: str) -> None:
+    """An id with a control character or an unpaired surrogate matches no route: it names
+    nothing (404), and the method is never called not allowed where it is."""
+    for method, path in (("GET", "/exports/exp_\x00"), ("GET", "/exports/a\nb"),
+                         ("GET", "/exports/exp_\ud800/deliveries"),
+                         ("POST", "/deliveries/msg_\ud800/resend"),
+                         ("POST", "/exports/exp_\x1b/cancel")):
+        status, body, headers = answer(load_event(
+            "aws_function_url_get_export", path=path, method=method,
+            headers={"x-api-key": api_key}))
+        assert_clean_4xx(status, body, headers)
+        assert status == 404 and "Allow" not in headers, (path, body)
+
+
+@pytest.mark.usefixtures("handlers_env")
 def test_completion_and_timer_payloads_never_raise() -> None:
     from courier.local import LocalContext
     from functions import complete_export, create_export
@@ -158,3 +173,79 @@ def test_any_raw_create_body_through_any_trigger_is_never_a_500(raw: str, shape:
         assert_clean_4xx(status, body, headers)
     else:
         assert body["id"].startswith("exp_") and headers["X-Request-Id"]
+
+
+# ------------------------------------------------------------------ query arguments and headers
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+CURSORS = st.one_of(
+    st.text(max_size=40),
+    _json_values().map(lambda v: _b64url(json.dumps(v, allow_nan=True).encode())),
+    st.tuples(st.one_of(st.integers(), st.text(max_size=30), st.none(), st.floats()),
+              st.one_of(st.text(max_size=20), st.integers())).map(
+        lambda t: _b64url(json.dumps(list(t)).encode())),
+    st.tuples(st.datetimes(timezones=st.timezones()), st.text(max_size=20)).map(
+        lambda t: _b64url(json.dumps([t[0].isoformat(), t[1]]).encode())),
+    st.binary(max_size=60).map(_b64url),
+)
+LIMITS = st.one_of(st.integers(-10**30, 10**30).map(str), st.text(max_size=8),
+                   st.sampled_from(["1_0", " 5 ", "+5", "٥", "1e2", "0x10", "9" * 5000]))
+QUERIES = st.fixed_dictionaries({}, optional={
+    "cursor": CURSORS, "limit": LIMITS,
+    "state": st.one_of(st.text(max_size=10), st.sampled_from(["delivered", "dead", "failed"])),
+    "provider": st.one_of(st.text(max_size=10), st.sampled_from(["cls", "dms"]))})
+GET_SHAPES = ("aws_function_url_get_export", "scf_apigw_get_export",
+              "scf_function_url_get_export")
+
+
+@pytest.mark.usefixtures("handlers_env")
+@pytest.mark.parametrize("cursor", [[12345678901234567890, "x"], [1, "exp_1"], ["x", 5],
+                                    ["0001-01-01T00:00:00+01:00", "exp_1"],
+                                    ["9999-12-31T23:59:59-23:59", "exp_1"],
+                                    ["2026-01-01T00:00:00Z", "exp_\u0000"]],
+                         ids=["huge-number", "number", "id-not-text", "before-year-1",
+                              "after-year-9999", "nul-in-id"])
+def test_a_forged_cursor_is_400_naming_it(cursor: list[Any], api_key: str) -> None:
+    for path in ("/exports", "/exports/exp_1/deliveries"):
+        status, body, headers = answer(load_event(
+            "aws_function_url_get_export", path=path, headers={"x-api-key": api_key},
+            query={"cursor": _b64url(json.dumps(cursor).encode())}))
+        assert_clean_4xx(status, body, headers)
+        assert (status, body["field"]) == (400, "cursor"), body
+
+
+@pytest.mark.usefixtures("handlers_env")
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(query=QUERIES, shape=st.sampled_from(GET_SHAPES),
+       path=st.sampled_from(["/exports", "/exports/exp_1/deliveries"]))
+def test_any_list_query_is_never_a_500(query: dict[str, str], shape: str, path: str,
+                                       api_key: str) -> None:
+    status, body, headers = answer(load_event(shape, path=path, query=query,
+                                              headers={"x-api-key": api_key}))
+    if status >= 400:
+        assert_clean_4xx(status, body, headers)
+        assert status == 404 or body["field"] in query, (query, body)
+    else:
+        assert status == 200 and isinstance(body["items"], list)
+
+
+@pytest.mark.usefixtures("handlers_env")
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(key=st.text(max_size=260), shape=st.sampled_from(POST_SHAPES))
+def test_any_idempotency_key_is_taken_or_400_naming_it(key: str, shape: str,
+                                                       api_key: str) -> None:
+    event = load_event(shape, body=cls_body(), headers={"x-api-key": api_key,
+                                                        "idempotency-key": key})
+    status, body, headers = answer(event)
+    if status == 422:  # a key drawn twice, for another window: refused as the draft says
+        assert body["error"] == "idempotency_key_reused"
+    elif status >= 400:
+        assert_clean_4xx(status, body, headers)
+        assert (status, body["field"]) == (400, "Idempotency-Key"), body
+        assert not (key.isascii() and key.isprintable() and 0 < len(key) <= 200), key
+    else:
+        assert status == 202 and body["idempotency_key"] == key

@@ -126,3 +126,29 @@ def test_retry_after_where_waiting_helps(exc: Exception, status: int, kind: str,
     assert body["type"] == TYPE_PREFIX + kind and body["request_id"] == "rid-1"
     if isinstance(exc, ProviderError):
         assert (body["code"], body["retryable"]) == (exc.code, exc.retryable)
+
+
+@pytest.mark.usefixtures("handlers_env")
+def test_every_answer_is_no_store_and_nosniff(api_key: str) -> None:
+    """Exports, problems and the contract are never kept by a browser or a shared cache, and
+    never read as another type than the one declared."""
+    key = {"x-api-key": api_key}
+    for event, status in (
+            (load_event("aws_http_api_post_exports", body=cls_body(), headers=key), 202),
+            (load_event("aws_function_url_get_export", path="/exports", headers=key), 200),
+            (load_event("scf_apigw_get_export", path="/exports/exp_nope", headers=key), 404),
+            (load_event("aws_function_url_get_export", path="/exports",
+                        headers={"x-api-key": None}), 401),
+            (load_event("aws_http_api_post_exports", body="[", headers=key), 400),
+            (load_event("aws_http_api_post_exports", method="PUT", headers=key), 405),
+            (load_event("aws_function_url_get_export", path="/openapi.json",
+                        headers={"x-api-key": None}), 200),
+            (load_event("aws_function_url_get_export", path="/ui",
+                        headers={"x-api-key": None}), 200)):
+        from courier.local import LocalContext
+        from functions import create_export
+
+        out = create_export.handler(event, LocalContext())
+        assert out["statusCode"] == status, out
+        assert out["headers"]["Cache-Control"] == "no-store", out["headers"]
+        assert out["headers"]["X-Content-Type-Options"] == "nosniff", out["headers"]

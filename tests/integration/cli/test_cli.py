@@ -193,3 +193,65 @@ def test_a_split_export_shows_its_parts(handlers_env: dict[str, str], sandbox: A
     for i, part in enumerate(created["parts"], 1):
         assert re.search(rf"part {i} of 2 +Queuing +{part['from']}\.\.{part['to']} +"
                          rf"36,000,000 logs +{part['export_id']}", shown), shown
+
+
+HOSTILE = "[/]\x1b]0;owned\x07\x1b[2J[bold]"  # markup that breaks rich, escapes a terminal runs
+SHOWN = r"[/]\x1b]0;owned\x07\x1b[2J[bold]"  # what the person must see instead
+
+
+def test_vendor_and_caller_values_are_shown_as_plain_text(
+        handlers_env: dict[str, str], bundle: Any, states: dict[str, str],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN values from vendors and callers that hold rich markup and terminal escapes:
+    # a file name, a destination URI, a vendor's error text, a parameter, a webhook's error
+    store = bundle.store()
+    failed = store.get_task(states["failed"])
+    failed.params["Query"] = HOSTILE
+    failed.error = {**(failed.error or {}), "reason": f"vendor says {HOSTILE}"}
+    store.update_task(failed)
+    delivered = store.get_task(states["delivered"])
+    delivered.destination = {**delivered.destination, "key": "report[bold]secret[/bold].csv",
+                             "uri": f"file:///bucket/{HOSTILE}.csv"}
+    store.update_task(delivered)
+    [hook] = store.list_deliveries(task_id=states["delivered"]).items
+    hook.attempts = [{**hook.attempts[0], "status": None, "error": f"refused {HOSTILE}"}]
+    store.update_delivery(hook)
+    # WHEN an operator looks at them THEN every value is shown as written, escapes visible
+    for args, expected in (
+            (["exports", "get", states["failed"]], ('"Query": "[/]\\u001b]0;owned',
+                                                    f"vendor says {SHOWN}")),
+            (["exports", "get", states["delivered"]], (f"file:///bucket/{SHOWN}.csv",)),
+            (["exports", "list"], ("report[bold]secret[/bold].csv",)),
+            (["deliveries", "list", states["delivered"]], (f"refused {SHOWN}",))):
+        assert main(args) == 0, args
+        out = capsys.readouterr().out
+        for text in expected:
+            assert text in out, out
+        assert "\x1b" not in out and "\x07" not in out
+    # a problem's text that echoes the caller's input reaches stderr escaped too
+    assert main(["exports", "get", "exp_\x1b]0;owned\x07"]) == 1
+    err = capsys.readouterr().err
+    assert r"exp_\x1b]0;owned\x07" in err and "\x1b" not in err
+
+
+def test_courier_signs_its_requests_with_an_hmac_key(bundle: Any, sandbox: Any,
+                                                     api_key: str) -> None:
+    # GIVEN only the HMAC key (no API key to send): every request is signed, none replayed
+    with LocalApiServer(bundle) as server:
+        env = {"COURIER_URL": server.url, "COURIER_HMAC_KEY": api_key}
+        now = int(time.time() * 1000)
+        created = courier(env, "exports", "create", "cls", "-p", "TopicId=topic-app",
+                          "-p", f"From={now - 60_000}", "-p", f"To={now}",
+                          "--idempotency-key", "signed-1", "--json")
+        assert created.returncode == 0, created.stderr
+        export_id = json.loads(created.stdout)["id"]
+        listed = courier(env, "exports", "list", "--provider", "cls", "--limit", "5", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert [x["id"] for x in json.loads(listed.stdout)["items"]] == [export_id]
+        checked = courier(env, "exports", "check", export_id, "--json")
+        assert checked.returncode == 0, checked.stderr
+        # a wrong key is refused, and no key is printed
+        wrong = courier({**env, "COURIER_HMAC_KEY": "not-the-key-0123"}, "exports", "list")
+        assert wrong.returncode == 1
+        assert wrong.stderr.strip() == "courier: HTTP 401 unauthorized: invalid signature"
+        assert api_key not in created.stdout + created.stderr + listed.stderr

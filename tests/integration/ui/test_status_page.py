@@ -81,3 +81,38 @@ def test_status_page_in_chromium(served: Any, api_key: str) -> None:
         attempts = wait_for(driver, "#attempts tbody tr")
         assert any("export.delivered" in a.text and "204" in a.text for a in attempts)
         driver.save_screenshot(str(browser.ARTIFACTS / "status-page-detail.png"))
+
+
+def test_a_destination_is_a_link_only_for_a_web_address(bundle: Any, served: Any,
+                                                        api_key: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    server, ids = served
+    # GIVEN destinations a page must not turn into a script link, and one web address
+    store = bundle.store()
+    for export_id, uri in ((ids["delivered"], "javascript:alert(document.domain)"),
+                           (ids["failed"], " JavaScript:alert(1)"),
+                           (ids["copying"], "https://bucket.example/exports/report.csv")):
+        task = store.get_task(export_id)
+        task.destination = {**task.destination, "uri": uri, "key": f"{export_id}.csv"}
+        store.update_task(task)
+    with browser.chromium() as driver:
+        driver.get(server.url + "/ui")
+        wait_for(driver, "#login:not([hidden]) #key")
+        driver.find_element(By.ID, "key").send_keys(api_key)
+        driver.find_element(By.CSS_SELECTOR, "#login-form button").click()
+        wait_for(driver, "#rows tr", count=4)
+
+        def cell(export_id: str) -> Any:
+            return driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{export_id}'] td.dest")
+
+        # THEN the script URIs are text (the URI in the tooltip), never a link
+        for export_id in (ids["delivered"], ids["failed"]):
+            assert cell(export_id).find_elements(By.TAG_NAME, "a") == []
+            assert cell(export_id).text == f"{export_id}.csv"
+        assert driver.find_elements(By.CSS_SELECTOR, "a[href^='javascript'],a[href*='alert']"
+                                    ) == []
+        # and the web address is a link that does not hand the page to what it opens
+        [link] = cell(ids["copying"]).find_elements(By.TAG_NAME, "a")
+        assert link.get_attribute("href") == "https://bucket.example/exports/report.csv"
+        assert link.get_attribute("rel") == "noopener noreferrer"
