@@ -126,7 +126,7 @@ def paths() -> dict[str, Any]:
                 {"200": ok("A page of exports", ref("ExportPage"))},
                 params=[state_param(task_states),
                         {"name": "provider", "in": "query", "required": False,
-                         "schema": {"type": "string", "enum": sorted(PARAMS)}}, *LIST_PARAMS]),
+                         "schema": {"type": "string", "enum": sorted(REGISTRY)}}, *LIST_PARAMS]),
         },
         "/exports/{export_id}": {
             "get": operation("getExport", "Read one export",
