@@ -78,7 +78,7 @@ class DeployRun:
     # -- before any call ---------------------------------------------------------------------
 
     def check(self) -> None:
-        from courier.deploy import deploy_site, scf_profile, sdk_call
+        from courier.scf_api import deploy_site, scf_profile, sdk_call
 
         args, problems = self.args, self.problems
         problems += missing_settings(self.plan, args.descriptor)

@@ -112,3 +112,44 @@ def test_every_module_of_shared_has_a_layer() -> None:
     tops |= {f"shared.{p.name}" for p in (ROOT / "shared").iterdir()
              if (p / "__init__.py").exists()}
     assert sorted(tops - named) == [], "give each module of shared/ its layer in pyproject.toml"
+
+
+@pytest.mark.parametrize("package", ["shared", "sandbox", "courier"])
+def test_no_import_circle(package: str) -> None:
+    import grimp
+
+    graph = grimp.build_graph(package, cache_dir=None)
+    modules = sorted(graph.modules)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported not in graph.modules:
+                continue
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for module in modules:
+        if module not in index:
+            visit(module)
+    assert circles == [], f"import circles in {package}/: {circles}"

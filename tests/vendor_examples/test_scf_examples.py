@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from courier.deploy import sdk_call
+from courier.scf_api import sdk_call
 from deploy.scf_deploy import PACKAGE_SHA_ENV, ScfDeployer
 from deploy.spec import FunctionSpec, ScfPlan, ScfTrigger
 from tests.integration.deploy.tc3_endpoint import Tc3Endpoint, tc3_endpoint

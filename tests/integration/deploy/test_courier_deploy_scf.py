@@ -187,7 +187,7 @@ def test_a_changed_function_url_is_replaced_only_when_asked(
 def test_scf_lists_and_refuses_triggers_as_documented(
         sandbox: Any, deploy_env: dict[str, str], workdir: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from courier.deploy import sdk_call
+    from courier.scf_api import sdk_call
 
     assert deploy(sandbox, workdir, capsys)[0] == 0
     call = sdk_call("ap-guangzhou", sandbox.url, deploy_env)

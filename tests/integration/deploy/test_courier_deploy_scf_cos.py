@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from courier.deploy import sdk_call
+from courier.scf_api import sdk_call
 from deploy.scf_code import BUCKET_ENV
 from deploy.scf_deploy import DeployError
 from sandbox.cos_gateway import CosGateway

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from courier.deploy import deploy_site, run, scf_profile
+from courier.deploy import run
+from courier.scf_api import deploy_site, scf_profile
 from deploy.descriptors import SAMPLE_DEPLOY_ENV, SCF_DESCRIPTOR
 from deploy.scf_deploy import DeployError
 
