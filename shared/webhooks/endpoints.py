@@ -161,12 +161,13 @@ def scan(store: TaskStore, states: Iterable[DeliveryState],
 
 
 def attempts_in_round(delivery: WebhookDelivery) -> int:
-    """Attempts since the delivery was queued or last resent/recovered."""
+    """Attempts since the delivery was queued or last resent/recovered (a chat platform's
+    throttle, or a ride in another delivery's digest, is not an attempt)."""
     n = 0
     for entry in reversed(delivery.attempts):
         if "action" in entry:
             break
-        n += 1
+        n += 0 if entry.get("throttled") or entry.get("digest") else 1
     return n
 
 
