@@ -111,7 +111,7 @@ def _lines(event: Event, public_url: str | None) -> list[str]:
         if d.get("download_url"):
             rows.append(("download", f"[link]({d['download_url']}) (expires)"))
         if event.type in ("export.failed", "export.cancelled"):
-            rows.append(("reason", d.get("reason")))
+            rows += [("reason", d.get("reason")), ("code", d.get("code"))]
         if event.type == "export.failed":
             rows.append(("what to do", what_to_do(d)))
     else:
