@@ -31,7 +31,7 @@ OPERATOR_EVENTS = (ENDPOINT_DISABLED, DEAD_LETTERED)
 
 def shown(url: str) -> str:
     """An endpoint as an operator may see it: ``chat:<name>``, or the URL without secrets."""
-    return url if url.startswith("chat:") else netguard.redact_url(url)
+    return netguard.redact_url(url)
 
 
 def endpoint_disabled(store: TaskStore, settings: Settings, url: str, reason: str,
