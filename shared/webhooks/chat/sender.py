@@ -99,8 +99,10 @@ class ChatSender:
         platform = PLATFORMS[bot.kind]
         url, body = platform.request(bot, title, text, time.time())
         outcome = self._post(bot, url, body, now, started)
-        if outcome.ok and carried:
+        if outcome.ok:
             self._carried(carried, d, outcome, now)
+        else:
+            self._let_go(carried)
         return outcome
 
     # -- the bucket's waits --------------------------------------------------------------------
@@ -130,11 +132,25 @@ class ChatSender:
             if (other.lease_until is not None and other.lease_until > now
                     and other.lease_owner != d.lease_owner):
                 continue  # another sender holds it
-            out.append(other)
+            # held while the message goes, so no other sender sends it too
+            other.lease_owner, other.lease_until = d.lease_owner, now + timedelta(seconds=60)
+            try:
+                out.append(self.store.update_delivery(other))
+            except VersionConflictError:
+                continue
             if len(out) >= DIGEST_MAX - 1:
                 break
         out.sort(key=lambda x: x.created_at)
         return out
+
+    def _let_go(self, carried: list[WebhookDelivery]) -> None:
+        """The message did not go: the carried deliveries are free again, as they were."""
+        for other in carried:
+            other.release()
+            try:
+                self.store.update_delivery(other)
+            except VersionConflictError:
+                log.debug("delivery %s changed meanwhile", other.id)
 
     def _carried(self, carried: list[WebhookDelivery], carrier: WebhookDelivery,
                  outcome: Outcome, now: datetime) -> None:
