@@ -262,15 +262,23 @@ class _Run:
 
     def _healthy(self, url: str, now: datetime) -> None:
         health = self.endpoint(url)
-        if health is None or (health.state == ENDPOINT_OK and health.failing_since is None):
+        if health is None or (health.state == ENDPOINT_OK and health.failing_since is None
+                              and health.re_enabled_at is None):
             return  # nothing to record: no write per successful delivery
+        back: list[datetime] = []
 
         def change(h: EndpointHealth) -> None:
+            back.clear()
             if h.state != ENDPOINT_OFF:
                 h.state = ENDPOINT_OK
+                if h.re_enabled_at is not None:
+                    back.append(h.re_enabled_at)
+                h.re_enabled_at = None
             h.failing_since, h.consecutive_failures, h.last_success_at = None, 0, now
 
         self.health[url] = endpoints.mutate_endpoint(self.store, url, change, now)
+        if back:
+            operator.endpoint_recovered(self.store, self.settings, url, back[0], now)
 
     def _failing(self, url: str, now: datetime) -> str | None:
         """Record a failure; returns a reason if the endpoint must now be disabled."""

@@ -2,6 +2,7 @@
 
 * ``endpoint.disabled`` — an endpoint was disabled (410 Gone, or failing for too long); sent
   to every operator subscriber but that endpoint itself;
+* ``endpoint.recovered`` — a disabled endpoint, re-enabled, took its first delivery again;
 * ``delivery.dead_lettered`` — a delivery used up its retry schedule; not raised for operator
   events themselves, so a broken operator channel cannot feed on itself.
 
@@ -25,8 +26,9 @@ from shared.webhooks.endpoints import endpoint_id, get_endpoint
 log = logging.getLogger(__name__)
 
 ENDPOINT_DISABLED = "endpoint.disabled"
+ENDPOINT_RECOVERED = "endpoint.recovered"
 DEAD_LETTERED = "delivery.dead_lettered"
-OPERATOR_EVENTS = (ENDPOINT_DISABLED, DEAD_LETTERED)
+OPERATOR_EVENTS = (ENDPOINT_DISABLED, ENDPOINT_RECOVERED, DEAD_LETTERED)
 
 
 def shown(url: str) -> str:
@@ -41,6 +43,14 @@ def endpoint_disabled(store: TaskStore, settings: Settings, url: str, reason: st
             "what_to_do": "Fix the receiver, then re-enable it and send what it missed: "
                           "courier endpoints recover <endpoint> --since <time>"}
     return _raise(store, settings, ENDPOINT_DISABLED, f"endpoint_{endpoint_id(url)[:24]}",
+                  int(now.timestamp()), data, url, now)
+
+
+def endpoint_recovered(store: TaskStore, settings: Settings, url: str,
+                       re_enabled_at: datetime, now: datetime) -> int:
+    data = {"endpoint": shown(url), "endpoint_id": endpoint_id(url),
+            "re_enabled_at": to_iso(re_enabled_at), "recovered_at": to_iso(now)}
+    return _raise(store, settings, ENDPOINT_RECOVERED, f"endpoint_{endpoint_id(url)[:24]}",
                   int(now.timestamp()), data, url, now)
 
 

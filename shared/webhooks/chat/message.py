@@ -48,7 +48,7 @@ class Event:
 
 TITLES = {"export.delivered": "Export delivered", "export.failed": "Export failed",
           "export.cancelled": "Export cancelled", "export.waiting": "Export waiting",
-          "endpoint.disabled": "Endpoint disabled",
+          "endpoint.disabled": "Endpoint disabled", "endpoint.recovered": "Endpoint recovered",
           "delivery.dead_lettered": "Delivery dead-lettered"}
 VERBS = {"export.delivered": "delivered", "export.failed": "failed",
          "export.cancelled": "cancelled", "export.waiting": "waiting"}

@@ -223,3 +223,30 @@ def test_a_bot_at_a_private_address_is_refused(store: TaskStore, bots: ChatBots)
     run(store, settings, T0)
     (d,) = deliveries(store)
     assert d.attempts[0]["error"].startswith("refused:") and bots.received(bot) == []
+
+
+def test_a_gone_endpoint_is_disabled_then_recovered_and_the_operator_hears_both(
+        store: TaskStore, bots: ChatBots) -> None:
+    from shared.webhooks import endpoints
+
+    ops = bots.add("feishu", SECRET)
+    rx = Receiver().start()
+    try:
+        hook = rx.url + "/h"
+        settings = Settings(profile="sandbox", auth="none", allow_private_hosts=("127.0.0.1",),
+                            chat_bots=(setting("ops", ops),), webhook_urls=(hook,),
+                            operator_subscribers=("chat:ops", hook))
+        rx.respond(410)
+        notify.notify(store, settings, export(store), "export.delivered", now=T0)
+        assert run(store, settings, T0).endpoints_disabled
+        run(store, settings, T0 + timedelta(seconds=5))
+        endpoints.recover(store, hook, since=T0, now=T0 + timedelta(seconds=10))
+        run(store, settings, T0 + timedelta(seconds=10))
+        run(store, settings, T0 + timedelta(seconds=15))
+    finally:
+        rx.stop()
+    disabled, recovered = bots.received(ops)
+    assert disabled.title == "Endpoint disabled" and "endpoint answered 410 Gone" in disabled.text
+    assert recovered.title == "Endpoint recovered" and rx.url in recovered.text
+    # the operator's HTTP channel is the endpoint itself: it hears neither about itself
+    assert not [p for p in rx.posts() if b"endpoint." in p.body]
