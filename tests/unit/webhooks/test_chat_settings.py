@@ -67,3 +67,15 @@ def test_fit_cuts_on_a_line_within_the_limit() -> None:
     assert len(cut.encode()) <= 4096 and cut.endswith(CUT_NOTE)
     assert cut[: -len(CUT_NOTE)].splitlines()[-1].startswith("- line ")
     assert fit("short", 4096) == "short"
+
+
+@pytest.mark.parametrize("kind,per_minute,rate", [
+    ("wecom", None, 0.3), ("dingtalk", None, 0.3), ("feishu", None, 1.5), ("lark", None, 1.5),
+    ("feishu", 6, 0.1), ("wecom", 60, 0.3)], ids=["wecom", "dingtalk", "feishu", "lark",
+                                                  "own-lower", "own-higher-capped"])
+def test_a_bot_is_sent_at_most_90_percent_of_its_limit(kind: str, per_minute: float | None,
+                                                      rate: float) -> None:
+    from shared.setting_values import ChatBot
+    from shared.webhooks.chat.sender import per_second
+
+    assert per_second(ChatBot("b", kind, "https://x", None, per_minute)) == pytest.approx(rate)
