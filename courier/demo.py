@@ -95,6 +95,11 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
     receiver = Receiver(secret).start()
     api_key = secrets.token_urlsafe(24)
     os.environ.update(demo_env(sb, work, api_key, secret, receiver.url))
+    from sandbox.chatbots import ChatBots
+
+    chat = ChatBots().start()
+    wecom = chat.add("wecom")
+    os.environ.update(chat_env(wecom.url))
     aws, window = start_aws(say)
     from functions import common, create_export, poll_tasks
 
@@ -135,6 +140,7 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
             break
         time.sleep(0.5)
 
+    chat_line(chat, wecom, ids, timer, started + timeout_s + 10, out)
     delivered = summary(store, ids, receiver, say, out)
     calls = dict(getattr(sb, "calls", {}))
     if aws is not None:
@@ -143,6 +149,7 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
         spent = ", ".join(f"{svc}.{action}={n}" for (svc, action), n in sorted(calls.items()))
         say(f"provider API calls: {spent}")
     receiver.stop()
+    chat.stop()
     if aws is not None:
         aws.stop()
     sb.stop()
@@ -233,6 +240,33 @@ def _check_manifest(path: Path, key: str, objects: int) -> str:
             and (bucket / o["key"]).stat().st_size == o["size"]
             and _md5(bucket / o["key"]) == o["md5"]]
     return "ok" if len(good) == len(listed) == objects else "MISMATCH"
+
+
+def chat_env(bot_url: str) -> dict[str, str]:
+    """The sandbox WeCom bot hears every export's end (a chat subscriber, docs/configuration.md)."""
+    return {"COURIER_CHAT_BOTS": json.dumps({"demo": {"kind": "wecom", "url": bot_url}}),
+            "COURIER_WEBHOOK_ENDPOINTS": json.dumps(
+                [{"chat": "demo", "events": ["export.delivered", "export.failed"]}])}
+
+
+def chat_line(chat: Any, bot: Any, ids: list[str], timer: dict[str, Any], until: float,
+              out: Any) -> None:
+    """Wait for the bot's messages (at most 18 a minute: later ones come as a digest), then
+    say what it received."""
+    from courier.local import LocalContext
+    from functions import poll_tasks
+
+    def heard() -> set[str]:
+        return {i for m in chat.received(bot) for i in ids if i in m.text}
+
+    while heard() != set(ids) and time.monotonic() < until:
+        poll_tasks.handler(timer, LocalContext(30))
+        time.sleep(0.5)
+    messages = chat.received(bot)
+    first = messages[0].text.splitlines()[0] if messages else "-"
+    print(f"chat: the sandbox WeCom bot received {len(messages)} message(s) covering "
+          f"{len(heard())}/{len(ids)} exports, {len(chat.refusals(bot))} refused; first: {first}",
+          file=out, flush=True)
 
 
 def sandbox_speed() -> dict[str, Any]:

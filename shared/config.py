@@ -19,7 +19,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from shared.errors import ConfigError, ValidationError
 from shared.keys import render_key
 from shared.redact import url_passwords
-from shared.setting_values import retry_delays, subscribers
+from shared.setting_values import (
+    CHAT_PREFIX,
+    ChatBot,
+    chat_bots,
+    retry_delays,
+    subscriber_list,
+    subscribers,
+)
 from shared.windows import parse_schedules
 
 # --- environment variable names (the one place they are spelled) ---------------------------
@@ -38,6 +45,11 @@ ENV_LINK_TTL = "COURIER_LINK_TTL_S"  # lifetime of the download link in export.d
 ENV_WEBHOOK_RETRY = "COURIER_WEBHOOK_RETRY_S"
 # an endpoint failing without a break for longer than this (seconds) is disabled
 ENV_WEBHOOK_DISABLE_AFTER = "COURIER_WEBHOOK_DISABLE_AFTER_S"
+# chat bots by name, JSON {"ops": {"kind": "wecom", "url": ..., "secret": ...}} (a secret)
+ENV_CHAT_BOTS = "COURIER_CHAT_BOTS"
+# who hears endpoint.disabled / delivery.dead_lettered: http(s) URLs and chat:<bot name>
+ENV_OPERATOR_SUBSCRIBERS = "COURIER_OPERATOR_SUBSCRIBERS"
+ENV_PUBLIC_URL = "COURIER_PUBLIC_URL"  # the HTTP door's base URL, for links in chat messages
 ENV_DISPATCH = "COURIER_DISPATCH"  # "inline" (default) | "lambda" | "scf"
 ENV_COMPLETE_FUNCTION = "COURIER_COMPLETE_FUNCTION"  # name of the complete function
 ENV_POLL_INTERVAL = "COURIER_POLL_INTERVAL_S"
@@ -190,6 +202,9 @@ class Settings:
     link_ttl_s: int = 3600
     webhook_retry_s: tuple[float, ...] | None = None  # None: webhooks.RETRY_SCHEDULE_S
     webhook_disable_after_s: float | None = None  # None: webhooks.DISABLE_AFTER
+    chat_bots: tuple[ChatBot, ...] = ()
+    operator_subscribers: tuple[str, ...] = ()
+    public_url: str | None = None
     dispatch: str = "inline"
     complete_function: str | None = None
     poll_interval_s: float = 30.0
@@ -264,6 +279,12 @@ class Settings:
             values["webhook_disable_after_s"] = n
         if (raw := text(ENV_WEBHOOK_ENDPOINTS)) is not None:
             values["webhook_endpoints"] = subscribers(ENV_WEBHOOK_ENDPOINTS, raw)
+        if (raw := text(ENV_CHAT_BOTS)) is not None:
+            values["chat_bots"] = chat_bots(ENV_CHAT_BOTS, raw)
+        if (raw := text(ENV_OPERATOR_SUBSCRIBERS)) is not None:
+            values["operator_subscribers"] = subscriber_list(ENV_OPERATOR_SUBSCRIBERS, raw)
+        if (raw := text(ENV_PUBLIC_URL)) is not None:
+            values["public_url"] = raw.rstrip("/")
         if (raw := text(ENV_SCHEDULES)) is not None:
             try:
                 parsed = json.loads(raw)
@@ -322,6 +343,7 @@ class Settings:
         """Every value of these settings that is a secret (for the log and error redactor)."""
         values = [*self.api_keys, *self.webhook_secrets, *self.resolved_secrets,
                   *url_passwords(self.state_url)]
+        values += [v for bot in self.chat_bots for v in (bot.url, bot.secret or "")]
         if self.tencent:
             values += [self.tencent.secret_key, self.tencent.token or ""]
         if self.alibaba:
@@ -349,15 +371,26 @@ class Settings:
             if not secret.startswith("whsec_"):
                 raise ConfigError(f"{ENV_WEBHOOK_SECRETS}: secrets must start with 'whsec_'")
         parse_destination(self.destination, self.storage.cos_region)
-
+        self._check_chat()
         parse_schedules(self.schedules)
-
-
         try:  # a template is only known good once a key made from it is
             render_key(self.key_template, provider="cls", export_id="exp_0", file_name="f.csv",
                        when=datetime(2026, 1, 1, tzinfo=timezone.utc))
         except ValidationError as exc:
             raise ConfigError(f"{ENV_KEY_TEMPLATE}: {exc.detail}") from None
+
+    def chat_bot(self, endpoint: str) -> ChatBot | None:
+        """The bot a ``chat:<name>`` subscriber names (None for a URL or an unknown name)."""
+        return next((b for b in self.chat_bots if b.endpoint == endpoint), None)
+
+    def _check_chat(self) -> None:
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise ConfigError(f"{ENV_PUBLIC_URL}: must be the http(s) address of the API")
+        named = [(ENV_WEBHOOK_ENDPOINTS, e["url"]) for e in self.webhook_endpoints] + [
+            (ENV_OPERATOR_SUBSCRIBERS, s) for s in self.operator_subscribers]
+        for setting, url in named:
+            if url.startswith(CHAT_PREFIX) and self.chat_bot(url) is None:
+                raise ConfigError(f"{setting}: {url} names no bot of {ENV_CHAT_BOTS}")
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:

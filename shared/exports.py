@@ -59,8 +59,8 @@ class Accepted:
     created: bool  # False: an earlier request with the same idempotency key
 
 
-def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[str] = ()
-                  ) -> tuple[str, Any, list[str], str | None]:
+def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[str] = (),
+                  chat_bots: Iterable[str] = ()) -> tuple[str, Any, list[str], str | None]:
     if not isinstance(body, dict):
         raise ValidationError("body", "must be a JSON object")
     unknown = sorted(set(body) - {"provider", "params", "subscribers", "idempotency_key"})
@@ -76,9 +76,16 @@ def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[
         raise ValidationError("subscribers", "must be a list of URLs")
     if len(subscribers) > MAX_SUBSCRIBERS:
         raise ValidationError("subscribers", f"at most {MAX_SUBSCRIBERS} URLs")
+    bots = set(chat_bots)
     for i, url in enumerate(subscribers):
+        if url.startswith("chat:"):
+            if url not in bots:
+                raise ValidationError(f"subscribers[{i}]", f"{url}: no such chat bot is "
+                                      "configured (COURIER_CHAT_BOTS)")
+            continue
         if not url.startswith(("https://", "http://")) or len(url) > 2048:
-            raise ValidationError(f"subscribers[{i}]", "must be an http(s) URL")
+            raise ValidationError(f"subscribers[{i}]", "must be an http(s) URL or "
+                                  "chat:<bot name>")
         try:
             netguard.check_literal(url, allow_hosts=allow_hosts)
         except UnsafeTargetError as exc:
@@ -101,7 +108,8 @@ def accept(
     poll_interval_s: float = 30.0,
 ) -> Accepted:
     provider_name, raw_params, subscribers, key = parse_request(
-        body, idempotency_key, providers.settings.allow_private_hosts)
+        body, idempotency_key, providers.settings.allow_private_hosts,
+        [bot.endpoint for bot in providers.settings.chat_bots])
     provider = providers.get(provider_name)
     params = provider.validate(raw_params)
     now = now or utcnow()

@@ -349,7 +349,10 @@ def failure_words(exc: BaseException) -> str:
 
 def redact_url(url: str, *, keep_path: bool = False) -> str:
     """``scheme://host[:port]`` of ``url`` (and its path with ``keep_path``): safe to log and
-    show (no user info, query string or fragment)."""
+    show (no user info, query string or fragment). A chat subscriber, ``chat:<bot name>``,
+    names a bot and holds no secret: it is shown as it is."""
+    if url.startswith("chat:"):
+        return url
     try:
         parts = urlsplit(url)
         host = parts.hostname or "?"

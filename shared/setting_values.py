@@ -5,6 +5,7 @@ errors (:mod:`shared.config` owns the names and calls them).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import ConfigError
@@ -27,8 +28,77 @@ def retry_delays(name: str, raw: str) -> tuple[float, ...]:
     return tuple(delays)
 
 
+CHAT_KINDS = ("wecom", "dingtalk", "feishu", "lark")
+CHAT_PREFIX = "chat:"  # a subscriber ``chat:<name>`` is the bot ``<name>`` of COURIER_CHAT_BOTS
+
+
+@dataclass(frozen=True)
+class ChatBot:
+    """One chat bot: its platform, its webhook address (which holds its key) and its
+    signing secret (DingTalk and Feishu/Lark bots with signing on)."""
+
+    name: str
+    kind: str
+    url: str = field(repr=False)
+    secret: str | None = field(default=None, repr=False)
+    per_minute: float | None = None  # below the platform's own limit, when given
+
+    @property
+    def endpoint(self) -> str:
+        return CHAT_PREFIX + self.name
+
+
+def chat_bots(name: str, raw: str) -> tuple[ChatBot, ...]:
+    """``COURIER_CHAT_BOTS``: a JSON object ``{"<name>": {"kind", "url", "secret",
+    "per_minute"}}``."""
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: not valid JSON") from exc
+    if not isinstance(parsed, dict):
+        raise ConfigError(f"{name}: must be a JSON object of bots by name")
+    out = []
+    for bot, item in parsed.items():
+        where = f"{name}.{bot}"
+        if not bot or not all(c.isalnum() or c in "-_" for c in bot):
+            raise ConfigError(f"{where}: a bot name is letters, digits, '-' and '_'")
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: must be an object with kind and url")
+        unknown = set(item) - {"kind", "url", "secret", "per_minute"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown field {sorted(unknown)[0]}")
+        if item.get("kind") not in CHAT_KINDS:
+            raise ConfigError(f"{where}.kind: must be one of {', '.join(CHAT_KINDS)}")
+        url = item.get("url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{where}.url: needs the bot's http(s) webhook address")
+        secret = item.get("secret")
+        if secret is not None and (not isinstance(secret, str) or not secret.strip()):
+            raise ConfigError(f"{where}.secret: must be the bot's signing secret (text)")
+        if secret and item["kind"] == "wecom":
+            raise ConfigError(f"{where}.secret: WeCom bots do not sign; the key in the url is "
+                              "their only secret")
+        per_minute = item.get("per_minute")
+        if per_minute is not None and (isinstance(per_minute, bool) or not isinstance(
+                per_minute, (int, float)) or not 0 < per_minute <= 100):
+            raise ConfigError(f"{where}.per_minute: must be a number above 0, at most 100")
+        out.append(ChatBot(bot, item["kind"], url, secret, per_minute))
+    return tuple(out)
+
+
+def subscriber_list(name: str, raw: str) -> tuple[str, ...]:
+    """``COURIER_OPERATOR_SUBSCRIBERS``: comma-separated http(s) URLs and ``chat:<name>``."""
+    out = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for i, item in enumerate(out):
+        if not item.startswith(("https://", "http://", CHAT_PREFIX)):
+            raise ConfigError(f"{name}: item {i + 1} must be an http(s) URL or chat:<bot name>")
+    return out
+
+
 def subscribers(name: str, raw: str) -> tuple[dict[str, Any], ...]:
-    """``COURIER_WEBHOOK_ENDPOINTS``: a JSON list of ``{"url", "events", "providers"}``."""
+    """``COURIER_WEBHOOK_ENDPOINTS``: a JSON list of ``{"url", "events", "providers"}``, or
+    ``{"chat": "<bot name>", …}`` for a bot of ``COURIER_CHAT_BOTS`` (kept as the url
+    ``chat:<bot name>``)."""
     try:
         parsed = json.loads(raw)
     except ValueError as exc:
@@ -37,8 +107,14 @@ def subscribers(name: str, raw: str) -> tuple[dict[str, Any], ...]:
         raise ConfigError(f"{name}: must be a JSON list")
     out = []
     for i, item in enumerate(parsed):
+        if isinstance(item, dict) and "chat" in item:
+            if "url" in item or not isinstance(item["chat"], str) or not item["chat"]:
+                raise ConfigError(f"{name}[{i}]: give either \"url\" or \"chat\" (a bot "
+                                  "name of COURIER_CHAT_BOTS)")
+            item = {**{k: v for k, v in item.items() if k != "chat"},
+                    "url": CHAT_PREFIX + item["chat"]}
         if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not str(
-                item["url"]).startswith(("https://", "http://")):
+                item["url"]).startswith(("https://", "http://", CHAT_PREFIX)):
             raise ConfigError(f"{name}[{i}]: needs an http(s) \"url\"")
         for key in ("events", "providers"):
             value = item.get(key)

@@ -63,8 +63,8 @@ def recover_args(body: dict[str, Any], now: Any) -> tuple[str, Any]:
         scheme = urlsplit(endpoint).scheme.lower()
     except ValueError as exc:
         raise ValidationError("endpoint", "is not a URL") from exc
-    if scheme not in ("http", "https"):
-        raise ValidationError("endpoint", "must be an http or https URL")
+    if scheme not in ("http", "https", "chat"):
+        raise ValidationError("endpoint", "must be an http or https URL, or chat:<bot name>")
     raw_since = body.get("since")
     if not isinstance(raw_since, str) or not raw_since.strip():
         raise ValidationError("since", "is required: an ISO 8601 time")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from shared.http.problem import PROBLEM_JSON, TITLES, TYPE_PREFIX
@@ -17,6 +18,7 @@ from shared.model import DeliveryState, TaskState
 from shared.providers import REGISTRY, params_schemas
 
 VERSION = "0.1.0"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"  # one JSON Schema per event
 
 
 def ref(name: str) -> dict[str, str]:
@@ -286,6 +288,7 @@ def build() -> dict[str, Any]:
                  "description": "Create cloud data exports, follow them, and manage the "
                                 "webhooks that announce them."},
         "paths": paths(),
+        "webhooks": webhooks(),
         "components": {
             "schemas": schemas(),
             "headers": {"RequestId": {"description": "The id of this request (the "
@@ -303,6 +306,21 @@ def build() -> dict[str, Any]:
                                              "taken once (docs/api-signing.md)"}}},
         "security": [{"apiKey": []}, {"bearer": []}, {"signature": []}],
     }
+
+
+def webhooks() -> dict[str, Any]:
+    """What Courier POSTs to subscribers, one entry per event, from ``schemas/``."""
+    out: dict[str, Any] = {}
+    for path in sorted(SCHEMAS.glob("*.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+        out[path.stem] = {"post": {
+            "summary": schema.get("description", path.stem),
+            "operationId": "on_" + path.stem.replace(".", "_"),
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}},
+            "responses": {"2XX": {"description": "Received (any other answer is retried)"}}}}
+    return out
 
 
 def render() -> str:

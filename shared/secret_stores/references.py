@@ -30,6 +30,7 @@ from shared.config import (
     ENV_ALI_AK,
     ENV_ALI_SK,
     ENV_API_KEYS,
+    ENV_CHAT_BOTS,
     ENV_SCHEDULES,
     ENV_STATE_URL,
     ENV_TC_SECRET_ID,
@@ -47,7 +48,7 @@ FILE = "file"
 # Settings that may name a store. The Tencent keys come first: they are what reads
 # tencent-ssm references, so they may come from an AWS store but not from Tencent's.
 SECRET_SETTINGS = (ENV_TC_SECRET_ID, ENV_TC_SECRET_KEY, ENV_ALI_AK, ENV_ALI_SK, ENV_API_KEYS,
-                   ENV_WEBHOOK_SECRETS, ENV_STATE_URL, ENV_WEBHOOK_URLS)
+                   ENV_WEBHOOK_SECRETS, ENV_STATE_URL, ENV_WEBHOOK_URLS, ENV_CHAT_BOTS)
 # JSON settings: a store or a file of the package
 JSON_SETTINGS = (ENV_SCHEDULES, ENV_WEBHOOK_ENDPOINTS)
 
@@ -138,6 +139,14 @@ def select(ref: Reference, whole: str) -> str:
 
 def parts(setting: str, value: str) -> list[str]:
     """Pieces of a resolved value that may show up on their own: list items, a password."""
+    if setting == ENV_CHAT_BOTS:  # JSON: each bot's address (it holds the key) and secret
+        try:
+            bots = json.loads(value)
+        except ValueError:
+            return []
+        return [v for bot in (bots.values() if isinstance(bots, dict) else ())
+                if isinstance(bot, dict) for k, v in bot.items()
+                if k in ("url", "secret") and isinstance(v, str)]
     parts = [p.strip() for p in value.split(",")] if setting in SECRET_SETTINGS else []
     if setting == ENV_STATE_URL:
         parts += url_passwords(value)

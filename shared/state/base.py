@@ -184,6 +184,11 @@ class TaskStore(ABC):
 
         self._change_bucket(bucket, now, policy, slow)
 
+    def hold_bucket(self, bucket: str, *, until: float, now: float,
+                    policy: BucketPolicy) -> None:
+        """The vendor named a wait (a chat bot throttled for minutes): no slot before it."""
+        self._change_bucket(bucket, now, policy, lambda b: [b.hold(until)])
+
     def _change_bucket(self, bucket: str, now: float, policy: BucketPolicy,
                        change: Callable[[Bucket], list[float]],
                        tries: int = 8) -> list[float] | None:

@@ -64,3 +64,8 @@ class Bucket:
         self.rate = max(policy.floor, self.current_rate(now, policy) * policy.factor)
         self.rate_at = now
         self.tat = max(self.tat, now + 1 / self.rate)
+
+    def hold(self, until: float) -> float:
+        """No slot before ``until`` (a wait the vendor named); returns the next slot's time."""
+        self.tat = max(self.tat, until)
+        return self.tat

@@ -33,12 +33,10 @@ when no HTTP answer came), ``latency_ms`` and ``error``; an operator action (``r
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import cutoff, netguard
@@ -48,8 +46,10 @@ from shared.errors import UnsafeTargetError, VersionConflictError
 from shared.model import DeliveryState, ExportTask, WebhookDelivery
 from shared.runtime import metrics
 from shared.state.base import TaskStore
-from shared.webhooks import endpoints, signing
+from shared.webhooks import endpoints, operator, signing
+from shared.webhooks.chat.sender import ChatSender, is_chat
 from shared.webhooks.endpoints import ENDPOINT_FAILING, ENDPOINT_OFF, ENDPOINT_OK, EndpointHealth
+from shared.webhooks.outcome import Outcome, jittered, parse_retry_after
 
 if TYPE_CHECKING:  # imported where deliveries are sent: the HTTP API's cold start skips it
     import requests
@@ -58,10 +58,8 @@ log = logging.getLogger(__name__)
 
 # Delay before each attempt, in seconds: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 RETRY_SCHEDULE_S: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
-JITTER = 0.10  # each delay is stretched or shrunk by up to this fraction
 REQUEST_TIMEOUT_S = 15.0
 DISABLE_AFTER = timedelta(days=5)  # continuous failure for longer than this disables
-MAX_RETRY_AFTER_S = 24 * 3600.0  # a Retry-After further out than this is capped
 CLAIM_BATCH = 3  # deliveries claimed per lease: a killed sender holds few, briefly
 
 
@@ -102,42 +100,8 @@ def enqueue_event(store: TaskStore, task: ExportTask, event_type: str, data: dic
 
 
 # ---------------------------------------------------------------------------- deliver
-def jittered(seconds: float) -> float:
-    return seconds * (1 + random.uniform(-JITTER, JITTER))
-
-
-def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
-    """``Retry-After`` as an absolute time (delta-seconds or HTTP date); None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return now + timedelta(seconds=min(float(value), MAX_RETRY_AFTER_S))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return min(when.astimezone(timezone.utc), now + timedelta(seconds=MAX_RETRY_AFTER_S))
-
-
-@dataclass
-class _Outcome:
-    status: int | None
-    latency_ms: int
-    error: str | None
-    retry_at: datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
 def _post(session: requests.Session, settings: Settings, delivery: WebhookDelivery,
-          now: datetime, deadline: float | None = None) -> _Outcome:
+          now: datetime, deadline: float | None = None) -> Outcome:
     started = time.monotonic()
     until = started + REQUEST_TIMEOUT_S
     if deadline is not None:
@@ -147,7 +111,7 @@ def _post(session: requests.Session, settings: Settings, delivery: WebhookDelive
 
 
 def _send(session: requests.Session, settings: Settings, delivery: WebhookDelivery,
-          now: datetime, started: float, until: float) -> _Outcome:
+          now: datetime, started: float, until: float) -> Outcome:
     """One attempt, inside its cut-off (see :func:`_post`)."""
 
     def elapsed() -> int:
@@ -156,7 +120,7 @@ def _send(session: requests.Session, settings: Settings, delivery: WebhookDelive
     try:
         netguard.check_url(delivery.endpoint, allow_hosts=settings.allow_private_hosts)
     except UnsafeTargetError as exc:
-        return _Outcome(None, elapsed(), f"refused: {exc.message}")
+        return Outcome(None, elapsed(), f"refused: {exc.message}")
     body = signing.encode_body(delivery.payload)
     # The signed timestamp is the real send time (receivers check it against their clock).
     headers = signing.build_headers(settings.webhook_secrets, delivery.id, int(time.time()), body)
@@ -167,12 +131,12 @@ def _send(session: requests.Session, settings: Settings, delivery: WebhookDelive
         resp = session.post(delivery.endpoint, data=body, headers=headers,
                             timeout=timeout, allow_redirects=False, stream=True)
     except UnsafeTargetError as exc:  # the connection went somewhere else than checked
-        return _Outcome(None, elapsed(), f"refused: {exc.message}")
+        return Outcome(None, elapsed(), f"refused: {exc.message}")
     except requests.RequestException as exc:
         if cutoff.cut_off() or isinstance(exc, requests.Timeout):
             return _timed_out(started, until)
         # The exception text names the URL (and its query): say what happened in words.
-        return _Outcome(None, elapsed(), f"connection failed: {netguard.failure_words(exc)}")
+        return Outcome(None, elapsed(), f"connection failed: {netguard.failure_words(exc)}")
     if cutoff.cut_off():  # the answer may have been cut short: it counts as none
         resp.close()
         return _timed_out(started, until)
@@ -188,11 +152,11 @@ def _send(session: requests.Session, settings: Settings, delivery: WebhookDelive
         error = f"redirect not followed (HTTP {status})"
     elif not 200 <= status < 300:
         error = f"HTTP {status}"
-    return _Outcome(status, elapsed(), error, retry_at)
+    return Outcome(status, elapsed(), error, retry_at)
 
 
-def _timed_out(started: float, until: float) -> _Outcome:
-    return _Outcome(None, int((time.monotonic() - started) * 1000),
+def _timed_out(started: float, until: float) -> Outcome:
+    return Outcome(None, int((time.monotonic() - started) * 1000),
                     f"timeout: no complete answer within {until - started:.1f} s")
 
 
@@ -220,6 +184,7 @@ class _Run:
         self.stats = stats
         self.deadline = deadline  # time.monotonic(): no attempt runs past it
         self.health: dict[str, EndpointHealth | None] = {}
+        self.chats = ChatSender(store, settings, session, deadline)
 
     def now(self) -> datetime:
         return self.fixed_now or utcnow()
@@ -239,16 +204,27 @@ class _Run:
             self.park(d)
             return
         now = self.now()
-        outcome = _post(self.session, self.settings, d, now, self.deadline)
+        if is_chat(d.endpoint):
+            sent = self.chats.send(d, now)
+            if sent is None:  # no message free for the bot yet: it waits for one
+                return
+            outcome = sent
+        else:
+            outcome = _post(self.session, self.settings, d, now, self.deadline)
         self.stats.attempted += 1
         d.attempts.append({"time": to_iso(now), "status": outcome.status,
-                           "latency_ms": outcome.latency_ms, "error": outcome.error})
+                           "latency_ms": outcome.latency_ms, "error": outcome.error,
+                           **({"throttled": True} if outcome.throttled else {})})
         d.release()
         newly_disabled: str | None = None
+        dead = False
         if outcome.ok:
             d.state, d.due_at = DeliveryState.DELIVERED, None
             self.stats.delivered += 1
             self._healthy(d.endpoint, now)
+        elif outcome.throttled:  # busy, not broken: wait as the platform says
+            d.due_at = outcome.retry_at or now
+            log.info("delivery %s: %s; next at %s", d.id, outcome.error, to_iso(d.due_at))
         else:
             self.stats.failed += 1
             if outcome.status == 410:
@@ -262,7 +238,7 @@ class _Run:
                     d.state, d.due_at = DeliveryState.DISABLED, None
                     self.stats.disabled += 1
                 elif n >= len(self.schedule):
-                    d.state, d.due_at = DeliveryState.DEAD, None
+                    d.state, d.due_at, dead = DeliveryState.DEAD, None, True
                     self.stats.dead += 1
                     log.warning("webhook delivery %s (%s for %s) is dead after %d attempts; "
                                 "last error: %s", d.id, d.event_type, d.task_id, n,
@@ -281,18 +257,28 @@ class _Run:
             log.info("delivery %s changed during its attempt; result not recorded", d.id)
         if newly_disabled:
             self._disable(d.endpoint, newly_disabled, now)
+        if dead:
+            operator.dead_lettered(self.store, self.settings, d, outcome.error, now)
 
     def _healthy(self, url: str, now: datetime) -> None:
         health = self.endpoint(url)
-        if health is None or (health.state == ENDPOINT_OK and health.failing_since is None):
+        if health is None or (health.state == ENDPOINT_OK and health.failing_since is None
+                              and health.re_enabled_at is None):
             return  # nothing to record: no write per successful delivery
+        back: list[datetime] = []
 
         def change(h: EndpointHealth) -> None:
+            back.clear()
             if h.state != ENDPOINT_OFF:
                 h.state = ENDPOINT_OK
+                if h.re_enabled_at is not None:
+                    back.append(h.re_enabled_at)
+                h.re_enabled_at = None
             h.failing_since, h.consecutive_failures, h.last_success_at = None, 0, now
 
         self.health[url] = endpoints.mutate_endpoint(self.store, url, change, now)
+        if back:
+            operator.endpoint_recovered(self.store, self.settings, url, back[0], now)
 
     def _failing(self, url: str, now: datetime) -> str | None:
         """Record a failure; returns a reason if the endpoint must now be disabled."""
@@ -316,6 +302,7 @@ class _Run:
         self.stats.disabled += endpoints.disable_endpoint(self.store, url, reason, now)
         self.health[url] = endpoints.get_endpoint(self.store, url)
         self.stats.endpoints_disabled.append(endpoints.endpoint_id(url))
+        operator.endpoint_disabled(self.store, self.settings, url, reason, now)
 
 
 def deliver_due(store: TaskStore, settings: Settings, *, owner: str,

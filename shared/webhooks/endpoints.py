@@ -41,6 +41,7 @@ class EndpointHealth:
     last_failure_at: datetime | None = None
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
+    re_enabled_at: datetime | None = None  # re-enabled, and not yet delivered to since
 
     @property
     def id(self) -> str:
@@ -66,6 +67,7 @@ def _health_from_record(rec: Record) -> EndpointHealth:
         last_failure_at=from_iso(d.get("last_failure_at")),
         disabled_at=from_iso(d.get("disabled_at")),
         disabled_reason=d.get("disabled_reason"),
+        re_enabled_at=from_iso(d.get("re_enabled_at")),
     )
 
 
@@ -78,6 +80,7 @@ def _health_data(h: EndpointHealth) -> dict[str, Any]:
         "last_failure_at": to_iso(h.last_failure_at),
         "disabled_at": to_iso(h.disabled_at),
         "disabled_reason": h.disabled_reason,
+        "re_enabled_at": to_iso(h.re_enabled_at),
     }
 
 
@@ -161,12 +164,13 @@ def scan(store: TaskStore, states: Iterable[DeliveryState],
 
 
 def attempts_in_round(delivery: WebhookDelivery) -> int:
-    """Attempts since the delivery was queued or last resent/recovered."""
+    """Attempts since the delivery was queued or last resent/recovered (a chat platform's
+    throttle, or a ride in another delivery's digest, is not an attempt)."""
     n = 0
     for entry in reversed(delivery.attempts):
         if "action" in entry:
             break
-        n += 1
+        n += 0 if entry.get("throttled") or entry.get("digest") else 1
     return n
 
 
@@ -197,6 +201,8 @@ def enable_endpoint(store: TaskStore, url: str, now: datetime | None = None) -> 
     now = now or utcnow()
 
     def change(h: EndpointHealth) -> None:
+        if h.state == ENDPOINT_OFF:
+            h.re_enabled_at = now  # its first delivery raises endpoint.recovered
         h.state, h.failing_since, h.consecutive_failures = ENDPOINT_OK, None, 0
         h.disabled_at, h.disabled_reason = None, None
 

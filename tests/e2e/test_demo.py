@@ -38,4 +38,11 @@ def test_demo_delivers_one_export_per_provider() -> None:
         assert cw.group(1).endswith("/manifest.json") and int(cw.group(2)) == CW_STREAMS
         manifest = json.loads((ROOT / ".courier" / "bucket" / cw.group(1)).read_text())
         assert manifest["totals"]["objects"] == CW_STREAMS
+        chat = re.search(r"^chat: the sandbox WeCom bot received (\d+) message\(s\) covering "
+                         r"(\d+)/(\d+) exports, 0 refused; first: \*\*(Export delivered|\d+ "
+                         r"exports delivered in the last minute:)\*\*$",
+                         out, re.MULTILINE)
+        assert chat is not None, out
+        assert chat.group(2) == chat.group(3) == total.group(2)
+        assert 1 <= int(chat.group(1)) < int(total.group(2))  # the later ones as a digest
         assert "Traceback" not in out + done.stderr

@@ -33,3 +33,22 @@ def test_two_processes_drawing_from_one_bucket_never_exceed_the_rate(store_url: 
     assert min(gaps) >= 1 / RATE - 1e-6
     busiest = max(sum(1 for s in slots if first <= s < first + 1 - 1e-6) for first in slots)
     assert busiest <= RATE
+
+
+def test_a_held_bucket_gives_no_slot_before_the_vendors_wait(store_url: str) -> None:
+    # a chat bot blocked for ten minutes: every sender sharing the bucket waits them out
+    from shared.state import open_store
+    from shared.state.bucket import BucketPolicy
+
+    store = open_store(store_url)
+    policy = BucketPolicy(ceiling=0.3, floor=0.075)
+    try:
+        assert store.take_slots("chat|ops", want=1, latest=1000.0, now=1000.0,
+                                policy=policy) == [1000.0]
+        store.hold_bucket("chat|ops", until=1600.0, now=1001.0, policy=policy)
+        assert store.take_slots("chat|ops", want=1, latest=1599.0, now=1599.0,
+                                policy=policy) == []
+        assert store.take_slots("chat|ops", want=1, latest=1600.0, now=1600.0,
+                                policy=policy) == [1600.0]
+    finally:
+        store.close()

@@ -148,3 +148,17 @@ def test_views_never_carry_secrets(store: TaskStore) -> None:
     assert "sig=abc" not in json.dumps(view)
     assert "X-Amz-Signature" not in json.dumps(view)
     assert view["payload"]["data"]["export_id"] == task.id
+
+
+def test_a_chat_bot_is_listed_and_recovered_by_its_name(api: Api, store: TaskStore,
+                                                        task: ExportTask) -> None:
+    (d,) = queue(store, task, ["chat:team"])
+    endpoints.disable_endpoint(store, "chat:team", "DingTalk refused the message: 310000")
+    status, body = api.call("GET", f"/exports/{task.id}/deliveries")
+    assert status == 200 and body["items"][0]["endpoint"] == "chat:team"
+    assert body["items"][0]["state"] == "disabled"
+    since = to_iso(utcnow() - timedelta(hours=1))
+    status, body = api.call("POST", "/endpoints/recover",
+                            {"endpoint": "chat:team", "since": since})
+    assert status == 202 and body == {**body, "endpoint": "chat:team", "recovered": 1}
+    assert store.get_delivery(d.id).state is DeliveryState.PENDING

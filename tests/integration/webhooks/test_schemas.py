@@ -95,3 +95,29 @@ def test_cancelled_payload(store: TaskStore) -> None:
     payload = queued_payload(store, task, "export.cancelled")
     validator("export.cancelled").validate(payload)
     assert payload["data"]["reason"]
+
+
+def operator_payloads(store: TaskStore) -> dict[str, dict[str, Any]]:
+    from shared.model import WebhookDelivery
+    from shared.webhooks import operator
+
+    settings = Settings(profile="sandbox", auth="none",
+                        operator_subscribers=("https://ops.example.com/hook",))
+    operator.endpoint_disabled(store, settings, "https://hooks.example.com/x?token=s3cr3t",
+                               "endpoint answered 410 Gone", T0)
+    dead = WebhookDelivery(task_id="exp_1", endpoint="chat:team", event_type="export.failed",
+                           payload={}, attempts=[{"time": "t", "status": 500}] * 8)
+    operator.dead_lettered(store, settings, dead, "HTTP 500", T0)
+    operator.endpoint_recovered(store, settings, "https://hooks.example.com/x?token=s3cr3t",
+                                T0, T0)
+    return {d.event_type: d.payload for d in store.list_deliveries(limit=10).items}
+
+
+@pytest.mark.parametrize("event", ["endpoint.disabled", "endpoint.recovered",
+                                   "delivery.dead_lettered"])
+def test_operator_event_payloads(store: TaskStore, event: str) -> None:
+    payload = operator_payloads(store)[event]
+    validator(event).validate(payload)
+    assert "s3cr3t" not in json.dumps(payload)
+    bad = {**payload, "data": {k: v for k, v in payload["data"].items() if k != "endpoint"}}
+    assert list(validator(event).iter_errors(bad))

@@ -13,7 +13,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from shared.webhooks import delivery as webhooks
-from shared.webhooks import endpoints, signing
+from shared.webhooks import endpoints, outcome, signing
 
 KEY = b"0123456789abcdef0123456789abcdef"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
@@ -71,11 +71,11 @@ def test_body_is_compact_json() -> None:
     ("0", NOW),
     (" 7 ", NOW + timedelta(seconds=7)),
     ("Wed, 01 Jan 2030 01:00:00 GMT", NOW + timedelta(hours=1)),
-    ("99999999", NOW + timedelta(seconds=webhooks.MAX_RETRY_AFTER_S)),
+    ("99999999", NOW + timedelta(seconds=outcome.MAX_RETRY_AFTER_S)),
     ("soon", None), ("", None), (None, None), ("-5", None),
 ])
 def test_parse_retry_after(value: str | None, expected: datetime | None) -> None:
-    assert webhooks.parse_retry_after(value, NOW) == expected
+    assert outcome.parse_retry_after(value, NOW) == expected
 
 
 def test_schedule_constant() -> None:
@@ -85,7 +85,7 @@ def test_schedule_constant() -> None:
 
 
 def test_jitter_within_ten_percent() -> None:
-    values = [webhooks.jittered(100.0) for _ in range(500)]
+    values = [outcome.jittered(100.0) for _ in range(500)]
     assert all(90.0 <= v <= 110.0 for v in values)
     assert max(values) - min(values) > 5  # it does vary
 

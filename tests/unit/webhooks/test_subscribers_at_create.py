@@ -55,3 +55,12 @@ def test_allowed_private_hosts_are_let_through() -> None:
     body = {"provider": "cls", "params": {}, "subscribers": ["http://127.0.0.1:9000/h",
                                                              "http://receiver/h"]}
     assert parse_request(body, None, ("127.0.0.0/8", "receiver"))[2] == body["subscribers"]
+
+
+def test_a_chat_bot_subscriber_must_be_configured() -> None:
+    body = {"provider": "cls", "params": {}, "subscribers": ["chat:team"]}
+    assert parse_request(body, None, chat_bots=["chat:team"])[2] == ["chat:team"]
+    with pytest.raises(ValidationError) as exc:
+        parse_request({**body, "subscribers": ["chat:other"]}, None, chat_bots=["chat:team"])
+    assert exc.value.field == "subscribers[0]"
+    assert "no such chat bot is configured (COURIER_CHAT_BOTS)" in exc.value.detail
