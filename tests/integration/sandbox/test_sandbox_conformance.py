@@ -5,6 +5,7 @@ request parameter the SDK cannot send, is recorded and fails the test it happene
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -103,9 +104,30 @@ def test_an_unknown_mode_is_refused() -> None:
         Sandbox(conformance="loose")
 
 
+def _request(*meant: str) -> Any:
+    """A test's request as the fixture reads it: its ``off_model`` marker, if any."""
+    marker = SimpleNamespace(args=meant) if meant else None
+    return SimpleNamespace(node=SimpleNamespace(get_closest_marker=lambda name: marker))
+
+
 def test_the_suite_fixture_fails_the_test_naming_action_and_field() -> None:
     fixture = tests.conftest.sandbox_conformance.__wrapped__  # type: ignore[attr-defined]
-    steps = fixture()
+    steps = fixture(_request())
+    next(steps)
+    conformance.Conformance("strict").record(["SearchLog: Response.Foo: not in the SDK model"])
+    with pytest.raises(pytest.fail.Exception, match=r"SearchLog: Response\.Foo"):
+        next(steps)
+
+
+def test_a_test_marked_off_model_is_failed_only_for_what_it_did_not_mean() -> None:
+    fixture = tests.conftest.sandbox_conformance.__wrapped__  # type: ignore[attr-defined]
+    meant = "DescribeTasks: Response.TaskList[0].State: a string"
+    steps = fixture(_request(meant))
+    next(steps)
+    conformance.Conformance("strict").record([meant + " where the SDK model has int"])
+    with pytest.raises(StopIteration):  # what the test meant passes
+        next(steps)
+    steps = fixture(_request(meant))
     next(steps)
     conformance.Conformance("strict").record(["SearchLog: Response.Foo: not in the SDK model"])
     with pytest.raises(pytest.fail.Exception, match=r"SearchLog: Response\.Foo"):
