@@ -188,15 +188,14 @@ def test_scf_lists_and_refuses_triggers_as_documented(
         sandbox: Any, deploy_env: dict[str, str], workdir: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     from courier.scf_api import sdk_call
+    from tests.vendor_examples.support import example
 
     assert deploy(sandbox, workdir, capsys)[0] == 0
     call = sdk_call("ap-guangzhou", sandbox.url, deploy_env)
     listed = call("ListTriggers", {"FunctionName": NAMES["create"]})["Triggers"]
     (url,) = [t for t in listed if t["Type"] == "http"]
     # the shape of Tencent's published ListTriggers example
-    example = json.loads((Path(__file__).resolve().parents[3].parent / "shared" /
-                          "vendor-examples" / "tencent-ListTriggers-1.json").read_text())
-    (shown,) = example["Response"]["Triggers"]
+    (shown,) = example("tencent-ListTriggers-1.json")["Response"]["Triggers"]
     assert set(shown) <= set(url) and url["TriggerName"] == url_trigger_id(sandbox)
     net = json.loads(url["TriggerDesc"])["NetConfig"]
     assert set(net) == set(json.loads(shown["TriggerDesc"])["NetConfig"])
