@@ -23,7 +23,7 @@ function card(title, id, ...kids) {
   return el("div", {"class": "card", "id": id}, el("h2", {}, title), ...kids);
 }
 function chart(last) {
-  const W = 336, H = 84, bw = W / 24;
+  const W = 264, H = 84, bw = W / 24;
   const top = Math.max(1, ...last.hours.map((h) => h.delivered + h.failed));
   const slow = Math.max(1, ...last.hours.map((h) => h.mean_delivered_s || 0));
   const box = svg("svg", {"width": W, "height": H + 14, "viewBox": "0 0 " + W + " " + (H + 14),
@@ -138,15 +138,19 @@ function exportActions(x) {
 }
 async function showDetail() {
   const box = $("detail");
-  if (!selected) { box.hidden = true; $("layout").className = "closed"; return; }
+  if (!selected) { box.hidden = true; $("layout").className = "closed"; shown = ""; return; }
   let x = items.find((i) => i.id === selected);
   if (!x) x = await api("exports/" + encodeURIComponent(selected));
   if (!hooks[x.id] || Date.now() - (hookAt[x.id] || 0) > 10000) await loadHooks([x]);
   detail(x);
 }
+let shown = "";
 function detail(x) {
   const box = $("detail");
   box.hidden = false; $("layout").className = "";
+  const seen = JSON.stringify([x, hooks[x.id] || null, Math.floor(Date.now() / 30000)]);
+  if (seen === shown) return;  // unchanged: keep the nodes (and what the person points at)
+  shown = seen;
   const d = x.destination || {}, copy = d.copy || {};
   const close = el("button", {"class": "act", "type": "button"}, "close");
   close.addEventListener("click", () => { selected = null; refresh(); });

@@ -19,7 +19,7 @@ const PROVIDERS = __PROVIDERS__;
 const $ = (id) => document.getElementById(id);
 const hooks = {}, hookAt = {};
 let selected = null, items = [], nextCursor = null, pages = [""];
-let locked = true, busy = false, summaryAt = 0;
+let locked = true, busy = false, summaryAt = 0, listed = "";
 
 class Refused extends Error {}
 
@@ -109,7 +109,8 @@ function hookFailing(d) {
 function lastError(d) {
   const a = sent(d).pop() || {};
   const why = a.error || (a.status ? "HTTP " + a.status : d.state);
-  return why + " (" + sent(d).length + " attempts)";
+  const n = sent(d).length;
+  return why + " (" + n + (n === 1 ? " attempt)" : " attempts)");
 }
 function hookCell(x) {
   const list = hooks[x.id];
@@ -208,7 +209,9 @@ async function refresh() {
     $("login").hidden = true; $("app").hidden = false;
     items = page.items; nextCursor = page.next_cursor;
     await loadHooks(items);
-    $("rows").replaceChildren(...items.map(row));
+    const seen = JSON.stringify([items, items.map((x) => hooks[x.id] || null), selected,
+                                 Math.floor(Date.now() / 30000)]);
+    if (seen !== listed) { listed = seen; $("rows").replaceChildren(...items.map(row)); }
     $("empty").hidden = items.length > 0;
     const n = Number($("size").value), first = (pages.length - 1) * n;
     $("where").textContent = "page " + pages.length + (items.length ? " · newest first · " +

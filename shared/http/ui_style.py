@@ -22,11 +22,11 @@ header select,header button{font:inherit}
 max-width:100%}
 .card h2{font-size:11px;text-transform:uppercase;color:#5b6475;margin:0 0 6px}
 .card .big{font-size:18px;font-weight:600}
-.chips{display:flex;flex-wrap:wrap;gap:4px;max-width:330px}
+.chips{display:flex;flex-wrap:wrap;gap:4px;max-width:240px}
 .chip{padding:1px 7px;border-radius:9px;background:#eef1f5;font-size:12px;white-space:nowrap}
 .card table{border-collapse:collapse;font-size:12px}
 .card td,.card th{padding:1px 6px 1px 0;text-align:left;white-space:nowrap}
-.card ul{margin:0;padding:0;list-style:none;max-width:340px}
+.card ul{margin:0;padding:0;list-style:none;max-width:280px;font-size:12px}
 .card li{margin:2px 0;overflow-wrap:anywhere}
 #chart svg{display:block}
 .legend{font-size:11px;color:#5b6475}

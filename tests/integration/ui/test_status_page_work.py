@@ -77,9 +77,18 @@ def add_older(bundle: Any, count: int) -> list[str]:
 
 
 def click(driver: Any, css: str) -> None:
+    """Click what ``css`` finds; found again if the page re-drew it in between (it does when
+    its data or the minute of its relative times changes)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    driver.find_element(By.CSS_SELECTOR, css).click()
+    for attempt in range(3):
+        try:
+            driver.find_element(By.CSS_SELECTOR, css).click()
+            return
+        except StaleElementReferenceException:
+            if attempt == 2:
+                raise
 
 
 def confirm_dialog(driver: Any, answer: str) -> str:
@@ -271,3 +280,36 @@ def test_courier_ui_prints_a_link_that_opens_the_page(courier_env: dict[str, str
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_failing_webhook_is_marked_and_its_endpoint_recovered(bundle: Any, sandbox: Any,
+                                                                receiver: Any, api_key: str,
+                                                                driver: Any) -> None:
+    from shared.webhooks import endpoints
+
+    # GIVEN a receiver that answers 500 while the exports end
+    receiver.fail_next = 1000
+    ids = several_states(bundle, sandbox)
+    with LocalApiServer(bundle) as server:
+        sign_in(driver, server, api_key)
+        # THEN the delivered export's row says its webhook fails, and why
+        [row] = wait_for(driver, f"tr[data-id='{ids['delivered']}'].hook-failing")
+        assert "export.delivered pending: HTTP 500 (1 attempt)" in row.text
+        # and the summary lists the endpoint as failing, with a way to recover it
+        assert receiver.url in text_of(driver, "#endpoints", "failing")
+        shot(driver, "failing-webhook")
+        # WHEN the receiver is fixed and recover is confirmed
+        receiver.fail_next = 0
+        click(driver, "#endpoints button[data-recover]")
+        assert "Re-enable " + receiver.url in confirm_dialog(driver, "yes")
+        # THEN the API's answer is shown and the endpoint is healthy again
+        text_of(driver, "#notice", "queued again for " + receiver.url)
+        health = endpoints.get_endpoint(bundle.store(), receiver.url)
+        assert health is not None and health.state == endpoints.ENDPOINT_OK
+        # WHEN a delivery is resent from the detail THEN it is queued again
+        click(driver, f"tr[data-id='{ids['delivered']}']")
+        wait_for(driver, "#attempts button[data-action='resend']")
+        click(driver, "#attempts button[data-action='resend']")
+        assert "(same webhook-id)" in confirm_dialog(driver, "yes")
+        text_of(driver, "#notice", "queued again")
+        no_horizontal_scroll(driver)
