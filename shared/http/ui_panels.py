@@ -171,8 +171,8 @@ function detail(x) {
     kids.push(el("h3", {}, "Parts at the provider (" + x.parts.length + ")"),
       el("table", {"id": "parts"}, el("tr", {}, ...["from", "to", "logs", "vendor export",
         "status"].map((h) => el("th", {}, h))), ...x.parts.map((p) => el("tr", {},
-        el("td", {}, when(new Date(p.from).toISOString())),
-        el("td", {}, when(new Date(p.to).toISOString())),
+        el("td", {}, when(p.from != null ? new Date(p.from).toISOString() : null)),
+        el("td", {}, when(p.to != null ? new Date(p.to).toISOString() : null)),
         el("td", {}, p.log_count ?? "-"), el("td", {}, p.export_id || "-"),
         el("td", {}, p.status || "-")))));
   }

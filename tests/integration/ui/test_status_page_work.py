@@ -223,6 +223,11 @@ def test_the_summary_and_a_several_file_export(bundle: Any, served: Any, api_key
     task = store.get_task(ids["delivered"])
     task.destination = {**task.destination, "objects": 3, "manifest": {
         "uri": "file:///bucket/x/manifest.json", "key": "x/manifest.json", "size": 420}}
+    task.remote = {**task.remote, "parts": [
+        {"From": 1_700_000_000_000, "To": 1_700_000_600_000, "log_count": 10,
+         "ExportId": "vendor-part-1", "status": "Completed"},
+        {"From": 1_700_000_600_000, "To": 1_700_001_200_000, "log_count": 12,
+         "ExportId": "vendor-part-2", "status": "Completed"}]}
     store.update_task(task)
     sign_in(driver, server, api_key)
     # THEN the summary counts by state and provider and charts the last 24 hours
@@ -235,6 +240,8 @@ def test_the_summary_and_a_several_file_export(bundle: Any, served: Any, api_key
     click(driver, f"tr[data-id='{ids['delivered']}']")
     files = text_of(driver, "#files", "manifest")
     assert "3 objects" in files and "x/manifest.json" in files
+    parts = text_of(driver, "#parts", "vendor-part-2")
+    assert "vendor-part-1" in parts and "Completed" in parts
     no_horizontal_scroll(driver)
     shot(driver, "summary-and-files")
 
