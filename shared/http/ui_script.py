@@ -217,7 +217,7 @@ async function refresh() {
     $("where").textContent = "page " + pages.length + (items.length ? " · newest first · " +
       (first + 1) + "–" + (first + items.length) : "");
     $("newer").disabled = pages.length < 2; $("older").disabled = !nextCursor;
-    if (Date.now() - summaryAt > 8000) await loadSummary();
+    if (Date.now() - summaryAt > 30000) await loadSummary();
     await showDetail();
     status(items.length + " shown, updated " + new Date().toLocaleTimeString());
   } catch (e) {

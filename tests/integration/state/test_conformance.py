@@ -378,6 +378,19 @@ def test_generic_records(store: TaskStore) -> None:
         store.update_record(got)
 
 
+def test_generic_records_are_listed_by_kind_and_state(store: TaskStore) -> None:
+    for i, state in enumerate(["idle", "busy", "idle", "idle"]):
+        store.put_record(Record(kind=NOTE, id=f"n{i}", key=None, state=state, ref=None,
+                                version=0, due_at=None, lease_owner=None, lease_until=None,
+                                created_at=at(i), updated_at=at(i), data={}))
+    store.insert_task(task(created_at=at(9)))  # another kind: never listed with these
+    first = store.list_records(NOTE, state="idle", limit=2)
+    rest = store.list_records(NOTE, state="idle", limit=2, cursor=first.next_cursor)
+    assert [r.id for r in first.items + rest.items] == ["n0", "n2", "n3"]
+    assert rest.next_cursor is None
+    assert [r.id for r in store.list_records(NOTE).items] == ["n0", "n1", "n2", "n3"]
+
+
 def test_schema_creation_tolerates_racing_cold_starts(store_url: str) -> None:
     errors: list[BaseException] = []
     stores: list[TaskStore] = []
