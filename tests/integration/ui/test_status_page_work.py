@@ -101,6 +101,19 @@ def confirm_dialog(driver: Any, answer: str) -> str:
     return text
 
 
+def row_ids(driver: Any, count: int, timeout: float = 10) -> list[str]:
+    """The list's export ids, top to bottom, once it shows ``count`` rows (read in one go,
+    so a re-draw in between cannot mix two lists)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def read(d: Any) -> Any:
+        got = d.execute_script(
+            "return [...document.querySelectorAll('#rows tr')].map((r) => r.dataset.id)")
+        return got if len(got) == count else False
+
+    return list(WebDriverWait(driver, timeout).until(read))
+
+
 def text_of(driver: Any, css: str, contains: str, timeout: float = 10) -> str:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -136,12 +149,12 @@ def test_newest_first_with_paging_at_1366(bundle: Any, served: Any, api_key: str
     sign_in(driver, server, api_key)
     # WHEN 10 rows a page are asked for
     Select(driver.find_element(By.ID, "size")).select_by_value("10")
-    rows = wait_for(driver, "#rows tr", count=10)
+    shown = row_ids(driver, 10)
     # THEN the first page is the newest ten, newest first (as the API lists them)
     api = requests.get(server.url + "/exports?limit=16", headers={"X-Api-Key": api_key},
                        timeout=10).json()["items"]
     newest = [x["id"] for x in api]
-    assert [r.get_attribute("data-id") for r in rows] == newest[:10]
+    assert shown == newest[:10]
     assert newest[0] == ids["submitted"] and newest[-1] == older[-1]
     # times read relative, the exact one on hover
     created = driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{older[0]}'] td.created time")
@@ -153,15 +166,13 @@ def test_newest_first_with_paging_at_1366(bundle: Any, served: Any, api_key: str
     newer = cls_export(bundle, "topic-new")
     click(driver, "#older")
     text_of(driver, "#where", "page 2")
-    rows = wait_for(driver, "#rows tr", count=6)
     # THEN it goes on below the last export seen: nothing shown twice, nothing skipped
-    assert [r.get_attribute("data-id") for r in rows] == newest[10:]
+    assert row_ids(driver, 6) == newest[10:]
     assert driver.find_element(By.ID, "older").get_attribute("disabled") == "true"
     # and the first page now starts with the new export
     click(driver, "#newer")
     text_of(driver, "#where", "page 1")
-    rows = wait_for(driver, "#rows tr", count=10)
-    assert rows[0].get_attribute("data-id") == newer
+    assert row_ids(driver, 10)[0] == newer
 
 
 def test_a_failed_export_shows_its_reason_and_retry_asks_first(bundle: Any, served: Any,
@@ -172,11 +183,10 @@ def test_a_failed_export_shows_its_reason_and_retry_asks_first(bundle: Any, serv
     reason = store.get_task(ids["failed"]).error["reason"]
     sign_in(driver, server, api_key)
     # THEN the failed export is marked, with its reason in the list
-    [row] = wait_for(driver, f"tr[data-id='{ids['failed']}'].failed")
-    assert reason in row.text
+    assert reason in text_of(driver, f"tr[data-id='{ids['failed']}'].failed", "failed")
     no_horizontal_scroll(driver)
     # WHEN it is opened THEN its detail is beside the list, with a retry button
-    row.click()
+    click(driver, f"tr[data-id='{ids['failed']}']")
     wait_for(driver, "#detail:not([hidden]) button[data-action='retry']")
     detail, rows = (driver.find_element("id", "detail").rect,
                     driver.find_element("id", "listbox").rect)
@@ -300,8 +310,8 @@ def test_a_failing_webhook_is_marked_and_its_endpoint_recovered(bundle: Any, san
     with LocalApiServer(bundle) as server:
         sign_in(driver, server, api_key)
         # THEN the delivered export's row says its webhook fails, and why
-        [row] = wait_for(driver, f"tr[data-id='{ids['delivered']}'].hook-failing")
-        assert "export.delivered pending: HTTP 500 (1 attempt)" in row.text
+        text_of(driver, f"tr[data-id='{ids['delivered']}'].hook-failing",
+                "export.delivered pending: HTTP 500 (1 attempt)")
         # and the summary lists the endpoint as failing, with a way to recover it
         assert receiver.url in text_of(driver, "#endpoints", "failing")
         shot(driver, "failing-webhook")
