@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+
+from shared.model import ExportTask
 
 HOUR_MS = 3_600_000
 HOURS = 24
@@ -55,7 +56,7 @@ class SummaryRows:
 class TaskSummary:
     by_state: dict[str, int]
     by_provider: dict[str, dict[str, int]]  # provider -> state -> n
-    oldest_waiting: Any  # ExportTask | None (the model stays out of this leaf)
+    oldest_waiting: ExportTask | None
     hours: list[Hour]
     since: datetime
 
@@ -68,7 +69,7 @@ def hours_since(since: datetime) -> list[Hour]:
     return [Hour(start=since + timedelta(hours=i)) for i in range(HOURS)]
 
 
-def build(rows: SummaryRows, since: datetime, oldest: Any) -> TaskSummary:
+def build(rows: SummaryRows, since: datetime, oldest: ExportTask | None) -> TaskSummary:
     by_state: dict[str, int] = {}
     by_provider: dict[str, dict[str, int]] = {}
     for state, provider, n in rows.counts:
