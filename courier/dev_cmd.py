@@ -98,19 +98,21 @@ def ui(port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free o
 
     from courier.exports_cmd import Ticker
     from courier.local import local_bundle
-    from courier.server import LocalApiServer
+    from courier.server import LocalApiServer, page_url
 
     key = secrets.token_urlsafe(18)
     bundle = local_bundle(session_key=key)
     settings = bundle.settings
     with LocalApiServer(bundle, port) as server, (
             Ticker(2.0) if tick else contextlib.nullcontext()):
-        output.say(f"status page: {server.url}/ui  (state {settings.state_url})")
+        keyed = settings.auth != "none" and key in settings.api_keys
+        output.say(f"status page: {page_url(server.url, key if keyed else None)}  "
+                   f"(state {settings.state_url})")
         if settings.auth == "none":
             output.say("no API key needed (COURIER_AUTH=none): every program and user on "
                        "this machine can read and create exports here")
         elif key in settings.api_keys:
-            output.say(f"API key for this session: {key}")
+            output.say(f"API key for this session: {key} (the link above carries it)")
         else:
             output.say("the page asks for one of the COURIER_API_KEYS")
         output.say("Ctrl-C to stop")

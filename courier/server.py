@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from courier.local import LocalContext
 from shared.http.problem import PROBLEM_JSON, Problem
@@ -102,6 +102,13 @@ class Gate:
                 return refusal(415, "unsupported_media_type", "a POST must be "
                                "Content-Type: application/json", "Content-Type"), 0
         return None, length
+
+
+def page_url(base: str, key: str | None = None) -> str:
+    """The status page at ``base``; with ``key``, the key rides in the fragment
+    (``/ui#key=…``): a browser never sends a fragment to the server, and the page reads it into
+    the tab's session storage and removes it from the address bar."""
+    return f"{base}/ui" + (f"#key={quote(key, safe='')}" if key else "")
 
 
 def refusal(status: int, kind: str, detail: str, field: str) -> Problem:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from shared.config import Settings
 from shared.errors import CourierError, ValidationError
-from shared.http import auth, deliveries, routes, spec, ui
+from shared.http import auth, deliveries, routes, spec, summary, ui
 from shared.http.decode import Limits, decode_body, raw_bytes
 from shared.http.problem import PROBLEM_JSON, Problem, problem_of
 from shared.http.views import BODY, problem_response
@@ -64,6 +64,7 @@ class HttpApi:
         self.app = APIGatewayRestResolver()
         self.app.include_router(routes.router(settings, store, providers))
         self.app.include_router(deliveries.router(store))
+        self.app.include_router(summary.router(store))
         self.app.include_router(spec.router())
         self.app.include_router(ui.router())
         self._handlers()

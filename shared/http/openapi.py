@@ -124,7 +124,8 @@ def paths() -> dict[str, Any]:
                          "schema": {"type": "string", "minLength": 1, "maxLength": 200,
                                     "pattern": "^[ -~]+$"}}]),
             "get": operation(
-                "listExports", "List exports, a page at a time",
+                "listExports", "List exports, newest first, a page at a time (a cursor "
+                "continues below the last export seen, while new ones arrive)",
                 {"200": ok("A page of exports", ref("ExportPage"))},
                 params=[state_param(task_states),
                         {"name": "provider", "in": "query", "required": False,
@@ -167,6 +168,11 @@ def paths() -> dict[str, Any]:
                 "recoverEndpoint", "Re-enable an endpoint and queue its failed deliveries again",
                 {"202": ok("Queued", ref("Recovered"))}, body=ref("RecoverEndpoint")),
         },
+        "/summary": {
+            "get": operation("getSummary", "Exports by state and provider, the oldest waiting, "
+                             "failing endpoints and the last 24 hours",
+                             {"200": ok("The summary", ref("Summary"))}),
+        },
         "/openapi.json": {
             "get": operation("getOpenApi", "This document (no key needed)",
                              {"200": ok("The OpenAPI document", {"type": "object"})},
@@ -192,6 +198,8 @@ def schemas() -> dict[str, Any]:
     text = {"type": "string"}
     stamp = {"type": "string", "format": "date-time"}
     any_object = {"type": "object"}
+    count = {"type": "integer", "minimum": 0}
+    seconds = {"type": "number", "minimum": 0}
     create_variants = []
     for name, params in params_schemas().items():
         create_variants.append({
@@ -256,6 +264,35 @@ def schemas() -> dict[str, Any]:
         "DeliveryPage": {"type": "object", "required": ["items", "next_cursor"], "properties": {
             "items": {"type": "array", "items": ref("Delivery")},
             "next_cursor": nullable(text)}},
+        "Summary": {
+            "type": "object",
+            "required": ["generated_at", "total", "by_state", "by_provider", "oldest_waiting",
+                         "failing_endpoints", "last_24h"],
+            "properties": {
+                "generated_at": stamp, "total": count,
+                "by_state": {"type": "object", "additionalProperties": count},
+                "by_provider": {"type": "object", "description": "provider -> state -> count",
+                                "additionalProperties": {"type": "object",
+                                                         "additionalProperties": count}},
+                "oldest_waiting": nullable({"type": "object", "properties": {
+                    "id": text, "provider": text, "state": text, "created_at": stamp,
+                    "age_s": seconds}}),
+                "failing_endpoints": {"type": "array", "items": {"type": "object", "properties": {
+                    "endpoint": text, "endpoint_id": text,
+                    "state": {"type": "string", "enum": ["failing", "suspended"]},
+                    "consecutive_failures": count, "failing_since": nullable(stamp),
+                    "last_failure_at": nullable(stamp), "disabled_reason": nullable(text)}}},
+                "last_24h": {"type": "object", "description": (
+                    "Exports finished in each of the last 24 hours (the last is the current "
+                    "one); the accept-to-delivered time of the delivered ones"),
+                    "properties": {
+                        "since": stamp, "delivered": count, "failed": count,
+                        "mean_delivered_s": nullable(seconds),
+                        "hours": {"type": "array", "minItems": 24, "maxItems": 24,
+                                  "items": {"type": "object", "properties": {
+                                      "start": stamp, "delivered": count, "failed": count,
+                                      "mean_delivered_s": nullable(seconds),
+                                      "max_delivered_s": nullable(seconds)}}}}}}},
         "RecoverEndpoint": {
             "type": "object", "required": ["endpoint", "since"],
             "properties": {"endpoint": {"type": "string", "pattern": "^https?://"},

@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Generic, TypeVar
 
 from shared.errors import ValidationError
-from shared.state.base import decode_cursor
+from shared.state.codec import decode_cursor
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50

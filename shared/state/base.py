@@ -26,15 +26,13 @@ Race rules every backend must keep (the conformance suite checks them):
 
 from __future__ import annotations
 
-import base64
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.clock import from_iso, to_iso, utcnow
+from shared.clock import utcnow
 from shared.errors import NotFoundError, VersionConflictError
 from shared.model import (
     DeliveryState,
@@ -45,6 +43,8 @@ from shared.model import (
     WebhookDelivery,
 )
 from shared.state.bucket import BUCKET, Bucket, BucketPolicy
+from shared.state.codec import decode_cursor, encode_cursor
+from shared.state.summary import HOURS, SummaryRows, TaskSummary, build
 
 TASK = "task"
 DELIVERY = "delivery"
@@ -64,27 +64,6 @@ class Record:
     created_at: datetime
     updated_at: datetime
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def encode_cursor(created_at: datetime, record_id: str) -> str:
-    raw = json.dumps([to_iso(created_at), record_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    from shared.errors import ValidationError
-
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, record_id = json.loads(base64.urlsafe_b64decode(padded))
-        if not isinstance(created, str) or not isinstance(record_id, str):
-            raise TypeError("not a position")
-        parsed = from_iso(created)
-        if parsed is None:
-            raise ValueError("empty")
-        return parsed, record_id
-    except (ValueError, TypeError, OverflowError) as exc:  # a date out of range included
-        raise ValidationError("cursor", "not a cursor returned by this API") from exc
 
 
 class TaskStore(ABC):
@@ -121,8 +100,19 @@ class TaskStore(ABC):
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
+        """Newest first; a cursor continues below the last export it saw, so exports made
+        meanwhile never shift the pages that follow (they are above it)."""
         return self._page(TASK, state.value if state else None, provider, limit, cursor,
-                          record_to_task)
+                          record_to_task, newest_first=True)
+
+    def summarize_tasks(self, now: datetime | None = None) -> TaskSummary:
+        """Exports per state and provider, the oldest one waiting, and the last 24 hours'
+        finished exports per hour (see :mod:`shared.state.summary`)."""
+        now = now or utcnow()
+        since = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS - 1)
+        rows = self._summarize(TASK, since)
+        oldest = self._get(TASK, rows.oldest_waiting) if rows.oldest_waiting else None
+        return build(rows, since, record_to_task(oldest) if oldest else None)
 
     # ------------------------------------------------------------- deliveries
     def insert_delivery(self, delivery: WebhookDelivery) -> tuple[WebhookDelivery, bool]:
@@ -163,6 +153,11 @@ class TaskStore(ABC):
 
     def get_record(self, kind: str, record_id: str) -> Record | None:
         return self._get(kind, record_id)
+
+    def list_records(self, kind: str, *, state: str | None = None, limit: int = 50,
+                     cursor: str | None = None) -> Page:
+        """Raw records of one kind (oldest first), optionally in one state."""
+        return self._page(kind, state, None, limit, cursor, lambda r: r)
 
     def update_record(self, rec: Record) -> Record:
         return self._update(rec)
@@ -237,10 +232,11 @@ class TaskStore(ABC):
             )
         return new
 
-    def _page(self, kind, state, ref, limit, cursor, convert) -> Page:  # type: ignore[no-untyped-def]
+    def _page(self, kind, state, ref, limit, cursor, convert,  # type: ignore[no-untyped-def]
+              newest_first=False) -> Page:
         limit = max(1, min(int(limit), 200))
         after = decode_cursor(cursor) if cursor else None
-        recs = self._list(kind, state, ref, limit + 1, after)
+        recs = self._list(kind, state, ref, limit + 1, after, newest_first)
         more = len(recs) > limit
         recs = recs[:limit]
         nxt = encode_cursor(recs[-1].created_at, recs[-1].id) if more and recs else None
@@ -279,8 +275,15 @@ class TaskStore(ABC):
         ref: str | None,
         limit: int,
         after: tuple[datetime, str] | None,
+        newest_first: bool = False,
     ) -> list[Record]:
-        """Records ordered by (created_at, id), strictly after ``after``."""
+        """Records ordered by (created_at, id), strictly after ``after`` in that order; with
+        ``newest_first`` the other way round (strictly below ``after``)."""
+
+    @abstractmethod
+    def _summarize(self, kind: str, since: datetime) -> SummaryRows:
+        """The counts, oldest waiting id and per-hour finished rows of ``kind`` since
+        ``since`` (hour index 0 starts at ``since``)."""
 
     @abstractmethod
     def _put_part(self, task_id: str, upload_id: str, part: PartRecord) -> None: ...

@@ -1,10 +1,16 @@
-"""Small encodings both state backends share: epoch milliseconds and lookup keys."""
+"""Small encodings both state backends share: epoch milliseconds, lookup keys and list
+cursors."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, overload
+
+from shared.clock import from_iso, to_iso
+from shared.errors import ValidationError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_MS = timedelta(milliseconds=1)
@@ -39,3 +45,22 @@ def lookup_key(key: str | None) -> str | None:
     if len(raw) <= MAX_PLAIN_KEY_BYTES and not key.startswith("sha256:"):
         return key
     return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def encode_cursor(created_at: datetime, record_id: str) -> str:
+    raw = json.dumps([to_iso(created_at), record_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, record_id = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(created, str) or not isinstance(record_id, str):
+            raise TypeError("not a position")
+        parsed = from_iso(created)
+        if parsed is None:
+            raise ValueError("empty")
+        return parsed, record_id
+    except (ValueError, TypeError, OverflowError) as exc:  # a date out of range included
+        raise ValidationError("cursor", "not a cursor returned by this API") from exc

@@ -42,6 +42,7 @@ class Dialect:
     name = "sqlite"
     param = "?"
     skip_locked = ""
+    int_div = "/"  # integer division of two integers
     text_type = "TEXT"
     key_type = "VARCHAR(200)"
 
@@ -103,6 +104,7 @@ class PostgresDialect(Dialect):
 
 class MySqlDialect(Dialect):
     name = "mysql"
+    int_div = "DIV"
     param = "%s"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     text_type = "LONGTEXT"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +38,7 @@ from shared.state.dynamodb_items import (
     table_definition,
     unique_key,
 )
+from shared.state.summary import SummaryRows, fold
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +257,7 @@ class DynamoDBTaskStore(TaskStore):
         return claimed
 
     def _list(self, kind: str, state: str | None, ref: str | None, limit: int,
-              after: tuple[datetime, str] | None) -> list[Record]:
+              after: tuple[datetime, str] | None, newest_first: bool = False) -> list[Record]:
         values: dict[str, Any] = {}
         if ref is not None:
             index, cond = REF_INDEX, "kref = :p"
@@ -265,9 +267,10 @@ class DynamoDBTaskStore(TaskStore):
             values[":p"] = {"S": kind}
         names: dict[str, str] = {}
         if after is not None:
-            cond += " AND lk > :after"
+            cond += " AND lk < :after" if newest_first else " AND lk > :after"
             values[":after"] = {"S": list_key(to_ms(after[0]) or 0, after[1])}
-        kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": cond}
+        kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": cond,
+                                  "ScanIndexForward": not newest_first}
         if state is not None:
             kwargs["FilterExpression"] = "#st = :st"
             names["#st"] = "state"
@@ -283,6 +286,26 @@ class DynamoDBTaskStore(TaskStore):
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return out[:limit]
+
+    def _summarize(self, kind: str, since: datetime) -> SummaryRows:
+        """One pass over the listing index, reading five small attributes per record."""
+        kwargs: dict[str, Any] = {
+            "IndexName": LIST_INDEX, "KeyConditionExpression": "kind = :k",
+            "ExpressionAttributeValues": {":k": {"S": kind}},
+            "ProjectionExpression": "id, #st, #rf, created_at, updated_at",
+            "ExpressionAttributeNames": {"#st": "state", "#rf": "ref"}}
+
+        def items() -> Iterator[tuple[str, str, str, int, int]]:
+            while True:
+                page = self._call("query", **kwargs)
+                for i in page.get("Items", []):
+                    yield (i["id"]["S"], i["state"]["S"], i.get("ref", {}).get("S", ""),
+                           int(i["created_at"]["N"]), int(i["updated_at"]["N"]))
+                if not page.get("LastEvaluatedKey"):
+                    return
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+        return fold(items(), to_ms(since) or 0)
 
     # --------------------------------------------------------------- parts
     def _put_part(self, task_id: str, upload_id: str, part: PartRecord) -> None:

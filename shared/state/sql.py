@@ -30,6 +30,7 @@ from shared.packaged import require_module
 from shared.state.base import Record, TaskStore
 from shared.state.codec import EPOCH, from_ms, lookup_key, to_ms
 from shared.state.dialects import Dialect, MySqlDialect, PostgresDialect, describe, wal
+from shared.state.summary import FINISHED, HOUR_MS, WAITING, SummaryRows
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -300,7 +301,7 @@ class SqlTaskStore(TaskStore):
         return claimed
 
     def _list(self, kind: str, state: str | None, ref: str | None, limit: int,
-              after: tuple[datetime, str] | None) -> list[Record]:
+              after: tuple[datetime, str] | None, newest_first: bool = False) -> list[Record]:
         p = self.dialect.param
         where, args = [f"kind = {p}"], [kind]
         if state is not None:
@@ -309,13 +310,34 @@ class SqlTaskStore(TaskStore):
         if ref is not None:
             where.append(f"ref = {p}")
             args.append(ref)
+        beyond, order = ("<", " DESC") if newest_first else (">", "")
         if after is not None:
-            where.append(f"(created_at > {p} OR (created_at = {p} AND id > {p}))")
+            where.append(f"(created_at {beyond} {p} OR (created_at = {p} AND id {beyond} {p}))")
             ms = to_ms(after[0])
             args += [ms, ms, after[1]]  # type: ignore[list-item]
         rows = self._read(self._select(" AND ".join(where))
-                          + f" ORDER BY created_at, id LIMIT {int(limit)}", tuple(args))
+                          + f" ORDER BY created_at{order}, id{order} LIMIT {int(limit)}",
+                          tuple(args))
         return [self._record(r) for r in rows]
+
+    def _summarize(self, kind: str, since: datetime) -> SummaryRows:
+        p, div = self.dialect.param, self.dialect.int_div
+        since_ms = to_ms(since)
+        counts = self._read(f"SELECT state, ref, COUNT(*) FROM {self.t}_records "
+                            f"WHERE kind = {p} GROUP BY state, ref", (kind,))
+        waiting = ", ".join([p] * len(WAITING))
+        oldest = self._read(f"SELECT id FROM {self.t}_records WHERE kind = {p} AND state IN "
+                            f"({waiting}) ORDER BY created_at, id LIMIT 1", (kind, *WAITING))
+        took = "updated_at - created_at"
+        finished = self._read(
+            f"SELECT state, (updated_at - {p}) {div} {HOUR_MS} AS hour, COUNT(*), SUM({took}),"
+            f" MAX({took}) FROM {self.t}_records WHERE kind = {p} AND state IN ({p}, {p}) AND "
+            f"updated_at >= {p} GROUP BY state, hour", (since_ms, kind, *FINISHED, since_ms))
+        return SummaryRows(
+            counts=[(str(s), str(r or ""), int(n)) for s, r, n in counts],
+            oldest_waiting=str(oldest[0][0]) if oldest else None,
+            finished=[(str(s), int(h), int(n), int(t or 0), int(m or 0))
+                      for s, h, n, t, m in finished])
 
     # --------------------------------------------------------------- parts
     def _put_part(self, task_id: str, upload_id: str, part: PartRecord) -> None:

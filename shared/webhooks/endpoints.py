@@ -89,6 +89,16 @@ def get_endpoint(store: TaskStore, url: str) -> EndpointHealth | None:
     return _health_from_record(rec) if rec else None
 
 
+def failing_endpoints(store: TaskStore, limit: int = 50) -> list[EndpointHealth]:
+    """Up to ``limit`` endpoints that are failing or suspended (suspended first)."""
+    out: list[EndpointHealth] = []
+    for state in (ENDPOINT_OFF, ENDPOINT_FAILING):
+        if len(out) < limit:
+            page = store.list_records(ENDPOINT_KIND, state=state, limit=limit - len(out))
+            out += [_health_from_record(r) for r in page.items]
+    return out
+
+
 def mutate_endpoint(store: TaskStore, url: str, change: Callable[[EndpointHealth], None],
                      now: datetime) -> EndpointHealth:
     """Apply ``change`` to the endpoint's health record (created if missing), CAS-retried."""

@@ -172,7 +172,7 @@ def test_list_filters_and_cursor(store: TaskStore) -> None:
         if i % 2:
             t.state = TaskState.SUBMITTED
         made.append(store.insert_task(t)[0])
-    order = [t.id for t in sorted(made, key=lambda t: (t.created_at, t.id))]
+    order = [t.id for t in sorted(made, key=lambda t: (t.created_at, t.id), reverse=True)]
 
     seen, cursor, pages = [], None, 0
     while True:
