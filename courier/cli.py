@@ -7,16 +7,16 @@ Each subcommand group is a module with ``register(app)``; adding one is one entr
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from courier import deliveries_cmd, deploy, dev_cmd, exports_cmd, schedules_cmd
+from courier import deliveries_cmd, deploy, dev_cmd, doctor_cmd, exports_cmd, schedules_cmd
 from courier.client import ENV_URL, RequestFailed, Target
 from courier.output import say
 
 # one line per subcommand module: ``module.register(app)`` adds its commands
-COMMANDS = (exports_cmd, deliveries_cmd, schedules_cmd, dev_cmd, deploy)
+COMMANDS = (doctor_cmd, exports_cmd, deliveries_cmd, schedules_cmd, dev_cmd, deploy)
 
 HELP = """The operator's tool for Export Courier.
 
@@ -29,8 +29,33 @@ by default .courier/state.db and .courier/bucket).
 Exit codes: 0 ok, 1 the request failed (or the watched export did not deliver), 2 usage.
 """
 
+# the panels of ``courier --help``, in order; each command names its own (rich_help_panel)
+PANELS = ("Get started", "Operate", "Deploy", "Develop")
+
+
+class PanelGroup(typer.core.TyperGroup):
+    """Lists the commands under their panels, as plain text (no markup is interpreted in
+    the help texts, which quote ``[courier]`` and the like)."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        panels: dict[str, list[tuple[str, Any]]] = {}
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                panel = getattr(cmd, "rich_help_panel", None) or "Commands"
+                panels.setdefault(panel, []).append((name, cmd))
+        if not panels:
+            return
+        limit = formatter.width - 6 - max(len(n) for rows in panels.values() for n, _ in rows)
+        for panel in [*PANELS, *sorted(set(panels) - set(PANELS))]:
+            if panel in panels:
+                with formatter.section(panel):
+                    formatter.write_dl([(n, c.get_short_help_str(limit))
+                                        for n, c in panels[panel]])
+
+
 app = typer.Typer(
-    name="courier", help=HELP, no_args_is_help=True, add_completion=False,
+    name="courier", help=HELP, no_args_is_help=True, add_completion=False, cls=PanelGroup,
     pretty_exceptions_enable=False, rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 

@@ -16,8 +16,8 @@ endpoints = typer.Typer(help="webhook endpoints", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(deliveries, name="deliveries")
-    app.add_typer(endpoints, name="endpoints")
+    app.add_typer(deliveries, name="deliveries", rich_help_panel="Operate")
+    app.add_typer(endpoints, name="endpoints", rich_help_panel="Operate")
 
 
 @deliveries.command("list")

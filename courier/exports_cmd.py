@@ -35,9 +35,10 @@ ProviderName = Enum(  # type: ignore[misc]
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(exports, name="exports")
+    app.add_typer(exports, name="exports", rich_help_panel="Operate")
     app.command("watch", help="live state, stage, provider and copy progress of one export, "
-                "until it ends (exit 0 delivered, 1 otherwise)")(watch)
+                "until it ends (exit 0 delivered, 1 otherwise)",
+                rich_help_panel="Operate")(watch)
 
 
 @exports.command()

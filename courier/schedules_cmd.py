@@ -18,7 +18,7 @@ schedules = typer.Typer(help="scheduled exports (COURIER_SCHEDULES): list, fire,
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(schedules, name="schedules")
+    app.add_typer(schedules, name="schedules", rich_help_panel="Operate")
 
 
 @schedules.command("list")

@@ -88,6 +88,37 @@ def fire(store: TaskStore, providers: Providers, settings: Settings,
     return outcomes
 
 
+def problems(settings: Settings, providers: Providers,
+             now: datetime | None = None) -> list[tuple[str, str | None]]:
+    """``(schedule name, why it cannot fire or None)`` for every schedule: its provider is in
+    this deployment, with credentials, and its params, filled in for the latest window, pass
+    the provider's checks. No call leaves the process (cold start runs it)."""
+    out: list[tuple[str, str | None]] = []
+    at = now or utcnow()
+    for i, schedule in enumerate(parse_schedules(settings.schedules)):
+        end = schedule.last_end(at) or at
+        start, end = schedule.window(end)
+        try:
+            provider = providers.get(schedule.provider)
+        except ValidationError as exc:
+            out.append((schedule.name, f"COURIER_SCHEDULES[{i}].provider: {exc.detail}"))
+            continue
+        except CourierError as exc:
+            out.append((schedule.name, f"COURIER_SCHEDULES[{i}].provider: {exc.message}"))
+            continue
+        try:
+            provider.validate(fill(schedule.params, start, end))
+        except ValidationError as exc:
+            out.append((schedule.name, f"COURIER_SCHEDULES[{i}].params.{exc.field}: "
+                                       f"{exc.detail}"))
+            continue
+        except CourierError as exc:
+            out.append((schedule.name, f"COURIER_SCHEDULES[{i}].params: {exc.message}"))
+            continue
+        out.append((schedule.name, None))
+    return out
+
+
 def due_windows(store: TaskStore, schedule: Schedule, at: datetime) -> list[datetime]:
     """Ends of the windows to create now: those after the last one made, oldest first,
     bounded by ``catch_up``; the latest one alone when none was made yet (or none is new:
