@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import time
 from collections.abc import Callable
+from time import monotonic
 
 from shared.errors import CourierError, StorageError
 from shared.storage.base import ObjectStore
@@ -58,9 +58,9 @@ class DestinationHealth:
     usable, else why not (see the module doc for when it probes)."""
 
     def __init__(self, destination: Callable[[], ObjectStore],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] | None = None) -> None:
         self._destination = destination
-        self._clock = clock
+        self._clock = clock or (lambda: monotonic())
         self._lock = threading.Lock()
         self._problem: str | None = None
         self._until = 0.0
