@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from courier import deliveries_cmd, deploy, dev_cmd, doctor_cmd, exports_cmd, schedules_cmd
-from courier.client import ENV_URL, RequestFailed, Target
+from courier.client import ENV_URL, RequestFailed, Target, UsageError
 from courier.output import say
 
 # one line per subcommand module: ``module.register(app)`` adds its commands
@@ -74,6 +74,26 @@ for _module in COMMANDS:
     _module.register(app)
 
 
+def in_words(exc: BaseException) -> str | None:
+    """What an error of this machine means for the person, or None when unknown."""
+    import errno
+
+    name = type(exc).__name__
+    if name == "NoRegionError":
+        return ("no AWS region is set: set AWS_REGION (or COURIER_S3_REGION for an s3:// "
+                "destination)")
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return "no AWS credentials found: set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or " \
+               "AWS_PROFILE"
+    if isinstance(exc, OSError):
+        if exc.errno == errno.EADDRINUSE:
+            return ("that port is already in use by another program: choose another with "
+                    "--port (0 picks a free one)")
+        if exc.strerror:
+            return f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``courier`` with ``argv``; the exit code (never raises but with ``--debug``)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -86,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except RequestFailed as exc:
         say(f"courier: {exc}")
         return 1
+    except UsageError as exc:
+        say(f"courier: {exc}")
+        return 2
     except Exception as exc:  # noqa: BLE001 - one line for the person, unless --debug
         from shared.errors import CourierError
 
@@ -94,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
             return int(exc.exit_code)  # type: ignore[attr-defined]
         if "--debug" in args:
             raise
+        words = in_words(exc)
         if isinstance(exc, CourierError):
             say(f"courier: {exc}")
+        elif words:
+            say(f"courier: {words}")
         else:
             say(f"courier: unexpected {type(exc).__name__}: {exc} (--debug shows where)")
         return 1

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from courier import output
+from courier import ids, output
 from courier.common import JSON_HELP, client
 
 JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
@@ -22,12 +22,14 @@ def register(app: typer.Typer) -> None:
 
 @deliveries.command("list")
 def list_(ctx: typer.Context,
-          export_id: Annotated[str, typer.Argument(help="the export's id (exp_…)")],
+          export_id: Annotated[str, typer.Argument(help="the export's id (exp_…), or any "
+                                                        "unique start of it")],
           state: Annotated[Optional[str], typer.Option(
               help="only deliveries in this state (pending, delivered, dead, disabled)")] = None,
           as_json: JsonOpt = False) -> None:
     """An export's webhook deliveries with their attempts (GET /exports/ID/deliveries)."""
-    page = client(ctx).deliveries(export_id, state)
+    c = client(ctx, read_only=True)
+    page = c.deliveries(ids.resolve(c, export_id), state)
     if as_json:
         output.emit_json(page)
     elif not page["items"]:

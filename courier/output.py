@@ -134,19 +134,55 @@ def where_landed(view: dict[str, Any]) -> str:
     return str(dest.get("uri") or dest.get("key") or "-")
 
 
-def exports_table(items: list[dict[str, Any]]) -> Table:
+# The columns of ``courier exports list``, in order, with the rank by which they are dropped
+# when the table is wider than the terminal (highest first). ID and STATE are never dropped.
+EXPORT_COLUMNS = (("ID", 0), ("PROVIDER", 2), ("STATE", 0), ("PROVIDER %", 5), ("COPY", 4),
+                  ("CREATED", 3), ("NEXT CHECK", 6), ("DESTINATION", 7))
+GAP = 2  # between two columns (a borderless table pads each side of a cell by one)
+DESTINATION_MIN = 16  # the destination column shrinks (with an ellipsis) down to this
+
+
+def export_cells(v: dict[str, Any]) -> dict[str, Text]:
     from courier.client import age
 
+    key = (v.get("destination") or {}).get("key")
+    return {"ID": plain(v["id"]), "PROVIDER": plain(v.get("provider", "")),
+            "STATE": state_label(v), "PROVIDER %": provider_bar(v), "COPY": copy_bar(v),
+            "CREATED": plain(age(v.get("created_at"))),
+            "NEXT CHECK": plain(age(v.get("next_check_at")) if v.get("next_check_at")
+                                else "-"),
+            "DESTINATION": plain(key if key else "-")}
+
+
+def fitting_columns(rows: list[dict[str, Text]], width: int) -> list[str]:
+    """The columns that fit ``width`` cells, dropping the lowest-ranked first (never ID or
+    STATE, which are shown whole even when they alone are wider)."""
+    need = {name: max([len(name)] + [cell.cell_len for cell in (r[name] for r in rows)])
+            for name, _ in EXPORT_COLUMNS}
+    need["DESTINATION"] = min(need["DESTINATION"], DESTINATION_MIN)
+    shown = [name for name, _ in EXPORT_COLUMNS]
+    droppable = sorted((rank, name) for name, rank in EXPORT_COLUMNS if rank)
+    while sum(need[n] for n in shown) + GAP * (len(shown) - 1) > width and droppable:
+        shown.remove(droppable.pop()[1])
+    return shown
+
+
+def exports_table(items: list[dict[str, Any]], width: int | None = None) -> Table:
+    """The exports as a table that fits ``width`` cells (none: every column)."""
+    rows = [export_cells(v) for v in items]
+    shown = fitting_columns(rows, width) if width else [n for n, _ in EXPORT_COLUMNS]
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("ID", "PROVIDER", "STATE", "PROVIDER %", "COPY", "CREATED", "NEXT CHECK"):
-        table.add_column(name, no_wrap=True, min_width=len(name))
-    table.add_column("DESTINATION", no_wrap=True, overflow="ellipsis", max_width=60)
-    for v in items:
-        key = (v.get("destination") or {}).get("key")
-        table.add_row(plain(v["id"]), plain(v.get("provider", "")), state_label(v),
-                      provider_bar(v), copy_bar(v), plain(age(v.get("created_at"))),
-                      plain(age(v.get("next_check_at")) if v.get("next_check_at") else "-"),
-                      plain(key if key else "-"))
+    for name in shown:
+        if name == "DESTINATION":
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=60,
+                             min_width=min(DESTINATION_MIN, len(name)))
+        elif name in ("ID", "STATE"):  # shown whole
+            table.add_column(name, no_wrap=True, min_width=max(
+                [len(name)] + [r[name].cell_len for r in rows]))
+        else:
+            table.add_column(name, no_wrap=True, min_width=len(name))
+    for row in rows:
+        table.add_row(*(row[name] for name in shown))
     return table
 
 
