@@ -179,3 +179,19 @@ def test_the_signing_warning(good: dict[str, str]) -> None:
     done = doctor(env)
     assert done.returncode == 0
     assert lines_of(done)["webhook signing"].startswith("warning")
+
+
+def test_the_documented_commands_run(good: dict[str, str]) -> None:
+    """Every ``courier doctor`` line of docs/operations.md, run as written."""
+    import re
+    import shlex
+
+    page = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = page.split("## Checking a deployment", 1)[1].split("\n## ", 1)[0]
+    commands = [line for block in re.findall(r"```\n(.*?)```", section, re.S)
+                for line in block.splitlines() if line.startswith("courier doctor")]
+    assert commands == ["courier doctor", "courier doctor --json"]
+    for command in commands:
+        done = doctor(good, *shlex.split(command)[2:])
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+    assert json.loads(done.stdout)["ok"] is True
