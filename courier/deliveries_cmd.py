@@ -35,7 +35,8 @@ def list_(ctx: typer.Context,
     elif not page["items"]:
         output.say(f"no deliveries for {export_id}")
     else:
-        output.console().print(output.deliveries_table(page["items"]))
+        con = output.console()
+        con.print(output.deliveries_table(page["items"], con.width))
 
 
 @deliveries.command()

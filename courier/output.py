@@ -154,29 +154,32 @@ def export_cells(v: dict[str, Any]) -> dict[str, Text]:
             "DESTINATION": plain(key if key else "-")}
 
 
-def fitting_columns(rows: list[dict[str, Text]], width: int) -> list[str]:
-    """The columns that fit ``width`` cells, dropping the lowest-ranked first (never ID or
-    STATE, which are shown whole even when they alone are wider)."""
+def fitting_columns(rows: list[dict[str, Text]], width: int,
+                    columns: tuple[tuple[str, int], ...] = EXPORT_COLUMNS,
+                    shrinks: str = "DESTINATION") -> list[str]:
+    """The ``columns`` (name, drop rank; 0: never dropped, shown whole) that fit ``width``
+    cells, dropping the highest rank first; ``shrinks`` may be cut down to DESTINATION_MIN."""
     need = {name: max([len(name)] + [cell.cell_len for cell in (r[name] for r in rows)])
-            for name, _ in EXPORT_COLUMNS}
-    need["DESTINATION"] = min(need["DESTINATION"], DESTINATION_MIN)
-    shown = [name for name, _ in EXPORT_COLUMNS]
-    droppable = sorted((rank, name) for name, rank in EXPORT_COLUMNS if rank)
+            for name, _ in columns}
+    need[shrinks] = min(need[shrinks], DESTINATION_MIN)
+    shown = [name for name, _ in columns]
+    droppable = sorted((rank, name) for name, rank in columns if rank)
     while sum(need[n] for n in shown) + GAP * (len(shown) - 1) > width and droppable:
         shown.remove(droppable.pop()[1])
     return shown
 
 
-def exports_table(items: list[dict[str, Any]], width: int | None = None) -> Table:
-    """The exports as a table that fits ``width`` cells (none: every column)."""
-    rows = [export_cells(v) for v in items]
-    shown = fitting_columns(rows, width) if width else [n for n, _ in EXPORT_COLUMNS]
+def fitted_table(rows: list[dict[str, Text]], width: int | None,
+                 columns: tuple[tuple[str, int], ...], shrinks: str) -> Table:
+    """``rows`` under the columns that fit ``width`` (none: every column)."""
+    shown = fitting_columns(rows, width, columns, shrinks) if width else [n for n, _ in columns]
+    whole = {name for name, rank in columns if rank == 0}
     table = Table(box=None, header_style="bold", pad_edge=False)
     for name in shown:
-        if name == "DESTINATION":
+        if name == shrinks:
             table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=60,
                              min_width=min(DESTINATION_MIN, len(name)))
-        elif name in ("ID", "STATE"):  # shown whole
+        elif name in whole:  # shown whole
             table.add_column(name, no_wrap=True, min_width=max(
                 [len(name)] + [r[name].cell_len for r in rows]))
         else:
@@ -184,6 +187,12 @@ def exports_table(items: list[dict[str, Any]], width: int | None = None) -> Tabl
     for row in rows:
         table.add_row(*(row[name] for name in shown))
     return table
+
+
+def exports_table(items: list[dict[str, Any]], width: int | None = None) -> Table:
+    """The exports as a table that fits ``width`` cells (none: every column)."""
+    return fitted_table([export_cells(v) for v in items], width, EXPORT_COLUMNS,
+                        "DESTINATION")
 
 
 def export_detail(v: dict[str, Any]) -> Group:
@@ -232,17 +241,20 @@ def export_detail(v: dict[str, Any]) -> Group:
     return Group(grid)
 
 
-def deliveries_table(items: list[dict[str, Any]]) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("DELIVERY", "EVENT", "STATE", "ATTEMPTS", "LAST", "NEXT", "ENDPOINT"):
-        table.add_column(name, no_wrap=True)
+# ``courier deliveries list``: the delivery id and its state are never dropped
+DELIVERY_COLUMNS = (("DELIVERY", 0), ("EVENT", 2), ("STATE", 0), ("ATTEMPTS", 4),
+                    ("LAST", 3), ("NEXT", 5), ("ENDPOINT", 6))
+
+
+def deliveries_table(items: list[dict[str, Any]], width: int | None = None) -> Table:
+    rows = []
     for d in items:
         tries = [a for a in d.get("attempts") or [] if "action" not in a]
         last = tries[-1] if tries else None
         last_text = ("-" if last is None else
                      f"HTTP {last['status']}" if last.get("status") else str(last.get("error")))
-        table.add_row(*(plain(cell) for cell in (
-            d["id"], d.get("event_type", ""), d.get("state", ""),
-            d.get("attempt_count", len(tries)), last_text, d.get("next_attempt_at") or "-",
-            d.get("endpoint", ""))))
-    return table
+        cells = (d["id"], d.get("event_type", ""), d.get("state", ""),
+                 d.get("attempt_count", len(tries)), last_text,
+                 d.get("next_attempt_at") or "-", d.get("endpoint", ""))
+        rows.append({name: plain(cell) for (name, _), cell in zip(DELIVERY_COLUMNS, cells)})
+    return fitted_table(rows, width, DELIVERY_COLUMNS, "ENDPOINT")

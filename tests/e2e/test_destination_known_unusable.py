@@ -81,3 +81,29 @@ def test_a_schedule_naming_an_unknown_provider_stops_the_cold_start(
     with pytest.raises(ConfigError, match=r"COURIER_SCHEDULES\[0\]\.provider: unknown "
                                           r"provider 'clss'"):
         common.bundle()
+
+
+def test_a_refused_webhook_endpoint_is_logged_once_per_cold_start(
+        handlers_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    monkeypatch.setenv("COURIER_WEBHOOK_URLS", "http://10.9.8.7/hook")
+    common.reset()
+    records: list[logging.LogRecord] = []
+    previous = logging.getLogRecordFactory()
+
+    def keep(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        records.append(record)
+        return record
+
+    logging.setLogRecordFactory(keep)
+    try:
+        for _ in range(3):  # three invocations of one warm container
+            assert post(handlers_env["COURIER_API_KEYS"], cls_body())[0] == 202
+    finally:
+        logging.setLogRecordFactory(previous)
+    startup = [r.getMessage() for r in records if r.getMessage().startswith("startup check")]
+    assert len(startup) == 1, startup
+    assert "webhook http://10.9.8.7/hook" in startup[0]
+    assert "COURIER_ALLOW_PRIVATE_HOSTS" in startup[0]

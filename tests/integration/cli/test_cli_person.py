@@ -38,6 +38,13 @@ def test_the_table_fits_80_columns_with_whole_ids_and_states(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["ID", "STATE"], lines[0]
     assert {line.split()[0] for line in lines[1:]} == set(states.values())
+    # the deliveries of an export too: the delivery id and its state whole
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["deliveries", "list", states["delivered"]]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    assert lines[0].split()[:3] == ["DELIVERY", "EVENT", "STATE"], lines[0]
+    assert lines[1].split()[0].startswith("msg_") and "delivered" in lines[1].split()
     # wide: every column
     monkeypatch.setenv("COLUMNS", "200")
     assert main(["exports", "list"]) == 0
