@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Annotated
 
@@ -32,6 +33,8 @@ def doctor(ctx: typer.Context,
                                  "COURIER_URL")
     from shared import doctor as checks
 
+    # each check says what it found; the library's own warnings would say it twice
+    logging.getLogger("shared").setLevel(logging.ERROR)
     found = checks.run(os.environ)
     failed = any(c.status == checks.ERROR for c in found)
     if as_json:

@@ -109,7 +109,8 @@ def problems(settings: Settings, providers: Providers,
         try:
             provider.validate(fill(schedule.params, start, end))
         except ValidationError as exc:
-            out.append((schedule.name, f"COURIER_SCHEDULES[{i}].params.{exc.field}: "
+            field = exc.field.removeprefix("params.")  # the provider's own path
+            out.append((schedule.name, f"COURIER_SCHEDULES[{i}].params.{field}: "
                                        f"{exc.detail}"))
             continue
         except CourierError as exc:

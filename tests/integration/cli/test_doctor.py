@@ -159,7 +159,7 @@ def test_a_schedule_that_cannot_fire(good: dict[str, str]) -> None:
     assert found["schedule typo"].startswith("error")
     assert "COURIER_SCHEDULES[0].provider" in found["schedule typo"]
     assert found["schedule no-topic"].startswith("error")
-    assert "TopicId" in found["schedule no-topic"]
+    assert "COURIER_SCHEDULES[1].params.TopicId: is required" in found["schedule no-topic"]
 
 
 def test_a_secret_store_that_cannot_be_read(good: dict[str, str], tmp_path: Path) -> None:
