@@ -83,13 +83,14 @@ class Bundle:
 
     def startup_checks(self) -> None:
         """The cheap checks of a cold start (:mod:`shared.checks`), no call leaving the
-        process but DNS: a schedule that cannot fire stops the function here (ConfigError
-        naming ``COURIER_SCHEDULES[i]``), rather than at its first firing; a default webhook
-        endpoint the outbound guard refuses is logged once."""
+        process but DNS, no vendor SDK imported: a schedule naming an unknown provider, or
+        one without credentials, stops the function here (ConfigError naming
+        ``COURIER_SCHEDULES[i]``) rather than at its first firing; a default webhook endpoint
+        the outbound guard refuses is logged once."""
         from shared import checks, schedules
 
-        bad = [problem for _, problem in schedules.problems(self.settings, self.providers)
-               if problem]
+        bad = [problem for _, problem in schedules.problems(self.settings, self.providers,
+                                                             params=False) if problem]
         if bad:
             raise ConfigError("; ".join(bad))
         for check in checks.webhooks(self.settings):
