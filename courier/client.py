@@ -35,6 +35,14 @@ class RequestFailed(Exception):
     """The request was made and did not succeed (exit code 1)."""
 
 
+class NotFound(RequestFailed):
+    """No export (or delivery) with that id."""
+
+
+class UsageError(Exception):
+    """The command line or a setting names something that cannot work (exit code 2)."""
+
+
 class Client(Protocol):
     where: str
 
@@ -66,12 +74,31 @@ class Target:
         url = url or env.get(ENV_URL) or file.get("url") or None
         key = env.get(ENV_API_KEY) or file.get("api_key") or None
         hmac_key = env.get(ENV_HMAC_KEY) or file.get("hmac_key") or None
-        return cls(url.rstrip("/") if url else None, key, debug, hmac_key)
+        return cls(base_url(url) if url else None, key, debug, hmac_key)
 
-    def client(self) -> Client:
+    def client(self, read_only: bool = False) -> Client:
+        """``read_only``: the command only reads; on this machine, a state that does not
+        exist is then an error rather than a new, empty one."""
         if self.url:
             return HttpClient(self.url, self.api_key, self.hmac_key)
-        return LocalClient()
+        return LocalClient(read_only=read_only)
+
+
+def base_url(url: str) -> str:
+    """The API's base URL as given, checked: ``http(s)://host[:port][/path]``, without a
+    trailing ``/`` or a trailing ``/exports`` (the collection, often pasted with it)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise UsageError(f"--url / {ENV_URL} {url!r} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--url / {ENV_URL} must be the API's base URL, starting with "
+                         f"http:// or https:// (got {url!r})")
+    out = url.strip().rstrip("/")
+    return out.removesuffix("/exports") if parts.path.rstrip("/").endswith("/exports") else out
 
 
 def read_config(path: str) -> dict[str, str]:
@@ -97,6 +124,19 @@ def problem(status: int, body: Any) -> str:
     field = body.get("field")
     text = f"{field}: {message}" if field and message else message
     return f"HTTP {status} {kind}: {text}".rstrip(": ") if text or kind else f"HTTP {status}"
+
+
+def unreachable(exc: Exception) -> str:
+    """Why a request got no answer, in words (no exception class names)."""
+    import requests
+
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake failed (a certificate the machine does not trust?)"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"no answer within {REQUEST_TIMEOUT_S:g} s"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "nothing answered there (is the URL right, and the service up?)"
+    return "the request could not be sent (check the URL)"
 
 
 class HttpClient:
@@ -134,11 +174,14 @@ class HttpClient:
                 method, self.where + path, data=data or None, headers=headers,
                 timeout=REQUEST_TIMEOUT_S, params=query)
         except requests.RequestException as exc:
-            raise RequestFailed(f"cannot reach {self.where}: {type(exc).__name__}") from exc
+            raise RequestFailed(f"cannot reach {self.where}: {unreachable(exc)}") from exc
         try:
             payload = answer.json()
         except ValueError:
             payload = None
+        if answer.status_code == 404 and isinstance(payload, dict) and \
+                payload.get("error") == "not_found":
+            raise NotFound(problem(answer.status_code, payload))
         if answer.status_code >= 400:
             raise RequestFailed(problem(answer.status_code, payload))
         if not isinstance(payload, dict):
@@ -175,21 +218,31 @@ class LocalClient:
     """This machine's state, through the functions the handlers call (no HTTP door, so no
     API key: whoever can read the state file can already read the exports)."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_only: bool = False) -> None:
         from courier.local import local_bundle
+        from shared.checks import missing_state
+        from shared.config import ENV_STATE_URL
 
         self._bundle = local_bundle()
         self.where = self._bundle.settings.state_url
+        missing = missing_state(self.where) if read_only else None
+        if missing:
+            raise UsageError(
+                f"{missing}: nothing to read. Set {ENV_STATE_URL} to your exports' state "
+                "(sqlite:///absolute/path/state.db), run from the folder that holds "
+                ".courier/, or give --url / COURIER_URL for a deployed API")
 
     @property
     def bundle(self) -> Any:
         return self._bundle
 
     def _run(self, call: Any, *args: Any, **kwargs: Any) -> Any:
-        from shared.errors import CourierError, ValidationError
+        from shared.errors import CourierError, NotFoundError, ValidationError
 
         try:
             return call(*args, **kwargs)
+        except NotFoundError as exc:
+            raise NotFound(str(exc)) from exc
         except ValidationError as exc:
             raise RequestFailed(f"{exc.field}: {exc.detail}") from exc
         except CourierError as exc:

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from courier import output
+from courier import ids, output
 from courier.common import JSON_HELP, client
 
 JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
@@ -16,24 +16,27 @@ endpoints = typer.Typer(help="webhook endpoints", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(deliveries, name="deliveries")
-    app.add_typer(endpoints, name="endpoints")
+    app.add_typer(deliveries, name="deliveries", rich_help_panel="Operate")
+    app.add_typer(endpoints, name="endpoints", rich_help_panel="Operate")
 
 
 @deliveries.command("list")
 def list_(ctx: typer.Context,
-          export_id: Annotated[str, typer.Argument(help="the export's id (exp_…)")],
+          export_id: Annotated[str, typer.Argument(help="the export's id (exp_…), or any "
+                                                        "unique start of it")],
           state: Annotated[Optional[str], typer.Option(
               help="only deliveries in this state (pending, delivered, dead, disabled)")] = None,
           as_json: JsonOpt = False) -> None:
     """An export's webhook deliveries with their attempts (GET /exports/ID/deliveries)."""
-    page = client(ctx).deliveries(export_id, state)
+    c = client(ctx, read_only=True)
+    page = c.deliveries(ids.resolve(c, export_id), state)
     if as_json:
         output.emit_json(page)
     elif not page["items"]:
         output.say(f"no deliveries for {export_id}")
     else:
-        output.console().print(output.deliveries_table(page["items"]))
+        con = output.console()
+        con.print(output.deliveries_table(page["items"], con.width))
 
 
 @deliveries.command()

@@ -62,7 +62,8 @@ def run(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
 
 def register(app: Any) -> None:
     """``courier deploy scf`` on the operator's command line (typer)."""
-    @app.command("deploy", help="create or update the SCF functions of serverless.yml")
+    @app.command("deploy", help="create or update the SCF functions of serverless.yml",
+                 rich_help_panel="Deploy")
     def deploy_command(
             cloud: Annotated[str, typer.Argument(help="scf: Tencent Cloud SCF")],
             dry_run: Annotated[bool, typer.Option(

@@ -36,14 +36,16 @@ on another site cannot drive it through your browser."""
 
 
 def register(app: typer.Typer) -> None:
-    app.command(help="run every provider's export end to end against the sandbox")(demo)
+    app.command(help="run every provider's export end to end against the sandbox",
+                rich_help_panel="Get started")(demo)
     app.command(help="run the provider emulators in the foreground; prints the variables a "
                 "shell needs (options: courier sandbox --help)", add_help_option=False,
-                context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
-        sandbox)
+                context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                rich_help_panel="Develop")(sandbox)
     app.command(help="run a handler on this machine with an event file: the result on "
-                "stdout, logs on stderr; exit 1 on a 4xx/5xx answer")(invoke)
-    app.command(help=UI_HELP)(ui)
+                "stdout, logs on stderr; exit 1 on a 4xx/5xx answer",
+                rich_help_panel="Develop")(invoke)
+    app.command(help=UI_HELP, rich_help_panel="Get started")(ui)
 
 
 def demo(timeout: Annotated[float, typer.Option(help="seconds to wait for every "

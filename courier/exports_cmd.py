@@ -11,14 +11,15 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from courier import output
+from courier import ids, output
 from courier.client import Client, LocalClient, RequestFailed
 from courier.common import JSON_HELP, client, parse_value, target
 from courier.output import TERMINAL_STATES
 from shared.providers import REGISTRY
 
 JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
-ExportId = Annotated[str, typer.Argument(help="the export's id (exp_…)")]
+ExportId = Annotated[str, typer.Argument(help="the export's id (exp_…), or any unique start "
+                                               "of it")]
 Interval = Annotated[float, typer.Option(min=0.2, help="seconds between looks")]
 Timeout = Annotated[Optional[float], typer.Option(
     help="give up (exit 1) after this many seconds; default: until the export ends")]
@@ -27,6 +28,8 @@ Tick = Annotated[bool, typer.Option(
          "state on this machine)")]
 
 exports = typer.Typer(help="create, look at and steer exports", no_args_is_help=True)
+NO_TICK = ("nothing polls this machine's state while you watch unless you add --tick (or "
+           "keep `courier ui` running, which ticks)")
 
 
 # every registered provider, offered as the commands' choices (shown in --help)
@@ -35,9 +38,10 @@ ProviderName = Enum(  # type: ignore[misc]
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(exports, name="exports")
+    app.add_typer(exports, name="exports", rich_help_panel="Operate")
     app.command("watch", help="live state, stage, provider and copy progress of one export, "
-                "until it ends (exit 0 delivered, 1 otherwise)")(watch)
+                "until it ends (exit 0 delivered, 1 otherwise)",
+                rich_help_panel="Operate")(watch)
 
 
 @exports.command()
@@ -108,16 +112,20 @@ def list_(ctx: typer.Context,
           limit: Annotated[int, typer.Option(min=1, max=200, help="exports per page")] = 50,
           cursor: Annotated[Optional[str], typer.Option(
               help="continue after a previous page (its next_cursor)")] = None,
+          every: Annotated[bool, typer.Option("--all", help="every page, following the "
+                                              "cursor")] = False,
           live: Annotated[bool, typer.Option("--watch", help="keep the table up to date "
                                              "until every listed export has ended")] = False,
           interval: Interval = 2.0,
           as_json: JsonOpt = False) -> None:
-    """A page of exports (GET /exports), oldest first."""
-    c = client(ctx)
+    """A page of exports (GET /exports), in the API's order; --all for every page."""
+    c = client(ctx, read_only=True)
+    wanted = {"state": state, "provider": provider.value if provider else None}
 
     def fetch() -> dict[str, Any]:
-        return c.list(state=state, provider=provider.value if provider else None, limit=limit,
-                      cursor=cursor)
+        if every:
+            return {"items": list(ids.every_export(c, **wanted)), "next_cursor": None}
+        return c.list(limit=limit, cursor=cursor, **wanted)
 
     page = fetch()
     if not live:
@@ -133,7 +141,7 @@ def show_page(page: dict[str, Any]) -> None:
     if not page["items"]:
         output.say("no exports")
         return
-    output.console().print(output.exports_table(page["items"]))
+    output.console().print(output.exports_table(page["items"], output.console().width))
     if page.get("next_cursor"):
         output.say(f"more: --cursor {page['next_cursor']}")
 
@@ -146,12 +154,12 @@ def watch_list(fetch: Any, page: dict[str, Any], interval: float, as_json: bool)
     if con.is_terminal and not as_json:
         from rich.live import Live
 
-        with Live(output.exports_table(page["items"]), console=con,
+        with Live(output.exports_table(page["items"], con.width), console=con,
                   refresh_per_second=4) as screen:
             while not ended(page):
                 time.sleep(interval)
                 page = fetch()
-                screen.update(output.exports_table(page["items"]))
+                screen.update(output.exports_table(page["items"], con.width))
         return
     shown = None
     while True:
@@ -172,7 +180,8 @@ def watch_list(fetch: Any, page: dict[str, Any], interval: float, as_json: bool)
 @exports.command()
 def get(ctx: typer.Context, export_id: ExportId, as_json: JsonOpt = False) -> None:
     """One export: state, stage, progress, copy, destination, error (GET /exports/ID)."""
-    view = client(ctx).get(export_id)
+    c = client(ctx, read_only=True)
+    view = c.get(ids.resolve(c, export_id))
     if as_json:
         output.emit_json(view)
     else:
@@ -180,7 +189,8 @@ def get(ctx: typer.Context, export_id: ExportId, as_json: JsonOpt = False) -> No
 
 
 def _action(ctx: typer.Context, export_id: str, verb: str, as_json: bool, done: str) -> None:
-    view = client(ctx).action(export_id, verb)
+    c = client(ctx)
+    view = c.action(ids.resolve(c, export_id), verb)
     if as_json:
         output.emit_json(view)
         return
@@ -212,7 +222,8 @@ def watch(ctx: typer.Context, export_id: ExportId, interval: Interval = 1.0,
           timeout: Timeout = None, tick: Tick = False, as_json: JsonOpt = False) -> None:
     """Live state, stage, provider and copy progress until the export ends
     (exit 0 delivered, 1 failed, cancelled or timed out)."""
-    raise typer.Exit(watch_export(ctx, client(ctx), export_id, interval=interval,
+    c = client(ctx, read_only=True)
+    raise typer.Exit(watch_export(ctx, c, ids.resolve(c, export_id), interval=interval,
                                   timeout=timeout, as_json=as_json, tick=tick))
 
 
@@ -251,13 +262,17 @@ def watch_export(ctx: typer.Context, c: Client, export_id: str, *, interval: flo
         raise typer.BadParameter("--tick drives this machine's state; a deployed API has "
                                  "its own timer", param_hint="--tick")
     deadline = None if timeout is None else time.monotonic() + timeout
+    unpolled = not tick and not target(ctx).url
+    if unpolled and c.get(export_id)["state"] not in TERMINAL_STATES:
+        output.say(f"courier: {NO_TICK}")
     if tick:
         with Ticker(interval):
             view = _follow(c, export_id, interval, deadline, as_json)
     else:
         view = _follow(c, export_id, interval, deadline, as_json)
     if view["state"] not in TERMINAL_STATES:
-        output.say(f"courier: {export_id} is still {view['state']} after {timeout:g} s")
+        hint = f"; {NO_TICK}" if unpolled else ""
+        output.say(f"courier: {export_id} is still {view['state']} after {timeout:g} s{hint}")
         return 1
     if not as_json:
         output.say(final_line(view))

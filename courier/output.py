@@ -134,20 +134,65 @@ def where_landed(view: dict[str, Any]) -> str:
     return str(dest.get("uri") or dest.get("key") or "-")
 
 
-def exports_table(items: list[dict[str, Any]]) -> Table:
+# The columns of ``courier exports list``, in order, with the rank by which they are dropped
+# when the table is wider than the terminal (highest first). ID and STATE are never dropped.
+EXPORT_COLUMNS = (("ID", 0), ("PROVIDER", 2), ("STATE", 0), ("PROVIDER %", 5), ("COPY", 4),
+                  ("CREATED", 3), ("NEXT CHECK", 6), ("DESTINATION", 7))
+GAP = 2  # between two columns (a borderless table pads each side of a cell by one)
+DESTINATION_MIN = 16  # the destination column shrinks (with an ellipsis) down to this
+
+
+def export_cells(v: dict[str, Any]) -> dict[str, Text]:
     from courier.client import age
 
+    key = (v.get("destination") or {}).get("key")
+    return {"ID": plain(v["id"]), "PROVIDER": plain(v.get("provider", "")),
+            "STATE": state_label(v), "PROVIDER %": provider_bar(v), "COPY": copy_bar(v),
+            "CREATED": plain(age(v.get("created_at"))),
+            "NEXT CHECK": plain(age(v.get("next_check_at")) if v.get("next_check_at")
+                                else "-"),
+            "DESTINATION": plain(key if key else "-")}
+
+
+def fitting_columns(rows: list[dict[str, Text]], width: int,
+                    columns: tuple[tuple[str, int], ...] = EXPORT_COLUMNS,
+                    shrinks: str = "DESTINATION") -> list[str]:
+    """The ``columns`` (name, drop rank; 0: never dropped, shown whole) that fit ``width``
+    cells, dropping the highest rank first; ``shrinks`` may be cut down to DESTINATION_MIN."""
+    need = {name: max([len(name)] + [cell.cell_len for cell in (r[name] for r in rows)])
+            for name, _ in columns}
+    need[shrinks] = min(need[shrinks], DESTINATION_MIN)
+    shown = [name for name, _ in columns]
+    droppable = sorted((rank, name) for name, rank in columns if rank)
+    while sum(need[n] for n in shown) + GAP * (len(shown) - 1) > width and droppable:
+        shown.remove(droppable.pop()[1])
+    return shown
+
+
+def fitted_table(rows: list[dict[str, Text]], width: int | None,
+                 columns: tuple[tuple[str, int], ...], shrinks: str) -> Table:
+    """``rows`` under the columns that fit ``width`` (none: every column)."""
+    shown = fitting_columns(rows, width, columns, shrinks) if width else [n for n, _ in columns]
+    whole = {name for name, rank in columns if rank == 0}
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("ID", "PROVIDER", "STATE", "PROVIDER %", "COPY", "CREATED", "NEXT CHECK"):
-        table.add_column(name, no_wrap=True, min_width=len(name))
-    table.add_column("DESTINATION", no_wrap=True, overflow="ellipsis", max_width=60)
-    for v in items:
-        key = (v.get("destination") or {}).get("key")
-        table.add_row(plain(v["id"]), plain(v.get("provider", "")), state_label(v),
-                      provider_bar(v), copy_bar(v), plain(age(v.get("created_at"))),
-                      plain(age(v.get("next_check_at")) if v.get("next_check_at") else "-"),
-                      plain(key if key else "-"))
+    for name in shown:
+        if name == shrinks:
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=60,
+                             min_width=min(DESTINATION_MIN, len(name)))
+        elif name in whole:  # shown whole
+            table.add_column(name, no_wrap=True, min_width=max(
+                [len(name)] + [r[name].cell_len for r in rows]))
+        else:
+            table.add_column(name, no_wrap=True, min_width=len(name))
+    for row in rows:
+        table.add_row(*(row[name] for name in shown))
     return table
+
+
+def exports_table(items: list[dict[str, Any]], width: int | None = None) -> Table:
+    """The exports as a table that fits ``width`` cells (none: every column)."""
+    return fitted_table([export_cells(v) for v in items], width, EXPORT_COLUMNS,
+                        "DESTINATION")
 
 
 def export_detail(v: dict[str, Any]) -> Group:
@@ -196,17 +241,20 @@ def export_detail(v: dict[str, Any]) -> Group:
     return Group(grid)
 
 
-def deliveries_table(items: list[dict[str, Any]]) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("DELIVERY", "EVENT", "STATE", "ATTEMPTS", "LAST", "NEXT", "ENDPOINT"):
-        table.add_column(name, no_wrap=True)
+# ``courier deliveries list``: the delivery id and its state are never dropped
+DELIVERY_COLUMNS = (("DELIVERY", 0), ("EVENT", 2), ("STATE", 0), ("ATTEMPTS", 4),
+                    ("LAST", 3), ("NEXT", 5), ("ENDPOINT", 6))
+
+
+def deliveries_table(items: list[dict[str, Any]], width: int | None = None) -> Table:
+    rows = []
     for d in items:
         tries = [a for a in d.get("attempts") or [] if "action" not in a]
         last = tries[-1] if tries else None
         last_text = ("-" if last is None else
                      f"HTTP {last['status']}" if last.get("status") else str(last.get("error")))
-        table.add_row(*(plain(cell) for cell in (
-            d["id"], d.get("event_type", ""), d.get("state", ""),
-            d.get("attempt_count", len(tries)), last_text, d.get("next_attempt_at") or "-",
-            d.get("endpoint", ""))))
-    return table
+        cells = (d["id"], d.get("event_type", ""), d.get("state", ""),
+                 d.get("attempt_count", len(tries)), last_text,
+                 d.get("next_attempt_at") or "-", d.get("endpoint", ""))
+        rows.append({name: plain(cell) for (name, _), cell in zip(DELIVERY_COLUMNS, cells)})
+    return fitted_table(rows, width, DELIVERY_COLUMNS, "ENDPOINT")

@@ -18,7 +18,7 @@ schedules = typer.Typer(help="scheduled exports (COURIER_SCHEDULES): list, fire,
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(schedules, name="schedules")
+    app.add_typer(schedules, name="schedules", rich_help_panel="Operate")
 
 
 @schedules.command("list")
@@ -27,7 +27,7 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from shared.schedules import SCHEDULE_KIND
     from shared.windows import parse_schedules
 
-    bundle = local_client(ctx, "schedules list").bundle
+    bundle = local_client(ctx, "schedules list", read_only=True).bundle
     rows = []
     for s in parse_schedules(bundle.settings.schedules):
         rec = bundle.store().get_record(SCHEDULE_KIND, s.name)

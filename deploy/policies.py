@@ -97,6 +97,8 @@ def provider_actions(provider: str) -> set[str]:
     for path in paths:
         text = _source(path)
         literal = re.findall(r'api\.call\(\s*"([A-Z][A-Za-z0-9]+)"', text)
+        # the provider's credentials check (``courier doctor``), made through api.call
+        actions |= set(re.findall(r'^    access_check = \("([A-Z][A-Za-z0-9]+)"', text, re.M))
         every = len(re.findall(r"api\.call\(", text))
         dynamic = text.count(DYNAMIC_CALLS[path]) if path in DYNAMIC_CALLS else 0
         if every != len(literal) + dynamic:

@@ -100,6 +100,7 @@ class ClsService:
             "DescribeExports": self.describe_exports,
             "DeleteExport": self.delete_export,
             "SearchLog": self.search_log,
+            "DescribeTopics": self.describe_topics,
         }
         # SearchLog counts: logs per second of sandbox window, per topic (default below),
         # plus bursts of logs at one instant (ms, logs)
@@ -282,6 +283,17 @@ class ClsService:
             mine.sort(key=lambda e: (e.created, e.seq), reverse=True)
             page = mine[offset:offset + limit]
             return {"Exports": [self.info(e, now) for e in page], "TotalCount": len(mine)}
+
+    def describe_topics(self, params: Params) -> dict[str, Any]:
+        """The topics exports were made from (the sandbox keeps no other list of topics),
+        paged by ``Offset`` / ``Limit``; each as a TopicInfo with its id only."""
+        offset = params.integer("Offset", default=0, minimum=0)
+        limit = params.integer("Limit", default=20, minimum=1, maximum=MAX_LIMIT)
+        assert offset is not None and limit is not None  # noqa: S101
+        with self._lock:
+            topics = sorted({e.topic_id for e in self.exports.values()})
+        return {"Topics": [{"TopicId": t} for t in topics[offset:offset + limit]],
+                "TotalCount": len(topics)}
 
     def delete_export(self, params: Params) -> dict[str, Any]:
         export_id = params.text("ExportId", required=True, allow_empty=False) or ""

@@ -104,6 +104,7 @@ class DmsService:
             "GetDataExportDownloadURL": self.download_url,
             "CloseOrder": self.close_order,
             "ListOrders": self.list_orders,
+            "GetUserActiveTenant": self.active_tenant,
         }
 
     @property
@@ -262,6 +263,13 @@ class DmsService:
                             "Database": f"db{order.db_id}", "EnvType": "product",
                             "Classify": order.classify, "ActualAffectRows": 0},
         }}
+
+    def active_tenant(self, params: dict[str, str]) -> dict[str, Any]:
+        """The caller's tenant (the lowest one here): a read that needs no resource id."""
+        tid = int(params["Tid"]) if params.get("Tid") else min(self.tenants)
+        if tid not in self.tenants:
+            raise DmsError("InvalidTid", "Specified tid is invalid or you are not a member")
+        return {"Tenant": {"Tid": tid, "TenantName": "sandbox", "Status": "ACTIVE"}}
 
     def base_info(self, params: dict[str, str]) -> dict[str, Any]:
         order = self._order(params)

@@ -47,6 +47,7 @@ class MongoService:
             "CreateLogDownloadTask": self.create,
             "DescribeLogDownloadTasks": self.describe,
             "DeleteLogDownloadTask": self.delete,
+            "DescribeDBInstances": self.describe_instances,
         }
 
     def _instance(self, params: Params) -> str:
@@ -98,6 +99,17 @@ class MongoService:
     def _has_url(self, stage: str, finished: float, now: float) -> bool:
         lag = self.url_lag_s
         return stage == "succeeded" and (lag is None or now - finished >= lag)
+
+    def describe_instances(self, params: Params) -> dict[str, Any]:
+        """The instances log tasks were made for (the sandbox keeps no other list), paged by
+        ``Offset`` / ``Limit``; each as an InstanceDetail with its id only."""
+        limit = params.integer("Limit", default=20, minimum=1, maximum=MAX_LIMIT)
+        offset = params.integer("Offset", default=0, minimum=0)
+        assert limit is not None and offset is not None  # noqa: S101
+        with self._lock:
+            ids = sorted({j.owner for j in self.tasks.values()})
+        return {"TotalCount": len(ids),
+                "InstanceDetails": [{"InstanceId": i} for i in ids[offset:offset + limit]]}
 
     def describe(self, params: Params) -> dict[str, Any]:
         instance_id = self._instance(params)

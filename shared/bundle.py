@@ -76,8 +76,26 @@ class Bundle:
         """The HTTP door, built on first use: only create serves HTTP, and the web framework
         is half of a cold import (poll and complete never load it)."""
         from shared.http.app import HttpApi
+        from shared.storage.probe import DestinationHealth
 
-        return HttpApi(self.settings, self.store, self.providers)
+        health = DestinationHealth(self.destination)
+        return HttpApi(self.settings, self.store, self.providers, health.problem)
+
+    def startup_checks(self) -> None:
+        """The cheap checks of a cold start (:mod:`shared.checks`), no call leaving the
+        process but DNS, no vendor SDK imported: a schedule naming an unknown provider, or
+        one without credentials, stops the function here (ConfigError naming
+        ``COURIER_SCHEDULES[i]``) rather than at its first firing; a default webhook endpoint
+        the outbound guard refuses is logged once."""
+        from shared import checks, schedules
+
+        bad = [problem for _, problem in schedules.problems(self.settings, self.providers,
+                                                             params=False) if problem]
+        if bad:
+            raise ConfigError("; ".join(bad))
+        for check in checks.webhooks(self.settings):
+            if check.status == checks.ERROR:
+                log.warning("startup check: %s", check.line())
 
     def fire(self, trigger: Any) -> list[dict[str, Any]]:
         """The exports a schedule's timer firing makes (:func:`shared.schedules.fire`)."""
@@ -128,7 +146,9 @@ class Container:
 
     def bundle(self) -> Bundle:
         if self._bundle is None:
-            self._bundle = Bundle(read_settings(stores=self.stores))
+            bundle = Bundle(read_settings(stores=self.stores))
+            bundle.startup_checks()
+            self._bundle = bundle
         elif self._bundle.settings.refresh_at is not None and \
                 self.stores.clock() >= self._bundle.settings.refresh_at:
             self._bundle = self._refreshed(self._bundle)

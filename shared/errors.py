@@ -54,6 +54,10 @@ class StoreError(CourierError):
     """The state backend failed (connection, schema)."""
 
 
+class DestinationUnusableError(CourierError):
+    """The destination failed its probe lately: new exports are refused until it passes."""
+
+
 class ProviderError(CourierError):
     """A provider call failed. ``retryable`` says whether trying again can help."""
 

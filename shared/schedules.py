@@ -25,7 +25,7 @@ from shared import exports
 from shared.clock import from_iso, to_iso, utcnow
 from shared.config import Settings
 from shared.errors import ConfigError, CourierError, ValidationError, VersionConflictError
-from shared.providers import Providers
+from shared.providers import REGISTRY, Providers
 from shared.runtime.events import TimerTrigger
 from shared.state.base import Record, TaskStore
 from shared.windows import Schedule, parse_schedules
@@ -86,6 +86,45 @@ def fire(store: TaskStore, providers: Providers, settings: Settings,
                 break  # kept as the next window to make: nothing after it is skipped
             remember(store, schedule.name, end)
     return outcomes
+
+
+def problems(settings: Settings, providers: Providers, *, params: bool = True,
+             now: datetime | None = None) -> list[tuple[str, str | None]]:
+    """``(schedule name, why it cannot fire or None)`` for every schedule: its provider is
+    registered and has credentials; with ``params``, also in this package, and its params,
+    filled in for the latest window, pass the provider's checks (that imports the provider's
+    SDK: a cold start leaves it to ``courier doctor``). No call leaves the process."""
+    out: list[tuple[str, str | None]] = []
+    at = now or utcnow()
+    for i, schedule in enumerate(parse_schedules(settings.schedules)):
+        where = f"COURIER_SCHEDULES[{i}]"
+        entry = REGISTRY.get(schedule.provider) if isinstance(schedule.provider, str) else None
+        if entry is None:
+            out.append((schedule.name, f"{where}.provider: unknown provider "
+                                       f"{str(schedule.provider)[:40]!r} (expected one of: "
+                                       f"{', '.join(sorted(REGISTRY))})"))
+            continue
+        if getattr(settings, entry.credentials) is None:
+            out.append((schedule.name, f"{where}.provider: {schedule.provider!r} needs "
+                                       f"{entry.credentials} credentials, which are not set"))
+            continue
+        out.append((schedule.name, _params_problem(schedule, where, providers, at)
+                    if params else None))
+    return out
+
+
+def _params_problem(schedule: Schedule, where: str, providers: Providers,
+                    at: datetime) -> str | None:
+    start, end = schedule.window(schedule.last_end(at) or at)
+    try:
+        providers.get(schedule.provider).validate(fill(schedule.params, start, end))
+    except ValidationError as exc:
+        field = exc.field.removeprefix("params.")  # the provider's own path
+        return f"{where}.params.{field}: {exc.detail}" if exc.field.startswith("params") \
+            else f"{where}.provider: {exc.detail}"
+    except CourierError as exc:
+        return f"{where}: {exc.message}"
+    return None
 
 
 def due_windows(store: TaskStore, schedule: Schedule, at: datetime) -> list[datetime]:

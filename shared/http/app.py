@@ -56,13 +56,15 @@ class HttpApi:
     """One resolver app, built once per cold start; ``handle`` serves any HTTP trigger."""
 
     def __init__(self, settings: Settings, store: Callable[[], TaskStore],
-                 providers: Providers) -> None:
+                 providers: Providers,
+                 destination_problem: Callable[[], str | None] | None = None) -> None:
         self.settings = settings
         self.store = store
         self.providers = providers
         self.limits = Limits(max_bytes=settings.max_body_bytes)
         self.app = APIGatewayRestResolver()
-        self.app.include_router(routes.router(settings, store, providers))
+        self.app.include_router(routes.router(settings, store, providers,
+                                               destination_problem))
         self.app.include_router(deliveries.router(store))
         self.app.include_router(summary.router(store))
         self.app.include_router(spec.router())

@@ -57,7 +57,8 @@ def common_errors(*, body: bool) -> dict[str, Any]:
     out = {
         "401": problem("Missing or wrong credentials", headers=WWW_AUTH),
         "405": problem("The path does not take this method", headers=ALLOW),
-        "503": problem("The state store or a setting is unavailable", headers=RETRY_AFTER),
+        "503": problem("The state store, a setting or (a create) the destination is unavailable",
+                       headers=RETRY_AFTER),
         "500": problem("Internal error (a bug: never caused by the request)"),
     }
     out["400"] = problem("Bad input: the body, a query argument or a header (`field` names it)"

@@ -24,6 +24,7 @@ from shared.errors import (
     AuthError,
     ConfigError,
     ConflictError,
+    DestinationUnusableError,
     IdempotencyKeyReusedError,
     InFlightError,
     NotFoundError,
@@ -48,6 +49,7 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (ProviderError, 502, "provider_error"),
     (ConfigError, 503, "not_configured"),
     (StoreError, 503, "state_unavailable"),
+    (DestinationUnusableError, 503, "destination_unavailable"),
 ]
 
 # Problem kind -> title (short, the same for every occurrence of the kind).
@@ -63,6 +65,7 @@ TITLES: dict[str, str] = {
     "provider_error": "The provider failed",
     "not_configured": "The service is not configured for this",
     "state_unavailable": "The state store is unavailable",
+    "destination_unavailable": "The destination bucket is unusable",
     "internal": "Internal error",
     # the local server's refusals before a body is read (courier/server.py)
     "misdirected_request": "The Host header does not name this server",

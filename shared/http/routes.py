@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from shared import exports
 from shared.config import Settings
+from shared.errors import DestinationUnusableError
 from shared.http import idempotency
 from shared.http.paging import list_args, one_of
 from shared.http.problem import PROBLEM_JSON, Problem
@@ -28,13 +29,20 @@ def request_id(event: Any) -> str:
     return str(event.request_context.request_id or "local")
 
 
-def router(settings: Settings, store: Callable[[], TaskStore], providers: Providers) -> Router:
-    """The export routes of one app, over its store and providers."""
+def router(settings: Settings, store: Callable[[], TaskStore], providers: Providers,
+           destination_problem: Callable[[], str | None] | None = None) -> Router:
+    """The export routes of one app, over its store and providers. ``destination_problem``:
+    why the destination is known to be unusable (None while it is usable); a create is then
+    refused with a 503 naming it (:class:`shared.storage.probe.DestinationHealth`)."""
     r = Router()
 
     @r.post("/exports")
     def create() -> Response:
         body = request_body(r)
+        problem_text = destination_problem() if destination_problem else None
+        if problem_text:
+            raise DestinationUnusableError(
+                f"new exports are refused until the destination works: {problem_text}")
         key = idempotency.caller_key(r.current_event.headers or {}, body)
         st = store()
         accepted = exports.accept(

@@ -51,6 +51,8 @@ ACTIONS: dict[str, tuple[str, Any]] = {
                                  dms_models.GetDataExportDownloadURLRequest),
     "CloseOrder": ("close_order_with_options", dms_models.CloseOrderRequest),
     "ListOrders": ("list_orders_with_options", dms_models.ListOrdersRequest),
+    "GetUserActiveTenant": ("get_user_active_tenant_with_options",
+                            dms_models.GetUserActiveTenantRequest),
 }
 
 # Codes that can succeed later. Exact names, prefixes ending in ".", and suffixes.

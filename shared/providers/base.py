@@ -129,6 +129,19 @@ class Provider(ABC):
     # How a create left in doubt is looked for at the vendor before it is made again (kept
     # in the export's ``remote.create_check``); "" means the vendor gives no way to look.
     create_check: ClassVar[str] = ""
+    # One cheap read that needs no resource id, ``(action, params)``: ``courier doctor``
+    # makes it to learn whether the vendor accepts the credentials.
+    access_check: ClassVar[tuple[str, dict[str, Any]] | None] = None
+
+    def check_access(self) -> str | None:
+        """Make :attr:`access_check`'s call through the vendor client (a ProviderError when
+        the vendor refuses it); the action made, None when the provider has none."""
+        api = getattr(self, "api", None)
+        if self.access_check is None or api is None:
+            return None
+        action, params = self.access_check
+        api.call(action, dict(params))
+        return action
 
     @abstractmethod
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -99,6 +99,7 @@ PARAMS_SCHEMA = ps.obj({
 class CloudwatchProvider(Provider):
     name = NAME
     params_schema = PARAMS_SCHEMA
+    access_check = ("DescribeExportTasks", {"limit": 1})
     create_check = ("DescribeExportTasks by status (PENDING, RUNNING, COMPLETED): the task "
                     "named <export id>-<group>, unless another export owns it")
 

@@ -87,6 +87,7 @@ class ClsProvider(TencentProvider):
     service = "cls"
     params_schema = PARAMS_SCHEMA
     sdk = (cls_client.ClsClient, models)
+    access_check = ("DescribeTopics", {"Limit": 1})
     create_check = ("DescribeExports of the topic: an export with the same parameters, made "
                     "since the export was accepted and owned by no other export")
 

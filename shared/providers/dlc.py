@@ -116,6 +116,7 @@ class DlcProvider(TencentProvider):
     service = "dlc"
     params_schema = PARAMS_SCHEMA
     sdk = (dlc_client.DlcClient, models)
+    access_check = ("DescribeTasks", {"Limit": 1})
     create_check = ("DescribeTasks filtered by task-sql-keyword: a task with this SQL, "
                     "database and engine made since the export was accepted, owned by no "
                     "other export")

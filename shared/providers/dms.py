@@ -114,6 +114,7 @@ PARAMS_SCHEMA = ps.obj({
 class DmsProvider(VendorProvider[AlibabaSettings, DmsApi]):
     name = "dms"
     params_schema = PARAMS_SCHEMA
+    access_check = ("GetUserActiveTenant", {})
     create_check = ("ListOrders of the tenant: the ticket whose comment carries this "
                     "export's mark")
 

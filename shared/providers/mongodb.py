@@ -78,6 +78,7 @@ class MongodbProvider(TencentProvider):
     service = "mongodb"
     params_schema = PARAMS_SCHEMA
     sdk = (mongodb_client.MongodbClient, models)
+    access_check = ("DescribeDBInstances", {"Limit": 1})
     create_check = ("DescribeLogDownloadTasks of the instance against the listing stored "
                     "before the call: a new task owned by no other export")
 

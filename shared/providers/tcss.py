@@ -87,6 +87,7 @@ class TcssProvider(TencentProvider):
     service = "tcss"
     params_schema = PARAMS_SCHEMA
     sdk = (tcss_client.TcssClient, models)
+    access_check = ("DescribeExportJobManageList", {"Limit": 1})
     create_check = ("DescribeExportJobManageList: the one job listed now and not before the "
                     "call, inserted since it, owned by no other export (several: refused)")
 

@@ -104,6 +104,16 @@ class ObjectStore(ABC):
         """Whole object (tests, verification of small objects)."""
         raise NotImplementedError
 
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (no error if it is absent): the doctor's probe object."""
+        raise NotImplementedError
+
+    @property
+    def where(self) -> str:
+        """The destination in words for a person: its URI root and, for a bucket, the
+        endpoint its requests go to."""
+        return repr(self)
+
     def iter_read(self, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
         """The object as a stream of chunks (bounded memory); default reads it whole."""
         yield self.read(key)

@@ -122,6 +122,11 @@ class CosObjectStore(S3LikeStore):
     def __repr__(self) -> str:
         return f"CosObjectStore({self.bucket!r}, region={self.region!r}, prefix={self.prefix!r})"
 
+    def endpoint_name(self) -> str | None:
+        """The gateway set for this store, else the region's public COS endpoint."""
+        return self.endpoint or (f"https://cos.{self.region}.myqcloud.com"
+                                 if self.region else None)
+
     def _make_client(self, endpoint: str | None, **extra: Any) -> Any:
         from shared.clouds import tencent
 
@@ -215,7 +220,7 @@ class CosObjectStore(S3LikeStore):
         except StorageError:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise _error(exc, "read") from exc
+            raise self._error(exc, "read") from exc
         finally:
             raw.close()
 

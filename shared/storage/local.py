@@ -302,6 +302,15 @@ class LocalObjectStore(ObjectStore):
         return ObjectInfo(key=key, size=len(data), etag=etag, metadata=meta)
 
     @_translated
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+        self._meta_path(key).unlink(missing_ok=True)
+
+    @property
+    def where(self) -> str:
+        return self.root.as_uri()
+
+    @_translated
     def set_metadata(self, key: str, metadata: dict[str, str]) -> ObjectInfo:
         info = self.head(key)
         if info is None:

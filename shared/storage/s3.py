@@ -150,7 +150,7 @@ class S3ObjectStore(S3LikeStore):
         try:
             yield from body.iter_chunks(chunk_size)
         except Exception as exc:  # noqa: BLE001
-            raise _error(exc, "read") from exc
+            raise self._error(exc, "read") from exc
         finally:
             body.close()
 

@@ -70,7 +70,27 @@ class S3LikeStore(TaggedObjectStore):
     status_of: Callable[[Exception], int]
 
     def _error(self, exc: Exception, what: str) -> StorageError:
-        return type(self).error_of(exc, what)
+        """The SDK's failure as a StorageError naming the bucket and the endpoint (so that a
+        person reading ``copy failed: …`` knows which destination and which server)."""
+        return type(self).error_of(exc, f"{what} {self.where}")
+
+    @property
+    def where(self) -> str:
+        """``s3://bucket at https://endpoint``: safe to show (no user info, no query)."""
+        from shared.netguard import redact_url
+
+        endpoint = self.endpoint_name()
+        return f"{self.scheme}://{self.bucket}" + (
+            f" at {redact_url(endpoint)}" if endpoint else "")
+
+    def endpoint_name(self) -> str | None:
+        """The server this store's requests go to, as a URL (None when unknown)."""
+        meta = getattr(self.client, "meta", None)  # boto3 clients know theirs
+        url = getattr(meta, "endpoint_url", None)
+        return str(url) if url else None
+
+    def delete(self, key: str) -> None:
+        self._call("delete", self.client.delete_object, Bucket=self.bucket, Key=self._k(key))
 
     def _status(self, exc: Exception) -> int:
         return type(self).status_of(exc)

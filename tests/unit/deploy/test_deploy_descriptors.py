@@ -251,6 +251,7 @@ S3_IAM_FOR_CALL = {
     "abort_multipart_upload": {"AbortMultipartUpload"},
     "copy_object": {"PutObject", "GetObject"}, "upload_part_copy": {"PutObject", "GetObject"},
     "generate_presigned_url": {"GetObject"},
+    "delete_object": {"DeleteObject"},  # the destination probe's own objects only
 }
 
 
