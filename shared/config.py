@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from shared.errors import ConfigError, ValidationError
 from shared.keys import render_key
 from shared.redact import url_passwords
-from shared.setting_values import retry_delays, subscribers
+from shared.setting_values import api_keys, retry_delays, subscribers, webhook_secrets
 from shared.windows import parse_schedules
 
 # --- environment variable names (the one place they are spelled) ---------------------------
@@ -345,9 +345,8 @@ class Settings:
         if self.dispatch != "inline" and not self.complete_function:
             raise ConfigError(f"{ENV_COMPLETE_FUNCTION}: required with {ENV_DISPATCH}="
                               f"{self.dispatch}")
-        for secret in self.webhook_secrets:
-            if not secret.startswith("whsec_"):
-                raise ConfigError(f"{ENV_WEBHOOK_SECRETS}: secrets must start with 'whsec_'")
+        api_keys(ENV_API_KEYS, self.api_keys)
+        webhook_secrets(ENV_WEBHOOK_SECRETS, self.webhook_secrets)
         parse_destination(self.destination, self.storage.cos_region)
 
         parse_schedules(self.schedules)
