@@ -33,7 +33,7 @@ from shared.pacing import time_left
 from shared.providers import Providers
 from shared.providers.base import Provider
 from shared.runtime import metrics
-from shared.runtime.context import export_context
+from shared.runtime.context import export_context, note_provider
 from shared.state.base import TaskStore
 from shared.storage.base import ObjectStore
 from shared.webhooks import notify
@@ -145,6 +145,7 @@ class Completer:
 
         store = self.store()
         task = store.get_task(export_id)
+        note_provider(task.provider)
         deadline = time.monotonic() + budget_s
         left = time_left()  # a tick that completes inline passes its own deadline on
         if left is not None:

@@ -328,6 +328,14 @@ class Settings:
             values += [self.alibaba.access_key_secret, self.alibaba.security_token or ""]
         return values + [self.storage.cos_secret_key or "", self.storage.cos_token or ""]
 
+    def warnings(self) -> list[str]:
+        """What these settings allow but an operator should know: logged once per cold start
+        (:class:`shared.bundle.Container`), not on every run."""
+        out = []
+        if not self.webhook_secrets:
+            out.append("no webhook secrets configured: deliveries are sent unsigned")
+        return out
+
     def check(self) -> None:
         if self.profile not in ("production", "sandbox"):
             raise ConfigError(f"{ENV_PROFILE}: must be 'production' or 'sandbox'")

@@ -25,7 +25,7 @@ from shared import redact
 from shared.clouds import hold_sdk_loggers
 from shared.config import Settings
 from shared.redact import MASK
-from shared.runtime.context import tag_records
+from shared.runtime.context import ExportTagger
 
 # A URL or request path followed by a query string: presigned links carry their signature
 # and temporary token there.
@@ -131,12 +131,12 @@ def setup(service: str, settings: Settings) -> Logger:
     configured = getattr(logging.getLogger(service), "init", False)  # Powertools' own mark
     logger = Logger(service=service) if configured else Logger(service=service,
                                                                logger_handler=StdoutHandler())
-    tag_records()
     shared = logging.getLogger("shared")  # Powertools configures registered loggers only
     copy_config_to_registered_loggers(source_logger=logger, include={"shared"})
     targets: list[logging.Filterer] = [logging.getLogger(service), *logger.handlers,
                                        *shared.handlers]
     for target in targets:
-        if not any(isinstance(f, LogRedactor) for f in target.filters):
-            target.addFilter(LogRedactor())
+        for kind in (ExportTagger, LogRedactor):  # tagged first: the tags are scrubbed too
+            if not any(isinstance(f, kind) for f in target.filters):
+                target.addFilter(kind())
     return logger

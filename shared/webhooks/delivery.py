@@ -47,6 +47,7 @@ from shared.config import Settings
 from shared.errors import UnsafeTargetError, VersionConflictError
 from shared.model import DeliveryState, ExportTask, WebhookDelivery
 from shared.runtime import metrics
+from shared.runtime.context import export_context, export_keys
 from shared.state.base import TaskStore
 from shared.webhooks import endpoints, signing
 from shared.webhooks.endpoints import ENDPOINT_FAILING, ENDPOINT_OFF, ENDPOINT_OK, EndpointHealth
@@ -96,7 +97,7 @@ def enqueue_event(store: TaskStore, task: ExportTask, event_type: str, data: dic
         stored, created = store.insert_delivery(delivery)
         if created and off:
             log.info("delivery %s parked: endpoint %s is disabled", stored.id,
-                     netguard.redact_url(url))
+                     netguard.redact_url(url), extra=export_keys(task.id, task.provider))
         out.append(stored)
     return out
 
@@ -194,6 +195,13 @@ def _send(session: requests.Session, settings: Settings, delivery: WebhookDelive
 def _timed_out(started: float, until: float) -> _Outcome:
     return _Outcome(None, int((time.monotonic() - started) * 1000),
                     f"timeout: no complete answer within {until - started:.1f} s")
+
+
+def _provider_of(delivery: WebhookDelivery) -> str | None:
+    """The provider of the export a delivery is about, as its event says (for log keys)."""
+    data = delivery.payload.get("data") if isinstance(delivery.payload, dict) else None
+    provider = data.get("provider") if isinstance(data, dict) else None
+    return provider if isinstance(provider, str) else None
 
 
 def _release(store: TaskStore, delivery: WebhookDelivery) -> bool:
@@ -342,8 +350,6 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
     run = _Run(store, settings, sess, sched,
                disable_after if disable_after is not None else DISABLE_AFTER, now, stats,
                deadline)
-    if not settings.webhook_secrets:
-        log.warning("no webhook secrets configured: deliveries are sent unsigned")
     seen: set[str] = set()
 
     def out_of_time() -> bool:
@@ -366,14 +372,15 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
                     continue
                 seen.add(d.id)
                 fresh += 1
-                try:
-                    run.attempt(d)
-                except Exception:  # noqa: BLE001 - one bad delivery must not stop the run
-                    log.exception("delivery %s: unexpected error; released", d.id)
+                with export_context(d.task_id, _provider_of(d)):
                     try:
-                        _release(store, store.get_delivery(d.id))
-                    except Exception:  # noqa: BLE001
-                        log.exception("delivery %s: could not release the lease", d.id)
+                        run.attempt(d)
+                    except Exception:  # noqa: BLE001 - one bad delivery must not stop the run
+                        log.exception("delivery %s: unexpected error; released", d.id)
+                        try:
+                            _release(store, store.get_delivery(d.id))
+                        except Exception:  # noqa: BLE001
+                            log.exception("delivery %s: could not release the lease", d.id)
             if not fresh:
                 break
     finally:

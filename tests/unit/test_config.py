@@ -113,4 +113,9 @@ def test_strong_keys_and_secrets_are_taken() -> None:
                                   "COURIER_WEBHOOK_SECRETS": f"{STRONG_HOOK},{other}"})
     assert settings.api_keys == ("k" * 32, "n" * 40)
     assert settings.webhook_secrets == (STRONG_HOOK, other)
+    assert settings.warnings() == []
 
+
+def test_no_webhook_secret_is_a_warning_for_the_cold_start_not_an_error() -> None:
+    assert Settings.from_env(BASE).warnings() == [
+        "no webhook secrets configured: deliveries are sent unsigned"]
