@@ -197,13 +197,6 @@ def _timed_out(started: float, until: float) -> _Outcome:
                     f"timeout: no complete answer within {until - started:.1f} s")
 
 
-def _provider_of(delivery: WebhookDelivery) -> str | None:
-    """The provider of the export a delivery is about, as its event says (for log keys)."""
-    data = delivery.payload.get("data") if isinstance(delivery.payload, dict) else None
-    provider = data.get("provider") if isinstance(data, dict) else None
-    return provider if isinstance(provider, str) else None
-
-
 def _release(store: TaskStore, delivery: WebhookDelivery) -> bool:
     delivery.release()
     try:
@@ -372,7 +365,8 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
                     continue
                 seen.add(d.id)
                 fresh += 1
-                with export_context(d.task_id, _provider_of(d)):
+                # its lines keyed by the export (and provider, as its event data says)
+                with export_context(d.task_id, (d.payload.get("data") or {}).get("provider")):
                     try:
                         run.attempt(d)
                     except Exception:  # noqa: BLE001 - one bad delivery must not stop the run
