@@ -16,8 +16,10 @@ TTL check) with references, against the same call without any (``baseline``).
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -28,8 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-KEYS = "bench-key-one,bench-key-two"
-WEBHOOK = "whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQ="
+# strong values, as the settings demand: keys of 32+ characters, a 24-byte webhook key
+KEYS = f"{secrets.token_urlsafe(24)},{secrets.token_urlsafe(24)}"
+WEBHOOK = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def median_ms(fn: Callable[[], object], rounds: int) -> float:

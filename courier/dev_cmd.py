@@ -102,7 +102,7 @@ def ui(port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free o
     from courier.local import local_bundle
     from courier.server import LocalApiServer, page_url
 
-    key = secrets.token_urlsafe(18)
+    key = secrets.token_urlsafe(24)
     bundle = local_bundle(session_key=key)
     settings = bundle.settings
     with LocalApiServer(bundle, port) as server, (

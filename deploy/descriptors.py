@@ -96,8 +96,8 @@ SAMPLE_PLATFORM_ENV = {
 SAMPLE_DEPLOY_ENV = {
     "COURIER_STATE_URL": "postgresql://courier:secret@10.0.0.8:5432/courier",
     "COURIER_DESTINATION": "cos://exports-1250000000/courier",
-    "COURIER_API_KEYS": "key-one,key-two",
-    "COURIER_WEBHOOK_SECRETS": "whsec_c2VjcmV0",
+    "COURIER_API_KEYS": "sample-key-one-0123456789abcdefghij,sample-key-two-0123456789abcdefghij",
+    "COURIER_WEBHOOK_SECRETS": "whsec_c2FtcGxlLXdlYmhvb2stc2lnbmluZy1rZXk=",  # 26 bytes
     "COURIER_SCF_ROLE": "export-courier-scf",
     "COURIER_BUCKET": "exports-bucket",
 }

@@ -143,6 +143,7 @@ class Container:
         self.stores = SecretStores()
         self._bundle: Bundle | None = None
         self._loggers: dict[str, Any] = {}
+        self._warned: set[str] = set()  # settings warnings logged by this container
 
     def bundle(self) -> Bundle:
         if self._bundle is None:
@@ -182,7 +183,16 @@ class Container:
 
             self._loggers[function] = setup(f"export-courier-{function}",
                                             self.bundle().settings)
+            self._warn(self.bundle().settings)
         return self._loggers[function]
+
+    def _warn(self, settings: Settings) -> None:
+        """Each of the settings' warnings once per container (its cold start, and a refresh
+        that brings a new one), in the function's log format; never on every run."""
+        for text in settings.warnings():
+            if text not in self._warned:
+                self._warned.add(text)
+                log.warning("%s", text)
 
     def metrics(self, function: str, request_id: str) -> Any:
         """``with container.metrics(...)``: what the invocation counted is flushed at its end
@@ -199,3 +209,4 @@ class Container:
         self._bundle = None
         self.stores = SecretStores()
         self._loggers.clear()
+        self._warned.clear()

@@ -33,7 +33,7 @@ from shared.pacing import time_left
 from shared.providers import Providers
 from shared.providers.base import Provider
 from shared.runtime import metrics
-from shared.runtime.context import export_context
+from shared.runtime.context import export_context, export_keys, note_provider
 from shared.state.base import TaskStore
 from shared.storage.base import ObjectStore
 from shared.webhooks import notify
@@ -145,6 +145,7 @@ class Completer:
 
         store = self.store()
         task = store.get_task(export_id)
+        note_provider(task.provider)
         deadline = time.monotonic() + budget_s
         left = time_left()  # a tick that completes inline passes its own deadline on
         if left is not None:
@@ -307,8 +308,9 @@ class Heartbeat:
             try:
                 self.journal.renew(self.lease_s)
             except Exception:  # noqa: BLE001 - the copy goes on; its next write will tell
-                log.warning("export %s: could not renew the copy's lease", self.journal.task.id,
-                            exc_info=True)
+                task = self.journal.task  # on its own thread: no export context here
+                log.warning("export %s: could not renew the copy's lease", task.id,
+                            exc_info=True, extra=export_keys(task.id, task.provider))
                 return
 
     def stop(self) -> None:

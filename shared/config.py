@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from shared.errors import ConfigError, ValidationError
 from shared.keys import render_key
@@ -22,10 +21,13 @@ from shared.redact import url_passwords
 from shared.setting_values import (
     CHAT_PREFIX,
     ChatBot,
+    api_keys,
     chat_bots,
+    parse_destination,
     retry_delays,
     subscriber_list,
     subscribers,
+    webhook_secrets,
 )
 from shared.windows import parse_schedules
 
@@ -149,43 +151,6 @@ class StorageSettings:
                    cos_endpoint=text(ENV_COS_ENDPOINT), cos_region=text(ENV_TC_REGION),
                    cos_secret_id=text(ENV_TC_SECRET_ID), cos_secret_key=text(ENV_TC_SECRET_KEY),
                    cos_token=text(ENV_TC_TOKEN))
-
-
-@dataclass(frozen=True)
-class Destination:
-    """A destination URI taken apart: ``file`` (``location`` is the folder), ``s3`` or
-    ``cos`` (``location`` is the bucket, ``prefix`` the key prefix)."""
-
-    scheme: str
-    location: str
-    prefix: str = ""
-    region: str | None = None  # cos: ?region=…
-
-
-def parse_destination(uri: str, default_region: str | None = None) -> Destination:
-    """Check a destination URI's form (nothing is contacted); ConfigError if malformed."""
-    if not isinstance(uri, str) or "://" not in uri:
-        raise ConfigError(f"{ENV_DESTINATION}: must be a URI: file:///path, "
-                          "s3://bucket/prefix or cos://bucket-appid/prefix?region=…")
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    if scheme == "file":
-        path = unquote(parts.netloc + parts.path)
-        if not path:
-            raise ConfigError(f"{ENV_DESTINATION}: file:// needs a path")
-        return Destination("file", path)
-    if scheme == "s3":
-        if not parts.netloc:
-            raise ConfigError(f"{ENV_DESTINATION}: s3:// needs a bucket")
-        return Destination("s3", parts.netloc, unquote(parts.path))
-    if scheme == "cos":
-        if not parts.netloc:
-            raise ConfigError(f"{ENV_DESTINATION}: cos:// needs a bucket (bucket-appid)")
-        region = (parse_qs(parts.query).get("region") or [default_region or ""])[0]
-        if not region:
-            raise ConfigError(f"{ENV_DESTINATION}: cos:// needs ?region=… (e.g. ap-guangzhou)")
-        return Destination("cos", parts.netloc, unquote(parts.path), region)
-    raise ConfigError(f"{ENV_DESTINATION}: unsupported scheme {scheme!r} (use file, s3 or cos)")
 
 
 @dataclass(frozen=True)
@@ -350,6 +315,14 @@ class Settings:
             values += [self.alibaba.access_key_secret, self.alibaba.security_token or ""]
         return values + [self.storage.cos_secret_key or "", self.storage.cos_token or ""]
 
+    def warnings(self) -> list[str]:
+        """What these settings allow but an operator should know: logged once per cold start
+        (:class:`shared.bundle.Container`), not on every run."""
+        out = []
+        if not self.webhook_secrets:
+            out.append("no webhook secrets configured: deliveries are sent unsigned")
+        return out
+
     def check(self) -> None:
         if self.profile not in ("production", "sandbox"):
             raise ConfigError(f"{ENV_PROFILE}: must be 'production' or 'sandbox'")
@@ -367,10 +340,9 @@ class Settings:
         if self.dispatch != "inline" and not self.complete_function:
             raise ConfigError(f"{ENV_COMPLETE_FUNCTION}: required with {ENV_DISPATCH}="
                               f"{self.dispatch}")
-        for secret in self.webhook_secrets:
-            if not secret.startswith("whsec_"):
-                raise ConfigError(f"{ENV_WEBHOOK_SECRETS}: secrets must start with 'whsec_'")
-        parse_destination(self.destination, self.storage.cos_region)
+        api_keys(ENV_API_KEYS, self.api_keys)
+        webhook_secrets(ENV_WEBHOOK_SECRETS, self.webhook_secrets)
+        parse_destination(ENV_DESTINATION, self.destination, self.storage.cos_region)
         self._check_chat()
         parse_schedules(self.schedules)
         try:  # a template is only known good once a key made from it is

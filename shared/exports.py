@@ -37,7 +37,7 @@ from shared.providers.base import (
     adoption_guard,
 )
 from shared.runtime import metrics
-from shared.runtime.context import export_context
+from shared.runtime.context import export_context, export_keys
 from shared.state.base import TaskStore
 from shared.webhooks import notify
 
@@ -123,7 +123,7 @@ def accept(
             raise IdempotencyKeyReusedError("Idempotency-Key was already used for a different "
                                             "request; use a new key for a new export")
         return Accepted(stored, False)
-    with export_context(stored.id):
+    with export_context(stored.id, stored.provider):
         log.info("export %s accepted (%s)", stored.id, stored.provider)
         metrics.add(metrics.EXPORTS_CREATED, provider=stored.provider)
         return Accepted(submit(store, providers, stored, now=now,
@@ -246,7 +246,8 @@ def abandon(providers: Providers, task: ExportTask) -> None:
     try:
         providers.get(task.provider).abandon(task)
     except CourierError as exc:
-        log.warning("export %s: could not stop its vendor work (%s)", task.id, exc)
+        log.warning("export %s: could not stop its vendor work (%s)", task.id, exc,
+                    extra=export_keys(task.id, task.provider))
 
 
 def cancel(store: TaskStore, providers: Providers, export_id: str) -> ExportTask:
@@ -259,7 +260,7 @@ def cancel(store: TaskStore, providers: Providers, export_id: str) -> ExportTask
         providers.get(task.provider).cancel(task)
     except ProviderError as exc:
         log.warning("export %s: provider cancel failed (%s); cancelling locally", task.id,
-                    exc.code)
+                    exc.code, extra=export_keys(task.id, task.provider))
     task.move(TaskState.CANCELLED)
     task.due_at = None
     task.release()

@@ -35,7 +35,7 @@ from shared.pacing import DEADLINE_CODE, call_deadline
 from shared.providers import Providers
 from shared.providers.base import PollResult, RemoteStatus
 from shared.runtime import metrics
-from shared.runtime.context import export_context
+from shared.runtime.context import export_context, export_keys
 from shared.state.base import TaskStore
 from shared.webhooks import notify
 
@@ -147,12 +147,12 @@ class Poller:
                 self._release(store, task, stats)
                 continue
             if task.state is TaskState.ACCEPTED:
-                with export_context(task.id):
+                with export_context(task.id, task.provider):
                     self._submit(store, task, stats, now)
             elif task.state is TaskState.SUBMITTED:
                 groups[(task.provider, self._group_key(task))].append(task)
             elif task.state in (TaskState.READY, TaskState.COPYING):
-                with export_context(task.id):
+                with export_context(task.id, task.provider):
                     self._hand_over(store, task, stats, now, deadline)
             else:  # terminal tasks are never due; be safe anyway
                 task.due_at = None
@@ -178,18 +178,19 @@ class Poller:
         Tasks whose call could not be made before the deadline are released as they were."""
         results: dict[str, PollResult | ProviderError]
         try:
-            with call_deadline(deadline):
+            with call_deadline(deadline), export_context(None, provider_name):
                 results = self.providers.get(provider_name).poll(group)
         except ProviderError as exc:
             results = {t.id: exc for t in group}
         except CourierError as exc:
-            log.error("poll of %d %s export(s) failed: %s", len(group), provider_name, exc)
+            log.error("poll of %d %s export(s) failed: %s", len(group), provider_name, exc,
+                      extra={"provider": provider_name})
             failure = ProviderError(provider_name, "ProviderUnavailable", exc.message,
                                     retryable=True)
             results = {t.id: failure for t in group}
         except Exception:  # noqa: BLE001 - one bad group must not stop the tick
             log.exception("poll of %d %s export(s) failed unexpectedly", len(group),
-                          provider_name)
+                          provider_name, extra={"provider": provider_name})
             failure = ProviderError(provider_name, "PollFailed", "unexpected error while "
                                     "polling; see the function log", retryable=True)
             results = {t.id: failure for t in group}
@@ -202,7 +203,7 @@ class Poller:
                 self._release(store, task, stats)
                 continue
             stats.polled += 1
-            with export_context(task.id):
+            with export_context(task.id, task.provider):
                 self._apply(store, task, outcome, stats, now, deadline)
 
     def _apply(self, store: TaskStore, task: ExportTask, outcome: PollResult | ProviderError,
@@ -296,7 +297,8 @@ class Poller:
             return store.update_task(task)
         except VersionConflictError:
             stats.conflicts += 1
-            log.info("export %s changed meanwhile; leaving it", task.id)
+            log.info("export %s changed meanwhile; leaving it", task.id,
+                     extra=export_keys(task.id, task.provider))
             return None
 
     def _submit(self, store: TaskStore, task: ExportTask, stats: TickStats,

@@ -4,11 +4,46 @@ errors (:mod:`shared.config` owns the names and calls them).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from shared.errors import ConfigError
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
+MIN_WEBHOOK_KEY_BYTES = 24  # Standard Webhooks keys are 24 to 64 random bytes
+MIN_API_KEY_CHARS = 32
+
+
+def webhook_secrets(name: str, values: Iterable[str]) -> None:
+    """``COURIER_WEBHOOK_SECRETS``: each ``whsec_`` + base64 of at least 24 bytes. A weak key
+    lets anyone forge signatures; one that is not base64 cannot sign at all. The errors say
+    which secret (by position) and what is wrong with it, never the value."""
+    for i, value in enumerate(values, 1):
+        where = f"{name}: secret {i}"
+        if not value.startswith(WEBHOOK_SECRET_PREFIX):
+            raise ConfigError(f"{where} must start with '{WEBHOOK_SECRET_PREFIX}'")
+        try:
+            key = base64.b64decode(value[len(WEBHOOK_SECRET_PREFIX):], validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(f"{where} is not base64 after '{WEBHOOK_SECRET_PREFIX}'"
+                              ) from None
+        if len(key) < MIN_WEBHOOK_KEY_BYTES:
+            raise ConfigError(f"{where} holds {len(key)} bytes of key; make one of at least "
+                              f"{MIN_WEBHOOK_KEY_BYTES} random bytes, base64 after "
+                              f"'{WEBHOOK_SECRET_PREFIX}'")
+
+
+def api_keys(name: str, values: Iterable[str]) -> None:
+    """``COURIER_API_KEYS``: each at least 32 characters (a short key can be guessed)."""
+    for i, value in enumerate(values, 1):
+        if len(value) < MIN_API_KEY_CHARS:
+            raise ConfigError(f"{name}: key {i} is shorter than {MIN_API_KEY_CHARS} "
+                              "characters; use a long random key")
 
 
 def retry_delays(name: str, raw: str) -> tuple[float, ...]:
@@ -127,3 +162,41 @@ def subscribers(name: str, raw: str) -> tuple[dict[str, Any], ...]:
             raise ConfigError(f"{name}[{i}]: unknown field {sorted(unknown)[0]}")
         out.append(item)
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A destination URI taken apart: ``file`` (``location`` is the folder), ``s3`` or
+    ``cos`` (``location`` is the bucket, ``prefix`` the key prefix)."""
+
+    scheme: str
+    location: str
+    prefix: str = ""
+    region: str | None = None  # cos: ?region=…
+
+
+def parse_destination(setting: str, uri: str, default_region: str | None = None) -> Destination:
+    """Check the form of the destination URI ``setting`` holds (nothing is contacted);
+    ConfigError naming the setting if malformed."""
+    if not isinstance(uri, str) or "://" not in uri:
+        raise ConfigError(f"{setting}: must be a URI: file:///path, "
+                          "s3://bucket/prefix or cos://bucket-appid/prefix?region=…")
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        path = unquote(parts.netloc + parts.path)
+        if not path:
+            raise ConfigError(f"{setting}: file:// needs a path")
+        return Destination("file", path)
+    if scheme == "s3":
+        if not parts.netloc:
+            raise ConfigError(f"{setting}: s3:// needs a bucket")
+        return Destination("s3", parts.netloc, unquote(parts.path))
+    if scheme == "cos":
+        if not parts.netloc:
+            raise ConfigError(f"{setting}: cos:// needs a bucket (bucket-appid)")
+        region = (parse_qs(parts.query).get("region") or [default_region or ""])[0]
+        if not region:
+            raise ConfigError(f"{setting}: cos:// needs ?region=… (e.g. ap-guangzhou)")
+        return Destination("cos", parts.netloc, unquote(parts.path), region)
+    raise ConfigError(f"{setting}: unsupported scheme {scheme!r} (use file, s3 or cos)")

@@ -81,7 +81,7 @@ def receiver(webhook_secret: str) -> Iterator[Any]:
 
 @pytest.fixture
 def api_key() -> str:
-    return "test-" + secrets.token_urlsafe(18)
+    return "test-" + secrets.token_urlsafe(24)
 
 
 @pytest.fixture

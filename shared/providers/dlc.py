@@ -269,7 +269,7 @@ class DlcProvider(TencentProvider):
         if (not isinstance(state, int) or isinstance(state, bool)
                 or state not in (*TASK_RUNNING, TASK_SUCCESS, TASK_FAILED, TASK_CANCELLED)):
             log.warning("dlc: task %s answered an unknown State %r; left as it was",
-                        task.remote["TaskId"], state)
+                        task.remote["TaskId"], state, extra={"export_id": task.id})
             return PollResult(RemoteStatus.PENDING, stage=unexpected("state", state),
                               reason=f"DLC answered an unknown task State {state!r}")
         if state == TASK_SUCCESS:

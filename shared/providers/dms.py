@@ -290,7 +290,7 @@ class DmsProvider(VendorProvider[AlibabaSettings, DmsApi]):
             return PollResult(RemoteStatus.FAILED, reason=FAILED[status], retryable=False)
         # Not a state the pages list: never success. Say so, keep it visible, look again.
         log.warning("export %s: DMS ticket %s shows an unknown JobStatus %r; polling on",
-                    task.id, order_id, status[:64])
+                    task.id, order_id, status[:64], extra={"export_id": task.id})
         ended = self._ended(tid, order_id)
         if ended:
             return PollResult(RemoteStatus.FAILED, reason=ended, retryable=False)

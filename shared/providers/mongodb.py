@@ -239,7 +239,7 @@ class MongodbProvider(TencentProvider):
         status = STATUS.get(raw) if isinstance(raw, int) and not isinstance(raw, bool) else None
         if status is None:  # not in the model: never taken for success, said in the stage
             log.warning("mongodb: log task %s answered an unknown Status %r; left as it was",
-                        info.get("TaskId"), raw)
+                        info.get("TaskId"), raw, extra={"export_id": task.id})
             return PollResult(RemoteStatus.PENDING, remote=remote,
                               stage=unexpected("status", raw),
                               reason=f"MongoDB answered an unknown Status {raw!r}")

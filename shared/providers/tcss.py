@@ -209,7 +209,8 @@ class TcssProvider(TencentProvider):
         progress = info.get("ExportProgress")
         if status is None:  # not in the model: never taken for success, said in the stage
             log.warning("tcss: job %s answered an unknown ExportStatus %r; left as it was",
-                        task.remote.get("JobId"), info.get("ExportStatus"))
+                        task.remote.get("JobId"), info.get("ExportStatus"),
+                        extra={"export_id": task.id})
             return PollResult(RemoteStatus.PENDING, stage=unexpected(
                 "status", info.get("ExportStatus")), reason=(
                 f"TCSS answered an unknown ExportStatus {info.get('ExportStatus')!r}"))

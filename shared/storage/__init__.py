@@ -23,9 +23,9 @@ from shared.config import (
     ENV_S3_ENDPOINT,
     ENV_S3_REGION,
     StorageSettings,
-    parse_destination,
 )
 from shared.packaged import require_module
+from shared.setting_values import parse_destination
 from shared.storage.base import ObjectStore
 
 # The settings' names, for tests and tools that point a destination elsewhere.
@@ -40,7 +40,7 @@ def open_destination(uri: str, storage: StorageSettings | None = None) -> Object
     """The store behind a destination URI (see the module doc); ConfigError if malformed.
     ``storage`` defaults to the one read from the environment."""
     storage = storage or StorageSettings.from_env()
-    dest = parse_destination(uri, storage.cos_region)
+    dest = parse_destination(ENV_DESTINATION, uri, storage.cos_region)
     if dest.scheme == "file":
         from shared.storage.local import LocalObjectStore
 

@@ -45,6 +45,7 @@ from shared.config import Settings
 from shared.errors import UnsafeTargetError, VersionConflictError
 from shared.model import DeliveryState, ExportTask, WebhookDelivery
 from shared.runtime import metrics
+from shared.runtime.context import export_context, export_keys
 from shared.state.base import TaskStore
 from shared.webhooks import endpoints, operator, signing
 from shared.webhooks.chat.sender import ChatSender, is_chat
@@ -94,7 +95,7 @@ def enqueue_event(store: TaskStore, task: ExportTask, event_type: str, data: dic
         stored, created = store.insert_delivery(delivery)
         if created and off:
             log.info("delivery %s parked: endpoint %s is disabled", stored.id,
-                     netguard.redact_url(url))
+                     netguard.redact_url(url), extra=export_keys(task.id, task.provider))
         out.append(stored)
     return out
 
@@ -329,8 +330,6 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
     run = _Run(store, settings, sess, sched,
                disable_after if disable_after is not None else DISABLE_AFTER, now, stats,
                deadline)
-    if not settings.webhook_secrets:
-        log.warning("no webhook secrets configured: deliveries are sent unsigned")
     seen: set[str] = set()
 
     def out_of_time() -> bool:
@@ -353,14 +352,16 @@ def deliver_due(store: TaskStore, settings: Settings, *, owner: str,
                     continue
                 seen.add(d.id)
                 fresh += 1
-                try:
-                    run.attempt(d)
-                except Exception:  # noqa: BLE001 - one bad delivery must not stop the run
-                    log.exception("delivery %s: unexpected error; released", d.id)
+                # its lines keyed by the export (and provider, as its event data says)
+                with export_context(d.task_id, (d.payload.get("data") or {}).get("provider")):
                     try:
-                        _release(store, store.get_delivery(d.id))
-                    except Exception:  # noqa: BLE001
-                        log.exception("delivery %s: could not release the lease", d.id)
+                        run.attempt(d)
+                    except Exception:  # noqa: BLE001 - one bad delivery must not stop the run
+                        log.exception("delivery %s: unexpected error; released", d.id)
+                        try:
+                            _release(store, store.get_delivery(d.id))
+                        except Exception:  # noqa: BLE001
+                            log.exception("delivery %s: could not release the lease", d.id)
             if not fresh:
                 break
     finally:

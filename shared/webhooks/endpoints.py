@@ -20,6 +20,7 @@ from shared import netguard
 from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import VersionConflictError
 from shared.model import DeliveryState, WebhookDelivery
+from shared.runtime.context import export_keys
 from shared.state.base import Record, TaskStore
 
 log = logging.getLogger(__name__)
@@ -202,7 +203,7 @@ def resend(store: TaskStore, delivery_id: str, now: datetime | None = None) -> W
         except VersionConflictError:
             continue
         log.info("delivery %s resent (%s for %s)", delivery_id, delivery.event_type,
-                 delivery.task_id)
+                 delivery.task_id, extra=export_keys(delivery.task_id))
         return restarted
     raise VersionConflictError(f"delivery {delivery_id} kept changing; try again")
 

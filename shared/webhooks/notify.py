@@ -18,6 +18,7 @@ from typing import Any
 from shared.config import Settings
 from shared.model import ExportTask
 from shared.runtime import metrics
+from shared.runtime.context import export_keys
 from shared.state.base import TaskStore
 from shared.webhooks import delivery
 
@@ -75,7 +76,8 @@ def notify(store: TaskStore, settings: Settings, task: ExportTask, event_type: s
     queued = delivery.enqueue_event(store, task, event_type,
                                     event_data(task, event_type, extra or {}), endpoints,
                                     now=now)
-    log.info("export %s: %s queued for %d endpoint(s)", task.id, event_type, len(queued))
+    log.info("export %s: %s queued for %d endpoint(s)", task.id, event_type, len(queued),
+             extra=export_keys(task.id, task.provider))
     return len(queued)
 
 

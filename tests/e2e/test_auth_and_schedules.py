@@ -46,9 +46,9 @@ def test_while_keys_rotate_either_one_signs(handlers_env: dict[str, str], api_ke
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from functions import common
 
-    monkeypatch.setenv("COURIER_API_KEYS", f"{api_key},next-key-0123456789")
+    monkeypatch.setenv("COURIER_API_KEYS", f"{api_key},next-key-0123456789abcdefghijklmnop")
     common.reset()
-    for key in (api_key, "next-key-0123456789"):
+    for key in (api_key, "next-key-0123456789abcdefghijklmnop"):
         body = json.dumps(cls_body())
         status, _ = call(load_event("aws_http_api_post_exports", body=body,
                                     headers=signed_headers(key, "POST", "/exports", body)))

@@ -18,6 +18,11 @@ from tests import servers
 from tests.e2e.helpers import cls_body, post, until_terminal
 from tests.events import load_event
 
+# API keys as strong as the settings demand (32+ characters)
+BEFORE = "key-before-rotation-q7Vx2LmR9tPw4Ks"
+AFTER = "key-after-rotation-Zp3Nc8Ye5Hu1Jd6"
+OLD = "old-key-Mq2Wn5Er8Ty1Ui4Op7As0Df3G"
+
 pytestmark = pytest.mark.integration
 
 
@@ -55,7 +60,7 @@ def test_a_secret_and_a_secure_parameter_authenticate_and_sign(
         on_lambda: servers.MotoServer, sandbox: Any, receiver: Any, api_key: str,
         webhook_secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
     client(on_lambda, "secretsmanager").create_secret(Name="courier/api-keys",
-                                                      SecretString=f"old-key,{api_key}")
+                                                      SecretString=f"{OLD},{api_key}")
     client(on_lambda, "ssm").put_parameter(Name="/courier/webhook-secret", Type="SecureString",
                                            Value=webhook_secret)
     # the Tencent providers' long-term key, kept in Secrets Manager on Lambda
@@ -76,17 +81,17 @@ def test_a_rotated_secret_is_used_once_the_ttl_has_passed(
     from functions import common
 
     sm = client(on_lambda, "secretsmanager")
-    sm.create_secret(Name="courier/api-keys", SecretString="key-before-rotation")
+    sm.create_secret(Name="courier/api-keys", SecretString=BEFORE)
     configure(monkeypatch, COURIER_API_KEYS="secretsmanager:courier/api-keys")  # TTL 300 s
-    assert post("key-before-rotation", cls_body())[0] == 202
+    assert post(BEFORE, cls_body())[0] == 202
     started = common.secret_stores().clock()
 
-    sm.put_secret_value(SecretId="courier/api-keys", SecretString="key-after-rotation")
+    sm.put_secret_value(SecretId="courier/api-keys", SecretString=AFTER)
     common.secret_stores().clock = lambda: started + 299
-    assert post("key-after-rotation", cls_body())[0] == 401  # the value read is kept
+    assert post(AFTER, cls_body())[0] == 401  # the value read is kept
     common.secret_stores().clock = lambda: started + 301
-    assert post("key-after-rotation", cls_body())[0] == 202
-    assert post("key-before-rotation", cls_body())[0] == 401
+    assert post(AFTER, cls_body())[0] == 202
+    assert post(BEFORE, cls_body())[0] == 401
 
 
 def test_a_dsn_from_a_json_secret_opens_postgresql_and_never_reaches_the_logs(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
-from shared.config import Settings, StorageSettings, parse_destination
+from shared.config import ENV_DESTINATION, Settings, StorageSettings
 from shared.errors import ConfigError
+from shared.setting_values import parse_destination
 
-BASE = {"COURIER_API_KEYS": "k" * 16}
+BASE = {"COURIER_API_KEYS": "k" * 32}
 
 
 @pytest.mark.parametrize(("template", "problem"), [
@@ -39,7 +42,7 @@ def test_storage_endpoints_and_cos_keys_are_read_with_the_settings() -> None:
         s3_endpoint="http://127.0.0.1:8", s3_region="eu-west-1",
         cos_endpoint="http://127.0.0.1:9", cos_region="ap-shanghai",
         cos_secret_id="AKIDx", cos_secret_key="sk", cos_token=None)
-    dest = parse_destination(settings.destination, settings.storage.cos_region)
+    dest = parse_destination(ENV_DESTINATION, settings.destination, settings.storage.cos_region)
     assert (dest.scheme, dest.location, dest.prefix, dest.region) == (
         "cos", "b-1250000000", "/out", "ap-shanghai")
     assert "sk" not in repr(settings.storage)
@@ -70,3 +73,50 @@ def test_the_tencent_appid_is_read_and_checked_at_cold_start() -> None:
     assert settings.tencent is not None and settings.tencent.appid == "1250000000"
     with pytest.raises(ConfigError, match="TENCENTCLOUD_APPID"):
         Settings.from_env({**tencent, "TENCENTCLOUD_APPID": "geoli"})
+
+
+STRONG_HOOK = "whsec_" + base64.b64encode(b"k" * 24).decode()
+
+
+@pytest.mark.parametrize(("secrets_value", "problem"), [
+    ("whsec_", "holds 0 bytes"),  # empty: anyone could forge a signature
+    ("whsec_" + base64.b64encode(b"x").decode(), "holds 1 bytes"),
+    ("whsec_" + base64.b64encode(b"x" * 23).decode(), "at least 24"),
+    ("whsec_not base64!", "not base64"),  # could never sign: every delivery would fail
+    ("c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "must start with 'whsec_'"),
+    (f"{STRONG_HOOK},whsec_c2VjcmV0", "secret 2"),  # the old one of a rotation counts too
+], ids=["empty", "one-byte", "23-bytes", "not-base64", "no-prefix", "weak-second"])
+def test_a_weak_or_broken_webhook_secret_stops_the_cold_start(secrets_value: str,
+                                                              problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, "COURIER_WEBHOOK_SECRETS": secrets_value})
+    message = str(caught.value)
+    assert message.startswith("COURIER_WEBHOOK_SECRETS: ") and problem in message
+    for value in secrets_value.split(","):  # the setting is named, its value never shown
+        key = value.removeprefix("whsec_")
+        assert not key or key not in message
+
+
+@pytest.mark.parametrize("keys", ["a", "k" * 31, f"{'k' * 32},short-second-key"],
+                         ids=["one-char", "31-chars", "weak-second"])
+def test_a_short_api_key_stops_the_cold_start(keys: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"COURIER_API_KEYS": keys})
+    message = str(caught.value)
+    assert message.startswith("COURIER_API_KEYS: ")
+    assert "shorter than 32 characters" in message
+    assert all(key not in message for key in keys.split(",") if len(key) > 1)
+
+
+def test_strong_keys_and_secrets_are_taken() -> None:
+    other = "whsec_" + base64.b64encode(b"o" * 64).decode()
+    settings = Settings.from_env({"COURIER_API_KEYS": f"{'k' * 32},{'n' * 40}",
+                                  "COURIER_WEBHOOK_SECRETS": f"{STRONG_HOOK},{other}"})
+    assert settings.api_keys == ("k" * 32, "n" * 40)
+    assert settings.webhook_secrets == (STRONG_HOOK, other)
+    assert settings.warnings() == []
+
+
+def test_no_webhook_secret_is_a_warning_for_the_cold_start_not_an_error() -> None:
+    assert Settings.from_env(BASE).warnings() == [
+        "no webhook secrets configured: deliveries are sent unsigned"]

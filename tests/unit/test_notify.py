@@ -18,7 +18,7 @@ ENDPOINTS = [
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings.from_env({"COURIER_API_KEYS": "k" * 16,
+    return Settings.from_env({"COURIER_API_KEYS": "k" * 32,
                               "COURIER_WEBHOOK_URLS": "https://ops.example.com/all",
                               "COURIER_WEBHOOK_ENDPOINTS": json.dumps(ENDPOINTS)})
 
@@ -41,5 +41,5 @@ def test_default_endpoints_are_filtered_by_event_and_provider(
                                  '[{"url": "https://x", "secret": "s"}]', "not json"])
 def test_bad_endpoint_lists_fail_at_cold_start(raw: str) -> None:
     with pytest.raises(ConfigError) as err:
-        Settings.from_env({"COURIER_API_KEYS": "k" * 16, "COURIER_WEBHOOK_ENDPOINTS": raw})
+        Settings.from_env({"COURIER_API_KEYS": "k" * 32, "COURIER_WEBHOOK_ENDPOINTS": raw})
     assert "COURIER_WEBHOOK_ENDPOINTS" in str(err.value)

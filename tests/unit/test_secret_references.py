@@ -12,7 +12,7 @@ from shared.errors import ConfigError
 from shared.secret_stores.references import Reference, has_references, parse
 from shared.secret_stores.resolve import SecretStores
 
-BASE = {"COURIER_API_KEYS": "k" * 16}
+BASE = {"COURIER_API_KEYS": "k" * 32}
 
 
 @pytest.mark.parametrize(("setting", "raw", "expected"), [

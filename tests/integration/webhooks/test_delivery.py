@@ -215,7 +215,7 @@ def test_schedule_and_disable_window_come_from_the_environment(store, secret, ta
                                                                hook_receiver):
     from shared.config import ConfigError
 
-    base = {"COURIER_PROFILE": "sandbox", "COURIER_API_KEYS": "k",
+    base = {"COURIER_PROFILE": "sandbox", "COURIER_API_KEYS": "k" * 32,
             "COURIER_WEBHOOK_SECRETS": secret, "COURIER_ALLOW_PRIVATE_HOSTS": "127.0.0.1"}
     configured = Settings.from_env({**base, "COURIER_WEBHOOK_RETRY_S": "0, 30, 30",
                                     "COURIER_WEBHOOK_DISABLE_AFTER_S": "60"})

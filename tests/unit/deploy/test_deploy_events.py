@@ -36,7 +36,7 @@ def test_http_events_become_one_rest_request(name: str) -> None:
     rest = events.to_rest_event(event)
     assert (rest["httpMethod"], rest["path"]) == HTTP[name]
     headers = {k.lower(): v for k, v in rest["headers"].items()}
-    assert headers["x-api-key"] == "demo-api-key"
+    assert headers["x-api-key"] == "demo-api-key-0123456789abcdefghijklmn"
     if rest["httpMethod"] == "POST":
         raw = (base64.b64decode(rest["body"]) if rest["isBase64Encoded"]
                else rest["body"].encode())

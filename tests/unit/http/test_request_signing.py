@@ -11,7 +11,7 @@ from pathlib import Path
 from shared.http.request_signing import signed_headers, string_to_sign
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "api-signing.md"
-KEY = "example-key-0123456789"
+KEY = "example-key-0123456789abcdefghijk"
 BODY = (b'{"provider":"cls","params":{"TopicId":"topic-app","From":1796518800000,'
         b'"To":1796522400000}}')
 
@@ -43,7 +43,7 @@ def test_the_worked_example_is_what_the_code_signs() -> None:
     headers = signed_headers(KEY, "POST", "/exports", {}, BODY, "nightly-2026-12-06T01",
                              now=1796522460.7)
     assert headers == {"X-Courier-Timestamp": "1796522460",
-                       "X-Courier-Signature": "v2,SOOGsK0shDyGxIaIA6aPOj+ystwvjjzbu0HKZ+yJ5ZI="}
+                       "X-Courier-Signature": "v2,PweNFkdM/UeiKEz3WF9qxjb6q51mmhHELDIanVbrWF0="}
 
 
 def test_the_path_and_query_are_encoded_so_no_line_can_be_forged() -> None:
