@@ -2,7 +2,7 @@
 
     python deploy/lock.py                  # deploy/locks/{scf-py3.10,lambda-py3.13,build}.txt
     python deploy/lock.py --upgrade        # the newest versions pyproject.toml allows
-    python deploy/lock.py --target scf --python-version 3.9   # deploy/locks/scf-py3.9.txt
+    python deploy/lock.py --target lambda --python-version 3.12   # deploy/locks/lambda-py3.12.txt
 
 ``uv pip compile --generate-hashes`` of ``pyproject.toml``'s runtime dependencies, resolved
 for each target's Python on ``manylinux2014_x86_64`` (what deploy/package.py installs), so

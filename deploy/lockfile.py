@@ -57,8 +57,8 @@ def lock_path(target: str, python: str) -> Path:
 def read(path: Path) -> dict[str, Pin]:
     """The pins of a lock written by ``uv pip compile --generate-hashes`` (with its notes)."""
     if not path.is_file():
-        raise SystemExit(f"no lock file {path.relative_to(ROOT)}: run `{REFRESH}` "
-                         "(python deploy/lock.py --help for another target or Python)")
+        raise SystemExit(f"no lock file {path.relative_to(ROOT)}: run `{REFRESH}` (another "
+                         "Python: python deploy/lock.py --target NAME --python-version X.Y)")
     pins: dict[str, Pin] = {}
     entry: list[str] = []
     via: list[str] = []
@@ -103,7 +103,8 @@ def _above_advisories(pin: Pin, path: Path) -> None:
     floor = ADVISORY_FLOORS.get(pin.name)
     if floor and Version(pin.version) < Version(floor[0]):
         raise SystemExit(f"{path.name} pins {pin.name}=={pin.version}, below {floor[0]} "
-                         f"({floor[1]}): run `{REFRESH} LOCK_ARGS=--upgrade`")
+                         f"({floor[1]}): run `{REFRESH} LOCK_ARGS=--upgrade`; a pin that "
+                         "stays is held back by pyproject.toml or the runtime's Python")
 
 
 def reach(pins: dict[str, Pin], wanted: list[str], python: str) -> list[Pin]:

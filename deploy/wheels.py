@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from deploy.lockfile import BUILD_LOCK, Pin
+from deploy.lockfile import BUILD_LOCK, Pin, sha256
 
 # Dependencies published only as source distributions, all pure Python (or with a Python
 # fallback): built into local wheels first, since --platform installs take wheels only.
@@ -54,7 +54,9 @@ def pure_wheels(pins: list[Pin], wheelhouse: Path) -> list[str]:
     pure Python so they install on any platform (crcmod falls back to Python without a C
     compiler: ``CC=false`` makes that choice explicit). The sources are checked against the
     lock's hashes and built with the lock's build backend (``deploy/locks/build.txt``), so
-    the wheels come out the same everywhere. Returns their ``name==version``."""
+    the wheels come out the same everywhere (kept under the build lock's hash: another
+    setuptools builds them again). Returns their ``name==version``."""
+    wheelhouse = wheelhouse / sha256(BUILD_LOCK)[:16]
     wheelhouse.mkdir(parents=True, exist_ok=True)
 
     def built(pin: Pin) -> list[Path]:
@@ -62,10 +64,10 @@ def pure_wheels(pins: list[Pin], wheelhouse: Path) -> list[str]:
 
     missing = [pin for pin in pins if not built(pin)]
     if missing:
-        env = {**os.environ, "CC": "false", "PIP_CONSTRAINT": str(BUILD_LOCK),
-               "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+        env = {**os.environ, "CC": "false", "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
         _pip(["wheel", "--quiet", "--no-cache-dir", "--no-deps", "--no-binary", ":all:",
-              "--require-hashes", "--wheel-dir", str(wheelhouse),
+              "--require-hashes", "--build-constraint", str(BUILD_LOCK),
+              "--wheel-dir", str(wheelhouse),
               "-r", str(_write(missing, wheelhouse / "sources.txt"))], env=env)
     for pin in pins:
         if not built(pin) or any(not w.name.endswith("-none-any.whl") for w in built(pin)):
@@ -86,8 +88,9 @@ def install_dependencies(pins: list[Pin], into: Path, python: str, wheelhouse: P
     _pip([*common, *platform, "--require-hashes",
           "-r", str(_write(binaries, into.parent / "requirements.txt"))])
     if sources:
-        _pip([*common, *platform, "--no-index", "--find-links", str(wheelhouse),
-              *pure_wheels(sources, wheelhouse)])
+        built = pure_wheels(sources, wheelhouse)
+        _pip([*common, *platform, "--no-index", "--find-links",
+              str(wheelhouse / sha256(BUILD_LOCK)[:16]), *built])
 
 
 def _forget_scripts(directory: Path) -> None:
