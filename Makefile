@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint unit bench chaos package services sandbox clean
+.PHONY: demo test lint unit bench chaos package lock dist services sandbox clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ chaos: $(STAMP) services
 
 package: $(STAMP)
 	$(BIN)/python deploy/package.py --target scf --target lambda $(PACKAGE_ARGS)
+
+# The lock files the packages install from (deploy/locks/); LOCK_ARGS=--upgrade: newest versions.
+lock: $(STAMP)
+	$(BIN)/python deploy/lock.py $(LOCK_ARGS)
+
+# The CLI's wheel and sdist in dist/, for `pipx install` (docs/development.md).
+dist: $(STAMP)
+	$(BIN)/python -m build --outdir dist .
 
 sandbox: $(STAMP)
 	$(BIN)/courier sandbox

@@ -3,8 +3,7 @@
 The dependencies of ``pyproject.toml``, less the SDKs of what a deployment does not use: the
 providers (``--providers cls,tcss``), state stores (``--state mysql``), destinations
 (``--destination cos``) and secret stores (``--secrets``) it names, and less what the
-platform's runtime already carries. A dependency gated on an older Python gets in for an
-older runtime although pip, evaluating markers against itself, would leave it out.
+platform's runtime already carries.
 """
 
 from __future__ import annotations
@@ -28,11 +27,6 @@ DESTINATION_DRIVERS = {"file": (), "cos": (), "s3": ("boto3",)}
 SECRET_STORE_SDKS: dict[str, tuple[str, ...]] = {
     "secretsmanager": ("boto3",), "ssm": ("boto3",),
     "tencent-ssm": ("tencentcloud-sdk-python-ssm",)}
-# pip evaluates environment markers against the interpreter that runs it, not against
-# --python-version, so a dependency gated on an older Python (``async-timeout;
-# python_version < "3.11"`` in aiohttp, which the DMS SDK pulls in) would be left out of a
-# package for that older runtime. Each entry: (first Python that no longer needs it, spec).
-OLD_PYTHON_BACKPORTS = (((3, 11), "async-timeout>=4,<6"),)
 
 
 @dataclass(frozen=True)
@@ -45,15 +39,12 @@ class Selection:
     secret_stores: tuple[str, ...]
     left_out: frozenset[str]  # distribution names, as in pyproject.toml
 
-    def requirements(self, python: str, provided: tuple[str, ...]) -> list[str]:
-        """The requirements to install for a runtime of ``python`` that already has the
-        top-level packages ``provided``."""
-        wanted = [r for r in runtime_requirements()
-                  if dist_name(r) not in {p.replace("_", "-") for p in provided}
-                  and dist_name(r) not in self.left_out]
-        if "dms" in self.providers:
-            wanted += backports(python)
-        return wanted
+    def requirements(self, provided: tuple[str, ...]) -> list[str]:
+        """The requirements to install for a runtime that already has the top-level
+        packages ``provided`` (what they pull in comes from the lock: deploy/lockfile.py)."""
+        return [r for r in runtime_requirements()
+                if dist_name(r) not in {p.replace("_", "-") for p in provided}
+                and dist_name(r) not in self.left_out]
 
 
 def select(providers: tuple[str, ...] | None = None, state: tuple[str, ...] | None = None,
@@ -94,12 +85,6 @@ def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]
         import tomli as tomllib  # type: ignore[no-redef]
     data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     return list(data["project"]["dependencies"])
-
-
-def backports(python: str) -> list[str]:
-    """The marker-gated requirements a runtime of ``python`` ("3.9") needs on top."""
-    version = tuple(int(part) for part in python.split(".")[:2])
-    return [spec for until, spec in OLD_PYTHON_BACKPORTS if version < until]
 
 
 def dist_name(requirement: str) -> str:

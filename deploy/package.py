@@ -38,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,8 @@ from deploy.dependencies import (  # noqa: E402
     STATE_DRIVERS,
     select,
 )
+from deploy.lockfile import lock_path, reach, read  # noqa: E402
+from deploy.lockfile import sha256 as lock_sha256  # noqa: E402
 from deploy.wheels import install_dependencies, prune  # noqa: E402
 
 SOURCES = ("shared", "functions")
@@ -64,6 +67,8 @@ HANDLERS = {
 }
 AWS_SDK = ("boto3", "botocore", "s3transfer")
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
+COMPILE_ENV = {"PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1", "LC_ALL": "C.UTF-8",
+               "PATH": os.defpath}
 LAMBDA_ZIP_LIMIT = 50 * 1024 * 1024  # direct upload
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 
@@ -108,6 +113,7 @@ class BuildResult:
     secret_stores: tuple[str, ...] = tuple(SECRET_STORE_SDKS)
     config: tuple[str, ...] = ()  # files put in config/
     sources: str = "ours"  # "ours": dependencies ship as .pyc only; "all": with their .py
+    lock: Path = ROOT / "deploy" / "locks"  # the lock file the dependencies came from
 
     def summary(self) -> str:
         shown = self.zip_path
@@ -177,12 +183,20 @@ def _compile(build: Path, interpreter: str, code_dir: str, *, dependency_sources
     theirs = sorted(p for p in build.iterdir() if p not in ours and (
         p.is_dir() or p.suffix == ".py"))
 
-    def run(paths: list[Path], *extra: str) -> None:
+    def one(path: Path, *extra: str) -> None:
         # -s/-p: tracebacks name the path on the platform, and the bytes do not depend on ours
-        command = [interpreter, "-m", "compileall", "-q", "-j", "0", "-s", str(build),
-                   "-p", code_dir, "--invalidation-mode", "unchecked-hash", *extra,
-                   *map(str, paths)]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+        command = [interpreter, "-m", "compileall", "-q", "-s", str(build),
+                   "-p", code_dir, "--invalidation-mode", "unchecked-hash", *extra, str(path)]
+        # The same bytes on every build: marshal marks objects by reference count, which
+        # depends on everything the process did before. So one process per top-level path
+        # compiles its files in order (compileall -j would hand them to workers at random),
+        # in an environment of its own (no PYTHONPATH, no user site) with a fixed hash seed
+        # (set and frozenset constants are marshalled in hash order).
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=COMPILE_ENV)  # noqa: S603
+
+    def run(paths: list[Path], *extra: str) -> None:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            list(pool.map(lambda path: one(path, *extra), paths))
 
     run(sorted(ours))
     if dependency_sources:
@@ -242,8 +256,9 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     if build_dir.exists():
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True)
-    wanted = picked.requirements(target.python, target.provided)
-    install_dependencies(wanted, build_dir, target.python, (out or ROOT / "dist") / ".wheelhouse")
+    lock = lock_path(target.name, target.python)
+    pins = reach(read(lock), picked.requirements(target.provided), target.python)
+    install_dependencies(pins, build_dir, target.python, (out or ROOT / "dist") / ".wheelhouse")
     prune(build_dir, target.provided)
     _copy_sources(build_dir, target)
     for key, source in extra.items():
@@ -268,7 +283,7 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
                          count, compiled, list(target.provided), warnings,
                          providers=picked.providers, state=picked.state,
                          destinations=picked.destinations, secret_stores=picked.secret_stores,
-                         config=tuple(extra), sources=sources)
+                         config=tuple(extra), sources=sources, lock=lock)
     if target.name == "lambda":
         if result.zip_bytes > LAMBDA_ZIP_LIMIT:
             warnings.append("zip is over Lambda's 50 MB direct-upload limit: upload via S3")
@@ -322,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                        secret_stores=() if args.secrets == "none" else listed(args.secrets),
                        config=tuple(args.config))
         print(result.summary())
-        print(f"package: target={name} sha256={sha256(result.zip_path)}")
+        print(f"package: target={name} sha256={sha256(result.zip_path)} "
+              f"lock={result.lock.relative_to(ROOT)} lock_sha256={lock_sha256(result.lock)}")
         for warning in result.warnings:
             print(f"package: target={name} warning: {warning}", file=sys.stderr)
     return 0

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def packages(workdir: Path) -> dict[str, BuildResult]:
-    return {name: build(name, workdir / "dist") for name in sorted(TARGETS)}
+def packages(package_builds: Callable[..., BuildResult]) -> dict[str, BuildResult]:
+    return {name: package_builds(name) for name in sorted(TARGETS)}
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
