@@ -9,6 +9,9 @@ A *packed* file is what a vendor ships compressed: CLS a gzip'd tar (``FileName`
 example URL ends ``.zip``). It holds one member of ``size`` bytes built as above; the served
 file is the archive, built once in memory (deterministic: fixed times), so its size and
 content differ from the member's. Packed members are kept to :data:`MAX_PACKED` bytes.
+A member named ``….csv`` holds the same rows as CSV (:func:`csv_content`: a header
+``seq,file,level,msg``, then one row per line the NDJSON form would have), so a test knows
+what it holds: rows ``0..n-1`` with ``seq`` the row number.
 """
 
 from __future__ import annotations
@@ -147,11 +150,19 @@ class FileStore:
                 f"?sign={self.sign(token, name, expires)}&t={int(expires)}")
 
 
+def csv_content(plain: FileEntry) -> bytes:
+    """The rows of ``plain`` as CSV: as many rows as its NDJSON form has lines."""
+    rows = max(plain.size // LINE, 1)
+    lines = [b"seq,file,level,msg\n"]
+    lines += [f"{i},{plain.seed},INFO,sandbox log line {i}\n".encode() for i in range(rows)]
+    return b"".join(lines)
+
+
 def pack(plain: FileEntry, packing: str, member: str) -> FileEntry:
     """``plain``'s bytes as the single member of a zip or a gzip'd tar."""
     if plain.size > MAX_PACKED:
         raise ValueError(f"packed files hold at most {MAX_PACKED} bytes")
-    content = b"".join(generate(plain))
+    content = csv_content(plain) if member.endswith(".csv") else b"".join(generate(plain))
     buf = io.BytesIO()
     if packing == "zip":
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as archive:

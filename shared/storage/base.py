@@ -108,6 +108,15 @@ class ObjectStore(ABC):
         """The object as a stream of chunks (bounded memory); default reads it whole."""
         yield self.read(key)
 
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """``length`` bytes of the object from ``start`` (fewer at its end), by one ranged
+        read: an archive's directory is read this way, never the whole object."""
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        """Remove the object (no error when it is absent)."""
+        raise NotImplementedError
+
     def set_metadata(self, key: str, metadata: dict[str, str]) -> ObjectInfo:
         """Merge ``metadata`` into the user metadata of an existing object."""
         raise NotImplementedError
