@@ -71,10 +71,11 @@ class Limits:
         if size is None:
             return
         self._member(name, size)
-        self._sum(self.total + size, name)
         if packed is not None and size > self.settings.max_ratio * max(packed, 1) \
                 and size > 1024 * 1024:
-            self._bomb(f"member {name!r} unpacks {size} bytes from {packed}")
+            self._bomb(f"member {name!r} unpacks {size} bytes from {packed} "
+                       "(COURIER_UNPACK_MAX_RATIO)")
+        self._sum(self.total + size, name)
 
     def counted(self, name: str, member_bytes: int, more: int) -> None:
         """``more`` bytes of member ``name`` were produced (``member_bytes`` so far)."""

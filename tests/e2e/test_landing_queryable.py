@@ -131,3 +131,16 @@ def test_cls_and_dms_land_unpacked_and_duckdb_reads_them_by_partition(
                  ) == expect_csv
     assert query(f"SELECT count(*), sum(seq) FROM read_csv_auto('{bucket}/dms/**/*.csv.gz', "
                  f"hive_partitioning = true) WHERE dt = '{today:%Y-%m-%d}'") == expect_dms
+
+
+@pytest.mark.usefixtures("landing_env")
+def test_a_window_across_two_hour_partitions_is_refused_before_the_vendor(
+        sandbox: Any, api_key: str) -> None:
+    start_ms = int(WINDOW_START.timestamp() * 1000) + 1_800_000  # 07:30 to 08:30
+    status, answer = post(api_key, {"provider": "cls", "params": {
+        "TopicId": "topic-app", "From": start_ms, "To": start_ms + 3_600_000}})
+    assert status == 400 and answer["field"] == "params"
+    assert "{hour} names one hour" in answer["message"]
+    assert sandbox.calls.get(("cls", "CreateExport"), 0) == 0
+    status, answer = post(api_key, {"provider": "cls", "unpack": "yes", "params": {}})
+    assert status == 400 and answer["field"] == "unpack"

@@ -250,7 +250,7 @@ S3_IAM_FOR_CALL = {
     "complete_multipart_upload": {"PutObject"},
     "abort_multipart_upload": {"AbortMultipartUpload"},
     "copy_object": {"PutObject", "GetObject"}, "upload_part_copy": {"PutObject", "GetObject"},
-    "generate_presigned_url": {"GetObject"},
+    "generate_presigned_url": {"GetObject"}, "delete_object": {"DeleteObject"},
 }
 
 
