@@ -145,6 +145,40 @@ class StoreStream(io.RawIOBase):
         return n
 
 
+class GunzipStream(io.RawIOBase):
+    """The gzip data of ``raw`` decompressed, at most one read's worth at a time (so a
+    bomb costs no memory: the :class:`Limits` stop it as it unpacks). Concatenated gzip
+    members are read one after the other, as gzip does."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw, self.inflate, self.pending, self.ended = raw, zlib.decompressobj(31), b"", False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while True:
+            data = self.pending or self.inflate.unconsumed_tail
+            self.pending = b""
+            if not data:
+                data = self.raw.read(STREAM_BUFFER)
+                if not data:
+                    if not self.inflate.eof and not self.ended:
+                        raise ArchiveError("the archive is corrupt: its gzip data ends early")
+                    return 0
+            if self.inflate.eof:  # another gzip member follows the one that ended
+                self.inflate = zlib.decompressobj(31)
+            try:
+                out = self.inflate.decompress(data, len(buffer))
+            except zlib.error as exc:
+                raise ArchiveError(f"the archive is corrupt: {_words(exc)}") from exc
+            if self.inflate.eof:
+                self.ended, self.pending = True, self.inflate.unused_data
+            if out:
+                buffer[:len(out)] = out
+                return len(out)
+
+
 class RangedFile(io.RawIOBase):
     """A seekable view of an object through ranged reads (at least :data:`READ_AHEAD`
     bytes each), holding one read-ahead buffer."""
@@ -190,8 +224,9 @@ def tar_members(store: ObjectStore, key: str, limits: Limits,
     every stored byte of the archive (to check it against the raw copy's MD5)."""
     raw = io.BufferedReader(StoreStream(store.iter_read(key, STREAM_BUFFER), seen),
                             STREAM_BUFFER)
+    plain = io.BufferedReader(GunzipStream(raw), STREAM_BUFFER)
     try:
-        with tarfile.open(fileobj=raw, mode="r|gz", bufsize=STREAM_BUFFER) as tar:
+        with tarfile.open(fileobj=plain, mode="r|", bufsize=STREAM_BUFFER) as tar:
             for info in _checked(tar):
                 if not info.isfile():
                     log.info("archive member %r is not a regular file; skipped", info.name)
