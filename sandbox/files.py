@@ -9,9 +9,9 @@ A *packed* file is what a vendor ships compressed: CLS a gzip'd tar (``FileName`
 example URL ends ``.zip``). It holds one member of ``size`` bytes built as above; the served
 file is the archive, built once in memory (deterministic: fixed times), so its size and
 content differ from the member's. Packed members are kept to :data:`MAX_PACKED` bytes.
-A member named ``….csv`` holds the same rows as CSV (:func:`csv_content`: a header
-``seq,file,level,msg``, then one row per line the NDJSON form would have), so a test knows
-what it holds: rows ``0..n-1`` with ``seq`` the row number.
+A member named ``….csv`` holds CSV of the same size (:func:`csv_content`: a header
+``seq,file,level,msg,pad``, then fixed-width rows), so a test knows what it holds: rows
+``0..n-1`` with ``seq`` the row number.
 """
 
 from __future__ import annotations
@@ -151,10 +151,17 @@ class FileStore:
 
 
 def csv_content(plain: FileEntry) -> bytes:
-    """The rows of ``plain`` as CSV: as many rows as its NDJSON form has lines."""
-    rows = max(plain.size // LINE, 1)
-    lines = [b"seq,file,level,msg\n"]
-    lines += [f"{i},{plain.seed},INFO,sandbox log line {i}\n".encode() for i in range(rows)]
+    """The rows of ``plain`` as CSV, ``plain.size`` bytes: a header, then rows of
+    :data:`LINE` bytes (the last absorbs the remainder), each padded in its ``pad`` column;
+    as many lines as the NDJSON form has."""
+    header = b"seq,file,level,msg,pad\n"
+    body = max(plain.size - len(header), LINE)
+    rows = max(plain.size // LINE - 1, 1)  # with the header: as many lines as the NDJSON
+    lines = [header]
+    for i in range(rows):
+        width = LINE if i < rows - 1 else body - LINE * (rows - 1)
+        head = f"{i},{plain.seed},INFO,sandbox log line {i},".encode()
+        lines.append(head + b"a" * max(width - len(head) - 1, 0) + b"\n")
     return b"".join(lines)
 
 
