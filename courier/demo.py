@@ -5,6 +5,11 @@ Starts the provider sandbox, moto's server behind the CloudWatch Logs gateway
 a local-folder bucket), creates exports through the real create handler with API-gateway
 events from ``events/``, runs the timer handler until every export is delivered, checks the
 files and the signed webhooks, and prints a summary ending in ``demo: N/N exports delivered``.
+
+Files land the way users query them: unpacked (``COURIER_UNPACK=on``) under
+:data:`KEY_TEMPLATE`'s Hive-style partitions of each export's data window; the demo reads its
+first CLS export back with DuckDB and prints the query and its answer beside what the sandbox
+exported.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from courier.demo_aws import GROUP as CW_GROUP
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
+KEY_TEMPLATE = "{provider}/{source}/dt={dt}/hour={hour}/{export_id}/{file_name}"
 
 
 def demo_exports(now_ms: int, cloudwatch: tuple[int, int] | None = None
@@ -29,24 +36,28 @@ def demo_exports(now_ms: int, cloudwatch: tuple[int, int] | None = None
     """(event file, request body) per export: every provider the sandbox serves, and
     CloudWatch Logs over ``cloudwatch`` (from, to) when moto runs."""
     hour = 3_600_000
+    top = now_ms - now_ms % hour  # windows of whole clock hours: one partition each
+    if cloudwatch is not None:  # the clock hour that holds the seeded events
+        cw_from = (cloudwatch[1] - 120_000) - (cloudwatch[1] - 120_000) % hour
+        cloudwatch = (cw_from, cw_from + hour)
     aws = [] if cloudwatch is None else [
         ("aws_http_api_post_exports_cloudwatch.json",
          {"provider": "cloudwatch", "params": {"logGroupName": CW_GROUP,
                                                "from": cloudwatch[0], "to": cloudwatch[1]}})]
     return aws + [
         ("scf_apigw_post_exports.json",
-         {"provider": "cls", "params": {"TopicId": "topic-app-logs", "From": now_ms - hour,
-                                        "To": now_ms, "Query": "level:ERROR"}}),
+         {"provider": "cls", "params": {"TopicId": "topic-app-logs", "From": top - hour,
+                                        "To": top, "Query": "level:ERROR"}}),
         ("aws_http_api_post_exports.json",
-         {"provider": "cls", "params": {"TopicId": "topic-app-logs", "From": now_ms - 2 * hour,
-                                        "To": now_ms - hour, "Format": "csv"}}),
+         {"provider": "cls", "params": {"TopicId": "topic-app-logs", "From": top - 2 * hour,
+                                        "To": top - hour, "Format": "csv"}}),
         ("aws_apigw_rest_post_exports.json",
-         {"provider": "cls", "params": {"TopicId": "topic-audit", "From": now_ms - hour,
-                                        "To": now_ms}}),
+         {"provider": "cls", "params": {"TopicId": "topic-audit", "From": top - hour,
+                                        "To": top}}),
         ("scf_apigw_post_exports.json",
          {"provider": "mongodb", "params": {"InstanceId": "cmgo-demo0001",
                                             "StartTime": "2026-11-21 00:00:00",
-                                            "EndTime": "2026-11-21 06:00:00",
+                                            "EndTime": "2026-11-21 01:00:00",
                                             "LogLevels": ["ERROR"]}}),
         ("aws_http_api_post_exports.json",
          {"provider": "tcss", "params": {"Action": "CreateImageExportJob",
@@ -142,6 +153,7 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
 
     chat_line(chat, wecom, ids, timer, started + timeout_s + 10, out)
     delivered = summary(store, ids, receiver, say, out)
+    query_landed(store, ids, sb, work / "bucket", out)
     calls = dict(getattr(sb, "calls", {}))
     if aws is not None:
         calls.update({("logs", action): n for action, n in aws.gateway.calls.items()})
@@ -198,7 +210,7 @@ def summary(store: Any, ids: list[str], receiver: Any, say: Any, out: Any) -> in
         md5_ok = ""
         uri = str(dest.get("uri") or "")
         if uri.startswith("file://") and dest.get("md5"):
-            path = Path(uri[len("file://"):])
+            path = Path(unquote(uri[len("file://"):]))
             md5_ok = "ok" if _md5(path) == dest["md5"] else "MISMATCH"
             if md5_ok == "ok" and dest.get("manifest"):  # several files: check each listed
                 md5_ok = _check_manifest(path, str(dest.get("key") or ""),
@@ -222,6 +234,46 @@ def summary(store: Any, ids: list[str], receiver: Any, say: Any, out: Any) -> in
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)), file=out)
     print(file=out)
     return delivered
+
+
+def query_landed(store: Any, ids: list[str], sb: Any, bucket: Path, out: Any) -> None:
+    """Read the first CLS export back with DuckDB by its Hive partition; print the query,
+    its answer and what the sandbox exported (rows, sum of ``seq``)."""
+    task = next((t for t in map(store.get_task, ids)
+                 if t.provider == "cls" and (t.destination or {}).get("manifest")), None)
+    if task is None:
+        print("query: no CLS export landed unpacked", file=out)
+        return
+    try:
+        import duckdb
+    except ImportError:
+        print("query: skipped, duckdb is not installed (make .venv/.installed)", file=out)
+        return
+    folder = str(task.destination["manifest"]["key"]).rsplit("/", 1)[0]
+    dt, hour = (part.split("=", 1)[1] for part in folder.split("/")[2:4])
+    topic, export_id = task.params["TopicId"], task.id
+    sql = (f"SELECT count(*), sum(seq) FROM read_json_auto('{bucket}/cls/{topic}/*/*/"
+           f"{export_id}/*.json.gz', hive_partitioning = true) "
+           f"WHERE dt = '{dt}' AND hour = '{hour}'")
+    with duckdb.connect() as con:
+        rows, total = con.execute(sql).fetchall()[0]
+    expected = exported(sb.files.get(task.remote["ExportId"]).data)
+    verdict = "ok" if (rows, total) == expected else "MISMATCH"
+    print(f"query: {sql}", file=out)
+    print(f"answer: {rows} rows, sum(seq) = {total}; the sandbox exported {expected[0]} rows, "
+          f"sum {expected[1]} {verdict}", file=out, flush=True)
+
+
+def exported(archive: bytes) -> tuple[int, int]:
+    """(rows, sum of ``seq``) of the NDJSON member of a sandbox ``.tar.gz``."""
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        member = tar.extractfile(tar.getmembers()[0])
+        lines = member.read().splitlines() if member is not None else []
+    seqs = [int(json.loads(line)["seq"]) for line in lines if line.strip()]
+    return len(seqs), sum(seqs)
 
 
 def _md5(path: Path) -> str:
@@ -296,4 +348,6 @@ def demo_env(sb: Any, work: Path, api_key: str, secret: str, hook_url: str) -> d
         "COURIER_DMS_ENDPOINT": sb.url,
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "COURIER_METRICS": "off",  # the summary is the demo's output
+        "COURIER_KEY_TEMPLATE": KEY_TEMPLATE,
+        "COURIER_UNPACK": "on",
     }

@@ -9,6 +9,9 @@ A *packed* file is what a vendor ships compressed: CLS a gzip'd tar (``FileName`
 example URL ends ``.zip``). It holds one member of ``size`` bytes built as above; the served
 file is the archive, built once in memory (deterministic: fixed times), so its size and
 content differ from the member's. Packed members are kept to :data:`MAX_PACKED` bytes.
+A member named ``….csv`` holds CSV of the same size (:func:`csv_content`: a header
+``seq,file,level,msg,pad``, then fixed-width rows), so a test knows what it holds: rows
+``0..n-1`` with ``seq`` the row number.
 """
 
 from __future__ import annotations
@@ -147,11 +150,26 @@ class FileStore:
                 f"?sign={self.sign(token, name, expires)}&t={int(expires)}")
 
 
+def csv_content(plain: FileEntry) -> bytes:
+    """The rows of ``plain`` as CSV, ``plain.size`` bytes: a header, then rows of
+    :data:`LINE` bytes (the last absorbs the remainder), each padded in its ``pad`` column;
+    as many lines as the NDJSON form has."""
+    header = b"seq,file,level,msg,pad\n"
+    body = max(plain.size - len(header), LINE)
+    rows = max(plain.size // LINE - 1, 1)  # with the header: as many lines as the NDJSON
+    lines = [header]
+    for i in range(rows):
+        width = LINE if i < rows - 1 else body - LINE * (rows - 1)
+        head = f"{i},{plain.seed},INFO,sandbox log line {i},".encode()
+        lines.append(head + b"a" * max(width - len(head) - 1, 0) + b"\n")
+    return b"".join(lines)
+
+
 def pack(plain: FileEntry, packing: str, member: str) -> FileEntry:
     """``plain``'s bytes as the single member of a zip or a gzip'd tar."""
     if plain.size > MAX_PACKED:
         raise ValueError(f"packed files hold at most {MAX_PACKED} bytes")
-    content = b"".join(generate(plain))
+    content = csv_content(plain) if member.endswith(".csv") else b"".join(generate(plain))
     buf = io.BytesIO()
     if packing == "zip":
         with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as archive:

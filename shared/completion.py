@@ -31,7 +31,7 @@ from shared.errors import ConfigError, CourierError, StorageError, VersionConfli
 from shared.model import ExportTask, PartRecord, SourceSet, TaskState, backoff
 from shared.pacing import time_left
 from shared.providers import Providers
-from shared.providers.base import Provider
+from shared.providers.base import DELIVERY, Provider
 from shared.runtime import metrics
 from shared.runtime.context import export_context, export_keys, note_provider
 from shared.state.base import TaskStore
@@ -112,6 +112,18 @@ class TaskJournal:
     def file_done(self, entry: dict[str, Any]) -> None:
         self._save(lambda task: task.destination.setdefault("files", []).append(entry))
 
+    def members(self) -> list[dict[str, Any]]:
+        """The members of an archive already unpacked and stored (in archive order)."""
+        return list((self.task.destination.get("unpack") or {}).get("members") or [])
+
+    def member_done(self, entry: dict[str, Any]) -> None:
+        self._save(lambda task: task.destination.setdefault("unpack", {}).setdefault(
+            "members", []).append(entry))
+
+    def raw_landed(self, raw: dict[str, Any]) -> None:
+        """The archive is in place and verified: the unpack stage reads it from there."""
+        self._save(lambda task: task.destination.__setitem__("raw", raw))
+
     def finished(self) -> None:
         self.task.destination.pop("upload_id", None)
         self.task.destination.pop("source_validator", None)
@@ -138,10 +150,12 @@ class Completer:
     def _complete(self, export_id: str, *, owner: str, budget_s: float,
                   now: datetime | None) -> ExportTask:
         from shared.keys import render_key
+        from shared.storage.archives import archive_kind
         from shared.storage.copy import copy_source
         from shared.storage.manifest import MANIFEST_NAME, SetResult, copy_set
         from shared.storage.pipeline import CopyDeadlineError, CopyResult
         from shared.storage.sources import SourceExpiredError
+        from shared.storage.unpack import raw_key, unpack_archive
 
         store = self.store()
         task = store.get_task(export_id)
@@ -174,14 +188,20 @@ class Completer:
             dest = self.destination()
             result: CopyResult | SetResult | None = None
             metadata = {"export-id": task.id, "provider": task.provider}
+            window = provider.data_window(task)
+            raw = task.destination.get("raw")  # landed before: unpack it, ask nobody again
             for refresh in (False, True):
+                if raw:
+                    break
                 source = provider.result(journal.task, refresh=refresh)
                 many = isinstance(source, SourceSet)
                 file_name = MANIFEST_NAME if many else (
                     task.result.get("file_name") or f"{task.id}.dat")
+                kind = None if many or not self._unpacks(task) else archive_kind(file_name)
                 key = task.destination.get("key") or render_key(
                     self.settings.key_template, provider=task.provider, export_id=task.id,
-                    file_name=file_name, when=task.created_at)
+                    file_name=file_name, when=task.created_at, window=window)
+                key = raw_key(key) if kind and not key.startswith("raw/") else key
                 if journal.task.destination.get("key") != key:
                     journal.keep_key(key)
                 try:
@@ -195,11 +215,23 @@ class Completer:
                             source, dest, key, part_size=self.settings.part_size,
                             expected_size=task.result.get("size") or None, journal=journal,
                             check_url=self.check_url, metadata=metadata, deadline=deadline)
+                    if kind:
+                        raw = {"key": result.key, "size": result.size, "md5": result.md5,
+                               "kind": kind}
+                        journal.raw_landed(raw)
                     break
                 except SourceExpiredError:
                     if refresh:
                         raise
                     log.info("export %s: download URL lapsed; asking for a fresh one", task.id)
+            if raw:
+                manifest_key = render_key(
+                    self.settings.key_template, provider=task.provider, export_id=task.id,
+                    file_name=MANIFEST_NAME, when=task.created_at, window=window)
+                result = unpack_archive(
+                    dest, raw, manifest_key, settings=self.settings.unpack, journal=journal,
+                    export_id=task.id, provider=task.provider, metadata=metadata,
+                    part_size=self.settings.part_size, deadline=deadline)
             assert result is not None
         except VersionConflictError:
             log.info("export %s was taken over during its copy; leaving it", export_id)
@@ -207,7 +239,7 @@ class Completer:
         except CopyDeadlineError as exc:
             heartbeat.stop()
             return self._copy_failed(store, journal.task, exc,
-                                     counts=not journal.parts_done)
+                                     counts=not journal.parts_done and not journal.members())
         except CourierError as exc:  # the copy, the provider, the destination, the settings
             heartbeat.stop()
             return self._copy_failed(store, journal.task, exc)
@@ -257,6 +289,12 @@ class Completer:
         self._discard_staged(provider, task)
         return task
 
+    def _unpacks(self, task: ExportTask) -> bool:
+        """Whether the export lands unpacked: its own ``unpack`` (or its schedule's), else
+        the destination's setting."""
+        chosen = (task.destination.get(DELIVERY) or {}).get("unpack")
+        return self.settings.unpack.enabled if chosen is None else bool(chosen)
+
     @staticmethod
     def _discard_staged(provider: Provider, task: ExportTask) -> None:
         """Once the delivery is recorded, the provider's staged copy may go; if deleting it
@@ -284,7 +322,8 @@ class Completer:
                         type(exc).__name__)
             task.release()
             return store.update_task(task)
-        task.fail(f"copy failed: {exc}", code=type(exc).__name__, retryable=retryable)
+        stage = getattr(exc, "stage", "copy")
+        task.fail(f"{stage} failed: {exc}", code=type(exc).__name__, retryable=retryable)
         task.release()
         task = store.update_task(task)
         log.warning("export %s: copy failed for good (%s)", task.id, type(exc).__name__)

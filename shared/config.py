@@ -16,20 +16,22 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared.errors import ConfigError, ValidationError
-from shared.keys import render_key
+from shared.keys import render_key, window_fits
 from shared.redact import url_passwords
 from shared.setting_values import (
     CHAT_PREFIX,
     ChatBot,
+    UnpackSettings,
     api_keys,
     chat_bots,
     parse_destination,
     retry_delays,
     subscriber_list,
     subscribers,
+    unpack_settings,
     webhook_secrets,
 )
-from shared.windows import parse_schedules
+from shared.windows import Schedule, parse_schedules
 
 # --- environment variable names (the one place they are spelled) ---------------------------
 ENV_PROFILE = "COURIER_PROFILE"  # "production" (default) | "sandbox"
@@ -88,6 +90,13 @@ ENV_CW_DELETE = "COURIER_CLOUDWATCH_DELETE_STAGED"  # on | off: staged objects a
 SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 ENV_AWS_REGION = "AWS_REGION"  # set by Lambda; the region CloudWatch Logs is asked in
 ENV_SECRET_TTL = "COURIER_SECRET_TTL_S"  # how long a value read from a store is kept
+ENV_UNPACK = "COURIER_UNPACK"  # on | off: archives land unpacked, one gzip object per member
+ENV_UNPACK_KEEP_RAW = "COURIER_UNPACK_KEEP_RAW"  # on | off: the archive stays under raw/
+ENV_UNPACK_MAX_MEMBER = "COURIER_UNPACK_MAX_MEMBER_MB"  # one member, unpacked
+ENV_UNPACK_MAX_TOTAL = "COURIER_UNPACK_MAX_TOTAL_MB"  # one archive's members, unpacked
+ENV_UNPACK_MAX_RATIO = "COURIER_UNPACK_MAX_RATIO"  # unpacked bytes per archive byte
+UNPACK_ENV = (ENV_UNPACK, ENV_UNPACK_KEEP_RAW, ENV_UNPACK_MAX_MEMBER, ENV_UNPACK_MAX_TOTAL,
+              ENV_UNPACK_MAX_RATIO)
 ENV_AWS_SECRETS_ENDPOINT = "COURIER_AWS_SECRETS_ENDPOINT"  # another Secrets Manager/SSM
 
 DEFAULT_KEY_TEMPLATE = "{provider}/{yyyy}/{mm}/{dd}/{export_id}/{file_name}"
@@ -183,6 +192,7 @@ class Settings:
     alibaba: AlibabaSettings | None = None
     aws: AwsSettings | None = None
     storage: StorageSettings = field(default_factory=StorageSettings)
+    unpack: UnpackSettings = field(default_factory=UnpackSettings)
     # values read from secret stores (for the log redactor); when to read them again
     resolved_secrets: tuple[str, ...] = field(default=(), repr=False, compare=False)
     refresh_at: float | None = field(default=None, compare=False)
@@ -298,6 +308,7 @@ class Settings:
                 region=text(ENV_AWS_REGION) or storage.s3_region or "us-east-1",
                 endpoint=text(ENV_CW_ENDPOINT), s3_endpoint=storage.s3_endpoint,
                 delete_staged=SWITCH[delete])
+        values["unpack"] = unpack_settings({n: text(n) for n in UNPACK_ENV}, UNPACK_ENV)
         values["metrics"] = text(ENV_METRICS) or ("emf" if text(ENV_LAMBDA_FUNCTION) else "log")
         values.update(overrides)
         settings = cls(**values)
@@ -344,7 +355,8 @@ class Settings:
         webhook_secrets(ENV_WEBHOOK_SECRETS, self.webhook_secrets)
         parse_destination(ENV_DESTINATION, self.destination, self.storage.cos_region)
         self._check_chat()
-        parse_schedules(self.schedules)
+        for schedule in parse_schedules(self.schedules):
+            self._check_partitions(schedule)
         try:  # a template is only known good once a key made from it is
             render_key(self.key_template, provider="cls", export_id="exp_0", file_name="f.csv",
                        when=datetime(2026, 1, 1, tzinfo=timezone.utc))
@@ -363,6 +375,20 @@ class Settings:
         for setting, url in named:
             if url.startswith(CHAT_PREFIX) and self.chat_bot(url) is None:
                 raise ConfigError(f"{setting}: {url} names no bot of {ENV_CHAT_BOTS}")
+
+    def _check_partitions(self, schedule: Schedule) -> None:
+        """A schedule's windows must each fit in one partition of the key template (see
+        :func:`shared.keys.window_fits`); two days of windows are looked at."""
+        end = schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc))
+        for _ in range(48 if end is not None else 0):
+            assert end is not None
+            start, end = schedule.window(end)
+            problem = window_fits(self.key_template, start, end, schedule.tz)
+            if problem:
+                raise ConfigError(f"{ENV_KEY_TEMPLATE}: schedule {schedule.name!r}: {problem}")
+            end = schedule.next_end(end)
+            if end is None:
+                return
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:

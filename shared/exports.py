@@ -26,11 +26,13 @@ from shared.errors import (
     ValidationError,
     VersionConflictError,
 )
+from shared.keys import window_fits
 from shared.model import ExportTask, TaskState, backoff
 from shared.providers import Providers
 from shared.providers.base import (
     CLAIM_LOST_CODE,
     CREATE_DOUBT,
+    DELIVERY,
     SECRET_RESULT_FIELDS,
     Provider,
     Submission,
@@ -63,10 +65,13 @@ def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[
                   chat_bots: Iterable[str] = ()) -> tuple[str, Any, list[str], str | None]:
     if not isinstance(body, dict):
         raise ValidationError("body", "must be a JSON object")
-    unknown = sorted(set(body) - {"provider", "params", "subscribers", "idempotency_key"})
+    unknown = sorted(set(body) - {"provider", "params", "subscribers", "idempotency_key",
+                                  "unpack"})
     if unknown:
         raise ValidationError(unknown[0], "unknown field (expected provider, params, "
-                              "subscribers, idempotency_key)")
+                              "subscribers, idempotency_key, unpack)")
+    if not isinstance(body.get("unpack", False), bool):
+        raise ValidationError("unpack", "must be true or false")
     if "provider" not in body:
         raise ValidationError("provider", "is required")
     if "params" not in body:
@@ -106,7 +111,9 @@ def accept(
     owner: str = "create",
     now: datetime | None = None,
     poll_interval_s: float = 30.0,
+    window: dict[str, Any] | None = None,
 ) -> Accepted:
+    """``window``: the schedule window (start, end, tz) the export is made for."""
     provider_name, raw_params, subscribers, key = parse_request(
         body, idempotency_key, providers.settings.allow_private_hosts,
         [bot.endpoint for bot in providers.settings.chat_bots])
@@ -116,6 +123,14 @@ def accept(
     task = ExportTask(provider=provider.name, params=params, idempotency_key=key,
                       subscribers=subscribers, created_at=now, updated_at=now, due_at=now,
                       lease_owner=owner, lease_until=now + timedelta(seconds=CREATE_LEASE_S))
+    options = {k: v for k, v in (("unpack", body.get("unpack")), ("window", window))
+               if v is not None}
+    if options:
+        task.destination[DELIVERY] = options
+    data = provider.data_window(task)
+    problem = window_fits(providers.settings.key_template, data.start, data.end, data.tz)
+    if problem:
+        raise ValidationError("params", f"does not fit the key template: {problem}")
     stored, created = store.insert_task(task)
     if not created:
         if (stored.provider, stored.params, stored.subscribers) != (
@@ -280,6 +295,8 @@ def retry(store: TaskStore, export_id: str, *, now: datetime | None = None) -> E
     now = now or utcnow()
     task.move(TaskState.ACCEPTED)
     task.remote, task.result, task.stage, task.progress = {}, {}, None, None
+    for kept in ("raw", "unpack"):  # a new vendor file is unpacked anew
+        task.destination.pop(kept, None)
     task.error, task.attempts, task.due_at = None, 0, now
     task.round += 1  # this round's events are new deliveries (WebhookDelivery.key)
     try:

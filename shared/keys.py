@@ -17,6 +17,14 @@ neither may climb out of the destination prefix, so both are checked here.
   the folder destination adds up to 19 for its temporary and sidecar files; the rule applies
   to every destination, so a key does not depend on where it lands. The original name is
   kept with the export (and listed in a several-file manifest).
+
+Placeholders from the export's data (:class:`DataWindow`, which each provider fills in):
+``{dt}`` (the window's start date, ``YYYY-MM-DD``) and ``{hour}`` (``HH``), both in the
+schedule's time zone or UTC; ``{window_start}`` / ``{window_end}`` (ISO 8601 basic,
+``20261206T030000Z`` or ``…+0800``); ``{source}`` (topic, instance, log group, database,
+action or tenant); ``{account}`` and ``{region}`` (``unknown`` where the provider cannot
+tell). They are rendered once per export, so every file of one export lands under the same
+partition (:func:`partition_span` says which placeholders cut time finer than a window).
 """
 
 from __future__ import annotations
@@ -25,11 +33,44 @@ import hashlib
 import re
 import string
 import unicodedata
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from shared.errors import ValidationError
 
-PLACEHOLDERS = frozenset({"provider", "export_id", "file_name", "yyyy", "mm", "dd", "hh"})
+CLOCK_PLACEHOLDERS = frozenset({"provider", "export_id", "file_name", "yyyy", "mm", "dd",
+                                "hh"})
+DATA_PLACEHOLDERS = frozenset({"dt", "hour", "window_start", "window_end", "source",
+                               "account", "region"})
+PLACEHOLDERS = CLOCK_PLACEHOLDERS | DATA_PLACEHOLDERS
+# How much time one partition of each time placeholder holds: a window longer than that
+# would put rows of several partitions under one.
+PARTITION_SPANS = {"hour": timedelta(hours=1), "dt": timedelta(days=1)}
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class DataWindow:
+    """The data an export holds: its time window (``start`` ≤ rows < ``end``, aware
+    datetimes), the time zone its partitions are named in, and its source."""
+
+    start: datetime
+    end: datetime
+    source: str | None = None
+    account: str | None = None
+    region: str | None = None
+    tz: tzinfo = timezone.utc
+
+
+def partition_span(template: str) -> tuple[str, timedelta] | None:
+    """The finest time placeholder of ``template`` and the span one of its partitions
+    holds, or None when the template has no such placeholder."""
+    names = {name for _lit, name, _spec, _conv in _formatter.parse(template) if name}
+    spans = [(PARTITION_SPANS[n], n) for n in names if n in PARTITION_SPANS]
+    if not spans:
+        return None
+    span, name = min(spans)
+    return name, span
 MAX_KEY_BYTES = 1024  # S3 and COS both cap object keys at 1024 bytes (UTF-8)
 RESERVED_PREFIXES = (".courier-",)  # the local store's staging and metadata folders
 MAX_NAME_BYTES = 200  # a file name in a key (one path segment), UTF-8
@@ -116,11 +157,14 @@ def check_template(template: str) -> None:
 
 
 def render_key(template: str, *, provider: str, export_id: str, file_name: str | None,
-               when: datetime) -> str:
-    """Fill in ``template`` and return a checked relative key (no leading slash)."""
+               when: datetime, window: DataWindow | None = None) -> str:
+    """Fill in ``template`` and return a checked relative key (no leading slash). Without a
+    ``window`` the data placeholders take ``when`` as the window and ``unknown`` as source."""
     check_template(template)
     if when.tzinfo is not None:
         when = when.astimezone(timezone.utc)
+    data = window or DataWindow(start=when, end=when)
+    start, end = data.start.astimezone(data.tz), data.end.astimezone(data.tz)
     values = {
         "provider": _segment_value("provider", provider),
         "export_id": _segment_value("export_id", export_id),
@@ -129,8 +173,33 @@ def render_key(template: str, *, provider: str, export_id: str, file_name: str |
         "mm": f"{when.month:02d}",
         "dd": f"{when.day:02d}",
         "hh": f"{when.hour:02d}",
+        "dt": start.strftime("%Y-%m-%d"),
+        "hour": start.strftime("%H"),
+        "window_start": _basic(start),
+        "window_end": _basic(end),
+        "source": _data_value("source", data.source),
+        "account": _data_value("account", data.account),
+        "region": _data_value("region", data.region),
     }
     return check_key(template.format(**values))
+
+
+def _basic(moment: datetime) -> str:
+    """ISO 8601 basic format, ``Z`` for UTC: no ``:`` (awkward in paths and URLs)."""
+    offset = moment.utcoffset()
+    zone = "Z" if not offset else moment.strftime("%z")
+    return moment.strftime("%Y%m%dT%H%M%S") + zone
+
+
+def _data_value(name: str, value: str | None) -> str:
+    """A source, account or region as one path segment: ``/`` (CloudWatch log groups) and
+    other unsafe characters become ``_``; nothing known becomes ``unknown``."""
+    text = "" if value is None else str(value)
+    text = "".join("_" if ch in "/\\" or unicodedata.category(ch)[0] == "C" else ch
+                   for ch in text).strip("_ ")
+    if text in ("", ".", ".."):
+        return UNKNOWN
+    return fit_name(text)
 
 
 def _segment_value(name: str, value: str) -> str:
@@ -140,3 +209,26 @@ def _segment_value(name: str, value: str) -> str:
             or any(unicodedata.category(ch)[0] == "C" for ch in text):
         raise ValidationError(_FIELD, f"{name} {text!r} cannot be used in a key")
     return text
+
+
+def window_fits(template: str, start: datetime, end: datetime, tz: tzinfo) -> str | None:
+    """Why the window ``start``..``end`` does not fit in one partition of ``template``'s
+    finest time placeholder (``{hour}``, ``{dt}``), or None when it does (or the template
+    has none). An export is filed whole under its window's start: a window longer than a
+    partition, or one that crosses a partition's edge (in ``tz``), would put rows of
+    several partitions under one."""
+    finest = partition_span(template)
+    if finest is None or end <= start:
+        return None
+    name, span = finest
+    local = start.astimezone(tz)
+    edge = local.replace(minute=0, second=0, microsecond=0)
+    if name == "dt":
+        edge = edge.replace(hour=0)
+    if end - start > span or end.astimezone(tz) > (edge + span):
+        return (f"{{{name}}} names one {'hour' if name == 'hour' else 'day'}, but this window "
+                f"({_basic(local)} to {_basic(end.astimezone(tz))}) spans more than one; "
+                "Courier files an export whole under its window's start, so its rows would "
+                f"sit in the wrong partition (no provider's files say which window they "
+                f"hold): use a coarser placeholder or windows that fit within one")
+    return None

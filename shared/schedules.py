@@ -151,11 +151,14 @@ def create_window(store: TaskStore, providers: Providers, settings: Settings,
     start, end = schedule.window(end)
     body = {"provider": schedule.provider, "params": fill(schedule.params, start, end),
             "subscribers": schedule.subscribers}
+    if schedule.unpack is not None:
+        body["unpack"] = schedule.unpack
     key = f"schedule:{schedule.name}:{end.isoformat()}"
+    made_for = {"start": to_iso(start), "end": to_iso(end), "tz": schedule.tz.key}
     try:
         accepted = exports.accept(store, providers, body, idempotency_key=key,
                                   owner=f"schedule:{schedule.name}",
-                                  poll_interval_s=settings.poll_interval_s)
+                                  poll_interval_s=settings.poll_interval_s, window=made_for)
     except CourierError as exc:
         log.error("schedule %s, window ending %s: %s", schedule.name, to_iso(end), exc)
         return {"schedule": schedule.name, "window_end": to_iso(end), "error": str(exc)}

@@ -200,3 +200,44 @@ def parse_destination(setting: str, uri: str, default_region: str | None = None)
             raise ConfigError(f"{setting}: cos:// needs ?region=… (e.g. ap-guangzhou)")
         return Destination("cos", parts.netloc, unquote(parts.path), region)
     raise ConfigError(f"{setting}: unsupported scheme {scheme!r} (use file, s3 or cos)")
+
+
+@dataclass(frozen=True)
+class UnpackSettings:
+    """How archives (CLS ``.tar.gz``, DMS ``.zip``) are unpacked at delivery."""
+
+    enabled: bool = False  # the destination's default; a schedule or export may say otherwise
+    keep_raw: bool = True  # keep the archive under raw/ beside the unpacked members
+    max_member_bytes: int = 4 * 1024**3  # one member, unpacked
+    max_total_bytes: int = 16 * 1024**3  # all members of one archive, unpacked
+    max_ratio: float = 200.0  # unpacked bytes per archive byte (a zip bomb goes past it)
+
+
+SWITCHES = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False}
+
+
+def unpack_settings(raw: dict[str, str | None], names: tuple[str, str, str, str, str]
+                    ) -> UnpackSettings:
+    """The unpack settings from their raw texts (``names``: enabled, keep_raw, max member
+    MB, max total MB, max ratio, as the environment names them)."""
+    values: dict[str, Any] = {}
+    for attr, name in zip(("enabled", "keep_raw"), names[:2]):
+        text = raw.get(name)
+        if text is not None:
+            if text.lower() not in SWITCHES:
+                raise ConfigError(f"{name}: must be 'on' or 'off'")
+            values[attr] = SWITCHES[text.lower()]
+    for attr, name, scale in (("max_member_bytes", names[2], 1024**2),
+                              ("max_total_bytes", names[3], 1024**2),
+                              ("max_ratio", names[4], 1)):
+        text = raw.get(name)
+        if text is None:
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            raise ConfigError(f"{name}: {text!r} is not a number") from None
+        if not number >= 1:
+            raise ConfigError(f"{name}: must be at least 1")
+        values[attr] = number * scale if attr == "max_ratio" else int(number * scale)
+    return UnpackSettings(**values)

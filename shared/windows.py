@@ -36,7 +36,7 @@ NAMES = {
     "weekday": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
 }
 KNOWN_KEYS = {"name", "provider", "params", "subscribers", "every_s", "cron", "timezone",
-              "catch_up"}
+              "catch_up", "unpack"}
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,7 @@ class Schedule:
     every_s: int | None = None
     cron: Cron | None = None
     catch_up: int = DEFAULT_CATCH_UP
+    unpack: bool | None = None  # None: the destination's setting (COURIER_UNPACK)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     # ---------------------------------------------------------------- fire times
@@ -207,12 +208,15 @@ def parse_schedules(items: Any) -> list[Schedule]:
             raise ConfigError(f"{where}.catch_up: a whole number, 1 to 1000")
         if not isinstance(item.get("params", {}), dict):
             raise ConfigError(f"{where}.params: must be a JSON object")
+        if not isinstance(item.get("unpack", False), bool):
+            raise ConfigError(f"{where}.unpack: must be true or false")
         if not isinstance(item.get("subscribers", []), list):
             raise ConfigError(f"{where}.subscribers: must be a list of URLs")
         schedule = Schedule(name=name, provider=item.get("provider"),
                             params=dict(item.get("params") or {}),
                             subscribers=list(item.get("subscribers") or []), tz=tz,
-                            every_s=every, cron=cron, catch_up=catch_up, raw=item)
+                            every_s=every, cron=cron, catch_up=catch_up,
+                            unpack=item.get("unpack"), raw=item)
         if cron is not None and schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc)) \
                 is None:
             raise ConfigError(f"{where}.cron: {cron_text!r} never fires")

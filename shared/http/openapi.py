@@ -215,6 +215,10 @@ def schemas() -> dict[str, Any]:
                                 "description": "Webhook URLs of this export; public "
                                                "addresses only"},
                 "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 200},
+                "unpack": {"type": "boolean",
+                           "description": "Deliver an archive result (.tar.gz, .zip) as one "
+                                          "gzip object per member beside manifest.json; "
+                                          "default: the destination's COURIER_UNPACK"},
             }})
     return {
         "CreateExport": {"oneOf": create_variants, "discriminator": {"propertyName": "provider"}},

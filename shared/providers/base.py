@@ -11,7 +11,11 @@ are method arguments. It
 * ``result(task)`` — a readable :data:`~shared.model.Source` for a ready task (or a
   :class:`~shared.model.SourceSet` of several), re-reading a short-lived URL when it
   has lapsed;
-* ``cancel(task)`` — best effort.
+* ``cancel(task)`` — best effort;
+* ``data_window(task)`` — the time window and source the export's data holds (the key
+  template's ``{dt}``, ``{hour}``, ``{source}``, …): the vendor's own window parameters
+  where the export has them, else the schedule window it was made for, else its acceptance
+  time (:func:`window_of`).
 
 Vendor errors never leave a provider as vendor exception types: they become
 :class:`~shared.errors.ProviderError` with ``retryable`` set from an explicit code table.
@@ -25,10 +29,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.clock import from_iso
 from shared.errors import ProviderError
+from shared.keys import DataWindow
 from shared.model import ExportTask, Source, SourceSet
 
 log = logging.getLogger(__name__)
@@ -198,12 +206,44 @@ class Provider(ABC):
         split into parts: the parts not finished, which would hold up the topic's later
         exports). Best effort; default nothing."""
 
+    def data_window(self, task: ExportTask) -> DataWindow:
+        """What the export's data covers, for the key template; providers with window
+        parameters of their own override it. Default: :func:`window_of` the task."""
+        return window_of(task, region=getattr(getattr(self, "settings", None), "region", None))
+
     def discard_result(self, task: ExportTask) -> None:  # noqa: B027 - optional
         """After the result was delivered and verified: delete what the provider staged for
         it (CloudWatch Logs' objects in the staging bucket), where that is Courier's to do."""
 
 
 Outcomes = dict[str, PollResult | ProviderError]  # what poll answers: per task id
+
+# Where an export keeps how it is to be delivered (``task.destination[DELIVERY]``): the
+# schedule window it was made for (``window``: start, end, tz) and ``unpack``.
+DELIVERY = "options"
+
+
+def window_of(task: ExportTask, start: datetime | None = None, end: datetime | None = None,
+              *, source: Any = None, account: Any = None, region: Any = None) -> DataWindow:
+    """The export's :class:`DataWindow`: ``start``/``end`` where the provider read them from
+    its parameters, else the schedule window the export was made for, else its acceptance
+    time; partitions are named in the schedule's time zone (UTC without one)."""
+    made_for = (task.destination.get(DELIVERY) or {}).get("window") or {}
+    try:
+        tz: Any = ZoneInfo(str(made_for.get("tz") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = timezone.utc
+    if start is None or end is None:
+        start = from_iso(made_for.get("start")) or task.created_at
+        end = from_iso(made_for.get("end")) or start
+    return DataWindow(start=start, end=end, tz=tz, region=None if region is None else str(region),
+                      source=None if source is None else str(source),
+                      account=None if account is None else str(account))
+
+
+def ms_time(value: Any) -> datetime:
+    """A Unix time in milliseconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
 
 
 def poll_each(tasks: Iterable[ExportTask],

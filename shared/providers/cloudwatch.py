@@ -38,6 +38,7 @@ from typing import Any
 
 from shared.config import AwsSettings
 from shared.errors import ProviderError, ValidationError
+from shared.keys import DataWindow
 from shared.model import ExportTask, S3ObjectSource, SourceSet
 from shared.pacing import RateBudget, RateLimiter
 from shared.providers import schema as ps
@@ -49,8 +50,10 @@ from shared.providers.base import (
     Submission,
     already_gone,
     create_once,
+    ms_time,
     owned_elsewhere,
     poll_each,
+    window_of,
 )
 from shared.providers.validate import Params
 
@@ -183,6 +186,14 @@ class CloudwatchProvider(Provider):
             return self._advance(task, infos.get(task_id) or self._describe(task_id))
 
         return poll_each(wanted.values(), look)
+
+    def data_window(self, task: ExportTask) -> DataWindow:
+        """CloudWatch Logs exports ``from``..``to`` (ms) of its log group (or prefix)."""
+        params = task.params
+        group = params.get("logGroupName") or params.get("logGroupNamePrefix") or ",".join(
+            params.get("logGroupNames") or [])
+        return window_of(task, ms_time(params["from"]), ms_time(params["to"]), source=group,
+                         account=self._account, region=self.settings.region)
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> SourceSet:
         prefix = f"{task.remote['prefix']}/"

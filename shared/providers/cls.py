@@ -33,6 +33,7 @@ from tencentcloud.cls.v20201016 import cls_client, models
 
 from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
+from shared.keys import DataWindow
 from shared.model import ExportTask, Source, SourceSet, UrlSource
 from shared.providers import cls_match, cls_split
 from shared.providers import schema as ps
@@ -43,7 +44,9 @@ from shared.providers.base import (
     already_gone,
     content_type_of,
     create_once,
+    ms_time,
     unexpected,
+    window_of,
 )
 from shared.providers.cls_split import MAX_COUNT, next_part
 from shared.providers.tencent import TencentProvider
@@ -278,6 +281,12 @@ class ClsProvider(TencentProvider):
         return PollResult(RemoteStatus.PENDING, resubmit=True, stage="re-split at the cap",
                           remote={"ExportId": None, "parts": new, "cut_off": cut,
                                   "log_count": sum(int(p["log_count"]) for p in new)})
+
+    def data_window(self, task: ExportTask) -> DataWindow:
+        """CLS exports ``From``..``To`` (ms) of ``TopicId``."""
+        return window_of(task, ms_time(task.params["From"]), ms_time(task.params["To"]),
+                         source=task.params["TopicId"], account=self.settings.appid,
+                         region=self.settings.region)
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source | SourceSet:
         if parts := task.remote.get("parts"):  # the listing has the URLs (not kept: 1 hour)

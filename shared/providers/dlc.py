@@ -48,6 +48,7 @@ from tencentcloud.dlc.v20210125 import dlc_client, models
 from shared.clock import from_iso, to_iso, utcnow
 from shared.config import ENV_TC_APPID
 from shared.errors import ProviderError, ValidationError
+from shared.keys import DataWindow
 from shared.model import CosObjectSource, ExportTask, Source
 from shared.providers import dlc_lookup
 from shared.providers import schema as ps
@@ -59,6 +60,7 @@ from shared.providers.base import (
     create_once,
     poll_each,
     unexpected,
+    window_of,
 )
 from shared.providers.dlc_time import (
     WINDOW_BACK,
@@ -222,6 +224,12 @@ class DlcProvider(TencentProvider):
         results.update(poll_each(listed, lambda t: self._sql_result(
             t, found.get(t.remote["TaskId"]))))
         return results
+
+    def data_window(self, task: ExportTask) -> DataWindow:
+        """A query result has no window of its own: the schedule's, else the acceptance
+        time; its source is the database (``DatabaseName``), unknown for a ``TaskId``."""
+        return window_of(task, source=task.params.get("DatabaseName"),
+                         account=self.settings.appid, region=self.settings.region)
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
         fetched = from_iso(task.result.get("creds_at"))

@@ -48,6 +48,7 @@ from urllib.parse import unquote, urlsplit
 
 from shared.config import AlibabaSettings
 from shared.errors import ProviderError, ValidationError
+from shared.keys import DataWindow
 from shared.model import ExportTask, Source, UrlSource
 from shared.pacing import RateBudget
 from shared.providers import schema as ps
@@ -60,6 +61,7 @@ from shared.providers.base import (
     content_type_of,
     create_once,
     poll_each,
+    window_of,
 )
 from shared.providers.validate import Params
 
@@ -191,6 +193,12 @@ class DmsProvider(VendorProvider[AlibabaSettings, DmsApi]):
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
         return poll_each(tasks, self._poll_one)
+
+    def data_window(self, task: ExportTask) -> DataWindow:
+        """A ticket's result has no window of its own: the schedule's, else the acceptance
+        time; its source is the tenant (``Tid``)."""
+        return window_of(task, source=f"tid-{task.params['Tid']}",
+                         region=self.settings.region)
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
         url = task.result.get("url")

@@ -24,16 +24,18 @@ whether it is matched by overlap or by containment, and pages by ``Offset``/``Li
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tencentcloud.mongodb.v20190725 import models, mongodb_client
 
 from shared.clock import to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
+from shared.keys import DataWindow
 from shared.model import ExportTask, Source, UrlSource
 from shared.providers import schema as ps
 from shared.providers.base import (
+    DELIVERY,
     PollResult,
     RemoteStatus,
     Submission,
@@ -42,6 +44,7 @@ from shared.providers.base import (
     in_doubt,
     owned_elsewhere,
     unexpected,
+    window_of,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
@@ -180,6 +183,18 @@ class MongodbProvider(TencentProvider):
                 results[task.id] = self._to_result(task, info, remote)
         return results
 
+    def data_window(self, task: ExportTask) -> DataWindow:
+        """The log window of ``InstanceId``: the schedule's window when the export came from
+        one, else ``StartTime``..``EndTime`` read as Beijing time (assumption: no page gives
+        the zone; Tencent's consoles show Beijing time)."""
+        if (task.destination.get(DELIVERY) or {}).get("window"):
+            return window_of(task, source=task.params["InstanceId"],
+                             account=self.settings.appid, region=self.settings.region)
+        start, end = (_parse_time(task.params[k], f"params.{k}").replace(tzinfo=BEIJING)
+                      for k in ("StartTime", "EndTime"))
+        return window_of(task, start, end, source=task.params["InstanceId"],
+                         account=self.settings.appid, region=self.settings.region)
+
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
         url = task.result.get("url")
         if refresh or not url:
@@ -284,6 +299,9 @@ def log_span(tasks: list[ExportTask]) -> dict[str, str]:
     ends = [_parse_time(t.params["EndTime"], "params.EndTime") for t in tasks]
     return {"StartTime": min(starts).strftime(TIME_FORMAT),
             "EndTime": max(ends).strftime(TIME_FORMAT)}
+
+
+BEIJING = timezone(timedelta(hours=8))  # assumption: see data_window
 
 
 def _parse_time(value: str, field: str) -> datetime:

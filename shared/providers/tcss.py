@@ -34,6 +34,7 @@ from tencentcloud.tcss.v20201101 import models, tcss_client
 
 from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import ProviderError, ValidationError
+from shared.keys import DataWindow
 from shared.model import ExportTask, Source, UrlSource
 from shared.providers import schema as ps
 from shared.providers.base import (
@@ -45,6 +46,7 @@ from shared.providers.base import (
     owned_elsewhere,
     poll_each,
     unexpected,
+    window_of,
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
@@ -224,6 +226,12 @@ class TcssProvider(TencentProvider):
             return PollResult(status, reason=info.get("FailureMsg") or
                               "TCSS reported the export job as failed", retryable=True)
         return PollResult(status, progress=_percent(progress), stage="running")
+
+    def data_window(self, task: ExportTask) -> DataWindow:
+        """An export job has no window of its own: the schedule's, else the acceptance
+        time; its source is the create action."""
+        return window_of(task, source=task.params["Action"], account=self.settings.appid,
+                         region=self.settings.region)
 
     def result(self, task: ExportTask, *, refresh: bool = False) -> Source:
         url = task.result.get("url")

@@ -105,7 +105,8 @@ class ObjectStore(ABC):
         raise NotImplementedError
 
     def delete(self, key: str) -> None:
-        """Remove ``key`` (no error if it is absent): the doctor's probe object."""
+        """Remove the object (no error when it is absent): the doctor's probe object, an
+        unpacked archive's raw copy when it is not to be kept."""
         raise NotImplementedError
 
     @property
@@ -117,6 +118,11 @@ class ObjectStore(ABC):
     def iter_read(self, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
         """The object as a stream of chunks (bounded memory); default reads it whole."""
         yield self.read(key)
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """``length`` bytes of the object from ``start`` (fewer at its end), by one ranged
+        read: an archive's directory is read this way, never the whole object."""
+        raise NotImplementedError
 
     def set_metadata(self, key: str, metadata: dict[str, str]) -> ObjectInfo:
         """Merge ``metadata`` into the user metadata of an existing object."""

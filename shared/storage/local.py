@@ -46,18 +46,18 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 from shared.errors import StorageError
 from shared.keys import check_key
 from shared.storage.base import ObjectInfo, ObjectStore, UploadedPart, UploadNotFoundError
+from shared.storage.local_files import COPY_BUFFER, append_range
 
 log = logging.getLogger(__name__)
 
 STAGING_DIR = ".courier-staging"
 DATA_FILE = "data"
 META_DIR = ".courier-meta"
-COPY_BUFFER = 1024 * 1024
 
 _NOT_RETRYABLE = {
     errno.ENAMETOOLONG: "a name in the key is too long for the destination folder's file system",
@@ -158,6 +158,20 @@ class LocalObjectStore(ObjectStore):
             return self._path(key).read_bytes()
         except FileNotFoundError as exc:
             raise StorageError(f"no object {key!r}", retryable=False) from exc
+
+    @_translated
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        try:
+            with self._path(key).open("rb") as fh:
+                fh.seek(start)
+                return fh.read(length)
+        except FileNotFoundError as exc:
+            raise StorageError(f"no object {key!r}", retryable=False) from exc
+
+    @_translated
+    def delete(self, key: str) -> None:
+        for path in (self._path(key), self._meta_path(key)):
+            path.unlink(missing_ok=True)
 
     def iter_read(self, key: str, chunk_size: int = COPY_BUFFER) -> Iterator[bytes]:
         try:
@@ -273,7 +287,7 @@ class LocalObjectStore(ObjectStore):
                     else:
                         path, start = folder / DATA_FILE, int(record["offset"])
                     with path.open("rb") as src:
-                        _append(src, out, start, int(record["size"]))
+                        append_range(src, out, start, int(record["size"]))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, target)
@@ -300,11 +314,6 @@ class LocalObjectStore(ObjectStore):
         meta = dict(metadata or {})
         self._write_sidecar(key, len(data), etag, meta)
         return ObjectInfo(key=key, size=len(data), etag=etag, metadata=meta)
-
-    @_translated
-    def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
-        self._meta_path(key).unlink(missing_ok=True)
 
     @property
     def where(self) -> str:
@@ -357,32 +366,6 @@ def _pwrite_all(path: Path, data: bytes | bytearray | memoryview, offset: int) -
         os.fdatasync(fd)
     finally:
         os.close(fd)
-
-
-def _append(src: BinaryIO, out: BinaryIO, start: int, length: int) -> None:
-    """Append ``length`` bytes of ``src`` from ``start`` to ``out``: in the kernel where it
-    can (copy_file_range, no trip through Python buffers), else with a bounded buffer."""
-    out.flush()
-    in_fd, out_fd = src.fileno(), out.fileno()
-    done = 0
-    copier = getattr(os, "copy_file_range", None)
-    if copier is not None:
-        try:
-            while done < length:
-                n = copier(in_fd, out_fd, length - done, start + done)
-                if n <= 0:
-                    break
-                done += n
-        except OSError:
-            pass  # e.g. EXDEV or unsupported here: fall through to the buffered copy
-    src.seek(start + done)
-    out.seek(0, os.SEEK_END)
-    while done < length:
-        chunk = src.read(min(COPY_BUFFER, length - done))
-        if not chunk:
-            raise StorageError("a stored part is shorter than its record", retryable=False)
-        out.write(chunk)
-        done += len(chunk)
 
 
 def _write_atomic(path: Path, data: bytes | bytearray | memoryview) -> None:

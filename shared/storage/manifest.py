@@ -24,6 +24,12 @@ an earlier file of the set — the file gets ``-2`` (``-3``, …) before its ext
 number whose key no file of the set and not the manifest uses. So ``app/../x``, ``app/./x``
 and ``app/_/x`` land at ``app/_/x``, ``app/_/x-2`` and ``app/_/x-3``, and a file named
 ``manifest.json`` at ``manifest-2.json``.
+
+Members of an archive come one at a time (a ``.tar.gz`` is read front to back), so their
+keys follow the same rule with one difference (:class:`KeyAllocator`): a key is checked
+against the manifest's and those given out before it only, as later names are not known yet.
+The keys depend only on the names and their order, so an unpacking that resumes finds the
+same ones.
 """
 
 from __future__ import annotations
@@ -78,6 +84,23 @@ def object_keys(manifest_key: str, names: list[str]) -> list[str]:
         taken.add(candidate)
         keys.append(candidate)
     return keys
+
+
+class KeyAllocator:
+    """Keys for names that come one at a time (see the module doc)."""
+
+    def __init__(self, manifest_key: str) -> None:
+        self.manifest_key = manifest_key
+        self.taken = {manifest_key}
+
+    def next(self, name: str) -> str:
+        natural = object_key(self.manifest_key, name)
+        candidate, n = natural, 1
+        while candidate in self.taken:
+            n += 1
+            candidate = _numbered(natural, n)
+        self.taken.add(candidate)
+        return candidate
 
 
 def _numbered(key: str, n: int) -> str:

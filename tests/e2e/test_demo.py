@@ -45,4 +45,16 @@ def test_demo_delivers_one_export_per_provider() -> None:
         assert chat is not None, out
         assert chat.group(2) == chat.group(3) == total.group(2)
         assert 1 <= int(chat.group(1)) < int(total.group(2))  # the later ones as a digest
+        # CLS and DMS land unpacked under their data's partitions; DuckDB reads one back
+        assert re.search(r"^exp_\w+\s+cls\s+delivered\s+cls/topic-app-logs/dt=\d{4}-\d\d-\d\d/"
+                         r"hour=\d\d/exp_\w+/manifest\.json \(1 objects\)", out, re.MULTILINE)
+        assert re.search(r"^exp_\w+\s+dms\s+delivered\s+dms/tid-1/dt=[-\d]+/hour=\d\d/exp_\w+/"
+                         r"manifest\.json \(1 objects\)", out, re.MULTILINE)
+        assert re.search(r"^query: SELECT count\(\*\), sum\(seq\) FROM read_json_auto\('.+"
+                         r"\.json\.gz', hive_partitioning = true\) WHERE dt = '[-\d]+' AND "
+                         r"hour = '\d\d'$", out, re.MULTILINE), out
+        answer = re.search(r"^answer: (\d+) rows, sum\(seq\) = (\d+); the sandbox exported "
+                           r"(\d+) rows, sum (\d+) ok$", out, re.MULTILINE)
+        assert answer is not None, out
+        assert answer.group(1, 2) == answer.group(3, 4) and int(answer.group(1)) > 0
         assert "Traceback" not in out + done.stderr

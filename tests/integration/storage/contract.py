@@ -5,7 +5,9 @@ through cos-python-sdk-v5 and the sandbox's COS gateway). A store's test module 
 
 put / head / read, a multipart upload put out of order and completed with its metadata, an
 upload resumed from the parts recorded before, a completion that names a part never put,
-metadata rewritten without touching the content, and server-side copy where the store can.
+metadata rewritten without touching the content, server-side copy where the store can, a
+ranged read (an archive's directory is read so) and a delete (of an unpacked archive's raw
+copy).
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ class ObjectStoreContract:
         assert head.metadata == {"md5": md5(b"hello")} and head.etag == info.etag
         assert store.read("a/b.csv") == b"hello"
         assert b"".join(store.iter_read("a/b.csv", 2)) == b"hello"
+
+    def test_ranged_read_and_delete(self, store: ObjectStore) -> None:
+        data = bytes(range(256)) * 64
+        store.put_object("raw/a.zip", data)
+        assert store.read_range("raw/a.zip", 1000, 300) == data[1000:1300]
+        assert store.read_range("raw/a.zip", len(data) - 10, 100) == data[-10:]  # at the end
+        assert store.read_range("raw/a.zip", 0, 0) == b""
+        store.delete("raw/a.zip")
+        assert store.head("raw/a.zip") is None
+        store.delete("raw/a.zip")  # already gone: no error
 
     def test_multipart_out_of_order_then_complete(self, store: ObjectStore) -> None:
         first, last = os.urandom(self.part_size), b"tail"

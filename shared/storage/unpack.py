@@ -1,0 +1,241 @@
+"""Unpack: the second stage of a delivery, over Courier's own verified raw copy.
+
+When unpacking is on (``COURIER_UNPACK``, a schedule's or an export's ``unpack``) and the
+result is an archive (:func:`~shared.storage.archives.archive_kind`: CLS ``.tar.gz``, DMS
+``.zip``), the copy stage lands the archive under ``raw/`` and records it with the export
+(``destination.raw``: key, size, MD5). This stage then reads it back from the destination
+(:mod:`shared.storage.archives`) and stores every member as its own gzip object beside
+``manifest.json`` (a member that already is ``.gz`` is stored as it is, once checked to be
+gzip). Keys follow :class:`~shared.storage.manifest.KeyAllocator`: ``x.csv`` becomes
+``x.csv.gz``; unsafe names are made safe and a name used twice gets ``-2``, ``-3``.
+
+Each stored member is journalled (``journal.members()`` / ``journal.member_done(entry)``),
+so a stage that was killed resumes with the first member not yet stored, without asking the
+vendor again and without rewriting a member. The manifest is written last and lists every
+member with its stored key, size and MD5 of the stored bytes, and the size and MD5 of its
+content (the member's own bytes); it exists only once every member is in place. Then, unless
+``COURIER_UNPACK_KEEP_RAW=off``, the archive stays where it is.
+
+A member whose content is not what its extension says (``.csv``, ``.json``, ``.log``, …: not
+UTF-8 text, or holding NUL bytes; ``.json`` not starting with ``{`` or ``[``; ``.gz`` not
+gzip) fails the export, as do a corrupt archive and the limits of
+:class:`~shared.storage.archives.Limits`; the raw copy stays and no manifest is written.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import logging
+import time
+import zlib
+from typing import Any
+
+from shared.errors import IntegrityError
+from shared.keys import split_extension
+from shared.setting_values import UnpackSettings
+from shared.storage.archives import ArchiveError, Limits, Member, tar_members, zip_members
+from shared.storage.base import ObjectStore, UploadedPart
+from shared.storage.manifest import KeyAllocator, SetResult
+from shared.storage.pipeline import CopyDeadlineError
+
+log = logging.getLogger(__name__)
+
+RAW_PREFIX = "raw/"
+GZIP_LEVEL = 6  # zlib's default: the speed/size balance gzip tools use
+READ_SIZE = 1024 * 1024
+TEXT_EXTENSIONS = {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".log", ".txt"}
+
+
+def raw_key(key: str) -> str:
+    """Where the archive of an unpacked delivery lands."""
+    return RAW_PREFIX + key
+
+
+class ContentCheck:
+    """Whether a member's bytes are what its extension says, chunk by chunk."""
+
+    def __init__(self, name: str) -> None:
+        ext = split_extension(name.lower())[1]
+        self.name = name
+        self.last = "." + ext.rsplit(".", 1)[-1] if ext else ""
+        self.text = self.last in TEXT_EXTENSIONS
+        self.decoder = codecs.getincrementaldecoder("utf-8")() if self.text else None
+        self.head = b""
+        self.seen = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if len(self.head) < 16:
+            self.head += chunk[:16]
+        if self.decoder is not None:
+            if b"\0" in chunk:
+                self._wrong("it holds NUL bytes, which text does not")
+            try:
+                self.decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                self._wrong(f"byte {self.seen + exc.start} is not UTF-8 text")
+        self.seen += len(chunk)
+
+    def finish(self) -> None:
+        if self.decoder is not None:
+            try:
+                self.decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self._wrong("it ends inside a UTF-8 character")
+        if self.last == ".json" and self.head.lstrip()[:1] not in (b"{", b"[", b""):
+            self._wrong("JSON starts with '{' or '['")
+        if self.last == ".gz" and self.seen and not self.head.startswith(b"\x1f\x8b"):
+            self._wrong("it is not gzip data")
+
+    def _wrong(self, why: str) -> None:
+        raise ArchiveError(f"member {self.name!r} is not what its extension says: {why}")
+
+
+def stored_name(name: str) -> str:
+    """The member's name as stored: gzip'd, so ``.gz`` is added unless it is there."""
+    return name if name.lower().endswith(".gz") else name + ".gz"
+
+
+class MemberWriter:
+    """One member into one object: gzip'd as it comes, uploaded in parts of ``part_size``
+    (one request when it fits in one), MD5s of the content and of the stored bytes."""
+
+    def __init__(self, store: ObjectStore, key: str, *, part_size: int,
+                 metadata: dict[str, str], passthrough: bool) -> None:
+        self.store, self.key, self.part_size, self.metadata = store, key, part_size, metadata
+        self.gzip = None if passthrough else zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        self.content_md5 = hashlib.md5()  # noqa: S324 - integrity, not security
+        self.stored_md5 = hashlib.md5()  # noqa: S324
+        self.content_size = self.stored_size = 0
+        self.buffer = bytearray()
+        self.upload_id: str | None = None
+        self.parts: list[UploadedPart] = []
+
+    def write(self, chunk: bytes) -> None:
+        self.content_md5.update(chunk)
+        self.content_size += len(chunk)
+        self._emit(self.gzip.compress(chunk) if self.gzip is not None else chunk)
+
+    def _emit(self, data: bytes) -> None:
+        if not data:
+            return
+        self.stored_md5.update(data)
+        self.stored_size += len(data)
+        self.buffer += data
+        while len(self.buffer) >= self.part_size:
+            self._part(memoryview(self.buffer)[:self.part_size])
+            del self.buffer[:self.part_size]
+
+    def _part(self, data: memoryview | bytearray) -> None:
+        if self.upload_id is None:
+            self.upload_id = self.store.start_upload(self.key, dict(self.metadata))
+        number = len(self.parts) + 1
+        etag = self.store.put_part(self.key, self.upload_id, number, bytes(data))
+        self.parts.append(UploadedPart(number, etag))
+
+    def close(self) -> dict[str, Any]:
+        if self.gzip is not None:
+            self._emit(self.gzip.flush())
+        md5 = self.stored_md5.hexdigest()
+        if self.upload_id is None:
+            info = self.store.put_object(self.key, bytes(self.buffer),
+                                         {**self.metadata, "md5": md5})
+        else:
+            if self.buffer:
+                self._part(self.buffer)
+            info = self.store.complete_upload(self.key, self.upload_id, self.parts,
+                                              dict(self.metadata))
+            self.store.record_md5(self.key, md5)
+        if info.size != self.stored_size:
+            raise IntegrityError(f"{self.key} holds {info.size} bytes, expected "
+                                 f"{self.stored_size}")
+        return {"key": self.key, "size": self.stored_size, "md5": md5,
+                "content_size": self.content_size,
+                "content_md5": self.content_md5.hexdigest()}
+
+    def abort(self) -> None:
+        if self.upload_id is not None:
+            try:
+                self.store.abort_upload(self.key, self.upload_id)
+            except Exception:  # noqa: BLE001 - best effort; a lifecycle rule takes the rest
+                log.warning("could not abort the upload of %s", self.key)
+
+
+def store_member(store: ObjectStore, key: str, member: Member, *, part_size: int,
+                 metadata: dict[str, str], deadline: float | None) -> dict[str, Any]:
+    """Stream ``member`` into ``key`` (see :class:`MemberWriter`); its manifest entry."""
+    check = ContentCheck(member.name)
+    writer = MemberWriter(store, key, part_size=part_size, metadata=metadata,
+                          passthrough=member.name.lower().endswith(".gz"))
+    try:
+        while chunk := member.stream.read(READ_SIZE):
+            check.feed(chunk)
+            writer.write(chunk)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise CopyDeadlineError("unpacking did not finish within its time limit; it "
+                                        "goes on later from the members already stored")
+        check.finish()
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def unpack_archive(store: ObjectStore, raw: dict[str, Any], manifest_key: str, *,
+                   settings: UnpackSettings, journal: Any, export_id: str = "",
+                   provider: str = "", metadata: dict[str, str] | None = None,
+                   part_size: int = 8 * 1024 * 1024, deadline: float | None = None
+                   ) -> SetResult:
+    """Unpack the raw copy ``raw`` (key, size, md5, kind) beside ``manifest_key`` and write
+    the manifest (see the module doc)."""
+    done: list[dict[str, Any]] = list(journal.members())
+    limits = Limits(settings, int(raw["size"]))
+    keys = KeyAllocator(manifest_key)
+    digest = hashlib.md5()  # noqa: S324 - the raw copy read back, against its recorded MD5
+    if raw["kind"] == "zip":
+        members = zip_members(store, raw["key"], int(raw["size"]), limits,
+                              skip=lambda index: index < len(done))
+    else:
+        members = tar_members(store, raw["key"], limits, digest.update)
+    entries: list[dict[str, Any]] = []
+    for index, member in enumerate(members):
+        key = keys.next(stored_name(member.name))
+        if index < len(done):
+            if done[index].get("key") != key:
+                raise ArchiveError("the raw copy no longer holds the members already "
+                                   "unpacked from it")
+            entries.append(done[index])
+            continue
+        entry = {"name": member.name, **store_member(
+            store, key, member, part_size=part_size, metadata=dict(metadata or {}),
+            deadline=deadline)}
+        journal.member_done(entry)
+        entries.append(entry)
+    if raw["kind"] != "zip" and raw.get("md5") and digest.hexdigest() != raw["md5"]:
+        raise ArchiveError("the raw copy changed since it was verified; it was not used")
+    return _write_manifest(store, raw, manifest_key, entries, settings, export_id, provider,
+                           metadata)
+
+
+def _write_manifest(store: ObjectStore, raw: dict[str, Any], manifest_key: str,
+                    entries: list[dict[str, Any]], settings: UnpackSettings, export_id: str,
+                    provider: str, metadata: dict[str, str] | None) -> SetResult:
+    listed = [{k: e[k] for k in ("name", "key", "size", "md5", "content_size",
+                                  "content_md5")} for e in entries]
+    total = sum(int(e["size"]) for e in listed)
+    body = json.dumps({
+        "export_id": export_id, "provider": provider, "objects": listed,
+        "raw": {"key": raw["key"], "size": raw["size"], "md5": raw.get("md5"),
+                "kept": settings.keep_raw},
+        "totals": {"objects": len(listed), "bytes": total,
+                   "content_bytes": sum(int(e["content_size"]) for e in listed)},
+    }, indent=2, sort_keys=True).encode()
+    md5 = hashlib.md5(body).hexdigest()  # noqa: S324
+    info = store.put_object(manifest_key, body, {**(metadata or {}), "md5": md5})
+    if info.size != len(body):
+        raise IntegrityError(f"the manifest holds {info.size} bytes, expected {len(body)}")
+    if not settings.keep_raw:
+        store.delete(raw["key"])
+    return SetResult(key=manifest_key, uri=store.uri(manifest_key), size=total, md5=md5,
+                     parts=len(listed), manifest_size=len(body), objects=listed)

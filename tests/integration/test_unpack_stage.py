@@ -1,0 +1,87 @@
+"""The unpack stage inside a delivery: a kill after the raw copy landed is resumed from that
+copy, without asking the vendor again; a raw copy that turns out bad fails the export with
+its reason, and stays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.bundle import Bundle
+from shared.config import Settings
+from shared.model import TaskState
+from tests.integration.test_completion_lease import ready_export
+
+
+@pytest.fixture
+def unpacking(courier_env: dict[str, str]) -> Iterator[Bundle]:
+    bundle = Bundle(Settings.from_env({**courier_env, "COURIER_UNPACK": "on"}))
+    try:
+        yield bundle
+    finally:
+        bundle.store().close()
+
+
+def killed_after_raw(bundle: Bundle, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A ready CLS export whose delivery dies once its raw copy landed, before a member is
+    stored; returns the task as the kill left it."""
+    import shared.storage.unpack as unpack
+
+    export_id = ready_export(bundle, sandbox)
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(unpack, "store_member", killed)
+        with pytest.raises(SystemExit):
+            bundle.completer.complete(export_id, owner="complete:dies")
+    task = bundle.store().get_task(export_id)
+    assert task.state is TaskState.COPYING and task.destination["raw"]["key"].startswith("raw/")
+    return task
+
+
+def no_vendor(bundle: Bundle, monkeypatch: pytest.MonkeyPatch) -> None:
+    def asked(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the vendor was asked again")
+
+    monkeypatch.setattr(bundle.providers.get("cls"), "result", asked)
+
+
+def test_a_killed_unpack_resumes_from_the_raw_copy_without_the_vendor(
+        unpacking: Bundle, sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    task = killed_after_raw(unpacking, sandbox, monkeypatch)
+    calls = dict(sandbox.calls)
+    no_vendor(unpacking, monkeypatch)
+
+    done = unpacking.completer.complete(task.id, owner="complete:next",
+                                        now=task.lease_until + timedelta(seconds=1))
+
+    assert done.state is TaskState.DELIVERED, done.error
+    assert dict(sandbox.calls) == calls  # no call to CLS at all
+    manifest = done.destination["manifest"]
+    assert manifest["key"].endswith("/manifest.json") and done.destination["objects"] == 1
+    assert (tmp_path / "bucket" / done.destination["raw"]["key"]).is_file()
+
+
+def test_a_raw_copy_changed_since_it_landed_fails_the_export_and_stays(
+        unpacking: Bundle, sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    task = killed_after_raw(unpacking, sandbox, monkeypatch)
+    raw = tmp_path / "bucket" / task.destination["raw"]["key"]
+    raw.write_bytes(raw.read_bytes()[:40] + b"\0" * 64)  # damaged after it was verified
+    no_vendor(unpacking, monkeypatch)
+
+    done = unpacking.completer.complete(task.id, owner="complete:next",
+                                        now=task.lease_until + timedelta(seconds=1))
+
+    assert done.state is TaskState.FAILED
+    assert done.error["reason"].startswith("unpacking failed: the archive is corrupt")
+    assert done.error["retryable"] is False
+    assert raw.is_file() and "manifest" not in done.destination
+    assert not list((tmp_path / "bucket").rglob("manifest.json"))
