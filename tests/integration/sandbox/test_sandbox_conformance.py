@@ -5,6 +5,7 @@ request parameter the SDK cannot send, is recorded and fails the test it happene
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -105,7 +106,7 @@ def test_an_unknown_mode_is_refused() -> None:
 
 def test_the_suite_fixture_fails_the_test_naming_action_and_field() -> None:
     fixture = tests.conftest.sandbox_conformance.__wrapped__  # type: ignore[attr-defined]
-    steps = fixture()
+    steps = fixture(SimpleNamespace(node=SimpleNamespace(get_closest_marker=lambda name: None)))
     next(steps)
     conformance.Conformance("strict").record(["SearchLog: Response.Foo: not in the SDK model"])
     with pytest.raises(pytest.fail.Exception, match=r"SearchLog: Response\.Foo"):
