@@ -49,11 +49,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
 
-    from sandbox import Sandbox
+    from sandbox import Sandbox, servers
     from shared.bundle import read_settings
     from shared.config import Settings
     from shared.secret_stores.resolve import SecretStores
-    from tests import servers
 
     folder = tempfile.mkdtemp(prefix="bench-secrets-")
     dsn = f"sqlite:///{folder}/state.db"

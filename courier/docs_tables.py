@@ -1,7 +1,7 @@
 """The parameter tables of ``docs/api.md``, made from the provider registry.
 
 ``python -m courier.docs_tables`` writes them between the ``params:begin`` and ``params:end``
-markers; ``tests/unit/test_provider_registry.py`` fails while the page and the registry
+markers; ``tests/unit/providers/test_registry.py`` fails while the page and the registry
 disagree. One table per provider: each field, its type, whether it is required, its default,
 its rules (choices, range, length, format) and what it is.
 """

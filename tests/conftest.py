@@ -18,6 +18,11 @@ from shared.config import Settings
 # Every sandbox in the suite holds its answers against the vendor SDKs' models
 # (sandbox/conformance.py); a subprocess sandbox inherits the setting.
 os.environ.setdefault("SANDBOX_CONFORMANCE", "strict")
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24 in their environment, which a
+# serial run does not have; the CLI sizes its tables by COLUMNS (200 when unset, off a
+# terminal), so its subprocesses would print wrapped tables in one kind of run only.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)

@@ -22,10 +22,9 @@ import boto3
 
 from courier.demo import demo_env
 from courier.receiver import Receiver
-from sandbox import Sandbox
+from sandbox import Sandbox, servers
 from sandbox.aws_gateway import AwsGateway
 from sandbox.params import Params
-from tests import servers
 
 STAGING = "chaos-staging"
 DEST_BUCKET = "chaos-dest"

@@ -1,4 +1,4 @@
-"""Fixtures of the copy tests (test_storage_copy*.py): a local HTTP source serving random
+"""Fixtures of the copy tests (test_copy*.py): a local HTTP source serving random
 bytes, and a LocalObjectStore to copy into. Modules with a store of their own define theirs."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Webhook delivery against a real local HTTP receiver, on a real SQLite store: signing,
-retries and their schedule, the limits of one pass (test_delivery_endpoints.py: which
+retries and their schedule, the limits of one pass (test_endpoints.py: which
 endpoints get deliveries).
 
 Time is simulated by passing ``now=``; signatures are checked with the reference

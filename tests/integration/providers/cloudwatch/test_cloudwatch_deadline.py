@@ -12,8 +12,8 @@ from sandbox.aws_gateway import AwsGateway
 from shared.clock import utcnow
 from shared.model import TaskState
 from tests.e2e.helpers import post
-from tests.integration.cloudwatch.conftest import add_logs
-from tests.integration.cloudwatch.test_cloudwatch_round_trip import cw_env  # noqa: F401
+from tests.integration.providers.cloudwatch.conftest import add_logs
+from tests.integration.providers.cloudwatch.test_cloudwatch_round_trip import cw_env  # noqa: F401
 
 SLOW_S = 8.0  # how long the gateway sits on each answer
 TICK_S = 2.5  # the tick's whole budget

@@ -11,8 +11,8 @@ from sandbox.cos_gateway import CosGateway
 from shared.model import CosObjectSource
 from shared.storage.copy import copy_source
 from shared.storage.cos import CosObjectStore
-from tests.integration.storage import test_storage_cos as base
-from tests.integration.storage.test_storage_cos import PART, PERM, REGION, md5, new_bucket
+from tests.integration.storage import test_cos as base
+from tests.integration.storage.test_cos import PART, PERM, REGION, md5, new_bucket
 
 pytestmark = pytest.mark.integration
 gateway = base.gateway  # the module's fixtures: one gateway (and moto) for these tests too

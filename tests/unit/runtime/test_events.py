@@ -1,8 +1,10 @@
+"""Platform events (SCF and Lambda triggers) turned into one request shape."""
+
 from __future__ import annotations
 
 import pytest
 
-from shared.runtime import budget, events
+from shared.runtime import events
 from tests.events import event_names, load_event
 
 HTTP_POSTS = ["scf_apigw_post_exports", "aws_apigw_rest_post_exports",
@@ -58,10 +60,3 @@ def test_plain_response_flattens_multi_value_headers() -> None:
     assert out == {"statusCode": 202, "headers": {"Content-Type": "application/json",
                                                   "X-A": "1, 2"},
                    "body": "{}", "isBase64Encoded": False}
-
-
-def test_scf_context_gives_a_deadline() -> None:
-    inv = budget.invocation({"request_id": "r1", "time_limit_in_ms": 30000})
-    assert inv.request_id == "r1"
-    assert inv.remaining_s == 30.0
-    assert inv.deadline() - inv.started == pytest.approx(20.0)

@@ -16,7 +16,7 @@ from sandbox.aws_gateway import AwsGateway
 from shared.clock import utcnow
 from tests.e2e.helpers import call, post, tick
 from tests.events import load_event
-from tests.integration.cloudwatch.conftest import STAGING, add_logs
+from tests.integration.providers.cloudwatch.conftest import STAGING, add_logs
 
 RUN_S = 1.0
 

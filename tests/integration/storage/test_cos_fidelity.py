@@ -17,9 +17,9 @@ from shared.storage.base import UploadedPart
 from shared.storage.copy import copy_source
 from shared.storage.cos import CosObjectStore
 from shared.storage.crc64 import crc64
-from tests.integration.storage import test_storage_cos as base
+from tests.integration.storage import test_cos as base
 from tests.integration.storage.source_server import SourceServer
-from tests.integration.storage.test_storage_cos import MB, PERM, REGION, md5, new_bucket
+from tests.integration.storage.test_cos import MB, PERM, REGION, md5, new_bucket
 
 pytestmark = pytest.mark.integration
 gateway = base.gateway  # one gateway (and moto) for the COS modules

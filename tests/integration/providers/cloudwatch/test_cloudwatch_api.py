@@ -12,7 +12,7 @@ import pytest
 from shared.config import AwsSettings
 from shared.errors import ProviderError
 from shared.pacing import DEADLINE_CODE, call_deadline
-from tests.integration.cloudwatch.conftest import add_logs
+from tests.integration.providers.cloudwatch.conftest import add_logs
 
 
 class Budget:

@@ -13,8 +13,8 @@ import pytest
 from sandbox.aws_gateway import AwsGateway
 from shared.clock import utcnow
 from tests.e2e.helpers import post, tick
-from tests.integration.cloudwatch.conftest import STAGING, add_logs
-from tests.integration.cloudwatch.test_cloudwatch_round_trip import cw_env, get  # noqa: F401
+from tests.integration.providers.cloudwatch.conftest import STAGING, add_logs
+from tests.integration.providers.cloudwatch.test_cloudwatch_round_trip import cw_env, get  # noqa: F401
 
 
 def staged(url: str, export_id: str) -> list[str]:

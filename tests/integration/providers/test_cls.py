@@ -19,7 +19,7 @@ from shared.providers.base import RemoteStatus
 from shared.providers.cls import ClsProvider
 from tests.integration.providers.contract import ProviderContract
 from tests.integration.providers.drive import submit
-from tests.unit.test_cls_validate import BAD, GOOD
+from tests.unit.providers.test_cls import BAD, GOOD
 
 
 @pytest.fixture

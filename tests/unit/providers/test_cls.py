@@ -23,7 +23,7 @@ def test_defaults_filled(cls: ClsProvider) -> None:
 
 
 # (id, params, the field named): checked by the CLS provider contract
-# (tests/integration/test_cls_provider.py), which also sees that nothing is sent
+# (tests/integration/providers/test_cls.py), which also sees that nothing is sent
 BAD: list[tuple[str, dict[str, Any], str]] = [
     ("missing-topic", {"From": 1_700_000_000_000, "To": 1_700_003_600_000}, "params.TopicId"),
     ("from-after-to", {**GOOD, "From": GOOD["To"] + 1}, "params.From"),

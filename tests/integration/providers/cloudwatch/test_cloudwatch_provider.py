@@ -11,7 +11,7 @@ import requests
 from shared.errors import ProviderError
 from shared.model import ExportTask, S3ObjectSource, SourceSet, TaskState
 from shared.providers.base import CREATE_DOUBT, RemoteStatus
-from tests.integration.cloudwatch.conftest import add_logs
+from tests.integration.providers.cloudwatch.conftest import add_logs
 
 
 def submitted(provider: Any, params: dict[str, Any]) -> ExportTask:

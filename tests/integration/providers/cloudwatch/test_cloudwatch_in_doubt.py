@@ -18,8 +18,8 @@ from sandbox.aws_gateway import AwsGateway
 from shared.clock import utcnow
 from shared.model import TaskState
 from tests.e2e.helpers import post, tick
-from tests.integration.cloudwatch.conftest import add_logs
-from tests.integration.cloudwatch.test_cloudwatch_round_trip import cw_env, get  # noqa: F401
+from tests.integration.providers.cloudwatch.conftest import add_logs
+from tests.integration.providers.cloudwatch.test_cloudwatch_round_trip import cw_env, get  # noqa: F401
 
 
 class Killed(BaseException):

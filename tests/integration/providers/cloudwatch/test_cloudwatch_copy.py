@@ -17,7 +17,7 @@ from shared.state import open_store
 from shared.storage.local import LocalObjectStore
 from shared.storage.manifest import copy_set
 from shared.storage.s3 import S3ObjectStore
-from tests.integration.cloudwatch.conftest import STAGING
+from tests.integration.providers.cloudwatch.conftest import STAGING
 
 
 def staged(url: str, count: int) -> SourceSet:

@@ -1,5 +1,5 @@
 """copy_source against a local HTTP server, into a LocalObjectStore: parts, resuming, integrity
-(test_storage_copy_sources.py: the source's URL and the key).
+(test_copy_sources.py: the source's URL and the key).
 
 Fixtures in conftest.py."""
 

@@ -18,7 +18,7 @@ from sandbox.aws_gateway import AwsGateway
 from shared.config import AwsSettings
 from shared.model import Source, SourceSet
 from shared.pacing import RateLimiter
-from tests.integration.cloudwatch.conftest import STAGING, add_logs
+from tests.integration.providers.cloudwatch.conftest import STAGING, add_logs
 from tests.integration.providers.contract import ProviderContract
 
 RUN_S = 0.5

@@ -10,7 +10,7 @@ import pytest
 from sandbox.core import Sandbox
 from sandbox.host import Host
 
-SANDBOX = Path(__file__).resolve().parents[2] / "sandbox"
+SANDBOX = Path(__file__).resolve().parents[3] / "sandbox"
 # the modules that build the sandbox (and so may import its services)
 BUILDERS = {"core.py", "__init__.py", "cli.py", "__main__.py"}
 

@@ -20,7 +20,7 @@ from sandbox.aws_gateway import AwsGateway
 from shared.clock import utcnow
 from tests.e2e.helpers import tick
 from tests.events import load_event
-from tests.integration.cloudwatch.test_cloudwatch_round_trip import RUN_S, cw_env, get  # noqa: F401
+from tests.integration.providers.cloudwatch.test_cloudwatch_round_trip import RUN_S, cw_env, get  # noqa: F401
 
 EVERY_S = 300
 STREAMS = ("web-1", "web-2")

@@ -8,8 +8,8 @@ from typing import Any
 from sandbox.aws_gateway import AwsGateway
 from tests.e2e.helpers import call, post
 from tests.events import load_event
-from tests.integration.cloudwatch.conftest import add_logs
-from tests.integration.cloudwatch.test_cloudwatch_round_trip import cw_env, get  # noqa: F401
+from tests.integration.providers.cloudwatch.conftest import add_logs
+from tests.integration.providers.cloudwatch.test_cloudwatch_round_trip import cw_env, get  # noqa: F401
 
 
 def listed(api_key: str) -> dict[str, Any]:
