@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 
 from courier.demo import demo_env
+from shared.config import DEFAULT_KEY_TEMPLATE
 from courier.receiver import Receiver
 from sandbox import Sandbox, servers
 from sandbox.aws_gateway import AwsGateway
@@ -167,6 +168,11 @@ class World:
         """What every process of the bundle reads (a deployment's settings, made short)."""
         env = demo_env(self.sb, self.work, self.api_key, self.secret, self.receiver.url)
         env.update({
+            # the run compares each delivered object with the file the vendor served: the
+            # raw copy, filed by the default template (the demo's unpacked partitions are not
+            # what it measures)
+            "COURIER_KEY_TEMPLATE": DEFAULT_KEY_TEMPLATE,
+            "COURIER_UNPACK": "off",
             "COURIER_STATE_URL": self.state_url,
             "COURIER_DESTINATION": self.destination(),
             "COURIER_POLL_INTERVAL_S": "1",
