@@ -21,11 +21,11 @@ from typing import Any
 import boto3
 
 from courier.demo import demo_env
-from shared.config import DEFAULT_KEY_TEMPLATE
 from courier.receiver import Receiver
 from sandbox import Sandbox, servers
 from sandbox.aws_gateway import AwsGateway
 from sandbox.params import Params
+from shared.config import DEFAULT_KEY_TEMPLATE
 
 STAGING = "chaos-staging"
 DEST_BUCKET = "chaos-dest"
