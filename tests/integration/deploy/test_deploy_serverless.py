@@ -167,6 +167,15 @@ def test_iam_is_least_privilege(template: dict[str, Any]) -> None:
         if "lambda:InvokeFunction" in actions:
             assert "export-courier-prod-complete" in text
             assert actions == ["lambda:InvokeFunction"]
+        if actions == ["s3:DeleteObject"] and "courier-probe-*" in text:
+            # the probe's own objects and unpacked archives' raw copies, nothing else
+            bucket = SAMPLE_DEPLOY_ENV["COURIER_BUCKET"]
+            assert [json.dumps(r) for r in statement["Resource"]] == [
+                json.dumps(r) for r in statement["Resource"]
+                if f"{bucket}/exports/courier-probe-*" in json.dumps(r)
+                or f"{bucket}/exports/raw/*" in json.dumps(r)], statement
+            assert len(statement["Resource"]) == 2, statement
+            continue
         if any(a.startswith("s3:") for a in actions):
             bucket = SAMPLE_DEPLOY_ENV["COURIER_BUCKET"]
             # the destination prefix, or the cloudwatch staging prefix (listing it only
@@ -188,7 +197,7 @@ def test_http_api_routes_reach_create(template: dict[str, Any]) -> None:
                       "POST /exports/{id}/cancel", "POST /exports/{id}/retry",
                       "POST /exports/{id}/check", "GET /exports/{id}/deliveries",
                       "POST /deliveries/{id}/resend", "POST /endpoints/recover",
-                      "GET /ui", "GET /openapi.json"}
+                      "GET /ui", "GET /openapi.json", "GET /summary"}
 
 
 def test_each_function_logs_to_its_own_group_with_a_retention(template: dict[str, Any]) -> None:
