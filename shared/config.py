@@ -8,7 +8,6 @@ or a file are resolved before it (:mod:`shared.secret_stores`, :mod:`shared.bund
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from shared.setting_values import (
     UnpackSettings,
     api_keys,
     chat_bots,
+    json_value,
     parse_destination,
     retry_delays,
     subscriber_list,
@@ -261,10 +261,7 @@ class Settings:
         if (raw := text(ENV_PUBLIC_URL)) is not None:
             values["public_url"] = raw.rstrip("/")
         if (raw := text(ENV_SCHEDULES)) is not None:
-            try:
-                parsed = json.loads(raw)
-            except ValueError as exc:
-                raise ConfigError(f"{ENV_SCHEDULES}: not valid JSON") from exc
+            parsed = json_value(ENV_SCHEDULES, raw)
             if not isinstance(parsed, list) or not all(isinstance(s, dict) for s in parsed):
                 raise ConfigError(f"{ENV_SCHEDULES}: must be a JSON list of objects")
             values["schedules"] = tuple(parsed)

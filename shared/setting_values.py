@@ -83,13 +83,18 @@ class ChatBot:
         return CHAT_PREFIX + self.name
 
 
+def json_value(name: str, raw: str) -> Any:
+    """The JSON value the setting ``name`` holds; ConfigError naming it when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: not valid JSON") from exc
+
+
 def chat_bots(name: str, raw: str) -> tuple[ChatBot, ...]:
     """``COURIER_CHAT_BOTS``: a JSON object ``{"<name>": {"kind", "url", "secret",
     "per_minute"}}``."""
-    try:
-        parsed = json.loads(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}: not valid JSON") from exc
+    parsed = json_value(name, raw)
     if not isinstance(parsed, dict):
         raise ConfigError(f"{name}: must be a JSON object of bots by name")
     out = []
@@ -134,10 +139,7 @@ def subscribers(name: str, raw: str) -> tuple[dict[str, Any], ...]:
     """``COURIER_WEBHOOK_ENDPOINTS``: a JSON list of ``{"url", "events", "providers"}``, or
     ``{"chat": "<bot name>", …}`` for a bot of ``COURIER_CHAT_BOTS`` (kept as the url
     ``chat:<bot name>``)."""
-    try:
-        parsed = json.loads(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}: not valid JSON") from exc
+    parsed = json_value(name, raw)
     if not isinstance(parsed, list):
         raise ConfigError(f"{name}: must be a JSON list")
     out = []
