@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared.errors import ConfigError, ValidationError
+from shared.fleet import Account, NamedDestination
 from shared.keys import render_key, window_fits
 from shared.redact import url_passwords
 from shared.setting_values import (
@@ -177,6 +178,8 @@ class Settings:
     webhook_retry_s: tuple[float, ...] | None = None  # None: webhooks.RETRY_SCHEDULE_S
     webhook_disable_after_s: float | None = None  # None: webhooks.DISABLE_AFTER
     chat_bots: tuple[ChatBot, ...] = ()
+    accounts: tuple[Account, ...] = ()  # COURIER_ACCOUNTS
+    destinations: tuple[NamedDestination, ...] = ()  # COURIER_DESTINATIONS
     operator_subscribers: tuple[str, ...] = ()
     public_url: str | None = None
     dispatch: str = "inline"
@@ -317,6 +320,8 @@ class Settings:
         values = [*self.api_keys, *self.webhook_secrets, *self.resolved_secrets,
                   *url_passwords(self.state_url)]
         values += [v for bot in self.chat_bots for v in (bot.url, bot.secret or "")]
+        values += [v for account in self.accounts for v in account.secrets()]
+        values += [v for named in self.destinations for v in named.secrets()]
         if self.tencent:
             values += [self.tencent.secret_key, self.tencent.token or ""]
         if self.alibaba:
@@ -363,6 +368,14 @@ class Settings:
     def chat_bot(self, endpoint: str) -> ChatBot | None:
         """The bot a ``chat:<name>`` subscriber names (None for a URL or an unknown name)."""
         return next((b for b in self.chat_bots if b.endpoint == endpoint), None)
+
+    def account(self, name: str) -> Account | None:
+        """The named account ``name`` (COURIER_ACCOUNTS), or None."""
+        return next((a for a in self.accounts if a.name == name), None)
+
+    def named_destination(self, name: str) -> NamedDestination | None:
+        """The named destination ``name`` (COURIER_DESTINATIONS), or None."""
+        return next((d for d in self.destinations if d.name == name), None)
 
     def _check_chat(self) -> None:
         if self.public_url and not self.public_url.startswith(("https://", "http://")):

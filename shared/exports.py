@@ -17,6 +17,7 @@ from typing import Any
 
 from shared import locks, netguard, owners, queues
 from shared.clock import to_iso, utcnow
+from shared.config import Settings
 from shared.errors import (
     ConflictError,
     CourierError,
@@ -55,6 +56,10 @@ NO_CREATE_CHECK = ("none: the vendor gives no way to look for an export a create
                    "doubt; one may be made twice")
 
 
+REQUEST_FIELDS = ("provider", "params", "subscribers", "idempotency_key", "unpack", "account",
+                  "destination")
+
+
 @dataclass(frozen=True)
 class Accepted:
     task: ExportTask
@@ -65,13 +70,16 @@ def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[
                   chat_bots: Iterable[str] = ()) -> tuple[str, Any, list[str], str | None]:
     if not isinstance(body, dict):
         raise ValidationError("body", "must be a JSON object")
-    unknown = sorted(set(body) - {"provider", "params", "subscribers", "idempotency_key",
-                                  "unpack"})
+    unknown = sorted(set(body) - set(REQUEST_FIELDS))
     if unknown:
-        raise ValidationError(unknown[0], "unknown field (expected provider, params, "
-                              "subscribers, idempotency_key, unpack)")
+        raise ValidationError(unknown[0], "unknown field (expected "
+                              f"{', '.join(REQUEST_FIELDS)})")
     if not isinstance(body.get("unpack", False), bool):
         raise ValidationError("unpack", "must be true or false")
+    for name in ("account", "destination"):
+        if not isinstance(body.get(name, ""), str) or body.get(name) == "":
+            raise ValidationError(name, "must be the name of a configured "
+                                  f"{name} (COURIER_{name.upper()}S)")
     if "provider" not in body:
         raise ValidationError("provider", "is required")
     if "params" not in body:
@@ -117,12 +125,15 @@ def accept(
     provider_name, raw_params, subscribers, key = parse_request(
         body, idempotency_key, providers.settings.allow_private_hosts,
         [bot.endpoint for bot in providers.settings.chat_bots])
+    account, destination_name = named(providers.settings, body)
     provider = providers.get(provider_name)
     params = provider.validate(raw_params)
     now = now or utcnow()
     task = ExportTask(provider=provider.name, params=params, idempotency_key=key,
-                      subscribers=subscribers, created_at=now, updated_at=now, due_at=now,
-                      lease_owner=owner, lease_until=now + timedelta(seconds=CREATE_LEASE_S))
+                      subscribers=subscribers, account=account,
+                      destination_name=destination_name, created_at=now, updated_at=now,
+                      due_at=now, lease_owner=owner,
+                      lease_until=now + timedelta(seconds=CREATE_LEASE_S))
     options = {k: v for k, v in (("unpack", body.get("unpack")), ("window", window))
                if v is not None}
     if options:
@@ -133,8 +144,9 @@ def accept(
         raise ValidationError("params", f"does not fit the key template: {problem}")
     stored, created = store.insert_task(task)
     if not created:
-        if (stored.provider, stored.params, stored.subscribers) != (
-                provider.name, params, subscribers):
+        if (stored.provider, stored.params, stored.subscribers, stored.account,
+                stored.destination_name) != (provider.name, params, subscribers, account,
+                                             destination_name):
             raise IdempotencyKeyReusedError("Idempotency-Key was already used for a different "
                                             "request; use a new key for a new export")
         return Accepted(stored, False)
@@ -143,6 +155,19 @@ def accept(
         metrics.add(metrics.EXPORTS_CREATED, provider=stored.provider)
         return Accepted(submit(store, providers, stored, now=now,
                                poll_interval_s=poll_interval_s), True)
+
+
+def named(settings: Settings, body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The account and destination a request names (None: the deployment's own); a name
+    the settings do not hold is a 400 naming it."""
+    account, destination = body.get("account"), body.get("destination")
+    if account is not None and settings.account(account) is None:
+        raise ValidationError("account", f"{account!r} is not a configured account "
+                              "(COURIER_ACCOUNTS)")
+    if destination is not None and settings.named_destination(destination) is None:
+        raise ValidationError("destination", f"{destination!r} is not a configured "
+                              "destination (COURIER_DESTINATIONS)")
+    return account, destination
 
 
 def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
@@ -357,6 +382,8 @@ def public_view(task: ExportTask, positions: dict[str, int] | None = None) -> di
         "parts": _parts_view(task),
         "round": task.round,
         "subscribers": task.subscribers,
+        "account": task.account,
+        "destination_name": task.destination_name,
         "idempotency_key": task.idempotency_key,
         "created_at": to_iso(task.created_at),
         "updated_at": to_iso(task.updated_at),

@@ -86,6 +86,8 @@ class ExportTask:
     destination: dict[str, Any] = field(default_factory=dict)  # uri, key, size, md5
     error: dict[str, Any] | None = None  # reason, code, retryable
     subscribers: list[str] = field(default_factory=list)  # per-export webhook URLs
+    account: str | None = None  # a named account (COURIER_ACCOUNTS); None: the deployment's
+    destination_name: str | None = None  # a named destination; None: the deployment's
     attempts: int = 0  # consecutive retryable failures, for backoff
     round: int = 0  # how many times the export was retried through the API (0: never)
     version: int = 0

@@ -215,6 +215,14 @@ def schemas() -> dict[str, Any]:
                                 "description": "Webhook URLs of this export; public "
                                                "addresses only"},
                 "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 200},
+                "account": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$",
+                            "description": "A named account (COURIER_ACCOUNTS) whose "
+                                           "credentials and region the export is made with; "
+                                           "default: the deployment's own"},
+                "destination": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$",
+                                "description": "A named destination (COURIER_DESTINATIONS) "
+                                               "the files land in; default: the "
+                                               "deployment's COURIER_DESTINATION"},
                 "unpack": {"type": "boolean",
                            "description": "Deliver an archive result (.tar.gz, .zip) as one "
                                           "gzip object per member beside manifest.json; "
@@ -249,6 +257,7 @@ def schemas() -> dict[str, Any]:
                     "How many times the export was retried (POST /exports/{id}/retry); "
                     "its webhooks after a retry carry it as data.round")},
                 "subscribers": {"type": "array", "items": text},
+                "account": nullable(text), "destination_name": nullable(text),
                 "idempotency_key": nullable(text),
                 "created_at": stamp, "updated_at": stamp, "next_check_at": nullable(stamp),
             }},
