@@ -72,6 +72,7 @@ OPTIONAL_ENV = {
     "AWS_REGION": "Lambda sets it; elsewhere only for the cloudwatch provider",
     "COURIER_METRICS": "the default: EMF on Lambda, metric log lines on SCF",
     "COURIER_UNPACK": "off by default: archives land as the vendor ships them",
+    "COURIER_DESTINATION_WRITE": "none by default: objects take the bucket's own defaults",
     "COURIER_UNPACK_KEEP_RAW": "on by default: an unpacked archive stays under raw/",
     "COURIER_UNPACK_MAX_MEMBER_MB": "the 4096 MB default bound of one unpacked member",
     "COURIER_UNPACK_MAX_TOTAL_MB": "the 16384 MB default bound of one archive, unpacked",

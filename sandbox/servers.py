@@ -154,7 +154,10 @@ def start_moto(part_min: int = S3_MIN_PART) -> MotoServer:
 
     class AtomicMotoServer(ThreadedMotoServer):
         def _server_entry(self) -> None:
-            app = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+            from sandbox.moto_s3 import object_lock_fixes
+
+            app = object_lock_fixes(
+                werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app))
             import moto.s3.models as s3_models
 
             def one_at_a_time(environ: Any, start_response: Any) -> Any:

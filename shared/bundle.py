@@ -112,7 +112,8 @@ class Bundle:
         if self._destination is None:
             from shared.storage import open_destination
 
-            self._destination = open_destination(self.settings.destination, self.settings.storage)
+            self._destination = open_destination(self.settings.destination, self.settings.storage,
+                                                 self.settings.destination_write)
         return self._destination
 
     def _budget(self, provider: str, key_id: str) -> SharedBudget:

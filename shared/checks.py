@@ -109,7 +109,8 @@ def destination(settings: Settings, store: Any = None) -> Check:
     from shared.storage.probe import probe
 
     try:
-        store = store or open_destination(settings.destination, settings.storage)
+        store = store or open_destination(settings.destination, settings.storage,
+                                           settings.destination_write)
         probe(store)
     except CourierError as exc:
         return Check("destination", ERROR, exc.message,

@@ -260,6 +260,8 @@ class Completer:
             "throughput_mb_s": round(result.size / seconds / 1e6, 3)}
         if result.server_side:
             task.destination["copied"] = "server-side"
+        if protection := dest.protection():  # asked of every object, checked on each
+            task.destination["protection"] = {**protection, "verified": "head"}
         extra: dict[str, Any] = {}
         if isinstance(result, SetResult):  # several files: the manifest lists them
             task.destination.pop("files", None)

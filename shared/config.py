@@ -33,12 +33,15 @@ from shared.setting_values import (
     webhook_secrets,
 )
 from shared.windows import Schedule, parse_schedules
+from shared.write_options import NO_OPTIONS, WriteOptions, check_backend, write_options
 
 # --- environment variable names (the one place they are spelled) ---------------------------
 ENV_PROFILE = "COURIER_PROFILE"  # "production" (default) | "sandbox"
 ENV_STATE_URL = "COURIER_STATE_URL"
 ENV_DESTINATION = "COURIER_DESTINATION"  # file:///path | s3://bucket/prefix | cos://bucket/prefix
 ENV_KEY_TEMPLATE = "COURIER_KEY_TEMPLATE"
+# the destination's protections, JSON {"sse", "kms_key_id", "storage_class", "tags", "retention"}
+ENV_DESTINATION_WRITE = "COURIER_DESTINATION_WRITE"
 ENV_AUTH = "COURIER_AUTH"  # "api-key" (default) | "none" (sandbox profile only)
 ENV_API_KEYS = "COURIER_API_KEYS"  # comma-separated accepted keys
 ENV_WEBHOOK_SECRETS = "COURIER_WEBHOOK_SECRETS"  # whsec_new[,whsec_old during rotation]
@@ -167,6 +170,7 @@ class StorageSettings:
 class Settings:
     state_url: str = "sqlite:///.courier/state.db"
     destination: str = "file://.courier/bucket"
+    destination_write: WriteOptions = NO_OPTIONS  # COURIER_DESTINATION_WRITE
     key_template: str = DEFAULT_KEY_TEMPLATE
     profile: str = "production"
     auth: str = "api-key"
@@ -263,6 +267,9 @@ class Settings:
             values["operator_subscribers"] = subscriber_list(ENV_OPERATOR_SUBSCRIBERS, raw)
         if (raw := text(ENV_PUBLIC_URL)) is not None:
             values["public_url"] = raw.rstrip("/")
+        if (raw := text(ENV_DESTINATION_WRITE)) is not None:
+            values["destination_write"] = write_options(
+                ENV_DESTINATION_WRITE, json_value(ENV_DESTINATION_WRITE, raw))
         if (raw := text(ENV_SCHEDULES)) is not None:
             parsed = json_value(ENV_SCHEDULES, raw)
             if not isinstance(parsed, list) or not all(isinstance(s, dict) for s in parsed):
@@ -355,7 +362,8 @@ class Settings:
                               f"{self.dispatch}")
         api_keys(ENV_API_KEYS, self.api_keys)
         webhook_secrets(ENV_WEBHOOK_SECRETS, self.webhook_secrets)
-        parse_destination(ENV_DESTINATION, self.destination, self.storage.cos_region)
+        check_backend(self.destination_write, parse_destination(
+            ENV_DESTINATION, self.destination, self.storage.cos_region).scheme)
         self._check_chat()
         for schedule in parse_schedules(self.schedules):
             self._check_partitions(schedule)

@@ -27,6 +27,7 @@ from shared.config import (
 from shared.packaged import require_module
 from shared.setting_values import parse_destination
 from shared.storage.base import ObjectStore
+from shared.write_options import NO_OPTIONS, WriteOptions
 
 # The settings' names, for tests and tools that point a destination elsewhere.
 S3_ENDPOINT_ENV = ENV_S3_ENDPOINT
@@ -36,23 +37,26 @@ COS_ENDPOINT_ENV = ENV_COS_ENDPOINT
 __all__ = ["COS_ENDPOINT_ENV", "S3_ENDPOINT_ENV", "S3_REGION_ENV", "open_destination"]
 
 
-def open_destination(uri: str, storage: StorageSettings | None = None) -> ObjectStore:
-    """The store behind a destination URI (see the module doc); ConfigError if malformed.
-    ``storage`` defaults to the one read from the environment."""
+def open_destination(uri: str, storage: StorageSettings | None = None,
+                     write: WriteOptions = NO_OPTIONS) -> ObjectStore:
+    """The store behind a destination URI (see the module doc); ConfigError if malformed,
+    or naming a write option of ``write`` the store cannot honour. ``storage`` defaults to
+    the one read from the environment."""
     storage = storage or StorageSettings.from_env()
     dest = parse_destination(ENV_DESTINATION, uri, storage.cos_region)
     if dest.scheme == "file":
         from shared.storage.local import LocalObjectStore
 
-        return LocalObjectStore(os.path.abspath(dest.location))
+        return LocalObjectStore(os.path.abspath(dest.location), write=write)
     if dest.scheme == "s3":
         require_module(ENV_DESTINATION, "s3", "boto3")
         from shared.storage.s3 import S3ObjectStore
 
         return S3ObjectStore(dest.location, prefix=dest.prefix, endpoint_url=storage.s3_endpoint,
-                             region=storage.s3_region)
+                             region=storage.s3_region, write=write)
     from shared.storage.cos import CosObjectStore
 
     return CosObjectStore(dest.location, region=dest.region or "", prefix=dest.prefix,
                           endpoint=storage.cos_endpoint, secret_id=storage.cos_secret_id,
-                          secret_key=storage.cos_secret_key, token=storage.cos_token)
+                          secret_key=storage.cos_secret_key, token=storage.cos_token,
+                          write=write)

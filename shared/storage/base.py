@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import StorageError
+from shared.write_options import NO_OPTIONS, WriteOptions
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,17 @@ class ObjectStore(ABC):
 
     scheme: str = ""
     copy_concurrency: int = 0  # parts uploaded at once; 0: the copy's default
+    write: WriteOptions = NO_OPTIONS  # the protections every object written here carries
+
+    def protection(self) -> dict[str, Any]:
+        """The write options asked of this store, as recorded with a delivery (empty: none);
+        every object written was checked to carry them."""
+        return self.write.record()
+
+    def protection_problems(self, key: str) -> list[str]:
+        """What the object ``key`` (written earlier) lacks of the write options, each
+        naming the option; empty when it has them all (or none were asked)."""
+        return []
 
     @abstractmethod
     def uri(self, key: str) -> str:

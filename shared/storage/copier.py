@@ -75,7 +75,8 @@ class Copier:
     def run(self) -> CopyResult:
         existing = self.store.head(self.key)
         if existing is not None and existing.metadata.get("md5") and (
-                self.expected_size is None or existing.size == self.expected_size):
+                self.expected_size is None or existing.size == self.expected_size) and (
+                not self._unprotected()):
             if self.journal is not None:
                 upload_id, _ = self.journal.load()
                 if upload_id:
@@ -100,6 +101,15 @@ class Copier:
                 self._forget(upload_id)
                 upload_id, kept, segments = None, [], list(FROM_THE_START)
         raise AssertionError("unreachable")
+
+    def _unprotected(self) -> bool:
+        """Whether the object already there lacks the destination's write options (it was
+        written before they were set): then it is written again, not skipped."""
+        found = self.store.protection_problems(self.key)
+        if found:
+            log.info("%s is in the destination without its protections (%s); copying it "
+                     "again", self.key, "; ".join(found))
+        return bool(found)
 
     def _server_side(self) -> CopyResult | None:
         """Let the store copy the source itself, where it can; None if it cannot."""

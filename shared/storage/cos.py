@@ -31,16 +31,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from shared.errors import ConfigError, StorageError
 from shared.model import CosObjectSource
 from shared.netguard import failure_words
-from shared.storage.base import ObjectInfo, UploadedPart, sdk_body
+from shared.storage.base import MD5_TAG, ObjectInfo, UploadedPart, sdk_body
 from shared.storage.crc64 import combine_all, crc64
+from shared.storage.protection import STANDARD, Stored
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
 from shared.storage.sources import etag_is_md5
+from shared.write_options import NO_OPTIONS, WriteOptions, check_backend
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,14 @@ def _error(exc: Exception, what: str) -> StorageError:
         return storage_error("COS", str(exc.get_error_code() or ""), _status(exc), what,
                              _RETRYABLE_CODES)
     return StorageError(f"{what}: {failure_words(exc)}", retryable=True)
+
+
+def _detail(exc: Exception) -> tuple[str, str] | None:
+    from qcloud_cos.cos_exception import CosServiceError
+
+    if not isinstance(exc, CosServiceError):
+        return None
+    return str(exc.get_error_code() or ""), str(exc.get_error_msg() or "")
 
 
 def _status(exc: Exception) -> int:
@@ -101,11 +112,15 @@ def _body_error(resp: dict[str, Any], what: str) -> StorageError | None:
 class CosObjectStore(S3LikeStore):
     scheme = "cos"
     parts_field = "Part"  # CompleteMultipartUpload's list of parts
+    vendor = "COS"
 
     def __init__(self, bucket: str, *, region: str, prefix: str = "",
                  endpoint: str | None = None, secret_id: str | None = None,
                  secret_key: str | None = None, token: str | None = None,
-                 client: Any = None) -> None:
+                 client: Any = None, write: WriteOptions = NO_OPTIONS) -> None:
+        check_backend(write, self.scheme)
+        self.write = write
+        self._started = {}
         self.bucket = bucket
         self.region = region
         self.prefix = norm_prefix(prefix)
@@ -138,6 +153,38 @@ class CosObjectStore(S3LikeStore):
     # ------------------------------------------------------------ SDK hooks
     error_of = staticmethod(_error)
     status_of = staticmethod(_status)
+    detail_of = staticmethod(_detail)
+
+    def _protect_args(self, retain_until: datetime | None, *, copy: bool = False
+                      ) -> dict[str, Any]:
+        """COS's headers (Common Request Headers, SSE; PUT Object, Initiate Multipart
+        Upload, PUT Object - Copy: ``x-cos-storage-class``, ``x-cos-tagging``). A copy's
+        tags are put afterwards (:meth:`_after_copy`). No retention: refused earlier."""
+        write = self.write
+        args: dict[str, Any] = {}
+        if write.sse:
+            args["ServerSideEncryption"] = "cos/kms" if write.sse == "kms" else write.sse
+        if write.kms_key_id:
+            args["SSEKMSKeyId"] = write.kms_key_id
+        if write.storage_class:
+            args["StorageClass"] = write.storage_class
+        if write.tags and not copy:
+            args["Tagging"] = urlencode(write.tags)
+        return args
+
+    def _after_copy(self, key: str) -> None:
+        """A copy's tags, by PUT Object tagging: the ones asked, and the md5 tag if the
+        copy has one."""
+        if self.write.tags:
+            kept = {k: v for k, v in self._tags(key).items() if k == MD5_TAG}
+            self._put_tags(key, {**kept, **dict(self.write.tags)})
+
+    def _read_protection(self, full_key: str) -> Stored:
+        head = self.client.head_object(Bucket=self.bucket, Key=full_key)
+        sse = _header(head, "x-cos-server-side-encryption")
+        return Stored(sse="kms" if sse == "cos/kms" else (str(sse) if sse else None),
+                      kms_key_id=_header(head, "x-cos-server-side-encryption-cos-kms-key-id"),
+                      storage_class=str(_header(head, "x-cos-storage-class") or STANDARD))
 
     def _read_head(self, bucket: str, full_key: str) -> tuple[int, str | None, dict[str, str]]:
         resp = self.client.head_object(Bucket=bucket, Key=full_key)
@@ -149,9 +196,10 @@ class CosObjectStore(S3LikeStore):
         return {"Bucket": bucket, "Key": full_key, "Region": region or self.region}
 
     def _copy_whole(self, source: dict[str, str], full_key: str, metadata: dict[str, str],
-                    if_match: str | None) -> None:
+                    if_match: str | None, protect: dict[str, Any]) -> None:
         self.client.copy_object(Bucket=self.bucket, Key=full_key, CopySource=source,
-                                CopyStatus="Replaced", Metadata=_meta_headers(metadata))
+                                CopyStatus="Replaced", Metadata=_meta_headers(metadata),
+                                **protect)
 
     def _copy_part(self, source: dict[str, str], full_key: str, upload_id: str, number: int,
                    byte_range: str, if_match: str | None) -> str:
@@ -252,7 +300,8 @@ class CosObjectStore(S3LikeStore):
     def start_upload(self, key: str, metadata: dict[str, str] | None = None) -> str:
         resp = self._call("start upload", self.client.create_multipart_upload,
                           Bucket=self.bucket, Key=self._k(key),
-                          Metadata=_meta_headers(metadata))
+                          Metadata=_meta_headers(metadata), **self._protect_args(None))
+        self._started[str(resp["UploadId"])] = None
         return str(resp["UploadId"])
 
     def put_part(self, key: str, upload_id: str, part_number: int,
@@ -275,11 +324,12 @@ class CosObjectStore(S3LikeStore):
                    ) -> ObjectInfo:
         resp = self._call("put object", self.client.put_object, Bucket=self.bucket,
                           Key=self._k(key), Body=data, ContentMD5=md5_b64(data),
-                          Metadata=_meta_headers(metadata))
+                          Metadata=_meta_headers(metadata), **self._protect_args(None))
         answered = _crc_of(resp)
         if answered is not None and answered != crc64(data):
             self._discard(self._k(key), "COS's CRC-64 of the object differs from the bytes "
                           "sent")
+        self._check_written(key, None)
         etag = _header(resp, "etag")
         return ObjectInfo(key=key, size=len(data), etag=str(etag).strip('"') if etag else None,
                           metadata={k.lower(): v for k, v in (metadata or {}).items()})

@@ -52,6 +52,7 @@ from shared.errors import StorageError
 from shared.keys import check_key
 from shared.storage.base import ObjectInfo, ObjectStore, UploadedPart, UploadNotFoundError
 from shared.storage.local_files import COPY_BUFFER, append_range
+from shared.write_options import NO_OPTIONS, WriteOptions, check_backend
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,9 @@ class LocalObjectStore(ObjectStore):
     # be written while the other is flushed. More only contend for the same disk.
     copy_concurrency = 2
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *,
+                 write: WriteOptions = NO_OPTIONS) -> None:
+        check_backend(write, "file")  # a folder honours none: any option is refused
         self.root = Path(root).resolve()
 
     def __repr__(self) -> str:

@@ -133,8 +133,8 @@ def copy_set(sources: SourceSet, store: ObjectStore, manifest_key: str, *,
     listed = [{"name": e["name"], "key": e["key"], "size": e["size"], "md5": e["md5"]}
               for e in entries]
     body = json.dumps({"export_id": export_id, "provider": provider, "objects": listed,
-                       "totals": {"objects": len(listed), "bytes": total}},
-                      indent=2, sort_keys=True).encode()
+                       "totals": {"objects": len(listed), "bytes": total},
+                       **protection_entry(store)}, indent=2, sort_keys=True).encode()
     md5 = hashlib.md5(body).hexdigest()  # noqa: S324 - an integrity check, not security
     info = store.put_object(manifest_key, body, {**(metadata or {}), "md5": md5})
     if info.size != len(body):
@@ -142,6 +142,13 @@ def copy_set(sources: SourceSet, store: ObjectStore, manifest_key: str, *,
     return SetResult(key=manifest_key, uri=store.uri(manifest_key), size=total, md5=md5,
                      parts=len(entries), manifest_size=len(body), objects=listed,
                      server_side=all_server_side)
+
+
+def protection_entry(store: ObjectStore) -> dict[str, Any]:
+    """The manifest's ``protection``: the write options every object listed (and the
+    manifest itself) was written with and checked to carry; nothing when none were asked."""
+    asked = store.protection()
+    return {"protection": {**asked, "verified": "head"}} if asked else {}
 
 
 def _call(journal: Any, method: str, *args: Any) -> Any:

@@ -22,14 +22,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from shared.errors import StorageError
 from shared.model import S3ObjectSource
 from shared.netguard import failure_words
 from shared.storage.base import ObjectInfo, sdk_body
+from shared.storage.protection import STANDARD, Stored
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
+from shared.write_options import NO_OPTIONS, WriteOptions, check_backend
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,15 @@ def _error(exc: Exception, what: str) -> StorageError:
     return StorageError(f"{what}: {failure_words(exc)}", retryable=True)
 
 
+def _detail(exc: Exception) -> tuple[str, str] | None:
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError):
+        return None
+    error = exc.response.get("Error", {})
+    return str(error.get("Code", "")), str(error.get("Message", ""))
+
+
 def _status(exc: Exception) -> int:
     from botocore.exceptions import ClientError
 
@@ -76,11 +88,17 @@ class S3ObjectStore(S3LikeStore):
     scheme = "s3"
     parts_field = "Parts"  # CompleteMultipartUpload's list of parts
 
+    vendor = "S3"
+
     def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None,
-                 region: str | None = None, client: Any = None) -> None:
+                 region: str | None = None, client: Any = None,
+                 write: WriteOptions = NO_OPTIONS) -> None:
+        check_backend(write, self.scheme)
         self.bucket = bucket
         self.prefix = norm_prefix(prefix)
         self.endpoint_url = endpoint_url
+        self.write = write
+        self._started = {}
         self.client = client or self._make_client(endpoint_url, region)
 
     def __repr__(self) -> str:
@@ -99,6 +117,35 @@ class S3ObjectStore(S3LikeStore):
     # ------------------------------------------------------------ SDK hooks
     error_of = staticmethod(_error)
     status_of = staticmethod(_status)
+    detail_of = staticmethod(_detail)
+
+    def _protect_args(self, retain_until: datetime | None, *, copy: bool = False
+                      ) -> dict[str, Any]:
+        write = self.write
+        args: dict[str, Any] = {}
+        if write.sse:
+            args["ServerSideEncryption"] = "aws:kms" if write.sse == "kms" else write.sse
+        if write.kms_key_id:
+            args["SSEKMSKeyId"] = write.kms_key_id
+        if write.storage_class:
+            args["StorageClass"] = write.storage_class
+        if write.tags:
+            args["Tagging"] = urlencode(write.tags)
+            if copy:
+                args["TaggingDirective"] = "REPLACE"
+        if write.retention is not None and retain_until is not None:
+            args["ObjectLockMode"] = write.retention.mode
+            args["ObjectLockRetainUntilDate"] = retain_until
+        return args
+
+    def _read_protection(self, full_key: str) -> Stored:
+        resp = self.client.head_object(Bucket=self.bucket, Key=full_key)
+        sse = resp.get("ServerSideEncryption")
+        return Stored(sse="kms" if sse == "aws:kms" else sse,
+                      kms_key_id=resp.get("SSEKMSKeyId"),
+                      storage_class=resp.get("StorageClass") or STANDARD,
+                      lock_mode=resp.get("ObjectLockMode"),
+                      lock_until=resp.get("ObjectLockRetainUntilDate"))
 
     def _read_head(self, bucket: str, full_key: str) -> tuple[int, str | None, dict[str, str]]:
         resp = self.client.head_object(Bucket=bucket, Key=full_key)
@@ -106,10 +153,11 @@ class S3ObjectStore(S3LikeStore):
                 dict(resp.get("Metadata") or {}))
 
     def _copy_whole(self, source: dict[str, str], full_key: str, metadata: dict[str, str],
-                    if_match: str | None) -> None:
+                    if_match: str | None, protect: dict[str, Any]) -> None:
         cond = {"CopySourceIfMatch": f'"{if_match}"'} if if_match else {}
         self.client.copy_object(Bucket=self.bucket, Key=full_key, CopySource=source,
-                                MetadataDirective="REPLACE", Metadata=metadata, **cond)
+                                MetadataDirective="REPLACE", Metadata=metadata, **cond,
+                                **protect)
 
     def _copy_part(self, source: dict[str, str], full_key: str, upload_id: str, number: int,
                    byte_range: str, if_match: str | None) -> str:
@@ -171,8 +219,11 @@ class S3ObjectStore(S3LikeStore):
 
     # -------------------------------------------------------------- writes
     def start_upload(self, key: str, metadata: dict[str, str] | None = None) -> str:
+        until = self._retain_until()
         resp = self._call("start upload", self.client.create_multipart_upload,
-                          Bucket=self.bucket, Key=self._k(key), Metadata=dict(metadata or {}))
+                          Bucket=self.bucket, Key=self._k(key), Metadata=dict(metadata or {}),
+                          **self._protect_args(until))
+        self._started[str(resp["UploadId"])] = until
         return str(resp["UploadId"])
 
     def put_part(self, key: str, upload_id: str, part_number: int,
@@ -185,9 +236,11 @@ class S3ObjectStore(S3LikeStore):
 
     def put_object(self, key: str, data: bytes, metadata: dict[str, str] | None = None
                    ) -> ObjectInfo:
+        until = self._retain_until()
         resp = self._call("put object", self.client.put_object, Bucket=self.bucket,
                           Key=self._k(key), Body=data, ContentMD5=md5_b64(data),
-                          Metadata=dict(metadata or {}))
+                          Metadata=dict(metadata or {}), **self._protect_args(until))
+        self._check_written(key, until)
         return ObjectInfo(key=key, size=len(data), etag=str(resp.get("ETag", "")).strip('"'),
                           metadata=dict(metadata or {}))
 

@@ -16,11 +16,14 @@ import hashlib
 import logging
 from abc import abstractmethod
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from shared.clock import utcnow
 from shared.errors import StorageError
 from shared.keys import check_key
 from shared.storage.base import ObjectInfo, TaggedObjectStore, UploadedPart, UploadNotFoundError
+from shared.storage.protection import ProtectionError, Stored, problems, refusal
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +66,26 @@ class S3LikeStore(TaggedObjectStore):
     prefix: str
     client: Any  # the SDK's client (boto3 S3, CosS3Client)
     parts_field: str  # "Parts" (boto3) or "Part" (cos-python-sdk-v5)
+    # upload id -> the retention date its start asked for (checked at its completion)
+    _started: dict[str, datetime | None]
 
     # ------------------------------------------------------------ SDK hooks
     # the SDK's exception as a StorageError naming what failed, and its HTTP status (0: none)
     error_of: Callable[[Exception, str], StorageError]
     status_of: Callable[[Exception], int]
+    # the vendor's error code and message of an SDK exception (None: no answer came)
+    detail_of: Callable[[Exception], tuple[str, str] | None]
+    vendor: str
 
     def _error(self, exc: Exception, what: str) -> StorageError:
         """The SDK's failure as a StorageError naming the bucket and the endpoint (so that a
-        person reading ``copy failed: …`` knows which destination and which server)."""
+        person reading ``copy failed: …`` knows which destination and which server); a
+        refusal of a write option names the option."""
+        detail = type(self).detail_of(exc)
+        if detail is not None:
+            refused = refusal(self.write, self.vendor, self._status(exc), *detail)
+            if refused is not None:
+                return refused
         return type(self).error_of(exc, f"{what} {self.where}")
 
     @property
@@ -113,13 +127,55 @@ class S3LikeStore(TaggedObjectStore):
 
     @abstractmethod
     def _copy_whole(self, source: dict[str, str], full_key: str, metadata: dict[str, str],
-                    if_match: str | None) -> None:
-        """CopyObject of ``source`` onto ``full_key``, replacing the metadata."""
+                    if_match: str | None, protect: dict[str, Any]) -> None:
+        """CopyObject of ``source`` onto ``full_key``, replacing the metadata, with the
+        write options' arguments ``protect``."""
 
     @abstractmethod
     def _copy_part(self, source: dict[str, str], full_key: str, upload_id: str, number: int,
                    byte_range: str, if_match: str | None) -> str:
         """UploadPartCopy of one range; returns the part's ETag."""
+
+    @abstractmethod
+    def _protect_args(self, retain_until: datetime | None, *, copy: bool = False
+                      ) -> dict[str, Any]:
+        """The SDK arguments that ask for the write options on an upload, a multipart start
+        or (``copy``) a server-side copy."""
+
+    @abstractmethod
+    def _read_protection(self, full_key: str) -> Stored:
+        """What a HEAD of the object says of its protections."""
+
+    def _after_copy(self, key: str) -> None:
+        """What a server-side copy could not ask for in its own request (COS: the tags)."""
+
+    # --------------------------------------------------------- protections
+    def _retain_until(self) -> datetime | None:
+        """The Object Lock date an object written now gets (None: no retention asked)."""
+        retention = self.write.retention
+        return retention.retain_until(utcnow()) if retention is not None else None
+
+    def protection_problems(self, key: str, retain_until: datetime | None = None
+                            ) -> list[str]:
+        if self.write.empty:
+            return []
+        stored = self._call("check the object's protections", self._read_protection,
+                            full_key=self._k(key))
+        tags = self._tags(key) if self.write.tags else None
+        return problems(self.write, stored, tags, retain_until)
+
+    def _check_written(self, key: str, retain_until: datetime | None) -> None:
+        """The object just written must carry the write options: else it is removed and
+        the write fails, naming what is missing (never delivered unprotected)."""
+        found = self.protection_problems(key, retain_until)
+        if not found:
+            return
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
+            fate = "it was removed"
+        except Exception as exc:  # noqa: BLE001 - the failure below says what matters
+            fate = f"removing it failed too ({self._error(exc, 'delete').message})"
+        raise ProtectionError("; ".join(found) + f" ({self.uri(key)}: {fate})")
 
     # ---------------------------------------------------------------- keys
     def _k(self, key: str) -> str:
@@ -164,6 +220,7 @@ class S3LikeStore(TaggedObjectStore):
         info = self._head(key, tags=False)
         if info is None:
             raise StorageError("the completed object is not there", retryable=True)
+        self._check_written(key, self._started.pop(upload_id, None))
         if metadata and any(info.metadata.get(k.lower()) != v for k, v in metadata.items()):
             return self.set_metadata(key, metadata, _info=info)
         return info
@@ -196,10 +253,15 @@ class S3LikeStore(TaggedObjectStore):
 
     def _copy(self, source: dict[str, str], key: str, size: int, metadata: dict[str, str],
               if_match: str | None) -> None:
-        """Server-side copy of ``source`` to ``key``: whole up to 5 GiB, else part by part."""
+        """Server-side copy of ``source`` to ``key``: whole up to 5 GiB, else part by part;
+        either way with the write options, checked on the copy."""
         try:
             if size <= COPY_OBJECT_MAX:
-                self._copy_whole(source, self._k(key), metadata, if_match)
+                until = self._retain_until()
+                self._copy_whole(source, self._k(key), metadata, if_match,
+                                 self._protect_args(until, copy=True))
+                self._after_copy(key)
+                self._check_written(key, until)
             else:
                 self._copy_in_parts(source, key, size, metadata, if_match)
         except StorageError:

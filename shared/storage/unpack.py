@@ -37,7 +37,7 @@ from shared.keys import split_extension
 from shared.setting_values import UnpackSettings
 from shared.storage.archives import ArchiveError, Limits, Member, tar_members, zip_members
 from shared.storage.base import ObjectStore, UploadedPart
-from shared.storage.manifest import KeyAllocator, SetResult
+from shared.storage.manifest import KeyAllocator, SetResult, protection_entry
 from shared.storage.pipeline import CopyDeadlineError
 
 log = logging.getLogger(__name__)
@@ -230,6 +230,7 @@ def _write_manifest(store: ObjectStore, raw: dict[str, Any], manifest_key: str,
                 "kept": settings.keep_raw},
         "totals": {"objects": len(listed), "bytes": total,
                    "content_bytes": sum(int(e["content_size"]) for e in listed)},
+        **protection_entry(store),
     }, indent=2, sort_keys=True).encode()
     md5 = hashlib.md5(body).hexdigest()  # noqa: S324
     info = store.put_object(manifest_key, body, {**(metadata or {}), "md5": md5})

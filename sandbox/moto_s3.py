@@ -1,0 +1,88 @@
+"""Where moto's S3 departs from S3 on Object Lock, put right in front of its WSGI app
+(:func:`sandbox.servers.start_moto` wraps every moto it starts). Sources: SOURCES.md, "S3".
+
+* **CreateMultipartUpload keeps the lock asked.** S3 takes ``x-amz-object-lock-mode`` and
+  ``x-amz-object-lock-retain-until-date`` on CreateMultipartUpload and the completed object
+  carries them; a bucket without Object Lock refuses them (``400 InvalidRequest``). moto
+  5.2.6 reads neither header there: the wrapper refuses them the same way for a bucket
+  without Object Lock, and sets them on the object once the upload is completed.
+* **CopyObject needs no Content-MD5 for a lock.** CopyObject has no body and no request
+  checksum in S3's model; moto asks every PUT carrying a lock for ``Content-MD5`` or
+  ``x-amz-sdk-checksum-algorithm``. The wrapper marks such a copy as checksummed.
+
+Requests are read path-style (``/<bucket>/<key>``), as the tests' clients send them.
+Must not import ``shared``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+LOCK_MODE = "HTTP_X_AMZ_OBJECT_LOCK_MODE"
+LOCK_UNTIL = "HTTP_X_AMZ_OBJECT_LOCK_RETAIN_UNTIL_DATE"
+_NOT_ENABLED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRequest</Code>'
+                b"<Message>Bucket is missing ObjectLockConfiguration</Message></Error>")
+
+App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _backend() -> Any:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+
+
+def _bucket_and_key(environ: dict[str, Any]) -> tuple[str, str]:
+    bucket, _, key = unquote(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
+    return bucket, key
+
+
+def object_lock_fixes(app: App) -> App:
+    """``app`` with the two departures of the module doc put right."""
+    locks: dict[str, tuple[str, str]] = {}  # upload id -> (mode, retain-until) asked
+    guard = threading.Lock()
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "")
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        mode, until = environ.get(LOCK_MODE), environ.get(LOCK_UNTIL)
+        if method == "PUT" and environ.get("HTTP_X_AMZ_COPY_SOURCE") and (mode or until):
+            environ.setdefault("HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM", "CRC32")
+        starting = method == "POST" and "uploads" in query and bool(mode and until)
+        completing = method == "POST" and "uploadId" in query
+        if starting:
+            bucket, _ = _bucket_and_key(environ)
+            known = _backend().buckets.get(bucket)
+            if known is not None and not known.object_lock_enabled:
+                start_response("400 Bad Request", [("Content-Type", "application/xml"),
+                                                   ("Content-Length", str(len(_NOT_ENABLED)))])
+                return [_NOT_ENABLED]
+        status: list[str] = []
+
+        def remember(code: str, headers: list[Any], *rest: Any) -> Any:
+            status.append(code)
+            return start_response(code, headers, *rest)
+
+        body = list(app(environ, remember))
+        ok = bool(status) and status[0].startswith("200")
+        if ok and starting:
+            found = re.search(rb"<UploadId>([^<]+)</UploadId>", b"".join(body))
+            if found:
+                with guard:
+                    locks[found.group(1).decode()] = (str(mode), str(until))
+        elif ok and completing:
+            with guard:
+                asked = locks.pop(query["uploadId"][0], None)
+            if asked is not None:
+                bucket, key = _bucket_and_key(environ)
+                obj = _backend().get_object(bucket, key)
+                if obj is not None:
+                    obj.lock_mode, obj.lock_until = asked
+        return body
+
+    return wrapped

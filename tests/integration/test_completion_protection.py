@@ -1,0 +1,97 @@
+"""The destination's write options in a delivery (COURIER_DESTINATION_WRITE): a CLS export
+unpacked into an S3 bucket (moto) lands with every object protected as asked, and says so
+in manifest.json and in the export's destination; an option the bucket refuses fails the
+export with a reason naming it, not retried."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shared.bundle import Bundle
+from shared.config import Settings
+from shared.model import TaskState
+from shared.storage.s3 import S3ObjectStore
+from tests import servers
+from tests.integration.test_completion_lease import ready_export
+
+pytestmark = pytest.mark.integration
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ASKED = {"sse": "kms", "kms_key_id": KEY_ARN, "storage_class": "STANDARD_IA",
+         "tags": {"team": "data"}, "retention": {"mode": "GOVERNANCE", "days": 7}}
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[servers.MotoServer]:
+    with servers.moto() as handle:
+        yield handle
+
+
+@pytest.fixture
+def into_s3(courier_env: dict[str, str], moto: servers.MotoServer,
+            monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``into_s3(lock)``: a bundle delivering unpacked into a new bucket of moto (with
+    Object Lock when ``lock``) under the write options :data:`ASKED`."""
+    for k, v in servers.aws_test_env().items():
+        monkeypatch.setenv(k, v)
+    made: list[Bundle] = []
+
+    def make(lock: bool) -> Bundle:
+        bucket = servers.unique_name("d").replace("_", "-")
+        bundle = Bundle(Settings.from_env({
+            **courier_env, "COURIER_DESTINATION": f"s3://{bucket}/exports",
+            "COURIER_S3_ENDPOINT": moto.url, "COURIER_UNPACK": "on",
+            "COURIER_DESTINATION_WRITE": json.dumps(ASKED)}))
+        store = bundle.destination()
+        assert isinstance(store, S3ObjectStore)
+        store.client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=lock)
+        made.append(bundle)
+        return bundle
+
+    yield make
+    for bundle in made:
+        bundle.store().close()
+
+
+def test_every_object_of_an_unpacked_delivery_carries_the_options(
+        into_s3: Any, sandbox: Any) -> None:
+    bundle = into_s3(True)
+    export_id = ready_export(bundle, sandbox)
+
+    task = bundle.completer.complete(export_id, owner="complete:test")
+
+    assert task.state is TaskState.DELIVERED, task.error
+    recorded = {**ASKED, "verified": "head"}
+    assert task.destination["protection"] == recorded
+    store = bundle.destination()
+    assert isinstance(store, S3ObjectStore)
+    manifest = json.loads(store.read(task.destination["manifest"]["key"]))
+    assert manifest["protection"] == recorded
+    keys = [task.destination["raw"]["key"], task.destination["manifest"]["key"],
+            *[o["key"] for o in manifest["objects"]]]
+    assert len(keys) >= 3
+    for key in keys:  # the raw archive, the manifest, every member
+        head = store.client.head_object(Bucket=store.bucket, Key=store._k(key))
+        assert (head["ServerSideEncryption"], head["SSEKMSKeyId"], head["StorageClass"],
+                head["ObjectLockMode"]) == ("aws:kms", KEY_ARN, "STANDARD_IA", "GOVERNANCE")
+        tags = store.client.get_object_tagging(Bucket=store.bucket, Key=store._k(key))
+        assert {"Key": "team", "Value": "data"} in tags["TagSet"]
+
+
+def test_an_option_the_bucket_refuses_fails_the_export_naming_it(
+        into_s3: Any, sandbox: Any) -> None:
+    bundle = into_s3(False)  # no Object Lock on this bucket
+    export_id = ready_export(bundle, sandbox)
+
+    task = bundle.completer.complete(export_id, owner="complete:test")
+
+    assert task.state is TaskState.FAILED
+    assert task.error["reason"].startswith(
+        "copy failed: COURIER_DESTINATION_WRITE.retention: S3 refused it (400 InvalidRequest: "
+        "Bucket is missing ObjectLockConfiguration)")
+    assert task.error["retryable"] is False
+    assert "protection" not in task.destination
