@@ -3,8 +3,9 @@
 The bucket comes from the ``Host`` header (``<bucket>.cos.<region>.myqcloud.com``) or, for a
 Host that is no COS name, from the path (``/<bucket>/<key>``: a presigned sandbox URL). COS
 headers become S3's (``x-cos-meta-*`` → ``x-amz-meta-*``, ``x-cos-copy-source`` →
-``x-amz-copy-source``, the metadata directive, copy ranges and conditions, encryption) and
-the COS signature's query parameters are dropped from the forwarded URL.
+``x-amz-copy-source``, the metadata directive, copy ranges and conditions, encryption, the
+storage class and tags) and the COS signature's query parameters are dropped from the
+forwarded URL. :func:`cos_answer_header` turns S3's answer headers back.
 
 Must not import ``shared``: it stands for the real service.
 """
@@ -19,6 +20,18 @@ from sandbox.cos_auth import TOKEN_HEADER, CosAuthError
 COS_HOST = re.compile(r"^(?P<bucket>[a-z0-9][a-z0-9-]*)\.cos\.(?P<region>[a-z0-9-]+)"
                       r"\.myqcloud\.com(?::\d+)?$")
 _DIRECTIVES = {"replaced": "REPLACE", "copy": "COPY"}
+SSE_TO_S3 = {"AES256": "AES256", "cos/kms": "aws:kms"}  # SSE-COS, SSE-KMS
+SSE_TO_COS = {v: k for k, v in SSE_TO_S3.items()}
+# COS's storage classes (PUT Object, Initiate Multipart Upload: x-cos-storage-class) kept in
+# moto as the S3 class nearest in behaviour, one each so that the answer names the COS one:
+# the archive classes as S3's (not readable before a restore, in COS as in moto)
+CLASS_TO_S3 = {
+    "STANDARD": "STANDARD", "STANDARD_IA": "STANDARD_IA",
+    "INTELLIGENT_TIERING": "INTELLIGENT_TIERING", "ARCHIVE": "GLACIER",
+    "DEEP_ARCHIVE": "DEEP_ARCHIVE", "MAZ_STANDARD": "REDUCED_REDUNDANCY",
+    "MAZ_STANDARD_IA": "ONEZONE_IA", "MAZ_INTELLIGENT_TIERING": "GLACIER_IR",
+}
+CLASS_TO_COS = {v: k for k, v in CLASS_TO_S3.items()}
 _PASS_REQUEST = ("content-type", "content-md5", "content-disposition", "content-encoding",
                  "cache-control", "expires", "range", "if-match", "if-none-match",
                  "if-modified-since", "if-unmodified-since", "if-range")
@@ -59,8 +72,26 @@ def s3_headers(headers: dict[str, str]) -> dict[str, str]:
         elif name in _COPY_HEADERS:
             out[_COPY_HEADERS[name]] = value
         elif name == "x-cos-server-side-encryption":
-            out["x-amz-server-side-encryption"] = "AES256" if value == "AES256" else value
+            out["x-amz-server-side-encryption"] = SSE_TO_S3.get(value, value)
+        elif name == "x-cos-server-side-encryption-cos-kms-key-id":
+            out["x-amz-server-side-encryption-aws-kms-key-id"] = value
+        elif name == "x-cos-storage-class":
+            out["x-amz-storage-class"] = CLASS_TO_S3.get(value.upper(), value)
+        elif name == "x-cos-tagging":
+            out["x-amz-tagging"] = value
     return out
+
+
+def cos_answer_header(name: str, value: str) -> tuple[str, str] | None:
+    """The COS answer header for an S3 one about encryption or the storage class (None: not
+    one of those)."""
+    if name == "x-amz-server-side-encryption":
+        return "x-cos-server-side-encryption", SSE_TO_COS.get(value, value)
+    if name == "x-amz-server-side-encryption-aws-kms-key-id":
+        return "x-cos-server-side-encryption-cos-kms-key-id", value
+    if name == "x-amz-storage-class":
+        return "x-cos-storage-class", CLASS_TO_COS.get(value, value)
+    return None
 
 
 def s3_url(upstream: str, bucket: str, object_path: str, query: str) -> str:

@@ -35,11 +35,12 @@ REFUSED_BY_CODE = {
     "InvalidEncryptionAlgorithmError": "sse",
     "InvalidTag": "tags",
 }
-# words of an error message naming the option, for the codes several options share
-# (InvalidRequest, InvalidArgument, AccessDenied)
+# the codes several options share, and the words of their message that name the option
+SHARED_CODES = frozenset({"InvalidRequest", "InvalidArgument", "AccessDenied", "BadRequest"})
 REFUSED_BY_WORDS = (("lock", "retention"), ("retention", "retention"),
                     ("storage class", "storage_class"), ("storageclass", "storage_class"),
-                    ("kms", "kms_key_id"), ("encrypt", "sse"), ("tag", "tags"))
+                    ("kms", "kms_key_id"), ("encrypt", "sse"), ("tagging", "tags"),
+                    ("tag ", "tags"))
 HINTS = {
     "InvalidObjectState": "an object in an archive storage class cannot be read back, "
                           "which unpacking and a resumed copy do; move objects to archive "
@@ -113,7 +114,7 @@ def refusal(options: WriteOptions, vendor: str, status: int, code: str, message:
     if options.empty or status < 400 or status >= 500:
         return None
     field = REFUSED_BY_CODE.get(code)
-    if field is None:
+    if field is None and code in SHARED_CODES:
         words = f"{code} {message}".lower()
         field = next((f for word, f in REFUSED_BY_WORDS if word in words), None)
     if field is None or field not in options.asked():
