@@ -9,8 +9,8 @@ named destination's ``write`` object (``COURIER_DESTINATIONS``) for that one::
 
 * ``sse``: ``AES256`` (keys the store manages: SSE-S3, SSE-COS) or ``kms`` (SSE-KMS; also
   spelt ``aws:kms`` or ``cos/kms``), with ``kms_key_id`` for a key of the user's own;
-* ``storage_class``: the store's own name for it (S3 ``STANDARD_IA``, COS ``ARCHIVE``, …),
-  which the store checks;
+* ``storage_class``: the store's own name for it (S3 ``STANDARD_IA``, COS ``MAZ_STANDARD``,
+  …), which the store checks; not an archive class (its objects cannot be read back);
 * ``tags``: up to 9 object tags (S3 and COS take 10 per object; Courier keeps the object's
   MD5 in the tag ``md5`` where it learns it only after the upload);
 * ``retention``: S3 Object Lock, ``mode`` ``GOVERNANCE`` or ``COMPLIANCE`` and either
@@ -41,6 +41,9 @@ MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 TAG_CHARS = re.compile(r"^[\w\s+\-=.:/@]*$")  # S3's and COS's allowed tag characters
 STORAGE_CLASS = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
+# classes whose objects cannot be read before a restore (S3 GLACIER and DEEP_ARCHIVE, COS
+# ARCHIVE and DEEP_ARCHIVE)
+ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE", "ARCHIVE"})
 MAX_RETENTION_DAYS = 36500
 # what each kind of destination can honour (a scheme not listed: nothing)
 SUPPORTED = {
@@ -152,6 +155,11 @@ def write_options(setting: str, raw: Any, now: datetime | None = None) -> WriteO
             raise ConfigError(f"{setting}.storage_class: must be a storage class name such "
                               "as STANDARD_IA or ARCHIVE")
         storage_class = storage_class.strip().upper()
+        if storage_class in ARCHIVE_CLASSES:
+            raise ConfigError(f"{setting}.storage_class: {storage_class} objects cannot be "
+                              "read before a restore, and Courier reads what it writes (the "
+                              "destination probe, unpacking, a resumed copy); write "
+                              "STANDARD_IA or the like and let a lifecycle rule archive them")
     return WriteOptions(setting=setting, sse=sse, kms_key_id=kms_key_id,
                         storage_class=storage_class, tags=_tags(setting, raw.get("tags")),
                         retention=_retention(setting, raw.get("retention"), now))

@@ -55,6 +55,8 @@ def test_days_of_retention_end_that_many_days_after_writing() -> None:
     ({"sse": "kms", "kms_key_id": ""}, f"{S}.kms_key_id: must be the KMS key's id or ARN"),
     ({"sse": "kms", "kms_key_id": "alias/mine"}, f"{S}.kms_key_id: give the key's id or ARN"),
     ({"storage_class": "cold storage"}, f"{S}.storage_class: must be a storage class name"),
+    ({"storage_class": "glacier"}, f"{S}.storage_class: GLACIER objects cannot be read"),
+    ({"storage_class": "ARCHIVE"}, f"{S}.storage_class: ARCHIVE objects cannot be read"),
     ({"tags": ["a"]}, f"{S}.tags: must be an object"),
     ({"tags": {f"t{i}": "v" for i in range(10)}}, f"{S}.tags: at most 9 tags"),
     ({"tags": {"md5": "x"}}, f"{S}.tags.md5: the tag md5 is Courier's own"),

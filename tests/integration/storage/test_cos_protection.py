@@ -57,7 +57,8 @@ def test_sse_cos_storage_class_and_tags_on_an_upload(gateway: CosGateway) -> Non
     assert store.protection_problems("a.csv") == []
 
 
-@pytest.mark.parametrize("storage_class", ["MAZ_STANDARD", "ARCHIVE", "INTELLIGENT_TIERING"])
+@pytest.mark.parametrize("storage_class", ["MAZ_STANDARD", "MAZ_STANDARD_IA",
+                                           "INTELLIGENT_TIERING"])
 def test_cos_classes_by_their_own_names(gateway: CosGateway, storage_class: str) -> None:
     store = store_for(gateway, {"storage_class": storage_class})
     store.put_object("c.csv", b"c")
@@ -100,11 +101,11 @@ def test_a_server_side_copy_carries_the_options_and_the_tags_asked(
 
 def test_a_storage_class_cos_does_not_know_fails_naming_the_option(
         gateway: CosGateway) -> None:
-    store = store_for(gateway, {"storage_class": "GLACIER"})
+    store = store_for(gateway, {"storage_class": "COLDLINE"})
     with pytest.raises(ProtectionError) as caught:
         store.put_object("x.csv", b"x")
     assert caught.value.message == (f"{SETTING}.storage_class: COS refused it (400 "
-                                    "InvalidArgument: Invalid storage class: GLACIER)")
+                                    "InvalidArgument: Invalid storage class: COLDLINE)")
     assert store.head("x.csv") is None
 
 

@@ -199,3 +199,14 @@ def test_a_store_that_does_not_keep_what_was_asked_fails_the_write(
             f"{SETTING}.storage_class: asked for STANDARD_IA, the stored object is STANDARD "
             f"(s3://{bucket}/out/a.csv: it was removed)")
         assert store.head("a.csv") is None
+
+
+def test_the_destination_probe_shows_a_refused_option_first(opener: Any) -> None:
+    from shared.errors import StorageError
+    from shared.storage.probe import probe
+
+    with pytest.raises(StorageError) as caught:
+        probe(opener({"retention": {"mode": "GOVERNANCE", "days": 1}}, lock=False))
+    assert caught.value.message.startswith("the probe object could not be written (s3://")
+    assert f"{SETTING}.retention: S3 refused it (400 InvalidRequest" in caught.value.message
+    probe(opener({"sse": "AES256", "tags": {"team": "data"}}))  # written, read, deleted
