@@ -1,5 +1,6 @@
-"""Where moto's S3 departs from S3 on Object Lock, put right in front of its WSGI app
-(:func:`sandbox.servers.start_moto` wraps every moto it starts). Sources: SOURCES.md, "S3".
+"""Where moto's S3 departs from S3 on Object Lock and SSE-KMS keys, put right in front of its
+WSGI app (:func:`sandbox.servers.start_moto` wraps every moto it starts). Sources:
+SOURCES.md, "S3 Object Lock and KMS keys in moto".
 
 * **CreateMultipartUpload keeps the lock asked.** S3 takes ``x-amz-object-lock-mode`` and
   ``x-amz-object-lock-retain-until-date`` on CreateMultipartUpload and the completed object
@@ -9,6 +10,10 @@
 * **CopyObject needs no Content-MD5 for a lock.** CopyObject has no body and no request
   checksum in S3's model; moto asks every PUT carrying a lock for ``Content-MD5`` or
   ``x-amz-sdk-checksum-algorithm``. The wrapper marks such a copy as checksummed.
+* **An unknown KMS key is refused.** S3 answers a write naming a KMS key that does not exist
+  ``400 KMS.NotFoundException`` ("Invalid keyId …"); moto keeps any key id. The wrapper
+  looks the key up in the same moto's KMS (region from the request's signature), so a test
+  makes its key there first.
 
 Requests are read path-style (``/<bucket>/<key>``), as the tests' clients send them.
 Must not import ``shared``.
@@ -19,13 +24,15 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable
+from html import escape
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 LOCK_MODE = "HTTP_X_AMZ_OBJECT_LOCK_MODE"
 LOCK_UNTIL = "HTTP_X_AMZ_OBJECT_LOCK_RETAIN_UNTIL_DATE"
-_NOT_ENABLED = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRequest</Code>'
-                b"<Message>Bucket is missing ObjectLockConfiguration</Message></Error>")
+KMS_KEY = "HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_AWS_KMS_KEY_ID"
+NOT_WRITES = frozenset({"partNumber", "tagging", "retention", "legal-hold", "acl"})
+_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
 
 App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -35,6 +42,28 @@ def _backend() -> Any:
     from moto.s3.models import s3_backends
 
     return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+
+
+def _known_key(key_id: str, environ: dict[str, Any]) -> bool:
+    """Whether ``key_id`` (id, ARN or alias) names a key of moto's KMS in the request's
+    region."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.kms.models import kms_backends
+
+    found = _REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+    try:
+        backend = kms_backends[DEFAULT_ACCOUNT_ID][found.group(1) if found else "us-east-1"]
+        return backend.any_id_to_key_id(key_id) in backend.keys
+    except Exception:  # noqa: BLE001 - an alias of nothing, a malformed id: not a key
+        return False
+
+
+def _answer(start_response: Callable[..., Any], code: str, message: str) -> list[bytes]:
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(code)}</Code>'
+            f"<Message>{escape(message)}</Message></Error>").encode()
+    start_response("400 Bad Request", [("Content-Type", "application/xml"),
+                                       ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _bucket_and_key(environ: dict[str, Any]) -> tuple[str, str]:
@@ -53,15 +82,19 @@ def object_lock_fixes(app: App) -> App:
         mode, until = environ.get(LOCK_MODE), environ.get(LOCK_UNTIL)
         if method == "PUT" and environ.get("HTTP_X_AMZ_COPY_SOURCE") and (mode or until):
             environ.setdefault("HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM", "CRC32")
+        writing = (method == "PUT" and not NOT_WRITES & set(query)) or (
+            method == "POST" and "uploads" in query)
+        key_id = environ.get(KMS_KEY)
+        if writing and key_id and not _known_key(key_id, environ):
+            return _answer(start_response, "KMS.NotFoundException", f"Invalid keyId {key_id}")
         starting = method == "POST" and "uploads" in query and bool(mode and until)
         completing = method == "POST" and "uploadId" in query
         if starting:
             bucket, _ = _bucket_and_key(environ)
             known = _backend().buckets.get(bucket)
             if known is not None and not known.object_lock_enabled:
-                start_response("400 Bad Request", [("Content-Type", "application/xml"),
-                                                   ("Content-Length", str(len(_NOT_ENABLED)))])
-                return [_NOT_ENABLED]
+                return _answer(start_response, "InvalidRequest",
+                               "Bucket is missing ObjectLockConfiguration")
         status: list[str] = []
 
         def remember(code: str, headers: list[Any], *rest: Any) -> Any:

@@ -20,9 +20,8 @@ from tests.integration.test_completion_lease import ready_export
 
 pytestmark = pytest.mark.integration
 
-KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-ASKED = {"sse": "kms", "kms_key_id": KEY_ARN, "storage_class": "STANDARD_IA",
-         "tags": {"team": "data"}, "retention": {"mode": "GOVERNANCE", "days": 7}}
+ASKED = {"sse": "kms", "storage_class": "STANDARD_IA", "tags": {"team": "data"},
+         "retention": {"mode": "GOVERNANCE", "days": 7}}
 
 
 @pytest.fixture(scope="module")
@@ -35,22 +34,27 @@ def moto() -> Iterator[servers.MotoServer]:
 def into_s3(courier_env: dict[str, str], moto: servers.MotoServer,
             monkeypatch: pytest.MonkeyPatch) -> Any:
     """``into_s3(lock)``: a bundle delivering unpacked into a new bucket of moto (with
-    Object Lock when ``lock``) under the write options :data:`ASKED`."""
+    Object Lock when ``lock``) under the write options :data:`ASKED` and a key of moto's
+    KMS; returns the bundle and the key's ARN."""
+    import boto3
+
     for k, v in servers.aws_test_env().items():
         monkeypatch.setenv(k, v)
     made: list[Bundle] = []
+    kms = boto3.client("kms", endpoint_url=moto.url, region_name="us-east-1")
+    key_arn = str(kms.create_key()["KeyMetadata"]["Arn"])
 
     def make(lock: bool) -> Bundle:
         bucket = servers.unique_name("d").replace("_", "-")
         bundle = Bundle(Settings.from_env({
             **courier_env, "COURIER_DESTINATION": f"s3://{bucket}/exports",
             "COURIER_S3_ENDPOINT": moto.url, "COURIER_UNPACK": "on",
-            "COURIER_DESTINATION_WRITE": json.dumps(ASKED)}))
+            "COURIER_DESTINATION_WRITE": json.dumps({**ASKED, "kms_key_id": key_arn})}))
         store = bundle.destination()
         assert isinstance(store, S3ObjectStore)
         store.client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=lock)
         made.append(bundle)
-        return bundle
+        return bundle, key_arn
 
     yield make
     for bundle in made:
@@ -59,13 +63,13 @@ def into_s3(courier_env: dict[str, str], moto: servers.MotoServer,
 
 def test_every_object_of_an_unpacked_delivery_carries_the_options(
         into_s3: Any, sandbox: Any) -> None:
-    bundle = into_s3(True)
+    bundle, key_arn = into_s3(True)
     export_id = ready_export(bundle, sandbox)
 
     task = bundle.completer.complete(export_id, owner="complete:test")
 
     assert task.state is TaskState.DELIVERED, task.error
-    recorded = {**ASKED, "verified": "head"}
+    recorded = {**ASKED, "kms_key_id": key_arn, "verified": "head"}
     assert task.destination["protection"] == recorded
     store = bundle.destination()
     assert isinstance(store, S3ObjectStore)
@@ -77,14 +81,14 @@ def test_every_object_of_an_unpacked_delivery_carries_the_options(
     for key in keys:  # the raw archive, the manifest, every member
         head = store.client.head_object(Bucket=store.bucket, Key=store._k(key))
         assert (head["ServerSideEncryption"], head["SSEKMSKeyId"], head["StorageClass"],
-                head["ObjectLockMode"]) == ("aws:kms", KEY_ARN, "STANDARD_IA", "GOVERNANCE")
+                head["ObjectLockMode"]) == ("aws:kms", key_arn, "STANDARD_IA", "GOVERNANCE")
         tags = store.client.get_object_tagging(Bucket=store.bucket, Key=store._k(key))
         assert {"Key": "team", "Value": "data"} in tags["TagSet"]
 
 
 def test_an_option_the_bucket_refuses_fails_the_export_naming_it(
         into_s3: Any, sandbox: Any) -> None:
-    bundle = into_s3(False)  # no Object Lock on this bucket
+    bundle, _ = into_s3(False)  # no Object Lock on this bucket
     export_id = ready_export(bundle, sandbox)
 
     task = bundle.completer.complete(export_id, owner="complete:test")

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 MB = 1024 * 1024
 PART = 5 * MB  # moto's minimum part
 SETTING = "COURIER_DESTINATION_WRITE"
-KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+UNKNOWN_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,15 @@ def opener(moto: servers.MotoServer, monkeypatch: pytest.MonkeyPatch) -> Any:
     return make
 
 
+@pytest.fixture
+def key_arn(opener: Any, moto: servers.MotoServer) -> str:
+    """A key of moto's KMS (S3 there refuses a key its KMS does not hold, as S3 does)."""
+    import boto3
+
+    kms = boto3.client("kms", endpoint_url=moto.url, region_name="us-east-1")
+    return str(kms.create_key()["KeyMetadata"]["Arn"])
+
+
 def head(store: S3ObjectStore, key: str) -> dict[str, Any]:
     return store.client.head_object(Bucket=store.bucket, Key=store._k(key))  # type: ignore[no-any-return]
 
@@ -76,8 +85,8 @@ def test_sse_s3_storage_class_and_tags_on_an_upload(opener: Any) -> None:
     assert store.protection_problems("a.csv") == []
 
 
-def test_sse_kms_with_a_key_id_on_a_multipart_copy(opener: Any) -> None:
-    store = opener({"sse": "kms", "kms_key_id": KEY_ARN, "tags": {"team": "data"}})
+def test_sse_kms_with_a_key_id_on_a_multipart_copy(opener: Any, key_arn: str) -> None:
+    store = opener({"sse": "kms", "kms_key_id": key_arn, "tags": {"team": "data"}})
     data = os.urandom(2 * PART + 77)
     srv = SourceServer(data).start()
     srv.content_md5 = False  # the MD5 comes last: it goes into the tag md5, beside ours
@@ -88,7 +97,7 @@ def test_sse_kms_with_a_key_id_on_a_multipart_copy(opener: Any) -> None:
     assert result.parts == 3  # CreateMultipartUpload carried the headers
     stored = head(store, "big.bin")
     assert stored["ServerSideEncryption"] == "aws:kms"
-    assert stored["SSEKMSKeyId"] == KEY_ARN
+    assert stored["SSEKMSKeyId"] == key_arn
     assert tags(store, "big.bin") == {"team": "data", "md5": hashlib.md5(data).hexdigest()}
 
 
@@ -110,8 +119,9 @@ def test_object_lock_retention_for_days_and_until(opener: Any) -> None:
         "COMPLIANCE", fixed)
 
 
-def test_a_server_side_copy_carries_the_options_not_the_sources_tags(opener: Any) -> None:
-    store = opener({"sse": "kms", "kms_key_id": KEY_ARN, "storage_class": "STANDARD_IA",
+def test_a_server_side_copy_carries_the_options_not_the_sources_tags(opener: Any,
+                                                                   key_arn: str) -> None:
+    store = opener({"sse": "kms", "kms_key_id": key_arn, "storage_class": "STANDARD_IA",
                     "tags": {"team": "data"}, "retention": {"mode": "GOVERNANCE",
                                                             "days": 1}}, lock=True)
     store.client.put_object(Bucket=store.bucket, Key="staged/src.csv", Body=b"a,b\n",
@@ -120,7 +130,7 @@ def test_a_server_side_copy_carries_the_options_not_the_sources_tags(opener: Any
     assert info is not None and info.size == 4
     stored = head(store, "copied.csv")
     assert (stored["ServerSideEncryption"], stored["SSEKMSKeyId"], stored["StorageClass"],
-            stored["ObjectLockMode"]) == ("aws:kms", KEY_ARN, "STANDARD_IA", "GOVERNANCE")
+            stored["ObjectLockMode"]) == ("aws:kms", key_arn, "STANDARD_IA", "GOVERNANCE")
     assert tags(store, "copied.csv") == {"team": "data"}
 
 
@@ -132,6 +142,16 @@ def test_object_lock_on_a_bucket_without_it_fails_naming_the_option(opener: Any)
                                            "InvalidRequest")
     assert not caught.value.retryable
     assert store.head("x.csv") is None
+
+
+def test_a_kms_key_the_store_does_not_know_fails_naming_the_option(opener: Any) -> None:
+    store = opener({"sse": "kms", "kms_key_id": UNKNOWN_KEY})
+    with pytest.raises(ProtectionError) as caught:
+        store.put_object("x.csv", b"x")
+    assert caught.value.message == (f"{SETTING}.kms_key_id: S3 refused it (400 "
+                                    f"KMS.NotFoundException: Invalid keyId {UNKNOWN_KEY})")
+    with pytest.raises(ProtectionError):  # a multipart upload is refused at its start
+        store.start_upload("y.csv")
 
 
 def test_a_storage_class_the_store_does_not_know_fails_naming_the_option(opener: Any) -> None:
