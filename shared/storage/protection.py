@@ -52,8 +52,8 @@ class ProtectionError(StorageError):
     """An option the store refused, or a written object without what was asked: the
     export fails (retrying writes the same way)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, retryable=False)
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message, retryable=False, status=status)
 
 
 @dataclass(frozen=True)
@@ -122,4 +122,5 @@ def refusal(options: WriteOptions, vendor: str, status: int, code: str, message:
     said = " ".join(message.split())[:200]
     hint = HINTS.get(code)
     return ProtectionError(f"{options.where(field)}: {vendor} refused it ({status} {code}"
-                           f"{': ' + said if said else ''})" + (f"; {hint}" if hint else ""))
+                           f"{': ' + said if said else ''})" + (f"; {hint}" if hint else ""),
+                           status)

@@ -226,6 +226,7 @@ class S3LikeStore(TaggedObjectStore):
         return info
 
     def abort_upload(self, key: str, upload_id: str) -> None:
+        self._started.pop(upload_id, None)
         try:
             self._abort(self._k(key), upload_id)
         except Exception as exc:  # noqa: BLE001

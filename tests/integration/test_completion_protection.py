@@ -99,3 +99,51 @@ def test_an_option_the_bucket_refuses_fails_the_export_naming_it(
         "Bucket is missing ObjectLockConfiguration)")
     assert task.error["retryable"] is False
     assert "protection" not in task.destination
+
+
+@pytest.fixture(scope="module")
+def cos_gateway() -> Iterator[Any]:
+    from sandbox.cos_gateway import CosGateway
+
+    upstream = servers.require(lambda: servers.start_moto(servers.COS_MIN_PART))
+    gateway = CosGateway(upstream.url, region="ap-guangzhou").start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        upstream.stop()
+
+
+def test_an_unpacked_delivery_into_cos_carries_the_options(
+        courier_env: dict[str, str], cos_gateway: Any, sandbox: Any) -> None:
+    from shared.storage.cos import CosObjectStore
+
+    cos_gateway.add_credentials(courier_env["TENCENTCLOUD_SECRETID"],
+                                courier_env["TENCENTCLOUD_SECRETKEY"])
+    bucket = servers.unique_name("d").replace("_", "-") + "-1250000000"
+    asked = {"sse": "AES256", "storage_class": "MAZ_STANDARD_IA", "tags": {"team": "data"}}
+    bundle = Bundle(Settings.from_env({
+        **courier_env, "COURIER_DESTINATION": f"cos://{bucket}/exports?region=ap-guangzhou",
+        "COURIER_COS_ENDPOINT": cos_gateway.endpoint, "COURIER_UNPACK": "on",
+        "COURIER_DESTINATION_WRITE": json.dumps(asked)}))
+    try:
+        store = bundle.destination()
+        assert isinstance(store, CosObjectStore)
+        store.client.create_bucket(Bucket=bucket)
+        export_id = ready_export(bundle, sandbox)
+
+        task = bundle.completer.complete(export_id, owner="complete:test")
+
+        assert task.state is TaskState.DELIVERED, task.error
+        manifest = json.loads(store.read(task.destination["manifest"]["key"]))
+        assert manifest["protection"] == task.destination["protection"] == {
+            **asked, "verified": "head"}
+        for key in [task.destination["raw"]["key"], task.destination["manifest"]["key"],
+                    *[o["key"] for o in manifest["objects"]]]:
+            head = store.client.head_object(Bucket=bucket, Key=store._k(key))
+            assert (head["x-cos-server-side-encryption"], head["x-cos-storage-class"]) == (
+                "AES256", "MAZ_STANDARD_IA")
+            tags = store.client.get_object_tagging(Bucket=bucket, Key=store._k(key))
+            assert {"Key": "team", "Value": "data"} in tags["TagSet"]["Tag"]
+    finally:
+        bundle.store().close()

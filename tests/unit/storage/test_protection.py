@@ -61,7 +61,7 @@ def test_a_key_is_named_by_its_id_or_arn(asked: str, stored: str | None, same: b
 def test_a_refusal_names_the_option(code: str, message: str, field: str) -> None:
     status = 403 if code in ("AccessDenied", "InvalidObjectState") else 400
     refused = refusal(ALL, "S3", status, code, message)
-    assert refused is not None and not refused.retryable
+    assert refused is not None and not refused.retryable and refused.status == status
     assert refused.message.startswith(f"{S}.{field}: S3 refused it ({status} {code}: ")
 
 
