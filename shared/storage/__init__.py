@@ -10,7 +10,9 @@
   sandbox gateway).
 
 The URI's form and every setting are read in :mod:`shared.config`; keys handed to a store are
-relative, and the store puts its prefix in front.
+relative, and the store puts its prefix in front. ``write``: the destination's write options
+(``COURIER_DESTINATION_WRITE``, a named destination's ``write``), refused here, naming the
+option, where the kind of store cannot honour them.
 """
 
 from __future__ import annotations

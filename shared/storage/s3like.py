@@ -7,6 +7,12 @@ holds the rules: key and prefix handling, how a vendor error becomes a
 :class:`~shared.errors.StorageError`, complete-and-verify, the metadata rewrite, the copy in
 parts. ``s3.py`` (boto3) and ``cos.py`` (cos-python-sdk-v5) keep only their SDK calls, behind
 the small hooks marked abstract here.
+
+Write options (:class:`~shared.write_options.WriteOptions`, the store's ``write``): every
+upload, multipart start and server-side copy asks for them (``_protect_args``), and every
+object written is looked at before the write counts as done (``_check_written``: HEAD and,
+with tags, the object's tags; :mod:`shared.storage.protection`). A refusal of an option by
+the store becomes an error naming the option (:meth:`S3LikeStore._error`).
 """
 
 from __future__ import annotations
