@@ -37,7 +37,7 @@ REFUSED_BY_CODE = {
 }
 # the codes several options share, and the words of their message that name the option
 SHARED_CODES = frozenset({"InvalidRequest", "InvalidArgument", "AccessDenied", "BadRequest"})
-REFUSED_BY_WORDS = (("lock", "retention"), ("retention", "retention"),
+REFUSED_BY_WORDS = (("lock", "retention"), ("retain", "retention"),
                     ("storage class", "storage_class"), ("storageclass", "storage_class"),
                     ("kms", "kms_key_id"), ("encrypt", "sse"), ("tagging", "tags"),
                     ("tag ", "tags"))
@@ -117,6 +117,8 @@ def refusal(options: WriteOptions, vendor: str, status: int, code: str, message:
     if field is None and code in SHARED_CODES:
         words = f"{code} {message}".lower()
         field = next((f for word, f in REFUSED_BY_WORDS if word in words), None)
+    if field == "kms_key_id" and not options.kms_key_id:
+        field = "sse"  # KMS with the account's default key: the refusal is of "kms"
     if field is None or field not in options.asked():
         return None
     said = " ".join(message.split())[:200]

@@ -54,6 +54,7 @@ def test_a_key_is_named_by_its_id_or_arn(asked: str, stored: str | None, same: b
     ("KMS.NotFoundException", "Invalid keyId k-1", "kms_key_id"),
     ("AccessDenied", "User is not authorized to perform kms:GenerateDataKey", "kms_key_id"),
     ("InvalidRequest", "Bucket is missing ObjectLockConfiguration", "retention"),
+    ("InvalidArgument", "The retain until date must be in the future!", "retention"),
     ("InvalidTag", "The TagValue you have provided is invalid", "tags"),
     ("InvalidObjectState", "The operation is not valid for the object's storage class",
      "storage_class"),
@@ -63,6 +64,12 @@ def test_a_refusal_names_the_option(code: str, message: str, field: str) -> None
     refused = refusal(ALL, "S3", status, code, message)
     assert refused is not None and not refused.retryable and refused.status == status
     assert refused.message.startswith(f"{S}.{field}: S3 refused it ({status} {code}: ")
+
+
+def test_a_kms_refusal_without_a_key_asked_names_sse() -> None:
+    refused = refusal(write_options(S, {"sse": "kms"}), "S3", 403, "AccessDenied",
+                      "User is not authorized to perform kms:GenerateDataKey")
+    assert refused is not None and refused.message.startswith(f"{S}.sse: S3 refused it")
 
 
 def test_other_errors_are_not_refusals() -> None:
