@@ -75,6 +75,9 @@ def test_every_object_of_an_unpacked_delivery_carries_the_options(
     assert isinstance(store, S3ObjectStore)
     manifest = json.loads(store.read(task.destination["manifest"]["key"]))
     assert manifest["protection"] == recorded
+    [delivered] = [d for d in bundle.store().list_deliveries(task_id=export_id).items
+                   if d.event_type == "export.delivered"]
+    assert delivered.payload["data"]["protection"] == recorded
     keys = [task.destination["raw"]["key"], task.destination["manifest"]["key"],
             *[o["key"] for o in manifest["objects"]]]
     assert len(keys) >= 3
