@@ -116,8 +116,10 @@ def destination(settings: Settings, store: Any = None) -> Check:
         return Check("destination", ERROR, exc.message,
                      f"check {ENV_DESTINATION}, its endpoint and that the function may put, "
                      "get and delete objects there")
+    asked = store.write.asked()
     return Check("destination", OK, f"{store.where}: a probe object written, read back and "
-                 "deleted")
+                 "deleted" + (f"; it carried the write options ({', '.join(asked)})"
+                              if asked else ""))
 
 
 def providers(settings: Settings, built: Providers) -> Iterator[Check]:

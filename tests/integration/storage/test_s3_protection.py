@@ -230,3 +230,13 @@ def test_the_destination_probe_shows_a_refused_option_first(opener: Any) -> None
     assert caught.value.message.startswith("the probe object could not be written (s3://")
     assert f"{SETTING}.retention: S3 refused it (400 InvalidRequest" in caught.value.message
     probe(opener({"sse": "AES256", "tags": {"team": "data"}}))  # written, read, deleted
+
+
+def test_courier_doctor_says_the_probe_carried_the_options(opener: Any) -> None:
+    from shared.checks import OK, destination
+    from shared.config import Settings
+
+    store = opener({"sse": "AES256", "storage_class": "STANDARD_IA"})
+    check = destination(Settings(), store)
+    assert check.status == OK
+    assert check.detail.endswith("deleted; it carried the write options (sse, storage_class)")
