@@ -22,12 +22,13 @@ from shared.completion import Completer
 from shared.config import Settings
 from shared.errors import ConfigError
 from shared.poller import Poller
-from shared.providers import Providers
+from shared.providers import REGISTRY, Providers
 from shared.secret_stores.references import has_references
 from shared.secret_stores.resolve import SecretStores
 from shared.state import TaskStore, open_store
 from shared.state.budget import SharedBudget, account_of
 from shared.storage.base import ObjectStore
+from shared.webhooks import watch
 
 if TYPE_CHECKING:
     from shared.http.app import HttpApi
@@ -91,6 +92,7 @@ class Bundle:
 
         bad = [problem for _, problem in schedules.problems(self.settings, self.providers,
                                                              params=False) if problem]
+        bad += [p for p in [watch.unknown_providers(self.settings, REGISTRY)] if p]
         if bad:
             raise ConfigError("; ".join(bad))
         for check in checks.webhooks(self.settings):
