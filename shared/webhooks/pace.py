@@ -5,6 +5,9 @@ the one the chat bots draw from), so every container together sends it at most
 ``per_minute`` messages a minute, spaced evenly. A delivery that finds no slot free now is
 due again when the next one should be, untouched: no attempt is counted, nothing is dropped.
 (A chat bot's rate is the bot's own ``per_minute``: :mod:`shared.webhooks.chat.sender`.)
+Webhook platforms do the same: Svix throttles an endpoint to a steady rate
+(https://docs.svix.com/throttling), Convoy limits one to a number per duration
+(https://www.getconvoy.io/docs/glossary/rate-limiting-endpoints).
 """
 
 from __future__ import annotations
