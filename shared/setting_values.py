@@ -136,6 +136,8 @@ def subscriber_list(name: str, raw: str) -> tuple[str, ...]:
 
 
 ENDPOINT_FIELDS = ("url", "events", "providers", "accounts", "per_minute")
+# the events an endpoint may ask for; the operator's go to COURIER_OPERATOR_SUBSCRIBERS
+EXPORT_EVENTS = ("export.delivered", "export.failed", "export.cancelled", "export.waiting")
 DEFAULT_ACCOUNT = "default"  # in an endpoint's ``accounts``: the deployment's own account
 MAX_PER_MINUTE = 6000.0
 
@@ -168,6 +170,11 @@ def subscribers(name: str, raw: str) -> tuple[dict[str, Any], ...]:
                                       or not all(isinstance(v, str) for v in value)):
                 raise ConfigError(f"{name}[{i}].{key}: must be a list of "
                                   "strings")
+        for event in item.get("events") or ():
+            if event not in EXPORT_EVENTS:
+                raise ConfigError(f"{name}[{i}].events: {event!r} is not an event an endpoint "
+                                  f"can ask for ({', '.join(EXPORT_EVENTS)}; the operator's "
+                                  "events go to COURIER_OPERATOR_SUBSCRIBERS)")
         per_minute = item.get("per_minute")
         if per_minute is not None and (isinstance(per_minute, bool) or not isinstance(
                 per_minute, (int, float)) or not 0 < per_minute <= MAX_PER_MINUTE):

@@ -12,6 +12,7 @@ export, endpoint and round is a no-op (the delivery key).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +45,15 @@ def endpoints_for(task: ExportTask, settings: Settings, event_type: str) -> list
         if url not in seen:
             seen.append(url)
     return seen
+
+
+def unknown_providers(settings: Settings, known: Iterable[str]) -> list[str]:
+    """Problems naming a ``providers`` entry of COURIER_WEBHOOK_ENDPOINTS not registered."""
+    names = set(known)
+    return [f"COURIER_WEBHOOK_ENDPOINTS[{i}].providers: unknown provider {p!r} (expected one "
+            f"of: {', '.join(sorted(names))})"
+            for i, e in enumerate(settings.webhook_endpoints)
+            for p in e.get("providers") or () if p not in names]
 
 
 def event_data(task: ExportTask, event_type: str, extra: dict[str, Any]) -> dict[str, Any]:

@@ -57,14 +57,12 @@ def stuck_after(settings: Settings, provider: str) -> float | None:
     return seconds or None
 
 
-def unknown_providers(settings: Settings, known: Iterable[str]) -> str | None:
-    """A problem naming a provider of ``COURIER_STUCK_AFTER_S`` that is not registered."""
+def unknown_providers(settings: Settings, known: Iterable[str]) -> list[str]:
+    """Problems naming a provider of ``COURIER_STUCK_AFTER_S`` that is not registered."""
     names = set(known)
-    bad = [p for p, _ in settings.notices.stuck_after_s if p != "*" and p not in names]
-    if not bad:
-        return None
-    return (f"COURIER_STUCK_AFTER_S: unknown provider {bad[0]!r} (expected one of: "
-            f"{', '.join(sorted(names))})")
+    return [f"COURIER_STUCK_AFTER_S: unknown provider {p!r} (expected one of: "
+            f"{', '.join(sorted(names))})"
+            for p, _ in settings.notices.stuck_after_s if p != "*" and p not in names]
 
 
 def mark(task: ExportTask) -> str:

@@ -1,5 +1,6 @@
-"""A chat bot named but not configured, or a provider of COURIER_STUCK_AFTER_S that does not
-exist, stops the function at cold start with a message naming it (not at the first event)."""
+"""A chat bot named but not configured, or a provider of COURIER_STUCK_AFTER_S or of an
+endpoint's filter that does not exist, stops the function at cold start with a message
+naming it (not at the first event)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ SCHEDULE = [{"name": "nightly", "provider": "cls", "every_s": 86400,
      r"COURIER_CHAT_BOTS"),
     ("COURIER_STUCK_AFTER_S", "10800,clss=3600",
      r"COURIER_STUCK_AFTER_S: unknown provider 'clss'"),
-], ids=["webhook-urls", "operators", "schedule", "stuck-provider"])
+    ("COURIER_WEBHOOK_ENDPOINTS", json.dumps([{"url": "https://hooks.example.com/x",
+                                              "providers": ["dsm"]}]),
+     r"COURIER_WEBHOOK_ENDPOINTS\[0\]\.providers: unknown provider 'dsm'"),
+], ids=["webhook-urls", "operators", "schedule", "stuck-provider", "endpoint-provider"])
 def test_a_name_that_is_not_configured_stops_the_cold_start(
         handlers_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, name: str, value: str,
         problem: str) -> None:

@@ -82,8 +82,12 @@ def test_endpoints_are_filtered_by_account(account: str | None, event: str,
      "COURIER_WEBHOOK_ENDPOINTS[0].per_minute: must be a number of messages a minute above 0"),
     ([{"url": "https://x.example.com", "per_minute": "60"}], (),
      "COURIER_WEBHOOK_ENDPOINTS[0].per_minute: must be a number"),
+    ([{"url": "https://x.example.com", "events": ["export.stuck"]}], (),
+     "COURIER_WEBHOOK_ENDPOINTS[0].events: 'export.stuck' is not an event an endpoint can ask "
+     "for (export.delivered, export.failed, export.cancelled, export.waiting; the operator's "
+     "events go to COURIER_OPERATOR_SUBSCRIBERS)"),
 ], ids=["unknown-account", "account-called-default", "accounts-not-list", "rate-zero",
-        "rate-text"])
+        "rate-text", "operator-event"])
 def test_bad_endpoint_options_name_the_field(endpoints: list[dict[str, object]],
                                              accounts: tuple[str, ...], problem: str) -> None:
     from shared.fleet import Account
@@ -93,3 +97,15 @@ def test_bad_endpoint_options_name_the_field(endpoints: list[dict[str, object]],
         Settings.from_env(env, accounts=tuple(Account(a, "tencent", "ap-guangzhou")
                                               for a in accounts))
     assert problem in err.value.message
+
+
+def test_an_unknown_provider_in_an_endpoint_filter_is_named() -> None:
+    from shared.providers import REGISTRY
+    from shared.webhooks.notify import unknown_providers
+
+    settings = Settings.from_env({"COURIER_API_KEYS": "k" * 32, "COURIER_WEBHOOK_ENDPOINTS":
+                                  json.dumps([{"url": "https://x.example.com",
+                                               "providers": ["cls", "dsm"]}])})
+    assert unknown_providers(settings, REGISTRY) == [
+        "COURIER_WEBHOOK_ENDPOINTS[0].providers: unknown provider 'dsm' (expected one of: "
+        f"{', '.join(sorted(REGISTRY))})"]

@@ -61,10 +61,10 @@ def test_reminder_settings_are_read() -> None:
 
 def test_an_unknown_provider_in_the_stuck_setting_is_named() -> None:
     settings = read(COURIER_STUCK_AFTER_S="3600,clss=7200")
-    assert watch.unknown_providers(settings, REGISTRY) == (
+    assert watch.unknown_providers(settings, REGISTRY) == [
         f"COURIER_STUCK_AFTER_S: unknown provider 'clss' (expected one of: "
-        f"{', '.join(sorted(REGISTRY))})")
-    assert watch.unknown_providers(read(COURIER_STUCK_AFTER_S="cls=60"), REGISTRY) is None
+        f"{', '.join(sorted(REGISTRY))})"]
+    assert watch.unknown_providers(read(COURIER_STUCK_AFTER_S="cls=60"), REGISTRY) == []
 
 
 def test_progress_is_a_change_of_state_stage_progress_round_or_bytes_copied() -> None:
