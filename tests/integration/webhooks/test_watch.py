@@ -168,3 +168,24 @@ def test_a_ticket_waiting_for_approval_is_reminded_not_stuck(
     assert "reason: still waiting for approval in DMS" in first
     assert of_type(bots, ops, "Export stuck") == []
     bundle.store().close()
+
+
+def test_an_export_whose_create_keeps_failing_is_stuck_with_the_error(
+        courier_env: dict[str, str], sandbox: Any, bots: ChatBots, ops: Bot) -> None:
+    # GIVEN CLS creates that keep failing (retryable), and an hour for cls
+    sandbox.faults.add(service="cls", action="CreateExport", kind="error",
+                       code="InternalError", times=1000)
+    bundle = bundle_of(courier_env, ops, COURIER_STUCK_AFTER_S="10800,cls=3600")
+    now_ms = int(time.time() * 1000)
+    export_id = create(bundle, {"provider": "cls", "params": {
+        "TopicId": "topic-a", "From": now_ms - 3_600_000, "To": now_ms}})
+    t0 = utcnow()
+    # WHEN the timer retries it (backed off at most 15 minutes) for 80 minutes
+    for minutes in range(1, 81, 16):
+        task = tick(bundle, t0 + timedelta(minutes=minutes))
+        assert task.state is TaskState.ACCEPTED and task.error and task.error["retryable"]
+    # THEN it is told stuck once, in its accepted state, with the error the timer keeps meeting
+    (told,) = of_type(bots, ops, "Export stuck")
+    assert f"export: `{export_id}`" in told and "where it is: accepted" in told
+    assert "(stuck after 1 h)" in told and "last error: " in told and "InternalError" in told
+    bundle.store().close()
