@@ -32,6 +32,7 @@ from typing import Any
 from shared.clock import from_iso, to_iso, utcnow
 from shared.config import Settings
 from shared.model import ExportTask
+from shared.runtime import metrics
 from shared.runtime.context import export_keys
 from shared.state.base import TaskStore
 from shared.webhooks import delivery, notify, operator
@@ -104,6 +105,7 @@ def _look(store: TaskStore, settings: Settings, task: ExportTask, now: datetime)
         return 0
     seen["stalls"] = stall = int(seen.get("stalls") or 0) + 1
     seen["stuck"] = True
+    metrics.add(metrics.EXPORTS_STUCK, provider=task.provider)
     log.warning("export %s: no progress since %s (%s, stage %s); export.stuck raised",
                 task.id, to_iso(since), task.state.value, task.stage,
                 extra=export_keys(task.id, task.provider))

@@ -19,6 +19,7 @@ from shared.bundle import Bundle
 from shared.clock import from_iso, utcnow
 from shared.config import Settings
 from shared.model import ExportTask, TaskState
+from shared.runtime import metrics
 from shared.webhooks import watch
 
 HOUR = timedelta(hours=1)
@@ -78,6 +79,7 @@ def test_an_export_without_progress_is_stuck_once_per_stall(
         receiver: Any) -> None:
     # GIVEN a CLS export the sandbox keeps queuing, and cls's default time (3 h)
     bundle = bundle_of(courier_env, ops)
+    metrics.RECORDER.take()
     now_ms = int(time.time() * 1000)
     export_id = create(bundle, {"provider": "cls", "params": {
         "TopicId": "topic-a", "From": now_ms - 3_600_000, "To": now_ms}})
@@ -123,6 +125,9 @@ def test_an_export_without_progress_is_stuck_once_per_stall(
     stuck = [d for d in bundle.store().list_deliveries(task_id=export_id, limit=50).items
              if d.event_type == "export.stuck"]
     assert sorted(d.repeat for d in stuck) == [1, 2]
+    counted = [(dims, v) for dims, items in metrics.RECORDER.take().items()
+               for name, _, v in items if name == metrics.EXPORTS_STUCK]
+    assert counted == [((("provider", "cls"),), 1.0)] * 2
     bundle.store().close()
 
 
