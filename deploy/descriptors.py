@@ -47,7 +47,11 @@ OPTIONAL_ENV = {
     "COURIER_SCHEDULES": "only with scheduled exports",
     "COURIER_WEBHOOK_ENDPOINTS": "default subscribers filtered by event or provider",
     "COURIER_CHAT_BOTS": "only with WeCom, DingTalk or Feishu/Lark bots as subscribers",
-    "COURIER_OPERATOR_SUBSCRIBERS": "only to hear endpoint.disabled / delivery.dead_lettered",
+    "COURIER_OPERATOR_SUBSCRIBERS": "only to hear endpoint.disabled, delivery.dead_lettered, "
+                                    "export.stuck and export.waiting reminders",
+    "COURIER_STUCK_AFTER_S": "each provider's default time without progress (2 to 6 h)",
+    "COURIER_WAITING_REMIND_AFTER_S": "the default: a waiting export is told again daily",
+    "COURIER_WAITING_REMINDERS": "the default: at most 7 reminders per wait",
     "COURIER_PUBLIC_URL": "only for status-page links in chat messages",
     "COURIER_LINK_TTL_S": "the one-hour default lifetime of the link in export.delivered",
     "COURIER_WEBHOOK_RETRY_S": "the default retry schedule (immediately … 10 h, 8 attempts)",

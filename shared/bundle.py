@@ -22,12 +22,13 @@ from shared.completion import Completer
 from shared.config import Settings
 from shared.errors import ConfigError
 from shared.poller import Poller
-from shared.providers import Providers
+from shared.providers import REGISTRY, Providers
 from shared.secret_stores.references import has_references
 from shared.secret_stores.resolve import SecretStores
 from shared.state import TaskStore, open_store
 from shared.state.budget import SharedBudget, account_of
 from shared.storage.base import ObjectStore
+from shared.webhooks import notify, watch
 
 if TYPE_CHECKING:
     from shared.http.app import HttpApi
@@ -85,12 +86,15 @@ class Bundle:
         """The cheap checks of a cold start (:mod:`shared.checks`), no call leaving the
         process but DNS, no vendor SDK imported: a schedule naming an unknown provider, or
         one without credentials, stops the function here (ConfigError naming
-        ``COURIER_SCHEDULES[i]``) rather than at its first firing; a default webhook endpoint
-        the outbound guard refuses is logged once."""
+        ``COURIER_SCHEDULES[i]``) rather than at its first firing, and so does a provider
+        unknown to COURIER_STUCK_AFTER_S or an endpoint's ``providers``; a default webhook
+        endpoint the outbound guard refuses is logged once."""
         from shared import checks, schedules
 
         bad = [problem for _, problem in schedules.problems(self.settings, self.providers,
                                                              params=False) if problem]
+        bad += watch.unknown_providers(self.settings, REGISTRY)
+        bad += notify.unknown_providers(self.settings, REGISTRY)
         if bad:
             raise ConfigError("; ".join(bad))
         for check in checks.webhooks(self.settings):

@@ -151,13 +151,16 @@ def provider(name: str, kind: str, built: Providers) -> Check:
 
 
 def webhooks(settings: Settings) -> Iterator[Check]:
-    """Every default webhook endpoint resolves to addresses the outbound guard allows; the
-    deliveries are signed."""
+    """Every default webhook endpoint and operator subscriber (a chat bot: its address)
+    resolves to addresses the outbound guard allows; the deliveries are signed."""
     urls = list(settings.webhook_urls) + [str(e.get("url")) for e in settings.webhook_endpoints]
+    urls += list(settings.operator_subscribers)
     for url in dict.fromkeys(urls):
-        label = f"webhook {netguard.redact_url(url, keep_path=True)}"
+        bot = settings.chat_bot(url)  # a bot's address holds its key: named, never shown
+        label = f"webhook {url if bot else netguard.redact_url(url, keep_path=True)}"
         try:
-            netguard.check_url(url, allow_hosts=settings.allow_private_hosts)
+            netguard.check_url(bot.url if bot else url,
+                               allow_hosts=settings.allow_private_hosts)
         except UnsafeTargetError as exc:
             yield Check(label, ERROR, exc.message,
                         "fix the host name or its DNS record" if "resolve" in exc.message

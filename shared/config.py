@@ -21,14 +21,17 @@ from shared.redact import url_passwords
 from shared.setting_values import (
     CHAT_PREFIX,
     ChatBot,
+    NoticeSettings,
     UnpackSettings,
     api_keys,
     chat_bots,
     json_value,
+    notice_settings,
     parse_destination,
     retry_delays,
     subscriber_list,
     subscribers,
+    unknown_accounts,
     unpack_settings,
     webhook_secrets,
 )
@@ -54,6 +57,11 @@ ENV_WEBHOOK_DISABLE_AFTER = "COURIER_WEBHOOK_DISABLE_AFTER_S"
 ENV_CHAT_BOTS = "COURIER_CHAT_BOTS"
 # who hears endpoint.disabled / delivery.dead_lettered: http(s) URLs and chat:<bot name>
 ENV_OPERATOR_SUBSCRIBERS = "COURIER_OPERATOR_SUBSCRIBERS"
+# export.stuck and export.waiting reminders (setting_values.notice_settings)
+ENV_STUCK_AFTER = "COURIER_STUCK_AFTER_S"
+ENV_WAITING_REMIND_AFTER = "COURIER_WAITING_REMIND_AFTER_S"
+ENV_WAITING_REMINDERS = "COURIER_WAITING_REMINDERS"
+NOTICE_ENV = (ENV_STUCK_AFTER, ENV_WAITING_REMIND_AFTER, ENV_WAITING_REMINDERS)
 ENV_PUBLIC_URL = "COURIER_PUBLIC_URL"  # the HTTP door's base URL, for links in chat messages
 ENV_DISPATCH = "COURIER_DISPATCH"  # "inline" (default) | "lambda" | "scf"
 ENV_COMPLETE_FUNCTION = "COURIER_COMPLETE_FUNCTION"  # name of the complete function
@@ -181,6 +189,7 @@ class Settings:
     accounts: tuple[Account, ...] = ()  # COURIER_ACCOUNTS
     destinations: tuple[NamedDestination, ...] = ()  # COURIER_DESTINATIONS
     operator_subscribers: tuple[str, ...] = ()
+    notices: NoticeSettings = field(default_factory=NoticeSettings)  # stuck, reminders
     public_url: str | None = None
     dispatch: str = "inline"
     complete_function: str | None = None
@@ -308,6 +317,7 @@ class Settings:
                 region=text(ENV_AWS_REGION) or storage.s3_region or "us-east-1",
                 endpoint=text(ENV_CW_ENDPOINT), s3_endpoint=storage.s3_endpoint,
                 delete_staged=SWITCH[delete])
+        values["notices"] = notice_settings({n: text(n) for n in NOTICE_ENV}, NOTICE_ENV)
         values["unpack"] = unpack_settings({n: text(n) for n in UNPACK_ENV}, UNPACK_ENV)
         values["metrics"] = text(ENV_METRICS) or ("emf" if text(ENV_LAMBDA_FUNCTION) else "log")
         values.update(overrides)
@@ -356,9 +366,9 @@ class Settings:
         api_keys(ENV_API_KEYS, self.api_keys)
         webhook_secrets(ENV_WEBHOOK_SECRETS, self.webhook_secrets)
         parse_destination(ENV_DESTINATION, self.destination, self.storage.cos_region)
-        self._check_chat()
         for schedule in parse_schedules(self.schedules):
             self._check_partitions(schedule)
+        self._check_chat()
         try:  # a template is only known good once a key made from it is
             render_key(self.key_template, provider="cls", export_id="exp_0", file_name="f.csv",
                        when=datetime(2026, 1, 1, tzinfo=timezone.utc))
@@ -378,13 +388,21 @@ class Settings:
         return next((d for d in self.destinations if d.name == name), None)
 
     def _check_chat(self) -> None:
+        """Every ``chat:<name>`` subscriber names a bot of COURIER_CHAT_BOTS, and every
+        endpoint's ``accounts`` an account of COURIER_ACCOUNTS (or "default")."""
         if self.public_url and not self.public_url.startswith(("https://", "http://")):
             raise ConfigError(f"{ENV_PUBLIC_URL}: must be the http(s) address of the API")
-        named = [(ENV_WEBHOOK_ENDPOINTS, e["url"]) for e in self.webhook_endpoints] + [
-            (ENV_OPERATOR_SUBSCRIBERS, s) for s in self.operator_subscribers]
+        named = [(f"{ENV_WEBHOOK_ENDPOINTS}[{i}]", e["url"])
+                 for i, e in enumerate(self.webhook_endpoints)]
+        named += [(ENV_WEBHOOK_URLS, u) for u in self.webhook_urls]
+        named += [(ENV_OPERATOR_SUBSCRIBERS, s) for s in self.operator_subscribers]
+        named += [(f"{ENV_SCHEDULES}[{i}].subscribers", str(u))
+                  for i, s in enumerate(self.schedules) for u in s.get("subscribers") or ()]
         for setting, url in named:
             if url.startswith(CHAT_PREFIX) and self.chat_bot(url) is None:
                 raise ConfigError(f"{setting}: {url} names no bot of {ENV_CHAT_BOTS}")
+        unknown_accounts(ENV_WEBHOOK_ENDPOINTS, self.webhook_endpoints,
+                         [a.name for a in self.accounts])
 
     def _check_partitions(self, schedule: Schedule) -> None:
         """A schedule's windows must each fit in one partition of the key template (see

@@ -37,7 +37,7 @@ from shared.providers.base import PollResult, RemoteStatus
 from shared.runtime import metrics
 from shared.runtime.context import export_context, export_keys
 from shared.state.base import TaskStore
-from shared.webhooks import notify
+from shared.webhooks import notify, watch
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ class Poller:
             if not stats.claimed:  # claims go oldest first: the first holds the most overdue
                 self._lag(claimed, now)
             stats.claimed += len(claimed)
+            watch.look(store, self.settings, claimed, now)  # stalls and long waits: told
             self._work(store, claimed, min(deadline, leased_at + self.settings.lease_s - margin),
                        stats, now)
             if len(claimed) < self.max_claim:

@@ -195,3 +195,14 @@ def test_the_documented_commands_run(good: dict[str, str]) -> None:
         done = doctor(good, *shlex.split(command)[2:])
         assert done.returncode == 0, (command, done.stdout, done.stderr)
     assert json.loads(done.stdout)["ok"] is True
+
+
+def test_a_chat_bot_is_checked_at_its_address_and_shown_by_name(good: dict[str, str]) -> None:
+    bots = {"team": {"kind": "wecom", "url": "https://10.1.2.4/cgi-bin/webhook/send?key=k-789"}}
+    done = doctor({**good, "COURIER_CHAT_BOTS": json.dumps(bots),
+                   "COURIER_WEBHOOK_URLS": "chat:team", "COURIER_OPERATOR_SUBSCRIBERS":
+                   "chat:team"})
+    assert done.returncode == 1
+    line = lines_of(done)["webhook chat:team"]
+    assert line.startswith("error") and "non-public" in line, line
+    assert "k-789" not in done.stdout + done.stderr
