@@ -211,6 +211,7 @@ class Poller:
                stats: TickStats, now: datetime | None, deadline: float) -> None:
         now = now or utcnow()
         event: tuple[str, dict] | None = None
+        was_waiting = task.stage == "waiting"  # before the provider's own stage is taken
         if isinstance(outcome, ProviderError):
             if outcome.retryable:
                 task.attempts += 1
@@ -241,10 +242,9 @@ class Poller:
                           code="ProviderFailed", retryable=outcome.retryable)
                 event = ("export.failed", {})
             elif outcome.status is RemoteStatus.WAITING:
-                first = task.stage != "waiting"
                 task.stage = "waiting"
                 task.due_at = now + timedelta(seconds=outcome.next_poll_s or WAITING_POLL_S)
-                if first:
+                if not was_waiting:
                     event = ("export.waiting", {"reason": outcome.reason})
             else:
                 task.due_at = now + timedelta(seconds=outcome.next_poll_s or next_look(

@@ -140,10 +140,15 @@ def test_a_ticket_waiting_for_approval_is_reminded_not_stuck(
         "Tid": 1, "DbId": 1234, "InstanceId": 77, "Comment": "monthly orders",
         "ExeSQL": "SELECT * FROM orders WHERE month = 11"}})
     t0 = utcnow()
+    metrics.RECORDER.take()
     for minutes in (0.1, 1, 2, 3, 4):
         sandbox.clock.advance(10_001)  # its pre-check passes; it waits for the approver
         task = tick(bundle, t0 + timedelta(minutes=minutes))
     assert (task.state, task.stage) == (TaskState.SUBMITTED, "waiting")
+    # the wait is announced (and counted) once, not on every look at the ticket
+    counted = [v for items in metrics.RECORDER.take().values()
+               for name, _, v in items if name == metrics.EXPORTS_WAITING]
+    assert counted == [1.0]
     since = from_iso(task.watch["since"])
     assert since is not None
 
