@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared.errors import ConfigError, ValidationError
-from shared.fleet import Account, NamedDestination
+from shared.fleet import Account, NamedDestination, check_accounts, delivered_by, destinations
 from shared.keys import render_key, window_fits
 from shared.redact import url_passwords
 from shared.setting_values import (
@@ -39,6 +39,8 @@ ENV_PROFILE = "COURIER_PROFILE"  # "production" (default) | "sandbox"
 ENV_STATE_URL = "COURIER_STATE_URL"
 ENV_DESTINATION = "COURIER_DESTINATION"  # file:///path | s3://bucket/prefix | cos://bucket/prefix
 ENV_KEY_TEMPLATE = "COURIER_KEY_TEMPLATE"
+# more destinations by name, JSON {"<name>": {"url", "key_template", "unpack", keys, …}}
+ENV_DESTINATIONS = "COURIER_DESTINATIONS"
 ENV_AUTH = "COURIER_AUTH"  # "api-key" (default) | "none" (sandbox profile only)
 ENV_API_KEYS = "COURIER_API_KEYS"  # comma-separated accepted keys
 ENV_WEBHOOK_SECRETS = "COURIER_WEBHOOK_SECRETS"  # whsec_new[,whsec_old during rotation]
@@ -295,6 +297,8 @@ class Settings:
                 endpoint=text(ENV_DMS_ENDPOINT),
             )
         values["storage"] = storage = StorageSettings.from_env(env)
+        if (raw := text(ENV_DESTINATIONS)) is not None:
+            values["destinations"] = destinations(ENV_DESTINATIONS, raw, storage.cos_region)
         if bucket := text(ENV_CW_BUCKET):
             prefix = (text(ENV_CW_PREFIX) or "courier-staging").strip("/")
             if not prefix or "//" in prefix:
@@ -357,7 +361,12 @@ class Settings:
         webhook_secrets(ENV_WEBHOOK_SECRETS, self.webhook_secrets)
         parse_destination(ENV_DESTINATION, self.destination, self.storage.cos_region)
         self._check_chat()
-        for schedule in parse_schedules(self.schedules):
+        check_accounts(ENV_DESTINATIONS, self.destinations, self.accounts)
+        for i, schedule in enumerate(parse_schedules(self.schedules)):
+            name = schedule.destination
+            if name is not None and self.named_destination(name) is None:
+                raise ConfigError(f"{ENV_SCHEDULES}[{i}].destination: {name!r} is not a "
+                                  f"configured destination ({ENV_DESTINATIONS})")
             self._check_partitions(schedule)
         try:  # a template is only known good once a key made from it is
             render_key(self.key_template, provider="cls", export_id="exp_0", file_name="f.csv",
@@ -377,6 +386,15 @@ class Settings:
         """The named destination ``name`` (COURIER_DESTINATIONS), or None."""
         return next((d for d in self.destinations if d.name == name), None)
 
+    def delivery(self, name: str | None) -> NamedDestination:
+        """Where an export naming destination ``name`` lands (None: the deployment's own,
+        named ""), its key template and unpack default filled in; ConfigError for a name
+        the settings do not hold."""
+        named = None if name is None else self.named_destination(name)
+        if name is not None and named is None:
+            raise ConfigError(f"{ENV_DESTINATIONS}: no destination named {name!r}")
+        return delivered_by(named, self.destination, self.key_template, self.unpack.enabled)
+
     def _check_chat(self) -> None:
         if self.public_url and not self.public_url.startswith(("https://", "http://")):
             raise ConfigError(f"{ENV_PUBLIC_URL}: must be the http(s) address of the API")
@@ -393,9 +411,12 @@ class Settings:
         for _ in range(48 if end is not None else 0):
             assert end is not None
             start, end = schedule.window(end)
-            problem = window_fits(self.key_template, start, end, schedule.tz)
+            target = self.delivery(schedule.destination)
+            problem = window_fits(target.key_template or "", start, end, schedule.tz)
             if problem:
-                raise ConfigError(f"{ENV_KEY_TEMPLATE}: schedule {schedule.name!r}: {problem}")
+                setting = f"{ENV_DESTINATIONS}[{target.name}].key_template" if target.name \
+                    else ENV_KEY_TEMPLATE
+                raise ConfigError(f"{setting}: schedule {schedule.name!r}: {problem}")
             end = schedule.next_end(end)
             if end is None:
                 return
