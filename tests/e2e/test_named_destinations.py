@@ -181,3 +181,20 @@ def test_an_unknown_destination_is_a_400_naming_it(clouds: dict[str, Any],
     assert body["field"] == "destination"
     assert "'lakee' is not a configured destination (COURIER_DESTINATIONS)" in body["detail"]
     assert common.bundle().store().list_tasks(limit=5).items == []
+
+
+def test_a_window_is_checked_against_the_named_destinations_key_template(
+        handlers_env: dict[str, str], api_key: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hours fit the deployment's template (no partition placeholder) but not one
+    partition of a destination filed by the hour."""
+    monkeypatch.setenv("COURIER_DESTINATIONS", json.dumps({"hourly": {
+        "url": f"file://{tmp_path}/hourly", "key_template": "hour={hour}/{file_name}"}}))
+    common.reset()
+    two_hours = cls_body(From=1_796_536_800_000 - 7_200_000, To=1_796_536_800_000)
+    status, body = post(api_key, {**two_hours, "destination": "hourly"})
+    assert status == 400, body
+    assert body["field"] == "params"
+    assert "does not fit the key template of destination 'hourly': {hour} names one hour" \
+        in body["detail"]
+    assert post(api_key, two_hours)[0] == 202  # the deployment's own takes it
