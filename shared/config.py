@@ -16,7 +16,7 @@ from typing import Any
 
 from shared.errors import ConfigError, ValidationError
 from shared.fleet import Account, NamedDestination, check_accounts, delivered_by, destinations
-from shared.keys import render_key, window_fits
+from shared.keys import render_key
 from shared.redact import url_passwords
 from shared.setting_values import (
     CHAT_PREFIX,
@@ -32,7 +32,7 @@ from shared.setting_values import (
     unpack_settings,
     webhook_secrets,
 )
-from shared.windows import Schedule, parse_schedules
+from shared.windows import check_schedules, parse_schedules
 
 # --- environment variable names (the one place they are spelled) ---------------------------
 ENV_PROFILE = "COURIER_PROFILE"  # "production" (default) | "sandbox"
@@ -362,12 +362,7 @@ class Settings:
         parse_destination(ENV_DESTINATION, self.destination, self.storage.cos_region)
         self._check_chat()
         check_accounts(ENV_DESTINATIONS, self.destinations, self.accounts)
-        for i, schedule in enumerate(parse_schedules(self.schedules)):
-            name = schedule.destination
-            if name is not None and self.named_destination(name) is None:
-                raise ConfigError(f"{ENV_SCHEDULES}[{i}].destination: {name!r} is not a "
-                                  f"configured destination ({ENV_DESTINATIONS})")
-            self._check_partitions(schedule)
+        check_schedules(parse_schedules(self.schedules), self._template_of)
         try:  # a template is only known good once a key made from it is
             render_key(self.key_template, provider="cls", export_id="exp_0", file_name="f.csv",
                        when=datetime(2026, 1, 1, tzinfo=timezone.utc))
@@ -404,22 +399,15 @@ class Settings:
             if url.startswith(CHAT_PREFIX) and self.chat_bot(url) is None:
                 raise ConfigError(f"{setting}: {url} names no bot of {ENV_CHAT_BOTS}")
 
-    def _check_partitions(self, schedule: Schedule) -> None:
-        """A schedule's windows must each fit in one partition of the key template (see
-        :func:`shared.keys.window_fits`); two days of windows are looked at."""
-        end = schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc))
-        for _ in range(48 if end is not None else 0):
-            assert end is not None
-            start, end = schedule.window(end)
-            target = self.delivery(schedule.destination)
-            problem = window_fits(target.key_template or "", start, end, schedule.tz)
-            if problem:
-                setting = f"{ENV_DESTINATIONS}[{target.name}].key_template" if target.name \
-                    else ENV_KEY_TEMPLATE
-                raise ConfigError(f"{setting}: schedule {schedule.name!r}: {problem}")
-            end = schedule.next_end(end)
-            if end is None:
-                return
+    def _template_of(self, name: str | None) -> tuple[str, str] | None:
+        """(the setting that holds it, the key template) of destination ``name``; None
+        when no destination has that name."""
+        if name is None:
+            return ENV_KEY_TEMPLATE, self.key_template
+        named = self.named_destination(name)
+        return None if named is None else (
+            f"{ENV_DESTINATIONS}[{name}].key_template" if named.key_template
+            else ENV_KEY_TEMPLATE, named.key_template or self.key_template)
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:

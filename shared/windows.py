@@ -17,13 +17,14 @@ Nothing here touches the state table: :mod:`shared.schedules` decides which wind
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import ConfigError
+from shared.keys import window_fits
 
 SETTING = "COURIER_SCHEDULES"
 DEFAULT_CATCH_UP = 24  # windows one firing creates at most; the rest at the next firing
@@ -227,3 +228,27 @@ def parse_schedules(items: Any) -> list[Schedule]:
             raise ConfigError(f"{where}.cron: {cron_text!r} never fires")
         out.append(schedule)
     return out
+
+
+def check_schedules(schedules: list[Schedule],
+                    template_of: Callable[[str | None], tuple[str, str] | None]) -> None:
+    """Each schedule's destination exists, and its windows each fit in one partition of that
+    destination's key template (:func:`shared.keys.window_fits`; two days of windows are
+    looked at). ``template_of(name)``: (the setting holding the template, the template) of
+    destination ``name`` (None: the deployment's own), None for an unknown one."""
+    for i, schedule in enumerate(schedules):
+        found = template_of(schedule.destination)
+        if found is None:
+            raise ConfigError(f"{SETTING}[{i}].destination: {schedule.destination!r} is not "
+                              "a configured destination (COURIER_DESTINATIONS)")
+        setting, template = found
+        end = schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc))
+        for _ in range(48 if end is not None else 0):
+            assert end is not None
+            start, end = schedule.window(end)
+            problem = window_fits(template, start, end, schedule.tz)
+            if problem:
+                raise ConfigError(f"{setting}: schedule {schedule.name!r}: {problem}")
+            end = schedule.next_end(end)
+            if end is None:
+                break
