@@ -198,3 +198,16 @@ def test_a_window_is_checked_against_the_named_destinations_key_template(
     assert "does not fit the key template of destination 'hourly': {hour} names one hour" \
         in body["detail"]
     assert post(api_key, two_hours)[0] == 202  # the deployment's own takes it
+
+
+def test_a_schedule_naming_an_unknown_destination_stops_the_function_at_start(
+        handlers_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.errors import ConfigError
+
+    monkeypatch.setenv("COURIER_SCHEDULES", json.dumps([{
+        "name": "hourly", "provider": "cls", "params": {"TopicId": "topic-app"},
+        "destination": "lake"}]))
+    common.reset()
+    with pytest.raises(ConfigError, match=r"^COURIER_SCHEDULES\[0\]\.destination: 'lake' is "
+                                          r"not a configured destination"):
+        common.bundle()
