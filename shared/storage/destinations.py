@@ -6,7 +6,9 @@ names.
 An account's credentials come through :data:`AccountKeys`, a function of the account: by
 default :func:`static_keys` (the keys the account holds, resolved from their references).
 The named accounts' role assumption (STS ``AssumeRole``) plugs in there, by passing its own
-function to :class:`Destinations`.
+function to :class:`Destinations`: it is asked on every use of such a destination (keep its
+answer cached), and a destination whose keys changed (temporary ones renewed) is opened
+again with the new ones.
 """
 
 from __future__ import annotations
@@ -49,36 +51,40 @@ def keys_of(named: NamedDestination, settings: Settings,
 
 class Destinations:
     """The object store of each destination an export may name, opened on first use and
-    kept (``destinations(name)``; None: the deployment's own)."""
+    kept while its keys stay the same (``destinations(name)``; None: the deployment's own)."""
 
     def __init__(self, settings: Settings, *, default: ObjectStore | None = None,
                  account_keys: AccountKeys = static_keys) -> None:
         self.settings = settings
         self.account_keys = account_keys
-        self._stores: dict[str | None, ObjectStore] = {}
+        # name -> (the keys it was opened with, the store)
+        self._stores: dict[str | None, tuple[Keys | None, ObjectStore]] = {}
         if default is not None:
-            self._stores[None] = default
+            self._stores[None] = (None, default)
         self._lock = threading.Lock()
 
     def __call__(self, name: str | None = None) -> ObjectStore:
         with self._lock:
-            store = self._stores.get(name)
-            if store is None:
-                store = self._stores[name] = self._open(name)
+            if name is None:
+                if None not in self._stores:
+                    self._stores[None] = (None, open_destination(self.settings.destination,
+                                                                 self.settings.storage))
+                return self._stores[None][1]
+            named = self.settings.named_destination(name)
+            if named is None:
+                raise ConfigError(f"{ENV_DESTINATIONS}: no destination named {name!r} (an "
+                                  "export made before the setting changed)")
+            keys = keys_of(named, self.settings, self.account_keys)
+            kept = self._stores.get(name)
+            if kept is not None and kept[0] == keys:
+                return kept[1]
+            store = open_destination(named.url, self.settings.storage,
+                                     setting=f"{ENV_DESTINATIONS}[{name}].url", keys=keys,
+                                     write=named.write)
+            self._stores[name] = (keys, store)
             return store
 
     def opened(self, name: str | None = None) -> ObjectStore | None:
         """The store of ``name`` if it was opened already."""
-        return self._stores.get(name)
-
-    def _open(self, name: str | None) -> ObjectStore:
-        if name is None:
-            return open_destination(self.settings.destination, self.settings.storage)
-        named = self.settings.named_destination(name)
-        if named is None:
-            raise ConfigError(f"{ENV_DESTINATIONS}: no destination named {name!r} (an export "
-                              "made before the setting changed)")
-        return open_destination(named.url, self.settings.storage, setting=(
-            f"{ENV_DESTINATIONS}[{name}].url"), keys=keys_of(named, self.settings,
-                                                              self.account_keys),
-            write=named.write)
+        kept = self._stores.get(name)
+        return None if kept is None else kept[1]

@@ -79,3 +79,22 @@ def test_a_broken_named_destination_refuses_only_the_creates_into_it(tmp_path: P
     problem = health.problem("broken")
     assert problem is not None and "probe object could not be written" in problem
     assert health.problem() is None  # the deployment's own still takes exports
+
+
+def test_a_destination_whose_account_keys_were_renewed_is_opened_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Temporary keys of an assumed role are renewed before they expire: the store made with
+    the old ones is not used past that."""
+    from shared.storage import destinations as module
+
+    made: list[object] = []
+    real = module.open_destination
+    monkeypatch.setattr(module, "open_destination", lambda *a, **kw: (
+        made.append(kw["keys"]), real(*a, **kw))[1])
+    settings = settings_with(via={"url": "s3://b", "account": "aws-c"})
+    given = [("ASIA1", "s1", "t1"), ("ASIA1", "s1", "t1"), ("ASIA2", "s2", "t2")]
+    opened = Destinations(settings, account_keys=lambda account: given.pop(0))
+    first = opened("via")
+    assert opened("via") is first  # the same keys: the same store
+    assert opened("via") is not first
+    assert made == [("ASIA1", "s1", "t1"), ("ASIA2", "s2", "t2")]
