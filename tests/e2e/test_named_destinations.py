@@ -143,7 +143,7 @@ def test_an_export_lands_in_the_s3_destination_it_names_with_that_destinations_k
 
 
 def test_an_export_lands_in_the_cos_destination_it_names_with_that_destinations_keys(
-        clouds: dict[str, Any], sandbox: Any, api_key: str) -> None:
+        clouds: dict[str, Any], sandbox: Any, api_key: str, receiver: Any) -> None:
     status, created = post(api_key, {**cls_body(), "destination": "box"})
     assert status == 202, created
 
@@ -159,6 +159,10 @@ def test_an_export_lands_in_the_cos_destination_it_names_with_that_destinations_
     assert hashlib.md5(data).hexdigest() == dest["md5"]
     assert any(method == "PUT" and bucket == box
                for method, bucket, _ in clouds["gateway"].requests)
+    # the webhook names the destination beside the object's URI
+    [hook] = [r for r in receiver.delivered() if r.payload["data"]["export_id"] == task["id"]]
+    assert hook.payload["data"]["destination"] == "box"
+    assert hook.payload["data"]["uri"] == dest["uri"]
     # the deployment's Tencent keys are valid COS keys, but not for this bucket
     settings = Settings.from_env(clouds["env"])
     with pytest.raises(StorageError, match="AccessDenied|403"):
