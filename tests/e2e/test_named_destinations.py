@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,9 @@ def test_an_export_lands_in_the_s3_destination_it_names_with_that_destinations_k
 
 
 def test_an_export_lands_in_the_cos_destination_it_names_with_that_destinations_keys(
-        clouds: dict[str, Any], sandbox: Any, api_key: str, receiver: Any) -> None:
+        clouds: dict[str, Any], sandbox: Any, api_key: str, receiver: Any,
+        caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    caplog.set_level(logging.DEBUG)
     status, created = post(api_key, {**cls_body(), "destination": "box"})
     assert status == 202, created
 
@@ -163,6 +166,11 @@ def test_an_export_lands_in_the_cos_destination_it_names_with_that_destinations_
     [hook] = [r for r in receiver.delivered() if r.payload["data"]["export_id"] == task["id"]]
     assert hook.payload["data"]["destination"] == "box"
     assert hook.payload["data"]["uri"] == dest["uri"]
+    # the destination's secret key is in no log line, answer or webhook
+    out = capsys.readouterr()
+    text = "\n".join([out.out, out.err, caplog.text, json.dumps(task),
+                      *(json.dumps(r.payload) for r in receiver.delivered())])
+    assert out.out.count('"level":') > 3 and BOX_KEYS[1] not in text
     # the deployment's Tencent keys are valid COS keys, but not for this bucket
     settings = Settings.from_env(clouds["env"])
     with pytest.raises(StorageError, match="AccessDenied|403"):
