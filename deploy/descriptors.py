@@ -45,6 +45,7 @@ OPTIONAL_ENV = {
     "COURIER_ALLOW_PRIVATE_HOSTS": "production keeps the SSRF guard closed",
     "COURIER_PART_SIZE_MB": "the 8 MiB default",
     "COURIER_SCHEDULES": "only with scheduled exports",
+    "COURIER_DESTINATIONS": "only with destinations besides COURIER_DESTINATION",
     "COURIER_WEBHOOK_ENDPOINTS": "default subscribers filtered by event or provider",
     "COURIER_CHAT_BOTS": "only with WeCom, DingTalk or Feishu/Lark bots as subscribers",
     "COURIER_OPERATOR_SUBSCRIBERS": "only to hear endpoint.disabled, delivery.dead_lettered, "

@@ -20,6 +20,7 @@ from shared.config import (
     ENV_ALLOW_HOSTS,
     ENV_CW_ENDPOINT,
     ENV_DESTINATION,
+    ENV_DESTINATIONS,
     ENV_STATE_URL,
     ENV_TC_SECRET_ID,
     ENV_TC_SECRET_KEY,
@@ -117,6 +118,25 @@ def destination(settings: Settings, store: Any = None) -> Check:
                      "get and delete objects there")
     return Check("destination", OK, f"{store.where}: a probe object written, read back and "
                  "deleted")
+
+
+def named_destinations(settings: Settings) -> Iterator[Check]:
+    """Each named destination (COURIER_DESTINATIONS), probed with its own credentials."""
+    from shared.storage.destinations import Destinations
+    from shared.storage.probe import probe
+
+    opened = Destinations(settings)
+    for named in settings.destinations:
+        label = f"destination {named.name}"
+        try:
+            store = opened(named.name)
+            probe(store)
+        except CourierError as exc:
+            yield Check(label, ERROR, exc.message,
+                        f"check {ENV_DESTINATIONS}[{named.name}] (url, keys or account) and "
+                        "that they may put, get and delete objects there")
+            continue
+        yield Check(label, OK, f"{store.where}: a probe object written, read back and deleted")
 
 
 def providers(settings: Settings, built: Providers) -> Iterator[Check]:

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared.errors import ConfigError, ValidationError
-from shared.fleet import Account, NamedDestination
-from shared.keys import render_key, window_fits
+from shared.fleet import Account, NamedDestination, check_accounts, delivered_by, destinations
+from shared.keys import render_key
 from shared.redact import url_passwords
 from shared.setting_values import (
     CHAT_PREFIX,
@@ -35,13 +35,15 @@ from shared.setting_values import (
     unpack_settings,
     webhook_secrets,
 )
-from shared.windows import Schedule, parse_schedules
+from shared.windows import check_schedules, parse_schedules
 
 # --- environment variable names (the one place they are spelled) ---------------------------
 ENV_PROFILE = "COURIER_PROFILE"  # "production" (default) | "sandbox"
 ENV_STATE_URL = "COURIER_STATE_URL"
 ENV_DESTINATION = "COURIER_DESTINATION"  # file:///path | s3://bucket/prefix | cos://bucket/prefix
 ENV_KEY_TEMPLATE = "COURIER_KEY_TEMPLATE"
+# more destinations by name, JSON {"<name>": {"url", "key_template", "unpack", keys, …}}
+ENV_DESTINATIONS = "COURIER_DESTINATIONS"
 ENV_AUTH = "COURIER_AUTH"  # "api-key" (default) | "none" (sandbox profile only)
 ENV_API_KEYS = "COURIER_API_KEYS"  # comma-separated accepted keys
 ENV_WEBHOOK_SECRETS = "COURIER_WEBHOOK_SECRETS"  # whsec_new[,whsec_old during rotation]
@@ -304,6 +306,8 @@ class Settings:
                 endpoint=text(ENV_DMS_ENDPOINT),
             )
         values["storage"] = storage = StorageSettings.from_env(env)
+        if (raw := text(ENV_DESTINATIONS)) is not None:
+            values["destinations"] = destinations(ENV_DESTINATIONS, raw, storage.cos_region)
         if bucket := text(ENV_CW_BUCKET):
             prefix = (text(ENV_CW_PREFIX) or "courier-staging").strip("/")
             if not prefix or "//" in prefix:
@@ -366,9 +370,9 @@ class Settings:
         api_keys(ENV_API_KEYS, self.api_keys)
         webhook_secrets(ENV_WEBHOOK_SECRETS, self.webhook_secrets)
         parse_destination(ENV_DESTINATION, self.destination, self.storage.cos_region)
-        for schedule in parse_schedules(self.schedules):
-            self._check_partitions(schedule)
         self._check_chat()
+        check_accounts(ENV_DESTINATIONS, self.destinations, self.accounts)
+        check_schedules(parse_schedules(self.schedules), self._template_of)
         try:  # a template is only known good once a key made from it is
             render_key(self.key_template, provider="cls", export_id="exp_0", file_name="f.csv",
                        when=datetime(2026, 1, 1, tzinfo=timezone.utc))
@@ -387,6 +391,15 @@ class Settings:
         """The named destination ``name`` (COURIER_DESTINATIONS), or None."""
         return next((d for d in self.destinations if d.name == name), None)
 
+    def delivery(self, name: str | None) -> NamedDestination:
+        """Where an export naming destination ``name`` lands (None: the deployment's own,
+        named ""), its key template and unpack default filled in; ConfigError for a name
+        the settings do not hold."""
+        named = None if name is None else self.named_destination(name)
+        if name is not None and named is None:
+            raise ConfigError(f"{ENV_DESTINATIONS}: no destination named {name!r}")
+        return delivered_by(named, self.destination, self.key_template, self.unpack.enabled)
+
     def _check_chat(self) -> None:
         """Every ``chat:<name>`` subscriber names a bot of COURIER_CHAT_BOTS, and every
         endpoint's ``accounts`` an account of COURIER_ACCOUNTS (or "default")."""
@@ -404,19 +417,15 @@ class Settings:
         unknown_accounts(ENV_WEBHOOK_ENDPOINTS, self.webhook_endpoints,
                          [a.name for a in self.accounts])
 
-    def _check_partitions(self, schedule: Schedule) -> None:
-        """A schedule's windows must each fit in one partition of the key template (see
-        :func:`shared.keys.window_fits`); two days of windows are looked at."""
-        end = schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc))
-        for _ in range(48 if end is not None else 0):
-            assert end is not None
-            start, end = schedule.window(end)
-            problem = window_fits(self.key_template, start, end, schedule.tz)
-            if problem:
-                raise ConfigError(f"{ENV_KEY_TEMPLATE}: schedule {schedule.name!r}: {problem}")
-            end = schedule.next_end(end)
-            if end is None:
-                return
+    def _template_of(self, name: str | None) -> tuple[str, str] | None:
+        """(the setting that holds it, the key template) of destination ``name``; None
+        when no destination has that name."""
+        if name is None:
+            return ENV_KEY_TEMPLATE, self.key_template
+        named = self.named_destination(name)
+        return None if named is None else (
+            f"{ENV_DESTINATIONS}[{name}].key_template" if named.key_template
+            else ENV_KEY_TEMPLATE, named.key_template or self.key_template)
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:

@@ -71,6 +71,8 @@ def event_data(task: ExportTask, event_type: str, extra: dict[str, Any]) -> dict
                 data[k] = copy[k]
         if task.result.get("file_name"):
             data["file_name"] = task.result["file_name"]
+        if task.destination_name:  # a named destination (absent: the deployment's own)
+            data["destination"] = task.destination_name
     elif event_type == "export.failed":
         error = task.error or {}
         data.update({"reason": error.get("reason"), "code": error.get("code"),

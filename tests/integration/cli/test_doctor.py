@@ -129,6 +129,21 @@ def test_a_destination_folder_that_cannot_be_written(good: dict[str, str],
     assert lines_of(done)["destination"].startswith("error"), done.stdout
 
 
+def test_each_named_destination_is_probed_on_its_own(good: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    named = {"raw": {"url": f"file://{tmp_path}/raw"},
+             "broken": {"url": f"file://{blocker}/bucket"}}
+    done = doctor({**good, "COURIER_DESTINATIONS": json.dumps(named)})
+    assert done.returncode == 1
+    found = lines_of(done)
+    assert found["destination"].startswith("ok "), done.stdout
+    assert found["destination raw"].startswith("ok "), done.stdout
+    line = found["destination broken"]
+    assert line.startswith("error") and "COURIER_DESTINATIONS[broken]" in line, line
+
+
 def test_refused_provider_credentials(good: dict[str, str]) -> None:
     done = doctor({**good, "TENCENTCLOUD_SECRETKEY": "wrong-key-not-shown",
                    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "wrong-too"})

@@ -51,6 +51,17 @@ def test_delivered_payload(store: TaskStore) -> None:
                              {"download_url": "https://bucket.s3.amazonaws.com/k?X-Amz-Sig=1"})
     validator("export.delivered").validate(payload)
     assert payload["data"]["file_name"] == "logs.csv.gz"
+    assert "destination" not in payload["data"]  # the deployment's own
+
+
+def test_delivered_payload_names_a_named_destination(store: TaskStore) -> None:
+    task = ExportTask(provider="cls", params={}, state=TaskState.DELIVERED,
+                      destination_name="team-lake",
+                      destination={"uri": "s3://team-lake/courier/x/logs.csv.gz",
+                                   "key": "x/logs.csv.gz", "size": 12, "md5": None})
+    payload = queued_payload(store, task, "export.delivered")
+    validator("export.delivered").validate(payload)
+    assert payload["data"]["destination"] == "team-lake"
 
 
 def test_failed_payload(store: TaskStore) -> None:
