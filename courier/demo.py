@@ -9,7 +9,8 @@ files and the signed webhooks, and prints a summary ending in ``demo: N/N export
 Files land the way users query them: unpacked (``COURIER_UNPACK=on``) under
 :data:`KEY_TEMPLATE`'s Hive-style partitions of each export's data window; the demo reads its
 first CLS export back with DuckDB and prints the query and its answer beside what the sandbox
-exported.
+exported. One CLS export names the second destination ``archive`` (``COURIER_DESTINATIONS``:
+another bucket folder, its own key template, archives kept whole).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from courier.demo_aws import GROUP as CW_GROUP
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 KEY_TEMPLATE = "{provider}/{source}/dt={dt}/hour={hour}/{export_id}/{file_name}"
+ARCHIVE = "archive"  # the demo's second destination
+ARCHIVE_TEMPLATE = "{provider}/{yyyy}{mm}{dd}/{export_id}/{file_name}"
 
 
 def demo_exports(now_ms: int, cloudwatch: tuple[int, int] | None = None
@@ -53,7 +56,7 @@ def demo_exports(now_ms: int, cloudwatch: tuple[int, int] | None = None
                                         "To": top - hour, "Format": "csv"}}),
         ("aws_apigw_rest_post_exports.json",
          {"provider": "cls", "params": {"TopicId": "topic-audit", "From": top - hour,
-                                        "To": top}}),
+                                        "To": top}, "destination": ARCHIVE}),
         ("scf_apigw_post_exports.json",
          {"provider": "mongodb", "params": {"InstanceId": "cmgo-demo0001",
                                             "StartTime": "2026-11-21 00:00:00",
@@ -115,7 +118,8 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
     from functions import common, create_export, poll_tasks
 
     common.reset()
-    say(f"sandbox at {sb.url}; state {work / 'state.db'}; bucket {work / 'bucket'}")
+    say(f"sandbox at {sb.url}; state {work / 'state.db'}; bucket {work / 'bucket'}; "
+        f"destination {ARCHIVE} {work / ARCHIVE}")
     now_ms = int(time.time() * 1000)
     ids: list[str] = []
     for i, (event_name, body) in enumerate(demo_exports(now_ms, window)):
@@ -126,7 +130,9 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
             say(f"create via {event_name} answered {answer['statusCode']}: {task}")
             continue
         ids.append(task["id"])
-        say(f"{task['id']} {task['provider']:<8} {task['state']:<10} (via {event_name})")
+        into = f", into destination {task['destination_name']}" if task.get(
+            "destination_name") else ""
+        say(f"{task['id']} {task['provider']:<8} {task['state']:<10} (via {event_name}{into})")
 
     bundle = common.bundle()
     store = bundle.store()
@@ -223,6 +229,8 @@ def summary(store: Any, ids: list[str], receiver: Any, say: Any, out: Any) -> in
         if task.state.value == "delivered" and md5_ok == "ok" and "export.delivered" in ok:
             delivered += 1
         key = str(dest.get("key") or "-")
+        if task.destination_name:  # a named destination: another bucket
+            key = f"{task.destination_name}: {key}"
         if dest.get("manifest"):
             key += f" ({dest.get('objects')} objects)"
         rows.append((export_id, task.provider, task.state.value, key,
@@ -350,4 +358,7 @@ def demo_env(sb: Any, work: Path, api_key: str, secret: str, hook_url: str) -> d
         "COURIER_METRICS": "off",  # the summary is the demo's output
         "COURIER_KEY_TEMPLATE": KEY_TEMPLATE,
         "COURIER_UNPACK": "on",
+        "COURIER_DESTINATIONS": json.dumps({ARCHIVE: {
+            "url": f"file://{work / ARCHIVE}", "key_template": ARCHIVE_TEMPLATE,
+            "unpack": False}}),
     }

@@ -57,6 +57,9 @@ def create(ctx: typer.Context,
                help="webhook URL for this export; repeat for more")] = None,
            idempotency_key: Annotated[Optional[str], typer.Option(
                help="a repeated request with the same key returns the first export")] = None,
+           destination: Annotated[Optional[str], typer.Option(
+               help="a named destination of COURIER_DESTINATIONS to deliver into (default: "
+               "the deployment's COURIER_DESTINATION)")] = None,
            then_watch: Annotated[bool, typer.Option("--watch", help="watch it until it "
                                                     "ends")] = False,
            tick: Tick = False,
@@ -66,6 +69,8 @@ def create(ctx: typer.Context,
                             "params": read_params(params, param or [])}
     if subscriber:
         body["subscribers"] = list(subscriber)
+    if destination:
+        body["destination"] = destination
     c = client(ctx)
     view = c.create(body, idempotency_key)
     if as_json and not then_watch:

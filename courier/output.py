@@ -146,12 +146,13 @@ def export_cells(v: dict[str, Any]) -> dict[str, Text]:
     from courier.client import age
 
     key = (v.get("destination") or {}).get("key")
+    named = f"{v['destination_name']}: " if v.get("destination_name") else ""
     return {"ID": plain(v["id"]), "PROVIDER": plain(v.get("provider", "")),
             "STATE": state_label(v), "PROVIDER %": provider_bar(v), "COPY": copy_bar(v),
             "CREATED": plain(age(v.get("created_at"))),
             "NEXT CHECK": plain(age(v.get("next_check_at")) if v.get("next_check_at")
                                 else "-"),
-            "DESTINATION": plain(key if key else "-")}
+            "DESTINATION": plain(named + (key if key else "-"))}
 
 
 def fitting_columns(rows: list[dict[str, Text]], width: int,
@@ -216,8 +217,9 @@ def export_detail(v: dict[str, Any]) -> Group:
         rows.append(("copy took", f"{copy.get('duration_s')} s at "
                      f"{copy.get('throughput_mb_s')} MB/s"))
     dest = v.get("destination") or {}
-    if dest.get("uri"):
-        rows.append(("destination", str(dest["uri"])))
+    if v.get("destination_name") or dest.get("uri"):
+        named = f"{v['destination_name']} " if v.get("destination_name") else ""
+        rows.append(("destination", f"{named}{dest.get('uri') or '(not yet copied)'}".strip()))
     if dest.get("md5"):
         rows.append(("md5", str(dest["md5"])))
     if v.get("error"):

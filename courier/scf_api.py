@@ -5,7 +5,11 @@ address, and typed calls through tencentcloud-sdk-python-scf (the client built b
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
+
+THROTTLE_WAITS_S = (0.5, 1.0, 2.0, 4.0)  # between tries of a throttled call (7.5 s in all)
 
 
 def deploy_site(env: dict[str, str], function_env: dict[str, str]) -> str:
@@ -31,9 +35,11 @@ def scf_profile(endpoint: str | None, site: str) -> Any:
 
 
 def sdk_call(region: str, endpoint: str | None, env: dict[str, str], site: str = "china",
-             ) -> Any:
+             sleep: Callable[[float], None] = time.sleep) -> Any:
     """``call(action, params)`` through tencentcloud-sdk-python-scf's typed client and models:
-    a field the SDK does not know is an error here, not silently dropped."""
+    a field the SDK does not know is an error here, not silently dropped. A call refused for
+    the API's rate (``RequestLimitExceeded``, 20 a second for GetFunction) is made again after
+    :data:`THROTTLE_WAITS_S`; any other refusal is the caller's to report."""
     from tencentcloud.scf.v20180416 import models, scf_client
 
     from deploy.scf_deploy import DeployError
@@ -58,7 +64,16 @@ def sdk_call(region: str, endpoint: str | None, env: dict[str, str], site: str =
         if unknown:
             raise DeployError(f"{action}: the SDK's model has no field {', '.join(unknown)}")
         request._deserialize(json.loads(json.dumps(params)))
-        answer = getattr(client, action)(request)
+        for wait in (*THROTTLE_WAITS_S, None):
+            try:
+                answer = getattr(client, action)(request)
+                break
+            except Exception as exc:
+                # a throttled call was refused before it acted: the same call again is safe
+                if wait is None or not str(getattr(exc, "code", "")).startswith(
+                        "RequestLimitExceeded"):
+                    raise
+                sleep(wait)
         result: dict[str, Any] = json.loads(answer.to_json_string())
         return result
 

@@ -33,6 +33,7 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         rec = bundle.store().get_record(SCHEDULE_KIND, s.name)
         rows.append({"name": s.name, "provider": s.provider, "every_s": s.every_s,
                      "cron": s.cron.text if s.cron else None, "timezone": str(s.tz),
+                     "destination": s.destination,
                      "last_window_end": rec.data.get("last_end") if rec else None})
     if as_json:
         output.emit_json(rows)
@@ -40,11 +41,13 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if not rows:
         output.say("no schedules (COURIER_SCHEDULES is empty)")
         return
-    table = _table(("NAME", "PROVIDER", "EVERY", "CRON", "TIME ZONE", "LAST WINDOW END"))
+    table = _table(("NAME", "PROVIDER", "EVERY", "CRON", "TIME ZONE", "DESTINATION",
+                    "LAST WINDOW END"))
     for r in rows:
         table.add_row(*(output.plain(cell) for cell in (
             r["name"], r["provider"], f"{r['every_s']} s" if r["every_s"] else "-",
-            r["cron"] or "-", r["timezone"], r["last_window_end"] or "-")))
+            r["cron"] or "-", r["timezone"], r["destination"] or "-",
+            r["last_window_end"] or "-")))
     output.console().print(table)
 
 

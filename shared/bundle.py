@@ -22,12 +22,14 @@ from shared.completion import Completer
 from shared.config import Settings
 from shared.errors import ConfigError
 from shared.poller import Poller
-from shared.providers import Providers
+from shared.providers import REGISTRY, Providers
 from shared.secret_stores.references import has_references
 from shared.secret_stores.resolve import SecretStores
 from shared.state import TaskStore, open_store
 from shared.state.budget import SharedBudget, account_of
 from shared.storage.base import ObjectStore
+from shared.storage.destinations import Destinations
+from shared.webhooks import notify, watch
 
 if TYPE_CHECKING:
     from shared.http.app import HttpApi
@@ -60,10 +62,11 @@ class Bundle:
         redact.learn(settings.secret_values())  # before a client can fail quoting a secret
         self.settings = settings
         self._store: TaskStore | None = overrides.get("store")
-        self._destination: ObjectStore | None = overrides.get("destination")
+        # every destination an export may name, each opened on first use (None: the default)
+        self.destinations = Destinations(settings, default=overrides.get("destination"))
         self.providers = overrides.get("providers") or Providers(settings,
                                                                  budget=self._budget)
-        self.completer = Completer(settings, self.store, self.providers, self.destination,
+        self.completer = Completer(settings, self.store, self.providers, self.destinations,
                                    check_url=self._url_guard())
         from shared.runtime.dispatch import make_dispatcher
 
@@ -78,19 +81,22 @@ class Bundle:
         from shared.http.app import HttpApi
         from shared.storage.probe import DestinationHealth
 
-        health = DestinationHealth(self.destination)
+        health = DestinationHealth(self.destinations)
         return HttpApi(self.settings, self.store, self.providers, health.problem)
 
     def startup_checks(self) -> None:
         """The cheap checks of a cold start (:mod:`shared.checks`), no call leaving the
         process but DNS, no vendor SDK imported: a schedule naming an unknown provider, or
         one without credentials, stops the function here (ConfigError naming
-        ``COURIER_SCHEDULES[i]``) rather than at its first firing; a default webhook endpoint
-        the outbound guard refuses is logged once."""
+        ``COURIER_SCHEDULES[i]``) rather than at its first firing, and so does a provider
+        unknown to COURIER_STUCK_AFTER_S or an endpoint's ``providers``; a default webhook
+        endpoint the outbound guard refuses is logged once."""
         from shared import checks, schedules
 
         bad = [problem for _, problem in schedules.problems(self.settings, self.providers,
                                                              params=False) if problem]
+        bad += watch.unknown_providers(self.settings, REGISTRY)
+        bad += notify.unknown_providers(self.settings, REGISTRY)
         if bad:
             raise ConfigError("; ".join(bad))
         for check in checks.webhooks(self.settings):
@@ -109,12 +115,8 @@ class Bundle:
         return self._store
 
     def destination(self) -> ObjectStore:
-        if self._destination is None:
-            from shared.storage import open_destination
-
-            self._destination = open_destination(self.settings.destination, self.settings.storage,
-                                                 self.settings.destination_write)
-        return self._destination
+        """The deployment's own destination (COURIER_DESTINATION)."""
+        return self.destinations()
 
     def _budget(self, provider: str, key_id: str) -> SharedBudget:
         """The rate budget ``provider``'s calls draw from, shared in the state store by
@@ -171,7 +173,7 @@ class Container:
         same_destination = (settings.destination, settings.storage) == (
             old.settings.destination, old.settings.storage)
         fresh = Bundle(settings, store=old._store if same_store else None,
-                       destination=old._destination if same_destination else None)
+                       destination=old.destinations.opened() if same_destination else None)
         if not same_store and old._store is not None:
             old._store.close()
         self._loggers.clear()  # the redactor learns the new values

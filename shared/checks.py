@@ -20,6 +20,7 @@ from shared.config import (
     ENV_ALLOW_HOSTS,
     ENV_CW_ENDPOINT,
     ENV_DESTINATION,
+    ENV_DESTINATIONS,
     ENV_STATE_URL,
     ENV_TC_SECRET_ID,
     ENV_TC_SECRET_KEY,
@@ -110,16 +111,39 @@ def destination(settings: Settings, store: Any = None) -> Check:
 
     try:
         store = store or open_destination(settings.destination, settings.storage,
-                                           settings.destination_write)
+                                           write=settings.destination_write)
         probe(store)
     except CourierError as exc:
         return Check("destination", ERROR, exc.message,
                      f"check {ENV_DESTINATION}, its endpoint and that the function may put, "
                      "get and delete objects there")
+    return Check("destination", OK, f"{store.where}: {probed(store)}")
+
+
+def probed(store: Any) -> str:
+    """What a probe that passed did, in words (the write options it carried, if any)."""
     asked = store.write.asked()
-    return Check("destination", OK, f"{store.where}: a probe object written, read back and "
-                 "deleted" + (f"; it carried the write options ({', '.join(asked)})"
-                              if asked else ""))
+    return "a probe object written, read back and deleted" + (
+        f"; it carried the write options ({', '.join(asked)})" if asked else "")
+
+
+def named_destinations(settings: Settings) -> Iterator[Check]:
+    """Each named destination (COURIER_DESTINATIONS), probed with its own credentials."""
+    from shared.storage.destinations import Destinations
+    from shared.storage.probe import probe
+
+    opened = Destinations(settings)
+    for named in settings.destinations:
+        label = f"destination {named.name}"
+        try:
+            store = opened(named.name)
+            probe(store)
+        except CourierError as exc:
+            yield Check(label, ERROR, exc.message,
+                        f"check {ENV_DESTINATIONS}[{named.name}] (url, keys or account) and "
+                        "that they may put, get and delete objects there")
+            continue
+        yield Check(label, OK, f"{store.where}: {probed(store)}")
 
 
 def providers(settings: Settings, built: Providers) -> Iterator[Check]:
@@ -154,13 +178,16 @@ def provider(name: str, kind: str, built: Providers) -> Check:
 
 
 def webhooks(settings: Settings) -> Iterator[Check]:
-    """Every default webhook endpoint resolves to addresses the outbound guard allows; the
-    deliveries are signed."""
+    """Every default webhook endpoint and operator subscriber (a chat bot: its address)
+    resolves to addresses the outbound guard allows; the deliveries are signed."""
     urls = list(settings.webhook_urls) + [str(e.get("url")) for e in settings.webhook_endpoints]
+    urls += list(settings.operator_subscribers)
     for url in dict.fromkeys(urls):
-        label = f"webhook {netguard.redact_url(url, keep_path=True)}"
+        bot = settings.chat_bot(url)  # a bot's address holds its key: named, never shown
+        label = f"webhook {url if bot else netguard.redact_url(url, keep_path=True)}"
         try:
-            netguard.check_url(url, allow_hosts=settings.allow_private_hosts)
+            netguard.check_url(bot.url if bot else url,
+                               allow_hosts=settings.allow_private_hosts)
         except UnsafeTargetError as exc:
             yield Check(label, ERROR, exc.message,
                         "fix the host name or its DNS record" if "resolve" in exc.message

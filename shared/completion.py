@@ -132,8 +132,10 @@ class TaskJournal:
 
 class Completer:
     def __init__(self, settings: Settings, store: Callable[[], TaskStore], providers: Providers,
-                 destination: Callable[[], ObjectStore],
+                 destination: Callable[[str | None], ObjectStore],
                  check_url: Callable[[str], None] | None = None) -> None:
+        """``destination(name)``: the store of the destination an export names (None: the
+        deployment's own; :class:`shared.storage.destinations.Destinations`)."""
         self.settings = settings
         self.store = store
         self.providers = providers
@@ -185,7 +187,8 @@ class Completer:
         heartbeat = Heartbeat(journal, lease_s)
         try:
             provider = self.providers.get(task.provider)
-            dest = self.destination()
+            target = self.settings.delivery(task.destination_name)
+            dest = self.destination(task.destination_name)
             result: CopyResult | SetResult | None = None
             metadata = {"export-id": task.id, "provider": task.provider}
             window = provider.data_window(task)
@@ -197,9 +200,10 @@ class Completer:
                 many = isinstance(source, SourceSet)
                 file_name = MANIFEST_NAME if many else (
                     task.result.get("file_name") or f"{task.id}.dat")
-                kind = None if many or not self._unpacks(task) else archive_kind(file_name)
+                kind = None if many or not self._unpacks(task, target.unpack) else \
+                    archive_kind(file_name)
                 key = task.destination.get("key") or render_key(
-                    self.settings.key_template, provider=task.provider, export_id=task.id,
+                    target.key_template or "", provider=task.provider, export_id=task.id,
                     file_name=file_name, when=task.created_at, window=window)
                 key = raw_key(key) if kind and not key.startswith("raw/") else key
                 if journal.task.destination.get("key") != key:
@@ -226,7 +230,7 @@ class Completer:
                     log.info("export %s: download URL lapsed; asking for a fresh one", task.id)
             if raw:
                 manifest_key = render_key(
-                    self.settings.key_template, provider=task.provider, export_id=task.id,
+                    target.key_template or "", provider=task.provider, export_id=task.id,
                     file_name=MANIFEST_NAME, when=task.created_at, window=window)
                 result = unpack_archive(
                     dest, raw, manifest_key, settings=self.settings.unpack, journal=journal,
@@ -291,11 +295,12 @@ class Completer:
         self._discard_staged(provider, task)
         return task
 
-    def _unpacks(self, task: ExportTask) -> bool:
+    @staticmethod
+    def _unpacks(task: ExportTask, default: bool | None) -> bool:
         """Whether the export lands unpacked: its own ``unpack`` (or its schedule's), else
-        the destination's setting."""
+        its destination's (``default``)."""
         chosen = (task.destination.get(DELIVERY) or {}).get("unpack")
-        return self.settings.unpack.enabled if chosen is None else bool(chosen)
+        return bool(default) if chosen is None else bool(chosen)
 
     @staticmethod
     def _discard_staged(provider: Provider, task: ExportTask) -> None:

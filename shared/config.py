@@ -15,25 +15,34 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared.errors import ConfigError, ValidationError
-from shared.fleet import Account, NamedDestination
-from shared.keys import render_key, window_fits
+from shared.fleet import Account, NamedDestination, check_accounts, delivered_by, destinations
+from shared.keys import render_key
 from shared.redact import url_passwords
 from shared.setting_values import (
     CHAT_PREFIX,
     ChatBot,
+    NoticeSettings,
     UnpackSettings,
     api_keys,
     chat_bots,
     json_value,
+    notice_settings,
     parse_destination,
     retry_delays,
     subscriber_list,
     subscribers,
+    unknown_accounts,
     unpack_settings,
     webhook_secrets,
 )
-from shared.windows import Schedule, parse_schedules
-from shared.write_options import NO_OPTIONS, WriteOptions, check_backend, write_options
+from shared.windows import check_schedules, parse_schedules
+from shared.write_options import (
+    NO_OPTIONS,
+    WriteOptions,
+    check_backend,
+    check_named_writes,
+    write_options,
+)
 
 # --- environment variable names (the one place they are spelled) ---------------------------
 ENV_PROFILE = "COURIER_PROFILE"  # "production" (default) | "sandbox"
@@ -42,6 +51,8 @@ ENV_DESTINATION = "COURIER_DESTINATION"  # file:///path | s3://bucket/prefix | c
 ENV_KEY_TEMPLATE = "COURIER_KEY_TEMPLATE"
 # the destination's protections, JSON {"sse", "kms_key_id", "storage_class", "tags", "retention"}
 ENV_DESTINATION_WRITE = "COURIER_DESTINATION_WRITE"
+# more destinations by name, JSON {"<name>": {"url", "key_template", "unpack", keys, …}}
+ENV_DESTINATIONS = "COURIER_DESTINATIONS"
 ENV_AUTH = "COURIER_AUTH"  # "api-key" (default) | "none" (sandbox profile only)
 ENV_API_KEYS = "COURIER_API_KEYS"  # comma-separated accepted keys
 ENV_WEBHOOK_SECRETS = "COURIER_WEBHOOK_SECRETS"  # whsec_new[,whsec_old during rotation]
@@ -57,6 +68,11 @@ ENV_WEBHOOK_DISABLE_AFTER = "COURIER_WEBHOOK_DISABLE_AFTER_S"
 ENV_CHAT_BOTS = "COURIER_CHAT_BOTS"
 # who hears endpoint.disabled / delivery.dead_lettered: http(s) URLs and chat:<bot name>
 ENV_OPERATOR_SUBSCRIBERS = "COURIER_OPERATOR_SUBSCRIBERS"
+# export.stuck and export.waiting reminders (setting_values.notice_settings)
+ENV_STUCK_AFTER = "COURIER_STUCK_AFTER_S"
+ENV_WAITING_REMIND_AFTER = "COURIER_WAITING_REMIND_AFTER_S"
+ENV_WAITING_REMINDERS = "COURIER_WAITING_REMINDERS"
+NOTICE_ENV = (ENV_STUCK_AFTER, ENV_WAITING_REMIND_AFTER, ENV_WAITING_REMINDERS)
 ENV_PUBLIC_URL = "COURIER_PUBLIC_URL"  # the HTTP door's base URL, for links in chat messages
 ENV_DISPATCH = "COURIER_DISPATCH"  # "inline" (default) | "lambda" | "scf"
 ENV_COMPLETE_FUNCTION = "COURIER_COMPLETE_FUNCTION"  # name of the complete function
@@ -185,6 +201,7 @@ class Settings:
     accounts: tuple[Account, ...] = ()  # COURIER_ACCOUNTS
     destinations: tuple[NamedDestination, ...] = ()  # COURIER_DESTINATIONS
     operator_subscribers: tuple[str, ...] = ()
+    notices: NoticeSettings = field(default_factory=NoticeSettings)  # stuck, reminders
     public_url: str | None = None
     dispatch: str = "inline"
     complete_function: str | None = None
@@ -302,6 +319,8 @@ class Settings:
                 endpoint=text(ENV_DMS_ENDPOINT),
             )
         values["storage"] = storage = StorageSettings.from_env(env)
+        if (raw := text(ENV_DESTINATIONS)) is not None:
+            values["destinations"] = destinations(ENV_DESTINATIONS, raw, storage.cos_region)
         if bucket := text(ENV_CW_BUCKET):
             prefix = (text(ENV_CW_PREFIX) or "courier-staging").strip("/")
             if not prefix or "//" in prefix:
@@ -315,6 +334,7 @@ class Settings:
                 region=text(ENV_AWS_REGION) or storage.s3_region or "us-east-1",
                 endpoint=text(ENV_CW_ENDPOINT), s3_endpoint=storage.s3_endpoint,
                 delete_staged=SWITCH[delete])
+        values["notices"] = notice_settings({n: text(n) for n in NOTICE_ENV}, NOTICE_ENV)
         values["unpack"] = unpack_settings({n: text(n) for n in UNPACK_ENV}, UNPACK_ENV)
         values["metrics"] = text(ENV_METRICS) or ("emf" if text(ENV_LAMBDA_FUNCTION) else "log")
         values.update(overrides)
@@ -365,8 +385,9 @@ class Settings:
         check_backend(self.destination_write, parse_destination(
             ENV_DESTINATION, self.destination, self.storage.cos_region).scheme)
         self._check_chat()
-        for schedule in parse_schedules(self.schedules):
-            self._check_partitions(schedule)
+        check_accounts(ENV_DESTINATIONS, self.destinations, self.accounts)
+        check_named_writes(ENV_DESTINATIONS, self.destinations, self.storage.cos_region)
+        check_schedules(parse_schedules(self.schedules), self._template_of)
         try:  # a template is only known good once a key made from it is
             render_key(self.key_template, provider="cls", export_id="exp_0", file_name="f.csv",
                        when=datetime(2026, 1, 1, tzinfo=timezone.utc))
@@ -385,28 +406,41 @@ class Settings:
         """The named destination ``name`` (COURIER_DESTINATIONS), or None."""
         return next((d for d in self.destinations if d.name == name), None)
 
+    def delivery(self, name: str | None) -> NamedDestination:
+        """Where an export naming destination ``name`` lands (None: the deployment's own,
+        named ""), its key template and unpack default filled in; ConfigError for a name
+        the settings do not hold."""
+        named = None if name is None else self.named_destination(name)
+        if name is not None and named is None:
+            raise ConfigError(f"{ENV_DESTINATIONS}: no destination named {name!r}")
+        return delivered_by(named, self.destination, self.key_template, self.unpack.enabled)
+
     def _check_chat(self) -> None:
+        """Every ``chat:<name>`` subscriber names a bot of COURIER_CHAT_BOTS, and every
+        endpoint's ``accounts`` an account of COURIER_ACCOUNTS (or "default")."""
         if self.public_url and not self.public_url.startswith(("https://", "http://")):
             raise ConfigError(f"{ENV_PUBLIC_URL}: must be the http(s) address of the API")
-        named = [(ENV_WEBHOOK_ENDPOINTS, e["url"]) for e in self.webhook_endpoints] + [
-            (ENV_OPERATOR_SUBSCRIBERS, s) for s in self.operator_subscribers]
+        named = [(f"{ENV_WEBHOOK_ENDPOINTS}[{i}]", e["url"])
+                 for i, e in enumerate(self.webhook_endpoints)]
+        named += [(ENV_WEBHOOK_URLS, u) for u in self.webhook_urls]
+        named += [(ENV_OPERATOR_SUBSCRIBERS, s) for s in self.operator_subscribers]
+        named += [(f"{ENV_SCHEDULES}[{i}].subscribers", str(u))
+                  for i, s in enumerate(self.schedules) for u in s.get("subscribers") or ()]
         for setting, url in named:
             if url.startswith(CHAT_PREFIX) and self.chat_bot(url) is None:
                 raise ConfigError(f"{setting}: {url} names no bot of {ENV_CHAT_BOTS}")
+        unknown_accounts(ENV_WEBHOOK_ENDPOINTS, self.webhook_endpoints,
+                         [a.name for a in self.accounts])
 
-    def _check_partitions(self, schedule: Schedule) -> None:
-        """A schedule's windows must each fit in one partition of the key template (see
-        :func:`shared.keys.window_fits`); two days of windows are looked at."""
-        end = schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc))
-        for _ in range(48 if end is not None else 0):
-            assert end is not None
-            start, end = schedule.window(end)
-            problem = window_fits(self.key_template, start, end, schedule.tz)
-            if problem:
-                raise ConfigError(f"{ENV_KEY_TEMPLATE}: schedule {schedule.name!r}: {problem}")
-            end = schedule.next_end(end)
-            if end is None:
-                return
+    def _template_of(self, name: str | None) -> tuple[str, str] | None:
+        """(the setting that holds it, the key template) of destination ``name``; None
+        when no destination has that name."""
+        if name is None:
+            return ENV_KEY_TEMPLATE, self.key_template
+        named = self.named_destination(name)
+        return None if named is None else (
+            f"{ENV_DESTINATIONS}[{name}].key_template" if named.key_template
+            else ENV_KEY_TEMPLATE, named.key_template or self.key_template)
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:

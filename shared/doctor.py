@@ -52,6 +52,7 @@ def run(env: Mapping[str, str]) -> list[Check]:
     providers = Providers(settings)
     out.append(checks.state_store(settings))
     out.append(checks.destination(settings))
+    out.extend(checks.named_destinations(settings))
     out.extend(checks.providers(settings, providers))
     out.extend(checks.webhooks(settings))
     out.extend(_schedules(settings, providers))

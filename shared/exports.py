@@ -139,9 +139,11 @@ def accept(
     if options:
         task.destination[DELIVERY] = options
     data = provider.data_window(task)
-    problem = window_fits(providers.settings.key_template, data.start, data.end, data.tz)
+    target = providers.settings.delivery(destination_name)
+    problem = window_fits(target.key_template or "", data.start, data.end, data.tz)
     if problem:
-        raise ValidationError("params", f"does not fit the key template: {problem}")
+        named_too = f" of destination {target.name!r}" if target.name else ""
+        raise ValidationError("params", f"does not fit the key template{named_too}: {problem}")
     stored, created = store.insert_task(task)
     if not created:
         if (stored.provider, stored.params, stored.subscribers, stored.account,

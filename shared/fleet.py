@@ -8,8 +8,13 @@ means the deployment's own, so a deployment with one of each reads exactly as be
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any
+
+from shared.errors import ConfigError, ValidationError
+from shared.keys import render_key
+from shared.setting_values import json_value, parse_destination
 
 VENDORS = ("tencent", "alibaba", "aws")  # which cloud an account belongs to
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -44,7 +49,7 @@ class Account:
 @dataclass(frozen=True)
 class NamedDestination:
     """One destination: its URL, the credentials to write it with, its key template and
-    write options (kept as given; :mod:`shared.storage` reads them)."""
+    write options (kept as given; :func:`shared.write_options.named_write` reads them)."""
 
     name: str
     url: str
@@ -65,3 +70,125 @@ class NamedDestination:
 def valid_name(name: object) -> bool:
     return (isinstance(name, str) and 1 <= len(name) <= MAX_NAME
             and all(c in NAME_CHARS for c in name))
+
+
+# --- COURIER_DESTINATIONS -------------------------------------------------------------------
+DESTINATION_FIELDS = ("url", "key_template", "unpack", "secret_id", "secret_key", "token",
+                      "account", "write")
+KEY_FIELDS = ("secret_id", "secret_key", "token")  # may each be a secret store reference
+ACCOUNT_VENDORS = {"s3": "aws", "cos": "tencent"}  # whose account can write which scheme
+
+
+def destinations(setting: str, raw: str, default_region: str | None = None
+                 ) -> tuple[NamedDestination, ...]:
+    """``COURIER_DESTINATIONS``: a JSON object ``{"<name>": {"url", "key_template", "unpack",
+    "secret_id", "secret_key", "token", "account", "write"}}``, or a list of such objects
+    each with its ``name``. Every URL is read as ``COURIER_DESTINATION`` is
+    (:func:`~shared.setting_values.parse_destination`), every key template rendered once as
+    ``COURIER_KEY_TEMPLATE`` is; ConfigError naming ``COURIER_DESTINATIONS[<name>].<field>``.
+    Secret references in the key fields are resolved before (:mod:`shared.secret_stores`)."""
+    parsed = json_value(setting, raw)
+    if isinstance(parsed, dict):
+        items = [(f"{setting}[{name}]", name, item) for name, item in parsed.items()]
+    elif isinstance(parsed, list):
+        items = []
+        for i, item in enumerate(parsed):
+            name = item.get("name") if isinstance(item, dict) else None
+            if not valid_name(name):
+                raise ConfigError(f"{setting}[{i}].name: required, 1 to {MAX_NAME} of a-z, "
+                                  "0-9, '-' and '_'")
+            items.append((f"{setting}[{name}]", name,
+                          {k: v for k, v in item.items() if k != "name"}))
+    else:
+        raise ConfigError(f"{setting}: must be a JSON object of destinations by name (or a "
+                          "list of them, each with its name)")
+    out: list[NamedDestination] = []
+    for where, name, item in items:
+        if not valid_name(name):
+            raise ConfigError(f"{where}: a destination name is 1 to {MAX_NAME} of a-z, 0-9, "
+                              "'-' and '_'")
+        if any(d.name == name for d in out):
+            raise ConfigError(f"{where}: the name is used twice")
+        out.append(_destination(where, name, item, default_region))
+    return tuple(out)
+
+
+def _destination(where: str, name: str, item: Any, default_region: str | None
+                 ) -> NamedDestination:
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where}: must be an object with at least a url")
+    unknown = sorted(set(item) - set(DESTINATION_FIELDS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown field {unknown[0]!r} (expected "
+                          f"{', '.join(DESTINATION_FIELDS)})")
+    if "url" not in item:
+        raise ConfigError(f"{where}.url: required (file:///path, s3://bucket/prefix or "
+                          "cos://bucket-appid/prefix?region=…)")
+    scheme = parse_destination(f"{where}.url", item["url"], default_region).scheme
+    template = item.get("key_template")
+    if template is not None:
+        if not isinstance(template, str) or not template.strip():
+            raise ConfigError(f"{where}.key_template: must be a key template (text)")
+        try:  # a template is only known good once a key made from it is
+            render_key(template, provider="cls", export_id="exp_0", file_name="f.csv",
+                       when=datetime(2026, 1, 1, tzinfo=timezone.utc))
+        except ValidationError as exc:
+            raise ConfigError(f"{where}.key_template: {exc.detail}") from None
+    if not isinstance(item.get("unpack", False), bool):
+        raise ConfigError(f"{where}.unpack: must be true or false")
+    keys = {k: item.get(k) for k in KEY_FIELDS}
+    for k, value in keys.items():
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"{where}.{k}: must be text (or a secret store reference)")
+    if bool(keys["secret_id"]) != bool(keys["secret_key"]):
+        raise ConfigError(f"{where}.{'secret_key' if keys['secret_id'] else 'secret_id'}: "
+                          "give secret_id and secret_key together")
+    if keys["token"] and not keys["secret_id"]:
+        raise ConfigError(f"{where}.token: a session token goes with secret_id and "
+                          "secret_key")
+    account = item.get("account")
+    if account is not None and not valid_name(account):
+        raise ConfigError(f"{where}.account: must be the name of an account of "
+                          "COURIER_ACCOUNTS")
+    if account is not None and keys["secret_id"]:
+        raise ConfigError(f"{where}.account: give either the keys or an account, not both")
+    if scheme == "file" and (account is not None or keys["secret_id"]):
+        raise ConfigError(f"{where}.{'account' if account else 'secret_id'}: a file:// "
+                          "destination is written with no credentials")
+    write = item.get("write", {})
+    if not isinstance(write, dict):
+        raise ConfigError(f"{where}.write: must be a JSON object of write options")
+    return NamedDestination(name=name, url=item["url"], key_template=template,
+                            unpack=item.get("unpack"), secret_id=keys["secret_id"],
+                            secret_key=keys["secret_key"], token=keys["token"],
+                            account=account, write=dict(write))
+
+
+def check_accounts(setting: str, named: tuple[NamedDestination, ...],
+                   accounts: tuple[Account, ...]) -> None:
+    """A destination's ``account`` must be a configured account of the cloud its URL is in
+    (an S3 bucket: an ``aws`` account; a COS bucket: a ``tencent`` one)."""
+    for d in named:
+        if d.account is None:
+            continue
+        where = f"{setting}[{d.name}].account"
+        account = next((a for a in accounts if a.name == d.account), None)
+        if account is None:
+            raise ConfigError(f"{where}: {d.account!r} is not a configured account "
+                              "(COURIER_ACCOUNTS)")
+        scheme = d.url.partition("://")[0].lower()
+        if ACCOUNT_VENDORS.get(scheme) != account.vendor:
+            raise ConfigError(f"{where}: {d.account!r} is a {account.vendor} account; a "
+                              f"{scheme}:// bucket is written with a "
+                              f"{ACCOUNT_VENDORS.get(scheme)} one")
+
+
+def delivered_by(named: NamedDestination | None, url: str, key_template: str,
+                 unpack: bool) -> NamedDestination:
+    """Where an export lands, every default filled in: ``named`` with the deployment's key
+    template and unpack default where it gives none, or (None) the deployment's own
+    destination, named ``""``."""
+    if named is None:
+        return NamedDestination(name="", url=url, key_template=key_template, unpack=unpack)
+    return replace(named, key_template=named.key_template or key_template,
+                   unpack=unpack if named.unpack is None else named.unpack)

@@ -90,6 +90,9 @@ class ExportTask:
     destination_name: str | None = None  # a named destination; None: the deployment's
     attempts: int = 0  # consecutive retryable failures, for backoff
     round: int = 0  # how many times the export was retried through the API (0: never)
+    # what the timer last saw of its progress, and what it told about a stall or a long wait
+    # (shared.webhooks.watch): mark, since, stalls, stuck, reminded
+    watch: dict[str, Any] = field(default_factory=dict)
     version: int = 0
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
@@ -134,6 +137,7 @@ class WebhookDelivery:
     payload: dict[str, Any]
     id: str = field(default_factory=lambda: new_id("msg"))  # the webhook-id, same on every retry
     round: int = 0  # the export's retry round the event belongs to (ExportTask.round)
+    repeat: int = 0  # the n-th of an event told again (a reminder, a later stall); 0: the first
     state: DeliveryState = DeliveryState.PENDING
     attempts: list[dict[str, Any]] = field(default_factory=list)  # time, status, latency, error
     version: int = 0
@@ -150,10 +154,12 @@ class WebhookDelivery:
     @property
     def key(self) -> str:
         """One delivery per export, event, endpoint and retry round: a duplicate event is a
-        no-op, while the same event after ``POST /exports/{id}/retry`` is a new delivery.
+        no-op, while the same event after ``POST /exports/{id}/retry`` is a new delivery, and
+        so is an event told again (``repeat``: an ``export.waiting`` reminder, a later stall).
         The first round keeps the key deliveries had before rounds existed."""
         base = f"{self.task_id}|{self.event_type}|{self.endpoint}"
-        return base if not self.round else f"{base}|round:{self.round}"
+        base = base if not self.round else f"{base}|round:{self.round}"
+        return base if not self.repeat else f"{base}|repeat:{self.repeat}"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from shared.providers.base import PollResult, RemoteStatus
 from shared.runtime import metrics
 from shared.runtime.context import export_context, export_keys
 from shared.state.base import TaskStore
-from shared.webhooks import notify
+from shared.webhooks import notify, watch
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ class Poller:
             if not stats.claimed:  # claims go oldest first: the first holds the most overdue
                 self._lag(claimed, now)
             stats.claimed += len(claimed)
+            watch.look(store, self.settings, claimed, now)  # stalls and long waits: told
             self._work(store, claimed, min(deadline, leased_at + self.settings.lease_s - margin),
                        stats, now)
             if len(claimed) < self.max_claim:
@@ -210,6 +211,7 @@ class Poller:
                stats: TickStats, now: datetime | None, deadline: float) -> None:
         now = now or utcnow()
         event: tuple[str, dict] | None = None
+        was_waiting = task.stage == "waiting"  # before the provider's own stage is taken
         if isinstance(outcome, ProviderError):
             if outcome.retryable:
                 task.attempts += 1
@@ -240,10 +242,9 @@ class Poller:
                           code="ProviderFailed", retryable=outcome.retryable)
                 event = ("export.failed", {})
             elif outcome.status is RemoteStatus.WAITING:
-                first = task.stage != "waiting"
                 task.stage = "waiting"
                 task.due_at = now + timedelta(seconds=outcome.next_poll_s or WAITING_POLL_S)
-                if first:
+                if not was_waiting:
                     event = ("export.waiting", {"reason": outcome.reason})
             else:
                 task.due_at = now + timedelta(seconds=outcome.next_poll_s or next_look(

@@ -153,6 +153,8 @@ def create_window(store: TaskStore, providers: Providers, settings: Settings,
             "subscribers": schedule.subscribers}
     if schedule.unpack is not None:
         body["unpack"] = schedule.unpack
+    if schedule.destination is not None:
+        body["destination"] = schedule.destination
     key = f"schedule:{schedule.name}:{end.isoformat()}"
     made_for = {"start": to_iso(start), "end": to_iso(end), "tz": schedule.tz.key}
     try:

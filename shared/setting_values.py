@@ -135,10 +135,18 @@ def subscriber_list(name: str, raw: str) -> tuple[str, ...]:
     return out
 
 
+ENDPOINT_FIELDS = ("url", "events", "providers", "accounts", "per_minute")
+# the events an endpoint may ask for; the operator's go to COURIER_OPERATOR_SUBSCRIBERS
+EXPORT_EVENTS = ("export.delivered", "export.failed", "export.cancelled", "export.waiting")
+DEFAULT_ACCOUNT = "default"  # in an endpoint's ``accounts``: the deployment's own account
+MAX_PER_MINUTE = 6000.0
+
+
 def subscribers(name: str, raw: str) -> tuple[dict[str, Any], ...]:
-    """``COURIER_WEBHOOK_ENDPOINTS``: a JSON list of ``{"url", "events", "providers"}``, or
-    ``{"chat": "<bot name>", …}`` for a bot of ``COURIER_CHAT_BOTS`` (kept as the url
-    ``chat:<bot name>``)."""
+    """``COURIER_WEBHOOK_ENDPOINTS``: a JSON list of ``{"url", "events", "providers",
+    "accounts", "per_minute"}``, or ``{"chat": "<bot name>", …}`` for a bot of
+    ``COURIER_CHAT_BOTS`` (kept as the url ``chat:<bot name>``; a bot's rate is its own
+    ``per_minute`` there)."""
     parsed = json_value(name, raw)
     if not isinstance(parsed, list):
         raise ConfigError(f"{name}: must be a JSON list")
@@ -148,22 +156,109 @@ def subscribers(name: str, raw: str) -> tuple[dict[str, Any], ...]:
             if "url" in item or not isinstance(item["chat"], str) or not item["chat"]:
                 raise ConfigError(f"{name}[{i}]: give either \"url\" or \"chat\" (a bot "
                                   "name of COURIER_CHAT_BOTS)")
+            if "per_minute" in item:
+                raise ConfigError(f"{name}[{i}].per_minute: a chat bot's rate is set on the "
+                                  f"bot: COURIER_CHAT_BOTS.{item['chat']}.per_minute")
             item = {**{k: v for k, v in item.items() if k != "chat"},
                     "url": CHAT_PREFIX + item["chat"]}
         if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not str(
                 item["url"]).startswith(("https://", "http://", CHAT_PREFIX)):
             raise ConfigError(f"{name}[{i}]: needs an http(s) \"url\"")
-        for key in ("events", "providers"):
+        for key in ("events", "providers", "accounts"):
             value = item.get(key)
             if value is not None and (not isinstance(value, list)
                                       or not all(isinstance(v, str) for v in value)):
                 raise ConfigError(f"{name}[{i}].{key}: must be a list of "
                                   "strings")
-        unknown = set(item) - {"url", "events", "providers"}
+        for event in item.get("events") or ():
+            if event not in EXPORT_EVENTS:
+                raise ConfigError(f"{name}[{i}].events: {event!r} is not an event an endpoint "
+                                  f"can ask for ({', '.join(EXPORT_EVENTS)}; the operator's "
+                                  "events go to COURIER_OPERATOR_SUBSCRIBERS)")
+        per_minute = item.get("per_minute")
+        if per_minute is not None and (isinstance(per_minute, bool) or not isinstance(
+                per_minute, (int, float)) or not 0 < per_minute <= MAX_PER_MINUTE):
+            raise ConfigError(f"{name}[{i}].per_minute: must be a number of messages a "
+                              f"minute above 0, at most {MAX_PER_MINUTE:.0f}")
+        unknown = set(item) - set(ENDPOINT_FIELDS)
         if unknown:
             raise ConfigError(f"{name}[{i}]: unknown field {sorted(unknown)[0]}")
         out.append(item)
     return tuple(out)
+
+
+def unknown_accounts(name: str, endpoints: Iterable[dict[str, Any]],
+                     accounts: Iterable[str]) -> None:
+    """Each endpoint's ``accounts`` lists ``"default"`` (the deployment's own) or accounts
+    of ``COURIER_ACCOUNTS``; an account itself named "default" could not be told apart."""
+    known = set(accounts)
+    for i, endpoint in enumerate(endpoints):
+        for account in endpoint.get("accounts") or ():
+            if account == DEFAULT_ACCOUNT and DEFAULT_ACCOUNT in known:
+                raise ConfigError(f"{name}[{i}].accounts: \"default\" means the deployment's "
+                                  "own account; rename the account of COURIER_ACCOUNTS that "
+                                  "is called so")
+            if account != DEFAULT_ACCOUNT and account not in known:
+                raise ConfigError(f"{name}[{i}].accounts: {account!r} is no account of "
+                                  "COURIER_ACCOUNTS (\"default\": the deployment's own)")
+
+
+@dataclass(frozen=True)
+class NoticeSettings:
+    """When an export is told stuck, and how often a long wait is told again."""
+
+    stuck_after_s: tuple[tuple[str, float], ...] = ()  # (provider or "*", seconds; 0: off)
+    remind_after_s: float = 86400.0  # export.waiting again after this long; 0: never
+    reminders: int = 7  # at most this many reminders per wait
+
+
+def per_provider_seconds(name: str, raw: str) -> tuple[tuple[str, float], ...]:
+    """``"10800"`` (every provider), ``"10800,dlc=21600,dms=off"``: seconds per provider,
+    ``*`` for the rest; ``off`` (or 0) turns it off."""
+    out: list[tuple[str, float]] = []
+    for i, part in enumerate(p.strip() for p in raw.split(",")):
+        provider, _, value = part.rpartition("=")
+        provider = provider.strip() or "*"
+        if provider != "*" and not provider.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"{name}: item {i + 1} ({part!r}) must be seconds or "
+                              "provider=seconds")
+        if value.strip().lower() == "off":
+            out.append((provider, 0.0))
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ConfigError(f"{name}: item {i + 1} ({part!r}) must be seconds, "
+                              "provider=seconds or provider=off") from None
+        if seconds != 0 and not 60 <= seconds <= 30 * 86400:
+            raise ConfigError(f"{name}: item {i + 1} must be 60 to 2592000 seconds (0: off)")
+        out.append((provider, seconds))
+    if len({p for p, _ in out}) != len(out):
+        raise ConfigError(f"{name}: a provider is named twice")
+    return tuple(out)
+
+
+def notice_settings(raw: dict[str, str | None], names: tuple[str, str, str]
+                    ) -> NoticeSettings:
+    """The notice settings from their raw texts (``names``: stuck after, remind after,
+    reminders, as the environment names them)."""
+    values: dict[str, Any] = {}
+    if (text := raw.get(names[0])) is not None:
+        values["stuck_after_s"] = per_provider_seconds(names[0], text)
+    if (text := raw.get(names[1])) is not None:
+        try:
+            every = 0.0 if text.lower() == "off" else float(text)
+        except ValueError:
+            raise ConfigError(f"{names[1]}: {text!r} is not a number of seconds (or off)"
+                              ) from None
+        if every != 0 and not every >= 60:
+            raise ConfigError(f"{names[1]}: must be at least 60 seconds (or off)")
+        values["remind_after_s"] = every
+    if (text := raw.get(names[2])) is not None:
+        if not text.isdigit() or int(text) > 100:
+            raise ConfigError(f"{names[2]}: must be a whole number from 0 to 100")
+        values["reminders"] = int(text)
+    return NoticeSettings(**values)
 
 
 @dataclass(frozen=True)

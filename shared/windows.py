@@ -17,13 +17,14 @@ Nothing here touches the state table: :mod:`shared.schedules` decides which wind
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import ConfigError
+from shared.keys import window_fits
 
 SETTING = "COURIER_SCHEDULES"
 DEFAULT_CATCH_UP = 24  # windows one firing creates at most; the rest at the next firing
@@ -36,7 +37,7 @@ NAMES = {
     "weekday": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
 }
 KNOWN_KEYS = {"name", "provider", "params", "subscribers", "every_s", "cron", "timezone",
-              "catch_up", "unpack"}
+              "catch_up", "unpack", "destination"}
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Schedule:
     cron: Cron | None = None
     catch_up: int = DEFAULT_CATCH_UP
     unpack: bool | None = None  # None: the destination's setting (COURIER_UNPACK)
+    destination: str | None = None  # a named destination (COURIER_DESTINATIONS); None: default
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     # ---------------------------------------------------------------- fire times
@@ -210,15 +212,43 @@ def parse_schedules(items: Any) -> list[Schedule]:
             raise ConfigError(f"{where}.params: must be a JSON object")
         if not isinstance(item.get("unpack", False), bool):
             raise ConfigError(f"{where}.unpack: must be true or false")
+        destination = item.get("destination")
+        if destination is not None and (not isinstance(destination, str) or not destination):
+            raise ConfigError(f"{where}.destination: must be the name of a destination of "
+                              "COURIER_DESTINATIONS")
         if not isinstance(item.get("subscribers", []), list):
             raise ConfigError(f"{where}.subscribers: must be a list of URLs")
         schedule = Schedule(name=name, provider=item.get("provider"),
                             params=dict(item.get("params") or {}),
                             subscribers=list(item.get("subscribers") or []), tz=tz,
                             every_s=every, cron=cron, catch_up=catch_up,
-                            unpack=item.get("unpack"), raw=item)
+                            unpack=item.get("unpack"), destination=destination, raw=item)
         if cron is not None and schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc)) \
                 is None:
             raise ConfigError(f"{where}.cron: {cron_text!r} never fires")
         out.append(schedule)
     return out
+
+
+def check_schedules(schedules: list[Schedule],
+                    template_of: Callable[[str | None], tuple[str, str] | None]) -> None:
+    """Each schedule's destination exists, and its windows each fit in one partition of that
+    destination's key template (:func:`shared.keys.window_fits`; two days of windows are
+    looked at). ``template_of(name)``: (the setting holding the template, the template) of
+    destination ``name`` (None: the deployment's own), None for an unknown one."""
+    for i, schedule in enumerate(schedules):
+        found = template_of(schedule.destination)
+        if found is None:
+            raise ConfigError(f"{SETTING}[{i}].destination: {schedule.destination!r} is not "
+                              "a configured destination (COURIER_DESTINATIONS)")
+        setting, template = found
+        end = schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc))
+        for _ in range(48 if end is not None else 0):
+            assert end is not None
+            start, end = schedule.window(end)
+            problem = window_fits(template, start, end, schedule.tz)
+            if problem:
+                raise ConfigError(f"{setting}: schedule {schedule.name!r}: {problem}")
+            end = schedule.next_end(end)
+            if end is None:
+                break

@@ -25,11 +25,14 @@ object (:mod:`shared.storage.protection`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.errors import ConfigError
+from shared.fleet import NamedDestination
+from shared.setting_values import parse_destination
 
 FIELDS = ("sse", "kms_key_id", "storage_class", "tags", "retention")
 SSE_NAMES = {"aes256": "AES256", "sse-s3": "AES256", "sse-cos": "AES256",
@@ -239,3 +242,18 @@ def check_backend(options: WriteOptions, scheme: str) -> None:
             why = _WHY_NOT.get((scheme, name)) or _WHY_NOT.get((scheme, None)) or (
                 f"{scheme}:// destinations do not support it yet")
             raise ConfigError(f"{options.where(name)}: {why}")
+
+
+def named_write(setting: str, named: NamedDestination) -> WriteOptions:
+    """The write options of a named destination (its ``write``, errors naming
+    ``<setting>[<name>].write.<field>``)."""
+    return write_options(f"{setting}[{named.name}].write", named.write or None)
+
+
+def check_named_writes(setting: str, destinations: Iterable[NamedDestination],
+                       cos_region: str | None) -> None:
+    """Every named destination's write options read and honoured by its kind of store
+    (at the cold start); ConfigError naming the first wrong one."""
+    for named in destinations:
+        scheme = parse_destination(f"{setting}[{named.name}].url", named.url, cos_region).scheme
+        check_backend(named_write(setting, named), scheme)

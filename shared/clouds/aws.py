@@ -14,10 +14,12 @@ from typing import Any
 
 def client(service: str, *, endpoint: str | None = None, region: str | None = None,
            connect_s: float | None = None, read_s: float | None = None,
-           retries: dict[str, Any] | None = None, **config: Any) -> Any:
+           retries: dict[str, Any] | None = None,
+           keys: tuple[str, str, str | None] | None = None, **config: Any) -> Any:
     """A boto3 client for ``service``. ``retries`` is botocore's retry setting (``None``: its
-    default); ``connect_s`` / ``read_s`` its timeouts (``None``: botocore's); ``config``
-    more botocore ``Config`` arguments."""
+    default); ``connect_s`` / ``read_s`` its timeouts (``None``: botocore's); ``keys`` the
+    access key id, secret key and session token to sign with (``None``: boto3's chain);
+    ``config`` more botocore ``Config`` arguments."""
     import boto3
     from botocore.config import Config
 
@@ -30,5 +32,8 @@ def client(service: str, *, endpoint: str | None = None, region: str | None = No
         options["retries"] = retries
     if endpoint and service == "s3":
         options.setdefault("s3", {"addressing_style": "path"})
+    signing = {} if keys is None else {"aws_access_key_id": keys[0],
+                                       "aws_secret_access_key": keys[1],
+                                       "aws_session_token": keys[2] or None}
     return boto3.client(service, endpoint_url=endpoint, region_name=region,
-                        config=Config(**options) if options else None)
+                        config=Config(**options) if options else None, **signing)

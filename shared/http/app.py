@@ -57,7 +57,8 @@ class HttpApi:
 
     def __init__(self, settings: Settings, store: Callable[[], TaskStore],
                  providers: Providers,
-                 destination_problem: Callable[[], str | None] | None = None) -> None:
+                 destination_problem: Callable[[str | None], str | None] | None = None
+                 ) -> None:
         self.settings = settings
         self.store = store
         self.providers = providers

@@ -57,7 +57,8 @@ def common_errors(*, body: bool) -> dict[str, Any]:
     out = {
         "401": problem("Missing or wrong credentials", headers=WWW_AUTH),
         "405": problem("The path does not take this method", headers=ALLOW),
-        "503": problem("The state store, a setting or (a create) the destination is unavailable",
+        "503": problem("The state store, a setting or (a create) the destination it names is "
+                       "unavailable",
                        headers=RETRY_AFTER),
         "500": problem("Internal error (a bug: never caused by the request)"),
     }
@@ -221,12 +222,16 @@ def schemas() -> dict[str, Any]:
                                            "default: the deployment's own"},
                 "destination": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$",
                                 "description": "A named destination (COURIER_DESTINATIONS) "
-                                               "the files land in; default: the "
-                                               "deployment's COURIER_DESTINATION"},
+                                               "the files land in, under its key template "
+                                               "and unpack default, written with its "
+                                               "credentials; default: the deployment's "
+                                               "COURIER_DESTINATION. A name not configured "
+                                               "is a 400 naming destination"},
                 "unpack": {"type": "boolean",
                            "description": "Deliver an archive result (.tar.gz, .zip) as one "
                                           "gzip object per member beside manifest.json; "
-                                          "default: the destination's COURIER_UNPACK"},
+                                          "default: the destination's (its unpack, else "
+                                          "COURIER_UNPACK)"},
             }})
     return {
         "CreateExport": {"oneOf": create_variants, "discriminator": {"propertyName": "provider"}},

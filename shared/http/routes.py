@@ -30,19 +30,25 @@ def request_id(event: Any) -> str:
 
 
 def router(settings: Settings, store: Callable[[], TaskStore], providers: Providers,
-           destination_problem: Callable[[], str | None] | None = None) -> Router:
+           destination_problem: Callable[[str | None], str | None] | None = None) -> Router:
     """The export routes of one app, over its store and providers. ``destination_problem``:
-    why the destination is known to be unusable (None while it is usable); a create is then
-    refused with a 503 naming it (:class:`shared.storage.probe.DestinationHealth`)."""
+    why the destination of that name (None: the deployment's own) is known to be unusable
+    (None while it is usable); a create into it is then refused with a 503 naming it
+    (:class:`shared.storage.probe.DestinationHealth`)."""
     r = Router()
 
     @r.post("/exports")
     def create() -> Response:
         body = request_body(r)
-        problem_text = destination_problem() if destination_problem else None
+        name = body.get("destination") if isinstance(body, dict) else None
+        known = name is None or (isinstance(name, str)
+                                 and settings.named_destination(name) is not None)
+        # an unknown name is not probed: the create answers 400 naming it
+        problem_text = destination_problem(name) if destination_problem and known else None
         if problem_text:
+            which = "the destination" if name is None else f"destination {name!r}"
             raise DestinationUnusableError(
-                f"new exports are refused until the destination works: {problem_text}")
+                f"new exports are refused until {which} works: {problem_text}")
         key = idempotency.caller_key(r.current_event.headers or {}, body)
         st = store()
         accepted = exports.accept(

@@ -158,7 +158,8 @@ function detail(x) {
     ["provider progress", providerCell(x)], ["copy", copyCell(x)],
     ["copy speed", copy.throughput_mb_s != null ?
       copy.duration_s + " s at " + copy.throughput_mb_s + " MB/s" : "-"],
-    ["destination", d.uri || "-"], ["md5", d.md5 || "-"],
+    ["destination", [x.destination_name, d.uri].filter(Boolean).join(" ") || "-"],
+    ["md5", d.md5 || "-"],
     ["created", when(x.created_at)], ["updated", when(x.updated_at)],
     ["next check", when(x.next_check_at)], ["round", String(x.round || 0)],
     ["params", JSON.stringify(x.params)]];

@@ -92,9 +92,11 @@ function webUrl(uri) {
 }
 function destCell(x) {
   const d = x.destination || {};
-  if (!d.uri) return "-";
-  if (!webUrl(d.uri)) return el("span", {"title": d.uri}, d.key || d.uri);
-  return el("a", {"href": d.uri, "title": d.uri, "rel": "noopener noreferrer"}, d.key || d.uri);
+  const named = x.destination_name ? x.destination_name + ": " : "";
+  if (!d.uri) return x.destination_name ? named + "-" : "-";
+  if (!webUrl(d.uri)) return el("span", {"title": d.uri}, named + (d.key || d.uri));
+  return el("a", {"href": d.uri, "title": d.uri, "rel": "noopener noreferrer"},
+            named + (d.key || d.uri));
 }
 function reasonOf(x) {
   const e = x.error || {};

@@ -32,6 +32,7 @@ EXPORTS_CREATED = "ExportsCreated"
 EXPORTS_DELIVERED = "ExportsDelivered"
 EXPORTS_FAILED = "ExportsFailed"
 EXPORTS_WAITING = "ExportsWaiting"
+EXPORTS_STUCK = "ExportsStuck"  # export.stuck raised (a stall of an export's progress)
 PROVIDER_CALLS = "ProviderCalls"
 PROVIDER_THROTTLES = "ProviderThrottles"
 BYTES_COPIED = "BytesCopied"

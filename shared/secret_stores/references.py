@@ -31,6 +31,7 @@ from shared.config import (
     ENV_ALI_SK,
     ENV_API_KEYS,
     ENV_CHAT_BOTS,
+    ENV_DESTINATIONS,
     ENV_SCHEDULES,
     ENV_STATE_URL,
     ENV_TC_SECRET_ID,
@@ -50,7 +51,10 @@ FILE = "file"
 SECRET_SETTINGS = (ENV_TC_SECRET_ID, ENV_TC_SECRET_KEY, ENV_ALI_AK, ENV_ALI_SK, ENV_API_KEYS,
                    ENV_WEBHOOK_SECRETS, ENV_STATE_URL, ENV_WEBHOOK_URLS, ENV_CHAT_BOTS)
 # JSON settings: a store or a file of the package
-JSON_SETTINGS = (ENV_SCHEDULES, ENV_WEBHOOK_ENDPOINTS)
+JSON_SETTINGS = (ENV_SCHEDULES, ENV_WEBHOOK_ENDPOINTS, ENV_DESTINATIONS)
+# JSON settings whose entries hold keys, each of which may be a store reference of its own:
+# COURIER_DESTINATIONS={"logs": {"url": …, "secret_key": "secretsmanager:courier/logs#key"}}
+NESTED_SECRETS = {ENV_DESTINATIONS: ("secret_id", "secret_key", "token")}
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,13 @@ def parse(setting: str, raw: str) -> Reference | None:
         if not rest.strip():
             raise ConfigError(f"{setting}: file: needs a path, e.g. file:config/schedules.json")
         return Reference(setting, FILE, rest.strip())
+    return store_reference(setting, raw)
+
+
+def store_reference(setting: str, raw: str) -> Reference | None:
+    """The secret store reference ``raw`` makes (None for a plain value); ``setting`` names
+    where it was found in errors."""
+    scheme, _, rest = raw.strip().partition(":")
     if scheme not in STORES:
         return None
     name, _, selected = rest.partition("#")
@@ -101,7 +112,20 @@ def has_references(env: Mapping[str, str]) -> bool:
         scheme = (env.get(name) or "").strip().partition(":")[0]
         if scheme in STORES or scheme == FILE:
             return True
-    return False
+    return any(f'"{scheme}:' in (env.get(name) or "") for name in NESTED_SECRETS
+               for scheme in STORES)
+
+
+def nested_entries(setting: str, doc: object) -> list[tuple[str, dict[str, object]]]:
+    """``(where, entry)`` of each entry of a :data:`NESTED_SECRETS` setting's JSON value:
+    an object of entries by name, or a list of entries with their ``name``."""
+    if isinstance(doc, dict):
+        pairs = list(doc.items())
+    elif isinstance(doc, list):
+        pairs = [(e.get("name") if isinstance(e, dict) else i, e) for i, e in enumerate(doc)]
+    else:
+        pairs = []
+    return [(f"{setting}[{name}]", entry) for name, entry in pairs if isinstance(entry, dict)]
 
 
 def as_text(ref: Reference, value: str | bytes) -> str:

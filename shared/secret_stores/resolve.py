@@ -35,12 +35,15 @@ from shared.errors import ConfigError
 from shared.secret_stores.references import (
     FILE,
     JSON_SETTINGS,
+    NESTED_SECRETS,
     SECRET_SETTINGS,
     STORES,
     Reference,
+    nested_entries,
     parse,
     parts,
     select,
+    store_reference,
 )
 
 DEFAULT_TTL_S = 300.0
@@ -82,18 +85,43 @@ class SecretStores:
         fetched: list[float] = []
         for setting in SECRET_SETTINGS + JSON_SETTINGS:
             ref = parse(setting, env.get(setting) or "")
-            if ref is None:
-                continue
-            origins[setting] = f"file {ref.name}" if ref.store == FILE else str(ref)
-            if ref.store == FILE:
+            if ref is not None:
+                origins[setting] = f"file {ref.name}" if ref.store == FILE else str(ref)
+            if ref is not None and ref.store == FILE:
                 out[setting] = self._file(ref)
-                continue
-            whole, at = self._read(ref, out, ttl)
-            fetched.append(at)
-            value = select(ref, whole)
-            out[setting] = value
-            found += [whole, value, *parts(setting, value)]
+            elif ref is not None:
+                whole, at = self._read(ref, out, ttl)
+                fetched.append(at)
+                value = select(ref, whole)
+                out[setting] = value
+                found += [whole, value, *parts(setting, value)]
+            if setting in NESTED_SECRETS and setting in out:
+                out[setting] = self._nested(setting, out[setting], out, ttl, found, fetched,
+                                            origins)
         return Resolved(out, tuple(found), origins, min(fetched) + ttl if fetched else None)
+
+    def _nested(self, setting: str, value: str, env: Mapping[str, str], ttl: float,
+                found: list[str], fetched: list[float], origins: dict[str, str]) -> str:
+        """``value`` (a JSON setting of :data:`NESTED_SECRETS`) with every key field that is a
+        store reference replaced by what the store holds."""
+        try:
+            doc = json.loads(value)
+        except ValueError:
+            return value  # the settings' parser names the setting
+        changed = False
+        for where, entry in nested_entries(setting, doc):
+            for key in NESTED_SECRETS[setting]:
+                raw = entry.get(key)
+                ref = store_reference(f"{where}.{key}", raw) if isinstance(raw, str) else None
+                if ref is None:
+                    continue
+                whole, at = self._read(ref, env, ttl)
+                fetched.append(at)
+                entry[key] = select(ref, whole).strip()
+                origins.setdefault(ref.setting, str(ref))
+                found += [whole, str(entry[key])]
+                changed = True
+        return json.dumps(doc) if changed else value
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -322,6 +322,7 @@ def task_to_record(task: ExportTask) -> Record:
             "destination_name": task.destination_name,
             "attempts": task.attempts,
             "round": task.round,
+            "watch": task.watch,
         },
     )
 
@@ -345,6 +346,7 @@ def record_to_task(rec: Record) -> ExportTask:
         destination_name=d.get("destination_name"),
         attempts=int(d.get("attempts") or 0),
         round=int(d.get("round") or 0),
+        watch=d.get("watch") or {},
         version=rec.version,
         created_at=rec.created_at,
         updated_at=rec.updated_at,
@@ -373,6 +375,7 @@ def delivery_to_record(dl: WebhookDelivery) -> Record:
             "payload": dl.payload,
             "attempts": dl.attempts,
             "round": dl.round,
+            "repeat": dl.repeat,
         },
     )
 
@@ -388,6 +391,7 @@ def record_to_delivery(rec: Record) -> WebhookDelivery:
         state=DeliveryState(rec.state),
         attempts=list(d.get("attempts") or []),
         round=int(d.get("round") or 0),
+        repeat=int(d.get("repeat") or 0),
         version=rec.version,
         created_at=rec.created_at,
         updated_at=rec.updated_at,

@@ -10,14 +10,16 @@
   sandbox gateway).
 
 The URI's form and every setting are read in :mod:`shared.config`; keys handed to a store are
-relative, and the store puts its prefix in front. ``write``: the destination's write options
-(``COURIER_DESTINATION_WRITE``, a named destination's ``write``), refused here, naming the
-option, where the kind of store cannot honour them.
+relative, and the store puts its prefix in front. A named destination (``COURIER_DESTINATIONS``)
+is opened the same way with its own keys (:mod:`shared.storage.destinations`). ``write``: the
+destination's write options (``COURIER_DESTINATION_WRITE``, a named destination's ``write``),
+refused here, naming the option, where the kind of store cannot honour them.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 from shared.config import (
     ENV_COS_ENDPOINT,
@@ -39,26 +41,32 @@ COS_ENDPOINT_ENV = ENV_COS_ENDPOINT
 __all__ = ["COS_ENDPOINT_ENV", "S3_ENDPOINT_ENV", "S3_REGION_ENV", "open_destination"]
 
 
-def open_destination(uri: str, storage: StorageSettings | None = None,
+Keys = tuple[str, str, Optional[str]]  # secret id (access key id), secret key, session token
+
+
+def open_destination(uri: str, storage: StorageSettings | None = None, *,
+                     keys: Keys | None = None, setting: str = ENV_DESTINATION,
                      write: WriteOptions = NO_OPTIONS) -> ObjectStore:
-    """The store behind a destination URI (see the module doc); ConfigError if malformed,
-    or naming a write option of ``write`` the store cannot honour. ``storage`` defaults to
-    the one read from the environment."""
+    """The store behind a destination URI (see the module doc); ConfigError naming
+    ``setting`` if malformed, or naming an option of ``write`` the store cannot honour.
+    ``storage`` defaults to the one read from the environment. ``keys``: the credentials to
+    write with (None: the deployment's, the function role's)."""
     storage = storage or StorageSettings.from_env()
-    dest = parse_destination(ENV_DESTINATION, uri, storage.cos_region)
+    dest = parse_destination(setting, uri, storage.cos_region)
     if dest.scheme == "file":
         from shared.storage.local import LocalObjectStore
 
         return LocalObjectStore(os.path.abspath(dest.location), write=write)
     if dest.scheme == "s3":
-        require_module(ENV_DESTINATION, "s3", "boto3")
+        require_module(setting, "s3", "boto3")
         from shared.storage.s3 import S3ObjectStore
 
         return S3ObjectStore(dest.location, prefix=dest.prefix, endpoint_url=storage.s3_endpoint,
-                             region=storage.s3_region, write=write)
+                             region=storage.s3_region, keys=keys, write=write)
     from shared.storage.cos import CosObjectStore
 
+    secret_id, secret_key, token = keys or (storage.cos_secret_id or "",
+                                            storage.cos_secret_key or "", storage.cos_token)
     return CosObjectStore(dest.location, region=dest.region or "", prefix=dest.prefix,
-                          endpoint=storage.cos_endpoint, secret_id=storage.cos_secret_id,
-                          secret_key=storage.cos_secret_key, token=storage.cos_token,
-                          write=write)
+                          endpoint=storage.cos_endpoint, secret_id=secret_id or None,
+                          secret_key=secret_key or None, token=token, write=write)

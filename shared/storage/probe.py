@@ -5,7 +5,9 @@ function comes to *know* that the destination is unusable before it accepts an e
 first request that creates an export probes the destination once; a failure is remembered
 for :data:`FAILURE_TTL_S` (every create in that time is refused with a 503 naming the
 problem), a success for :data:`SUCCESS_TTL_S`; then the next create probes again. Nothing
-else decides it: a copy that fails later retries as before.
+else decides it: a copy that fails later retries as before. Each destination an export may
+name (``COURIER_DESTINATIONS``) is probed and remembered on its own: a create is refused only
+when the destination it names is unusable.
 """
 
 from __future__ import annotations
@@ -57,25 +59,30 @@ class DestinationHealth:
     """The create function's view of the destination: :meth:`problem` is None while it is
     usable, else why not (see the module doc for when it probes)."""
 
-    def __init__(self, destination: Callable[[], ObjectStore],
+    def __init__(self, destination: Callable[[str | None], ObjectStore],
                  clock: Callable[[], float] | None = None) -> None:
+        """``destination(name)``: the store of destination ``name`` (None: the deployment's
+        own)."""
         self._destination = destination
         self._clock = clock or (lambda: monotonic())
         self._lock = threading.Lock()
-        self._problem: str | None = None
-        self._until = 0.0
+        self._known: dict[str | None, tuple[str | None, float]] = {}  # name -> problem, until
 
-    def problem(self) -> str | None:
+    def problem(self, name: str | None = None) -> str | None:
+        """Why destination ``name`` (None: the deployment's own) is unusable, or None."""
         with self._lock:
             now = self._clock()
-            if now < self._until:
-                return self._problem
+            problem, until = self._known.get(name, (None, 0.0))
+            if now < until:
+                return problem
+            label = "destination" if name is None else f"destination {name!r}"
             try:
-                probe(self._destination())
+                probe(self._destination(name))
             except CourierError as exc:
-                self._problem, self._until = exc.message, now + FAILURE_TTL_S
-                log.error("destination unusable, new exports refused for %.0f s: %s",
+                problem, until = exc.message, now + FAILURE_TTL_S
+                log.error("%s unusable, new exports into it refused for %.0f s: %s", label,
                           FAILURE_TTL_S, exc.message)
             else:
-                self._problem, self._until = None, now + SUCCESS_TTL_S
-            return self._problem
+                problem, until = None, now + SUCCESS_TTL_S
+            self._known[name] = (problem, until)
+            return problem

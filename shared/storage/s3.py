@@ -92,23 +92,28 @@ class S3ObjectStore(S3LikeStore):
 
     def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None,
                  region: str | None = None, client: Any = None,
+                 keys: tuple[str, str, str | None] | None = None,
                  write: WriteOptions = NO_OPTIONS) -> None:
+        """``keys``: the access key id, secret key and token to write with (``None``: boto3's
+        own chain, the function's role); ``write``: the write options of every object."""
         check_backend(write, self.scheme)
         self.bucket = bucket
         self.prefix = norm_prefix(prefix)
         self.endpoint_url = endpoint_url
         self.write = write
         self._started = {}
-        self.client = client or self._make_client(endpoint_url, region)
+        self.client = client or self._make_client(endpoint_url, region, keys)
 
     def __repr__(self) -> str:
         return f"S3ObjectStore({self.bucket!r}, prefix={self.prefix!r})"
 
     @staticmethod
-    def _make_client(endpoint_url: str | None, region: str | None) -> Any:
+    def _make_client(endpoint_url: str | None, region: str | None,
+                     keys: tuple[str, str, str | None] | None = None) -> Any:
         from shared.clouds import aws
 
-        return aws.client("s3", endpoint=endpoint_url, region=region, connect_s=10, read_s=60,
+        return aws.client("s3", endpoint=endpoint_url, region=region, keys=keys, connect_s=10,
+                          read_s=60,
                           retries={"max_attempts": 5, "mode": "standard"},
                           s3={"addressing_style": "path" if endpoint_url else "auto"},
                           max_pool_connections=16,

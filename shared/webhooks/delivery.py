@@ -47,7 +47,7 @@ from shared.model import DeliveryState, ExportTask, WebhookDelivery
 from shared.runtime import metrics
 from shared.runtime.context import export_context, export_keys
 from shared.state.base import TaskStore
-from shared.webhooks import endpoints, operator, signing
+from shared.webhooks import endpoints, operator, pace, signing
 from shared.webhooks.chat.sender import ChatSender, is_chat
 from shared.webhooks.endpoints import ENDPOINT_FAILING, ENDPOINT_OFF, ENDPOINT_OK, EndpointHealth
 from shared.webhooks.outcome import Outcome, jittered, parse_retry_after
@@ -77,9 +77,10 @@ class DeliveryStats:
 
 # ---------------------------------------------------------------------------- enqueue
 def enqueue_event(store: TaskStore, task: ExportTask, event_type: str, data: dict[str, Any],
-                  urls: Iterable[str], now: datetime | None = None
+                  urls: Iterable[str], now: datetime | None = None, repeat: int = 0
                   ) -> list[WebhookDelivery]:
-    """One delivery per endpoint, due now; a delivery that already exists is returned as is."""
+    """One delivery per endpoint, due now; a delivery that already exists is returned as is.
+    ``repeat``: the n-th time the event is told again (a reminder), a delivery of its own."""
     now = now or utcnow()
     payload = {"type": event_type, "timestamp": to_iso(now), "data": data}
     out: list[WebhookDelivery] = []
@@ -90,7 +91,8 @@ def enqueue_event(store: TaskStore, task: ExportTask, event_type: str, data: dic
         off = health is not None and health.disabled
         delivery = WebhookDelivery(
             task_id=task.id, endpoint=url, event_type=event_type, payload=payload,
-            round=task.round, state=DeliveryState.DISABLED if off else DeliveryState.PENDING,
+            round=task.round, repeat=repeat,
+            state=DeliveryState.DISABLED if off else DeliveryState.PENDING,
             due_at=None if off else now, created_at=now, updated_at=now)
         stored, created = store.insert_delivery(delivery)
         if created and off:
@@ -210,6 +212,8 @@ class _Run:
             if sent is None:  # no message free for the bot yet: it waits for one
                 return
             outcome = sent
+        elif pace.hold(self.store, self.settings, d, now):  # over its per_minute: waits
+            return
         else:
             outcome = _post(self.session, self.settings, d, now, self.deadline)
         self.stats.attempted += 1

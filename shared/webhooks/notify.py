@@ -12,6 +12,7 @@ export, endpoint and round is a no-op (the delivery key).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from shared.config import Settings
 from shared.model import ExportTask
 from shared.runtime import metrics
 from shared.runtime.context import export_keys
+from shared.setting_values import DEFAULT_ACCOUNT
 from shared.state.base import TaskStore
 from shared.webhooks import delivery
 
@@ -27,12 +29,16 @@ log = logging.getLogger(__name__)
 
 def endpoints_for(task: ExportTask, settings: Settings, event_type: str) -> list[str]:
     """The export's own subscribers, the default ones, and the filtered default ones whose
-    ``events`` / ``providers`` lists (when given) include this event and provider."""
+    ``events`` / ``providers`` / ``accounts`` lists (when given) include this event, provider
+    and account (``"default"``: the deployment's own, an export naming none)."""
     urls = [*task.subscribers, *settings.webhook_urls]
+    account = task.account or DEFAULT_ACCOUNT
     for endpoint in settings.webhook_endpoints:
         events, providers = endpoint.get("events"), endpoint.get("providers")
+        accounts = endpoint.get("accounts")
         if (events is None or event_type in events) and (
-                providers is None or task.provider in providers):
+                providers is None or task.provider in providers) and (
+                accounts is None or account in accounts):
             urls.append(endpoint["url"])
     seen: list[str] = []
     for url in urls:
@@ -41,11 +47,22 @@ def endpoints_for(task: ExportTask, settings: Settings, event_type: str) -> list
     return seen
 
 
+def unknown_providers(settings: Settings, known: Iterable[str]) -> list[str]:
+    """Problems naming a ``providers`` entry of COURIER_WEBHOOK_ENDPOINTS not registered."""
+    names = set(known)
+    return [f"COURIER_WEBHOOK_ENDPOINTS[{i}].providers: unknown provider {p!r} (expected one "
+            f"of: {', '.join(sorted(names))})"
+            for i, e in enumerate(settings.webhook_endpoints)
+            for p in e.get("providers") or () if p not in names]
+
+
 def event_data(task: ExportTask, event_type: str, extra: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {"export_id": task.id, "provider": task.provider,
                             "state": task.state.value}
     if task.round:  # after a retry: which round this event belongs to
         data["round"] = task.round
+    if task.account:  # a named account (none: the deployment's own)
+        data["account"] = task.account
     if event_type == "export.delivered":
         data.update({k: task.destination.get(k) for k in ("uri", "key", "size", "md5")})
         copy = task.destination.get("copy") or {}
@@ -56,6 +73,8 @@ def event_data(task: ExportTask, event_type: str, extra: dict[str, Any]) -> dict
             data["file_name"] = task.result["file_name"]
         if task.destination.get("protection"):  # the write options, checked on each object
             data["protection"] = task.destination["protection"]
+        if task.destination_name:  # a named destination (absent: the deployment's own)
+            data["destination"] = task.destination_name
     elif event_type == "export.failed":
         error = task.error or {}
         data.update({"reason": error.get("reason"), "code": error.get("code"),

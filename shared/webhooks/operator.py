@@ -4,10 +4,14 @@
   to every operator subscriber but that endpoint itself;
 * ``endpoint.recovered`` — a disabled endpoint, re-enabled, took its first delivery again;
 * ``delivery.dead_lettered`` — a delivery used up its retry schedule; not raised for operator
-  events themselves, so a broken operator channel cannot feed on itself.
+  events themselves, so a broken operator channel cannot feed on itself;
+* ``export.stuck`` — an export made no progress for its provider's time
+  (:mod:`shared.webhooks.watch` finds it; ``export.waiting`` reminders are raised there too,
+  to the export's subscribers and the operator's).
 
 They travel as any webhook does (one delivery per subscriber, signed, retried, listed); the
-delivery's ``task_id`` names what the event is about (``endpoint_…`` or the dead ``msg_…``).
+delivery's ``task_id`` names what the event is about (``endpoint_…``, the dead ``msg_…`` or
+the stuck ``exp_…``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 from shared import netguard
 from shared.clock import to_iso
 from shared.config import Settings
-from shared.model import DeliveryState, WebhookDelivery
+from shared.model import DeliveryState, ExportTask, WebhookDelivery
 from shared.state.base import TaskStore
 from shared.webhooks.endpoints import endpoint_id, get_endpoint
 
@@ -28,7 +32,8 @@ log = logging.getLogger(__name__)
 ENDPOINT_DISABLED = "endpoint.disabled"
 ENDPOINT_RECOVERED = "endpoint.recovered"
 DEAD_LETTERED = "delivery.dead_lettered"
-OPERATOR_EVENTS = (ENDPOINT_DISABLED, ENDPOINT_RECOVERED, DEAD_LETTERED)
+EXPORT_STUCK = "export.stuck"
+OPERATOR_EVENTS = (ENDPOINT_DISABLED, ENDPOINT_RECOVERED, DEAD_LETTERED, EXPORT_STUCK)
 
 
 def shown(url: str) -> str:
@@ -67,8 +72,28 @@ def dead_lettered(store: TaskStore, settings: Settings, dead: WebhookDelivery,
                   dead.endpoint, now)
 
 
+def export_stuck(store: TaskStore, settings: Settings, task: ExportTask, since: datetime,
+                 stall: int, after_s: float, now: datetime) -> int:
+    """``export.stuck`` for the ``stall``-th stall of ``task`` (one delivery per stall)."""
+    error = task.error or {}
+    data = {"export_id": task.id, "provider": task.provider, "state": task.state.value,
+            "stage": task.stage, "progress": task.progress, "account": task.account,
+            "stalled_since": to_iso(since), "stuck_after_s": int(after_s), "stall": stall,
+            "last_error": error.get("reason"),
+            "what_to_do": f"See where it is: courier exports get {task.id} (and the "
+                          "provider's console). If the provider lost it, cancel it "
+                          f"(courier exports cancel {task.id}) and create it again; if it "
+                          "is only slow, raise COURIER_STUCK_AFTER_S for "
+                          f"{task.provider}"}
+    if task.round:
+        data["round"] = task.round
+    data = {k: v for k, v in data.items() if v is not None}
+    return _raise(store, settings, EXPORT_STUCK, task.id, task.round, data, "", now,
+                  repeat=stall)
+
+
 def _raise(store: TaskStore, settings: Settings, event_type: str, about: str, round_: int,
-           data: dict[str, Any], exclude: str, now: datetime) -> int:
+           data: dict[str, Any], exclude: str, now: datetime, repeat: int = 0) -> int:
     payload = {"type": event_type, "timestamp": to_iso(now), "data": data}
     queued = 0
     for url in settings.operator_subscribers:
@@ -78,6 +103,7 @@ def _raise(store: TaskStore, settings: Settings, event_type: str, about: str, ro
         off = health is not None and health.disabled
         delivery = WebhookDelivery(
             task_id=about, endpoint=url, event_type=event_type, payload=payload, round=round_,
+            repeat=repeat,
             state=DeliveryState.DISABLED if off else DeliveryState.PENDING,
             due_at=None if off else now, created_at=now, updated_at=now)
         _, created = store.insert_delivery(delivery)

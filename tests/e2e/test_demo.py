@@ -50,6 +50,13 @@ def test_demo_delivers_one_export_per_provider() -> None:
                          r"hour=\d\d/exp_\w+/manifest\.json \(1 objects\)", out, re.MULTILINE)
         assert re.search(r"^exp_\w+\s+dms\s+delivered\s+dms/tid-1/dt=[-\d]+/hour=\d\d/exp_\w+/"
                          r"manifest\.json \(1 objects\)", out, re.MULTILINE)
+        # one CLS export into the second destination, with its own key template, kept whole
+        archive = re.search(r"^exp_\w+\s+cls\s+delivered\s+archive: (cls/\d{8}/exp_\w+/"
+                            r"\S+\.tar\.gz)\s+\d+\s+[0-9a-f]{32} ok\s+export\.delivered "
+                            r"verified", out, re.MULTILINE)
+        assert archive is not None, out
+        assert (ROOT / ".courier" / "archive" / archive.group(1)).is_file()
+        assert "into destination archive" in out
         assert re.search(r"^query: SELECT count\(\*\), sum\(seq\) FROM read_json_auto\('.+"
                          r"\.json\.gz', hive_partitioning = true\) WHERE dt = '[-\d]+' AND "
                          r"hour = '\d\d'$", out, re.MULTILINE), out

@@ -150,3 +150,36 @@ def test_an_unpacked_delivery_into_cos_carries_the_options(
             assert {"Key": "team", "Value": "data"} in tags["TagSet"]["Tag"]
     finally:
         bundle.store().close()
+
+
+def test_a_named_destination_is_written_with_its_own_options(
+        courier_env: dict[str, str], moto: servers.MotoServer, sandbox: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """COURIER_DESTINATIONS' ``write``: an export naming ``vault`` lands there with vault's
+    options; the deployment's own destination (a folder) has none."""
+    for k, v in servers.aws_test_env().items():
+        monkeypatch.setenv(k, v)
+    bucket = servers.unique_name("v").replace("_", "-")
+    vault = {"url": f"s3://{bucket}/vault",
+             "write": {"storage_class": "STANDARD_IA", "tags": {"kept": "yes"},
+                       "retention": {"mode": "COMPLIANCE", "days": 1}}}
+    bundle = Bundle(Settings.from_env({**courier_env, "COURIER_S3_ENDPOINT": moto.url,
+                                       "COURIER_DESTINATIONS": json.dumps({"vault": vault})}))
+    try:
+        store = bundle.destinations("vault")
+        assert isinstance(store, S3ObjectStore)
+        store.client.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+        export_id = ready_export(bundle, sandbox)
+        task = bundle.store().get_task(export_id)
+        task.destination_name = "vault"
+        bundle.store().update_task(task)
+
+        done = bundle.completer.complete(export_id, owner="complete:test")
+
+        assert done.state is TaskState.DELIVERED, done.error
+        assert done.destination["protection"] == {**vault["write"], "verified": "head"}
+        head = store.client.head_object(Bucket=bucket, Key=store._k(done.destination["key"]))
+        assert (head["StorageClass"], head["ObjectLockMode"]) == ("STANDARD_IA", "COMPLIANCE")
+        assert bundle.destinations().protection() == {}  # the folder: none asked
+    finally:
+        bundle.store().close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -157,3 +158,27 @@ def test_courier_schedules_backfill_as_a_user_runs_it(courier_env: dict[str, str
                            env=env, capture_output=True, text=True, timeout=60)
     assert table.returncode == 0 and table.stdout.split()[:2] == ["NAME", "PROVIDER"]
     assert table.stdout.splitlines()[1].split()[:4] == ["cls-hourly", "cls", "3600", "s"]
+
+
+def test_a_schedule_naming_a_destination_delivers_into_it(courier_env: dict[str, str],
+                                                          sandbox: Any, tmp_path: Any) -> None:
+    env = {**courier_env, "COURIER_DESTINATIONS": json.dumps(
+        {"hourly-raw": {"url": f"file://{tmp_path}/hourly", "key_template":
+                        "hour={hour}/{export_id}/{file_name}"}})}
+    b = Bundle(Settings.from_env({**env, "COURIER_SCHEDULES": json.dumps(
+        [{**HOURLY, "destination": "hourly-raw"}])}))
+    try:
+        [made] = fire(b, datetime.now(UTC))
+        task = b.store().get_task(made["export_id"])
+        assert task.destination_name == "hourly-raw"
+        for _ in range(40):  # the sandbox makes the file; each tick moves the export on
+            sandbox.clock.advance(5)
+            b.poller.tick(deadline=time.monotonic() + 10, owner="t")
+            task = b.store().get_task(made["export_id"])
+            if task.state.value in ("delivered", "failed"):
+                break
+            time.sleep(0.3)
+        assert task.state.value == "delivered", task.error
+        assert task.destination["uri"].startswith(f"file://{tmp_path}/hourly/hour%3D")  # = quoted
+    finally:
+        b.store().close()

@@ -112,3 +112,21 @@ def test_the_setting_is_read_and_checked_against_the_destination_at_cold_start()
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({**base, ENV_DESTINATION_WRITE: "{sse"})
     assert caught.value.message == f"{S}: not valid JSON"
+
+
+@pytest.mark.parametrize(("named", "error"), [
+    ({"url": "s3://b/x", "write": {"sse": "SM4"}},
+     "COURIER_DESTINATIONS[vault].write.sse: must be \"AES256\""),
+    ({"url": "file:///tmp/v", "write": {"tags": {"a": "b"}}},
+     "COURIER_DESTINATIONS[vault].write.tags: a local folder keeps no"),
+    ({"url": "cos://v-1250000000/x?region=ap-guangzhou",
+      "write": {"retention": {"mode": "GOVERNANCE", "days": 1}}},
+     "COURIER_DESTINATIONS[vault].write.retention: COS has no per-object retention"),
+])
+def test_a_named_destinations_write_options_are_checked_at_cold_start(
+        named: dict[str, Any], error: str) -> None:
+    base = {"COURIER_PROFILE": "sandbox", "COURIER_AUTH": "none",
+            "TENCENTCLOUD_SECRETID": "AKIDx", "TENCENTCLOUD_SECRETKEY": "k"}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**base, "COURIER_DESTINATIONS": json.dumps({"vault": named})})
+    assert caught.value.message.startswith(error)

@@ -28,7 +28,7 @@ def sign(secret: str, timestamp_s: int) -> str:
 
 
 def request(bot: ChatBot, title: str, text: str, now_s: float) -> tuple[str, dict[str, Any]]:
-    failed = any(w in title for w in ("failed", "disabled", "dead"))
+    failed = any(w in title for w in ("failed", "disabled", "dead", "stuck"))
     limit = LIMIT_BYTES
     while True:  # JSON escapes may grow the text: cut further until the body fits
         body: dict[str, Any] = {

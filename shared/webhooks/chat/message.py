@@ -48,10 +48,11 @@ class Event:
 
 TITLES = {"export.delivered": "Export delivered", "export.failed": "Export failed",
           "export.cancelled": "Export cancelled", "export.waiting": "Export waiting",
+          "export.stuck": "Export stuck",
           "endpoint.disabled": "Endpoint disabled", "endpoint.recovered": "Endpoint recovered",
           "delivery.dead_lettered": "Delivery dead-lettered"}
 VERBS = {"export.delivered": "delivered", "export.failed": "failed",
-         "export.cancelled": "cancelled", "export.waiting": "waiting"}
+         "export.cancelled": "cancelled", "export.waiting": "waiting", "export.stuck": "stuck"}
 
 
 def size_text(size: Any) -> str | None:
@@ -105,7 +106,8 @@ def _lines(event: Event, public_url: str | None) -> list[str]:
     rows: list[tuple[str, Any]] = []
     if event.type.startswith("export."):
         rows += [("export", f"`{d.get('export_id')}`"), ("provider", d.get("provider")),
-                 ("window", window_text(event.params)), ("size", size_text(d.get("size")))]
+                 ("account", d.get("account")), ("window", window_text(event.params)),
+                 ("size", size_text(d.get("size")))]
         if d.get("uri"):
             rows.append(("destination", f"`{d['uri']}`"))
         if d.get("download_url"):
@@ -114,14 +116,47 @@ def _lines(event: Event, public_url: str | None) -> list[str]:
             rows += [("reason", d.get("reason")), ("code", d.get("code"))]
         if event.type == "export.failed":
             rows.append(("what to do", what_to_do(d)))
+        rows += _still(event.type, d)
     else:
         rows += [(k.replace("_", " "), v) for k, v in d.items()
                  if k not in ("endpoint_id",) and v is not None]
-    lines = [f"**{TITLES.get(event.type, event.type)}**"]
+    lines = [f"**{title_of(event)}**"]
     lines += [f"- {k}: {v}" for k, v in rows if v not in (None, "", "`None`")]
     if public_url:
         lines.append(f"- [status page]({public_url}/ui)")
     return lines
+
+
+def _still(event_type: str, d: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The rows of an export that stopped moving (stuck) or still waits (a reminder)."""
+    if event_type == "export.stuck":
+        where = d.get("state") if not d.get("stage") else f"{d.get('state')} ({d['stage']})"
+        return [("where it is", where),
+                ("progress", f"{d['progress']} %" if d.get("progress") is not None else None),
+                ("no progress since", _since(d.get("stalled_since"), d.get("stuck_after_s"))),
+                ("last error", d.get("last_error")), ("what to do", d.get("what_to_do"))]
+    if event_type == "export.waiting":
+        return [("reason", d.get("reason")),
+                ("waiting since", _since(d.get("waiting_since"))),
+                ("what to do", d.get("what_to_do"))]
+    return []
+
+
+def _since(at: Any, after_s: Any = None) -> str | None:
+    when = _when(at)
+    if when is None:
+        return None
+    if isinstance(after_s, (int, float)) and not isinstance(after_s, bool) and after_s:
+        return f"{when} (stuck after {after_s / 3600:g} h)"
+    return when
+
+
+def title_of(event: Event) -> str:
+    """The event's title: an ``export.waiting`` told again says which reminder it is."""
+    reminder = event.data.get("reminder")
+    if event.type == "export.waiting" and isinstance(reminder, int) and reminder:
+        return f"Export still waiting (reminder {reminder})"
+    return TITLES.get(event.type, event.type)
 
 
 def _span(events: list[Event]) -> str:
@@ -144,7 +179,7 @@ def compose(events: list[Event], public_url: str | None = None) -> tuple[str, st
     """``(title, markdown)`` for one event, or a digest of several."""
     if len(events) == 1:
         lines = _lines(events[0], public_url)
-        return TITLES.get(events[0].type, events[0].type), "\n".join(lines)
+        return title_of(events[0]), "\n".join(lines)
     counts: dict[str, int] = {}
     for e in events:
         counts[e.type] = counts.get(e.type, 0) + 1

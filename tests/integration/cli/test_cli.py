@@ -256,3 +256,25 @@ def test_courier_signs_its_requests_with_an_hmac_key(bundle: Any, sandbox: Any,
         assert wrong.returncode == 1
         assert wrong.stderr.strip() == "courier: HTTP 401 unauthorized: invalid signature"
         assert api_key not in created.stdout + created.stderr + listed.stderr
+
+
+def test_an_export_into_a_named_destination_shows_its_name(handlers_env: dict[str, str],
+                                                           tmp_path: Path) -> None:
+    env = {**handlers_env, "COURIER_DESTINATIONS": json.dumps(
+        {"raw": {"url": f"file://{tmp_path}/raw", "key_template": "raw/{file_name}"}})}
+    now = int(time.time() * 1000)
+    window = ["-p", "TopicId=topic-raw", "-p", f"From={now - 60_000}", "-p", f"To={now}"]
+    created = courier(env, "exports", "create", "cls", *window, "--destination", "raw",
+                      "--watch", "--tick", "--json", timeout=60)
+    assert created.returncode == 0, created.stdout + created.stderr
+    done = json.loads(created.stdout.splitlines()[-1])
+    assert (done["state"], done["destination_name"]) == ("delivered", "raw")
+    uri = done["destination"]["uri"]
+    assert uri.startswith(f"file://{tmp_path}/raw/raw/")
+    shown = courier(env, "exports", "get", done["id"])
+    assert re.search(rf"destination\s+raw {re.escape(uri)}", shown.stdout), shown.stdout
+    listed = courier(env, "exports", "list")
+    assert f"raw: raw/{uri.rsplit('/', 1)[-1]}"[:16] in listed.stdout, listed.stdout
+    unknown = courier(env, "exports", "create", "cls", *window, "--destination", "nope")
+    assert unknown.returncode != 0
+    assert "'nope' is not a configured destination" in unknown.stdout + unknown.stderr

@@ -129,6 +129,21 @@ def test_a_destination_folder_that_cannot_be_written(good: dict[str, str],
     assert lines_of(done)["destination"].startswith("error"), done.stdout
 
 
+def test_each_named_destination_is_probed_on_its_own(good: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    named = {"raw": {"url": f"file://{tmp_path}/raw"},
+             "broken": {"url": f"file://{blocker}/bucket"}}
+    done = doctor({**good, "COURIER_DESTINATIONS": json.dumps(named)})
+    assert done.returncode == 1
+    found = lines_of(done)
+    assert found["destination"].startswith("ok "), done.stdout
+    assert found["destination raw"].startswith("ok "), done.stdout
+    line = found["destination broken"]
+    assert line.startswith("error") and "COURIER_DESTINATIONS[broken]" in line, line
+
+
 def test_refused_provider_credentials(good: dict[str, str]) -> None:
     done = doctor({**good, "TENCENTCLOUD_SECRETKEY": "wrong-key-not-shown",
                    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "wrong-too"})
@@ -195,3 +210,14 @@ def test_the_documented_commands_run(good: dict[str, str]) -> None:
         done = doctor(good, *shlex.split(command)[2:])
         assert done.returncode == 0, (command, done.stdout, done.stderr)
     assert json.loads(done.stdout)["ok"] is True
+
+
+def test_a_chat_bot_is_checked_at_its_address_and_shown_by_name(good: dict[str, str]) -> None:
+    bots = {"team": {"kind": "wecom", "url": "https://10.1.2.4/cgi-bin/webhook/send?key=k-789"}}
+    done = doctor({**good, "COURIER_CHAT_BOTS": json.dumps(bots),
+                   "COURIER_WEBHOOK_URLS": "chat:team", "COURIER_OPERATOR_SUBSCRIBERS":
+                   "chat:team"})
+    assert done.returncode == 1
+    line = lines_of(done)["webhook chat:team"]
+    assert line.startswith("error") and "non-public" in line, line
+    assert "k-789" not in done.stdout + done.stderr

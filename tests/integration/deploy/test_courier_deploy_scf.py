@@ -210,3 +210,34 @@ def test_scf_lists_and_refuses_triggers_as_documented(
     (timer,) = call("ListTriggers", {"FunctionName": NAMES["poll"]})["Triggers"]
     assert json.loads(timer["TriggerDesc"]) == {"cron": "*/5 * * * *"}
     assert timer["Enable"] == 1  # not sent, kept
+
+
+def test_a_throttled_call_is_made_again_and_other_refusals_are_not(
+        sandbox: Any, deploy_env: dict[str, str], workdir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from courier.scf_api import THROTTLE_WAITS_S, sdk_call
+
+    assert deploy(sandbox, workdir, capsys)[0] == 0
+    waits: list[float] = []
+    call = sdk_call("ap-guangzhou", sandbox.url, deploy_env, sleep=waits.append)
+    # SCF's rate refusal, twice: the third try answers
+    sandbox.faults.add("scf", "GetFunction", kind="error", code="RequestLimitExceeded",
+                       message="request rate exceeds 20 per second", times=2)
+    assert call("GetFunction", {"FunctionName": NAMES["create"]})["FunctionName"] == \
+        NAMES["create"]
+    assert waits == list(THROTTLE_WAITS_S[:2])
+    # throttled on every try: the refusal reaches the caller after the last wait
+    waits.clear()
+    sandbox.faults.add("scf", "GetFunction", kind="error", code="RequestLimitExceeded",
+                       message="request rate exceeds 20 per second", times=None)
+    with pytest.raises(Exception) as throttled:  # noqa: PT011 - the SDK's exception
+        call("GetFunction", {"FunctionName": NAMES["create"]})
+    sandbox.faults.clear()
+    assert throttled.value.code == "RequestLimitExceeded"  # type: ignore[attr-defined]
+    assert waits == list(THROTTLE_WAITS_S)
+    # any other refusal is not tried again
+    waits.clear()
+    sandbox.faults.add("scf", "GetFunction", kind="error", code="InternalError", times=1)
+    with pytest.raises(Exception) as refused:  # noqa: PT011 - the SDK's exception
+        call("GetFunction", {"FunctionName": NAMES["create"]})
+    assert refused.value.code == "InternalError" and waits == []  # type: ignore[attr-defined]

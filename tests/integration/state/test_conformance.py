@@ -286,6 +286,20 @@ def test_a_later_retry_round_is_a_new_delivery_and_the_first_keeps_its_key(
         f"{t.id}|export.delivered|https://a.example/h")
 
 
+def test_a_repeated_event_is_a_new_delivery_and_the_watch_is_kept(store: TaskStore) -> None:
+    watch = {"mark": '["submitted","queuing",null,0,null]', "since": "2026-03-01T12:00:00Z",
+             "stalls": 1, "stuck": True}
+    t, _ = store.insert_task(task(watch=dict(watch)))
+    assert store.get_task(t.id).watch == watch
+    t.watch["reminded"] = 2
+    assert store.update_task(t).watch == {**watch, "reminded": 2}
+    first, _ = store.insert_delivery(delivery(t.id, "https://a.example/h"))
+    again, created = store.insert_delivery(delivery(t.id, "https://a.example/h", repeat=1))
+    assert created and again.id != first.id and store.get_delivery(again.id).repeat == 1
+    replay, created = store.insert_delivery(delivery(t.id, "https://a.example/h", repeat=1))
+    assert not created and replay.id == again.id
+
+
 def test_generic_records(store: TaskStore) -> None:
     rec = Record(kind=NOTE, id="nightly", key="sched:nightly", state="idle", ref=None,
                  version=0, due_at=at(60), lease_owner=None, lease_until=None,

@@ -116,3 +116,32 @@ def test_a_destination_is_a_link_only_for_a_web_address(bundle: Any, served: Any
         [link] = cell(ids["copying"]).find_elements(By.TAG_NAME, "a")
         assert link.get_attribute("href") == "https://bucket.example/exports/report.csv"
         assert link.get_attribute("rel") == "noopener noreferrer"
+
+
+def test_an_export_into_a_named_destination_shows_its_name(bundle: Any, served: Any,
+                                                           api_key: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    server, ids = served
+    # GIVEN a delivered export that named the destination "lake"
+    store = bundle.store()
+    task = store.get_task(ids["delivered"])
+    task.destination_name = "lake"
+    task.destination = {**task.destination, "uri": "s3://team-lake/courier/k/report.csv",
+                        "key": "k/report.csv"}
+    store.update_task(task)
+    with browser.chromium() as driver:
+        driver.get(server.url + "/ui")
+        wait_for(driver, "#login:not([hidden]) #key")
+        driver.find_element(By.ID, "key").send_keys(api_key)
+        driver.find_element(By.CSS_SELECTOR, "#login-form button").click()
+        wait_for(driver, "#rows tr", count=4)
+        # THEN its row says where: the destination's name before the key
+        row = driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{ids['delivered']}']")
+        assert row.find_element(By.CSS_SELECTOR, "td.dest").text == "lake: k/report.csv"
+        # AND its detail names the destination and the object's URI
+        row.click()
+        wait_for(driver, "#detail:not([hidden]) dl")
+        pairs = dict(zip((e.text for e in driver.find_elements(By.CSS_SELECTOR, "#detail dt")),
+                         (e.text for e in driver.find_elements(By.CSS_SELECTOR, "#detail dd"))))
+        assert pairs["destination"] == "lake s3://team-lake/courier/k/report.csv"

@@ -51,6 +51,17 @@ def test_delivered_payload(store: TaskStore) -> None:
                              {"download_url": "https://bucket.s3.amazonaws.com/k?X-Amz-Sig=1"})
     validator("export.delivered").validate(payload)
     assert payload["data"]["file_name"] == "logs.csv.gz"
+    assert "destination" not in payload["data"]  # the deployment's own
+
+
+def test_delivered_payload_names_a_named_destination(store: TaskStore) -> None:
+    task = ExportTask(provider="cls", params={}, state=TaskState.DELIVERED,
+                      destination_name="team-lake",
+                      destination={"uri": "s3://team-lake/courier/x/logs.csv.gz",
+                                   "key": "x/logs.csv.gz", "size": 12, "md5": None})
+    payload = queued_payload(store, task, "export.delivered")
+    validator("export.delivered").validate(payload)
+    assert payload["data"]["destination"] == "team-lake"
 
 
 def test_failed_payload(store: TaskStore) -> None:
@@ -121,3 +132,36 @@ def test_operator_event_payloads(store: TaskStore, event: str) -> None:
     assert "s3cr3t" not in json.dumps(payload)
     bad = {**payload, "data": {k: v for k, v in payload["data"].items() if k != "endpoint"}}
     assert list(validator(event).iter_errors(bad))
+
+
+def test_stuck_payload(store: TaskStore) -> None:
+    from datetime import timedelta
+
+    from shared.webhooks import operator
+
+    settings = Settings(profile="sandbox", auth="none",
+                        operator_subscribers=("https://ops.example.com/hook",))
+    for task in (ExportTask(provider="cls", params={}, state=TaskState.SUBMITTED,
+                            stage="queuing"),
+                 ExportTask(provider="tcss", params={}, state=TaskState.ACCEPTED, progress=40,
+                            account="eu-prod", round=2,
+                            error={"reason": "RequestLimitExceeded", "retryable": True})):
+        assert operator.export_stuck(store, settings, task, T0 - timedelta(hours=3), 1,
+                                     10800.0, T0) == 1
+        (d,) = [d for d in store.list_deliveries(limit=10).items if d.task_id == task.id]
+        validator("export.stuck").validate(d.payload)
+        assert (d.event_type, d.repeat) == ("export.stuck", 1)
+    bad = {**d.payload, "data": {**d.payload["data"], "stall": 0}}
+    assert list(validator("export.stuck").iter_errors(bad))
+
+
+def test_waiting_reminder_payload(store: TaskStore) -> None:
+    from shared.webhooks import delivery, notify, watch
+
+    task = ExportTask(provider="dms", params={}, state=TaskState.SUBMITTED, stage="waiting",
+                      remote={"OrderId": 40000001}, account="cn-ops")
+    data = notify.event_data(task, "export.waiting", watch.waiting_data(task, T0, 2))
+    (d,) = delivery.enqueue_event(store, task, "export.waiting", data,
+                                  ["https://hooks.example.com/h"], now=T0, repeat=2)
+    validator("export.waiting").validate(d.payload)
+    assert d.payload["data"]["reminder"] == 2 and d.payload["data"]["order_id"] == 40000001

@@ -46,15 +46,23 @@ def test_bots_endpoints_and_operators_are_read() -> None:
     ({"COURIER_CHAT_BOTS": '{"a": {"kind": "feishu", "url": "https://x", "per_minute": 500}}'},
      "COURIER_CHAT_BOTS.a.per_minute: must be a number above 0, at most 100"),
     ({"COURIER_WEBHOOK_ENDPOINTS": '[{"chat": "nobody"}]'},
-     "COURIER_WEBHOOK_ENDPOINTS: chat:nobody names no bot of COURIER_CHAT_BOTS"),
+     "COURIER_WEBHOOK_ENDPOINTS[0]: chat:nobody names no bot of COURIER_CHAT_BOTS"),
     ({"COURIER_WEBHOOK_ENDPOINTS": '[{"chat": "a", "url": "https://x"}]'},
      "COURIER_WEBHOOK_ENDPOINTS[0]: give either \"url\" or \"chat\""),
     ({"COURIER_OPERATOR_SUBSCRIBERS": "ops@example.com"},
      "COURIER_OPERATOR_SUBSCRIBERS: item 1 must be an http(s) URL or chat:<bot name>"),
     ({"COURIER_OPERATOR_SUBSCRIBERS": "chat:ops"},
      "COURIER_OPERATOR_SUBSCRIBERS: chat:ops names no bot of COURIER_CHAT_BOTS"),
+    ({"COURIER_WEBHOOK_URLS": "https://hooks.example.com/a,chat:team"},
+     "COURIER_WEBHOOK_URLS: chat:team names no bot of COURIER_CHAT_BOTS"),
+    ({"COURIER_SCHEDULES": json.dumps([{"name": "daily", "provider": "cls", "every_s": 3600,
+                                        "params": {}, "subscribers": ["chat:night-shift"]}])},
+     "COURIER_SCHEDULES[0].subscribers: chat:night-shift names no bot of COURIER_CHAT_BOTS"),
+    ({"COURIER_WEBHOOK_ENDPOINTS": '[{"chat": "a", "per_minute": 5}]'},
+     "COURIER_WEBHOOK_ENDPOINTS[0].per_minute: a chat bot's rate is set on the bot: "
+     "COURIER_CHAT_BOTS.a.per_minute"),
 ], ids=["not-object", "kind", "url", "wecom-secret", "rate", "unknown-bot", "both",
-        "operator-form", "operator-bot"])
+        "operator-form", "operator-bot", "urls-bot", "schedule-bot", "rate-on-chat-entry"])
 def test_bad_chat_settings_stop_the_cold_start(env: dict[str, str], problem: str) -> None:
     with pytest.raises(ConfigError) as exc:
         Settings.from_env({**BASE, **env})
