@@ -184,7 +184,7 @@ class Completer:
         journal = TaskJournal(store, task)
         heartbeat = Heartbeat(journal, lease_s)
         try:
-            provider = self.providers.get(task.provider)
+            provider = self.providers.get(task.provider, task.account)
             dest = self.destination()
             result: CopyResult | SetResult | None = None
             metadata = {"export-id": task.id, "provider": task.provider}

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from shared.clouds import hold_sdk_loggers
 from shared.config import (
+    ENV_ACCOUNTS,
     ENV_ALI_AK,
     ENV_ALI_SK,
     ENV_API_KEYS,
@@ -50,7 +51,10 @@ FILE = "file"
 SECRET_SETTINGS = (ENV_TC_SECRET_ID, ENV_TC_SECRET_KEY, ENV_ALI_AK, ENV_ALI_SK, ENV_API_KEYS,
                    ENV_WEBHOOK_SECRETS, ENV_STATE_URL, ENV_WEBHOOK_URLS, ENV_CHAT_BOTS)
 # JSON settings: a store or a file of the package
-JSON_SETTINGS = (ENV_SCHEDULES, ENV_WEBHOOK_ENDPOINTS)
+JSON_SETTINGS = (ENV_SCHEDULES, ENV_WEBHOOK_ENDPOINTS, ENV_ACCOUNTS)
+# fields of one COURIER_ACCOUNTS account that may each name a store (the file itself need not
+# hold a key): "secret_key": "secretsmanager:courier/acct-b#secret_key"
+ACCOUNT_SECRET_FIELDS = ("secret_id", "secret_key", "token", "external_id")
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,64 @@ def has_references(env: Mapping[str, str]) -> bool:
         scheme = (env.get(name) or "").strip().partition(":")[0]
         if scheme in STORES or scheme == FILE:
             return True
-    return False
+    accounts = env.get(ENV_ACCOUNTS) or ""
+    return any(f'"{store}:' in accounts for store in STORES)
+
+
+def account_references(value: str) -> list[tuple[str, str, Reference]]:
+    """``(account name, field, reference)`` for each secret field of ``COURIER_ACCOUNTS``' JSON
+    ``value`` that names a store (``file:`` is not for keys); nothing when it is not JSON
+    (the settings' parser says so, naming the setting)."""
+    try:
+        doc = json.loads(value)
+    except ValueError:
+        return []
+    if isinstance(doc, list):
+        items = [(str(a.get("name")), a) for a in doc if isinstance(a, dict)]
+    elif isinstance(doc, dict):
+        items = [(str(n), a) for n, a in doc.items() if isinstance(a, dict)]
+    else:
+        return []
+    out = []
+    for name, account in items:
+        for key in ACCOUNT_SECRET_FIELDS:
+            raw = account.get(key)
+            if not isinstance(raw, str):
+                continue
+            where = f"{ENV_ACCOUNTS}[{name}].{key}"
+            scheme, _, rest = raw.strip().partition(":")
+            if scheme not in STORES:
+                continue
+            ref = parse(ENV_API_KEYS, raw)  # a secret setting's reference form
+            assert ref is not None
+            out.append((name, key, Reference(where, ref.store, ref.name, ref.version,
+                                             ref.field)))
+    return out
+
+
+def account_secrets(value: str) -> list[str]:
+    """The secret fields' values of ``COURIER_ACCOUNTS``' JSON ``value``."""
+    try:
+        doc = json.loads(value)
+    except ValueError:
+        return []
+    items = doc if isinstance(doc, list) else list(doc.values()) if isinstance(doc, dict) else []
+    return [v for a in items if isinstance(a, dict) for k, v in a.items()
+            if k in ACCOUNT_SECRET_FIELDS and isinstance(v, str)]
+
+
+def replace_account_values(value: str, found: dict[tuple[str, str], str]) -> str:
+    """``COURIER_ACCOUNTS``' JSON with the fields ``found`` (by account name and field)
+    replaced by the values read from their stores (the object form kept as an object)."""
+    doc = json.loads(value)
+    named = ([(str(a.get("name")), a) for a in doc if isinstance(a, dict)]
+             if isinstance(doc, list) else
+             [(str(n), a) for n, a in doc.items() if isinstance(a, dict)])
+    for name, account in named:
+        for key in ACCOUNT_SECRET_FIELDS:
+            if (name, key) in found:
+                account[key] = found[(name, key)]
+    return json.dumps(doc)
 
 
 def as_text(ref: Reference, value: str | bytes) -> str:
@@ -150,6 +211,8 @@ def parts(setting: str, value: str) -> list[str]:
     parts = [p.strip() for p in value.split(",")] if setting in SECRET_SETTINGS else []
     if setting == ENV_STATE_URL:
         parts += url_passwords(value)
+    if setting == ENV_ACCOUNTS:  # JSON: each account's keys, token and external id
+        parts += account_secrets(value)
     return parts
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import (
+    ENV_ACCOUNTS,
     ENV_AWS_REGION,
     ENV_AWS_SECRETS_ENDPOINT,
     ENV_SECRET_TTL,
@@ -38,8 +39,10 @@ from shared.secret_stores.references import (
     SECRET_SETTINGS,
     STORES,
     Reference,
+    account_references,
     parse,
     parts,
+    replace_account_values,
     select,
 )
 
@@ -93,6 +96,16 @@ class SecretStores:
             value = select(ref, whole)
             out[setting] = value
             found += [whole, value, *parts(setting, value)]
+        if out.get(ENV_ACCOUNTS):  # keys of named accounts, each by its own reference
+            read: dict[tuple[str, str], str] = {}
+            for name, key, ref in account_references(out[ENV_ACCOUNTS]):
+                whole, at = self._read(ref, out, ttl)
+                fetched.append(at)
+                read[(name, key)] = select(ref, whole)
+                origins[ref.setting] = str(ref)
+                found += [whole, read[(name, key)]]
+            if read:
+                out[ENV_ACCOUNTS] = replace_account_values(out[ENV_ACCOUNTS], read)
         return Resolved(out, tuple(found), origins, min(fetched) + ttl if fetched else None)
 
     # -- reading -----------------------------------------------------------------------------
