@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any, Optional, Protocol, runtime_checkable
 
+from sandbox.acs3 import AccessKey
 from sandbox.clock import Clock
 from sandbox.conformance import Conformance
 from sandbox.cos_auth import Credential
 from sandbox.faults import Faults
 from sandbox.files import FileStore
 from sandbox.recorded import RecordedAnswers
+from sandbox.sts import Accounts
 
 
 class CosGrants(Protocol):
@@ -37,6 +39,7 @@ class Host(Protocol):
     files: FileStore
     recorded: RecordedAnswers  # published example answers served instead of the emulator's
     conformance: Conformance  # answers held against the vendor SDK's models
+    accounts: Accounts  # whose keys, which roles, who owns what
     queue_s: float  # seconds (sandbox time) a task spends queuing
     process_s: float  # … and processing
     file_size: int  # default size in bytes of result files
@@ -63,6 +66,9 @@ class Host(Protocol):
 
     def secret_for(self, secret_id: str) -> Optional[str]:
         """The SecretKey of an accepted SecretId, or None."""
+
+    def alibaba_keys(self, access_key_id: str) -> Optional[AccessKey]:
+        """An Alibaba key the sandbox accepts (STS keys until they expire), or None."""
 
     def role_token(self, secret_id: str) -> tuple[Optional[str], bool]:
         """(session token, still valid) of a temporary key; (None, True) for a permanent one."""
