@@ -26,7 +26,7 @@ from sandbox.recorded import RecordedAnswers
 from sandbox.scf import ScfService
 from sandbox.server import Handler
 from sandbox.ssm import SsmService
-from sandbox.sts import Accounts, AlibabaSts, TencentStsService
+from sandbox.sts import DEFAULT_ACCOUNT, Accounts, AlibabaSts, TencentStsService
 from sandbox.tcss import TcssService
 
 SECRET_ID = "AKIDsandbox"
@@ -265,14 +265,18 @@ class Sandbox:
         with self._lock:
             self.bytes_served[token] = self.bytes_served.get(token, 0) + n
 
-    def admit(self, service: Optional[str], action: Optional[str]) -> bool:
-        """Sliding one-second window per (service, action); False when over ``rate_limit``."""
+    def admit(self, service: Optional[str], action: Optional[str],
+              account: Optional[str] = None) -> bool:
+        """Sliding one-second window per (account, service, action): each account's calls
+        count against its own limit; False when over ``rate_limit``."""
         limit = self.rate_limit
         if not limit or limit <= 0:
             return True
         now = time.monotonic()
         with self._lock:
-            window = self._windows.setdefault((service, action), collections.deque())
+            key = (service, action) if account in (None, DEFAULT_ACCOUNT) else (
+                f"{account}/{service}", action)
+            window = self._windows.setdefault(key, collections.deque())
             while window and now - window[0] >= 1.0:
                 window.popleft()
             if len(window) >= limit:

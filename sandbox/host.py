@@ -54,8 +54,9 @@ class Host(Protocol):
     def count(self, service: Optional[str], action: Optional[str]) -> None:
         """Count one request of ``service.action`` (``sb.calls``)."""
 
-    def admit(self, service: Optional[str], action: Optional[str]) -> bool:
-        """False when the request is over the vendor's rate limit."""
+    def admit(self, service: Optional[str], action: Optional[str],
+              account: Optional[str] = None) -> bool:
+        """False when the request is over the vendor's rate limit (kept per account)."""
 
     def served(self, token: str, n: int) -> None:
         """Count ``n`` bytes of result file ``token`` sent (``sb.bytes_served``)."""

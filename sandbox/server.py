@@ -240,7 +240,7 @@ class Handler(BaseHTTPRequestHandler):
         if not action:
             raise ApiError("MissingParameter", "the X-TC-Action header is missing")
         self.sb.accounts.saw(service, action, cred.secret_id, headers.get("x-tc-region"))
-        if not self.sb.admit(service, action):
+        if not self.sb.admit(service, action, self.sb.accounts.account_of(cred.secret_id)):
             raise ApiError("RequestLimitExceeded",
                            f"request rate for {service}.{action} exceeds "
                            f"{self.sb.rate_limit} per second")
