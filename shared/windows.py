@@ -36,7 +36,7 @@ NAMES = {
     "weekday": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
 }
 KNOWN_KEYS = {"name", "provider", "params", "subscribers", "every_s", "cron", "timezone",
-              "catch_up", "unpack"}
+              "catch_up", "unpack", "account"}
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ class Schedule:
     cron: Cron | None = None
     catch_up: int = DEFAULT_CATCH_UP
     unpack: bool | None = None  # None: the destination's setting (COURIER_UNPACK)
+    account: str | None = None  # a named account (COURIER_ACCOUNTS); None: the deployment's
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     # ---------------------------------------------------------------- fire times
@@ -210,13 +211,17 @@ def parse_schedules(items: Any) -> list[Schedule]:
             raise ConfigError(f"{where}.params: must be a JSON object")
         if not isinstance(item.get("unpack", False), bool):
             raise ConfigError(f"{where}.unpack: must be true or false")
+        account = item.get("account")
+        if account is not None and (not isinstance(account, str) or not account):
+            raise ConfigError(f"{where}.account: must be the name of an account of "
+                              "COURIER_ACCOUNTS")
         if not isinstance(item.get("subscribers", []), list):
             raise ConfigError(f"{where}.subscribers: must be a list of URLs")
         schedule = Schedule(name=name, provider=item.get("provider"),
                             params=dict(item.get("params") or {}),
                             subscribers=list(item.get("subscribers") or []), tz=tz,
                             every_s=every, cron=cron, catch_up=catch_up,
-                            unpack=item.get("unpack"), raw=item)
+                            unpack=item.get("unpack"), account=account, raw=item)
         if cron is not None and schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc)) \
                 is None:
             raise ConfigError(f"{where}.cron: {cron_text!r} never fires")
