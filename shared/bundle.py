@@ -85,12 +85,14 @@ class Bundle:
         """The cheap checks of a cold start (:mod:`shared.checks`), no call leaving the
         process but DNS, no vendor SDK imported: a schedule naming an unknown provider, or
         one without credentials, stops the function here (ConfigError naming
-        ``COURIER_SCHEDULES[i]``) rather than at its first firing; a default webhook endpoint
+        ``COURIER_SCHEDULES[i]``) rather than at its first firing, as does a named account
+        lacking the keys to reach it (``COURIER_ACCOUNTS[<name>]``); a default webhook endpoint
         the outbound guard refuses is logged once."""
         from shared import checks, schedules
 
         bad = [problem for _, problem in schedules.problems(self.settings, self.providers,
                                                              params=False) if problem]
+        bad += checks.accounts(self.settings)
         if bad:
             raise ConfigError("; ".join(bad))
         for check in checks.webhooks(self.settings):

@@ -26,8 +26,8 @@ from shared.config import (
     ENV_WEBHOOK_SECRETS,
     Settings,
 )
-from shared.errors import CourierError, ProviderError, UnsafeTargetError
-from shared.providers import REGISTRY, Providers
+from shared.errors import ConfigError, CourierError, ProviderError, UnsafeTargetError
+from shared.providers import REGISTRY, Providers, account_settings
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 
@@ -135,6 +135,18 @@ def providers(settings: Settings, built: Providers) -> Iterator[Check]:
     for account in settings.accounts:  # a named account: its cloud's first provider
         name = min(n for n in REGISTRY if REGISTRY[n].credentials == account.vendor)
         yield provider(name, account.vendor, built, account.name)
+
+
+def accounts(settings: Settings) -> list[str]:
+    """What each named account lacks to be reached (no call made): keys of its own, or the
+    deployment's to assume its role with; an AWS account's staging bucket."""
+    out = []
+    for account in settings.accounts:
+        try:
+            account_settings(account, getattr(settings, account.vendor))
+        except ConfigError as exc:
+            out.append(exc.message)
+    return out
 
 
 def provider(name: str, kind: str, built: Providers, account: str | None = None) -> Check:

@@ -59,3 +59,15 @@ def test_a_schedule_naming_a_wrong_account_stops_the_cold_start(
         assert named in caught.value.message
     finally:
         b.store().close()
+
+
+def test_an_account_without_keys_to_reach_it_stops_the_cold_start(
+        courier_env: dict[str, str]) -> None:
+    env = {k: v for k, v in courier_env.items() if not k.startswith("ALIBABA_CLOUD_")}
+    b = Bundle(Settings.from_env({**env, "COURIER_ACCOUNTS": json.dumps(ACCOUNTS)}))
+    try:
+        with pytest.raises(ConfigError) as caught:
+            b.startup_checks()
+        assert caught.value.message.startswith("COURIER_ACCOUNTS[hz]: give secret_id")
+    finally:
+        b.store().close()
