@@ -29,6 +29,12 @@ from courier.demo_aws import GROUP as CW_GROUP
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 KEY_TEMPLATE = "{provider}/{source}/dt={dt}/hour={hour}/{export_id}/{file_name}"
+# a second account (another CAM uin), reached through a role assumed with STS, in Shanghai
+SECOND_UIN = "100000000002"
+SECOND_ROLE = f"qcs::cam::uin/{SECOND_UIN}:roleName/courier-export"
+ACCOUNTS = {"shanghai": {"vendor": "tencent", "region": "ap-shanghai", "role": SECOND_ROLE,
+                         "external_id": "courier-demo"}}
+SECOND_TOPIC = "topic-shanghai-orders"
 
 
 def demo_exports(now_ms: int, cloudwatch: tuple[int, int] | None = None
@@ -54,6 +60,9 @@ def demo_exports(now_ms: int, cloudwatch: tuple[int, int] | None = None
         ("aws_apigw_rest_post_exports.json",
          {"provider": "cls", "params": {"TopicId": "topic-audit", "From": top - hour,
                                         "To": top}}),
+        ("scf_apigw_post_exports.json",  # in the second account, through its role
+         {"provider": "cls", "account": "shanghai",
+          "params": {"TopicId": SECOND_TOPIC, "From": top - hour, "To": top}}),
         ("scf_apigw_post_exports.json",
          {"provider": "mongodb", "params": {"InstanceId": "cmgo-demo0001",
                                             "StartTime": "2026-11-21 00:00:00",
@@ -102,6 +111,7 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
     run_id = secrets.token_hex(4)
     sb = Sandbox(port=0, **sandbox_speed())
     sb.start()
+    sb.add_account(SECOND_UIN, roles=[(SECOND_ROLE, "courier-demo")], topics=[SECOND_TOPIC])
     secret = "whsec_" + __import__("base64").b64encode(secrets.token_bytes(24)).decode()
     receiver = Receiver(secret).start()
     api_key = secrets.token_urlsafe(24)
@@ -126,7 +136,8 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
             say(f"create via {event_name} answered {answer['statusCode']}: {task}")
             continue
         ids.append(task["id"])
-        say(f"{task['id']} {task['provider']:<8} {task['state']:<10} (via {event_name})")
+        where = f", account {task['account']}" if task.get("account") else ""
+        say(f"{task['id']} {task['provider']:<8} {task['state']:<10} (via {event_name}{where})")
 
     bundle = common.bundle()
     store = bundle.store()
@@ -202,7 +213,8 @@ def approve(sb: Any, task: Any, api_key: str, say: Any) -> None:
 
 
 def summary(store: Any, ids: list[str], receiver: Any, say: Any, out: Any) -> int:
-    rows = [("export", "provider", "state", "key in the bucket", "bytes", "md5", "webhook")]
+    rows = [("export", "provider", "state", "key in the bucket", "bytes", "md5", "webhook",
+             "account")]
     delivered = 0
     for export_id in ids:
         task = store.get_task(export_id)
@@ -227,7 +239,7 @@ def summary(store: Any, ids: list[str], receiver: Any, say: Any, out: Any) -> in
             key += f" ({dest.get('objects')} objects)"
         rows.append((export_id, task.provider, task.state.value, key,
                      str(dest.get("size", "-")), f"{dest.get('md5', '-')} {md5_ok}".strip(),
-                     webhook))
+                     webhook, task.account or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print(file=out)
     for row in rows:
@@ -350,4 +362,5 @@ def demo_env(sb: Any, work: Path, api_key: str, secret: str, hook_url: str) -> d
         "COURIER_METRICS": "off",  # the summary is the demo's output
         "COURIER_KEY_TEMPLATE": KEY_TEMPLATE,
         "COURIER_UNPACK": "on",
+        "COURIER_ACCOUNTS": json.dumps(ACCOUNTS),
     }
