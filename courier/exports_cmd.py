@@ -57,6 +57,9 @@ def create(ctx: typer.Context,
                help="webhook URL for this export; repeat for more")] = None,
            idempotency_key: Annotated[Optional[str], typer.Option(
                help="a repeated request with the same key returns the first export")] = None,
+           account: Annotated[Optional[str], typer.Option(
+               help="a named account of COURIER_ACCOUNTS to export in (default: the "
+               "deployment's own)")] = None,
            then_watch: Annotated[bool, typer.Option("--watch", help="watch it until it "
                                                     "ends")] = False,
            tick: Tick = False,
@@ -66,6 +69,8 @@ def create(ctx: typer.Context,
                             "params": read_params(params, param or [])}
     if subscriber:
         body["subscribers"] = list(subscriber)
+    if account is not None:
+        body["account"] = account
     c = client(ctx)
     view = c.create(body, idempotency_key)
     if as_json and not then_watch:

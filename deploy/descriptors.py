@@ -47,6 +47,7 @@ OPTIONAL_ENV = {
     "COURIER_SCHEDULES": "only with scheduled exports",
     "COURIER_WEBHOOK_ENDPOINTS": "default subscribers filtered by event or provider",
     "COURIER_CHAT_BOTS": "only with WeCom, DingTalk or Feishu/Lark bots as subscribers",
+    "COURIER_ACCOUNTS": "only to export from more accounts or regions than the function's own",
     "COURIER_OPERATOR_SUBSCRIBERS": "only to hear endpoint.disabled / delivery.dead_lettered",
     "COURIER_PUBLIC_URL": "only for status-page links in chat messages",
     "COURIER_LINK_TTL_S": "the one-hour default lifetime of the link in export.delivered",

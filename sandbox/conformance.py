@@ -34,6 +34,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Union
 
+from sandbox.page_models import PAGE_MODELS
+
 MODE_ENV = "SANDBOX_CONFORMANCE"
 MODES = ("off", "strict")
 
@@ -189,9 +191,7 @@ def check_tencent_request(service: str, version: str, action: str, params: dict[
 
 def page_obj(vendor: str, name: str) -> Obj | None:
     """``<Action>Request`` / ``<Action>Response`` of an action whose fields an API page gives
-    (:data:`sandbox.sts.PAGE_MODELS`)."""
-    from sandbox.sts import PAGE_MODELS
-
+    (:data:`sandbox.page_models.PAGE_MODELS`)."""
     action, which = (name[:-len("Request")], 0) if name.endswith("Request") else (
         name[:-len("Response")], 1)
     model = PAGE_MODELS.get((vendor, action))

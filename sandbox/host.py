@@ -17,7 +17,6 @@ from sandbox.cos_auth import Credential
 from sandbox.faults import Faults
 from sandbox.files import FileStore
 from sandbox.recorded import RecordedAnswers
-from sandbox.sts import Accounts
 
 
 class CosGrants(Protocol):
@@ -30,6 +29,14 @@ class CosGrants(Protocol):
     def handle(self, h: Any, method: str) -> None: ...
 
 
+class AccountBook(Protocol):
+    """Which account a key belongs to and who owns a resource (:class:`sandbox.sts.Accounts`)."""
+
+    def owner(self, service: str, resource: Any) -> Optional[str]: ...
+
+    def account_of(self, key_id: str) -> str: ...
+
+
 @runtime_checkable
 class Host(Protocol):
     """The shared state and bookkeeping of one sandbox."""
@@ -39,7 +46,6 @@ class Host(Protocol):
     files: FileStore
     recorded: RecordedAnswers  # published example answers served instead of the emulator's
     conformance: Conformance  # answers held against the vendor SDK's models
-    accounts: Accounts  # whose keys, which roles, who owns what
     queue_s: float  # seconds (sandbox time) a task spends queuing
     process_s: float  # … and processing
     file_size: int  # default size in bytes of result files
@@ -47,6 +53,10 @@ class Host(Protocol):
 
     @property
     def url(self) -> str: ...
+
+    @property
+    def accounts(self) -> AccountBook:
+        """Whose keys, which roles, who owns what (:mod:`sandbox.sts`)."""
 
     @property
     def cos_objects(self) -> CosGrants: ...

@@ -22,7 +22,7 @@ from sandbox.params import Params
 if TYPE_CHECKING:
     from sandbox.dms import DmsService
     from sandbox.host import Host
-    from sandbox.sts import AlibabaSts
+    from sandbox.sts import Accounts, AlibabaSts
 
     class Front(Host, Protocol):
         """What the handler uses of the sandbox besides the services' :class:`Host`."""
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
         services: dict[str, Any]
         dms: DmsService
         alibaba_sts: AlibabaSts
+
+        @property
+        def accounts(self) -> Accounts: ...
 
         def add_account(self, account: str, *, roles: Any = (), topics: Any = (),
                         tenants: Any = ()) -> None: ...

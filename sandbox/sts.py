@@ -27,7 +27,7 @@ and ``Credentials`` (``AccessKeyId``, ``AccessKeySecret``, ``SecurityToken``,
 action. You should be authorized by RAM."), ``InvalidParameter.DurationSeconds`` (400).
 
 Neither SDK's STS models are installed here: the answers are held against the fields of
-these pages (:data:`PAGE_MODELS`, read by :mod:`sandbox.conformance`).
+these pages (:mod:`sandbox.page_models`, read by :mod:`sandbox.conformance`).
 """
 
 from __future__ import annotations
@@ -53,24 +53,6 @@ ALIBABA_MAX_S = 3600  # a RAM role's default maximum session
 _ROLE_ACCOUNT = re.compile(r"^(?:qcs::cam::uin/|acs:ram::)(\d+):")
 # service -> (the request field naming the resource, the code of "your account has none")
 OWNED = {"cls": ("TopicId", "ResourceNotFound.TopicNotExist")}
-
-# The fields of the two API pages (request, answer), as conformance types.
-PAGE_MODELS: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {
-    ("tencent", "AssumeRole"): (
-        {"RoleArn": "str", "RoleSessionName": "str", "DurationSeconds": "int",
-         "Policy": "str", "ExternalId": "str", "Tags": ("list", "any"),
-         "SourceIdentity": "str", "SerialNumber": "str", "TokenCode": "str"},
-        {"Credentials": {"Token": "str", "TmpSecretId": "str", "TmpSecretKey": "str"},
-         "ExpiredTime": "int", "Expiration": "str", "RequestId": "str"}),
-    ("alibaba", "AssumeRole"): (
-        {"RoleArn": "str", "RoleSessionName": "str", "DurationSeconds": "int",
-         "Policy": "str", "ExternalId": "str", "SourceIdentity": "str"},
-        {"RequestId": "str", "SourceIdentity": "str",
-         "AssumedRoleUser": {"Arn": "str", "AssumedRoleId": "str"},
-         "Credentials": {"AccessKeyId": "str", "AccessKeySecret": "str",
-                         "SecurityToken": "str", "Expiration": "str"}}),
-}
-
 
 class Accounts:
     """Which account each key belongs to, the roles that can be assumed, who owns what."""
