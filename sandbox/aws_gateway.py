@@ -17,6 +17,10 @@
   with the AWS JSON error ``code`` (``ThrottlingException``, ``LimitExceededException``…),
   ``drop`` closes the connection unanswered, ``lost_answer`` forwards the call (it takes
   effect) and then closes without answering, ``slow`` waits ``delay`` first.
+* **Roles that cannot be assumed.** moto's STS hands out keys for any role; a role ARN in
+  :attr:`refused_roles` (or a fault of service ``"sts"``, action ``"AssumeRole"``) is refused
+  as STS refuses a caller its trust policy does not name: HTTP 403 ``AccessDenied`` in the
+  query protocol's ``ErrorResponse`` (STS API reference, "Common Errors"; AssumeRole page).
 * **Conformance** (:mod:`sandbox.conformance`, ``conformance=`` or ``SANDBOX_CONFORMANCE``):
   every Logs request and answer is held against botocore's model of the action.
 * **S3 faults** (service ``"s3"``, actions ``CopyObject``, ``UploadPartCopy``,
@@ -62,6 +66,7 @@ class AwsGateway(HttpGateway):
         self.started: list[tuple[str, float]] = []  # (taskId, monotonic create time)
         self.made: list[dict[str, Any]] = []  # the request of every CreateExportTask made
         self._foreign_until = 0.0
+        self.refused_roles: set[str] = set()  # role ARNs STS refuses to anyone
         self._lock = threading.Lock()
         super().__init__(host, port)
 
@@ -81,6 +86,19 @@ class AwsGateway(HttpGateway):
         body = h.rfile.read(length) if length else b""
         target = h.headers.get("X-Amz-Target") or ""
         action = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
+        if action is None and h.command == "POST" and b"Action=AssumeRole" in body:
+            form = parse_qs(body.decode("utf-8", "replace"))
+            role = (form.get("RoleArn") or [""])[0]
+            fault = self.faults.take("sts", "AssumeRole")
+            if role in self.refused_roles or (fault is not None and fault.kind == "error"):
+                code = fault.code if fault is not None else "AccessDenied"
+                self._reply(h, 403 if code == "AccessDenied" else 400,
+                            {"Content-Type": "text/xml"}, (
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                    f"<Error><Type>Sender</Type><Code>{code}</Code><Message>User is not "
+                    f"authorized to perform: sts:AssumeRole on resource: {role}</Message>"
+                    "</Error><RequestId>sandbox</RequestId></ErrorResponse>").encode())
+                return
         if action is None:
             s3_action = _s3_action(h.command, h.path, h.headers.get("x-amz-copy-source"))
             fault = self.faults.take("s3", s3_action) if s3_action else None

@@ -17,12 +17,13 @@ from sandbox.aws_gateway import AwsGateway
 from shared.clock import utcnow
 from tests.e2e.helpers import call, post, tick
 from tests.events import load_event
-from tests.integration.providers.cloudwatch.conftest import HOUR_MS, STAGING
+from tests.integration.providers.cloudwatch.conftest import HOUR_MS, STAGING, add_logs
 
 OTHER = "222222222222"
 ROLE = f"arn:aws:iam::{OTHER}:role/courier-export"
 REGION = "eu-west-1"
 STAGING_B = "courier-staging-b"
+GONE_ROLE = "arn:aws:iam::333333333333:role/courier-export"
 
 
 def as_other(moto: Any, service: str) -> Any:
@@ -40,7 +41,10 @@ def cw_env(handlers_env: dict[str, str], moto: Any, monkeypatch: pytest.MonkeyPa
     with AwsGateway(moto.url, run_s=0.0) as gw:
         accounts = {"eu": {"vendor": "aws", "region": REGION, "role": ROLE,
                            "external_id": "courier-ext-1", "staging_bucket": STAGING_B,
-                           "session_s": 900}}
+                           "session_s": 900},
+                    "gone": {"vendor": "aws", "region": REGION, "role": GONE_ROLE,
+                             "staging_bucket": STAGING_B}}
+        gw.refused_roles.add(GONE_ROLE)
         for name, value in {"COURIER_CLOUDWATCH_BUCKET": STAGING,
                             "COURIER_CLOUDWATCH_ENDPOINT": gw.url,
                             "COURIER_S3_ENDPOINT": moto.url, "AWS_REGION": "us-east-1",
@@ -90,3 +94,26 @@ def test_an_export_in_a_second_account_and_region_through_an_assumed_role(
                            event="aws_http_api_post_exports")
     assert status == 422, problem
     assert problem["export"]["error"]["code"] == "ResourceNotFoundException"
+
+
+def test_a_role_sts_refuses_fails_only_its_accounts_exports(
+        cw_env: AwsGateway, moto: Any, api_key: str) -> None:
+    now = int(time.time() * 1000)
+    window = {"from": now - HOUR_MS, "to": now}
+    status, problem = post(api_key, {"provider": "cloudwatch", "account": "gone", "params": {
+        "logGroupName": "billing", **window}}, event="aws_http_api_post_exports")
+    assert status == 422, problem
+    error = problem["export"]["error"]
+    assert (error["code"], error["retryable"]) == ("AccessDenied", False)
+    assert GONE_ROLE in error["reason"] and "account gone" in error["reason"]
+    # the deployment's own account goes on
+    start, end = add_logs(moto.url, "app", {"web-1": ["a"]})
+    status, own = post(api_key, {"provider": "cloudwatch", "params": {
+        "logGroupName": "app", "from": start, "to": end}}, event="aws_http_api_post_exports")
+    assert status == 202, own
+    for step in range(30):
+        tick(utcnow() + timedelta(seconds=60 * (step + 1)))
+        if get(api_key, own["id"])["state"] == "delivered":
+            break
+        time.sleep(0.2)
+    assert get(api_key, own["id"])["state"] == "delivered"
