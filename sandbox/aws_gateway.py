@@ -11,6 +11,10 @@
   Here a task counts as RUNNING for ``run_s`` seconds after its create, DescribeExportTasks
   reports it so, and a create meanwhile is refused with ``LimitExceededException``.
   :meth:`occupy` plays a task started by somebody else in the account.
+  The rule holds per account and region: a task counts against the access key and region
+  of the request that created it (from its SigV4 ``Credential`` scope), so a second
+  account's (another key, an assumed role's) runs beside the first's (**assumption**: the
+  access key stands for its account; one account's keys are one key here).
 * **statusCode.** moto's DescribeExportTasks ignores the filter (``responses.py`` reads only
   ``taskId``); the gateway applies it to the answer.
 * **Faults** (:class:`sandbox.faults.Faults`, service ``"logs"``): ``error`` answers HTTP 400
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -67,6 +72,7 @@ class AwsGateway(HttpGateway):
         self.made: list[dict[str, Any]] = []  # the request of every CreateExportTask made
         self._foreign_until = 0.0
         self.refused_roles: set[str] = set()  # role ARNs STS refuses to anyone
+        self._owner: dict[str, str] = {}  # taskId -> "<access key>/<region>" that made it
         self._lock = threading.Lock()
         super().__init__(host, port)
 
@@ -75,11 +81,12 @@ class AwsGateway(HttpGateway):
         """An export task started elsewhere in the account is active for ``seconds``."""
         self._foreign_until = time.monotonic() + seconds
 
-    def active(self) -> list[str]:
-        """Our tasks still RUNNING."""
+    def active(self, account: str | None = None) -> list[str]:
+        """Our tasks still RUNNING (of ``account``, ``<access key>/<region>``, when given)."""
         now = time.monotonic()
         with self._lock:
-            return [t for t, at in self.started if now - at < self.run_s]
+            return [t for t, at in self.started if now - at < self.run_s
+                    and account in (None, self._owner.get(t))]
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
@@ -123,7 +130,8 @@ class AwsGateway(HttpGateway):
             self._reply(h, status, {"Content-Type": "application/x-amz-json-1.1"},
                         json.dumps({"__type": fault.code, "message": fault.message}).encode())
             return
-        if action == "CreateExportTask" and self._busy():
+        account = _account(h.headers.get("Authorization") or "")
+        if action == "CreateExportTask" and self._busy(account):
             self._reply(h, 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(
                 {"__type": "LimitExceededException",
                  "message": "Resource limit exceeded."}).encode())
@@ -132,6 +140,7 @@ class AwsGateway(HttpGateway):
         if status == 200 and action == "CreateExportTask":
             with self._lock:
                 self.started.append((json.loads(answer)["taskId"], time.monotonic()))
+                self._owner[json.loads(answer)["taskId"]] = account
                 self.made.append(json.loads(body or b"{}"))
         elif status == 200 and action == "DescribeExportTasks":
             answer = self._describe(json.loads(body or b"{}"), json.loads(answer))
@@ -143,8 +152,8 @@ class AwsGateway(HttpGateway):
             return
         self._reply(h, status, headers, answer)
 
-    def _busy(self) -> bool:
-        return bool(self.active()) or time.monotonic() < self._foreign_until
+    def _busy(self, account: str) -> bool:
+        return bool(self.active(account)) or time.monotonic() < self._foreign_until
 
     def _describe(self, request: dict[str, Any], answer: dict[str, Any]) -> bytes:
         running = set(self.active())
@@ -183,6 +192,12 @@ class AwsGateway(HttpGateway):
         h.end_headers()
         if h.command != "HEAD":
             h.wfile.write(body)
+
+
+def _account(authorization: str) -> str:
+    """``<access key>/<region>`` of a SigV4 ``Authorization`` header ("" when unsigned)."""
+    m = re.search(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/", authorization)
+    return f"{m.group(1)}/{m.group(2)}" if m else ""
 
 
 def _s3_action(method: str, path: str, copy_source: str | None) -> str | None:

@@ -24,6 +24,7 @@ ROLE = f"arn:aws:iam::{OTHER}:role/courier-export"
 REGION = "eu-west-1"
 STAGING_B = "courier-staging-b"
 GONE_ROLE = "arn:aws:iam::333333333333:role/courier-export"
+RUN_S = 2.0  # an export task runs this long at the gateway
 
 
 def as_other(moto: Any, service: str) -> Any:
@@ -38,7 +39,7 @@ def as_other(moto: Any, service: str) -> Any:
 
 @pytest.fixture
 def cw_env(handlers_env: dict[str, str], moto: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    with AwsGateway(moto.url, run_s=0.0) as gw:
+    with AwsGateway(moto.url, run_s=RUN_S) as gw:
         accounts = {"eu": {"vendor": "aws", "region": REGION, "role": ROLE,
                            "external_id": "courier-ext-1", "staging_bucket": STAGING_B,
                            "session_s": 900},
@@ -77,8 +78,16 @@ def test_an_export_in_a_second_account_and_region_through_an_assumed_role(
     body = {"provider": "cloudwatch", "account": "eu",
             "params": {"logGroupName": "billing", "from": now - HOUR_MS, "to": now + 60_000}}
 
+    # the deployment's own account has an export task running in its region
+    start, end = add_logs(moto.url, "app", {"web-1": ["a"]})
+    status, own = post(api_key, {"provider": "cloudwatch", "params": {
+        "logGroupName": "app", "from": start, "to": end}}, event="aws_http_api_post_exports")
+    assert (status, own["state"]) == (202, "submitted"), own
+
+    # the second account's queue is its own: its task is created at once beside that one
     status, created = post(api_key, body, event="aws_http_api_post_exports")
-    assert status == 202, created
+    assert (status, created["state"]) == (202, "submitted"), created
+    assert len(cw_env.active()) == 2 and not created.get("queue_position")
     task: dict[str, Any] = {}
     for step in range(30):
         tick(utcnow() + timedelta(seconds=60 * (step + 1)))
