@@ -110,9 +110,9 @@ def problems(settings: Settings, providers: Providers, *, params: bool = True,
                                        "configured account (COURIER_ACCOUNTS)"))
             continue
         if named is not None and named.vendor != entry.credentials:
-            out.append((schedule.name, f"{where}.account: {schedule.account!r} is a "
-                                       f"{named.vendor} account; provider "
-                                       f"{schedule.provider!r} needs a {entry.credentials} one"))
+            out.append((schedule.name, f"{where}.account: {schedule.account!r} is an "
+                                       f"account of {named.vendor}; provider "
+                                       f"{schedule.provider!r} needs one of {entry.credentials}"))
             continue
         if named is None and getattr(settings, entry.credentials) is None:
             out.append((schedule.name, f"{where}.provider: {schedule.provider!r} needs "

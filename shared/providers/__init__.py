@@ -117,8 +117,8 @@ class Providers:
             raise ValidationError("account", f"{account!r} is not a configured account "
                                   "(COURIER_ACCOUNTS)")
         if named.vendor != entry.credentials:
-            raise ValidationError("account", f"{account!r} is a {named.vendor} account; "
-                                  f"provider {name!r} needs a {entry.credentials} one")
+            raise ValidationError("account", f"{account!r} is an account of {named.vendor}; "
+                                  f"provider {name!r} needs one of {entry.credentials}")
         return named
 
 

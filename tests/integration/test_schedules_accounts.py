@@ -48,7 +48,7 @@ def test_a_schedules_windows_are_made_in_its_account(courier_env: dict[str, str]
 
 @pytest.mark.parametrize(("account", "named"), [
     ("nowhere", "COURIER_SCHEDULES[0].account: 'nowhere' is not a configured account"),
-    ("hz", "COURIER_SCHEDULES[0].account: 'hz' is a alibaba account"),
+    ("hz", "COURIER_SCHEDULES[0].account: 'hz' is an account of alibaba"),
 ], ids=["unknown", "other-cloud"])
 def test_a_schedule_naming_a_wrong_account_stops_the_cold_start(
         courier_env: dict[str, str], account: str, named: str) -> None:

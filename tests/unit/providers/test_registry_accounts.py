@@ -84,7 +84,7 @@ def test_an_account_of_another_cloud_is_refused_naming_account(providers: Provid
     with pytest.raises(ValidationError) as caught:
         providers.get("cls", "eu")
     assert caught.value.field == "account"
-    assert "'eu' is a aws account" in caught.value.detail
+    assert "'eu' is an account of aws" in caught.value.detail
     with pytest.raises(ValidationError) as unknown:
         providers.get("cls", "nowhere")
     assert unknown.value.field == "account"
