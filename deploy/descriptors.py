@@ -53,6 +53,7 @@ OPTIONAL_ENV = {
     "COURIER_STUCK_AFTER_S": "each provider's default time without progress (2 to 6 h)",
     "COURIER_WAITING_REMIND_AFTER_S": "the default: a waiting export is told again daily",
     "COURIER_WAITING_REMINDERS": "the default: at most 7 reminders per wait",
+    "COURIER_ACCOUNTS": "only to export from more accounts or regions than the function's own",
     "COURIER_PUBLIC_URL": "only for status-page links in chat messages",
     "COURIER_LINK_TTL_S": "the one-hour default lifetime of the link in export.delivered",
     "COURIER_WEBHOOK_RETRY_S": "the default retry schedule (immediately … 10 h, 8 attempts)",

@@ -89,7 +89,8 @@ class Bundle:
         process but DNS, no vendor SDK imported: a schedule naming an unknown provider, or
         one without credentials, stops the function here (ConfigError naming
         ``COURIER_SCHEDULES[i]``) rather than at its first firing, and so does a provider
-        unknown to COURIER_STUCK_AFTER_S or an endpoint's ``providers``; a default webhook
+        unknown to COURIER_STUCK_AFTER_S or an endpoint's ``providers``, or a named account
+        lacking the keys to reach it (``COURIER_ACCOUNTS[<name>]``); a default webhook
         endpoint the outbound guard refuses is logged once."""
         from shared import checks, schedules
 
@@ -97,6 +98,7 @@ class Bundle:
                                                              params=False) if problem]
         bad += watch.unknown_providers(self.settings, REGISTRY)
         bad += notify.unknown_providers(self.settings, REGISTRY)
+        bad += checks.accounts(self.settings)
         if bad:
             raise ConfigError("; ".join(bad))
         for check in checks.webhooks(self.settings):

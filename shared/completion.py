@@ -186,7 +186,7 @@ class Completer:
         journal = TaskJournal(store, task)
         heartbeat = Heartbeat(journal, lease_s)
         try:
-            provider = self.providers.get(task.provider)
+            provider = self.providers.get(task.provider, task.account)
             target = self.settings.delivery(task.destination_name)
             dest = self.destination(task.destination_name)
             result: CopyResult | SetResult | None = None

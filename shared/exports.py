@@ -126,7 +126,7 @@ def accept(
         body, idempotency_key, providers.settings.allow_private_hosts,
         [bot.endpoint for bot in providers.settings.chat_bots])
     account, destination_name = named(providers.settings, body)
-    provider = providers.get(provider_name)
+    provider = providers.get(provider_name, account)
     params = provider.validate(raw_params)
     now = now or utcnow()
     task = ExportTask(provider=provider.name, params=params, idempotency_key=key,
@@ -181,7 +181,7 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     it. An attempt that finds it still set knows the one before was cut off after it may have
     called the vendor, so the provider looks for what that call made before making it again.
     The object submitted with is claimed for this export (:mod:`shared.owners`)."""
-    provider = providers.get(task.provider)
+    provider = providers.get(task.provider, task.account)
     now = now or utcnow()
     try:
         queue = provider.queue_key(task)
@@ -286,7 +286,7 @@ def _create_failed(store: TaskStore, providers: Providers, task: ExportTask,
 def abandon(providers: Providers, task: ExportTask) -> None:
     """Best effort: stop what a failed export still runs at the vendor."""
     try:
-        providers.get(task.provider).abandon(task)
+        providers.get(task.provider, task.account).abandon(task)
     except CourierError as exc:
         log.warning("export %s: could not stop its vendor work (%s)", task.id, exc,
                     extra=export_keys(task.id, task.provider))
@@ -299,7 +299,7 @@ def cancel(store: TaskStore, providers: Providers, export_id: str) -> ExportTask
     if task.state.terminal or task.state is TaskState.COPYING:
         raise ConflictError(f"export {export_id} is {task.state.value} and cannot be cancelled")
     try:
-        providers.get(task.provider).cancel(task)
+        providers.get(task.provider, task.account).cancel(task)
     except ProviderError as exc:
         log.warning("export %s: provider cancel failed (%s); cancelling locally", task.id,
                     exc.code, extra=export_keys(task.id, task.provider))

@@ -104,7 +104,17 @@ def problems(settings: Settings, providers: Providers, *, params: bool = True,
                                        f"{str(schedule.provider)[:40]!r} (expected one of: "
                                        f"{', '.join(sorted(REGISTRY))})"))
             continue
-        if getattr(settings, entry.credentials) is None:
+        named = settings.account(schedule.account) if schedule.account else None
+        if schedule.account and named is None:
+            out.append((schedule.name, f"{where}.account: {schedule.account!r} is not a "
+                                       "configured account (COURIER_ACCOUNTS)"))
+            continue
+        if named is not None and named.vendor != entry.credentials:
+            out.append((schedule.name, f"{where}.account: {schedule.account!r} is an "
+                                       f"account of {named.vendor}; provider "
+                                       f"{schedule.provider!r} needs one of {entry.credentials}"))
+            continue
+        if named is None and getattr(settings, entry.credentials) is None:
             out.append((schedule.name, f"{where}.provider: {schedule.provider!r} needs "
                                        f"{entry.credentials} credentials, which are not set"))
             continue
@@ -117,7 +127,8 @@ def _params_problem(schedule: Schedule, where: str, providers: Providers,
                     at: datetime) -> str | None:
     start, end = schedule.window(schedule.last_end(at) or at)
     try:
-        providers.get(schedule.provider).validate(fill(schedule.params, start, end))
+        providers.get(schedule.provider, schedule.account).validate(
+            fill(schedule.params, start, end))
     except ValidationError as exc:
         field = exc.field.removeprefix("params.")  # the provider's own path
         return f"{where}.params.{field}: {exc.detail}" if exc.field.startswith("params") \
@@ -155,6 +166,8 @@ def create_window(store: TaskStore, providers: Providers, settings: Settings,
         body["unpack"] = schedule.unpack
     if schedule.destination is not None:
         body["destination"] = schedule.destination
+    if schedule.account is not None:
+        body["account"] = schedule.account
     key = f"schedule:{schedule.name}:{end.isoformat()}"
     made_for = {"start": to_iso(start), "end": to_iso(end), "tz": schedule.tz.key}
     try:

@@ -37,7 +37,7 @@ NAMES = {
     "weekday": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
 }
 KNOWN_KEYS = {"name", "provider", "params", "subscribers", "every_s", "cron", "timezone",
-              "catch_up", "unpack", "destination"}
+              "catch_up", "unpack", "destination", "account"}
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,7 @@ class Schedule:
     catch_up: int = DEFAULT_CATCH_UP
     unpack: bool | None = None  # None: the destination's setting (COURIER_UNPACK)
     destination: str | None = None  # a named destination (COURIER_DESTINATIONS); None: default
+    account: str | None = None  # a named account (COURIER_ACCOUNTS); None: the deployment's
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     # ---------------------------------------------------------------- fire times
@@ -216,13 +217,18 @@ def parse_schedules(items: Any) -> list[Schedule]:
         if destination is not None and (not isinstance(destination, str) or not destination):
             raise ConfigError(f"{where}.destination: must be the name of a destination of "
                               "COURIER_DESTINATIONS")
+        account = item.get("account")
+        if account is not None and (not isinstance(account, str) or not account):
+            raise ConfigError(f"{where}.account: must be the name of an account of "
+                              "COURIER_ACCOUNTS")
         if not isinstance(item.get("subscribers", []), list):
             raise ConfigError(f"{where}.subscribers: must be a list of URLs")
         schedule = Schedule(name=name, provider=item.get("provider"),
                             params=dict(item.get("params") or {}),
                             subscribers=list(item.get("subscribers") or []), tz=tz,
                             every_s=every, cron=cron, catch_up=catch_up,
-                            unpack=item.get("unpack"), destination=destination, raw=item)
+                            unpack=item.get("unpack"), destination=destination,
+                            account=account, raw=item)
         if cron is not None and schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc)) \
                 is None:
             raise ConfigError(f"{where}.cron: {cron_text!r} never fires")
