@@ -85,10 +85,17 @@ class Bundle:
         """The cheap checks of a cold start (:mod:`shared.checks`), no call leaving the
         process but DNS, no vendor SDK imported: a schedule naming an unknown provider, or
         one without credentials, stops the function here (ConfigError naming
-        ``COURIER_SCHEDULES[i]``) rather than at its first firing; a default webhook endpoint
-        the outbound guard refuses is logged once."""
+        ``COURIER_SCHEDULES[i]``) rather than at its first firing; so does
+        ``COURIER_FORMAT=parquet`` (or a schedule's ``format: parquet``) in a package built
+        without the converter; a default webhook endpoint the outbound guard refuses is
+        logged once."""
         from shared import checks, schedules
+        from shared.config import ENV_FORMAT
+        from shared.packaged import converter_missing
 
+        missing = converter_missing()
+        if missing and self.settings.unpack.format == "parquet":
+            raise ConfigError(f"{ENV_FORMAT}=parquet: {missing}")
         bad = [problem for _, problem in schedules.problems(self.settings, self.providers,
                                                              params=False) if problem]
         if bad:

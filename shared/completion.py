@@ -217,7 +217,7 @@ class Completer:
                             check_url=self.check_url, metadata=metadata, deadline=deadline)
                     if kind:
                         raw = {"key": result.key, "size": result.size, "md5": result.md5,
-                               "kind": kind}
+                               "kind": kind, "format": self._format(task)}
                         journal.raw_landed(raw)
                     break
                 except SourceExpiredError:
@@ -294,6 +294,12 @@ class Completer:
         the destination's setting."""
         chosen = (task.destination.get(DELIVERY) or {}).get("unpack")
         return self.settings.unpack.enabled if chosen is None else bool(chosen)
+
+    def _format(self, task: ExportTask) -> str:
+        """How the unpacked members are stored: the export's own ``format`` (or its
+        schedule's), else the destination's ``COURIER_FORMAT``."""
+        chosen = (task.destination.get(DELIVERY) or {}).get("format")
+        return str(chosen or self.settings.unpack.format)
 
     @staticmethod
     def _discard_staged(provider: Provider, task: ExportTask) -> None:

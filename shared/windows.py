@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import ConfigError
+from shared.model import FORMATS
 
 SETTING = "COURIER_SCHEDULES"
 DEFAULT_CATCH_UP = 24  # windows one firing creates at most; the rest at the next firing
@@ -36,7 +37,7 @@ NAMES = {
     "weekday": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
 }
 KNOWN_KEYS = {"name", "provider", "params", "subscribers", "every_s", "cron", "timezone",
-              "catch_up", "unpack"}
+              "catch_up", "unpack", "format"}
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Schedule:
     cron: Cron | None = None
     catch_up: int = DEFAULT_CATCH_UP
     unpack: bool | None = None  # None: the destination's setting (COURIER_UNPACK)
+    format: str | None = None  # gzip | parquet; None: the destination's (COURIER_FORMAT)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     # ---------------------------------------------------------------- fire times
@@ -210,13 +212,15 @@ def parse_schedules(items: Any) -> list[Schedule]:
             raise ConfigError(f"{where}.params: must be a JSON object")
         if not isinstance(item.get("unpack", False), bool):
             raise ConfigError(f"{where}.unpack: must be true or false")
+        if item.get("format", "gzip") not in FORMATS:
+            raise ConfigError(f"{where}.format: must be 'gzip' or 'parquet'")
         if not isinstance(item.get("subscribers", []), list):
             raise ConfigError(f"{where}.subscribers: must be a list of URLs")
         schedule = Schedule(name=name, provider=item.get("provider"),
                             params=dict(item.get("params") or {}),
                             subscribers=list(item.get("subscribers") or []), tz=tz,
                             every_s=every, cron=cron, catch_up=catch_up,
-                            unpack=item.get("unpack"), raw=item)
+                            unpack=item.get("unpack"), format=item.get("format"), raw=item)
         if cron is not None and schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc)) \
                 is None:
             raise ConfigError(f"{where}.cron: {cron_text!r} never fires")
