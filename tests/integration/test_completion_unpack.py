@@ -85,3 +85,45 @@ def test_a_raw_copy_changed_since_it_landed_fails_the_export_and_stays(
     assert done.error["retryable"] is False
     assert raw.is_file() and "manifest" not in done.destination
     assert not list((tmp_path / "bucket").rglob("manifest.json"))
+
+
+def test_a_parquet_delivery_killed_after_its_member_resumes_without_converting_it_again(
+        courier_env: dict[str, str], sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    import shared.storage.unpack as unpack
+
+    bundle = Bundle(Settings.from_env({**courier_env, "COURIER_UNPACK": "on",
+                                       "COURIER_FORMAT": "parquet"}))
+    try:
+        # GIVEN a CLS export whose delivery dies once its member is converted and stored,
+        # before the manifest is written
+        export_id = ready_export(bundle, sandbox)
+
+        def killed(*args: Any, **kwargs: Any) -> Any:
+            raise SystemExit("killed")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(unpack, "_write_manifest", killed)
+            with pytest.raises(SystemExit):
+                bundle.completer.complete(export_id, owner="complete:dies")
+        task = bundle.store().get_task(export_id)
+        assert task.destination["raw"]["format"] == "parquet"
+        [member] = task.destination["unpack"]["members"]
+        assert member["key"].endswith(".parquet") and member["rows"] > 0
+        stored = tmp_path / "bucket" / member["key"]
+        written = stored.stat().st_mtime_ns
+        calls = dict(sandbox.calls)
+        no_vendor(bundle, monkeypatch)
+        monkeypatch.setattr(unpack, "convert_member", killed)  # never converted again
+
+        # WHEN the next tick takes it up
+        done = bundle.completer.complete(export_id, owner="complete:next",
+                                         now=task.lease_until + timedelta(seconds=1))
+
+        # THEN it is delivered from the stored member, written once, without CLS
+        assert done.state is TaskState.DELIVERED, done.error
+        assert dict(sandbox.calls) == calls
+        assert stored.stat().st_mtime_ns == written
+        assert done.destination["objects"] == 1
+    finally:
+        bundle.store().close()
