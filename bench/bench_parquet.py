@@ -18,7 +18,9 @@ For every kind (CSV, JSON lines) and size (of the member's content) it prints::
 * ``gunzip_mb_s`` — decompressing the archive alone, one core: the floor under both.
 * ``peak_rss_mb`` — peak RSS (``ru_maxrss``) of the child that converted, DuckDB included;
   a final line per kind, ``bench parquet: kind=csv rss_growth_mb=…``, compares the largest
-  and smallest member: the converter holds DuckDB's bounded buffers, never the member.
+  and smallest member: the converter holds DuckDB's buffers (bounded by its memory limit,
+  :data:`~shared.convert.parquet.MEMORY_MB`), never the member, so an eight times larger
+  member adds tens of MB at most.
 
 Each measurement runs in its own child process. ``--sizes 32,256`` (default), ``--kinds
 csv,json``, ``--repeat 1``. About three minutes on two busy cores.

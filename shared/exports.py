@@ -141,6 +141,8 @@ def accept(
         body, idempotency_key, providers.settings.allow_private_hosts,
         [bot.endpoint for bot in providers.settings.chat_bots])
     account, destination_name = named(providers.settings, body)
+    if body.get("format") == "parquet":
+        parquet_possible(providers.settings, body.get("unpack"))
     provider = providers.get(provider_name)
     params = provider.validate(raw_params)
     now = now or utcnow()
@@ -149,8 +151,6 @@ def accept(
                       destination_name=destination_name, created_at=now, updated_at=now,
                       due_at=now, lease_owner=owner,
                       lease_until=now + timedelta(seconds=CREATE_LEASE_S))
-    if body.get("format") == "parquet":
-        parquet_possible(providers.settings, body.get("unpack"))
     options = {k: v for k, v in (("unpack", body.get("unpack")), ("format", body.get("format")),
                                  ("window", window)) if v is not None}
     if options:
