@@ -16,6 +16,13 @@ spool is stopped at that bound as it grows, and a Parquet file that takes the pa
 fails the member. DuckDB runs with ``memory_limit`` :data:`MEMORY_MB`, :data:`THREADS`
 threads, and spills (if it must) into the same folder. A member DuckDB cannot read as its
 extension says fails with :class:`ConversionError` naming the member.
+
+Types: DuckDB's sniffer detects them from the first 20,480 rows of a ``.gz`` file (it cannot
+sample further into a stream it cannot seek; duckdb.org/docs/stable/data/csv/auto_detection),
+so a value further on that the detected type does not hold is converted again with
+``sample_size = -1`` (every row). ``memory_limit`` bounds DuckDB's buffer manager only, and
+``max_temp_directory_size`` its spill (duckdb.org/docs/stable/operations_manual/limits); the
+rest of its memory is small and measured by ``bench/bench_parquet.py``.
 """
 
 from __future__ import annotations
