@@ -82,6 +82,8 @@ OPTIONAL_ENV = {
     "COURIER_UNPACK_MAX_MEMBER_MB": "the 4096 MB default bound of one unpacked member",
     "COURIER_UNPACK_MAX_TOTAL_MB": "the 16384 MB default bound of one archive, unpacked",
     "COURIER_UNPACK_MAX_RATIO": "the default: 200 unpacked bytes per archive byte at most",
+    "COURIER_FORMAT": "gzip by default; parquet needs a package built --with-parquet",
+    "COURIER_PARQUET_TMP_MB": "the 384 MB default share of /tmp for one Parquet conversion",
     "AWS_LAMBDA_FUNCTION_NAME": "set by Lambda itself; absent on SCF (metrics as log lines)",
     "COURIER_SECRET_TTL_S": "the 300 s default: values read from secret stores, kept",
     "COURIER_AWS_SECRETS_ENDPOINT": "sandbox only: another Secrets Manager / SSM endpoint",

@@ -116,8 +116,10 @@ ENV_UNPACK_KEEP_RAW = "COURIER_UNPACK_KEEP_RAW"  # on | off: the archive stays u
 ENV_UNPACK_MAX_MEMBER = "COURIER_UNPACK_MAX_MEMBER_MB"  # one member, unpacked
 ENV_UNPACK_MAX_TOTAL = "COURIER_UNPACK_MAX_TOTAL_MB"  # one archive's members, unpacked
 ENV_UNPACK_MAX_RATIO = "COURIER_UNPACK_MAX_RATIO"  # unpacked bytes per archive byte
+ENV_FORMAT = "COURIER_FORMAT"  # gzip | parquet: how unpacked CSV/JSON members are stored
+ENV_PARQUET_TMP = "COURIER_PARQUET_TMP_MB"  # a member, gzip'd, and its Parquet file in /tmp
 UNPACK_ENV = (ENV_UNPACK, ENV_UNPACK_KEEP_RAW, ENV_UNPACK_MAX_MEMBER, ENV_UNPACK_MAX_TOTAL,
-              ENV_UNPACK_MAX_RATIO)
+              ENV_UNPACK_MAX_RATIO, ENV_FORMAT, ENV_PARQUET_TMP)
 ENV_AWS_SECRETS_ENDPOINT = "COURIER_AWS_SECRETS_ENDPOINT"  # another Secrets Manager/SSM
 
 DEFAULT_KEY_TEMPLATE = "{provider}/{yyyy}/{mm}/{dd}/{export_id}/{file_name}"

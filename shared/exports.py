@@ -28,7 +28,8 @@ from shared.errors import (
     VersionConflictError,
 )
 from shared.keys import window_fits
-from shared.model import ExportTask, TaskState, backoff
+from shared.model import FORMATS, ExportTask, TaskState, backoff
+from shared.packaged import converter_missing
 from shared.providers import Providers
 from shared.providers.base import (
     CLAIM_LOST_CODE,
@@ -56,8 +57,8 @@ NO_CREATE_CHECK = ("none: the vendor gives no way to look for an export a create
                    "doubt; one may be made twice")
 
 
-REQUEST_FIELDS = ("provider", "params", "subscribers", "idempotency_key", "unpack", "account",
-                  "destination")
+REQUEST_FIELDS = ("provider", "params", "subscribers", "idempotency_key", "unpack", "format",
+                  "account", "destination")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[
                               f"{', '.join(REQUEST_FIELDS)})")
     if not isinstance(body.get("unpack", False), bool):
         raise ValidationError("unpack", "must be true or false")
+    if body.get("format", "gzip") not in FORMATS:
+        raise ValidationError("format", "must be 'gzip' or 'parquet'")
     for name in ("account", "destination"):
         if not isinstance(body.get(name, ""), str) or body.get(name) == "":
             raise ValidationError(name, "must be the name of a configured "
@@ -110,6 +113,18 @@ def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[
     return body["provider"], body["params"], subscribers, key
 
 
+def parquet_possible(settings: Settings, unpack: bool | None) -> None:
+    """``"format": "parquet"`` converts the members of an unpacked archive, in a package
+    built with the converter: a 400 naming ``format`` otherwise."""
+    if not (settings.unpack.enabled if unpack is None else unpack):
+        raise ValidationError("format", 'parquet converts the members of an unpacked archive: '
+                              'add "unpack": true (COURIER_UNPACK is off)' if unpack is None
+                              else 'parquet needs "unpack": true')
+    missing = converter_missing()
+    if missing:
+        raise ValidationError("format", f"parquet cannot be delivered here: {missing}")
+
+
 def accept(
     store: TaskStore,
     providers: Providers,
@@ -126,6 +141,8 @@ def accept(
         body, idempotency_key, providers.settings.allow_private_hosts,
         [bot.endpoint for bot in providers.settings.chat_bots])
     account, destination_name = named(providers.settings, body)
+    if body.get("format") == "parquet":
+        parquet_possible(providers.settings, body.get("unpack"))
     provider = providers.get(provider_name, account)
     params = provider.validate(raw_params)
     now = now or utcnow()
@@ -134,8 +151,8 @@ def accept(
                       destination_name=destination_name, created_at=now, updated_at=now,
                       due_at=now, lease_owner=owner,
                       lease_until=now + timedelta(seconds=CREATE_LEASE_S))
-    options = {k: v for k, v in (("unpack", body.get("unpack")), ("window", window))
-               if v is not None}
+    options = {k: v for k, v in (("unpack", body.get("unpack")), ("format", body.get("format")),
+                                 ("window", window)) if v is not None}
     if options:
         task.destination[DELIVERY] = options
     data = provider.data_window(task)

@@ -25,6 +25,7 @@ from shared import exports
 from shared.clock import from_iso, to_iso, utcnow
 from shared.config import Settings
 from shared.errors import ConfigError, CourierError, ValidationError, VersionConflictError
+from shared.packaged import converter_missing
 from shared.providers import REGISTRY, Providers
 from shared.runtime.events import TimerTrigger
 from shared.state.base import Record, TaskStore
@@ -118,9 +119,19 @@ def problems(settings: Settings, providers: Providers, *, params: bool = True,
             out.append((schedule.name, f"{where}.provider: {schedule.provider!r} needs "
                                        f"{entry.credentials} credentials, which are not set"))
             continue
-        out.append((schedule.name, _params_problem(schedule, where, providers, at)
-                    if params else None))
+        out.append((schedule.name, _format_problem(schedule, where, settings) or (
+            _params_problem(schedule, where, providers, at) if params else None)))
     return out
+
+
+def _format_problem(schedule: Schedule, where: str, settings: Settings) -> str | None:
+    if schedule.format != "parquet":
+        return None
+    if not (settings.unpack.enabled if schedule.unpack is None else schedule.unpack):
+        return (f"{where}.format: parquet converts the members of an unpacked archive; set "
+                '"unpack": true (COURIER_UNPACK is off)')
+    missing = converter_missing()
+    return f"{where}.format: {missing}" if missing else None
 
 
 def _params_problem(schedule: Schedule, where: str, providers: Providers,
@@ -168,6 +179,8 @@ def create_window(store: TaskStore, providers: Providers, settings: Settings,
         body["destination"] = schedule.destination
     if schedule.account is not None:
         body["account"] = schedule.account
+    if schedule.format is not None:
+        body["format"] = schedule.format
     key = f"schedule:{schedule.name}:{end.isoformat()}"
     made_for = {"start": to_iso(start), "end": to_iso(end), "tz": schedule.tz.key}
     try:
