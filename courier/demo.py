@@ -32,6 +32,12 @@ EVENTS = ROOT / "events"
 KEY_TEMPLATE = "{provider}/{source}/dt={dt}/hour={hour}/{export_id}/{file_name}"
 ARCHIVE = "archive"  # the demo's second destination
 ARCHIVE_TEMPLATE = "{provider}/{yyyy}{mm}{dd}/{export_id}/{file_name}"
+# a second account (another CAM uin), reached through a role assumed with STS, in Shanghai
+SECOND_UIN = "100000000002"
+SECOND_ROLE = f"qcs::cam::uin/{SECOND_UIN}:roleName/courier-export"
+ACCOUNTS = {"shanghai": {"vendor": "tencent", "region": "ap-shanghai", "role": SECOND_ROLE,
+                         "external_id": "courier-demo"}}
+SECOND_TOPIC = "topic-shanghai-orders"
 
 
 def demo_exports(now_ms: int, cloudwatch: tuple[int, int] | None = None
@@ -57,6 +63,9 @@ def demo_exports(now_ms: int, cloudwatch: tuple[int, int] | None = None
         ("aws_apigw_rest_post_exports.json",
          {"provider": "cls", "params": {"TopicId": "topic-audit", "From": top - hour,
                                         "To": top}, "destination": ARCHIVE}),
+        ("scf_apigw_post_exports.json",  # in the second account, through its role
+         {"provider": "cls", "account": "shanghai",
+          "params": {"TopicId": SECOND_TOPIC, "From": top - hour, "To": top}}),
         ("scf_apigw_post_exports.json",
          {"provider": "mongodb", "params": {"InstanceId": "cmgo-demo0001",
                                             "StartTime": "2026-11-21 00:00:00",
@@ -105,6 +114,7 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
     run_id = secrets.token_hex(4)
     sb = Sandbox(port=0, **sandbox_speed())
     sb.start()
+    sb.add_account(SECOND_UIN, roles=[(SECOND_ROLE, "courier-demo")], topics=[SECOND_TOPIC])
     secret = "whsec_" + __import__("base64").b64encode(secrets.token_bytes(24)).decode()
     receiver = Receiver(secret).start()
     api_key = secrets.token_urlsafe(24)
@@ -130,9 +140,10 @@ def run(timeout_s: float = 55.0, out: Any = None) -> int:
             say(f"create via {event_name} answered {answer['statusCode']}: {task}")
             continue
         ids.append(task["id"])
-        into = f", into destination {task['destination_name']}" if task.get(
+        where = f", account {task['account']}" if task.get("account") else ""
+        where += f", into destination {task['destination_name']}" if task.get(
             "destination_name") else ""
-        say(f"{task['id']} {task['provider']:<8} {task['state']:<10} (via {event_name}{into})")
+        say(f"{task['id']} {task['provider']:<8} {task['state']:<10} (via {event_name}{where})")
 
     bundle = common.bundle()
     store = bundle.store()
@@ -208,7 +219,8 @@ def approve(sb: Any, task: Any, api_key: str, say: Any) -> None:
 
 
 def summary(store: Any, ids: list[str], receiver: Any, say: Any, out: Any) -> int:
-    rows = [("export", "provider", "state", "key in the bucket", "bytes", "md5", "webhook")]
+    rows = [("export", "provider", "state", "key in the bucket", "bytes", "md5", "webhook",
+             "account")]
     delivered = 0
     for export_id in ids:
         task = store.get_task(export_id)
@@ -235,7 +247,7 @@ def summary(store: Any, ids: list[str], receiver: Any, say: Any, out: Any) -> in
             key += f" ({dest.get('objects')} objects)"
         rows.append((export_id, task.provider, task.state.value, key,
                      str(dest.get("size", "-")), f"{dest.get('md5', '-')} {md5_ok}".strip(),
-                     webhook))
+                     webhook, task.account or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print(file=out)
     for row in rows:
@@ -361,4 +373,5 @@ def demo_env(sb: Any, work: Path, api_key: str, secret: str, hook_url: str) -> d
         "COURIER_DESTINATIONS": json.dumps({ARCHIVE: {
             "url": f"file://{work / ARCHIVE}", "key_template": ARCHIVE_TEMPLATE,
             "unpack": False}}),
+        "COURIER_ACCOUNTS": json.dumps(ACCOUNTS),
     }

@@ -60,6 +60,9 @@ def create(ctx: typer.Context,
            destination: Annotated[Optional[str], typer.Option(
                help="a named destination of COURIER_DESTINATIONS to deliver into (default: "
                "the deployment's COURIER_DESTINATION)")] = None,
+           account: Annotated[Optional[str], typer.Option(
+               help="a named account of COURIER_ACCOUNTS to export in (default: the "
+               "deployment's own)")] = None,
            then_watch: Annotated[bool, typer.Option("--watch", help="watch it until it "
                                                     "ends")] = False,
            tick: Tick = False,
@@ -71,6 +74,8 @@ def create(ctx: typer.Context,
         body["subscribers"] = list(subscriber)
     if destination:
         body["destination"] = destination
+    if account is not None:
+        body["account"] = account
     c = client(ctx)
     view = c.create(body, idempotency_key)
     if as_json and not then_watch:

@@ -3,13 +3,15 @@
 The dependencies of ``pyproject.toml``, less the SDKs of what a deployment does not use: the
 providers (``--providers cls,tcss``), state stores (``--state mysql``), destinations
 (``--destination cos``) and secret stores (``--secrets``) it names, and less what the
-platform's runtime already carries.
+platform's runtime already carries; ``--with-parquet`` adds the ``parquet`` extra (DuckDB,
+the converter of ``format: parquet``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shared.providers import REGISTRY
 
@@ -78,13 +80,25 @@ def _choose(what: str, picked: tuple[str, ...] | None,
     return chosen
 
 
-def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+PARQUET_EXTRA = "parquet"  # pyproject.toml's extra a package built --with-parquet carries
+
+
+def _project(pyproject: Path) -> dict[str, Any]:
     try:
         import tomllib
     except ImportError:  # Python < 3.11
         import tomli as tomllib  # type: ignore[no-redef]
-    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    return list(data["project"]["dependencies"])
+    project: dict[str, Any] = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    return project
+
+
+def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    return list(_project(pyproject)["dependencies"])
+
+
+def extra_requirements(extra: str, pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    """The requirements of one of ``pyproject.toml``'s extras (``parquet``)."""
+    return list(_project(pyproject)["optional-dependencies"][extra])
 
 
 def dist_name(requirement: str) -> str:

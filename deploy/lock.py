@@ -10,6 +10,9 @@ markers such as ``python_version < "3.11"`` are decided for the runtime, not for
 machine. An existing lock is the starting point: a version changes only when
 ``pyproject.toml`` no longer allows it, or with ``--upgrade``. ``build.txt`` pins the build
 backend of the dependencies published only as source (:mod:`deploy.wheels`).
+``<target>-py<python>-parquet.txt`` pins the ``parquet`` extra (DuckDB) for packages built
+``--with-parquet``, from ``parquet.in`` (written here from ``pyproject.toml``), wheels only:
+DuckDB publishes ``manylinux2014`` wheels up to 1.2.2, so that is what the lock holds.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as ``python deploy/lock.py``
     sys.path.insert(0, str(ROOT))
 
+from deploy.dependencies import PARQUET_EXTRA, extra_requirements  # noqa: E402
 from deploy.lockfile import BUILD_LOCK, LOCKS, REFRESH, lock_path  # noqa: E402
 from deploy.package import TARGETS  # noqa: E402
 from deploy.wheels import PLATFORM  # noqa: E402
@@ -31,6 +35,7 @@ from deploy.wheels import PLATFORM  # noqa: E402
 UV_PLATFORM = {"manylinux2014_x86_64": "x86_64-manylinux2014"}[PLATFORM]
 BUILD_IN = Path("deploy/locks/build.in")  # the build backend, unpinned
 BUILD_PYTHON = "3.9"  # the oldest Python that builds the package; the pins suit the newer ones
+PARQUET_IN = Path("deploy/locks/parquet.in")  # pyproject.toml's parquet extra, written here
 
 
 def uv() -> str:
@@ -46,10 +51,12 @@ def uv() -> str:
 
 
 def compile_lock(source: Path, out: Path, python: str, *, upgrade: bool,
-                 platform: str | None = UV_PLATFORM) -> None:
+                 platform: str | None = UV_PLATFORM, wheels_only: bool = False) -> None:
     command = [uv(), "pip", "compile", "--quiet", "--generate-hashes", "--no-config",
                "--python-version", python, "--custom-compile-command", REFRESH,
                "--output-file", str(out), str(source)]
+    if wheels_only:  # a version with no wheel for the platform is passed over
+        command[3:3] = ["--only-binary", ":all:"]
     if platform:
         command[3:3] = ["--python-platform", platform]
     if upgrade:
@@ -70,10 +77,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="move every pin to the newest version pyproject.toml allows")
     args = parser.parse_args(argv)
     LOCKS.mkdir(parents=True, exist_ok=True)
+    (ROOT / PARQUET_IN).write_text(
+        "# pyproject.toml's parquet extra, written by deploy/lock.py (`make lock`)\n"
+        + "".join(f"{line}\n" for line in extra_requirements(PARQUET_EXTRA)), encoding="utf-8")
     for name in args.target or sorted(TARGETS):
         python = args.python or TARGETS[name].python
         out = lock_path(name, python)
         compile_lock(Path("pyproject.toml"), out, python, upgrade=args.upgrade)
+        print(f"lock: {out.relative_to(ROOT)}")
+        out = lock_path(name, python, PARQUET_EXTRA)
+        compile_lock(PARQUET_IN, out, python, upgrade=args.upgrade, wheels_only=True)
         print(f"lock: {out.relative_to(ROOT)}")
     compile_lock(BUILD_IN, BUILD_LOCK, BUILD_PYTHON, upgrade=args.upgrade, platform=None)
     print(f"lock: {BUILD_LOCK.relative_to(ROOT)}")

@@ -6,6 +6,8 @@ Python on ``manylinux2014_x86_64``, each pinned with ``==`` and the SHA-256 of e
 PyPI publishes for that version. A package that leaves some SDKs out installs the part of
 the lock its own requirements reach, following the lock's ``# via`` notes; nothing is
 resolved again at build time, and pip refuses a file whose hash the lock does not list.
+The ``parquet`` extra (DuckDB, for packages built ``--with-parquet``) has a lock of its own
+per target, ``<target>-py<python>-parquet.txt``, wheels only.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower().strip()
 
 
-def lock_path(target: str, python: str) -> Path:
-    return LOCKS / f"{target}-py{python}.txt"
+def lock_path(target: str, python: str, extra: str | None = None) -> Path:
+    """``<target>-py<python>.txt``; an extra's own lock (``--with-parquet``) beside it as
+    ``<target>-py<python>-<extra>.txt``, so the core lock and package stay as they were."""
+    return LOCKS / f"{target}-py{python}{'-' + extra if extra else ''}.txt"
 
 
 def read(path: Path) -> dict[str, Pin]:

@@ -19,6 +19,12 @@ machine builds it.
   on both platforms, so nothing is cached at run time) when an interpreter of the target's
   version is at hand; ``--compile no`` skips it.
 * The zip is reproducible: sorted entries with fixed timestamps.
+* ``--with-parquet`` adds the Parquet converter's DuckDB (pyproject.toml's ``parquet`` extra,
+  from its own lock ``deploy/locks/<target>-py<python>-parquet.txt``) for ``format: parquet``;
+  without it the package carries no DuckDB, and a deployment asking for Parquet is refused
+  with "this package was built without the Parquet converter (make package
+  PACKAGE_ARGS=--with-parquet)". Its size is printed like any package's, against Lambda's
+  250 MB unzipped and SCF's 500 MB (code and layers, before compression).
 * ``--settings PATH`` (repeatable; a JSON file, or a folder of them) puts settings too big for
   the platforms' 4 KB environment into the package's ``config/`` folder, where
   ``COURIER_SCHEDULES=file:config/schedules.json`` finds them. ``--secrets`` names the secret
@@ -49,9 +55,11 @@ if str(ROOT) not in sys.path:  # run as ``python deploy/package.py``
 from deploy.config_files import config_files  # noqa: E402 - needs ROOT on sys.path
 from deploy.dependencies import (  # noqa: E402
     DESTINATION_DRIVERS,
+    PARQUET_EXTRA,
     PROVIDER_SDKS,
     SECRET_STORE_SDKS,
     STATE_DRIVERS,
+    extra_requirements,
     select,
 )
 from deploy.lockfile import lock_path, reach, read  # noqa: E402
@@ -71,6 +79,8 @@ COMPILE_ENV = {"PYTHONHASHSEED": "0", "PYTHONNOUSERSITE": "1", "LC_ALL": "C.UTF-
                "PATH": os.defpath}
 LAMBDA_ZIP_LIMIT = 50 * 1024 * 1024  # direct upload
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+# Tencent doc 583/11637: a function version's code, with its layers, before compression
+SCF_UNZIPPED_LIMIT = 500 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,7 @@ class BuildResult:
     config: tuple[str, ...] = ()  # files put in config/
     sources: str = "ours"  # "ours": dependencies ship as .pyc only; "all": with their .py
     lock: Path = ROOT / "deploy" / "locks"  # the lock file the dependencies came from
+    parquet: bool = False  # built --with-parquet: DuckDB, from its own lock
 
     def summary(self) -> str:
         shown = self.zip_path
@@ -128,6 +139,7 @@ class BuildResult:
                  f"state={','.join(self.state)}",
                  f"destinations={','.join(self.destinations)}",
                  f"secrets={','.join(self.secret_stores) or 'none'}",
+                 f"parquet={'yes' if self.parquet else 'no'}",
                  f"dependency_py={'kept' if kept else 'dropped'}"]
         if self.config:
             parts.append(f"config={','.join(self.config)}")
@@ -232,7 +244,7 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
           sources: str = "ours", state: tuple[str, ...] | None = None,
           destinations: tuple[str, ...] | None = None,
           secret_stores: tuple[str, ...] | None = None,
-          config: tuple[Path, ...] = ()) -> BuildResult:
+          config: tuple[Path, ...] = (), parquet: bool = False) -> BuildResult:
     """Build ``<out>/<target>/courier.zip`` (``out`` defaults to ``dist/``).
 
     ``providers``: the providers whose vendor SDKs go in (default: all); a request for
@@ -242,7 +254,7 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     uses (default: all); the drivers of the others are left out, and the deployed function
     refuses those schemes at start with a message naming the setting. ``secret_stores``:
     the stores settings may name (default: all); ``config``: JSON files (or folders of them)
-    put in the package's ``config/`` folder.
+    put in the package's ``config/`` folder; ``parquet``: add the Parquet converter's DuckDB.
     """
     if sources not in ("ours", "all"):
         raise SystemExit("sources: 'ours' or 'all'")
@@ -258,6 +270,9 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
     build_dir.mkdir(parents=True)
     lock = lock_path(target.name, target.python)
     pins = reach(read(lock), picked.requirements(target.provided), target.python)
+    if parquet:
+        parquet_lock = lock_path(target.name, target.python, PARQUET_EXTRA)
+        pins += reach(read(parquet_lock), extra_requirements(PARQUET_EXTRA), target.python)
     install_dependencies(pins, build_dir, target.python, (out or ROOT / "dist") / ".wheelhouse")
     prune(build_dir, target.provided)
     _copy_sources(build_dir, target)
@@ -283,7 +298,9 @@ def build(target_name: str, out: Path | None = None, *, python: str | None = Non
                          count, compiled, list(target.provided), warnings,
                          providers=picked.providers, state=picked.state,
                          destinations=picked.destinations, secret_stores=picked.secret_stores,
-                         config=tuple(extra), sources=sources, lock=lock)
+                         config=tuple(extra), sources=sources, lock=lock, parquet=parquet)
+    if target.name == "scf" and unzipped > SCF_UNZIPPED_LIMIT:
+        warnings.append("unzipped size is over SCF's 500 MB limit (code and layers)")
     if target.name == "lambda":
         if result.zip_bytes > LAMBDA_ZIP_LIMIT:
             warnings.append("zip is over Lambda's 50 MB direct-upload limit: upload via S3")
@@ -320,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"(default: all of {','.join(DESTINATION_DRIVERS)})")
     parser.add_argument("--secrets", help="comma-separated secret stores settings may name "
                         f"(default: all of {','.join(SECRET_STORE_SDKS)}; 'none': no store)")
+    parser.add_argument("--with-parquet", dest="parquet", action="store_true",
+                        help="add the Parquet converter (DuckDB) for format: parquet")
     parser.add_argument("--settings", dest="config", type=Path, action="append", default=[],
                         help="a JSON file, or a folder of them, to put in the package's "
                         "config/ (COURIER_SCHEDULES=file:config/schedules.json); repeatable")
@@ -335,10 +354,14 @@ def main(argv: list[str] | None = None) -> int:
                        providers=providers, sources=args.sources,
                        state=listed(args.state), destinations=listed(args.destination),
                        secret_stores=() if args.secrets == "none" else listed(args.secrets),
-                       config=tuple(args.config))
+                       config=tuple(args.config), parquet=args.parquet)
         print(result.summary())
-        print(f"package: target={name} sha256={sha256(result.zip_path)} "
-              f"lock={result.lock.relative_to(ROOT)} lock_sha256={lock_sha256(result.lock)}")
+        locked = f"lock={result.lock.relative_to(ROOT)} lock_sha256={lock_sha256(result.lock)}"
+        if result.parquet:
+            extra = lock_path(result.target.name, result.target.python, PARQUET_EXTRA)
+            locked += (f" parquet_lock={extra.relative_to(ROOT)} "
+                       f"parquet_lock_sha256={lock_sha256(extra)}")
+        print(f"package: target={name} sha256={sha256(result.zip_path)} {locked}")
         for warning in result.warnings:
             print(f"package: target={name} warning: {warning}", file=sys.stderr)
     return 0

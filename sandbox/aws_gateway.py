@@ -11,12 +11,20 @@
   Here a task counts as RUNNING for ``run_s`` seconds after its create, DescribeExportTasks
   reports it so, and a create meanwhile is refused with ``LimitExceededException``.
   :meth:`occupy` plays a task started by somebody else in the account.
+  The rule holds per account and region: a task counts against the access key and region
+  of the request that created it (from its SigV4 ``Credential`` scope), so a second
+  account's (another key, an assumed role's) runs beside the first's (**assumption**: the
+  access key stands for its account; one account's keys are one key here).
 * **statusCode.** moto's DescribeExportTasks ignores the filter (``responses.py`` reads only
   ``taskId``); the gateway applies it to the answer.
 * **Faults** (:class:`sandbox.faults.Faults`, service ``"logs"``): ``error`` answers HTTP 400
   with the AWS JSON error ``code`` (``ThrottlingException``, ``LimitExceededException``…),
   ``drop`` closes the connection unanswered, ``lost_answer`` forwards the call (it takes
   effect) and then closes without answering, ``slow`` waits ``delay`` first.
+* **Roles that cannot be assumed.** moto's STS hands out keys for any role; a role ARN in
+  :attr:`refused_roles` (or a fault of service ``"sts"``, action ``"AssumeRole"``) is refused
+  as STS refuses a caller its trust policy does not name: HTTP 403 ``AccessDenied`` in the
+  query protocol's ``ErrorResponse`` (STS API reference, "Common Errors"; AssumeRole page).
 * **Conformance** (:mod:`sandbox.conformance`, ``conformance=`` or ``SANDBOX_CONFORMANCE``):
   every Logs request and answer is held against botocore's model of the action.
 * **S3 faults** (service ``"s3"``, actions ``CopyObject``, ``UploadPartCopy``,
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -62,6 +71,8 @@ class AwsGateway(HttpGateway):
         self.started: list[tuple[str, float]] = []  # (taskId, monotonic create time)
         self.made: list[dict[str, Any]] = []  # the request of every CreateExportTask made
         self._foreign_until = 0.0
+        self.refused_roles: set[str] = set()  # role ARNs STS refuses to anyone
+        self._owner: dict[str, str] = {}  # taskId -> "<access key>/<region>" that made it
         self._lock = threading.Lock()
         super().__init__(host, port)
 
@@ -70,17 +81,31 @@ class AwsGateway(HttpGateway):
         """An export task started elsewhere in the account is active for ``seconds``."""
         self._foreign_until = time.monotonic() + seconds
 
-    def active(self) -> list[str]:
-        """Our tasks still RUNNING."""
+    def active(self, account: str | None = None) -> list[str]:
+        """Our tasks still RUNNING (of ``account``, ``<access key>/<region>``, when given)."""
         now = time.monotonic()
         with self._lock:
-            return [t for t, at in self.started if now - at < self.run_s]
+            return [t for t, at in self.started if now - at < self.run_s
+                    and account in (None, self._owner.get(t))]
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         target = h.headers.get("X-Amz-Target") or ""
         action = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
+        if action is None and h.command == "POST" and b"Action=AssumeRole" in body:
+            form = parse_qs(body.decode("utf-8", "replace"))
+            role = (form.get("RoleArn") or [""])[0]
+            fault = self.faults.take("sts", "AssumeRole")
+            if role in self.refused_roles or (fault is not None and fault.kind == "error"):
+                code = fault.code if fault is not None else "AccessDenied"
+                self._reply(h, 403 if code == "AccessDenied" else 400,
+                            {"Content-Type": "text/xml"}, (
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                    f"<Error><Type>Sender</Type><Code>{code}</Code><Message>User is not "
+                    f"authorized to perform: sts:AssumeRole on resource: {role}</Message>"
+                    "</Error><RequestId>sandbox</RequestId></ErrorResponse>").encode())
+                return
         if action is None:
             s3_action = _s3_action(h.command, h.path, h.headers.get("x-amz-copy-source"))
             fault = self.faults.take("s3", s3_action) if s3_action else None
@@ -105,7 +130,8 @@ class AwsGateway(HttpGateway):
             self._reply(h, status, {"Content-Type": "application/x-amz-json-1.1"},
                         json.dumps({"__type": fault.code, "message": fault.message}).encode())
             return
-        if action == "CreateExportTask" and self._busy():
+        account = _account(h.headers.get("Authorization") or "")
+        if action == "CreateExportTask" and self._busy(account):
             self._reply(h, 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(
                 {"__type": "LimitExceededException",
                  "message": "Resource limit exceeded."}).encode())
@@ -114,6 +140,7 @@ class AwsGateway(HttpGateway):
         if status == 200 and action == "CreateExportTask":
             with self._lock:
                 self.started.append((json.loads(answer)["taskId"], time.monotonic()))
+                self._owner[json.loads(answer)["taskId"]] = account
                 self.made.append(json.loads(body or b"{}"))
         elif status == 200 and action == "DescribeExportTasks":
             answer = self._describe(json.loads(body or b"{}"), json.loads(answer))
@@ -125,8 +152,8 @@ class AwsGateway(HttpGateway):
             return
         self._reply(h, status, headers, answer)
 
-    def _busy(self) -> bool:
-        return bool(self.active()) or time.monotonic() < self._foreign_until
+    def _busy(self, account: str) -> bool:
+        return bool(self.active(account)) or time.monotonic() < self._foreign_until
 
     def _describe(self, request: dict[str, Any], answer: dict[str, Any]) -> bytes:
         running = set(self.active())
@@ -165,6 +192,12 @@ class AwsGateway(HttpGateway):
         h.end_headers()
         if h.command != "HEAD":
             h.wfile.write(body)
+
+
+def _account(authorization: str) -> str:
+    """``<access key>/<region>`` of a SigV4 ``Authorization`` header ("" when unsigned)."""
+    m = re.search(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/", authorization)
+    return f"{m.group(1)}/{m.group(2)}" if m else ""
 
 
 def _s3_action(method: str, path: str, copy_source: str | None) -> str | None:

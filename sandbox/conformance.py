@@ -34,6 +34,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Union
 
+from sandbox.page_models import PAGE_MODELS
+
 MODE_ENV = "SANDBOX_CONFORMANCE"
 MODES = ("off", "strict")
 
@@ -139,7 +141,11 @@ def _tc_models(service: str, version: str) -> Any:
 
 @functools.cache
 def _tc_obj(service: str, version: str, name: str) -> Obj | None:
-    cls = getattr(_tc_models(service, version), name, None)
+    try:
+        models = _tc_models(service, version)
+    except ModuleNotFoundError:  # no SDK package for it here: the API page's fields
+        return page_obj("tencent", name)
+    cls = getattr(models, name, None)
     if cls is None:
         return None
 
@@ -179,6 +185,38 @@ def check_tencent_request(service: str, version: str, action: str, params: dict[
     out: list[str] = []
     walk(params, model, "Request", out, text)
     return _allowed("tencent", action, out)
+
+
+# -- models from API pages (services whose SDK package is not installed) ----------------------
+
+def page_obj(vendor: str, name: str) -> Obj | None:
+    """``<Action>Request`` / ``<Action>Response`` of an action whose fields an API page gives
+    (:data:`sandbox.page_models.PAGE_MODELS`)."""
+    action, which = (name[:-len("Request")], 0) if name.endswith("Request") else (
+        name[:-len("Response")], 1)
+    model = PAGE_MODELS.get((vendor, action))
+    return None if model is None else _page_type(name, model[which])  # type: ignore[return-value]
+
+
+def _page_type(name: str, spec: Any) -> Type:
+    if isinstance(spec, dict):
+        fields = {k: _page_type(f"{name}.{k}", v) for k, v in spec.items()}
+        return Obj(name, lambda: fields)
+    if isinstance(spec, tuple):
+        return (spec[0], _page_type(name, spec[1]))
+    return str(spec)
+
+
+def check_page(vendor: str, action: str, request: dict[str, Any], answer: dict[str, Any]
+               ) -> list[str]:
+    """Problems of a request (query text) and its answer against the API page's fields."""
+    out: list[str] = []
+    for which, value, text in (("Request", request, True), ("Response", answer, False)):
+        model = page_obj(vendor, f"{action}{which}")
+        if model is None:
+            return [f"{action}: no page model of {action}{which}"]
+        walk(value, model, which, out, text)
+    return _allowed(vendor, action, out)
 
 
 # -- Alibaba DMS (Tea models) ----------------------------------------------------------------
@@ -323,6 +361,12 @@ class Conformance:
         if self.enabled:
             self.record(check_tencent_request(service, version, action, request, text)
                         + check_tencent(service, version, action, answer))
+
+    def page(self, vendor: str, action: str, request: dict[str, Any],
+             answer: dict[str, Any]) -> None:
+        """An action held against its API page's fields (no SDK model installed)."""
+        if self.enabled:
+            self.record(check_page(vendor, action, request, answer))
 
     def dms(self, action: str, request: dict[str, str], body: dict[str, Any]) -> None:
         if self.enabled:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from http.server import ThreadingHTTPServer
 from typing import Any, Optional
 
+from sandbox.acs3 import AccessKey
 from sandbox.clock import Clock
 from sandbox.cls import ClsService
 from sandbox.conformance import Conformance
@@ -25,6 +26,7 @@ from sandbox.recorded import RecordedAnswers
 from sandbox.scf import ScfService
 from sandbox.server import Handler
 from sandbox.ssm import SsmService
+from sandbox.sts import DEFAULT_ACCOUNT, Accounts, AlibabaSts, TencentStsService
 from sandbox.tcss import TcssService
 
 SECRET_ID = "AKIDsandbox"
@@ -33,7 +35,8 @@ DEFAULT_RATE_LIMIT = 20
 # Services whose actions take X-TC-Region as required: the DLC and MongoDB API pages mark
 # Region "Yes"; the CLS and TCSS pages say "This parameter is not required"; the China
 # GetSecretValue page marks it "是" (SSM). See SOURCES.md.
-REGIONAL_SERVICES = frozenset({"dlc", "mongodb", "ssm"})
+# STS's AssumeRole page marks Region "Yes" too.
+REGIONAL_SERVICES = frozenset({"dlc", "mongodb", "ssm", "sts"})
 
 
 class _Server(ThreadingHTTPServer):
@@ -116,6 +119,11 @@ class Sandbox:
         self.services[self.ssm.service] = self.ssm
         # Alibaba DMS: reached by its x-acs-action header, not through the Tencent services
         self.dms = DmsService(self)
+        # accounts: whose keys, which roles, who owns what (sandbox.sts); STS AssumeRole
+        self.accounts = Accounts()
+        self.sts = TencentStsService(self, self.accounts, self.issue_role_keys)
+        self.services[self.sts.service] = self.sts
+        self.alibaba_sts = AlibabaSts(self, self.accounts, self.dms.keys)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -211,10 +219,27 @@ class Sandbox:
             self.role_tokens[secret_id] = (token, self.clock.now() + ttl_s)
         return secret_id, secret_key, token
 
+    def add_account(self, account: str, *, roles: Sequence[tuple[str, Optional[str]]] = (),
+                    topics: Sequence[str] = (), tenants: Sequence[int] = ()) -> None:
+        """Another account: roles of it that can be assumed (ARN, external id wanted or
+        None), and the CLS topics and DMS tenants it owns (answered as missing to any other
+        account's keys)."""
+        for arn, external_id in roles:
+            if self.accounts.add_role(arn, external_id) != account:
+                raise ValueError(f"{arn} is not a role of account {account}")
+        for topic in topics:
+            self.accounts.own("cls", topic, account)
+        for tid in tenants:
+            self.dms.tenants.add(int(tid))
+            self.accounts.own("dms", str(tid), account)
+
     # -- the Host protocol (sandbox.host): what the services and the handler use -------
 
     def secret_for(self, secret_id: str) -> Optional[str]:
         return self.keys.get(secret_id)
+
+    def alibaba_keys(self, access_key_id: str) -> Optional[AccessKey]:
+        return self.alibaba_sts.lookup(access_key_id)
 
     def role_token(self, secret_id: str) -> tuple[Optional[str], bool]:
         """(session token, still valid) of a temporary key; (None, True) for a permanent one."""
@@ -240,14 +265,18 @@ class Sandbox:
         with self._lock:
             self.bytes_served[token] = self.bytes_served.get(token, 0) + n
 
-    def admit(self, service: Optional[str], action: Optional[str]) -> bool:
-        """Sliding one-second window per (service, action); False when over ``rate_limit``."""
+    def admit(self, service: Optional[str], action: Optional[str],
+              account: Optional[str] = None) -> bool:
+        """Sliding one-second window per (account, service, action): each account's calls
+        count against its own limit; False when over ``rate_limit``."""
         limit = self.rate_limit
         if not limit or limit <= 0:
             return True
         now = time.monotonic()
         with self._lock:
-            window = self._windows.setdefault((service, action), collections.deque())
+            key = (service, action) if account in (None, DEFAULT_ACCOUNT) else (
+                f"{account}/{service}", action)
+            window = self._windows.setdefault(key, collections.deque())
             while window and now - window[0] >= 1.0:
                 window.popleft()
             if len(window) >= limit:

@@ -363,8 +363,9 @@ class DmsService:
         try:
             if method != "POST" or split.path != "/":
                 raise AcsError(404, "InvalidAction.NotFound", "Specified api is not found.")
-            verify(method, split.path, split.query, lambda n: h.headers.get_all(n) or [],
-                   body, self.keys.get, self._nonces)
+            key = verify(method, split.path, split.query,
+                         lambda n: h.headers.get_all(n) or [], body, self.sb.alibaba_keys,
+                         self._nonces)
             if h.headers.get("x-acs-version") != VERSION:
                 raise AcsError(400, "InvalidVersion", "Specified parameter Version is not valid.")
             handler = self.actions.get(action)
@@ -386,6 +387,10 @@ class DmsService:
             gateway_error(h, err.status, err.code, err.message, request_id)
             return
         try:
+            owner = self.sb.accounts.owner(self.service, params.get("Tid", ""))
+            if owner is not None and owner != self.sb.accounts.account_of(key.access_key_id):
+                # a tenant of another account: the caller is no member of it
+                raise DmsError("InvalidTid", "Specified tid is invalid or you are not a member")
             result = self.sb.recorded.answer(self.service, action, lambda: handler(params))
         except DmsError as err:
             answer_json(h, 200, {"RequestId": request_id, "Success": False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional, Protocol, runtime_checkable
 
+from sandbox.acs3 import AccessKey
 from sandbox.clock import Clock
 from sandbox.conformance import Conformance
 from sandbox.cos_auth import Credential
@@ -26,6 +27,14 @@ class CosGrants(Protocol):
     def owns(self, host: str) -> bool: ...
 
     def handle(self, h: Any, method: str) -> None: ...
+
+
+class AccountBook(Protocol):
+    """Which account a key belongs to and who owns a resource (:class:`sandbox.sts.Accounts`)."""
+
+    def owner(self, service: str, resource: Any) -> Optional[str]: ...
+
+    def account_of(self, key_id: str) -> str: ...
 
 
 @runtime_checkable
@@ -46,13 +55,18 @@ class Host(Protocol):
     def url(self) -> str: ...
 
     @property
+    def accounts(self) -> AccountBook:
+        """Whose keys, which roles, who owns what (:mod:`sandbox.sts`)."""
+
+    @property
     def cos_objects(self) -> CosGrants: ...
 
     def count(self, service: Optional[str], action: Optional[str]) -> None:
         """Count one request of ``service.action`` (``sb.calls``)."""
 
-    def admit(self, service: Optional[str], action: Optional[str]) -> bool:
-        """False when the request is over the vendor's rate limit."""
+    def admit(self, service: Optional[str], action: Optional[str],
+              account: Optional[str] = None) -> bool:
+        """False when the request is over the vendor's rate limit (kept per account)."""
 
     def served(self, token: str, n: int) -> None:
         """Count ``n`` bytes of result file ``token`` sent (``sb.bytes_served``)."""
@@ -63,6 +77,9 @@ class Host(Protocol):
 
     def secret_for(self, secret_id: str) -> Optional[str]:
         """The SecretKey of an accepted SecretId, or None."""
+
+    def alibaba_keys(self, access_key_id: str) -> Optional[AccessKey]:
+        """An Alibaba key the sandbox accepts (STS keys until they expire), or None."""
 
     def role_token(self, secret_id: str) -> tuple[Optional[str], bool]:
         """(session token, still valid) of a temporary key; (None, True) for a permanent one."""

@@ -22,6 +22,7 @@ from sandbox.params import Params
 if TYPE_CHECKING:
     from sandbox.dms import DmsService
     from sandbox.host import Host
+    from sandbox.sts import Accounts, AlibabaSts
 
     class Front(Host, Protocol):
         """What the handler uses of the sandbox besides the services' :class:`Host`."""
@@ -32,6 +33,13 @@ if TYPE_CHECKING:
         site: Optional[str]
         services: dict[str, Any]
         dms: DmsService
+        alibaba_sts: AlibabaSts
+
+        @property
+        def accounts(self) -> Accounts: ...
+
+        def add_account(self, account: str, *, roles: Any = (), topics: Any = (),
+                        tenants: Any = ()) -> None: ...
 
         def fail_exports(self, topic_id: str) -> None: ...
 
@@ -126,6 +134,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if self.sb.cos_objects.owns(self.headers.get("Host") or ""):
                 self.sb.cos_objects.handle(self, method)
+            elif self.headers.get("x-acs-action") == "AssumeRole":
+                self.sb.alibaba_sts.handle(self, method)  # Alibaba STS (sandbox.sts)
             elif self.headers.get("x-acs-action") is not None:
                 self.sb.dms.handle(self, method)
             elif split.path.startswith("/files/") and method in ("GET", "HEAD"):
@@ -165,6 +175,13 @@ class Handler(BaseHTTPRequestHandler):
                     self.sb.dms.approve(order_id)
                 else:
                     self.sb.dms.reject(order_id)
+            elif path == "/_sandbox/accounts":
+                # another account: {"account": "100000000002", "roles": [[arn, external id
+                # or null]], "topics": ["topic-…"], "tenants": [2]} (sandbox.sts)
+                self.sb.add_account(str(spec["account"]),
+                                    roles=[(str(a), e) for a, e in spec.get("roles", [])],
+                                    topics=[str(t) for t in spec.get("topics", [])],
+                                    tenants=[int(t) for t in spec.get("tenants", [])])
             elif path == "/_sandbox/ssm/secret":
                 # a Secrets Manager secret, as CreateSecret / PutSecretValue would leave it:
                 # {"SecretName": "courier", "VersionId": "v1", "SecretString": "…"} and/or
@@ -225,7 +242,8 @@ class Handler(BaseHTTPRequestHandler):
                           live)
         if not action:
             raise ApiError("MissingParameter", "the X-TC-Action header is missing")
-        if not self.sb.admit(service, action):
+        self.sb.accounts.saw(service, action, cred.secret_id, headers.get("x-tc-region"))
+        if not self.sb.admit(service, action, self.sb.accounts.account_of(cred.secret_id)):
             raise ApiError("RequestLimitExceeded",
                            f"request rate for {service}.{action} exceeds "
                            f"{self.sb.rate_limit} per second")
@@ -251,6 +269,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError("InvalidParameter", "the request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise ApiError("InvalidParameter", "the request body must be a JSON object")
+        # a resource another account owns is one this caller's account does not have
+        self.sb.accounts.check_tencent(service, data, cred.secret_id)
         return handler(Params(data))
 
     # -- file downloads ----------------------------------------------------------------------

@@ -89,14 +89,23 @@ class Bundle:
         process but DNS, no vendor SDK imported: a schedule naming an unknown provider, or
         one without credentials, stops the function here (ConfigError naming
         ``COURIER_SCHEDULES[i]``) rather than at its first firing, and so does a provider
-        unknown to COURIER_STUCK_AFTER_S or an endpoint's ``providers``; a default webhook
-        endpoint the outbound guard refuses is logged once."""
+        unknown to COURIER_STUCK_AFTER_S or an endpoint's ``providers``, a named account
+        lacking the keys to reach it (``COURIER_ACCOUNTS[<name>]``), or
+        ``COURIER_FORMAT=parquet`` (or a schedule's ``format: parquet``) in a package built
+        without the converter; a default webhook endpoint the outbound guard refuses is
+        logged once."""
         from shared import checks, schedules
+        from shared.config import ENV_FORMAT
+        from shared.packaged import converter_missing
 
+        missing = converter_missing()
+        if missing and self.settings.unpack.format == "parquet":
+            raise ConfigError(f"{ENV_FORMAT}=parquet: {missing}")
         bad = [problem for _, problem in schedules.problems(self.settings, self.providers,
                                                              params=False) if problem]
         bad += watch.unknown_providers(self.settings, REGISTRY)
         bad += notify.unknown_providers(self.settings, REGISTRY)
+        bad += checks.accounts(self.settings)
         if bad:
             raise ConfigError("; ".join(bad))
         for check in checks.webhooks(self.settings):

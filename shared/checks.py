@@ -27,8 +27,8 @@ from shared.config import (
     ENV_WEBHOOK_SECRETS,
     Settings,
 )
-from shared.errors import CourierError, ProviderError, UnsafeTargetError
-from shared.providers import REGISTRY, Providers
+from shared.errors import ConfigError, CourierError, ProviderError, UnsafeTargetError
+from shared.providers import REGISTRY, Providers, account_settings
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 
@@ -37,6 +37,8 @@ CREDENTIALS = {
     "tencent": f"{ENV_TC_SECRET_ID} / {ENV_TC_SECRET_KEY}",
     "alibaba": f"{ENV_ALI_AK} / {ENV_ALI_SK}",
     "aws": f"the function role's AWS credentials (and {ENV_CW_ENDPOINT} if not AWS's own)",
+    "account": "the account's keys or role in COURIER_ACCOUNTS (and that the role trusts "
+               "the deployment's)",
 }
 # vendor codes that mean "these credentials are not accepted" (the rest: the call failed)
 AUTH_CODES = ("AuthFailure", "InvalidAccessKeyId", "SignatureDoesNotMatch",
@@ -157,12 +159,29 @@ def providers(settings: Settings, built: Providers) -> Iterator[Check]:
         yield provider(name, kind, built)
     if idle:
         yield Check("providers", OK, f"not configured (no credentials): {', '.join(idle)}")
+    for account in settings.accounts:  # a named account: its cloud's first provider
+        name = min(n for n in REGISTRY if REGISTRY[n].credentials == account.vendor)
+        yield provider(name, account.vendor, built, account.name)
 
 
-def provider(name: str, kind: str, built: Providers) -> Check:
-    label = f"provider {name}"
+def accounts(settings: Settings) -> list[str]:
+    """What each named account lacks to be reached (no call made): keys of its own, or the
+    deployment's to assume its role with; an AWS account's staging bucket."""
+    out = []
+    for account in settings.accounts:
+        try:
+            account_settings(account, getattr(settings, account.vendor))
+        except ConfigError as exc:
+            out.append(exc.message)
+    return out
+
+
+def provider(name: str, kind: str, built: Providers, account: str | None = None) -> Check:
+    label = f"provider {name}" + (f" (account {account})" if account else "")
+    if account:
+        kind = "account"
     try:
-        action = built.get(name).check_access()
+        action = built.get(name, account).check_access()
     except ProviderError as exc:
         if any(exc.code.startswith(code) for code in AUTH_CODES):
             return Check(label, ERROR, f"credentials refused ({exc.code}: {exc.detail})",

@@ -186,7 +186,7 @@ class Completer:
         journal = TaskJournal(store, task)
         heartbeat = Heartbeat(journal, lease_s)
         try:
-            provider = self.providers.get(task.provider)
+            provider = self.providers.get(task.provider, task.account)
             target = self.settings.delivery(task.destination_name)
             dest = self.destination(task.destination_name)
             result: CopyResult | SetResult | None = None
@@ -221,7 +221,7 @@ class Completer:
                             check_url=self.check_url, metadata=metadata, deadline=deadline)
                     if kind:
                         raw = {"key": result.key, "size": result.size, "md5": result.md5,
-                               "kind": kind}
+                               "kind": kind, "format": self._format(task)}
                         journal.raw_landed(raw)
                     break
                 except SourceExpiredError:
@@ -301,6 +301,12 @@ class Completer:
         its destination's (``default``)."""
         chosen = (task.destination.get(DELIVERY) or {}).get("unpack")
         return bool(default) if chosen is None else bool(chosen)
+
+    def _format(self, task: ExportTask) -> str:
+        """How the unpacked members are stored: the export's own ``format`` (or its
+        schedule's), else the destination's ``COURIER_FORMAT``."""
+        chosen = (task.destination.get(DELIVERY) or {}).get("format")
+        return str(chosen or self.settings.unpack.format)
 
     @staticmethod
     def _discard_staged(provider: Provider, task: ExportTask) -> None:

@@ -15,7 +15,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared.errors import ConfigError, ValidationError
-from shared.fleet import Account, NamedDestination, check_accounts, delivered_by, destinations
+from shared.fleet import (
+    Account,
+    NamedDestination,
+    RoleToAssume,
+    check_accounts,
+    delivered_by,
+    destinations,
+    parse_accounts,
+)
 from shared.keys import render_key
 from shared.redact import url_passwords
 from shared.setting_values import (
@@ -66,6 +74,8 @@ ENV_WEBHOOK_RETRY = "COURIER_WEBHOOK_RETRY_S"
 ENV_WEBHOOK_DISABLE_AFTER = "COURIER_WEBHOOK_DISABLE_AFTER_S"
 # chat bots by name, JSON {"ops": {"kind": "wecom", "url": ..., "secret": ...}} (a secret)
 ENV_CHAT_BOTS = "COURIER_CHAT_BOTS"
+# named accounts, JSON {"<name>": {"vendor", "region", "site", keys or "role", …}} (a secret)
+ENV_ACCOUNTS = "COURIER_ACCOUNTS"
 # who hears endpoint.disabled / delivery.dead_lettered: http(s) URLs and chat:<bot name>
 ENV_OPERATOR_SUBSCRIBERS = "COURIER_OPERATOR_SUBSCRIBERS"
 # export.stuck and export.waiting reminders (setting_values.notice_settings)
@@ -115,8 +125,10 @@ ENV_UNPACK_KEEP_RAW = "COURIER_UNPACK_KEEP_RAW"  # on | off: the archive stays u
 ENV_UNPACK_MAX_MEMBER = "COURIER_UNPACK_MAX_MEMBER_MB"  # one member, unpacked
 ENV_UNPACK_MAX_TOTAL = "COURIER_UNPACK_MAX_TOTAL_MB"  # one archive's members, unpacked
 ENV_UNPACK_MAX_RATIO = "COURIER_UNPACK_MAX_RATIO"  # unpacked bytes per archive byte
+ENV_FORMAT = "COURIER_FORMAT"  # gzip | parquet: how unpacked CSV/JSON members are stored
+ENV_PARQUET_TMP = "COURIER_PARQUET_TMP_MB"  # a member, gzip'd, and its Parquet file in /tmp
 UNPACK_ENV = (ENV_UNPACK, ENV_UNPACK_KEEP_RAW, ENV_UNPACK_MAX_MEMBER, ENV_UNPACK_MAX_TOTAL,
-              ENV_UNPACK_MAX_RATIO)
+              ENV_UNPACK_MAX_RATIO, ENV_FORMAT, ENV_PARQUET_TMP)
 ENV_AWS_SECRETS_ENDPOINT = "COURIER_AWS_SECRETS_ENDPOINT"  # another Secrets Manager/SSM
 
 DEFAULT_KEY_TEMPLATE = "{provider}/{yyyy}/{mm}/{dd}/{export_id}/{file_name}"
@@ -132,6 +144,8 @@ class TencentSettings:
     site: str = "china"  # which API domain an account belongs to: TENCENT_SITES
     cls_max_parts: int = 100  # a CLS window needing more exports than this is refused
     appid: str | None = None  # the account's APPID: DLC may name a result bucket without it
+    account: str | None = None  # a named account's (COURIER_ACCOUNTS); None: the deployment's
+    assume: RoleToAssume | None = None  # sign with this role's temporary keys
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,8 @@ class AlibabaSettings:
     security_token: str | None = field(default=None, repr=False)
     region: str = "cn-hangzhou"
     endpoint: str | None = None  # "http://127.0.0.1:PORT" for the sandbox
+    account: str | None = None  # a named account's (COURIER_ACCOUNTS); None: the deployment's
+    assume: RoleToAssume | None = None  # sign with this RAM role's temporary keys
 
 
 @dataclass(frozen=True)
@@ -155,6 +171,9 @@ class AwsSettings:
     endpoint: str | None = None  # CloudWatch Logs; None: the region's own
     s3_endpoint: str | None = None  # the staging bucket's S3; None: AWS
     delete_staged: bool = True  # delete an export's staged objects once it is delivered
+    account: str | None = None  # a named account's (COURIER_ACCOUNTS); None: the deployment's
+    keys: tuple[str, str, str | None] | None = field(default=None, repr=False)  # None: boto3's
+    assume: RoleToAssume | None = None  # sign with this IAM role's temporary keys
 
 
 @dataclass(frozen=True)
@@ -280,6 +299,8 @@ class Settings:
             values["webhook_endpoints"] = subscribers(ENV_WEBHOOK_ENDPOINTS, raw)
         if (raw := text(ENV_CHAT_BOTS)) is not None:
             values["chat_bots"] = chat_bots(ENV_CHAT_BOTS, raw)
+        if (raw := text(ENV_ACCOUNTS)) is not None:
+            values["accounts"] = parse_accounts(ENV_ACCOUNTS, json_value(ENV_ACCOUNTS, raw))
         if (raw := text(ENV_OPERATOR_SUBSCRIBERS)) is not None:
             values["operator_subscribers"] = subscriber_list(ENV_OPERATOR_SUBSCRIBERS, raw)
         if (raw := text(ENV_PUBLIC_URL)) is not None:

@@ -28,7 +28,8 @@ from shared.errors import (
     VersionConflictError,
 )
 from shared.keys import window_fits
-from shared.model import ExportTask, TaskState, backoff
+from shared.model import FORMATS, ExportTask, TaskState, backoff
+from shared.packaged import converter_missing
 from shared.providers import Providers
 from shared.providers.base import (
     CLAIM_LOST_CODE,
@@ -56,8 +57,8 @@ NO_CREATE_CHECK = ("none: the vendor gives no way to look for an export a create
                    "doubt; one may be made twice")
 
 
-REQUEST_FIELDS = ("provider", "params", "subscribers", "idempotency_key", "unpack", "account",
-                  "destination")
+REQUEST_FIELDS = ("provider", "params", "subscribers", "idempotency_key", "unpack", "format",
+                  "account", "destination")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[
                               f"{', '.join(REQUEST_FIELDS)})")
     if not isinstance(body.get("unpack", False), bool):
         raise ValidationError("unpack", "must be true or false")
+    if body.get("format", "gzip") not in FORMATS:
+        raise ValidationError("format", "must be 'gzip' or 'parquet'")
     for name in ("account", "destination"):
         if not isinstance(body.get(name, ""), str) or body.get(name) == "":
             raise ValidationError(name, "must be the name of a configured "
@@ -110,6 +113,18 @@ def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[
     return body["provider"], body["params"], subscribers, key
 
 
+def parquet_possible(settings: Settings, unpack: bool | None) -> None:
+    """``"format": "parquet"`` converts the members of an unpacked archive, in a package
+    built with the converter: a 400 naming ``format`` otherwise."""
+    if not (settings.unpack.enabled if unpack is None else unpack):
+        raise ValidationError("format", 'parquet converts the members of an unpacked archive: '
+                              'add "unpack": true (COURIER_UNPACK is off)' if unpack is None
+                              else 'parquet needs "unpack": true')
+    missing = converter_missing()
+    if missing:
+        raise ValidationError("format", f"parquet cannot be delivered here: {missing}")
+
+
 def accept(
     store: TaskStore,
     providers: Providers,
@@ -126,7 +141,9 @@ def accept(
         body, idempotency_key, providers.settings.allow_private_hosts,
         [bot.endpoint for bot in providers.settings.chat_bots])
     account, destination_name = named(providers.settings, body)
-    provider = providers.get(provider_name)
+    if body.get("format") == "parquet":
+        parquet_possible(providers.settings, body.get("unpack"))
+    provider = providers.get(provider_name, account)
     params = provider.validate(raw_params)
     now = now or utcnow()
     task = ExportTask(provider=provider.name, params=params, idempotency_key=key,
@@ -134,8 +151,8 @@ def accept(
                       destination_name=destination_name, created_at=now, updated_at=now,
                       due_at=now, lease_owner=owner,
                       lease_until=now + timedelta(seconds=CREATE_LEASE_S))
-    options = {k: v for k, v in (("unpack", body.get("unpack")), ("window", window))
-               if v is not None}
+    options = {k: v for k, v in (("unpack", body.get("unpack")), ("format", body.get("format")),
+                                 ("window", window)) if v is not None}
     if options:
         task.destination[DELIVERY] = options
     data = provider.data_window(task)
@@ -181,7 +198,7 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     it. An attempt that finds it still set knows the one before was cut off after it may have
     called the vendor, so the provider looks for what that call made before making it again.
     The object submitted with is claimed for this export (:mod:`shared.owners`)."""
-    provider = providers.get(task.provider)
+    provider = providers.get(task.provider, task.account)
     now = now or utcnow()
     try:
         queue = provider.queue_key(task)
@@ -286,7 +303,7 @@ def _create_failed(store: TaskStore, providers: Providers, task: ExportTask,
 def abandon(providers: Providers, task: ExportTask) -> None:
     """Best effort: stop what a failed export still runs at the vendor."""
     try:
-        providers.get(task.provider).abandon(task)
+        providers.get(task.provider, task.account).abandon(task)
     except CourierError as exc:
         log.warning("export %s: could not stop its vendor work (%s)", task.id, exc,
                     extra=export_keys(task.id, task.provider))
@@ -299,7 +316,7 @@ def cancel(store: TaskStore, providers: Providers, export_id: str) -> ExportTask
     if task.state.terminal or task.state is TaskState.COPYING:
         raise ConflictError(f"export {export_id} is {task.state.value} and cannot be cancelled")
     try:
-        providers.get(task.provider).cancel(task)
+        providers.get(task.provider, task.account).cancel(task)
     except ProviderError as exc:
         log.warning("export %s: provider cancel failed (%s); cancelling locally", task.id,
                     exc.code, extra=export_keys(task.id, task.provider))

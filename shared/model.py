@@ -38,6 +38,9 @@ class TaskState(str, Enum):
 
 
 TERMINAL_STATES = frozenset({TaskState.DELIVERED, TaskState.FAILED, TaskState.CANCELLED})
+# How an unpacked archive's CSV/JSON members are stored: gzip'd, or converted to Parquet
+# (COURIER_FORMAT, a schedule's or an export's ``format``).
+FORMATS = ("gzip", "parquet")
 
 TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     TaskState.ACCEPTED: frozenset({TaskState.ACCEPTED, TaskState.SUBMITTED, TaskState.FAILED,

@@ -168,9 +168,9 @@ class Poller:
 
     def _group_key(self, task: ExportTask) -> str:
         try:
-            return self.providers.get(task.provider).group_key(task)
+            return self.providers.get(task.provider, task.account).group_key(task)
         except Exception:  # noqa: BLE001 - _poll_group reports it, once for the group
-            return ""
+            return "" if task.account is None else f"@{task.account}"
 
     def _poll_group(self, store: TaskStore, provider_name: str, group: list[ExportTask],
                     deadline: float, stats: TickStats, now: datetime | None) -> None:
@@ -180,7 +180,8 @@ class Poller:
         results: dict[str, PollResult | ProviderError]
         try:
             with call_deadline(deadline), export_context(None, provider_name):
-                results = self.providers.get(provider_name).poll(group)
+                # one account per group: named accounts' keys carry their name
+                results = self.providers.get(provider_name, group[0].account).poll(group)
         except ProviderError as exc:
             results = {t.id: exc for t in group}
         except CourierError as exc:

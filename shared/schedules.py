@@ -25,6 +25,7 @@ from shared import exports
 from shared.clock import from_iso, to_iso, utcnow
 from shared.config import Settings
 from shared.errors import ConfigError, CourierError, ValidationError, VersionConflictError
+from shared.packaged import converter_missing
 from shared.providers import REGISTRY, Providers
 from shared.runtime.events import TimerTrigger
 from shared.state.base import Record, TaskStore
@@ -104,20 +105,41 @@ def problems(settings: Settings, providers: Providers, *, params: bool = True,
                                        f"{str(schedule.provider)[:40]!r} (expected one of: "
                                        f"{', '.join(sorted(REGISTRY))})"))
             continue
-        if getattr(settings, entry.credentials) is None:
+        named = settings.account(schedule.account) if schedule.account else None
+        if schedule.account and named is None:
+            out.append((schedule.name, f"{where}.account: {schedule.account!r} is not a "
+                                       "configured account (COURIER_ACCOUNTS)"))
+            continue
+        if named is not None and named.vendor != entry.credentials:
+            out.append((schedule.name, f"{where}.account: {schedule.account!r} is an "
+                                       f"account of {named.vendor}; provider "
+                                       f"{schedule.provider!r} needs one of {entry.credentials}"))
+            continue
+        if named is None and getattr(settings, entry.credentials) is None:
             out.append((schedule.name, f"{where}.provider: {schedule.provider!r} needs "
                                        f"{entry.credentials} credentials, which are not set"))
             continue
-        out.append((schedule.name, _params_problem(schedule, where, providers, at)
-                    if params else None))
+        out.append((schedule.name, _format_problem(schedule, where, settings) or (
+            _params_problem(schedule, where, providers, at) if params else None)))
     return out
+
+
+def _format_problem(schedule: Schedule, where: str, settings: Settings) -> str | None:
+    if schedule.format != "parquet":
+        return None
+    if not (settings.unpack.enabled if schedule.unpack is None else schedule.unpack):
+        return (f"{where}.format: parquet converts the members of an unpacked archive; set "
+                '"unpack": true (COURIER_UNPACK is off)')
+    missing = converter_missing()
+    return f"{where}.format: {missing}" if missing else None
 
 
 def _params_problem(schedule: Schedule, where: str, providers: Providers,
                     at: datetime) -> str | None:
     start, end = schedule.window(schedule.last_end(at) or at)
     try:
-        providers.get(schedule.provider).validate(fill(schedule.params, start, end))
+        providers.get(schedule.provider, schedule.account).validate(
+            fill(schedule.params, start, end))
     except ValidationError as exc:
         field = exc.field.removeprefix("params.")  # the provider's own path
         return f"{where}.params.{field}: {exc.detail}" if exc.field.startswith("params") \
@@ -155,6 +177,10 @@ def create_window(store: TaskStore, providers: Providers, settings: Settings,
         body["unpack"] = schedule.unpack
     if schedule.destination is not None:
         body["destination"] = schedule.destination
+    if schedule.account is not None:
+        body["account"] = schedule.account
+    if schedule.format is not None:
+        body["format"] = schedule.format
     key = f"schedule:{schedule.name}:{end.isoformat()}"
     made_for = {"start": to_iso(start), "end": to_iso(end), "tz": schedule.tz.key}
     try:

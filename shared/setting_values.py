@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from shared.errors import ConfigError
+from shared.model import FORMATS
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix, not a secret
 MIN_WEBHOOK_KEY_BYTES = 24  # Standard Webhooks keys are 24 to 64 random bytes
@@ -308,16 +309,23 @@ class UnpackSettings:
     max_member_bytes: int = 4 * 1024**3  # one member, unpacked
     max_total_bytes: int = 16 * 1024**3  # all members of one archive, unpacked
     max_ratio: float = 200.0  # unpacked bytes per archive byte (a zip bomb goes past it)
+    format: str = "gzip"  # the destination's default: gzip, or parquet (CSV/JSON members)
+    parquet_tmp_bytes: int = 384 * 1024**2  # a member, gzip'd, and its Parquet file in /tmp
 
 
 SWITCHES = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False}
 
 
-def unpack_settings(raw: dict[str, str | None], names: tuple[str, str, str, str, str]
-                    ) -> UnpackSettings:
+def unpack_settings(raw: dict[str, str | None], names: tuple[str, ...]) -> UnpackSettings:
     """The unpack settings from their raw texts (``names``: enabled, keep_raw, max member
-    MB, max total MB, max ratio, as the environment names them)."""
+    MB, max total MB, max ratio, format, Parquet temporary MB, as the environment names
+    them)."""
     values: dict[str, Any] = {}
+    text = raw.get(names[5])
+    if text is not None:
+        if text.lower() not in FORMATS:
+            raise ConfigError(f"{names[5]}: must be 'gzip' or 'parquet'")
+        values["format"] = text.lower()
     for attr, name in zip(("enabled", "keep_raw"), names[:2]):
         text = raw.get(name)
         if text is not None:
@@ -326,7 +334,8 @@ def unpack_settings(raw: dict[str, str | None], names: tuple[str, str, str, str,
             values[attr] = SWITCHES[text.lower()]
     for attr, name, scale in (("max_member_bytes", names[2], 1024**2),
                               ("max_total_bytes", names[3], 1024**2),
-                              ("max_ratio", names[4], 1)):
+                              ("max_ratio", names[4], 1),
+                              ("parquet_tmp_bytes", names[6], 1024**2)):
         text = raw.get(name)
         if text is None:
             continue

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import ConfigError
 from shared.keys import window_fits
+from shared.model import FORMATS
 
 SETTING = "COURIER_SCHEDULES"
 DEFAULT_CATCH_UP = 24  # windows one firing creates at most; the rest at the next firing
@@ -37,7 +38,7 @@ NAMES = {
     "weekday": ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
 }
 KNOWN_KEYS = {"name", "provider", "params", "subscribers", "every_s", "cron", "timezone",
-              "catch_up", "unpack", "destination"}
+              "catch_up", "unpack", "destination", "account", "format"}
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class Schedule:
     catch_up: int = DEFAULT_CATCH_UP
     unpack: bool | None = None  # None: the destination's setting (COURIER_UNPACK)
     destination: str | None = None  # a named destination (COURIER_DESTINATIONS); None: default
+    account: str | None = None  # a named account (COURIER_ACCOUNTS); None: the deployment's
+    format: str | None = None  # gzip | parquet; None: the destination's (COURIER_FORMAT)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     # ---------------------------------------------------------------- fire times
@@ -216,13 +219,20 @@ def parse_schedules(items: Any) -> list[Schedule]:
         if destination is not None and (not isinstance(destination, str) or not destination):
             raise ConfigError(f"{where}.destination: must be the name of a destination of "
                               "COURIER_DESTINATIONS")
+        account = item.get("account")
+        if account is not None and (not isinstance(account, str) or not account):
+            raise ConfigError(f"{where}.account: must be the name of an account of "
+                              "COURIER_ACCOUNTS")
+        if item.get("format", "gzip") not in FORMATS:
+            raise ConfigError(f"{where}.format: must be 'gzip' or 'parquet'")
         if not isinstance(item.get("subscribers", []), list):
             raise ConfigError(f"{where}.subscribers: must be a list of URLs")
         schedule = Schedule(name=name, provider=item.get("provider"),
                             params=dict(item.get("params") or {}),
                             subscribers=list(item.get("subscribers") or []), tz=tz,
                             every_s=every, cron=cron, catch_up=catch_up,
-                            unpack=item.get("unpack"), destination=destination, raw=item)
+                            unpack=item.get("unpack"), destination=destination,
+                            account=account, format=item.get("format"), raw=item)
         if cron is not None and schedule.next_end(datetime(2026, 1, 1, tzinfo=timezone.utc)) \
                 is None:
             raise ConfigError(f"{where}.cron: {cron_text!r} never fires")

@@ -21,15 +21,19 @@ requests" (:data:`THROTTLED_CODES`) and which leave open whether a call went thr
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from tencentcloud.common.credential import Credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from shared.config import ENV_TC_REGION, TencentSettings
-from shared.errors import ConfigError
+from shared.errors import ConfigError, ProviderError
 
 # Codes (or code prefixes, ending in ".") that can succeed if tried again later.
 RETRYABLE_CODES = frozenset({
@@ -78,9 +82,79 @@ def api_host(settings: TencentSettings, service: str) -> str:
     name ``<svc>.intl.tencentcloudapi.com``, the China site's ``<svc>.tencentcloudapi.com``."""
     return f"{service}.{API_DOMAINS[settings.site]}"
 
-def credential(settings: TencentSettings) -> Credential:
-    # Built explicitly: SCF role credentials are temporary and need the session token.
+def credential(settings: TencentSettings) -> Any:
+    """The keys a client signs with: the settings' own (built explicitly: SCF role
+    credentials are temporary and need the session token), or a named account's role's."""
+    if settings.assume is not None:
+        return AssumedRoleCredential(settings)
     return Credential(settings.secret_id, settings.secret_key, settings.token)
+
+STS_VERSION = "2018-08-13"
+REFRESH_BEFORE_S = 300.0  # temporary keys are read again this long before they expire
+
+class AssumedRoleCredential:
+    """A CAM role's temporary keys (STS ``AssumeRole``, signed with the settings' own keys),
+    kept and read again :data:`REFRESH_BEFORE_S` before they expire. The SDK's clients read
+    them through :meth:`get_credential_info` before each call. A refusal is a
+    :class:`~shared.errors.ProviderError` with STS's code naming the account and the role
+    (retryable as the code says), raised from the call that needed the keys."""
+
+    def __init__(self, settings: TencentSettings, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        assert settings.assume is not None
+        self.settings = settings
+        self.role = settings.assume
+        self._clock = clock
+        self._keys: tuple[str, str, str] | None = None
+        self._expires = 0.0
+        self._lock = threading.Lock()
+        self.assumed = 0  # AssumeRole calls made
+
+    def get_credential_info(self) -> tuple[str, str, str]:
+        with self._lock:
+            if self._keys is None or self._clock() >= self._expires - REFRESH_BEFORE_S:
+                self._keys, self._expires = self._assume()
+            return self._keys
+
+    @property
+    def secret_id(self) -> str:
+        return self.get_credential_info()[0]
+
+    @property
+    def secret_key(self) -> str:
+        return self.get_credential_info()[1]
+
+    @property
+    def token(self) -> str:
+        return self.get_credential_info()[2]
+
+    def _assume(self) -> tuple[tuple[str, str, str], float]:
+        from tencentcloud.common.common_client import CommonClient
+
+        own = Credential(self.settings.secret_id, self.settings.secret_key, self.settings.token)
+        profile = ClientProfile(httpProfile=http_profile(self.settings, "sts"))
+        sts = CommonClient("sts", STS_VERSION, own, self.settings.region, profile)
+        quiet_environment(sts)
+        params: dict[str, Any] = {"RoleArn": self.role.role,
+                                  "RoleSessionName": self.role.session_name,
+                                  "DurationSeconds": self.role.session_s}
+        if self.role.external_id:
+            params["ExternalId"] = self.role.external_id
+        self.assumed += 1
+        try:
+            answer = sts.call_json("AssumeRole", params)["Response"]
+            keys = answer["Credentials"]
+            return ((keys["TmpSecretId"], keys["TmpSecretKey"], keys["Token"]),
+                    float(answer["ExpiredTime"]))
+        except TencentCloudSDKException as exc:
+            code = str(exc.code or "Unknown")
+            raise ProviderError("sts", code, f"account {self.settings.account}: cannot assume "
+                                f"role {self.role.role}: {exc.message}",
+                                retryable=is_retryable(code), request_id=exc.requestId) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderError("sts", "InvalidAnswer", f"account {self.settings.account}: "
+                                f"AssumeRole for {self.role.role} answered without keys",
+                                retryable=True) from exc
 
 def quiet_environment(client: Any) -> None:
     """Stop ``requests`` from re-reading the environment on every call.

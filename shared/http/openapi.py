@@ -232,6 +232,11 @@ def schemas() -> dict[str, Any]:
                                           "gzip object per member beside manifest.json; "
                                           "default: the destination's (its unpack, else "
                                           "COURIER_UNPACK)"},
+                "format": {"type": "string", "enum": ["gzip", "parquet"],
+                           "description": "How an unpacked archive's CSV/JSON members land: "
+                                          "gzip'd, or one Parquet file each (needs unpacking "
+                                          "and a package built --with-parquet); default: the "
+                                          "destination's COURIER_FORMAT"},
             }})
     return {
         "CreateExport": {"oneOf": create_variants, "discriminator": {"propertyName": "provider"}},

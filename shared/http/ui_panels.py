@@ -154,7 +154,9 @@ function detail(x) {
   const d = x.destination || {}, copy = d.copy || {};
   const close = el("button", {"class": "act", "type": "button"}, "close");
   close.addEventListener("click", () => { selected = null; refresh(); });
-  const pairs = [["provider", x.provider], ["state", x.state + (x.stage ? "/" + x.stage : "")],
+  const pairs = [["provider", x.provider],
+    ["account", x.account || "the deployment's own"],
+    ["state", x.state + (x.stage ? "/" + x.stage : "")],
     ["provider progress", providerCell(x)], ["copy", copyCell(x)],
     ["copy speed", copy.throughput_mb_s != null ?
       copy.duration_s + " s at " + copy.throughput_mb_s + " MB/s" : "-"],
@@ -163,7 +165,7 @@ function detail(x) {
     ["created", when(x.created_at)], ["updated", when(x.updated_at)],
     ["next check", when(x.next_check_at)], ["round", String(x.round || 0)],
     ["params", JSON.stringify(x.params)]];
-  if (x.error) pairs.splice(2, 0, ["error", el("span", {"class": "reason"}, reasonOf(x))]);
+  if (x.error) pairs.splice(3, 0, ["error", el("span", {"class": "reason"}, reasonOf(x))]);
   const dl = el("dl");
   for (const [k, v] of pairs) dl.append(el("dt", {}, k), el("dd", {}, v));
   const kids = [el("h2", {}, "Export " + x.id), el("div", {"class": "actions"},

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from shared.config import Settings
+from shared.config import AlibabaSettings, AwsSettings, Settings, TencentSettings
 from shared.errors import ConfigError, ValidationError
+from shared.fleet import Account
 from shared.pacing import RateBudget
 from shared.providers.base import Provider
 
@@ -77,12 +78,17 @@ class Providers:
     def names(self) -> list[str]:
         return sorted(REGISTRY)
 
-    def get(self, name: Any) -> Provider:
+    def get(self, name: Any, account: str | None = None) -> Provider:
+        """The provider ``name`` for the named ``account`` (COURIER_ACCOUNTS; None: the
+        deployment's own), built once per (provider, account) and kept. An account of
+        another cloud than the provider's is a ValidationError naming ``account``."""
         if not isinstance(name, str) or name not in REGISTRY:
             raise ValidationError("provider", f"unknown provider {str(name)[:40]!r} "
                                   f"(expected one of: {', '.join(self.names)})")
-        if name not in self._built:
+        key = name if account is None else f"{name}@{account}"
+        if key not in self._built:
             entry = REGISTRY[name]
+            named = None if account is None else self._account(name, entry, account)
             try:
                 loaded = importlib.import_module(entry.module)
             except ModuleNotFoundError as exc:
@@ -92,16 +98,73 @@ class Providers:
                 raise ValidationError("provider", f"provider {name!r} is not in this "
                                       "deployment: the package was built without its SDK "
                                       f"({exc.name})") from None
-            settings = getattr(self.settings, entry.credentials)
+            base = getattr(self.settings, entry.credentials)
+            settings = base if named is None else account_settings(named, base)
             if settings is None:
                 raise ConfigError(f"provider {name!r} needs {entry.credentials} credentials, "
                                   "which are not configured")
             cls = getattr(loaded, entry.cls)
             if self.budget is None:
-                self._built[name] = cls(settings)
+                self._built[key] = cls(settings)
             else:
-                key_id = str(getattr(settings, "secret_id", None)
-                             or getattr(settings, "access_key_id", None)
-                             or getattr(settings, "staging_bucket", ""))
-                self._built[name] = cls(settings, limiter=self.budget(name, key_id))
-        return self._built[name]
+                self._built[key] = cls(settings, limiter=self.budget(name, budget_key(
+                    settings, named)))
+        return self._built[key]
+
+    def _account(self, name: str, entry: Entry, account: str) -> Account:
+        named = self.settings.account(account)
+        if named is None:
+            raise ValidationError("account", f"{account!r} is not a configured account "
+                                  "(COURIER_ACCOUNTS)")
+        if named.vendor != entry.credentials:
+            raise ValidationError("account", f"{account!r} is an account of {named.vendor}; "
+                                  f"provider {name!r} needs one of {entry.credentials}")
+        return named
+
+
+def budget_key(settings: Any, named: Account | None) -> str:
+    """What a provider's rate budget is keyed by: its vendor account (the key id, or the
+    role a named account assumes) and, for a named account, its region — so one account's
+    or region's throttling never slows another's."""
+    key_id = str(getattr(settings, "secret_id", None)
+                 or getattr(settings, "access_key_id", None)
+                 or getattr(settings, "staging_bucket", ""))
+    if named is None:
+        return key_id
+    return f"{named.role or named.secret_id or key_id}|{named.region}"
+
+
+def account_settings(account: Account, base: Any) -> Any:
+    """The vendor settings of a named ``account``: its region, site, endpoint and keys (or
+    role), the rest from the deployment's own settings ``base`` of that cloud (None when the
+    deployment has none: then the account must hold what is needed)."""
+    keys = (account.secret_id, account.secret_key, account.token) if account.secret_id else None
+    if isinstance(base, TencentSettings) or (base is None and account.vendor == "tencent"):
+        if keys is None and base is None:
+            raise ConfigError(f"COURIER_ACCOUNTS[{account.name}]: give secret_id and "
+                              "secret_key (the deployment has no Tencent Cloud keys to "
+                              "assume its role with)")
+        tc = base or TencentSettings(secret_id="", secret_key="")
+        secret_id, secret_key, token = keys or (tc.secret_id, tc.secret_key, tc.token)
+        return replace(tc, secret_id=secret_id or "", secret_key=secret_key or "",
+                       token=token, region=account.region, site=account.site,
+                       endpoint=account.endpoint or tc.endpoint, appid=None,
+                       account=account.name, assume=account.assume())
+    if isinstance(base, AlibabaSettings) or (base is None and account.vendor == "alibaba"):
+        if keys is None and base is None:
+            raise ConfigError(f"COURIER_ACCOUNTS[{account.name}]: give secret_id and "
+                              "secret_key (the deployment has no Alibaba Cloud keys to "
+                              "assume its role with)")
+        ali = base or AlibabaSettings(access_key_id="", access_key_secret="")
+        ak, sk, token = keys or (ali.access_key_id, ali.access_key_secret, ali.security_token)
+        return replace(ali, access_key_id=ak or "", access_key_secret=sk or "",
+                       security_token=token, region=account.region,
+                       endpoint=account.endpoint or ali.endpoint, account=account.name,
+                       assume=account.assume())
+    if base is None and not account.staging_bucket:
+        raise ConfigError(f"COURIER_ACCOUNTS[{account.name}].staging_bucket: needed (the "
+                          "deployment has no COURIER_CLOUDWATCH_BUCKET)")
+    aws = base or AwsSettings(staging_bucket=account.staging_bucket or "")
+    return replace(aws, staging_bucket=account.staging_bucket or aws.staging_bucket,
+                   region=account.region, endpoint=account.endpoint or aws.endpoint,
+                   account=account.name, keys=keys or aws.keys, assume=account.assume())

@@ -117,6 +117,8 @@ class DmsApi(VendorApi):
             ) from exc
         except TeaException as exc:  # no answer: the SDK wraps the transport error
             inner = getattr(exc, "inner_exception", None)
+            if isinstance(inner, ProviderError):  # a named account's role was refused
+                raise inner from exc
             kind = type(inner or exc).__name__
             log.info("%s %s failed: no answer (%s)", self.provider, action, kind)
             raise ProviderError(self.provider, "NetworkError", f"no answer from DMS ({kind})",

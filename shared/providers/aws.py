@@ -53,8 +53,8 @@ class AwsApi(VendorApi):
 
     @classmethod
     def build(cls, provider: str, service: str, endpoint: str | None, region: str,
-              limiter: RateBudget | None = None) -> AwsApi:
-        return cls(provider, client(service, endpoint, region), limiter)
+              limiter: RateBudget | None = None, session: Any = None) -> AwsApi:
+        return cls(provider, client(service, endpoint, region, session), limiter)
 
     @property
     def timeout_s(self) -> float | None:
@@ -93,10 +93,11 @@ class AwsApi(VendorApi):
         return code in THROTTLED_CODES
 
 
-def client(service: str, endpoint: str | None, region: str) -> Any:
-    """A boto3 client with short timeouts and no SDK retries."""
+def client(service: str, endpoint: str | None, region: str, session: Any = None) -> Any:
+    """A boto3 client with short timeouts and no SDK retries (``session``: a named
+    account's, :func:`shared.clouds.aws.session`; None: boto3's own chain)."""
     return cloud.client(service, endpoint=endpoint, region=region, connect_s=CONNECT_S,
-                        read_s=READ_S, retries={"total_max_attempts": 1})
+                        read_s=READ_S, retries={"total_max_attempts": 1}, session=session)
 
 
 def _cap_read_timeout(context: dict[str, Any], **_: Any) -> None:

@@ -159,6 +159,15 @@ class Provider(ABC):
         """Tasks with the same key are polled in one ``poll`` call."""
         return task.id
 
+    def shard(self, key: str) -> str:
+        """``key`` for this provider's account and region: the deployment's own keeps the
+        key as it is; a named account's (COURIER_ACCOUNTS) gets ``@<account>/<region>``, so
+        the listing groups and create locks of one account and region never wait on
+        another's."""
+        settings = getattr(self, "settings", None)
+        account = getattr(settings, "account", None)
+        return key if account is None else f"{key}@{account}/{getattr(settings, 'region', '')}"
+
     def serial_key(self, task: ExportTask) -> str | None:
         """Creates sharing this key never overlap (a lock in the state table); None: free."""
         return None

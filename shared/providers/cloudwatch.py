@@ -36,6 +36,7 @@ import logging
 import re
 from typing import Any
 
+from shared.clouds import aws as cloud
 from shared.config import AwsSettings
 from shared.errors import ProviderError, ValidationError
 from shared.keys import DataWindow
@@ -113,10 +114,14 @@ class CloudwatchProvider(Provider):
                  sts: Any = None, limiter: RateBudget | None = None) -> None:
         self.settings = settings
         self.limiter = limiter or RateLimiter(rate=5)  # assumption: Logs' low per-action TPS
-        self.api = AwsApi(NAME, logs or client("logs", settings.endpoint, settings.region),
-                          self.limiter)
-        self.s3 = AwsApi(NAME, s3 or client("s3", settings.s3_endpoint, settings.region),
-                         self.limiter)
+        # a named account's keys or role (None: boto3's own chain, the function's role)
+        self.session = cloud.session(keys=settings.keys, assume=settings.assume,
+                                     region=settings.region, sts_endpoint=settings.endpoint,
+                                     account=settings.account)
+        self.api = AwsApi(NAME, logs or client("logs", settings.endpoint, settings.region,
+                                               self.session), self.limiter)
+        self.s3 = AwsApi(NAME, s3 or client("s3", settings.s3_endpoint, settings.region,
+                                            self.session), self.limiter)
         self._sts = AwsApi(NAME, sts, self.limiter) if sts is not None else None
         self._account: str | None = None
 
@@ -151,7 +156,7 @@ class CloudwatchProvider(Provider):
         return out
 
     def group_key(self, task: ExportTask) -> str:
-        return f"{NAME}:{self.settings.region}"
+        return self.shard(f"{NAME}:{self.settings.region}")
 
     def queue_key(self, task: ExportTask) -> str:
         return f"{NAME}:{self._account_id()}:{self.settings.region}"
@@ -350,7 +355,7 @@ class CloudwatchProvider(Provider):
         if self._account is None:
             if self._sts is None:
                 self._sts = AwsApi.build(NAME, "sts", self.settings.endpoint,
-                                         self.settings.region, self.limiter)
+                                         self.settings.region, self.limiter, self.session)
             answer = self._sts.call("GetCallerIdentity", {})
             self._account = str(answer.get("Account") or "")
         return self._account

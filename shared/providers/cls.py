@@ -122,7 +122,7 @@ class ClsProvider(TencentProvider):
         return out
 
     def group_key(self, task: ExportTask) -> str:
-        return f"cls:{task.params['TopicId']}"
+        return self.shard(f"cls:{task.params['TopicId']}")
 
     # ------------------------------------------------------------------ calls
     def create(self, task: ExportTask) -> Submission:

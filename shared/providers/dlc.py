@@ -151,7 +151,7 @@ class DlcProvider(TencentProvider):
 
     def group_key(self, task: ExportTask) -> str:
         if task.stage in (None, STAGE_SQL):
-            return "dlc:sql"
+            return self.shard("dlc:sql")
         return task.id
 
     # ------------------------------------------------------------------ calls

@@ -105,10 +105,10 @@ class MongodbProvider(TencentProvider):
         return out
 
     def group_key(self, task: ExportTask) -> str:
-        return f"mongodb:{task.params['InstanceId']}"
+        return self.shard(f"mongodb:{task.params['InstanceId']}")
 
     def serial_key(self, task: ExportTask) -> str | None:
-        return f"mongodb-create:{task.params['InstanceId']}"
+        return self.shard(f"mongodb-create:{task.params['InstanceId']}")
 
     def prepare(self, task: ExportTask) -> dict[str, Any]:
         """The instance's task ids before the call (kept from the attempt before when that

@@ -108,7 +108,7 @@ class TcssProvider(TencentProvider):
         return {"Action": action, "Params": inner}
 
     def serial_key(self, task: ExportTask) -> str | None:
-        return "tcss-create"  # one account-wide listing tells the new job apart
+        return self.shard("tcss-create")  # one account-wide listing tells the new job apart
 
     def prepare(self, task: ExportTask) -> dict[str, Any]:
         """The jobs listed before the call, and when it was made (kept from the attempt
@@ -168,7 +168,7 @@ class TcssProvider(TencentProvider):
         return rows
 
     def group_key(self, task: ExportTask) -> str:
-        return "tcss:jobs"  # one listing holds every export job of the account
+        return self.shard("tcss:jobs")  # one listing holds every export job of the account
 
     def poll(self, tasks: list[ExportTask]) -> dict[str, PollResult | ProviderError]:
         wanted = {t.remote["JobId"] for t in tasks if t.remote.get("JobId")}

@@ -66,6 +66,8 @@ class TencentApi(VendorApi):
         try:
             response = getattr(self.client, action)(request)
         except TencentCloudSDKException as exc:
+            if isinstance(exc.__context__, ProviderError):  # a named account's role refused
+                raise exc.__context__ from exc  # (the SDK wraps what its credential raised)
             code = str(exc.code or "Unknown")
             log.info("%s %s failed: %s (request %s)", self.provider, action, code, exc.requestId)
             raise ProviderError(

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from shared.clouds import hold_sdk_loggers
 from shared.config import (
+    ENV_ACCOUNTS,
     ENV_ALI_AK,
     ENV_ALI_SK,
     ENV_API_KEYS,
@@ -51,10 +52,14 @@ FILE = "file"
 SECRET_SETTINGS = (ENV_TC_SECRET_ID, ENV_TC_SECRET_KEY, ENV_ALI_AK, ENV_ALI_SK, ENV_API_KEYS,
                    ENV_WEBHOOK_SECRETS, ENV_STATE_URL, ENV_WEBHOOK_URLS, ENV_CHAT_BOTS)
 # JSON settings: a store or a file of the package
-JSON_SETTINGS = (ENV_SCHEDULES, ENV_WEBHOOK_ENDPOINTS, ENV_DESTINATIONS)
+JSON_SETTINGS = (ENV_SCHEDULES, ENV_WEBHOOK_ENDPOINTS, ENV_DESTINATIONS, ENV_ACCOUNTS)
+# fields of one COURIER_ACCOUNTS account that may each name a store (the file itself need not
+# hold a key): "secret_key": "secretsmanager:courier/acct-b#secret_key"
+ACCOUNT_SECRET_FIELDS = ("secret_id", "secret_key", "token", "external_id")
 # JSON settings whose entries hold keys, each of which may be a store reference of its own:
 # COURIER_DESTINATIONS={"logs": {"url": …, "secret_key": "secretsmanager:courier/logs#key"}}
-NESTED_SECRETS = {ENV_DESTINATIONS: ("secret_id", "secret_key", "token")}
+NESTED_SECRETS = {ENV_DESTINATIONS: ("secret_id", "secret_key", "token"),
+                  ENV_ACCOUNTS: ACCOUNT_SECRET_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,17 @@ def nested_entries(setting: str, doc: object) -> list[tuple[str, dict[str, objec
     return [(f"{setting}[{name}]", entry) for name, entry in pairs if isinstance(entry, dict)]
 
 
+def account_secrets(value: str) -> list[str]:
+    """The secret fields' values of ``COURIER_ACCOUNTS``' JSON ``value``."""
+    try:
+        doc = json.loads(value)
+    except ValueError:
+        return []
+    items = doc if isinstance(doc, list) else list(doc.values()) if isinstance(doc, dict) else []
+    return [v for a in items if isinstance(a, dict) for k, v in a.items()
+            if k in ACCOUNT_SECRET_FIELDS and isinstance(v, str)]
+
+
 def as_text(ref: Reference, value: str | bytes) -> str:
     """A store value as text: bytes (a binary secret) must be UTF-8."""
     if isinstance(value, bytes):
@@ -174,6 +190,8 @@ def parts(setting: str, value: str) -> list[str]:
     parts = [p.strip() for p in value.split(",")] if setting in SECRET_SETTINGS else []
     if setting == ENV_STATE_URL:
         parts += url_passwords(value)
+    if setting == ENV_ACCOUNTS:  # JSON: each account's keys, token and external id
+        parts += account_secrets(value)
     return parts
 
 

@@ -16,6 +16,12 @@ member with its stored key, size and MD5 of the stored bytes, and the size and M
 content (the member's own bytes); it exists only once every member is in place. Then, unless
 ``COURIER_UNPACK_KEEP_RAW=off``, the archive stays where it is.
 
+With ``format: parquet`` (``COURIER_FORMAT``, a schedule's or an export's ``format``), CSV and
+JSON members (``.csv``, ``.tsv``, ``.json``, ``.jsonl``, ``.ndjson``) are converted instead,
+one Parquet file per member (:mod:`shared.convert.parquet`, DuckDB): ``x.csv`` becomes
+``x.parquet``, listed with its rows and column types; the other members are stored gzip'd as
+above. The format is recorded with the raw copy, so a resumed stage keeps it.
+
 A member whose content is not what its extension says (``.csv``, ``.json``, ``.log``, …: not
 UTF-8 text, or holding NUL bytes; ``.json`` not starting with ``{`` or ``[``; ``.gz`` not
 gzip) fails the export, as do a corrupt archive and the limits of
@@ -28,12 +34,17 @@ import codecs
 import hashlib
 import json
 import logging
+import os
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
-from shared.errors import IntegrityError
+from shared.convert.parquet import ParquetConverter, kind_of, read_chunks
+from shared.errors import ConfigError, IntegrityError
 from shared.keys import split_extension
+from shared.packaged import converter_missing
 from shared.setting_values import UnpackSettings
 from shared.storage.archives import ArchiveError, Limits, Member, tar_members, zip_members
 from shared.storage.base import ObjectStore, UploadedPart
@@ -92,8 +103,11 @@ class ContentCheck:
         raise ArchiveError(f"member {self.name!r} is not what its extension says: {why}")
 
 
-def stored_name(name: str) -> str:
-    """The member's name as stored: gzip'd, so ``.gz`` is added unless it is there."""
+def stored_name(name: str, fmt: str = "gzip") -> str:
+    """The member's name as stored: gzip'd, so ``.gz`` is added unless it is there; or, in
+    Parquet, its extension replaced by ``.parquet``."""
+    if fmt == "parquet" and kind_of(name):
+        return os.path.splitext(name)[0] + ".parquet"
     return name if name.lower().endswith(".gz") else name + ".gz"
 
 
@@ -169,17 +183,47 @@ def store_member(store: ObjectStore, key: str, member: Member, *, part_size: int
     writer = MemberWriter(store, key, part_size=part_size, metadata=metadata,
                           passthrough=member.name.lower().endswith(".gz"))
     try:
-        while chunk := member.stream.read(READ_SIZE):
-            check.feed(chunk)
+        for chunk in _checked(member, check, deadline):
             writer.write(chunk)
-            if deadline is not None and time.monotonic() >= deadline:
-                raise CopyDeadlineError("unpacking did not finish within its time limit; it "
-                                        "goes on later from the members already stored")
-        check.finish()
         return writer.close()
     except BaseException:
         writer.abort()
         raise
+
+
+def convert_member(store: ObjectStore, key: str, member: Member, converter: ParquetConverter,
+                   *, part_size: int, metadata: dict[str, str], deadline: float | None
+                   ) -> dict[str, Any]:
+    """``member`` (CSV or JSON) as one Parquet object at ``key``: spooled, converted, then
+    uploaded (see :mod:`shared.convert.parquet`); its manifest entry with its rows and
+    column types, and the size and MD5 of the member's own content."""
+    spooled = converter.spool(member.name, _checked(member, ContentCheck(member.name),
+                                                    deadline))
+    converted = converter.convert(spooled)
+    writer = MemberWriter(store, key, part_size=part_size, metadata=metadata,
+                          passthrough=True)
+    try:
+        for chunk in read_chunks(converted.path):
+            writer.write(chunk)
+        entry = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return {**entry, "content_size": spooled.content_size,
+            "content_md5": spooled.content_md5.hexdigest(), "format": "parquet",
+            "rows": converted.rows, "columns": converted.columns}
+
+
+def _checked(member: Member, check: ContentCheck, deadline: float | None) -> Iterator[bytes]:
+    """The member's content in chunks, each checked (:class:`ContentCheck`), within the
+    deadline."""
+    while chunk := member.stream.read(READ_SIZE):
+        check.feed(chunk)
+        yield chunk
+        if deadline is not None and time.monotonic() >= deadline:
+            raise CopyDeadlineError("unpacking did not finish within its time limit; it "
+                                    "goes on later from the members already stored")
+    check.finish()
 
 
 def unpack_archive(store: ObjectStore, raw: dict[str, Any], manifest_key: str, *,
@@ -187,9 +231,10 @@ def unpack_archive(store: ObjectStore, raw: dict[str, Any], manifest_key: str, *
                    provider: str = "", metadata: dict[str, str] | None = None,
                    part_size: int = 8 * 1024 * 1024, deadline: float | None = None
                    ) -> SetResult:
-    """Unpack the raw copy ``raw`` (key, size, md5, kind) beside ``manifest_key`` and write
-    the manifest (see the module doc)."""
+    """Unpack the raw copy ``raw`` (key, size, md5, kind; ``format``: ``gzip`` unless it says
+    ``parquet``) beside ``manifest_key`` and write the manifest (see the module doc)."""
     done: list[dict[str, Any]] = list(journal.members())
+    fmt = str(raw.get("format") or "gzip")
     limits = Limits(settings, int(raw["size"]))
     keys = KeyAllocator(manifest_key)
     digest = hashlib.md5()  # noqa: S324 - the raw copy read back, against its recorded MD5
@@ -199,37 +244,57 @@ def unpack_archive(store: ObjectStore, raw: dict[str, Any], manifest_key: str, *
     else:
         members = tar_members(store, raw["key"], limits, digest.update)
     entries: list[dict[str, Any]] = []
-    for index, member in enumerate(members):
-        key = keys.next(stored_name(member.name))
-        if index < len(done):
-            if done[index].get("key") != key:
-                raise ArchiveError("the raw copy no longer holds the members already "
-                                   "unpacked from it")
-            entries.append(done[index])
-            continue
-        entry = {"name": member.name, **store_member(
-            store, key, member, part_size=part_size, metadata=dict(metadata or {}),
-            deadline=deadline)}
-        journal.member_done(entry)
-        entries.append(entry)
+    with ExitStack() as stack:
+        converter: ParquetConverter | None = None
+        for index, member in enumerate(members):
+            key = keys.next(stored_name(member.name, fmt))
+            if index < len(done):
+                if done[index].get("key") != key:
+                    raise ArchiveError("the raw copy no longer holds the members already "
+                                       "unpacked from it")
+                entries.append(done[index])
+                continue
+            args: dict[str, Any] = {"part_size": part_size, "metadata": dict(metadata or {}),
+                                    "deadline": deadline}
+            if fmt == "parquet" and kind_of(member.name):
+                if converter is None:
+                    converter = stack.enter_context(_converter(settings))
+                stored = convert_member(store, key, member, converter, **args)
+            else:
+                stored = store_member(store, key, member, **args)
+            entry = {"name": member.name, **stored}
+            journal.member_done(entry)
+            entries.append(entry)
     if raw["kind"] != "zip" and raw.get("md5") and digest.hexdigest() != raw["md5"]:
         raise ArchiveError("the raw copy changed since it was verified; it was not used")
     return _write_manifest(store, raw, manifest_key, entries, settings, export_id, provider,
                            metadata)
 
 
+def _converter(settings: UnpackSettings) -> ParquetConverter:
+    missing = converter_missing()
+    if missing:  # delivered by a package other than the one that accepted the export
+        raise ConfigError(f"format: parquet cannot be delivered: {missing}")
+    return ParquetConverter(settings.parquet_tmp_bytes)
+
+
 def _write_manifest(store: ObjectStore, raw: dict[str, Any], manifest_key: str,
                     entries: list[dict[str, Any]], settings: UnpackSettings, export_id: str,
                     provider: str, metadata: dict[str, str] | None) -> SetResult:
-    listed = [{k: e[k] for k in ("name", "key", "size", "md5", "content_size",
-                                  "content_md5")} for e in entries]
+    fields = ("name", "key", "size", "md5", "content_size", "content_md5", "format", "rows",
+              "columns")
+    listed: list[dict[str, Any]] = [{k: e[k] for k in fields if k in e} for e in entries]
     total = sum(int(e["size"]) for e in listed)
+    totals = {"objects": len(listed), "bytes": total,
+              "content_bytes": sum(int(e["content_size"]) for e in listed)}
+    if any("rows" in e for e in listed):
+        totals["rows"] = sum(int(e.get("rows", 0)) for e in listed)
     body = json.dumps({
         "export_id": export_id, "provider": provider, "objects": listed,
+        "format": str(raw.get("format") or "gzip"),
         "raw": {"key": raw["key"], "size": raw["size"], "md5": raw.get("md5"),
                 "kept": settings.keep_raw},
-        "totals": {"objects": len(listed), "bytes": total,
-                   "content_bytes": sum(int(e["content_size"]) for e in listed)},
+        "totals": totals,
         **protection_entry(store),
     }, indent=2, sort_keys=True).encode()
     md5 = hashlib.md5(body).hexdigest()  # noqa: S324

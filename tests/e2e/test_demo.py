@@ -64,4 +64,7 @@ def test_demo_delivers_one_export_per_provider() -> None:
                            r"(\d+) rows, sum (\d+) ok$", out, re.MULTILINE)
         assert answer is not None, out
         assert answer.group(1, 2) == answer.group(3, 4) and int(answer.group(1)) > 0
+        # one CLS export in a second account and region, through its assumed role
+        assert re.search(r"^exp_\w+\s+cls\s+delivered\s+cls/topic-shanghai-orders/\S+ .*"
+                         r"export\.delivered verified\s+shanghai$", out, re.MULTILINE), out
         assert "Traceback" not in out + done.stderr

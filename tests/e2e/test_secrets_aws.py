@@ -167,3 +167,30 @@ def test_schedules_and_endpoints_come_from_a_json_secret(
                                   LocalContext())
     assert fired["created"][0]["state"] == "submitted"
     assert common.bundle().settings.webhook_endpoints == tuple(endpoints)
+
+
+def test_a_named_accounts_keys_come_each_from_its_store(
+        on_lambda: servers.MotoServer, tmp_path: Any) -> None:
+    """COURIER_ACCOUNTS from a file of the package; the account's key from Secrets
+    Manager by its own reference: the file holds no key."""
+    from shared.bundle import read_settings
+    from shared.secret_stores.resolve import SecretStores
+
+    client(on_lambda, "secretsmanager").create_secret(
+        Name="courier/acct-sh", SecretString=json.dumps({"secret_key": "sh-secret-key"}))
+    (tmp_path / "accounts.json").write_text(json.dumps({"sh": {
+        "vendor": "tencent", "region": "ap-shanghai", "secret_id": "AKIDsh",
+        "secret_key": "secretsmanager:courier/acct-sh#secret_key"}}))
+    env = {"COURIER_PROFILE": "sandbox", "COURIER_AUTH": "none", "AWS_REGION": "us-east-1",
+           "COURIER_AWS_SECRETS_ENDPOINT": on_lambda.url,
+           "COURIER_ACCOUNTS": "file:accounts.json"}
+    settings = read_settings(env, stores=SecretStores(root=tmp_path))
+    account = settings.account("sh")
+    assert account is not None and account.secret_key == "sh-secret-key"
+    assert "sh-secret-key" in settings.secret_values()  # redacted wherever it shows
+    client(on_lambda, "secretsmanager").delete_secret(SecretId="courier/acct-sh",
+                                                      ForceDeleteWithoutRecovery=True)
+    with pytest.raises(ConfigError) as refused:
+        read_settings(env, stores=SecretStores(root=tmp_path))
+    assert refused.value.message.startswith("COURIER_ACCOUNTS[sh].secret_key: "
+                                            "secretsmanager:courier/acct-sh#secret_key")

@@ -85,3 +85,93 @@ def test_a_raw_copy_changed_since_it_landed_fails_the_export_and_stays(
     assert done.error["retryable"] is False
     assert raw.is_file() and "manifest" not in done.destination
     assert not list((tmp_path / "bucket").rglob("manifest.json"))
+
+
+def test_a_member_that_is_not_json_fails_the_parquet_export_naming_it(
+        courier_env: dict[str, str], sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    import shared.storage.unpack as unpack
+
+    bundle = Bundle(Settings.from_env({**courier_env, "COURIER_UNPACK": "on",
+                                       "COURIER_FORMAT": "parquet"}))
+    try:
+        # GIVEN a CLS export whose raw copy landed, then (as if the vendor had shipped it so)
+        # holds a member that says .json and is not JSON
+        export_id = ready_export(bundle, sandbox)
+
+        def killed(*args: Any, **kwargs: Any) -> Any:
+            raise SystemExit("killed")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(unpack, "convert_member", killed)
+            with pytest.raises(SystemExit):
+                bundle.completer.complete(export_id, owner="complete:dies")
+        task = bundle.store().get_task(export_id)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            content = b'{"seq": 1}\n{"seq": 2, oops}\n'
+            info = tarfile.TarInfo("logs/app.json")
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+        (tmp_path / "bucket" / task.destination["raw"]["key"]).write_bytes(buf.getvalue())
+        no_vendor(bundle, monkeypatch)
+
+        # WHEN the next tick takes it up
+        done = bundle.completer.complete(export_id, owner="complete:next",
+                                         now=task.lease_until + timedelta(seconds=1))
+
+        # THEN the export fails for good, saying which member and why; no manifest
+        assert done.state is TaskState.FAILED
+        assert done.error["reason"].startswith(
+            "converting to Parquet failed: member 'logs/app.json' is not valid JSON: "
+            "Malformed JSON"), done.error
+        assert done.error["retryable"] is False
+        assert "manifest" not in done.destination
+        assert not list((tmp_path / "bucket").rglob("*.parquet"))
+    finally:
+        bundle.store().close()
+
+
+def test_a_parquet_delivery_killed_after_its_member_resumes_without_converting_it_again(
+        courier_env: dict[str, str], sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    import shared.storage.unpack as unpack
+
+    bundle = Bundle(Settings.from_env({**courier_env, "COURIER_UNPACK": "on",
+                                       "COURIER_FORMAT": "parquet"}))
+    try:
+        # GIVEN a CLS export whose delivery dies once its member is converted and stored,
+        # before the manifest is written
+        export_id = ready_export(bundle, sandbox)
+
+        def killed(*args: Any, **kwargs: Any) -> Any:
+            raise SystemExit("killed")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(unpack, "_write_manifest", killed)
+            with pytest.raises(SystemExit):
+                bundle.completer.complete(export_id, owner="complete:dies")
+        task = bundle.store().get_task(export_id)
+        assert task.destination["raw"]["format"] == "parquet"
+        [member] = task.destination["unpack"]["members"]
+        assert member["key"].endswith(".parquet") and member["rows"] > 0
+        stored = tmp_path / "bucket" / member["key"]
+        written = stored.stat().st_mtime_ns
+        calls = dict(sandbox.calls)
+        no_vendor(bundle, monkeypatch)
+        monkeypatch.setattr(unpack, "convert_member", killed)  # never converted again
+
+        # WHEN the next tick takes it up
+        done = bundle.completer.complete(export_id, owner="complete:next",
+                                         now=task.lease_until + timedelta(seconds=1))
+
+        # THEN it is delivered from the stored member, written once, without CLS
+        assert done.state is TaskState.DELIVERED, done.error
+        assert dict(sandbox.calls) == calls
+        assert stored.stat().st_mtime_ns == written
+        assert done.destination["objects"] == 1
+    finally:
+        bundle.store().close()

@@ -120,3 +120,15 @@ def test_strong_keys_and_secrets_are_taken() -> None:
 def test_no_webhook_secret_is_a_warning_for_the_cold_start_not_an_error() -> None:
     assert Settings.from_env(BASE).warnings() == [
         "no webhook secrets configured: deliveries are sent unsigned"]
+
+
+def test_the_format_and_the_parquet_bound_are_read_and_checked_at_cold_start() -> None:
+    assert Settings.from_env(BASE).unpack.format == "gzip"
+    settings = Settings.from_env({**BASE, "COURIER_FORMAT": "Parquet",
+                                  "COURIER_PARQUET_TMP_MB": "200"})
+    assert settings.unpack.format == "parquet"
+    assert settings.unpack.parquet_tmp_bytes == 200 * 1024**2
+    with pytest.raises(ConfigError, match="COURIER_FORMAT: must be 'gzip' or 'parquet'"):
+        Settings.from_env({**BASE, "COURIER_FORMAT": "orc"})
+    with pytest.raises(ConfigError, match="COURIER_PARQUET_TMP_MB: 'lots' is not a number"):
+        Settings.from_env({**BASE, "COURIER_PARQUET_TMP_MB": "lots"})

@@ -13,6 +13,7 @@ import sysconfig
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _size_rows() -> list[tuple[str, str, dict[str, tuple[str, ...]], float, float]]:
+def _size_rows() -> list[tuple[str, str, dict[str, Any], float, float]]:
     """docs/deploy.md's size table: (label, target, build options, zip MB, unzipped MB)."""
     rows = []
     flags = {"--providers": "providers", "--state": "state", "--destination": "destinations"}
@@ -44,9 +45,11 @@ def _size_rows() -> list[tuple[str, str, dict[str, tuple[str, ...]], float, floa
         found = re.fullmatch(r"\| (SCF|Lambda), (.+?) \| ([\d.]+) MB \| ([\d.]+) MB \|", line)
         if not found:
             continue
-        options: dict[str, tuple[str, ...]] = {}
+        options: dict[str, Any] = {}
         for flag, value in re.findall(r"(--\w+) ([\w,]+)", found.group(2)):
             options[flags[flag]] = tuple(value.split(","))
+        if "--with-parquet" in found.group(2):
+            options["parquet"] = True
         rows.append((f"{found.group(1)}, {found.group(2)}", found.group(1).lower(), options,
                      float(found.group(3)), float(found.group(4))))
     return rows
@@ -56,13 +59,14 @@ def test_the_size_table_has_the_default_and_the_rehearsal_rows() -> None:
     rows = {(target, tuple(sorted(options.items()))) for _, target, options, _, _ in _size_rows()}
     assert ("scf", ()) in rows and ("lambda", ()) in rows
     assert ("scf", tuple(sorted(SMALL.items()))) in rows
+    assert ("lambda", (("parquet", True),)) in rows and ("scf", (("parquet", True),)) in rows
 
 
 @pytest.mark.parametrize(("label", "target", "options", "zip_mb", "unzipped_mb"), _size_rows(),
                          ids=[row[0] for row in _size_rows()])
 def test_the_size_table_holds_to_the_build_within_ten_percent(
         package_builds: Callable[..., BuildResult], label: str, target: str,
-        options: dict[str, tuple[str, ...]], zip_mb: float, unzipped_mb: float) -> None:
+        options: dict[str, Any], zip_mb: float, unzipped_mb: float) -> None:
     built = package_builds(target, **options)
     measured = (built.zip_bytes / 1048576, built.unzipped_bytes / 1048576)
     # the same figures `make package` prints

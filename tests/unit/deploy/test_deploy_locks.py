@@ -11,7 +11,7 @@ from packaging.version import Version
 
 from deploy.dependencies import runtime_requirements, select
 from deploy.lockfile import ADVISORY_FLOORS, BUILD_LOCK, lock_path, reach, read
-from deploy.package import TARGETS
+from deploy.package import ROOT, TARGETS
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
@@ -97,3 +97,21 @@ def test_a_missing_lock_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no lock file deploy/locks/scf-py3.8.txt: run `make "
                                          "lock`"):
         read(lock_path("scf", "3.8"))
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_the_parquet_extra_has_its_own_lock_and_stays_out_of_the_core_one(target: str
+                                                                          ) -> None:
+    from deploy.dependencies import PARQUET_EXTRA, extra_requirements
+    from deploy.lock import PARQUET_IN
+
+    python = TARGETS[target].python
+    assert "duckdb" not in read(lock_path(target, python))
+    pins = read(lock_path(target, python, PARQUET_EXTRA))
+    assert [p.name for p in reach(pins, extra_requirements(PARQUET_EXTRA), python)] == [
+        "duckdb"] == list(pins)
+    assert pins["duckdb"].text.count("--hash=sha256:") >= 1
+    # `make lock` writes the lock's input from pyproject.toml's extra
+    lines = [line for line in (ROOT / PARQUET_IN).read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert lines == extra_requirements(PARQUET_EXTRA) == ["duckdb>=1.1,<3"]

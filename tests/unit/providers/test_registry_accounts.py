@@ -1,0 +1,102 @@
+"""One provider per (provider, named account): each built from the account's region, site,
+endpoint and keys or role, its keys (listing groups, create locks) and rate budget its own;
+an account of another cloud is refused naming ``account``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from shared.config import Settings
+from shared.errors import ConfigError, ValidationError
+from shared.model import ExportTask
+from shared.providers import Providers
+
+ROLE = "qcs::cam::uin/100000000002:roleName/courier-export"
+ENV = {
+    "COURIER_PROFILE": "sandbox", "COURIER_AUTH": "none",
+    "TENCENTCLOUD_SECRETID": "AKIDown", "TENCENTCLOUD_SECRETKEY": "own-key",
+    "TENCENTCLOUD_REGION": "ap-guangzhou", "COURIER_TENCENT_ENDPOINT": "http://127.0.0.1:9",
+    "COURIER_CLOUDWATCH_BUCKET": "staging", "AWS_REGION": "us-east-1",
+    "COURIER_ACCOUNTS": json.dumps({
+        "sh": {"vendor": "tencent", "region": "ap-shanghai", "role": ROLE,
+               "external_id": "ext-1"},
+        "sh-keys": {"vendor": "tencent", "region": "ap-shanghai", "site": "intl",
+                    "secret_id": "AKIDother", "secret_key": "other-key"},
+        "eu": {"vendor": "aws", "region": "eu-west-1", "staging_bucket": "eu-staging"},
+    }),
+}
+
+
+def task(account: str | None, **params: Any) -> ExportTask:
+    return ExportTask(provider="cls", params={"TopicId": "topic-a", **params}, account=account)
+
+
+@pytest.fixture()
+def providers() -> Providers:
+    return Providers(Settings.from_env(ENV))
+
+
+def test_a_named_account_has_its_own_provider_and_settings(providers: Providers) -> None:
+    own, sh = providers.get("cls"), providers.get("cls", "sh")
+    assert own is providers.get("cls") and sh is providers.get("cls", "sh") and own is not sh
+    assert (sh.settings.region, sh.settings.account) == ("ap-shanghai", "sh")
+    # the role is assumed with the deployment's own keys, at the deployment's endpoint
+    assert sh.settings.assume is not None and sh.settings.assume.role == ROLE
+    assert (sh.settings.secret_id, sh.settings.endpoint) == ("AKIDown", "http://127.0.0.1:9")
+    keyed = providers.get("cls", "sh-keys")
+    assert (keyed.settings.secret_id, keyed.settings.site) == ("AKIDother", "intl")
+    assert keyed.settings.assume is None
+
+
+def test_listing_groups_and_create_locks_are_per_account_and_region(
+        providers: Providers) -> None:
+    assert providers.get("cls").group_key(task(None)) == "cls:topic-a"  # as before
+    assert (providers.get("cls", "sh").group_key(task("sh"))
+            == "cls:topic-a@sh/ap-shanghai")
+    mongo = ExportTask(provider="mongodb", params={"InstanceId": "cmgo-1"}, account="sh")
+    assert (providers.get("mongodb", "sh").serial_key(mongo)
+            == "mongodb-create:cmgo-1@sh/ap-shanghai")
+    tcss = ExportTask(provider="tcss", params={}, account="sh")
+    assert providers.get("tcss").serial_key(tcss) == "tcss-create"
+    assert providers.get("tcss", "sh").serial_key(tcss) == "tcss-create@sh/ap-shanghai"
+    assert providers.get("tcss", "sh").group_key(tcss) == "tcss:jobs@sh/ap-shanghai"
+
+
+def test_rate_budgets_are_per_account_and_region() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def budget(provider: str, key: str) -> Any:
+        asked.append((provider, key))
+        return None
+
+    built = Providers(Settings.from_env(ENV), budget=budget)
+    built.get("cls")
+    built.get("cls", "sh")
+    built.get("cls", "sh-keys")
+    assert asked == [("cls", "AKIDown"), ("cls", f"{ROLE}|ap-shanghai"),
+                     ("cls", "AKIDother|ap-shanghai")]
+
+
+def test_an_account_of_another_cloud_is_refused_naming_account(providers: Providers) -> None:
+    with pytest.raises(ValidationError) as caught:
+        providers.get("cls", "eu")
+    assert caught.value.field == "account"
+    assert "'eu' is an account of aws" in caught.value.detail
+    with pytest.raises(ValidationError) as unknown:
+        providers.get("cls", "nowhere")
+    assert unknown.value.field == "account"
+
+
+def test_an_aws_account_stages_in_its_own_bucket_and_region(providers: Providers) -> None:
+    eu = providers.get("cloudwatch", "eu")
+    assert (eu.settings.staging_bucket, eu.settings.region) == ("eu-staging", "eu-west-1")
+    assert eu.group_key(task("eu")) == "cloudwatch:eu-west-1@eu/eu-west-1"
+
+
+def test_an_account_needing_keys_it_cannot_have_is_a_config_error() -> None:
+    env = {k: v for k, v in ENV.items() if not k.startswith("TENCENTCLOUD_")}
+    with pytest.raises(ConfigError, match=r"COURIER_ACCOUNTS\[sh\]"):
+        Providers(Settings.from_env(env)).get("cls", "sh")
