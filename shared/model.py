@@ -218,6 +218,21 @@ class S3ObjectSource(UrlSource):
         return f"S3ObjectSource({self.bucket!r}, {self.key!r}, size={self.size!r})"
 
 
+@dataclass(frozen=True, repr=False)
+class OssObjectSource(UrlSource):
+    """An object in an OSS bucket, behind a presigned ``url`` (a DMS result). It streams as
+    any URL does; an OSS destination on the same ``endpoint`` (None: Alibaba Cloud's) in the
+    same ``region`` copies it server-side instead, where its keys may read the bucket."""
+
+    bucket: str = ""
+    key: str = ""
+    region: str = ""
+    endpoint: str | None = None
+
+    def __repr__(self) -> str:
+        return f"OssObjectSource({self.bucket!r}, {self.key!r}, size={self.size!r})"
+
+
 Source = Union[UrlSource, CosObjectSource]
 
 
