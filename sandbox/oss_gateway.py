@@ -206,12 +206,12 @@ class OssGateway(HttpGateway):
                 self.ledger.remember(bucket, key, etag, src_crc)
             return src_crc
         if act == "CompleteMultipartUpload" and etag:
-            crc: int | None = None
+            whole: int | None = None
             if self.ledger.parts_have_crc(upload_id, listed_parts(body)):
-                crc = self._upstream_crc(bucket, key)
-                self.ledger.remember(bucket, key, etag, crc)
+                whole = self._upstream_crc(bucket, key)
+                self.ledger.remember(bucket, key, etag, whole)
             self.ledger.completed(upload_id)
-            return crc
+            return whole
         if act in ("HeadObject", "GetObject"):
             return self.ledger.crc(bucket, key, etag)
         return None
