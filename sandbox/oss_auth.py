@@ -135,11 +135,11 @@ def verify(method: str, bucket: str, key: str, query: str, headers: Mapping[str,
                                 if p.partition("=")[0] != "x-oss-signature")
         token = params.get(TOKEN)
         expires = params.get("x-oss-expires", "")
-        if not expires.isdigit() or int(expires) > MAX_EXPIRES_S:
+        if not expires.isdigit() or not 1 <= int(expires) <= MAX_EXPIRES_S:
             raise OssAuthError(400, "InvalidArgument", "x-oss-expires must be 1 to 604800",
-                               UNKNOWN_EC)
+                               "0002-00000232")
         if now > _parse_time(when) + int(expires):
-            raise OssAuthError(403, "AccessDenied", "Request has expired.", UNKNOWN_EC)
+            raise OssAuthError(403, "AccessDenied", "Request has expired.", "0002-00000236")
     elif auth or "Signature" in params or "OSSAccessKeyId" in params:
         raise OssAuthError(403, "AccessDenied", "this endpoint takes V4 signatures "
                            "(OSS4-HMAC-SHA256) only", "0002-00000034")

@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler
@@ -93,6 +94,14 @@ class OssGateway(HttpGateway):
         super().__init__(host, port)
 
     # --------------------------------------------------------------- control
+    def add_credentials(self, key_id: str, secret: str,
+                        buckets: set[str] | None = None) -> Credential:
+        """Permanent keys; with ``buckets`` they may touch only those (as a RAM policy)."""
+        cred = self.credentials.add(key_id, secret)
+        if buckets is not None:
+            self._scopes[key_id] = frozenset(buckets)
+        return cred
+
     def issue_temporary(self, expires_in: float = 1800.0,
                         buckets: set[str] | None = None) -> Credential:
         """Temporary credentials (as STS ``AssumeRole`` gives); with ``buckets`` they may touch
@@ -299,3 +308,25 @@ class OssGateway(HttpGateway):
 def _range_size(value: str | None) -> int | None:
     m = re.fullmatch(r"\s*bytes=(\d+)-(\d+)\s*", value or "")
     return int(m.group(2)) - int(m.group(1)) + 1 if m else None
+
+
+class ResultBucket:
+    """Where a sandbox service (DMS) keeps the files it hands out: a bucket behind an
+    :class:`OssGateway`, written on the service's behalf, each file read through a V4 URL
+    presigned with the service's own keys (as DMS answers ``GetDataExportDownloadURL``)."""
+
+    def __init__(self, gateway: OssGateway, bucket: str) -> None:
+        self.gateway = gateway
+        self.bucket = bucket
+        self.owner = gateway.credentials.add("LTAIsvc" + secrets.token_hex(8),
+                                             secrets.token_urlsafe(24))
+        self._published: set[str] = set()
+        self._lock = threading.Lock()
+
+    def publish(self, key: str, data: bytes, expires_s: int) -> str:
+        """The presigned URL of ``key``, holding ``data`` (stored once)."""
+        with self._lock:
+            if key not in self._published:
+                self.gateway.put_internal(self.bucket, key, data)
+                self._published.add(key)
+        return self.gateway.presign(self.owner, self.bucket, key, expires_s)

@@ -124,6 +124,8 @@ class AlibabaSettings:
     security_token: str | None = field(default=None, repr=False)
     region: str = "cn-hangzhou"
     endpoint: str | None = None  # "http://127.0.0.1:PORT" for the sandbox
+    # where DMS's result URLs point when not at OSS's own hosts (the sandbox's OSS gateway)
+    oss_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,7 @@ class Settings:
                 security_token=text(ENV_ALI_TOKEN),
                 region=text(ENV_ALI_REGION) or "cn-hangzhou",
                 endpoint=text(ENV_DMS_ENDPOINT),
+                oss_endpoint=text(ENV_OSS_ENDPOINT),
             )
         values["storage"] = storage = StorageSettings.from_env(env)
         if bucket := text(ENV_CW_BUCKET):
