@@ -14,7 +14,7 @@ import requests
 from sandbox.oss_gateway import OssGateway
 from shared.errors import StorageError
 from shared.model import OssObjectSource
-from shared.storage import OSS_ENDPOINT_ENV, open_destination
+from shared.storage import OSS_ENDPOINT_ENV, open_destination, s3like
 from shared.storage.base import ObjectStore, UploadedPart
 from shared.storage.copy import copy_source
 from shared.storage.oss import OssObjectStore
@@ -238,3 +238,22 @@ def test_an_oss_source_the_keys_cannot_read_streams_its_presigned_url(
     both = copy_source(src, oss_store, "inside/out.zip", part_size=PART)
     assert both.server_side and both.md5 == md5(data)
     assert gateway.copies[-1] == (oss_store.bucket, "exports/inside/out.zip")
+
+
+def test_a_rewrite_above_the_copy_limit_goes_part_by_part(
+        gateway: OssGateway, oss_store: OssObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    import alibabacloud_oss_v2 as oss
+
+    data = os.urandom(3 * PART + 5)
+    oss_store.put_object("big.bin", data, {"md5": md5(data)})
+    monkeypatch.setattr(OssObjectStore, "copy_object_max", PART)  # as above 1 GB
+    monkeypatch.setattr(s3like, "COPY_PART_SIZE", PART)
+    before = sum(1 for r in gateway.requests if r[0] == "UploadPartCopy")
+    info = oss_store.set_metadata("big.bin", {"team": "data"})
+    assert info.metadata == {"md5": md5(data), "team": "data"}
+    assert sum(1 for r in gateway.requests if r[0] == "UploadPartCopy") - before == 4
+    assert oss_store.read("big.bin") == data
+    # copied parts carry no CRC-64, so neither does the object they make (OSS's CRC-64 page)
+    head = oss_store.client.head_object(oss.HeadObjectRequest(bucket=oss_store.bucket,
+                                                              key="exports/big.bin"))
+    assert head.hash_crc64 is None and head.metadata == {"md5": md5(data), "team": "data"}
