@@ -51,23 +51,31 @@ def reach() -> str:
 
 
 @pytest.fixture
+def unpack() -> str:
+    return "off"
+
+
+@pytest.fixture
 def courier_env(courier_env: dict[str, str], gateway: OssGateway, bucket: str,
-                sandbox: Any, reach: str) -> dict[str, str]:
+                sandbox: Any, reach: str, unpack: str) -> dict[str, str]:
     """The deployment's Alibaba keys (DMS's) also write the ``oss://`` destination."""
     key_id, secret = sandbox.dms.credentials
     gateway.add_credentials(key_id, secret, buckets={bucket} if reach == "destination"
                             else None)
     return {**courier_env, "COURIER_DESTINATION": f"oss://{bucket}/exports?region={REGION}",
-            "COURIER_OSS_ENDPOINT": gateway.endpoint}
+            "COURIER_OSS_ENDPOINT": gateway.endpoint, "COURIER_UNPACK": unpack}
+
+
+def reader(gateway: OssGateway, bucket: str, sandbox: Any, prefix: str = "") -> OssObjectStore:
+    key_id, secret = sandbox.dms.credentials
+    return OssObjectStore(bucket, region=REGION, endpoint=gateway.endpoint, prefix=prefix,
+                          access_key_id=key_id, access_key_secret=secret)
 
 
 def landed(task: dict[str, Any], gateway: OssGateway, bucket: str, sandbox: Any) -> bytes:
     dest = task["destination"]
     assert dest["uri"].startswith(f"oss://{bucket}/exports/") and dest["uri"].endswith(".zip")
-    key_id, secret = sandbox.dms.credentials
-    store = OssObjectStore(bucket, region=REGION, endpoint=gateway.endpoint,
-                           access_key_id=key_id, access_key_secret=secret)
-    data = store.read(dest["uri"][len(f"oss://{bucket}/"):])
+    data = reader(gateway, bucket, sandbox).read(dest["uri"][len(f"oss://{bucket}/"):])
     assert data[:4] == b"PK\x03\x04" and len(data) == dest["size"]
     assert hashlib.md5(data).hexdigest() == dest["md5"]
     return data
@@ -122,3 +130,24 @@ def test_a_dms_result_the_keys_cannot_read_is_streamed_from_its_url(
     assert not [c for c in gateway.copies if c[0] == bucket]  # no server-side copy
     reads = [r for r in gateway.requests if r[0] == "GetObject" and r[2] == DMS_BUCKET]
     assert reads  # the presigned URL, read with the DMS keys' signature
+
+
+@pytest.mark.parametrize("unpack", ["on"])
+@pytest.mark.usefixtures("handlers_env")
+def test_a_dms_result_unpacked_into_oss(sandbox: Any, gateway: OssGateway, bucket: str,
+                                        api_key: str) -> None:
+    import gzip
+    import json
+
+    task = export_dms(api_key, sandbox)
+    dest = task["destination"]
+    store = reader(gateway, bucket, sandbox, "exports")
+    # the raw zip, copied inside OSS, then unpacked from OSS by ranged reads
+    assert dest["raw"]["key"].startswith("raw/") and store.head(dest["raw"]["key"])
+    manifest = json.loads(store.read(dest["manifest"]["key"]))
+    assert dest["objects"] == len(manifest["objects"]) == 1
+    member = manifest["objects"][0]
+    stored = store.read(member["key"])
+    assert hashlib.md5(stored).hexdigest() == member["md5"]
+    assert len(gzip.decompress(stored)) > 0
+    assert any(r[0] == "GetObject" and r[2] == bucket for r in gateway.requests)

@@ -257,3 +257,37 @@ def test_a_rewrite_above_the_copy_limit_goes_part_by_part(
     head = oss_store.client.head_object(oss.HeadObjectRequest(bucket=oss_store.bucket,
                                                               key="exports/big.bin"))
     assert head.hash_crc64 is None and head.metadata == {"md5": md5(data), "team": "data"}
+
+
+def test_a_server_side_copy_whose_crc64_differs_is_deleted(gateway: OssGateway,
+                                                          oss_store: OssObjectStore) -> None:
+    oss_store.put_object("src/a.csv", b"a,b\n1,2\n")
+    src = OssObjectSource("http://127.0.0.1:9/unused", bucket=oss_store.bucket,
+                          key="exports/src/a.csv", region=REGION, endpoint=oss_store.endpoint)
+    gateway.wrong_crc["HeadObject"] = 1  # the source's CRC-64 read one bit off
+    with pytest.raises(StorageError, match="CRC-64") as err:
+        oss_store.server_side_copy(src, "copied/a.csv")
+    assert err.value.retryable and oss_store.head("copied/a.csv") is None
+    # another region, or another server: not OSS's to copy, the URL is streamed instead
+    elsewhere = OssObjectSource("http://127.0.0.1:9/unused", bucket=oss_store.bucket,
+                                key="exports/src/a.csv", region="cn-beijing",
+                                endpoint=oss_store.endpoint)
+    assert oss_store.server_side_copy(elsewhere, "copied/a.csv") is None
+    info = oss_store.server_side_copy(src, "copied/a.csv")
+    assert info is not None and info.metadata["md5"] == md5(b"a,b\n1,2\n")
+
+
+def test_a_throttled_part_is_sent_again_and_a_lasting_outage_is_retryable(
+        gateway: OssGateway, oss_store: OssObjectStore) -> None:
+    uid = oss_store.start_upload("busy.bin")
+    gateway.faults.add("oss", "UploadPart", "error", code="ServiceUnavailable")
+    etag = oss_store.put_part("busy.bin", uid, 1, b"x" * 10)  # the SDK's own retry
+    assert etag
+    gateway.faults.add("oss", "UploadPart", "error", code="ServiceUnavailable", times=None)
+    try:
+        with pytest.raises(StorageError, match="503 ServiceUnavailable") as err:
+            oss_store.put_part("busy.bin", uid, 2, b"y" * 10)
+    finally:
+        gateway.faults.clear()
+    assert err.value.retryable
+    oss_store.abort_upload("busy.bin", uid)
