@@ -42,6 +42,7 @@ from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_err
 log = logging.getLogger(__name__)
 
 COPY_OBJECT_MAX = 1024 ** 3  # CopyObject across buckets, or changing the object: 1 GB
+PRESIGN_MAX_S = 7 * 24 * 3600  # a V4 URL's x-oss-expires: 1 to 604,800 s (EC 0002-00000232)
 _RETRYABLE_CODES = frozenset({"RequestTimeout", "InternalError", "ServiceUnavailable",
                               "RequestTimeTooSkewed", "QpsLimitExceeded", "SlowDown"})
 
@@ -227,10 +228,18 @@ class OssObjectStore(S3LikeStore):
             body.close()
 
     def presign(self, key: str, expires_s: int) -> str | None:
+        """A V4-presigned GET, valid ``expires_s`` seconds up to OSS's 7 days (a longer
+        ``COURIER_LINK_TTL_S`` gives a 7-day link); None when the SDK cannot make one."""
         import alibabacloud_oss_v2 as oss
 
-        result = self.client.presign(oss.GetObjectRequest(bucket=self.bucket, key=self._k(key)),
-                                     expires=datetime.timedelta(seconds=int(expires_s)))
+        seconds = max(1, min(int(expires_s), PRESIGN_MAX_S))
+        try:
+            result = self.client.presign(
+                oss.GetObjectRequest(bucket=self.bucket, key=self._k(key)),
+                expires=datetime.timedelta(seconds=seconds))
+        except Exception as exc:  # noqa: BLE001 - a link is a convenience, never a failure
+            log.warning("no download link for %s: %s", key, _error(exc, "presign").message)
+            return None
         return str(result.url)
 
     # -------------------------------------------------------------- writes

@@ -58,3 +58,14 @@ def test_an_oss_destination_reaches_its_regions_endpoint() -> None:
     assert store.uri("a.zip") == "oss://my-exports/courier/a.zip"
     assert store.where == "oss://my-exports at https://oss-cn-shanghai.aliyuncs.com"
     assert "the-secret" not in repr(store) and "tok" not in repr(store)
+
+
+def test_a_download_link_lives_at_most_the_seven_days_oss_allows() -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    store = OssObjectStore("my-exports", region="cn-hangzhou", access_key_id="LTAIx",
+                           access_key_secret="the-secret")
+    url = store.presign("a.zip", 30 * 24 * 3600)
+    assert url is not None and url.startswith("https://my-exports.oss-cn-hangzhou.aliyuncs.com/")
+    query = parse_qs(urlsplit(url).query)
+    assert 604_700 < int(query["x-oss-expires"][0]) <= 604_800 and query["x-oss-signature"]
