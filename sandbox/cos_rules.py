@@ -105,6 +105,10 @@ class Ledger:
                 return number
         return None
 
+    def part_crc(self, upload_id: str, number: int) -> int | None:
+        with self._lock:
+            return (self._parts.get(upload_id) or {}).get(number, (0, None))[1]
+
     def parts_have_crc(self, upload_id: str, numbers: list[int]) -> bool:
         with self._lock:
             known = dict(self._parts.get(upload_id) or {})

@@ -10,7 +10,8 @@ configured credentials: permanent ones given at construction, temporary ones (an
 and an expiry) added with :meth:`OssGateway.issue_temporary`. Presigned V4 URLs are accepted
 the same way (:meth:`OssGateway.presign` makes them, as DMS hands out its results). The
 request is then translated to S3 (:mod:`sandbox.oss_wire`) and forwarded; the answer is
-translated back.
+translated back: headers renamed, XML bodies cut to the SDK's result models
+(:mod:`sandbox.oss_answers`).
 
 Served (each an OSS API page, SOURCES.md "OSS"): PutObject, GetObject (Range), HeadObject,
 DeleteObject, CopyObject, InitiateMultipartUpload, UploadPart, UploadPartCopy,
@@ -49,6 +50,7 @@ from sandbox.cos_auth import Credential, CredentialStore
 from sandbox.cos_rules import Ledger, crc64, crc64_of
 from sandbox.faults import Faults
 from sandbox.gateway import HttpGateway
+from sandbox.oss_answers import oss_answer
 from sandbox.oss_auth import OssAuthError, presign, verify
 from sandbox.oss_wire import (
     CRC_HEADER,
@@ -250,7 +252,9 @@ class OssGateway(HttpGateway):
             has_length = "content-length" in {k.lower() for k in resp.headers}
             payload = None
             if h.command != "HEAD" and ("xml" in content_type or not has_length):
-                payload = _S3_NS.sub(b"", resp.content)
+                upload_id = (parse_qs(query).get("uploadId") or [""])[0]
+                payload = oss_answer(act, _S3_NS.sub(b"", resp.content),
+                                     lambda n: self.ledger.part_crc(upload_id, n))
             written = re.search(rb"<ETag>([^<]*)</ETag>", payload) if payload else None
             etag = written.group(1).decode() if written else resp.headers.get("ETag")
             crc = self._crc(act, bucket, key, query, headers, body, etag)

@@ -291,3 +291,23 @@ def test_a_throttled_part_is_sent_again_and_a_lasting_outage_is_retryable(
         gateway.faults.clear()
     assert err.value.retryable
     oss_store.abort_upload("busy.bin", uid)
+
+
+def test_list_parts_answers_as_oss_does(oss_store: OssObjectStore) -> None:
+    import alibabacloud_oss_v2 as oss
+
+    from shared.storage.crc64 import crc64
+
+    uid = oss_store.start_upload("lp.bin")
+    data = os.urandom(PART)
+    oss_store.put_part("lp.bin", uid, 1, data)
+    listed = oss_store.client.list_parts(oss.ListPartsRequest(
+        bucket=oss_store.bucket, key="exports/lp.bin", upload_id=uid))
+    assert [(p.part_number, p.size) for p in listed.parts] == [(1, PART)]
+    assert listed.parts[0].hash_crc64 == str(crc64(data))  # OSS lists each part's CRC-64
+    assert listed.storage_class == "Standard" and listed.upload_id == uid
+    oss_store.abort_upload("lp.bin", uid)
+    with pytest.raises(oss.exceptions.OperationError) as gone:
+        oss_store.client.list_parts(oss.ListPartsRequest(
+            bucket=oss_store.bucket, key="exports/lp.bin", upload_id=uid))
+    assert gone.value.unwrap().code == "NoSuchUpload"
