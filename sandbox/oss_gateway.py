@@ -264,6 +264,10 @@ class OssGateway(HttpGateway):
             h.send_response(resp.status_code)
             if crc is not None:
                 h.send_header(CRC_HEADER, str(crc))
+            if act in ("HeadObject", "GetObject"):
+                multipart = "-" in str(resp.headers.get("ETag", ""))
+                h.send_header("x-oss-object-type", "Multipart" if multipart else "Normal")
+                h.send_header("x-oss-storage-class", "Standard")
             for name, value in resp.headers.items():
                 lname = name.lower()
                 if lname.startswith("x-amz-meta-"):

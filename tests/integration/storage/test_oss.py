@@ -311,3 +311,16 @@ def test_list_parts_answers_as_oss_does(oss_store: OssObjectStore) -> None:
         oss_store.client.list_parts(oss.ListPartsRequest(
             bucket=oss_store.bucket, key="exports/lp.bin", upload_id=uid))
     assert gone.value.unwrap().code == "NoSuchUpload"
+
+
+def test_head_tells_a_simple_upload_from_a_multipart_one(oss_store: OssObjectStore) -> None:
+    import alibabacloud_oss_v2 as oss
+
+    oss_store.put_object("simple.bin", b"abc")
+    uid = oss_store.start_upload("multi.bin")
+    etag = oss_store.put_part("multi.bin", uid, 1, b"abc")
+    oss_store.complete_upload("multi.bin", uid, [UploadedPart(1, etag)])
+    kinds = {name: oss_store.client.head_object(oss.HeadObjectRequest(
+        bucket=oss_store.bucket, key=f"exports/{name}")).object_type
+        for name in ("simple.bin", "multi.bin")}
+    assert kinds == {"simple.bin": "Normal", "multi.bin": "Multipart"}
