@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from sandbox.oss_gateway import OssGateway
-from shared.errors import StorageError
+from shared.errors import IntegrityError, StorageError
 from shared.model import OssObjectSource
 from shared.storage import OSS_ENDPOINT_ENV, open_destination, s3like
 from shared.storage.base import ObjectStore, UploadedPart
@@ -324,3 +324,23 @@ def test_head_tells_a_simple_upload_from_a_multipart_one(oss_store: OssObjectSto
         bucket=oss_store.bucket, key=f"exports/{name}")).object_type
         for name in ("simple.bin", "multi.bin")}
     assert kinds == {"simple.bin": "Normal", "multi.bin": "Multipart"}
+
+
+@pytest.mark.parametrize("size", [100, 2 * PART + 3], ids=["one-part", "multipart"])
+def test_a_streamed_oss_source_is_held_to_its_crc64(gateway: OssGateway,
+                                                    oss_store: OssObjectStore, size: int) -> None:
+    # GIVEN an OSS object behind a presigned URL whose answer carries a CRC-64 one bit off
+    import alibabacloud_oss_v2 as oss
+
+    bucket = new_bucket(gateway)
+    data = os.urandom(size)
+    admin(gateway, bucket).client.put_object(oss.PutObjectRequest(
+        bucket=bucket, key="r.zip", body=data))  # no MD5 metadata: the CRC-64 is the check
+    url = gateway.presign(gateway.issue_temporary(600), bucket, "r.zip", 300)
+    gateway.wrong_crc["GetObject"] = 1
+    # WHEN it is streamed THEN the copy fails and nothing is left as done
+    with pytest.raises(IntegrityError, match="CRC-64"):
+        copy_source(OssObjectSource(url), oss_store, "bad.zip", part_size=PART)
+    assert oss_store.head("bad.zip") is None
+    # and the same URL, answered right, lands
+    assert copy_source(OssObjectSource(url), oss_store, "bad.zip", part_size=PART).md5 == md5(data)
