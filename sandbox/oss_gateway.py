@@ -18,7 +18,8 @@ DeleteObject, CopyObject, InitiateMultipartUpload, UploadPart, UploadPartCopy,
 CompleteMultipartUpload, ListParts, AbortMultipartUpload, Put/Get/DeleteObjectTagging and
 PutBucket (for tests). Anything else: ``501 NotImplemented``.
 
-OSS rules beyond S3 (sources in SOURCES.md): every part but the last at least 100 KB, checked
+OSS rules beyond S3 (sources in SOURCES.md): ``Content-MD5`` checked against the bytes of
+PutObject and UploadPart (``400 InvalidDigest``); every part but the last at least 100 KB, checked
 at CompleteMultipartUpload (``400 EntityTooSmall``); ``x-oss-hash-crc64ecma`` (CRC-64/XZ) on
 PutObject, UploadPart, CompleteMultipartUpload (the whole object's, only when every part has
 one), CopyObject (the source's, when it has one), HeadObject and GetObject (the whole
@@ -35,6 +36,8 @@ Must not import ``shared``: it stands for the real service.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import re
 import secrets
@@ -176,6 +179,12 @@ class OssGateway(HttpGateway):
     def _refused(self, h: BaseHTTPRequestHandler, act: str, query: str, body: bytes,
                  request_id: str) -> bool:
         """Answer a planned fault or an OSS rule S3 does not have; True if answered."""
+        digest = h.headers.get("Content-MD5")
+        if act in ("PutObject", "UploadPart") and digest is not None and digest.strip() != (
+                base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()):
+            self._error(h, 400, "InvalidDigest", "The Content-MD5 you specified was invalid.",
+                        request_id)
+            return True
         fault = self.faults.take("oss", act)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)

@@ -43,8 +43,11 @@ log = logging.getLogger(__name__)
 
 COPY_OBJECT_MAX = 1024 ** 3  # CopyObject across buckets, or changing the object: 1 GB
 PRESIGN_MAX_S = 7 * 24 * 3600  # a V4 URL's x-oss-expires: 1 to 604,800 s (EC 0002-00000232)
+# InvalidDigest: the bytes OSS received are not the ones whose Content-MD5 was sent (damaged
+# on the way): sending them again can succeed
 _RETRYABLE_CODES = frozenset({"RequestTimeout", "InternalError", "ServiceUnavailable",
-                              "RequestTimeTooSkewed", "QpsLimitExceeded", "SlowDown"})
+                              "RequestTimeTooSkewed", "QpsLimitExceeded", "SlowDown",
+                              "InvalidDigest"})
 
 
 def _inner(exc: BaseException) -> BaseException:

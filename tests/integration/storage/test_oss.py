@@ -344,3 +344,22 @@ def test_a_streamed_oss_source_is_held_to_its_crc64(gateway: OssGateway,
     assert oss_store.head("bad.zip") is None
     # and the same URL, answered right, lands
     assert copy_source(OssObjectSource(url), oss_store, "bad.zip", part_size=PART).md5 == md5(data)
+
+
+def test_bytes_that_do_not_match_their_content_md5_are_refused(oss_store: OssObjectStore) -> None:
+    import alibabacloud_oss_v2 as oss
+
+    empty_md5 = "1B2M2Y8AsgTpgAmY7PhCfg=="  # the MD5 of no bytes, sent with three
+    uid = oss_store.start_upload("damaged.bin")
+    calls = [lambda: oss_store.client.put_object(oss.PutObjectRequest(
+        bucket=oss_store.bucket, key="exports/damaged.bin", body=b"abc", content_md5=empty_md5)),
+        lambda: oss_store.client.upload_part(oss.UploadPartRequest(
+            bucket=oss_store.bucket, key="exports/damaged.bin", upload_id=uid, part_number=1,
+            body=b"abc", content_md5=empty_md5))]
+    for call in calls:
+        with pytest.raises(oss.exceptions.OperationError) as refused:
+            call()
+        assert (refused.value.unwrap().status_code, refused.value.unwrap().code) == (
+            400, "InvalidDigest")
+    assert oss_store.head("damaged.bin") is None
+    oss_store.abort_upload("damaged.bin", uid)

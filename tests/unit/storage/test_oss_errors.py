@@ -21,6 +21,7 @@ def service_error(code: str, status: int) -> Exception:
 
 @pytest.mark.parametrize(("code", "status", "retryable"), [
     ("InternalError", 500, True), ("RequestTimeout", 400, True), ("QpsLimitExceeded", 503, True),
+    ("InvalidDigest", 400, True),
     ("AccessDenied", 403, False), ("SignatureDoesNotMatch", 403, False),
     ("InvalidArgument", 400, False),
 ])
