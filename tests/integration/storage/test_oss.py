@@ -363,3 +363,18 @@ def test_bytes_that_do_not_match_their_content_md5_are_refused(oss_store: OssObj
             400, "InvalidDigest")
     assert oss_store.head("damaged.bin") is None
     oss_store.abort_upload("damaged.bin", uid)
+
+
+def test_an_expired_presigned_url_asks_for_a_fresh_one(gateway: OssGateway,
+                                                       oss_store: OssObjectStore) -> None:
+    import time
+
+    from shared.storage.sources import SourceExpiredError
+
+    bucket = new_bucket(gateway)
+    admin(gateway, bucket).put_object("r.zip", b"PK...")
+    url = gateway.presign(gateway.issue_temporary(600), bucket, "r.zip", 1)
+    time.sleep(1.2)
+    with pytest.raises(SourceExpiredError):  # the provider is asked for a new URL
+        copy_source(OssObjectSource(url), oss_store, "late.zip", part_size=PART)
+    assert requests.get(url, timeout=10).headers["x-oss-ec"] == "0002-00000236"
