@@ -19,6 +19,7 @@ relative, and the store puts its prefix in front.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from shared.config import (
     ENV_COS_ENDPOINT,
@@ -42,10 +43,18 @@ __all__ = ["COS_ENDPOINT_ENV", "OSS_ENDPOINT_ENV", "S3_ENDPOINT_ENV", "S3_REGION
            "open_destination"]
 
 
-def open_destination(uri: str, storage: StorageSettings | None = None) -> ObjectStore:
+def open_destination(uri: str, storage: StorageSettings | None = None, *,
+                     keys: tuple[str, str, str | None] | None = None) -> ObjectStore:
     """The store behind a destination URI (see the module doc); ConfigError if malformed.
-    ``storage`` defaults to the one read from the environment."""
+    ``storage`` defaults to the one read from the environment. ``keys`` (key id, secret,
+    token): a destination's own credentials for ``cos://`` or ``oss://``, in place of the
+    deployment's (a named destination that gives its own)."""
     storage = storage or StorageSettings.from_env()
+    if keys is not None:
+        key_id, secret, token = keys
+        storage = replace(storage, cos_secret_id=key_id, cos_secret_key=secret,
+                          cos_token=token, oss_access_key_id=key_id,
+                          oss_access_key_secret=secret, oss_token=token)
     dest = parse_destination(ENV_DESTINATION, uri, storage.cos_region,
                              oss_region=storage.oss_region)
     if dest.scheme == "file":

@@ -70,3 +70,14 @@ def test_a_download_link_lives_at_most_the_seven_days_oss_allows() -> None:
     assert url is not None and url.startswith("https://my-exports.oss-cn-hangzhou.aliyuncs.com/")
     query = parse_qs(urlsplit(url).query)
     assert 604_700 < int(query["x-oss-expires"][0]) <= 604_800 and query["x-oss-signature"]
+
+
+def test_a_destination_with_its_own_keys_uses_them_not_the_deployments() -> None:
+    deployment = StorageSettings(oss_access_key_id="LTAIdeploy",
+                                 oss_access_key_secret="deploy-secret")
+    store = open_destination("oss://their-bucket?region=cn-beijing", deployment,
+                             keys=("LTAItheirs", "their-secret", "their-token"))
+    assert isinstance(store, OssObjectStore)
+    url = store.presign("a.zip", 60)
+    assert url is not None and "LTAItheirs" in url and "LTAIdeploy" not in url
+    assert "x-oss-security-token=their-token" in url
