@@ -126,7 +126,7 @@ def verify(method: str, bucket: str, key: str, query: str, headers: Mapping[str,
         if abs(_parse_time(when) - now) > SKEW_S:
             raise OssAuthError(403, "RequestTimeTooSkewed", "The difference between the "
                                "request time and the current time is too large.",
-                               UNKNOWN_EC)
+                               "0002-00000504")
     elif params.get("x-oss-signature-version") == ALGORITHM:
         when, given = params.get("x-oss-date", ""), params.get("x-oss-signature", "")
         credential, extra = params.get("x-oss-credential", ""), params.get(
