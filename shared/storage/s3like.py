@@ -63,6 +63,8 @@ class S3LikeStore(TaggedObjectStore):
     prefix: str
     client: Any  # the SDK's client (boto3 S3, CosS3Client)
     parts_field: str  # "Parts" (boto3) or "Part" (cos-python-sdk-v5)
+    # the largest object one server-side copy takes; None: COPY_OBJECT_MAX (S3's and COS's)
+    copy_object_max: int | None = None
 
     # ------------------------------------------------------------ SDK hooks
     # the SDK's exception as a StorageError naming what failed, and its HTTP status (0: none)
@@ -196,9 +198,11 @@ class S3LikeStore(TaggedObjectStore):
 
     def _copy(self, source: dict[str, str], key: str, size: int, metadata: dict[str, str],
               if_match: str | None) -> None:
-        """Server-side copy of ``source`` to ``key``: whole up to 5 GiB, else part by part."""
+        """Server-side copy of ``source`` to ``key``: whole up to :attr:`copy_object_max`,
+        else part by part."""
         try:
-            if size <= COPY_OBJECT_MAX:
+            limit = COPY_OBJECT_MAX if self.copy_object_max is None else self.copy_object_max
+            if size <= limit:
                 self._copy_whole(source, self._k(key), metadata, if_match)
             else:
                 self._copy_in_parts(source, key, size, metadata, if_match)
