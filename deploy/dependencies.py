@@ -24,7 +24,8 @@ PROVIDER_SDKS = {name: entry.sdk for name, entry in REGISTRY.items()}
 # ``--destination cos``). boto3 is also what Lambda dispatch uses; the Lambda runtime has it.
 STATE_DRIVERS = {"sqlite": (), "postgresql": ("psycopg",), "mysql": ("pymysql",),
                  "dynamodb": ("boto3",)}
-DESTINATION_DRIVERS = {"file": (), "cos": (), "s3": ("boto3",)}
+DESTINATION_DRIVERS = {"file": (), "cos": (), "s3": ("boto3",),
+                       "oss": ("alibabacloud-oss-v2",)}
 # The SDK each secret store a setting may name needs (shared/secret_stores/; ``--secrets``).
 SECRET_STORE_SDKS: dict[str, tuple[str, ...]] = {
     "secretsmanager": ("boto3",), "ssm": ("boto3",),

@@ -8,7 +8,8 @@ Three policies, for three principals:
 - ``deploy/tencent/cam-deploy-policy.json`` — the CAM user (or CI role) that runs
   ``courier deploy scf``: the SCF management actions, ``cam:PassRole`` for the functions' role,
   and COS on the package-upload prefix.
-- ``deploy/alibaba/ram-policy.json`` — the RAM user or role behind ``ALIBABA_CLOUD_*`` (DMS).
+- ``deploy/alibaba/ram-policy.json`` — the RAM user or role behind ``ALIBABA_CLOUD_*``: the
+  DMS ticket actions, and OSS on the destination prefix of an ``oss://`` destination.
 
 Actions are derived by reading the modules that make the calls (as the AWS role is held to
 the code in tests/unit/deploy): every literal ``api.call("Action", …)`` of a provider, the SDK
@@ -70,6 +71,22 @@ COS_CAM_FOR_CALL = {
     "upload_file": {"PutObject", "InitiateMultipartUpload", "UploadPart",
                     "CompleteMultipartUpload", "ListMultipartUploads", "ListParts"},
 }
+
+# alibabacloud-oss-v2 methods -> the RAM actions they need (each OSS API page's "Permissions"
+# table: HeadObject and a presigned GET are oss:GetObject; InitiateMultipartUpload, UploadPart
+# and CompleteMultipartUpload oss:PutObject; CopyObject and UploadPartCopy oss:GetObject on
+# the source and oss:PutObject on the target)
+OSS_RAM_FOR_CALL = {
+    "head_object": {"GetObject"}, "get_object": {"GetObject"}, "presign": {"GetObject"},
+    "put_object": {"PutObject"}, "initiate_multipart_upload": {"PutObject"},
+    "upload_part": {"PutObject"}, "complete_multipart_upload": {"PutObject"},
+    "abort_multipart_upload": {"AbortMultipartUpload"},
+    "copy_object": {"GetObject", "PutObject"}, "upload_part_copy": {"GetObject", "PutObject"},
+    "get_object_tagging": {"GetObjectTagging"}, "put_object_tagging": {"PutObjectTagging"},
+    "delete_object_tagging": {"DeleteObjectTagging"},
+    "delete_object": {"DeleteObject"},  # the probe's object, raw copies, a damaged write
+}
+OSS_STORE = "shared/storage/oss.py"
 
 # Secret references: shared/secret_stores/tencent.py reads Tencent Cloud Secrets Manager
 # with the SSM SDK's client (its ROLE_ACTIONS table says the same, and must agree with the calls)
@@ -166,6 +183,22 @@ def dms_actions() -> set[str]:
     return {f"dms:{a}" for a in called | set(ACTIONS)}
 
 
+def oss_actions(paths: Iterable[str] = (OSS_STORE,)) -> set[str]:
+    """``oss:…`` for the OSS client calls of the oss:// destination store."""
+    calls = _client_calls(paths, r"client\.([a-z_]+)\(")
+    calls |= _client_calls(paths, r"self\.client\.([a-z_]+),")  # passed to _call(...)
+    calls |= _client_calls(paths, r'_sdk\([^,]+,\s*"([a-z_]+)"')  # by name through _sdk(...)
+    unknown = calls - set(OSS_RAM_FOR_CALL)
+    if unknown:
+        raise PolicyError(f"OSS calls with no RAM action mapped: {sorted(unknown)}")
+    return {f"oss:{a}" for c in calls for a in OSS_RAM_FOR_CALL[c]}
+
+
+def alibaba_actions() -> set[str]:
+    """Everything the Alibaba Cloud keys are used for: DMS tickets, OSS destinations."""
+    return dms_actions() | oss_actions()
+
+
 @dataclass(frozen=True)
 class Grammar:
     """The key names of a vendor's policy language."""
@@ -233,7 +266,7 @@ def compare(path: Path, grammar: Grammar, called: set[str]) -> list[str]:
 def check_all() -> list[str]:
     return (compare(CAM_RUNTIME, CAM, tencent_runtime_actions())
             + compare(CAM_DEPLOY, CAM, tencent_deploy_actions())
-            + compare(RAM_DMS, RAM, dms_actions()))
+            + compare(RAM_DMS, RAM, alibaba_actions()))
 
 
 if __name__ == "__main__":

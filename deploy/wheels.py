@@ -26,6 +26,12 @@ SOURCE_DATE_EPOCH = "1577836800"  # 2020-01-01, the zip's fixed time: for the bu
 # Test suites that dependencies ship inside their packages: never imported at run time.
 PRUNE_PATHS = ("Crypto/SelfTest", "websocket/tests")
 JUNK_SUFFIXES = (".pyc", ".pyo", ".pyi")
+# A source-only dependency whose import package another pin ships too, compiled: crcmod-plus
+# is crcmod's maintained fork, the same ``crcmod`` package with its C extension as wheels
+# (the OSS SDK needs it; pyproject.toml names it for the CRC-64 checks). Installed both,
+# the pure crcmod would replace the whole ``crcmod`` folder, and CRC-64 would run in
+# Python (about 11 MB/s on one core, slower than the copy it checks).
+REPLACED_BY = {"crcmod": "crcmod-plus"}
 # Packages whose compiled extensions are optional speed-ups with pure-Python fallbacks, and
 # which only the DMS SDK's async client (never used: Courier calls it synchronously) needs:
 # their .so files are about 7 MB of the package.
@@ -78,7 +84,10 @@ def pure_wheels(pins: list[Pin], wheelhouse: Path) -> list[str]:
 def install_dependencies(pins: list[Pin], into: Path, python: str, wheelhouse: Path) -> None:
     """Install exactly ``pins`` (from the lock: :mod:`deploy.lockfile`), nothing resolved
     again: ``--require-hashes --no-deps``. The source-only ones go in from the wheels
-    :func:`pure_wheels` built from their checked sources."""
+    :func:`pure_wheels` built from their checked sources; one another pin replaces
+    (:data:`REPLACED_BY`) stays out."""
+    names = {pin.name for pin in pins}
+    pins = [pin for pin in pins if REPLACED_BY.get(pin.name) not in names]
     sources = [pin for pin in pins if pin.name in PURE_SDISTS]
     binaries = [pin for pin in pins if pin.name not in PURE_SDISTS]
     platform = ["--target", str(into), "--platform", PLATFORM, "--implementation", "cp",

@@ -93,15 +93,21 @@ class Ledger:
         with self._lock:
             self._parts.setdefault(upload_id, {})[number] = (size, crc)
 
-    def too_small(self, upload_id: str, numbers: list[int]) -> int | None:
-        """The first listed part (but the last) under :data:`MIN_PART`, if any."""
+    def too_small(self, upload_id: str, numbers: list[int], minimum: int = MIN_PART
+                  ) -> int | None:
+        """The first listed part (but the last) under ``minimum`` (COS's :data:`MIN_PART`
+        unless told), if any."""
         with self._lock:
             known = dict(self._parts.get(upload_id) or {})
         for number in numbers[:-1]:
-            size = known.get(number, (MIN_PART, None))[0]
-            if size < MIN_PART:
+            size = known.get(number, (minimum, None))[0]
+            if size < minimum:
                 return number
         return None
+
+    def part_crc(self, upload_id: str, number: int) -> int | None:
+        with self._lock:
+            return (self._parts.get(upload_id) or {}).get(number, (0, None))[1]
 
     def parts_have_crc(self, upload_id: str, numbers: list[int]) -> bool:
         with self._lock:

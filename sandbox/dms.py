@@ -22,7 +22,9 @@ and ``sandbox/SOURCES.md``):
 * ``ExecuteDataExport`` → ``WAITING_EXPORT`` for ``queue_s``, ``DOING_EXPORT`` for
   ``process_s``, then ``EXPORT_SUCCESS`` (``EXPORT_FAIL`` while ``failing_exports`` lasts);
 * ``GetDataExportDownloadURL`` → a signed sandbox URL of a ``.zip`` (as the documented OSS
-  URL), valid ``url_ttl_s`` seconds, holding the file in the chosen ``fileType``.
+  URL), valid ``url_ttl_s`` seconds, holding the file in the chosen ``fileType``; with
+  :attr:`DmsService.results` set (a :class:`sandbox.oss_gateway.ResultBucket`), the zip is
+  an object of that OSS bucket and the URL a presigned V4 one, as DMS's own results are.
 
 :meth:`force_status` makes a ticket show a JobStatus no page lists (a client's caution).
 
@@ -63,6 +65,7 @@ from sandbox.dms_orders import (
 
 if TYPE_CHECKING:
     from sandbox.host import Host
+    from sandbox.oss_gateway import ResultBucket
 
 VERSION = "2018-11-01"
 ACCESS_KEY_ID = "LTAIsandboxdms"
@@ -90,6 +93,7 @@ class DmsService:
         self.audit_spelling = AUDIT_SPELLINGS[0]
         self.failing_exports = 0  # the next N executed exports end in EXPORT_FAIL
         self.url_ttl_s = 600.0
+        self.results: ResultBucket | None = None  # results in OSS (sandbox.oss_gateway)
         # Ticket ids are unique for good at DMS: a restarted sandbox must not hand out an id
         # an earlier run gave (a kept state table would find it owned by an old export).
         self._ids = itertools.count(40_000_001 + secrets.randbelow(1_000_000) * 100)
@@ -319,7 +323,12 @@ class DmsService:
         entry = self.sb.files.register(token, order.file_name, self.sb.file_size, token,
                                        order.executed_at + self.sb.queue_s + self.sb.process_s,
                                        packing="zip", member=order.member_name)
-        url = self.sb.files.url(self.sb.url, entry.token, entry.name, int(now + self.url_ttl_s))
+        if self.results is not None and entry.data is not None:
+            url = self.results.publish(f"export/{order.order_id}/{entry.name}", entry.data,
+                                       int(self.url_ttl_s))
+        else:
+            url = self.sb.files.url(self.sb.url, entry.token, entry.name,
+                                    int(now + self.url_ttl_s))
         return {"DownloadURLResult": {"HasResult": True, "URL": url, "TipMessage": ""}}
 
     def close_order(self, params: dict[str, str]) -> dict[str, Any]:

@@ -128,6 +128,7 @@ class MotoServer:
 
 S3_MIN_PART = 5 * 1024 * 1024  # S3's smallest part but the last (moto's default)
 COS_MIN_PART = 1024 * 1024  # COS's (the COS gateway checks it; moto must take such parts)
+OSS_MIN_PART = 100 * 1024  # OSS's (the OSS gateway checks it; moto must take such parts)
 _MOTO_LOCK = threading.Lock()  # one request at a time across every moto of this process
 
 

@@ -27,6 +27,7 @@ from shared.secret_stores.references import has_references
 from shared.secret_stores.resolve import SecretStores
 from shared.state import TaskStore, open_store
 from shared.state.budget import SharedBudget, account_of
+from shared.storage.account_keys import AccountKeys
 from shared.storage.base import ObjectStore
 from shared.storage.destinations import Destinations
 from shared.webhooks import notify, watch
@@ -63,7 +64,8 @@ class Bundle:
         self.settings = settings
         self._store: TaskStore | None = overrides.get("store")
         # every destination an export may name, each opened on first use (None: the default)
-        self.destinations = Destinations(settings, default=overrides.get("destination"))
+        self.destinations = Destinations(settings, default=overrides.get("destination"),
+                                         account_keys=AccountKeys(settings))
         self.providers = overrides.get("providers") or Providers(settings,
                                                                  budget=self._budget)
         self.completer = Completer(settings, self.store, self.providers, self.destinations,

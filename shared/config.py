@@ -55,7 +55,8 @@ from shared.write_options import (
 # --- environment variable names (the one place they are spelled) ---------------------------
 ENV_PROFILE = "COURIER_PROFILE"  # "production" (default) | "sandbox"
 ENV_STATE_URL = "COURIER_STATE_URL"
-ENV_DESTINATION = "COURIER_DESTINATION"  # file:///path | s3://bucket/prefix | cos://bucket/prefix
+# file:///path | s3://bucket/prefix | cos://bucket/prefix | oss://bucket/prefix
+ENV_DESTINATION = "COURIER_DESTINATION"
 ENV_KEY_TEMPLATE = "COURIER_KEY_TEMPLATE"
 # the destination's protections, JSON {"sse", "kms_key_id", "storage_class", "tags", "retention"}
 ENV_DESTINATION_WRITE = "COURIER_DESTINATION_WRITE"
@@ -97,6 +98,7 @@ ENV_LAMBDA_FUNCTION = "AWS_LAMBDA_FUNCTION_NAME"  # set by the Lambda runtime
 ENV_S3_ENDPOINT = "COURIER_S3_ENDPOINT"  # an S3-compatible server for s3:// destinations
 ENV_S3_REGION = "COURIER_S3_REGION"
 ENV_COS_ENDPOINT = "COURIER_COS_ENDPOINT"  # another COS endpoint (the sandbox's gateway)
+ENV_OSS_ENDPOINT = "COURIER_OSS_ENDPOINT"  # another OSS endpoint (the sandbox's gateway)
 ENV_TENCENT_ENDPOINT = "COURIER_TENCENT_ENDPOINT"  # e.g. http://127.0.0.1:8700 (sandbox)
 # "china" (default): <svc>.tencentcloudapi.com; "intl": <svc>.intl.tencentcloudapi.com
 ENV_TENCENT_SITE = "COURIER_TENCENT_SITE"
@@ -157,6 +159,8 @@ class AlibabaSettings:
     endpoint: str | None = None  # "http://127.0.0.1:PORT" for the sandbox
     account: str | None = None  # a named account's (COURIER_ACCOUNTS); None: the deployment's
     assume: RoleToAssume | None = None  # sign with this RAM role's temporary keys
+    # where DMS's result URLs point when not at OSS's own hosts (the sandbox's OSS gateway)
+    oss_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,8 @@ class AwsSettings:
 
 @dataclass(frozen=True)
 class StorageSettings:
-    """Where destination buckets are reached, and the COS keys (the function role's)."""
+    """Where destination buckets are reached, the COS keys (the function role's) and the
+    OSS keys (the deployment's Alibaba Cloud keys, as DMS uses them)."""
 
     s3_endpoint: str | None = None
     s3_region: str | None = None
@@ -187,6 +192,11 @@ class StorageSettings:
     cos_secret_id: str | None = field(default=None, repr=False)
     cos_secret_key: str | None = field(default=None, repr=False)
     cos_token: str | None = field(default=None, repr=False)
+    oss_endpoint: str | None = None
+    oss_region: str | None = None  # for oss:// URIs without ?region=
+    oss_access_key_id: str | None = field(default=None, repr=False)
+    oss_access_key_secret: str | None = field(default=None, repr=False)
+    oss_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StorageSettings:
@@ -198,7 +208,9 @@ class StorageSettings:
         return cls(s3_endpoint=text(ENV_S3_ENDPOINT), s3_region=text(ENV_S3_REGION),
                    cos_endpoint=text(ENV_COS_ENDPOINT), cos_region=text(ENV_TC_REGION),
                    cos_secret_id=text(ENV_TC_SECRET_ID), cos_secret_key=text(ENV_TC_SECRET_KEY),
-                   cos_token=text(ENV_TC_TOKEN))
+                   cos_token=text(ENV_TC_TOKEN), oss_endpoint=text(ENV_OSS_ENDPOINT),
+                   oss_region=text(ENV_ALI_REGION), oss_access_key_id=text(ENV_ALI_AK),
+                   oss_access_key_secret=text(ENV_ALI_SK), oss_token=text(ENV_ALI_TOKEN))
 
 
 @dataclass(frozen=True)
@@ -338,6 +350,7 @@ class Settings:
                 security_token=text(ENV_ALI_TOKEN),
                 region=text(ENV_ALI_REGION) or "cn-hangzhou",
                 endpoint=text(ENV_DMS_ENDPOINT),
+                oss_endpoint=text(ENV_OSS_ENDPOINT),
             )
         values["storage"] = storage = StorageSettings.from_env(env)
         if (raw := text(ENV_DESTINATIONS)) is not None:
@@ -374,7 +387,8 @@ class Settings:
             values += [self.tencent.secret_key, self.tencent.token or ""]
         if self.alibaba:
             values += [self.alibaba.access_key_secret, self.alibaba.security_token or ""]
-        return values + [self.storage.cos_secret_key or "", self.storage.cos_token or ""]
+        return values + [self.storage.cos_secret_key or "", self.storage.cos_token or "",
+                         self.storage.oss_access_key_secret or "", self.storage.oss_token or ""]
 
     def warnings(self) -> list[str]:
         """What these settings allow but an operator should know: logged once per cold start
@@ -404,7 +418,8 @@ class Settings:
         api_keys(ENV_API_KEYS, self.api_keys)
         webhook_secrets(ENV_WEBHOOK_SECRETS, self.webhook_secrets)
         check_backend(self.destination_write, parse_destination(
-            ENV_DESTINATION, self.destination, self.storage.cos_region).scheme)
+            ENV_DESTINATION, self.destination, self.storage.cos_region,
+            oss_region=self.storage.oss_region).scheme)
         self._check_chat()
         check_accounts(ENV_DESTINATIONS, self.destinations, self.accounts)
         check_named_writes(ENV_DESTINATIONS, self.destinations, self.storage.cos_region)

@@ -95,7 +95,8 @@ def valid_name(name: object) -> bool:
 DESTINATION_FIELDS = ("url", "key_template", "unpack", "secret_id", "secret_key", "token",
                       "account", "write")
 KEY_FIELDS = ("secret_id", "secret_key", "token")  # may each be a secret store reference
-ACCOUNT_VENDORS = {"s3": "aws", "cos": "tencent"}  # whose account can write which scheme
+# whose account can write which scheme
+ACCOUNT_VENDORS = {"s3": "aws", "cos": "tencent", "oss": "alibaba"}
 
 
 def destinations(setting: str, raw: str, default_region: str | None = None

@@ -8,11 +8,13 @@ write that names an old version loses (``VersionConflictError``).
 from __future__ import annotations
 
 import random
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Union
+from urllib.parse import unquote, urlsplit
 
 from shared.clock import utcnow
 from shared.errors import ConflictError
@@ -225,6 +227,44 @@ class S3ObjectSource(UrlSource):
 
     def __repr__(self) -> str:
         return f"S3ObjectSource({self.bucket!r}, {self.key!r}, size={self.size!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class OssObjectSource(UrlSource):
+    """An object in an OSS bucket, behind a presigned ``url`` (a DMS result). It streams as
+    any URL does; an OSS destination on the same ``endpoint`` (None: Alibaba Cloud's) in the
+    same ``region`` copies it server-side instead, where its keys may read the bucket."""
+
+    bucket: str = ""
+    key: str = ""
+    region: str = ""
+    endpoint: str | None = None
+
+    def __repr__(self) -> str:
+        return f"OssObjectSource({self.bucket!r}, {self.key!r}, size={self.size!r})"
+
+    @classmethod
+    def of_url(cls, url: str, file_name: str | None, *, endpoint: str | None = None,
+               region: str = "") -> UrlSource:
+        """The source behind a download URL: an OSS object when the URL is one, at OSS's own
+        host (``<bucket>.oss-<region>[-internal].aliyuncs.com/<key>``) or path-style under
+        ``endpoint`` (another OSS server, in ``region``); a plain URL otherwise."""
+        parts = urlsplit(url)
+        found = OSS_HOST.fullmatch(parts.hostname or "")
+        if found and parts.scheme in ("http", "https"):
+            return cls(url=url, file_name=file_name, bucket=found.group(1),
+                       key=unquote(parts.path.lstrip("/")), region=found.group(2))
+        base = urlsplit(endpoint or "")
+        if endpoint and (parts.scheme, parts.netloc) == (base.scheme, base.netloc):
+            bucket, _, key = parts.path.lstrip("/").partition("/")
+            if bucket and key:
+                return cls(url=url, file_name=file_name, bucket=unquote(bucket),
+                           key=unquote(key), region=region, endpoint=endpoint)
+        return UrlSource(url=url, file_name=file_name)
+
+
+OSS_HOST = re.compile(r"([a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.oss-([a-z0-9-]+?)(?:-internal)?"
+                      r"\.aliyuncs\.com")
 
 
 Source = Union[UrlSource, CosObjectSource]

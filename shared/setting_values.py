@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -264,21 +265,23 @@ def notice_settings(raw: dict[str, str | None], names: tuple[str, str, str]
 
 @dataclass(frozen=True)
 class Destination:
-    """A destination URI taken apart: ``file`` (``location`` is the folder), ``s3`` or
-    ``cos`` (``location`` is the bucket, ``prefix`` the key prefix)."""
+    """A destination URI taken apart: ``file`` (``location`` is the folder), ``s3``, ``cos``
+    or ``oss`` (``location`` is the bucket, ``prefix`` the key prefix)."""
 
     scheme: str
     location: str
     prefix: str = ""
-    region: str | None = None  # cos: ?region=…
+    region: str | None = None  # cos, oss: ?region=…
 
 
-def parse_destination(setting: str, uri: str, default_region: str | None = None) -> Destination:
+def parse_destination(setting: str, uri: str, default_region: str | None = None, *,
+                      oss_region: str | None = None) -> Destination:
     """Check the form of the destination URI ``setting`` holds (nothing is contacted);
-    ConfigError naming the setting if malformed."""
+    ConfigError naming the setting if malformed. ``default_region``: a cos:// URI's when it
+    names none (the Tencent region), ``oss_region`` an oss:// URI's (the Alibaba one)."""
     if not isinstance(uri, str) or "://" not in uri:
-        raise ConfigError(f"{setting}: must be a URI: file:///path, "
-                          "s3://bucket/prefix or cos://bucket-appid/prefix?region=…")
+        raise ConfigError(f"{setting}: must be a URI: file:///path, s3://bucket/prefix, "
+                          "cos://bucket-appid/prefix?region=… or oss://bucket/prefix?region=…")
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if scheme == "file":
@@ -297,7 +300,20 @@ def parse_destination(setting: str, uri: str, default_region: str | None = None)
         if not region:
             raise ConfigError(f"{setting}: cos:// needs ?region=… (e.g. ap-guangzhou)")
         return Destination("cos", parts.netloc, unquote(parts.path), region)
-    raise ConfigError(f"{setting}: unsupported scheme {scheme!r} (use file, s3 or cos)")
+    if scheme == "oss":
+        if not OSS_BUCKET.fullmatch(parts.netloc):
+            raise ConfigError(f"{setting}: oss:// needs a bucket name (3-63 lower-case "
+                              "letters, digits and hyphens, not starting or ending with one)")
+        region = (parse_qs(parts.query).get("region") or [oss_region or ""])[0]
+        if not OSS_REGION.fullmatch(region):
+            raise ConfigError(f"{setting}: oss:// needs ?region=… (e.g. cn-hangzhou)")
+        return Destination("oss", parts.netloc, unquote(parts.path), region)
+    raise ConfigError(f"{setting}: unsupported scheme {scheme!r} (use file, s3, cos or oss)")
+
+
+# OSS bucket naming rules (OSS "Bucket naming conventions"); a region id such as cn-hangzhou
+OSS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+OSS_REGION = re.compile(r"[a-z]{2,}(-[a-z0-9]+)+")
 
 
 @dataclass(frozen=True)

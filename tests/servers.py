@@ -30,6 +30,7 @@ import pytest
 from sandbox.servers import (
     COS_MIN_PART,
     HOST,
+    OSS_MIN_PART,
     S3_MIN_PART,
     MotoServer,
     ServerUnavailable,
@@ -42,9 +43,9 @@ from sandbox.servers import (
 )
 
 __all__ = [
-    "COS_MIN_PART", "HOST", "S3_MIN_PART", "MotoServer", "ServerUnavailable", "aws_test_env",
-    "drop_tables", "moto", "mysql_url", "on_ci", "postgres_url", "require", "serving",
-    "start_moto", "unique_name",
+    "COS_MIN_PART", "HOST", "OSS_MIN_PART", "S3_MIN_PART", "MotoServer", "ServerUnavailable",
+    "aws_test_env", "drop_tables", "moto", "mysql_url", "on_ci", "postgres_url", "require",
+    "serving", "start_moto", "unique_name",
 ]
 
 T = TypeVar("T")

@@ -11,7 +11,8 @@ import logging
 # signatures, a secret store's answer) at DEBUG; they are held at WARNING whatever the
 # function's log level.
 CHATTY_LOGGERS = ("tencentcloud_sdk_common", "urllib3", "botocore", "boto3", "s3transfer",
-                  "qcloud_cos", "alibabacloud_tea_openapi", "darabonba")
+                  "qcloud_cos", "alibabacloud_tea_openapi", "darabonba",
+                  "alibabacloud_oss_v2")
 
 
 def hold_sdk_loggers() -> None:

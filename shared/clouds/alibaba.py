@@ -1,9 +1,15 @@
-"""Alibaba Cloud: how the DMS client is built.
+"""Alibaba Cloud: how the DMS and OSS clients are built.
 
 Keys (and the STS token, when the role's keys are temporary) from the settings, the region,
 and the endpoint: the SDK's own for the real service, or one ``http://host:port`` (the
 sandbox). Timeouts are short; the SDK's own retrying is turned off per call by the provider
 (``RuntimeOptions``), since a retried ``Create*`` could open a second ticket.
+
+OSS (alibabacloud-oss-v2, V4 signatures): the region's public endpoint, or one
+``http://host:port`` (the sandbox gateway; an IP endpoint makes the SDK address buckets
+path-style). The SDK's own CRC-64 check of uploads is off: the store checks every answer's
+``x-oss-hash-crc64ecma`` itself, once, and keeps the parts' values to check the whole
+object's (``shared/storage/oss.py``).
 """
 
 from __future__ import annotations
@@ -133,3 +139,20 @@ class AssumedRamRole:
                                 access_key_secret=keys["AccessKeySecret"],
                                 security_token=keys["SecurityToken"], type="sts",
                                 provider_name="assume_role"), expires.timestamp())
+OSS_CONNECT_TIMEOUT_S = 10
+OSS_READ_TIMEOUT_S = 60
+
+
+def oss_client(region: str, access_key_id: str, access_key_secret: str,
+               security_token: str | None = None, *, endpoint: str | None = None,
+               retries: int = 3) -> Any:
+    """An OSS client for ``region`` with these keys; ``endpoint`` another server."""
+    import alibabacloud_oss_v2 as oss
+
+    provider = oss.credentials.StaticCredentialsProvider(access_key_id, access_key_secret,
+                                                         security_token or None)
+    return oss.Client(oss.config.Config(
+        region=region, endpoint=endpoint, credentials_provider=provider,
+        signature_version="v4", connect_timeout=OSS_CONNECT_TIMEOUT_S,
+        readwrite_timeout=OSS_READ_TIMEOUT_S, retry_max_attempts=retries,
+        disable_upload_crc64_check=True))

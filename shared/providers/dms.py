@@ -49,7 +49,7 @@ from urllib.parse import unquote, urlsplit
 from shared.config import AlibabaSettings
 from shared.errors import ProviderError, ValidationError
 from shared.keys import DataWindow
-from shared.model import ExportTask, Source, UrlSource
+from shared.model import ExportTask, OssObjectSource, Source
 from shared.pacing import RateBudget
 from shared.providers import schema as ps
 from shared.providers.alibaba import DmsApi
@@ -209,7 +209,11 @@ class DmsProvider(VendorProvider[AlibabaSettings, DmsApi]):
                                     "ticket", retryable=False)
             url = str(info["URL"])
             task.result["url"] = url
-        return UrlSource(url=url, file_name=task.result.get("file_name"))
+        # DMS keeps its results in OSS (the documented URL is an OSS object's): an oss://
+        # destination that may read the bucket copies it there; anything else streams it
+        return OssObjectSource.of_url(url, task.result.get("file_name"),
+                                      endpoint=self.settings.oss_endpoint,
+                                      region=self.settings.region)
 
     def cancel(self, task: ExportTask) -> None:
         if not task.remote.get("own_order") or not task.remote.get("OrderId"):

@@ -29,7 +29,6 @@ cannot (``403``), the copy streams it with the source's temporary credentials in
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -39,7 +38,7 @@ from shared.errors import ConfigError, StorageError
 from shared.model import CosObjectSource
 from shared.netguard import failure_words
 from shared.storage.base import MD5_TAG, ObjectInfo, UploadedPart, sdk_body
-from shared.storage.crc64 import combine_all, crc64
+from shared.storage.crc64 import PartCrcs, crc64
 from shared.storage.protection import STANDARD, Stored
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
 from shared.storage.sources import etag_is_md5
@@ -120,7 +119,6 @@ class CosObjectStore(S3LikeStore):
                  client: Any = None, write: WriteOptions = NO_OPTIONS) -> None:
         check_backend(write, self.scheme)
         self.write = write
-        self._started = {}
         self.bucket = bucket
         self.region = region
         self.prefix = norm_prefix(prefix)
@@ -130,9 +128,7 @@ class CosObjectStore(S3LikeStore):
                               "TENCENTCLOUD_SECRETKEY, or a function role)")
         self._creds = (secret_id, secret_key, token or None)
         self.client = client or self._make_client(endpoint)
-        # (upload id, part number) -> (CRC-64, size) of the parts this store sent
-        self._part_crcs: dict[tuple[str, int], tuple[int, int]] = {}
-        self._crc_lock = threading.Lock()
+        self._crcs = PartCrcs()  # the CRC-64 of the parts this store sent
 
     def __repr__(self) -> str:
         return f"CosObjectStore({self.bucket!r}, region={self.region!r}, prefix={self.prefix!r})"
@@ -217,12 +213,10 @@ class CosObjectStore(S3LikeStore):
         resp = self.client.complete_multipart_upload(Bucket=self.bucket, Key=full_key,
                                                      UploadId=upload_id,
                                                      MultipartUpload={"Part": listed})
-        with self._crc_lock:
-            sent = [self._part_crcs.pop((upload_id, p.part_number), None) for p in parts]
+        expected = self._crcs.expected(upload_id, [p.part_number for p in parts])
         answered = _crc_of(resp)
-        if answered is None or any(s is None for s in sent):
+        if answered is None or expected is None:
             return  # parts sent by an earlier invocation: the copy reads the object back
-        expected = combine_all([s for s in sent if s is not None])
         if answered != expected:
             self._discard(full_key, "the completed object's CRC-64 differs from its parts'")
 
@@ -301,7 +295,7 @@ class CosObjectStore(S3LikeStore):
         resp = self._call("start upload", self.client.create_multipart_upload,
                           Bucket=self.bucket, Key=self._k(key),
                           Metadata=_meta_headers(metadata), **self._protect_args(None))
-        self._started[str(resp["UploadId"])] = None
+        self._retentions[str(resp["UploadId"])] = None
         return str(resp["UploadId"])
 
     def put_part(self, key: str, upload_id: str, part_number: int,
@@ -316,8 +310,7 @@ class CosObjectStore(S3LikeStore):
             if answered != crc:
                 raise StorageError(f"part {part_number}: COS's CRC-64 differs from the bytes "
                                    "sent", retryable=True)
-            with self._crc_lock:
-                self._part_crcs[(upload_id, part_number)] = (crc, len(data))
+            self._crcs.sent(upload_id, part_number, crc, len(data))
         return str(_header(resp, "etag")).strip('"')
 
     def put_object(self, key: str, data: bytes, metadata: dict[str, str] | None = None

@@ -1,9 +1,12 @@
-"""CRC-64 as COS computes it for ``x-cos-hash-crc64ecma`` (ECMA-182 polynomial, reflected,
+"""CRC-64 as COS and OSS compute it for ``x-cos-hash-crc64ecma`` / ``x-oss-hash-crc64ecma``
+(CRC-64/XZ, which OSS's CRC-64 page names: ECMA-182 polynomial, reflected,
 all-ones initial register and final XOR — the parameters cos-python-sdk-v5 checks downloads
 with, ``qcloud_cos/resumable_downloader.py``), and the CRC of two pieces joined, so a
 multipart object's CRC follows from its parts' without reading it again."""
 
 from __future__ import annotations
+
+import threading
 
 import crcmod
 
@@ -59,3 +62,26 @@ def combine_all(pieces: list[tuple[int, int]]) -> int:
     for crc, length in pieces:
         total = combine(total, crc, length)
     return total
+
+
+class PartCrcs:
+    """The CRC-64 and size of each part this process sent, per upload (thread-safe), so that
+    a completed object's CRC (COS ``x-cos-hash-crc64ecma``, OSS ``x-oss-hash-crc64ecma``) is
+    checked against its parts' without reading it again. Parts sent by an earlier
+    invocation are unknown here: then there is nothing to compare with."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parts: dict[tuple[str, int], tuple[int, int]] = {}
+
+    def sent(self, upload_id: str, number: int, crc: int, size: int) -> None:
+        with self._lock:
+            self._parts[(upload_id, number)] = (crc, size)
+
+    def expected(self, upload_id: str, numbers: list[int]) -> int | None:
+        """The whole object's CRC from its parts' (forgetting them), None if one is unknown."""
+        with self._lock:
+            sent = [self._parts.pop((upload_id, n), None) for n in numbers]
+        if any(s is None for s in sent):
+            return None
+        return combine_all([s for s in sent if s is not None])

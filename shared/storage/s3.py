@@ -101,7 +101,6 @@ class S3ObjectStore(S3LikeStore):
         self.prefix = norm_prefix(prefix)
         self.endpoint_url = endpoint_url
         self.write = write
-        self._started = {}
         self.client = client or self._make_client(endpoint_url, region, keys)
 
     def __repr__(self) -> str:
@@ -228,7 +227,7 @@ class S3ObjectStore(S3LikeStore):
         resp = self._call("start upload", self.client.create_multipart_upload,
                           Bucket=self.bucket, Key=self._k(key), Metadata=dict(metadata or {}),
                           **self._protect_args(until))
-        self._started[str(resp["UploadId"])] = until
+        self._retentions[str(resp["UploadId"])] = until
         return str(resp["UploadId"])
 
     def put_part(self, key: str, upload_id: str, part_number: int,

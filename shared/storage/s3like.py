@@ -72,16 +72,16 @@ class S3LikeStore(TaggedObjectStore):
     prefix: str
     client: Any  # the SDK's client (boto3 S3, CosS3Client)
     parts_field: str  # "Parts" (boto3) or "Part" (cos-python-sdk-v5)
-    # upload id -> the retention date its start asked for (checked at its completion)
-    _started: dict[str, datetime | None]
+    # the largest object one server-side copy takes; None: COPY_OBJECT_MAX (S3's and COS's)
+    copy_object_max: int | None = None
 
     # ------------------------------------------------------------ SDK hooks
     # the SDK's exception as a StorageError naming what failed, and its HTTP status (0: none)
     error_of: Callable[[Exception, str], StorageError]
     status_of: Callable[[Exception], int]
-    # the vendor's error code and message of an SDK exception (None: no answer came)
-    detail_of: Callable[[Exception], tuple[str, str] | None]
-    vendor: str
+    # the vendor's error code and message of an SDK exception (None: none to tell)
+    detail_of: Callable[[Exception], tuple[str, str] | None] = staticmethod(lambda exc: None)
+    vendor: str = ""
 
     def _error(self, exc: Exception, what: str) -> StorageError:
         """The SDK's failure as a StorageError naming the bucket and the endpoint (so that a
@@ -142,15 +142,22 @@ class S3LikeStore(TaggedObjectStore):
                    byte_range: str, if_match: str | None) -> str:
         """UploadPartCopy of one range; returns the part's ETag."""
 
-    @abstractmethod
     def _protect_args(self, retain_until: datetime | None, *, copy: bool = False
                       ) -> dict[str, Any]:
         """The SDK arguments that ask for the write options on an upload, a multipart start
-        or (``copy``) a server-side copy."""
+        or (``copy``) a server-side copy. A store that honours none (its constructor
+        refuses every option) asks for none."""
+        return {}
 
-    @abstractmethod
     def _read_protection(self, full_key: str) -> Stored:
-        """What a HEAD of the object says of its protections."""
+        """What a HEAD of the object says of its protections (called only with options)."""
+        raise NotImplementedError(f"{type(self).__name__} reads no protections")
+
+    @property
+    def _retentions(self) -> dict[str, datetime | None]:
+        """Upload id -> the retention date its start asked for (checked at its completion),
+        for the uploads this store started."""
+        return self.__dict__.setdefault("_retention_dates", {})  # type: ignore[no-any-return]
 
     def _after_copy(self, key: str) -> None:
         """What a server-side copy could not ask for in its own request (COS: the tags)."""
@@ -226,13 +233,13 @@ class S3LikeStore(TaggedObjectStore):
         info = self._head(key, tags=False)
         if info is None:
             raise StorageError("the completed object is not there", retryable=True)
-        self._check_written(key, self._started.pop(upload_id, None))
+        self._check_written(key, self._retentions.pop(upload_id, None))
         if metadata and any(info.metadata.get(k.lower()) != v for k, v in metadata.items()):
             return self.set_metadata(key, metadata, _info=info)
         return info
 
     def abort_upload(self, key: str, upload_id: str) -> None:
-        self._started.pop(upload_id, None)
+        self._retentions.pop(upload_id, None)
         try:
             self._abort(self._k(key), upload_id)
         except Exception as exc:  # noqa: BLE001
@@ -260,10 +267,11 @@ class S3LikeStore(TaggedObjectStore):
 
     def _copy(self, source: dict[str, str], key: str, size: int, metadata: dict[str, str],
               if_match: str | None) -> None:
-        """Server-side copy of ``source`` to ``key``: whole up to 5 GiB, else part by part;
-        either way with the write options, checked on the copy."""
+        """Server-side copy of ``source`` to ``key``: whole up to :attr:`copy_object_max`,
+        else part by part; either way with the write options, checked on the copy."""
         try:
-            if size <= COPY_OBJECT_MAX:
+            limit = COPY_OBJECT_MAX if self.copy_object_max is None else self.copy_object_max
+            if size <= limit:
                 until = self._retain_until()
                 self._copy_whole(source, self._k(key), metadata, if_match,
                                  self._protect_args(until, copy=True))

@@ -31,6 +31,7 @@ READ_TIMEOUT_S = 60.0
 MAX_REDIRECTS = 5
 READ_CHUNK = 1024 * 1024
 CRC64_HEADER = "x-cos-hash-crc64ecma"  # COS: the CRC-64 of the object
+OSS_CRC64_HEADER = "x-oss-hash-crc64ecma"  # OSS: the same CRC-64 (CRC-64/XZ)
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 EXPIRED_CODES = frozenset({"expiredtoken", "tokenexpired", "requestexpired"})
 
@@ -60,7 +61,8 @@ class Body:
     validator: str | None  # strong ETag, else Last-Modified
     md5: str | None  # hex MD5 of the whole object, if the source advertises one
     restarted: bool = False  # asked for a range, got the whole (changed) object
-    # the whole object's CRC-64 (x-cos-hash-crc64ecma) where COS gives it with all its bytes
+    # the whole object's CRC-64 (x-cos-/x-oss-hash-crc64ecma) where COS or OSS gives it with
+    # all its bytes
     crc64: int | None = None
     # reads straight into a caller's buffer (no intermediate bytes), where the stream can
     readinto: Callable[[memoryview], int] | None = None
@@ -125,12 +127,12 @@ def hex_md5(value: str | None) -> str | None:
 
 
 def _object_store_etag_md5(headers: Any) -> str | None:
-    """The MD5 a COS or S3 answer vouches for through its ETag: a presigned link to a
-    simple, unencrypted (or service-key) upload, as CLS, MongoDB and TCSS hand out. Only
-    an answer that says it comes from COS or S3 (their request-id header) counts: another
-    server's ETag, even 32 hex digits, is only a validator."""
+    """The MD5 a COS, S3 or OSS answer vouches for through its ETag: a presigned link to a
+    simple, unencrypted (or service-key) upload, as CLS, MongoDB, TCSS and DMS hand out.
+    Only an answer that says it comes from COS, S3 or OSS (their request-id header) counts:
+    another server's ETag, even 32 hex digits, is only a validator."""
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
-    if "x-cos-request-id" not in lowered and "x-amz-request-id" not in lowered:
+    if not {"x-cos-request-id", "x-amz-request-id", "x-oss-request-id"} & set(lowered):
         return None
     etag = lowered.get("etag", "").strip()
     if etag.startswith("W/") or not etag_is_md5(etag, lowered):
@@ -149,6 +151,9 @@ def etag_is_md5(etag: str, headers: dict[str, Any]) -> bool:
     if str(headers.get("x-cos-server-side-encryption") or "").strip() or headers.get(
             "x-cos-server-side-encryption-customer-algorithm"):
         return False
+    if str(headers.get("x-oss-server-side-encryption") or "").strip() or str(
+            headers.get("x-oss-object-type") or "Normal") != "Normal":
+        return False  # OSS: only PutObject's ETag is named the MD5; encrypted: assumed not
     sse = str(headers.get("x-amz-server-side-encryption", "")).lower()
     return "kms" not in sse and not headers.get(
         "x-amz-server-side-encryption-customer-algorithm")
@@ -246,7 +251,8 @@ class UrlReader:
                 length = h.get("Content-Length")
                 total = int(length) if length and length.isdigit() else None
                 md5 = _b64_md5_to_hex(h.get("Content-MD5"))
-            md5 = md5 or hex_md5(h.get("x-amz-meta-md5")) or hex_md5(h.get("x-cos-meta-md5"))
+            md5 = md5 or hex_md5(h.get("x-amz-meta-md5")) or hex_md5(h.get("x-cos-meta-md5")) \
+                or hex_md5(h.get("x-oss-meta-md5"))
             md5 = md5 or _object_store_etag_md5(h)
             raw = resp.raw
 
@@ -257,7 +263,8 @@ class UrlReader:
                          validator=validator_of(h.get("ETag"), h.get("Last-Modified")), md5=md5,
                          restarted=bool(offset) and status == 200,
                          readinto=raw_readinto(raw), end=end,
-                         crc64=crc64_value(h.get(CRC64_HEADER)) if status == 200 else None)
+                         crc64=crc64_value(h.get(CRC64_HEADER) or h.get(OSS_CRC64_HEADER))
+                         if status == 200 else None)
         text = _short_body(resp)
         resp.close()
         if status == 416:

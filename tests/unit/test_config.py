@@ -26,10 +26,30 @@ def test_a_bad_key_template_stops_the_cold_start(template: str, problem: str) ->
 
 
 @pytest.mark.parametrize("uri", ["nope", "ftp://x/y", "file://", "s3://", "cos://",
-                                 "cos://bucket-1250000000/x"])
+                                 "cos://bucket-1250000000/x", "oss://", "oss://Upper/x",
+                                 "oss://-dash/x?region=cn-hangzhou", "oss://ok-bucket/x",
+                                 "oss://ok-bucket/x?region=hangzhou"])
 def test_a_bad_destination_stops_the_cold_start(uri: str) -> None:
     with pytest.raises(ConfigError, match="COURIER_DESTINATION"):
         Settings.from_env({**BASE, "COURIER_DESTINATION": uri})
+
+
+def test_an_oss_destination_takes_the_alibaba_keys_and_region() -> None:
+    settings = Settings.from_env({
+        **BASE, "COURIER_DESTINATION": "oss://my-exports/courier",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIx", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "ask",
+        "ALIBABA_CLOUD_SECURITY_TOKEN": "tok", "ALIBABA_CLOUD_REGION_ID": "cn-shanghai",
+        "COURIER_OSS_ENDPOINT": "http://127.0.0.1:7"})
+    storage = settings.storage
+    assert (storage.oss_access_key_id, storage.oss_access_key_secret, storage.oss_token,
+            storage.oss_endpoint) == ("LTAIx", "ask", "tok", "http://127.0.0.1:7")
+    dest = parse_destination(ENV_DESTINATION, settings.destination, oss_region=storage.oss_region)
+    assert (dest.scheme, dest.location, dest.prefix, dest.region) == (
+        "oss", "my-exports", "/courier", "cn-shanghai")
+    named = parse_destination(ENV_DESTINATION, "oss://my-exports?region=cn-beijing",
+                              oss_region="cn-shanghai")
+    assert named.region == "cn-beijing"  # the URI's own region wins
+    assert "ask" not in repr(storage) and {"ask", "tok"} <= set(settings.secret_values())
 
 
 def test_storage_endpoints_and_cos_keys_are_read_with_the_settings() -> None:

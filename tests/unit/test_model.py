@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from shared.model import TRANSITIONS, ExportTask, IllegalTransitionError, TaskState
+from shared.model import (
+    TRANSITIONS,
+    ExportTask,
+    IllegalTransitionError,
+    OssObjectSource,
+    TaskState,
+    UrlSource,
+)
 
 S = TaskState
 LEGAL = [
@@ -85,3 +92,29 @@ def test_backoff_grows_within_its_cap_and_honours_retry_after(attempts: int) -> 
         delay = backoff(attempts).total_seconds()
         assert ceiling / 2 <= delay <= ceiling
     assert backoff(attempts, retry_after=BACKOFF_CAP_S * 2).total_seconds() == BACKOFF_CAP_S * 2
+
+
+@pytest.mark.parametrize(("url", "endpoint", "expected"), [
+    # GetDataExportDownloadURL's documented example (shared/vendor-examples)
+    ("https://dms-idb-hangzhou.oss-cn-hangzhou.aliyuncs.com/xxx.zip", None,
+     ("dms-idb-hangzhou", "xxx.zip", "cn-hangzhou", None)),
+    ("https://b-1.oss-cn-beijing-internal.aliyuncs.com/a/b%20c.zip?x-oss-signature=1", None,
+     ("b-1", "a/b c.zip", "cn-beijing", None)),
+    ("http://127.0.0.1:9/dms-bucket/export/1/r.zip?x-oss-date=1", "http://127.0.0.1:9",
+     ("dms-bucket", "export/1/r.zip", "cn-hangzhou", "http://127.0.0.1:9")),
+], ids=["documented", "internal", "path-style-endpoint"])
+def test_a_dms_url_on_oss_is_an_oss_object(url: str, endpoint: str | None,
+                                           expected: tuple[str, str, str, str | None]) -> None:
+    source = OssObjectSource.of_url(url, "r.zip", endpoint=endpoint, region="cn-hangzhou")
+    assert isinstance(source, OssObjectSource)
+    assert (source.bucket, source.key, source.region, source.endpoint) == expected
+    assert source.url == url and source.file_name == "r.zip"
+    assert "signature" not in repr(source)
+
+
+@pytest.mark.parametrize("url", [
+    "https://files.example.com/r.zip", "https://oss-cn-hangzhou.aliyuncs.com/r.zip",
+    "http://127.0.0.1:9/only-a-bucket"])
+def test_any_other_url_stays_a_url(url: str) -> None:
+    source = OssObjectSource.of_url(url, None, endpoint="http://127.0.0.1:9")
+    assert type(source) is UrlSource and source.url == url

@@ -130,3 +130,18 @@ def test_a_named_destinations_write_options_are_checked_at_cold_start(
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({**base, "COURIER_DESTINATIONS": json.dumps({"vault": named})})
     assert caught.value.message.startswith(error)
+
+
+def test_oss_takes_no_write_options_yet_and_says_so() -> None:
+    from shared.storage import open_destination
+
+    base = {"COURIER_PROFILE": "sandbox", "COURIER_AUTH": "none",
+            "COURIER_DESTINATION": "oss://results/courier?region=cn-hangzhou",
+            ENV_DESTINATION_WRITE: json.dumps({"sse": "kms"})}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(base)
+    assert caught.value.message == f"{S}.sse: oss:// destinations do not support it yet"
+    with pytest.raises(ConfigError) as caught:  # a store opened with them refuses them too
+        open_destination("oss://results/courier?region=cn-hangzhou",
+                         write=write_options(S, {"storage_class": "IA"}))
+    assert caught.value.message == f"{S}.storage_class: oss:// destinations do not support it yet"

@@ -36,11 +36,12 @@ MUST_FIND = {
                 "cos:GetObject", "ssm:GetSecretValue", "ssm:ListSecretVersionIds"},
     "deploy": {"scf:GetFunction", "scf:UpdateFunctionCode", "scf:CreateTrigger",
                "cam:PassRole", "cos:HeadObject", "cos:InitiateMultipartUpload"},
-    "dms": {"dms:CreateDataExportOrder", "dms:ListOrders", "dms:GetDataExportDownloadURL"},
+    "dms": {"dms:CreateDataExportOrder", "dms:ListOrders", "dms:GetDataExportDownloadURL",
+            "oss:PutObject", "oss:GetObject", "oss:PutObjectTagging"},
 }
 
 DERIVED = {"runtime": policies.tencent_runtime_actions, "deploy": policies.tencent_deploy_actions,
-           "dms": policies.dms_actions}
+           "dms": policies.alibaba_actions}
 FILES = {"runtime": (CAM_RUNTIME, CAM), "deploy": (CAM_DEPLOY, CAM), "dms": (RAM_DMS, RAM)}
 
 

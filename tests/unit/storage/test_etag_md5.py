@@ -20,7 +20,13 @@ MD5 = '"9e107d9d372bb6826bd81d3542a419d6"'
     (MD5, {"x-amz-server-side-encryption": "aws:kms"}, False),
     (MD5, {"x-cos-server-side-encryption-customer-algorithm": "AES256"}, False),  # SSE-C
     (MD5, {"x-amz-server-side-encryption-customer-algorithm": "AES256"}, False),
-], ids=["plain", "sse-cos", "sse-s3", "multipart", "cos-kms", "s3-kms", "cos-sse-c", "s3-sse-c"])
+    # OSS: PutObject's ETag is the MD5 of the content ("Data consistency verification");
+    # other object types and encrypted objects are not vouched for
+    (MD5, {"x-oss-object-type": "Normal"}, True),
+    (MD5, {"x-oss-object-type": "Appendable"}, False),
+    (MD5, {"x-oss-object-type": "Normal", "x-oss-server-side-encryption": "KMS"}, False),
+], ids=["plain", "sse-cos", "sse-s3", "multipart", "cos-kms", "s3-kms", "cos-sse-c", "s3-sse-c",
+        "oss-normal", "oss-appendable", "oss-kms"])
 def test_etag_is_md5_only_for_simple_uploads_cos_never_when_encrypted(
         etag: str, headers: dict[str, str], expected: bool) -> None:
     assert etag_is_md5(etag, headers) is expected
