@@ -245,15 +245,15 @@ class CosGateway(HttpGateway):
             return src_crc
         if act == "CompleteMultipartUpload" and etag:
             numbers = listed_parts(body)
-            crc = None
+            whole: int | None = None
             if self.ledger.parts_have_crc(upload_id, numbers):
                 try:
-                    crc = self._upstream_crc(f"/{bucket}{object_path}", None)
-                    self.ledger.remember(bucket, object_path, etag, crc)
+                    whole = self._upstream_crc(f"/{bucket}{object_path}", None)
+                    self.ledger.remember(bucket, object_path, etag, whole)
                 except requests.HTTPError:  # an archive class: the gateway cannot read it
-                    crc = None
+                    whole = None
             self.ledger.completed(upload_id)
-            return crc
+            return whole
         if act in ("HeadObject", "GetObject"):
             return self.ledger.crc(bucket, object_path, etag)
         return None
