@@ -26,6 +26,13 @@ one), CopyObject (the source's, when it has one), HeadObject and GetObject (the 
 object's, a ranged GET too); UploadPartCopy answers none. The upstream must take parts down to
 100 KB (the tests start moto with that minimum).
 
+The bucket's protections (SOURCES.md, OSS): ``x-oss-server-side-encryption`` (``AES256``,
+``KMS``) with ``x-oss-server-side-encryption-key-id``, ``x-oss-storage-class`` and
+``x-oss-tagging`` (``x-oss-tagging-directive`` on CopyObject) are kept in moto as S3's and
+answered back by their OSS names; an unknown class is ``400 InvalidArgument``, an unknown
+algorithm ``400 InvalidEncryptionAlgorithmError``, a KMS key moto's KMS does not have
+``404 KeyNotFound``.
+
 Faults (:attr:`OssGateway.faults`, service ``"oss"``, action the OSS API name): ``error``
 answers 503 with that code, ``slow`` waits ``delay`` first, ``drop`` closes unanswered.
 :attr:`OssGateway.wrong_crc` (action → count) makes that many answers carry a CRC-64 one bit
@@ -58,6 +65,7 @@ from sandbox.oss_auth import OssAuthError, presign, verify
 from sandbox.oss_wire import (
     CRC_HEADER,
     PASS_RESPONSE,
+    S3_TO_OSS_ERROR,
     STATUS_OF,
     action,
     bucket_and_key,
@@ -66,6 +74,8 @@ from sandbox.oss_wire import (
     error_xml,
     from_s3_error,
     listed_parts,
+    oss_answer_header,
+    refused_protection,
     s3_headers,
     s3_url,
 )
@@ -194,6 +204,11 @@ class OssGateway(HttpGateway):
         elif fault is not None:
             self._error(h, 503, fault.code, fault.message, request_id)
             return True
+        refused = refused_protection(act, {k.lower(): v for k, v in h.headers.items()}) if (
+            act in ("PutObject", "InitiateMultipartUpload", "CopyObject")) else None
+        if refused is not None:
+            self._error(h, refused[0], refused[1], refused[2], request_id, refused[3])
+            return True
         if act == "CompleteMultipartUpload":
             upload_id = (parse_qs(query).get("uploadId") or [""])[0]
             small = self.ledger.too_small(upload_id, listed_parts(body), MIN_PART)
@@ -254,8 +269,10 @@ class OssGateway(HttpGateway):
                 code, message = from_s3_error(resp.content if h.command != "HEAD" else b"")
                 if h.command == "HEAD" and resp.status_code == 404:
                     code, message = "NoSuchKey", "The specified key does not exist."
-                self._error(h, STATUS_OF.get(code, resp.status_code), code, message,
-                            request_id)
+                status, ec = STATUS_OF.get(code, resp.status_code), ""
+                if code in S3_TO_OSS_ERROR:
+                    status, code, message, ec = S3_TO_OSS_ERROR[code]
+                self._error(h, status, code, message, request_id, ec)
                 return
             content_type = resp.headers.get("Content-Type", "")
             has_length = "content-length" in {k.lower() for k in resp.headers}
@@ -276,10 +293,14 @@ class OssGateway(HttpGateway):
             if act in ("HeadObject", "GetObject"):
                 multipart = "-" in str(resp.headers.get("ETag", ""))
                 h.send_header("x-oss-object-type", "Multipart" if multipart else "Normal")
-                h.send_header("x-oss-storage-class", "Standard")
+                if "x-amz-storage-class" not in {k.lower() for k in resp.headers}:
+                    h.send_header("x-oss-storage-class", "Standard")  # moto names no STANDARD
             for name, value in resp.headers.items():
                 lname = name.lower()
-                if lname.startswith("x-amz-meta-"):
+                answer = oss_answer_header(lname, value)
+                if answer is not None:
+                    h.send_header(*answer)
+                elif lname.startswith("x-amz-meta-"):
                     h.send_header("x-oss-meta-" + lname[len("x-amz-meta-"):], value)
                 elif lname in PASS_RESPONSE and not (payload is not None
                                                       and lname == "content-length"):

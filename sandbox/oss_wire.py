@@ -4,8 +4,11 @@ The bucket comes from the ``Host`` (``<bucket>.oss-<region>.aliyuncs.com``) or, 
 is no OSS name (an IP endpoint, which the V2 SDK addresses path-style), from the path
 (``/<bucket>/<key>``). OSS headers become S3's (``x-oss-meta-*`` → ``x-amz-meta-*``,
 ``x-oss-copy-source`` → ``x-amz-copy-source``, its range and condition, the metadata
-directive, tagging) and the V4 signature's query parameters are dropped from the forwarded
-URL. Answers go back with ``x-oss-*`` names, the S3 namespace stripped and errors in OSS's
+directive, tagging and its directive, encryption and the KMS key, the storage class) and the V4
+signature's query parameters are dropped from the forwarded URL. :func:`refused_protection`
+answers what OSS refuses of those before anything is written (an unknown class or algorithm),
+:func:`oss_answer_header` turns S3's encryption and class answers back. Answers go back
+with ``x-oss-*`` names, the S3 namespace stripped and errors in OSS's
 shape: ``Code``, ``Message``, ``RequestId``, ``HostId``, ``EC`` (and ``x-oss-ec``; a HEAD
 error, which has no body, carries the XML base64-encoded in ``x-oss-err``).
 
@@ -33,7 +36,22 @@ _RENAMED = {
     "x-oss-copy-source-if-none-match": "x-amz-copy-source-if-none-match",
     "x-oss-metadata-directive": "x-amz-metadata-directive",
     "x-oss-tagging": "x-amz-tagging",
+    "x-oss-server-side-encryption-key-id": "x-amz-server-side-encryption-aws-kms-key-id",
 }
+# OSS's encryption algorithms (PutObject: x-oss-server-side-encryption) as S3's; SM4 has none
+SSE_TO_S3 = {"AES256": "AES256", "KMS": "aws:kms"}
+SSE_NAMES = frozenset({"AES256", "KMS", "SM4"})
+# OSS's storage classes (PutObject, InitiateMultipartUpload, CopyObject: x-oss-storage-class)
+# kept in moto as the S3 class nearest in behaviour, the archive ones unreadable before a
+# restore in moto as in OSS; DeepColdArchive has no third such class in moto
+CLASS_TO_S3 = {"Standard": "STANDARD", "IA": "STANDARD_IA", "Archive": "GLACIER",
+               "ColdArchive": "DEEP_ARCHIVE"}
+CLASS_NAMES = frozenset({*CLASS_TO_S3, "DeepColdArchive"})
+_DIRECTIVES = {"copy": "COPY", "replace": "REPLACE"}
+# S3 error codes moto answers that OSS spells otherwise: code -> status, code, message, EC
+# (OSS "HTTP 404 errors": KeyNotFound; EC page 0005-00000208: the CMK id is not in KMS)
+S3_TO_OSS_ERROR = {"KMS.NotFoundException": (404, "KeyNotFound", "The specified parameter KMS "
+                                             "keyId is not found", "0005-00000208")}
 # S3 answer headers passed back as they are
 PASS_RESPONSE = ("content-type", "content-length", "content-range", "etag", "last-modified",
                  "accept-ranges", "content-md5", "content-encoding", "content-disposition",
@@ -104,7 +122,44 @@ def s3_headers(headers: dict[str, str]) -> dict[str, str]:
             out["x-amz-copy-source"] = f"/{quote(bucket)}/{quote(key, safe='/')}"
         elif name in _RENAMED:
             out[_RENAMED[name]] = value
+        elif name == "x-oss-tagging-directive":
+            out["x-amz-tagging-directive"] = _DIRECTIVES.get(value.strip().lower(), value)
+        elif name == "x-oss-server-side-encryption":
+            out["x-amz-server-side-encryption"] = SSE_TO_S3.get(value.strip(), value)
+        elif name == "x-oss-storage-class":
+            out["x-amz-storage-class"] = CLASS_TO_S3.get(value.strip(), value)
     return out
+
+
+def refused_protection(act: str, headers: dict[str, str]) -> tuple[int, str, str, str] | None:
+    """What OSS answers a write asking for a storage class or an encryption it does not have
+    (status, code, message, EC); None when there is none to refuse. A class or algorithm OSS
+    has and the sandbox cannot keep (DeepColdArchive, SM4) is ``501``."""
+    wanted = headers.get("x-oss-storage-class")
+    if wanted is not None and wanted.strip() not in CLASS_NAMES:
+        ec = "0013-00000101" if act == "CopyObject" else (
+            "0017-00000132" if wanted.strip() else "0017-00000131")
+        return 400, "InvalidArgument", "The value of x-oss-storage-class is invalid.", ec
+    sse = headers.get("x-oss-server-side-encryption")
+    if sse is not None and sse.strip() not in SSE_NAMES:
+        return (400, "InvalidEncryptionAlgorithmError", "The Encryption request you specified "
+                "is not valid. Supported value: AES256/KMS/SM4", "")
+    if (wanted or "").strip() == "DeepColdArchive" or (sse or "").strip() == "SM4":
+        return 501, "NotImplemented", "the sandbox keeps no DeepColdArchive or SM4 objects", ""
+    return None
+
+
+def oss_answer_header(name: str, value: str) -> tuple[str, str] | None:
+    """The OSS answer header for an S3 one about encryption or the storage class (None: not
+    one of those)."""
+    if name == "x-amz-server-side-encryption":
+        return "x-oss-server-side-encryption", {v: k for k, v in SSE_TO_S3.items()}.get(
+            value, value)
+    if name == "x-amz-server-side-encryption-aws-kms-key-id":
+        return "x-oss-server-side-encryption-key-id", value
+    if name == "x-amz-storage-class":
+        return "x-oss-storage-class", {v: k for k, v in CLASS_TO_S3.items()}.get(value, value)
+    return None
 
 
 def s3_url(upstream: str, bucket: str, key: str, query: str) -> str:
