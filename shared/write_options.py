@@ -7,12 +7,14 @@ named destination's ``write`` object (``COURIER_DESTINATIONS``) for that one::
     {"sse": "kms", "kms_key_id": "arn:aws:kms:…:key/…", "storage_class": "STANDARD_IA",
      "tags": {"team": "data"}, "retention": {"mode": "GOVERNANCE", "days": 30}}
 
-* ``sse``: ``AES256`` (keys the store manages: SSE-S3, SSE-COS) or ``kms`` (SSE-KMS; also
-  spelt ``aws:kms`` or ``cos/kms``), with ``kms_key_id`` for a key of the user's own;
+* ``sse``: ``AES256`` (keys the store manages: SSE-S3, SSE-COS, SSE-OSS) or ``kms``
+  (SSE-KMS; also spelt ``aws:kms``, ``cos/kms`` or OSS's ``KMS``), with ``kms_key_id`` for a
+  key of the user's own;
 * ``storage_class``: the store's own name for it (S3 ``STANDARD_IA``, COS ``MAZ_STANDARD``,
-  …), which the store checks; not an archive class (its objects cannot be read back);
-* ``tags``: up to 9 object tags (S3 and COS take 10 per object; Courier keeps the object's
-  MD5 in the tag ``md5`` where it learns it only after the upload);
+  OSS ``IA``, …), which the store checks; not an archive class (its objects cannot be read
+  back);
+* ``tags``: up to 9 object tags (S3, COS and OSS take 10 per object; Courier keeps the
+  object's MD5 in the tag ``md5`` where it learns it only after the upload);
 * ``retention``: S3 Object Lock, ``mode`` ``GOVERNANCE`` or ``COMPLIANCE`` and either
   ``days`` (from each object's writing) or ``until`` (an ISO 8601 time with its zone).
 
@@ -35,28 +37,37 @@ from shared.fleet import NamedDestination
 from shared.setting_values import parse_destination
 
 FIELDS = ("sse", "kms_key_id", "storage_class", "tags", "retention")
-SSE_NAMES = {"aes256": "AES256", "sse-s3": "AES256", "sse-cos": "AES256",
+SSE_NAMES = {"aes256": "AES256", "sse-s3": "AES256", "sse-cos": "AES256", "sse-oss": "AES256",
              "kms": "kms", "aws:kms": "kms", "cos/kms": "kms", "sse-kms": "kms"}
 LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
-MAX_TAGS = 9  # S3 and COS: 10 tags per object, one left for Courier's md5 tag
+MAX_TAGS = 9  # S3, COS and OSS: 10 tags per object, one left for Courier's md5 tag
 RESERVED_TAGS = frozenset({"md5"})
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 TAG_CHARS = re.compile(r"^[\w\s+\-=.:/@]*$")  # S3's and COS's allowed tag characters
+# a kind of store that takes fewer tag characters: OSS names no @ ("letters, digits, spaces,
+# and + - = . _ : /", its object tagging rules)
+TAG_CHARS_OF = {"oss": (re.compile(r"^[\w\s+\-=.:/]*$"), "+ - = . _ : /")}
 STORAGE_CLASS = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 # classes whose objects cannot be read before a restore (S3 GLACIER and DEEP_ARCHIVE, COS
-# ARCHIVE and DEEP_ARCHIVE)
-ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE", "ARCHIVE"})
+# ARCHIVE and DEEP_ARCHIVE, OSS Archive, ColdArchive and DeepColdArchive)
+ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE", "ARCHIVE", "COLDARCHIVE",
+                             "DEEPCOLDARCHIVE"})
 MAX_RETENTION_DAYS = 36500
 # what each kind of destination can honour (a scheme not listed: nothing)
 SUPPORTED = {
     "s3": frozenset(FIELDS),
     "cos": frozenset({"sse", "kms_key_id", "storage_class", "tags"}),
+    "oss": frozenset({"sse", "kms_key_id", "storage_class", "tags"}),
     "file": frozenset(),
 }
 _WHY_NOT = {
     ("cos", "retention"): "COS has no per-object retention (its object lock is a bucket "
                           "setting); remove it, or lock the bucket itself",
+    ("oss", "retention"): "OSS locks objects with a bucket's retention policy (WORM), set on "
+                          "the bucket, not by the writer of each object (its object-level "
+                          "retention is by invitation only and not written by Courier); "
+                          "remove it, or give the bucket a retention policy",
     ("file", None): "a local folder keeps no encryption, storage class, tags or retention; "
                     "remove the option (or write to a bucket)",
 }
@@ -162,7 +173,8 @@ def write_options(setting: str, raw: Any, now: datetime | None = None) -> WriteO
             raise ConfigError(f"{setting}.storage_class: {storage_class} objects cannot be "
                               "read before a restore, and Courier reads what it writes (the "
                               "destination probe, unpacking, a resumed copy); write "
-                              "STANDARD_IA or the like and let a lifecycle rule archive them")
+                              "STANDARD_IA (OSS: IA) or the like and let a lifecycle rule "
+                              "archive them")
     return WriteOptions(setting=setting, sse=sse, kms_key_id=kms_key_id,
                         storage_class=storage_class, tags=_tags(setting, raw.get("tags")),
                         retention=_retention(setting, raw.get("retention"), now))
@@ -242,6 +254,13 @@ def check_backend(options: WriteOptions, scheme: str) -> None:
             why = _WHY_NOT.get((scheme, name)) or _WHY_NOT.get((scheme, None)) or (
                 f"{scheme}:// destinations do not support it yet")
             raise ConfigError(f"{options.where(name)}: {why}")
+    allowed = TAG_CHARS_OF.get(scheme)
+    if allowed is not None:
+        pattern, listed = allowed
+        for key, text in options.tags:
+            if not (pattern.match(key) and pattern.match(text)):
+                raise ConfigError(f"{options.where('tags')}.{key}: {scheme}:// tag names and "
+                                  f"values take letters, digits, spaces and {listed} only")
 
 
 def named_write(setting: str, named: NamedDestination) -> WriteOptions:

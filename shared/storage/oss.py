@@ -20,6 +20,14 @@ CopyObject, HeadObject; OSS's CRC-64 page) it is compared with the CRC-64 of the
 fails the call, retryably; a written object that does not match is deleted so that no later
 attempt takes it as done.
 
+Write options (:mod:`shared.write_options`): ``x-oss-server-side-encryption`` (``AES256``,
+``KMS``) with ``x-oss-server-side-encryption-key-id``, ``x-oss-storage-class`` (OSS's names,
+``Standard``, ``IA``; the archive ones are refused before anything is written) and
+``x-oss-tagging`` on PutObject, InitiateMultipartUpload and CopyObject (with
+``x-oss-tagging-directive: Replace``); checked on the stored object by HeadObject and
+GetObjectTagging (:mod:`shared.storage.protection`). Retention is refused by name: OSS's
+WORM is a bucket's retention policy.
+
 Server-side copy: an :class:`~shared.model.OssObjectSource` (a DMS result) in this store's
 region and on its endpoint, readable with this store's keys, is copied inside OSS and never
 downloaded; when the keys cannot read it (``403``) the copy streams its presigned URL instead.
@@ -31,12 +39,14 @@ import datetime
 import logging
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from shared.errors import ConfigError, StorageError
 from shared.model import OssObjectSource
 from shared.netguard import failure_words
 from shared.storage.base import ObjectInfo, UploadedPart, sdk_body
 from shared.storage.crc64 import PartCrcs, crc64
+from shared.storage.protection import STANDARD, Stored
 from shared.storage.s3like import S3LikeStore, md5_b64, norm_prefix, storage_error
 from shared.write_options import NO_OPTIONS, WriteOptions, check_backend
 
@@ -49,6 +59,10 @@ PRESIGN_MAX_S = 7 * 24 * 3600  # a V4 URL's x-oss-expires: 1 to 604,800 s (EC 00
 _RETRYABLE_CODES = frozenset({"RequestTimeout", "InternalError", "ServiceUnavailable",
                               "RequestTimeTooSkewed", "QpsLimitExceeded", "SlowDown",
                               "InvalidDigest"})
+# the storage classes by OSS's own spelling (PutObject: x-oss-storage-class), keyed by the
+# upper-case name the write options keep; another name is sent as given, for OSS to refuse
+OSS_CLASSES = {"STANDARD": "Standard", "IA": "IA", "ARCHIVE": "Archive",
+               "COLDARCHIVE": "ColdArchive", "DEEPCOLDARCHIVE": "DeepColdArchive"}
 
 
 def _inner(exc: BaseException) -> BaseException:
@@ -73,6 +87,16 @@ def _error(exc: Exception, what: str) -> StorageError:
     return StorageError(f"{what}: {failure_words(inner)}", retryable=True)  # type: ignore[arg-type]
 
 
+def _detail(exc: Exception) -> tuple[str, str] | None:
+    """OSS's error code and message of an SDK failure (None: no answer from OSS)."""
+    from alibabacloud_oss_v2 import exceptions
+
+    inner = _inner(exc)
+    if not isinstance(inner, exceptions.ServiceError):
+        return None
+    return str(inner.code or ""), str(inner.message or "")
+
+
 def _status(exc: Exception) -> int:
     inner = _inner(exc)
     return int(getattr(inner, "status_code", 0) or 0)
@@ -91,12 +115,14 @@ def _meta(metadata: Any) -> dict[str, str]:
 class OssObjectStore(S3LikeStore):
     scheme = "oss"
     copy_object_max = COPY_OBJECT_MAX
+    vendor = "OSS"
 
     def __init__(self, bucket: str, *, region: str, prefix: str = "",
                  endpoint: str | None = None, access_key_id: str | None = None,
                  access_key_secret: str | None = None, token: str | None = None,
                  client: Any = None, write: WriteOptions = NO_OPTIONS) -> None:
-        check_backend(write, self.scheme)  # OSS's write options: not yet (refused by name)
+        check_backend(write, self.scheme)  # retention: refused by name
+        self.write = write
         self.bucket = bucket
         self.region = region
         self.prefix = norm_prefix(prefix)
@@ -122,6 +148,34 @@ class OssObjectStore(S3LikeStore):
     # ------------------------------------------------------------ SDK hooks
     error_of = staticmethod(_error)
     status_of = staticmethod(_status)
+    detail_of = staticmethod(_detail)
+
+    def _protect_args(self, retain_until: datetime.datetime | None, *, copy: bool = False
+                      ) -> dict[str, Any]:
+        """The SDK request fields (PutObject, InitiateMultipartUpload, CopyObject) asking for
+        the write options; a copy replaces the source's tags with the ones asked."""
+        write = self.write
+        args: dict[str, Any] = {}
+        if write.sse:
+            args["server_side_encryption"] = "KMS" if write.sse == "kms" else write.sse
+        if write.kms_key_id:
+            args["server_side_encryption_key_id"] = write.kms_key_id
+        if write.storage_class:
+            args["storage_class"] = OSS_CLASSES.get(write.storage_class, write.storage_class)
+        if write.tags:
+            args["tagging"] = urlencode(write.tags, quote_via=quote)
+            if copy:
+                args["tagging_directive"] = "Replace"
+        return args
+
+    def _read_protection(self, full_key: str) -> Stored:
+        import alibabacloud_oss_v2 as oss
+
+        r = self.client.head_object(oss.HeadObjectRequest(bucket=self.bucket, key=full_key))
+        sse = str(r.server_side_encryption or "") or None
+        return Stored(sse="kms" if sse == "KMS" else sse,
+                      kms_key_id=r.server_side_encryption_key_id or None,
+                      storage_class=str(r.storage_class or STANDARD).upper())
 
     def _sdk(self, what: str, method: str, model: str, **fields: Any) -> Any:
         """One SDK call: ``client.<method>(models.<model>(**fields))``."""
@@ -142,13 +196,12 @@ class OssObjectStore(S3LikeStore):
 
     def _copy_whole(self, source: dict[str, str], full_key: str, metadata: dict[str, str],
                     if_match: str | None, protect: dict[str, Any]) -> None:
-        """``protect``: always empty (OSS takes no write options yet)."""
         import alibabacloud_oss_v2 as oss
 
         self.client.copy_object(oss.CopyObjectRequest(
             bucket=self.bucket, key=full_key, source_bucket=source["Bucket"],
             source_key=source["Key"], metadata_directive="REPLACE", metadata=metadata,
-            if_match=f'"{if_match}"' if if_match else None))
+            if_match=f'"{if_match}"' if if_match else None, **protect))
 
     def _copy_part(self, source: dict[str, str], full_key: str, upload_id: str, number: int,
                    byte_range: str, if_match: str | None) -> str:
@@ -252,7 +305,7 @@ class OssObjectStore(S3LikeStore):
     def start_upload(self, key: str, metadata: dict[str, str] | None = None) -> str:
         r = self._sdk("start upload", "initiate_multipart_upload",
                       "InitiateMultipartUploadRequest", bucket=self.bucket, key=self._k(key),
-                      metadata=dict(metadata or {}))
+                      metadata=dict(metadata or {}), **self._protect_args(None))
         return str(r.upload_id)
 
     def put_part(self, key: str, upload_id: str, part_number: int,
@@ -274,11 +327,12 @@ class OssObjectStore(S3LikeStore):
                    ) -> ObjectInfo:
         r = self._sdk("put object", "put_object", "PutObjectRequest", bucket=self.bucket,
                       key=self._k(key), content_md5=md5_b64(data), body=data,
-                      metadata=dict(metadata or {}))
+                      metadata=dict(metadata or {}), **self._protect_args(None))
         answered = _crc(r.hash_crc64)
         if answered is not None and answered != crc64(data):
             self._discard(self._k(key), "OSS's CRC-64 of the object differs from the bytes "
                           "sent")
+        self._check_written(key, None)
         return ObjectInfo(key=key, size=len(data), etag=str(r.etag or "").strip('"') or None,
                           metadata=_meta(metadata))
 

@@ -1,15 +1,15 @@
 """The bucket's protections on a written object: what the store was asked for
 (:class:`~shared.write_options.WriteOptions`), what its HEAD shows, and what a refusal means.
 
-Every object an S3 or COS store writes under write options is looked at once written (HEAD,
+Every object an S3, COS or OSS store writes under write options is looked at once written (HEAD,
 and its tags when tags were asked): encryption and the KMS key, storage class, tags and
 Object Lock retention must be what was asked (:func:`problems`). When they are not, the
 object is removed and the write fails, not retried, naming the option
 (:class:`ProtectionError`): an export is never delivered without the protection asked for.
 
 A store that refuses an option (a bucket without Object Lock, an unknown KMS key, a storage
-class it does not know) answers an error code; :func:`refusal` turns the codes S3 and COS
-give for them into the same error naming the option, in place of a bare ``400``.
+class it does not know) answers an error code; :func:`refusal` turns the codes S3, COS and
+OSS give for them into the same error naming the option, in place of a bare ``400``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from datetime import datetime, timedelta
 from shared.errors import StorageError
 from shared.write_options import WriteOptions
 
-STANDARD = "STANDARD"  # S3 and COS name no class on a HEAD of a STANDARD object
+STANDARD = "STANDARD"  # S3 and COS name no class on a HEAD of a STANDARD object (OSS: Standard)
 LOCK_SLACK = timedelta(seconds=1)  # a retention date is kept to the second
 
-# vendor error code -> the option it refuses (S3 error responses page; COS error codes)
+# vendor error code -> the option it refuses (S3 error responses page; COS error codes; OSS
+# "HTTP 404 errors": KeyNotFound, "The specified parameter KMS keyId is not found")
 REFUSED_BY_CODE = {
+    "KeyNotFound": "kms_key_id",
     "InvalidStorageClass": "storage_class",
     "InvalidObjectState": "storage_class",
     "KMS.NotFoundException": "kms_key_id",
@@ -39,6 +41,7 @@ REFUSED_BY_CODE = {
 SHARED_CODES = frozenset({"InvalidRequest", "InvalidArgument", "AccessDenied", "BadRequest"})
 REFUSED_BY_WORDS = (("lock", "retention"), ("retain", "retention"),
                     ("storage class", "storage_class"), ("storageclass", "storage_class"),
+                    ("storage-class", "storage_class"),
                     ("kms", "kms_key_id"), ("encrypt", "sse"), ("tagging", "tags"),
                     ("tag ", "tags"))
 HINTS = {

@@ -1,12 +1,12 @@
-"""What an S3 bucket and a COS bucket have in common, written once.
+"""What an S3 bucket, a COS bucket and an OSS bucket have in common, written once.
 
-Both speak the S3 object model: a bucket, keys under a prefix, user metadata fixed when an
+All three speak the S3 object model: a bucket, keys under a prefix, user metadata fixed when an
 object is written, multipart uploads whose parts carry ``Content-MD5``, server-side
 ``CopyObject`` up to 5 GiB and ``UploadPartCopy`` above, and object tags. :class:`S3LikeStore`
 holds the rules: key and prefix handling, how a vendor error becomes a
 :class:`~shared.errors.StorageError`, complete-and-verify, the metadata rewrite, the copy in
-parts. ``s3.py`` (boto3) and ``cos.py`` (cos-python-sdk-v5) keep only their SDK calls, behind
-the small hooks marked abstract here.
+parts. ``s3.py`` (boto3), ``cos.py`` (cos-python-sdk-v5) and ``oss.py`` (alibabacloud-oss-v2)
+keep only their SDK calls, behind the small hooks marked abstract here.
 
 Write options (:class:`~shared.write_options.WriteOptions`, the store's ``write``): every
 upload, multipart start and server-side copy asks for them (``_protect_args``), and every
@@ -184,10 +184,10 @@ class S3LikeStore(TaggedObjectStore):
         if not found:
             return
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
+            self.delete(key)  # each store's own DeleteObject (OSS's SDK takes a request)
             fate = "it was removed"
-        except Exception as exc:  # noqa: BLE001 - the failure below says what matters
-            fate = f"removing it failed too ({self._error(exc, 'delete').message})"
+        except StorageError as exc:  # the failure below says what matters
+            fate = f"removing it failed too ({exc.message})"
         raise ProtectionError("; ".join(found) + f" ({self.uri(key)}: {fate})")
 
     # ---------------------------------------------------------------- keys

@@ -89,7 +89,11 @@ def test_bad_options_are_refused_naming_the_field(raw: Any, error: str) -> None:
     ("cos", {"retention": {"mode": "GOVERNANCE", "days": 1}},
      f"{S}.retention: COS has no per-object retention"),
     ("file", {"sse": "AES256"}, f"{S}.sse: a local folder keeps no encryption"),
-    ("oss", {"sse": "kms"}, f"{S}.sse: oss:// destinations do not support it yet"),
+    ("oss", {"retention": {"mode": "COMPLIANCE", "days": 1}},
+     f"{S}.retention: OSS locks objects with a bucket's retention policy (WORM)"),
+    ("oss", {"tags": {"owner": "ops@example"}},
+     f"{S}.tags.owner: oss:// tag names and values take letters, digits, spaces and "
+     "+ - = . _ : / only"),
 ])
 def test_an_option_a_store_cannot_honour_is_refused_by_name(scheme: str, raw: Any,
                                                             error: str) -> None:
@@ -132,16 +136,30 @@ def test_a_named_destinations_write_options_are_checked_at_cold_start(
     assert caught.value.message.startswith(error)
 
 
-def test_oss_takes_no_write_options_yet_and_says_so() -> None:
+def test_oss_takes_encryption_a_class_and_tags_and_refuses_retention_by_name() -> None:
     from shared.storage import open_destination
 
     base = {"COURIER_PROFILE": "sandbox", "COURIER_AUTH": "none",
-            "COURIER_DESTINATION": "oss://results/courier?region=cn-hangzhou",
-            ENV_DESTINATION_WRITE: json.dumps({"sse": "kms"})}
+            "COURIER_DESTINATION": "oss://results/courier?region=cn-hangzhou"}
+    asked = {"sse": "KMS", "kms_key_id": "9468da86-3509-4f8d-a61e-6eab1eac0001",
+             "storage_class": "IA", "tags": {"team": "data"}}
+    settings = Settings.from_env({**base, ENV_DESTINATION_WRITE: json.dumps(asked)})
+    assert settings.destination_write.record() == {**asked, "sse": "kms"}
     with pytest.raises(ConfigError) as caught:
-        Settings.from_env(base)
-    assert caught.value.message == f"{S}.sse: oss:// destinations do not support it yet"
-    with pytest.raises(ConfigError) as caught:  # a store opened with them refuses them too
+        Settings.from_env({**base, ENV_DESTINATION_WRITE: json.dumps(
+            {"retention": {"mode": "COMPLIANCE", "days": 7}})})
+    assert caught.value.message.startswith(f"{S}.retention: OSS locks objects with a "
+                                           "bucket's retention policy (WORM)")
+    with pytest.raises(ConfigError) as caught:  # a store opened with it refuses it too
         open_destination("oss://results/courier?region=cn-hangzhou",
-                         write=write_options(S, {"storage_class": "IA"}))
-    assert caught.value.message == f"{S}.storage_class: oss:// destinations do not support it yet"
+                         write=write_options(S, {"retention": {"mode": "COMPLIANCE",
+                                                               "days": 7}}))
+    assert caught.value.message.startswith(f"{S}.retention: OSS locks objects")
+
+
+@pytest.mark.parametrize("storage_class", ["Archive", "ColdArchive", "DeepColdArchive"])
+def test_osss_archive_classes_are_refused_like_the_others(storage_class: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        write_options(S, {"storage_class": storage_class})
+    assert caught.value.message.startswith(
+        f"{S}.storage_class: {storage_class.upper()} objects cannot be read before a restore")
