@@ -6,6 +6,7 @@ when the deployment's Alibaba keys may read the DMS bucket, streamed from the UR
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -56,14 +57,21 @@ def unpack() -> str:
 
 
 @pytest.fixture
+def write() -> str:
+    """The destination's write options (``COURIER_DESTINATION_WRITE``; empty: none)."""
+    return ""
+
+
+@pytest.fixture
 def courier_env(courier_env: dict[str, str], gateway: OssGateway, bucket: str,
-                sandbox: Any, reach: str, unpack: str) -> dict[str, str]:
+                sandbox: Any, reach: str, unpack: str, write: str) -> dict[str, str]:
     """The deployment's Alibaba keys (DMS's) also write the ``oss://`` destination."""
     key_id, secret = sandbox.dms.credentials
     gateway.add_credentials(key_id, secret, buckets={bucket} if reach == "destination"
                             else None)
     return {**courier_env, "COURIER_DESTINATION": f"oss://{bucket}/exports?region={REGION}",
-            "COURIER_OSS_ENDPOINT": gateway.endpoint, "COURIER_UNPACK": unpack}
+            "COURIER_OSS_ENDPOINT": gateway.endpoint, "COURIER_UNPACK": unpack,
+            **({"COURIER_DESTINATION_WRITE": write} if write else {})}
 
 
 def reader(gateway: OssGateway, bucket: str, sandbox: Any, prefix: str = "") -> OssObjectStore:
@@ -137,7 +145,6 @@ def test_a_dms_result_the_keys_cannot_read_is_streamed_from_its_url(
 def test_a_dms_result_unpacked_into_oss(sandbox: Any, gateway: OssGateway, bucket: str,
                                         api_key: str) -> None:
     import gzip
-    import json
 
     task = export_dms(api_key, sandbox)
     dest = task["destination"]
@@ -151,3 +158,27 @@ def test_a_dms_result_unpacked_into_oss(sandbox: Any, gateway: OssGateway, bucke
     assert hashlib.md5(stored).hexdigest() == member["md5"]
     assert len(gzip.decompress(stored)) > 0
     assert any(r[0] == "GetObject" and r[2] == bucket for r in gateway.requests)
+
+
+PROTECTED = {"sse": "AES256", "storage_class": "IA", "tags": {"team": "data"}}
+
+
+@pytest.mark.parametrize(("unpack", "write"), [("on", json.dumps(PROTECTED))])
+@pytest.mark.usefixtures("handlers_env")
+def test_a_dms_result_unpacked_into_oss_carries_the_buckets_protections(
+        sandbox: Any, gateway: OssGateway, bucket: str, api_key: str) -> None:
+    import alibabacloud_oss_v2 as oss
+
+    task = export_dms(api_key, sandbox)
+    dest = task["destination"]
+    assert dest["protection"] == {**PROTECTED, "verified": "head"}
+    store = reader(gateway, bucket, sandbox, "exports")
+    manifest = json.loads(store.read(dest["manifest"]["key"]))
+    assert manifest["protection"] == dest["protection"]
+    assert [c for c in gateway.copies if c[0] == bucket]  # the raw zip: CopyObject with them
+    for key in [dest["raw"]["key"], dest["manifest"]["key"],
+                *[o["key"] for o in manifest["objects"]]]:  # raw copy, manifest, members
+        head = store.client.head_object(oss.HeadObjectRequest(bucket=bucket,
+                                                              key=store._k(key)))
+        assert (head.server_side_encryption, head.storage_class) == ("AES256", "IA"), key
+        assert store._tags(key).get("team") == "data", key
