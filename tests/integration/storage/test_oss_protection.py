@@ -202,3 +202,32 @@ def test_the_gateway_refuses_an_unknown_class_in_osss_error_shape(gateway: OssGa
     assert (error.status_code, error.code, error.ec) == (400, "InvalidArgument",
                                                          "0017-00000132")
     assert store.head("t.csv") is None
+
+
+def test_an_object_already_there_without_the_options_is_copied_again(
+        gateway: OssGateway) -> None:
+    store = store_for(gateway, {"storage_class": "IA", "tags": {"team": "data"}})
+    data = b"a,b\n" * 100
+    raw = OssObjectStore(store.bucket, region=REGION, prefix="out", client=store.client,
+                         endpoint=store.endpoint)
+    raw.put_object("old.csv", data, {"md5": hashlib.md5(data).hexdigest()})
+    srv = SourceServer(data).start()
+    try:
+        result = copy_source(UrlSource(srv.url()), store, "old.csv", part_size=PART)
+    finally:
+        srv.stop()
+    assert not result.skipped
+    assert head(store, "old.csv").storage_class == "IA"
+    assert tags(store, "old.csv")["team"] == "data"
+
+
+def test_the_destination_probe_shows_a_refused_option_first(gateway: OssGateway) -> None:
+    from shared.errors import StorageError
+    from shared.storage.probe import probe
+
+    with pytest.raises(StorageError) as caught:
+        probe(store_for(gateway, {"storage_class": "COLDLINE"}))
+    assert caught.value.message.startswith("the probe object could not be written (oss://")
+    assert (f"{SETTING}.storage_class: OSS refused it (400 InvalidArgument"
+            in caught.value.message)
+    probe(store_for(gateway, {"sse": "AES256", "tags": {"team": "data"}}))  # written, deleted

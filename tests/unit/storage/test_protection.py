@@ -78,3 +78,15 @@ def test_other_errors_are_not_refusals() -> None:
     plain = write_options(S, {"sse": "AES256"})
     assert refusal(plain, "S3", 400, "InvalidStorageClass", "not valid") is None  # not asked
     assert refusal(write_options(S, {}), "S3", 400, "InvalidStorageClass", "") is None
+
+
+@pytest.mark.parametrize(("status", "code", "message", "field"), [
+    (404, "KeyNotFound", "The specified parameter KMS keyId is not found", "kms_key_id"),
+    (400, "InvalidArgument", "The value of x-oss-storage-class is invalid.", "storage_class"),
+    (403, "AccessDenied", "This request is forbidden by kms", "kms_key_id"),
+], ids=["key-not-found", "storage-class", "forbidden-by-kms"])
+def test_osss_refusals_name_the_option(status: int, code: str, message: str,
+                                       field: str) -> None:
+    refused = refusal(ALL, "OSS", status, code, message)
+    assert refused is not None and not refused.retryable and refused.status == status
+    assert refused.message == f"{S}.{field}: OSS refused it ({status} {code}: {message})"
