@@ -126,10 +126,10 @@ def test_the_setting_is_read_and_checked_against_the_destination_at_cold_start()
     ({"url": "cos://v-1250000000/x?region=ap-guangzhou",
       "write": {"retention": {"mode": "GOVERNANCE", "days": 1}}},
      "COURIER_DESTINATIONS[vault].write.retention: COS has no per-object retention"),
-    ({"url": "oss://v/x?region=cn-hangzhou",
+    ({"url": "oss://vault-results/x?region=cn-hangzhou",
       "write": {"retention": {"mode": "COMPLIANCE", "days": 1}}},
      "COURIER_DESTINATIONS[vault].write.retention: OSS locks objects with a bucket's"),
-    ({"url": "oss://v/x?region=cn-hangzhou", "write": {"storage_class": "ColdArchive"}},
+    ({"url": "oss://vault-results/x?region=cn-hangzhou", "write": {"storage_class": "ColdArchive"}},
      "COURIER_DESTINATIONS[vault].write.storage_class: COLDARCHIVE objects cannot be read"),
 ])
 def test_a_named_destinations_write_options_are_checked_at_cold_start(
