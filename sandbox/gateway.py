@@ -31,6 +31,9 @@ class HttpGateway:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and an XML body go out in two writes: without TCP_NODELAY the body
+            # waits for the client's delayed ACK (about 40 ms an answer on a kept-alive link)
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 log.debug(f"{gateway.name}: " + format, *args)
