@@ -192,7 +192,7 @@ class DmsService:
                            "IgnoreAffectRowsReason is required with IgnoreAffectRows")
         statement = sql.strip().lower()
         with self._lock:
-            order = Order(order_id=next(self._ids), tid=tid, db_id=db_id,
+            order = Order(order_id=next(self._ids), tid=tid, db_id=int(db_id or 0),
                           instance_id=plugin.get("InstanceId"), sql=sql,
                           logic=bool(plugin.get("Logic")), comment=params.get("Comment", ""),
                           classify=plugin["Classify"],

@@ -179,9 +179,9 @@ def pack(plain: FileEntry, packing: str, member: str) -> FileEntry:
     elif packing == "tar.gz":
         with gzip.GzipFile(fileobj=buf, mode="wb", mtime=int(plain.modified)) as gz:
             with tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-                info = tarfile.TarInfo(member)
-                info.size, info.mtime, info.mode = len(content), int(plain.modified), 0o644
-                tar.addfile(info, io.BytesIO(content))
+                entry = tarfile.TarInfo(member)
+                entry.size, entry.mtime, entry.mode = len(content), int(plain.modified), 0o644
+                tar.addfile(entry, io.BytesIO(content))
     else:
         raise ValueError(f"unknown packing {packing!r}")
     data = buf.getvalue()

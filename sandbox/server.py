@@ -20,8 +20,10 @@ from sandbox.files import generate, parse_range
 from sandbox.params import Params
 
 if TYPE_CHECKING:
+    from sandbox.cos_objects import CosObjects
     from sandbox.dms import DmsService
     from sandbox.host import Host
+    from sandbox.ssm import SsmService
     from sandbox.sts import Accounts, AlibabaSts
 
     class Front(Host, Protocol):
@@ -33,7 +35,11 @@ if TYPE_CHECKING:
         site: Optional[str]
         services: dict[str, Any]
         dms: DmsService
+        ssm: SsmService
         alibaba_sts: AlibabaSts
+
+        @property
+        def cos_objects(self) -> CosObjects: ...
 
         @property
         def accounts(self) -> Accounts: ...
