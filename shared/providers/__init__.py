@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from shared.clouds.roles import AssumedRoles
 from shared.config import AlibabaSettings, AwsSettings, Settings, TencentSettings
 from shared.errors import ConfigError, ValidationError
 from shared.fleet import Account
@@ -65,13 +66,17 @@ class Providers:
 
     With ``budget``, every provider draws its calls from the budget it makes (the bundle's
     is shared in the state store: one bucket per vendor account, service and action);
-    without, each process limits itself."""
+    without, each process limits itself. ``roles`` keeps one holder of each named account's
+    role keys, shared by all its providers (the bundle's is shared with its destinations
+    too); without, the providers of these settings share one of their own."""
 
     def __init__(self, settings: Settings, *,
                  budget: BudgetFactory | None = None,
+                 roles: AssumedRoles | None = None,
                  **overrides: Provider) -> None:
         self.settings = settings
         self.budget = budget
+        self.roles = roles or AssumedRoles()
         self._built: dict[str, Provider] = dict(overrides)
 
     @property
@@ -104,11 +109,13 @@ class Providers:
                 raise ConfigError(f"provider {name!r} needs {entry.credentials} credentials, "
                                   "which are not configured")
             cls = getattr(loaded, entry.cls)
-            if self.budget is None:
-                self._built[key] = cls(settings)
-            else:
-                self._built[key] = cls(settings, limiter=self.budget(name, budget_key(
-                    settings, named)))
+            extra: dict[str, Any] = {}
+            if self.budget is not None:
+                extra["limiter"] = self.budget(name, budget_key(settings, named))
+            held = None if named is None else self.roles.holder(settings)
+            if held is not None:  # the account's role keys, assumed once for all its clients
+                extra["credentials"] = held
+            self._built[key] = cls(settings, **extra)
         return self._built[key]
 
     def _account(self, name: str, entry: Entry, account: str) -> Account:

@@ -1,6 +1,7 @@
 """One provider per (provider, named account): each built from the account's region, site,
 endpoint and keys or role, its keys (listing groups, create locks) and rate budget its own;
-an account of another cloud is refused naming ``account``."""
+the providers of one account sign with one holder of its role's keys; an account of another
+cloud is refused naming ``account``."""
 
 from __future__ import annotations
 
@@ -20,11 +21,20 @@ ENV = {
     "TENCENTCLOUD_SECRETID": "AKIDown", "TENCENTCLOUD_SECRETKEY": "own-key",
     "TENCENTCLOUD_REGION": "ap-guangzhou", "COURIER_TENCENT_ENDPOINT": "http://127.0.0.1:9",
     "COURIER_CLOUDWATCH_BUCKET": "staging", "AWS_REGION": "us-east-1",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIown", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "own-secret",
+    "COURIER_DMS_ENDPOINT": "http://127.0.0.1:9",
     "COURIER_ACCOUNTS": json.dumps({
         "sh": {"vendor": "tencent", "region": "ap-shanghai", "role": ROLE,
                "external_id": "ext-1"},
         "sh-keys": {"vendor": "tencent", "region": "ap-shanghai", "site": "intl",
                     "secret_id": "AKIDother", "secret_key": "other-key"},
+        # another name of the same real account as "sh"
+        "sh-too": {"vendor": "tencent", "region": "ap-nanjing",
+                   "role": "qcs::cam::uin/100000000002:roleName/courier-audit"},
+        "hz": {"vendor": "alibaba", "region": "cn-shanghai",
+               "role": "acs:ram::200000000002:role/courier-export"},
+        "eu-role": {"vendor": "aws", "region": "eu-west-1", "staging_bucket": "eu-staging",
+                    "role": "arn:aws:iam::222222222222:role/courier-export"},
         "eu": {"vendor": "aws", "region": "eu-west-1", "staging_bucket": "eu-staging"},
     }),
 }
@@ -63,6 +73,35 @@ def test_listing_groups_and_create_locks_are_per_account_and_region(
     assert providers.get("tcss").serial_key(tcss) == "tcss-create"
     assert providers.get("tcss", "sh").serial_key(tcss) == "tcss-create@sh/ap-shanghai"
     assert providers.get("tcss", "sh").group_key(tcss) == "tcss:jobs@sh/ap-shanghai"
+
+
+def test_the_providers_of_an_account_sign_with_one_holder_of_its_role(
+        providers: Providers) -> None:
+    held = {name: providers.get(name, "sh").api.client.credential
+            for name in ("cls", "dlc", "mongodb", "tcss")}
+    assert len({id(h) for h in held.values()}) == 1
+    assert held["cls"] is providers.roles.holder(providers.get("cls", "sh").settings)
+    assert held["cls"].assumed == 0  # nothing asked of STS until a call needs the keys
+    other = providers.get("cls", "sh-too").api.client.credential
+    assert other is not held["cls"]  # another name: another role (or session) of its own
+
+
+def test_a_destination_reads_the_keys_of_the_holder_its_accounts_providers_sign_with(
+        providers: Providers) -> None:
+    from shared.storage.account_keys import AccountKeys
+
+    settings = providers.settings
+    keys = AccountKeys(settings, providers.roles)
+    tencent = providers.get("cls", "sh").api.client.credential
+    tencent.get_credential_info = lambda: ("AKIDtmp", "tmp-key", "tmp-token")  # STS's answer
+    sh = settings.account("sh")
+    assert sh is not None and keys(sh) == ("AKIDtmp", "tmp-key", "tmp-token")
+    # Alibaba: the DMS client's credential; AWS: CloudWatch's boto3 Session
+    dms = providers.get("dms", "hz")
+    assert dms.api.client._credential is providers.roles.holder(dms.settings)
+    cloudwatch = providers.get("cloudwatch", "eu-role")
+    assert cloudwatch.session is providers.roles.holder(cloudwatch.settings)
+    assert cloudwatch.session is not None
 
 
 def test_rate_budgets_are_per_account_and_region() -> None:
