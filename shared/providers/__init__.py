@@ -9,7 +9,7 @@ from typing import Any
 
 from shared.clouds.roles import AssumedRoles
 from shared.config import AlibabaSettings, AwsSettings, Settings, TencentSettings
-from shared.errors import ConfigError, ValidationError
+from shared.errors import ConfigError, ProviderError, ValidationError
 from shared.fleet import Account
 from shared.pacing import RateBudget
 from shared.providers.base import Provider
@@ -44,6 +44,11 @@ REGISTRY: dict[str, Entry] = {
                  ("alibabacloud-dms-enterprise20181101",)),
     "cloudwatch": Entry("shared.providers.cloudwatch", "CloudwatchProvider", "aws", ("boto3",)),
 }
+# what Providers.get answers for an account it cannot build a provider for: an export
+# naming it fails (no retry helps until the settings change); a create answers 400
+ACCOUNT_GONE = "AccountNotConfigured"
+ACCOUNT_OF_ANOTHER_CLOUD = "AccountOfAnotherCloud"
+ACCOUNT_CODES = frozenset({ACCOUNT_GONE, ACCOUNT_OF_ANOTHER_CLOUD})
 # top-level modules of the vendor SDKs (a missing one means a trimmed package)
 VENDOR_SDKS = ("tencentcloud", "alibabacloud", "boto3", "botocore")
 
@@ -85,8 +90,13 @@ class Providers:
 
     def get(self, name: Any, account: str | None = None) -> Provider:
         """The provider ``name`` for the named ``account`` (COURIER_ACCOUNTS; None: the
-        deployment's own), built once per (provider, account) and kept. An account of
-        another cloud than the provider's is a ValidationError naming ``account``."""
+        deployment's own), built once per (provider, account) and kept.
+
+        An account the settings do not hold (any more: an export made before it was taken
+        out of COURIER_ACCOUNTS), or one of another cloud than the provider's, is a
+        ProviderError that no retry can help (:data:`ACCOUNT_CODES`): the export naming it
+        fails with that reason rather than backing off for ever. A create checks the names
+        it is given first and answers a 400 (:func:`shared.exports.named`)."""
         if not isinstance(name, str) or name not in REGISTRY:
             raise ValidationError("provider", f"unknown provider {str(name)[:40]!r} "
                                   f"(expected one of: {', '.join(self.names)})")
@@ -121,11 +131,12 @@ class Providers:
     def _account(self, name: str, entry: Entry, account: str) -> Account:
         named = self.settings.account(account)
         if named is None:
-            raise ValidationError("account", f"{account!r} is not a configured account "
-                                  "(COURIER_ACCOUNTS)")
+            raise ProviderError(name, ACCOUNT_GONE, f"account {account!r} is no longer "
+                                "configured (COURIER_ACCOUNTS)", retryable=False)
         if named.vendor != entry.credentials:
-            raise ValidationError("account", f"{account!r} is an account of {named.vendor}; "
-                                  f"provider {name!r} needs one of {entry.credentials}")
+            raise ProviderError(name, ACCOUNT_OF_ANOTHER_CLOUD, f"{account!r} is an account "
+                                f"of {named.vendor}; provider {name!r} needs one of "
+                                f"{entry.credentials}", retryable=False)
         return named
 
 

@@ -1,7 +1,7 @@
 """One provider per (provider, named account): each built from the account's region, site,
 endpoint and keys or role, its keys (listing groups, create locks) and rate budget its own;
 the providers of one account sign with one holder of its role's keys; an account of another
-cloud is refused naming ``account``."""
+cloud, or one no longer configured, is refused for good naming it."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from shared.config import Settings
-from shared.errors import ConfigError, ValidationError
+from shared.errors import ConfigError, ProviderError
 from shared.model import ExportTask
-from shared.providers import Providers
+from shared.providers import ACCOUNT_GONE, ACCOUNT_OF_ANOTHER_CLOUD, Providers
 
 ROLE = "qcs::cam::uin/100000000002:roleName/courier-export"
 ENV = {
@@ -119,14 +119,17 @@ def test_rate_budgets_are_per_account_and_region() -> None:
                      ("cls", "AKIDother|ap-shanghai")]
 
 
-def test_an_account_of_another_cloud_is_refused_naming_account(providers: Providers) -> None:
-    with pytest.raises(ValidationError) as caught:
+def test_an_account_of_another_cloud_or_gone_is_refused_for_good(
+        providers: Providers) -> None:
+    with pytest.raises(ProviderError) as caught:
         providers.get("cls", "eu")
-    assert caught.value.field == "account"
+    assert (caught.value.code, caught.value.retryable) == (ACCOUNT_OF_ANOTHER_CLOUD, False)
     assert "'eu' is an account of aws" in caught.value.detail
-    with pytest.raises(ValidationError) as unknown:
+    with pytest.raises(ProviderError) as unknown:
         providers.get("cls", "nowhere")
-    assert unknown.value.field == "account"
+    assert (unknown.value.code, unknown.value.retryable) == (ACCOUNT_GONE, False)
+    assert unknown.value.detail == ("account 'nowhere' is no longer configured "
+                                    "(COURIER_ACCOUNTS)")
 
 
 def test_an_aws_account_stages_in_its_own_bucket_and_region(providers: Providers) -> None:
