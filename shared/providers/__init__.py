@@ -167,7 +167,8 @@ def account_settings(account: Account, base: Any) -> Any:
         return replace(tc, secret_id=secret_id or "", secret_key=secret_key or "",
                        token=token, region=account.region, site=account.site,
                        endpoint=account.endpoint or tc.endpoint, appid=None,
-                       account=account.name, assume=account.assume())
+                       account=account.name, assume=account.assume(),
+                       owner=account.owner())
     if isinstance(base, AlibabaSettings) or (base is None and account.vendor == "alibaba"):
         if keys is None and base is None:
             raise ConfigError(f"COURIER_ACCOUNTS[{account.name}]: give secret_id and "
@@ -178,11 +179,12 @@ def account_settings(account: Account, base: Any) -> Any:
         return replace(ali, access_key_id=ak or "", access_key_secret=sk or "",
                        security_token=token, region=account.region,
                        endpoint=account.endpoint or ali.endpoint, account=account.name,
-                       assume=account.assume())
+                       assume=account.assume(), owner=account.owner())
     if base is None and not account.staging_bucket:
         raise ConfigError(f"COURIER_ACCOUNTS[{account.name}].staging_bucket: needed (the "
                           "deployment has no COURIER_CLOUDWATCH_BUCKET)")
     aws = base or AwsSettings(staging_bucket=account.staging_bucket or "")
     return replace(aws, staging_bucket=account.staging_bucket or aws.staging_bucket,
                    region=account.region, endpoint=account.endpoint or aws.endpoint,
-                   account=account.name, keys=keys or aws.keys, assume=account.assume())
+                   account=account.name, keys=keys or aws.keys, assume=account.assume(),
+                   owner=account.owner())

@@ -1,7 +1,8 @@
 """One provider per (provider, named account): each built from the account's region, site,
-endpoint and keys or role, its keys (listing groups, create locks) and rate budget its own;
-the providers of one account sign with one holder of its role's keys; an account of another
-cloud, or one no longer configured, is refused for good naming it."""
+endpoint and keys or role, its listing groups and rate budget its own, its create locks
+those of the real account behind the name; the providers of one account sign with one
+holder of its role's keys; an account of another cloud, or one no longer configured, is
+refused for good naming it."""
 
 from __future__ import annotations
 
@@ -28,9 +29,14 @@ ENV = {
                "external_id": "ext-1"},
         "sh-keys": {"vendor": "tencent", "region": "ap-shanghai", "site": "intl",
                     "secret_id": "AKIDother", "secret_key": "other-key"},
-        # another name of the same real account as "sh"
+        # the same real account as "sh" (another role of uin 100000000002, another region)
         "sh-too": {"vendor": "tencent", "region": "ap-nanjing",
                    "role": "qcs::cam::uin/100000000002:roleName/courier-audit"},
+        "third": {"vendor": "tencent", "region": "ap-shanghai",
+                  "role": "qcs::cam::uin/100000000003:roleName/courier-export"},
+        "same-keys": {"vendor": "tencent", "region": "ap-chengdu", "secret_id": "AKIDother",
+                      "secret_key": "other-key"},
+        "bj": {"vendor": "tencent", "region": "ap-beijing"},  # the deployment's own keys
         "hz": {"vendor": "alibaba", "region": "cn-shanghai",
                "role": "acs:ram::200000000002:role/courier-export"},
         "eu-role": {"vendor": "aws", "region": "eu-west-1", "staging_bucket": "eu-staging",
@@ -61,18 +67,33 @@ def test_a_named_account_has_its_own_provider_and_settings(providers: Providers)
     assert keyed.settings.assume is None
 
 
-def test_listing_groups_and_create_locks_are_per_account_and_region(
-        providers: Providers) -> None:
+def test_listing_groups_are_per_account_and_region(providers: Providers) -> None:
     assert providers.get("cls").group_key(task(None)) == "cls:topic-a"  # as before
     assert (providers.get("cls", "sh").group_key(task("sh"))
             == "cls:topic-a@sh/ap-shanghai")
+    tcss = ExportTask(provider="tcss", params={}, account="sh")
+    assert providers.get("tcss", "sh").group_key(tcss) == "tcss:jobs@sh/ap-shanghai"
+
+
+def test_create_locks_are_per_real_account_whatever_its_name(providers: Providers) -> None:
+    tcss = ExportTask(provider="tcss", params={}, account="sh")
+    locks = {name: providers.get("tcss", name).serial_key(tcss)
+             for name in (None, "sh", "sh-too", "third", "sh-keys", "same-keys", "bj")}
+    assert locks[None] == "tcss-create"  # as before
+    # two names for the role owner's uin: one lock, whatever the region
+    assert locks["sh"] == locks["sh-too"] == "tcss-create@uin:100000000002"
+    assert locks["third"] == "tcss-create@uin:100000000003"
+    # two names with one key id: one lock, the key id not shown in it
+    assert locks["sh-keys"] == locks["same-keys"] != locks["sh"]
+    assert "AKIDother" not in str(locks["sh-keys"])
+    # the deployment's own keys in another region: the deployment's account, its lock
+    assert locks["bj"] == locks[None]
     mongo = ExportTask(provider="mongodb", params={"InstanceId": "cmgo-1"}, account="sh")
     assert (providers.get("mongodb", "sh").serial_key(mongo)
-            == "mongodb-create:cmgo-1@sh/ap-shanghai")
-    tcss = ExportTask(provider="tcss", params={}, account="sh")
-    assert providers.get("tcss").serial_key(tcss) == "tcss-create"
-    assert providers.get("tcss", "sh").serial_key(tcss) == "tcss-create@sh/ap-shanghai"
-    assert providers.get("tcss", "sh").group_key(tcss) == "tcss:jobs@sh/ap-shanghai"
+            == providers.get("mongodb", "sh-too").serial_key(mongo)
+            == "mongodb-create:cmgo-1@uin:100000000002")
+    assert providers.get("mongodb").serial_key(mongo) == "mongodb-create:cmgo-1"
+    assert providers.get("mongodb", "bj").serial_key(mongo) == "mongodb-create:cmgo-1"
 
 
 def test_the_providers_of_an_account_sign_with_one_holder_of_its_role(
