@@ -2,8 +2,9 @@
 Tencent providers of one account (CLS, DLC, MongoDB, TCSS: four SDK clients) and a COS
 destination written with the account's keys all sign with one holder of the role's
 temporary keys, so the sandbox's STS answers one ``AssumeRole`` for them all, and one again
-when the keys are renewed, before they expire. Real SDKs over HTTP: the vendor calls to the
-sandbox, the destination's writes to the sandbox's COS gateway in front of moto."""
+when the keys are renewed, before they expire; the same for DMS and the keys an OSS
+destination of an Alibaba account is written with. Real SDKs over HTTP: the vendor calls to
+the sandbox, the destination's writes to the sandbox's COS gateway in front of moto."""
 
 from __future__ import annotations
 
@@ -109,3 +110,22 @@ def test_four_providers_and_a_destination_of_one_account_assume_its_role_once(
     assert reopened is not store  # opened again with the renewed keys
     reopened.put_object("probe-2.txt", b"renewed")
     assert sandbox.calls[("sts", "AssumeRole")] == 2
+
+
+def test_the_dms_provider_and_a_destination_of_an_alibaba_account_assume_once(
+        sandbox: Any, courier_env: dict[str, str]) -> None:
+    ram_role = "acs:ram::200000000002:role/courier-export"
+    sandbox.add_account("200000000002", roles=[(ram_role, None)])
+    env = {**courier_env, "COURIER_ACCOUNTS": json.dumps({"hz2": {
+        "vendor": "alibaba", "region": "cn-shanghai", "role": ram_role}})}
+    bundle = Bundle(Settings.from_env(env))
+    try:
+        dms = bundle.providers.get("dms", "hz2")
+        assert dms.check_access() == "GetUserActiveTenant"
+        account = bundle.settings.account("hz2")
+        assert account is not None
+        keys = bundle.destinations.account_keys(account)  # what an OSS destination gets
+        assert keys[0].startswith("STS.") and keys[2]
+        assert sandbox.calls[("sts", "AssumeRole")] == 1
+    finally:
+        bundle.store().close()
