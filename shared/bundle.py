@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from shared import redact
+from shared.clouds.roles import AssumedRoles
 from shared.completion import Completer
 from shared.config import Settings
 from shared.errors import ConfigError
@@ -63,11 +64,14 @@ class Bundle:
         redact.learn(settings.secret_values())  # before a client can fail quoting a secret
         self.settings = settings
         self._store: TaskStore | None = overrides.get("store")
+        # the named accounts' role keys: one holder per account, for its providers and the
+        # destinations written with its keys alike (one AssumeRole per account)
+        self.roles: AssumedRoles = overrides.get("roles") or AssumedRoles()
         # every destination an export may name, each opened on first use (None: the default)
         self.destinations = Destinations(settings, default=overrides.get("destination"),
-                                         account_keys=AccountKeys(settings))
-        self.providers = overrides.get("providers") or Providers(settings,
-                                                                 budget=self._budget)
+                                         account_keys=AccountKeys(settings, self.roles))
+        self.providers = overrides.get("providers") or Providers(
+            settings, budget=self._budget, roles=self.roles)
         self.completer = Completer(settings, self.store, self.providers, self.destinations,
                                    check_url=self._url_guard())
         from shared.runtime.dispatch import make_dispatcher

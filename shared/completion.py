@@ -27,10 +27,16 @@ from typing import Any
 from shared import netguard
 from shared.clock import to_iso, utcnow
 from shared.config import Settings
-from shared.errors import ConfigError, CourierError, StorageError, VersionConflictError
+from shared.errors import (
+    ConfigError,
+    CourierError,
+    ProviderError,
+    StorageError,
+    VersionConflictError,
+)
 from shared.model import ExportTask, PartRecord, SourceSet, TaskState, backoff
 from shared.pacing import time_left
-from shared.providers import Providers
+from shared.providers import ACCOUNT_CODES, Providers
 from shared.providers.base import DELIVERY, Provider
 from shared.runtime import metrics
 from shared.runtime.context import export_context, export_keys, note_provider
@@ -336,7 +342,11 @@ class Completer:
             task.release()
             return store.update_task(task)
         stage = getattr(exc, "stage", "copy")
-        task.fail(f"{stage} failed: {exc}", code=type(exc).__name__, retryable=retryable)
+        if isinstance(exc, ProviderError) and exc.code in ACCOUNT_CODES:
+            # its account taken out of the settings: said as the poll and submit say it
+            task.fail(exc.detail, code=exc.code, retryable=False)
+        else:
+            task.fail(f"{stage} failed: {exc}", code=type(exc).__name__, retryable=retryable)
         task.release()
         task = store.update_task(task)
         log.warning("export %s: copy failed for good (%s)", task.id, type(exc).__name__)

@@ -148,6 +148,7 @@ class TencentSettings:
     appid: str | None = None  # the account's APPID: DLC may name a result bucket without it
     account: str | None = None  # a named account's (COURIER_ACCOUNTS); None: the deployment's
     assume: RoleToAssume | None = None  # sign with this role's temporary keys
+    owner: str | None = None  # the real account a named one is, where known: fleet.owner_of
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ class AlibabaSettings:
     endpoint: str | None = None  # "http://127.0.0.1:PORT" for the sandbox
     account: str | None = None  # a named account's (COURIER_ACCOUNTS); None: the deployment's
     assume: RoleToAssume | None = None  # sign with this RAM role's temporary keys
+    owner: str | None = None  # the real account a named one is, where known: fleet.owner_of
     # where DMS's result URLs point when not at OSS's own hosts (the sandbox's OSS gateway)
     oss_endpoint: str | None = None
 
@@ -178,6 +180,7 @@ class AwsSettings:
     account: str | None = None  # a named account's (COURIER_ACCOUNTS); None: the deployment's
     keys: tuple[str, str, str | None] | None = field(default=None, repr=False)  # None: boto3's
     assume: RoleToAssume | None = None  # sign with this IAM role's temporary keys
+    owner: str | None = None  # the real account a named one is, where known: fleet.owner_of
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from shared.errors import (
 from shared.keys import window_fits
 from shared.model import FORMATS, ExportTask, TaskState, backoff
 from shared.packaged import converter_missing
-from shared.providers import Providers
+from shared.providers import ACCOUNT_CODES, Providers
 from shared.providers.base import (
     CLAIM_LOST_CODE,
     CREATE_DOUBT,
@@ -143,7 +143,12 @@ def accept(
     account, destination_name = named(providers.settings, body)
     if body.get("format") == "parquet":
         parquet_possible(providers.settings, body.get("unpack"))
-    provider = providers.get(provider_name, account)
+    try:
+        provider = providers.get(provider_name, account)
+    except ProviderError as exc:  # an account of another cloud than the provider's
+        if exc.code not in ACCOUNT_CODES:
+            raise
+        raise ValidationError("account", exc.detail) from None
     params = provider.validate(raw_params)
     now = now or utcnow()
     task = ExportTask(provider=provider.name, params=params, idempotency_key=key,
@@ -197,9 +202,13 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     provider's ``prepare`` wants kept, e.g. a "before" listing); the successful answer clears
     it. An attempt that finds it still set knows the one before was cut off after it may have
     called the vendor, so the provider looks for what that call made before making it again.
-    The object submitted with is claimed for this export (:mod:`shared.owners`)."""
-    provider = providers.get(task.provider, task.account)
+    The object submitted with is claimed for this export (:mod:`shared.owners`). An
+    account no longer configured fails the export (:data:`ACCOUNT_CODES`)."""
     now = now or utcnow()
+    try:
+        provider = providers.get(task.provider, task.account)
+    except ProviderError as exc:  # e.g. its account taken out of COURIER_ACCOUNTS
+        return _create_failed(store, providers, task, exc, now)
     try:
         queue = provider.queue_key(task)
         place = queues.admit(store, queue, task, now) if queue else 0

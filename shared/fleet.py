@@ -8,6 +8,7 @@ means the deployment's own, so a deployment with one of each reads exactly as be
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -52,6 +53,25 @@ class Account:
         if self.role is None:
             return None
         return RoleToAssume(self.role, self.external_id, self.session_s)
+
+    def owner(self) -> str | None:
+        """The real account behind this name, where the settings tell it, so that two names
+        for one account are known as one (its create locks): ``uin:<n>`` for the account
+        that owns the role (the uin or account id in the role's ARN, which is the owner's:
+        ``qcs::cam::uin/<uin>:roleName/…``, ``acs:ram::<id>:role/…``,
+        ``arn:aws:iam::<id>:role/…``), ``key:<digest>`` for the account its own key id
+        belongs to (digested: a key id is not shown), None for the deployment's own keys
+        (the deployment's account). The role ARN names its owner's account: "the ARN of the
+        devops role under an account: qcs::cam::uin/1234****:roleName/samplerole"
+        (cloud.tencent.com/document/api/1312/48206; RoleArn forms in
+        tencentcloud.com/document/api/1150/49456)."""
+        if self.role is not None:
+            found = ROLE_OWNER.search(self.role)
+            if found:
+                return f"uin:{found.group(1)}"
+        if self.secret_id:
+            return "key:" + hashlib.sha256(self.secret_id.encode()).hexdigest()[:16]
+        return None
 
 
 @dataclass(frozen=True)
@@ -228,6 +248,8 @@ ROLE_FORMS = {
     "aws": (re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"),
             "arn:aws:iam::<12-digit account id>:role/<role name>"),
 }
+# the owner's account in each of those forms
+ROLE_OWNER = re.compile(r"^(?:qcs::cam::uin/|acs:ram::|arn:aws[\w-]*:iam::)(\d+):")
 REGION = re.compile(r"^[a-z]{2}(?:-[a-z0-9]+){1,3}$")
 MIN_SESSION_S, MAX_SESSION_S = 900, 43200  # the three clouds' AssumeRole bounds, intersected
 

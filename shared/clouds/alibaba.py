@@ -38,15 +38,17 @@ def endpoint_and_protocol(settings: AlibabaSettings) -> tuple[str | None, str]:
     return hostport.rstrip("/"), scheme.upper()
 
 
-def dms_client(settings: AlibabaSettings) -> Any:
-    """The DMS Enterprise client for ``settings``' account, region and endpoint."""
+def dms_client(settings: AlibabaSettings, credential: Any = None) -> Any:
+    """The DMS Enterprise client for ``settings``' account, region and endpoint;
+    ``credential`` the account's shared role keys (:class:`shared.clouds.roles.AssumedRoles`)
+    to sign with, None: built from the settings."""
     from alibabacloud_dms_enterprise20181101.client import Client
     from alibabacloud_tea_openapi import models as open_api_models
 
     endpoint, protocol = endpoint_and_protocol(settings)
-    if settings.assume is not None:  # a named account's RAM role
+    if credential is not None or settings.assume is not None:  # a named account's RAM role
         return Client(open_api_models.Config(
-            credential=AssumedRamRole(settings), region_id=settings.region,
+            credential=credential or AssumedRamRole(settings), region_id=settings.region,
             endpoint=endpoint, protocol=protocol, connect_timeout=CONNECT_TIMEOUT_MS,
             read_timeout=READ_TIMEOUT_MS))
     return Client(open_api_models.Config(

@@ -205,15 +205,17 @@ def cos_client(region: str, secret_id: str | None, secret_key: str | None,
 
 
 def client(settings: TencentSettings, service: str, client_cls: Any, *,
-           timeout_s: int = 15, region: str | None = None) -> Any:
+           timeout_s: int = 15, region: str | None = None, credentials: Any = None) -> Any:
     """A quiet SDK client of ``client_cls`` for ``service`` with ``settings``' keys, site
-    and region (``region`` overrides it). A service whose API takes Region as a required
-    parameter is refused without one (the SDK sends ``X-TC-Region`` only when it has one)."""
+    and region (``region`` overrides it); ``credentials`` a credential to sign with instead
+    (the account's shared role keys, :class:`shared.clouds.roles.AssumedRoles`). A service
+    whose API takes Region as a required parameter is refused without one (the SDK sends
+    ``X-TC-Region`` only when it has one)."""
     region = settings.region if region is None else region
     if service in REGIONAL_SERVICES and not (region or "").strip():
         raise ConfigError(f"{ENV_TC_REGION}: {service} needs a region (its API takes Region "
                           "as a required parameter), e.g. ap-guangzhou")
     profile = ClientProfile(httpProfile=http_profile(settings, service, timeout_s))
-    built = client_cls(credential(settings), region, profile)
+    built = client_cls(credentials or credential(settings), region, profile)
     quiet_environment(built)
     return built

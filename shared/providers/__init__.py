@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from shared.clouds.roles import AssumedRoles
 from shared.config import AlibabaSettings, AwsSettings, Settings, TencentSettings
-from shared.errors import ConfigError, ValidationError
+from shared.errors import ConfigError, ProviderError, ValidationError
 from shared.fleet import Account
 from shared.pacing import RateBudget
 from shared.providers.base import Provider
@@ -43,6 +44,11 @@ REGISTRY: dict[str, Entry] = {
                  ("alibabacloud-dms-enterprise20181101",)),
     "cloudwatch": Entry("shared.providers.cloudwatch", "CloudwatchProvider", "aws", ("boto3",)),
 }
+# what Providers.get answers for an account it cannot build a provider for: an export
+# naming it fails (no retry helps until the settings change); a create answers 400
+ACCOUNT_GONE = "AccountNotConfigured"
+ACCOUNT_OF_ANOTHER_CLOUD = "AccountOfAnotherCloud"
+ACCOUNT_CODES = frozenset({ACCOUNT_GONE, ACCOUNT_OF_ANOTHER_CLOUD})
 # top-level modules of the vendor SDKs (a missing one means a trimmed package)
 VENDOR_SDKS = ("tencentcloud", "alibabacloud", "boto3", "botocore")
 
@@ -65,13 +71,17 @@ class Providers:
 
     With ``budget``, every provider draws its calls from the budget it makes (the bundle's
     is shared in the state store: one bucket per vendor account, service and action);
-    without, each process limits itself."""
+    without, each process limits itself. ``roles`` keeps one holder of each named account's
+    role keys, shared by all its providers (the bundle's is shared with its destinations
+    too); without, the providers of these settings share one of their own."""
 
     def __init__(self, settings: Settings, *,
                  budget: BudgetFactory | None = None,
+                 roles: AssumedRoles | None = None,
                  **overrides: Provider) -> None:
         self.settings = settings
         self.budget = budget
+        self.roles = roles or AssumedRoles()
         self._built: dict[str, Provider] = dict(overrides)
 
     @property
@@ -80,8 +90,13 @@ class Providers:
 
     def get(self, name: Any, account: str | None = None) -> Provider:
         """The provider ``name`` for the named ``account`` (COURIER_ACCOUNTS; None: the
-        deployment's own), built once per (provider, account) and kept. An account of
-        another cloud than the provider's is a ValidationError naming ``account``."""
+        deployment's own), built once per (provider, account) and kept.
+
+        An account the settings do not hold (any more: an export made before it was taken
+        out of COURIER_ACCOUNTS), or one of another cloud than the provider's, is a
+        ProviderError that no retry can help (:data:`ACCOUNT_CODES`): the export naming it
+        fails with that reason rather than backing off for ever. A create checks the names
+        it is given first and answers a 400 (:func:`shared.exports.named`)."""
         if not isinstance(name, str) or name not in REGISTRY:
             raise ValidationError("provider", f"unknown provider {str(name)[:40]!r} "
                                   f"(expected one of: {', '.join(self.names)})")
@@ -104,21 +119,24 @@ class Providers:
                 raise ConfigError(f"provider {name!r} needs {entry.credentials} credentials, "
                                   "which are not configured")
             cls = getattr(loaded, entry.cls)
-            if self.budget is None:
-                self._built[key] = cls(settings)
-            else:
-                self._built[key] = cls(settings, limiter=self.budget(name, budget_key(
-                    settings, named)))
+            extra: dict[str, Any] = {}
+            if self.budget is not None:
+                extra["limiter"] = self.budget(name, budget_key(settings, named))
+            held = None if named is None else self.roles.holder(settings)
+            if held is not None:  # the account's role keys, assumed once for all its clients
+                extra["credentials"] = held
+            self._built[key] = cls(settings, **extra)
         return self._built[key]
 
     def _account(self, name: str, entry: Entry, account: str) -> Account:
         named = self.settings.account(account)
         if named is None:
-            raise ValidationError("account", f"{account!r} is not a configured account "
-                                  "(COURIER_ACCOUNTS)")
+            raise ProviderError(name, ACCOUNT_GONE, f"account {account!r} is no longer "
+                                "configured (COURIER_ACCOUNTS)", retryable=False)
         if named.vendor != entry.credentials:
-            raise ValidationError("account", f"{account!r} is an account of {named.vendor}; "
-                                  f"provider {name!r} needs one of {entry.credentials}")
+            raise ProviderError(name, ACCOUNT_OF_ANOTHER_CLOUD, f"{account!r} is an account "
+                                f"of {named.vendor}; provider {name!r} needs one of "
+                                f"{entry.credentials}", retryable=False)
         return named
 
 
@@ -149,7 +167,8 @@ def account_settings(account: Account, base: Any) -> Any:
         return replace(tc, secret_id=secret_id or "", secret_key=secret_key or "",
                        token=token, region=account.region, site=account.site,
                        endpoint=account.endpoint or tc.endpoint, appid=None,
-                       account=account.name, assume=account.assume())
+                       account=account.name, assume=account.assume(),
+                       owner=account.owner())
     if isinstance(base, AlibabaSettings) or (base is None and account.vendor == "alibaba"):
         if keys is None and base is None:
             raise ConfigError(f"COURIER_ACCOUNTS[{account.name}]: give secret_id and "
@@ -160,11 +179,12 @@ def account_settings(account: Account, base: Any) -> Any:
         return replace(ali, access_key_id=ak or "", access_key_secret=sk or "",
                        security_token=token, region=account.region,
                        endpoint=account.endpoint or ali.endpoint, account=account.name,
-                       assume=account.assume())
+                       assume=account.assume(), owner=account.owner())
     if base is None and not account.staging_bucket:
         raise ConfigError(f"COURIER_ACCOUNTS[{account.name}].staging_bucket: needed (the "
                           "deployment has no COURIER_CLOUDWATCH_BUCKET)")
     aws = base or AwsSettings(staging_bucket=account.staging_bucket or "")
     return replace(aws, staging_bucket=account.staging_bucket or aws.staging_bucket,
                    region=account.region, endpoint=account.endpoint or aws.endpoint,
-                   account=account.name, keys=keys or aws.keys, assume=account.assume())
+                   account=account.name, keys=keys or aws.keys, assume=account.assume(),
+                   owner=account.owner())

@@ -79,8 +79,9 @@ class DmsApi(VendorApi):
         super().__init__(provider, client, limiter)
 
     @classmethod
-    def build(cls, settings: AlibabaSettings, limiter: RateBudget | None = None) -> DmsApi:
-        return cls("dms", cloud.dms_client(settings), limiter)
+    def build(cls, settings: AlibabaSettings, limiter: RateBudget | None = None,
+              credentials: Any = None) -> DmsApi:
+        return cls("dms", cloud.dms_client(settings, credentials), limiter)
 
     @staticmethod
     def runtime(timeout_s: float | None = None) -> RuntimeOptions:

@@ -94,17 +94,21 @@ class VendorProvider(Provider, Generic[SettingsT, ApiT]):
     """A provider that calls its vendor through one :class:`VendorApi` (``self.api``).
 
     ``api`` replaces the client built from the settings (a test's own); ``limiter`` is the
-    rate budget the built client draws from."""
+    rate budget the built client draws from; ``credentials`` what the built client signs
+    with instead of keys made from the settings (a named account's role keys, shared by
+    every client of the account: :class:`shared.clouds.roles.AssumedRoles`)."""
 
     def __init__(self, settings: SettingsT, *, api: ApiT | None = None,
-                 limiter: RateBudget | None = None) -> None:
+                 limiter: RateBudget | None = None, credentials: Any = None) -> None:
         self.settings = settings
-        self.api: ApiT = api or self.build_api(settings, limiter)
+        self.api: ApiT = api or self.build_api(settings, limiter, credentials)
 
     @classmethod
     @abstractmethod
-    def build_api(cls, settings: SettingsT, limiter: RateBudget | None) -> ApiT:
-        """The provider's vendor client, built from its settings."""
+    def build_api(cls, settings: SettingsT, limiter: RateBudget | None,
+                  credentials: Any = None) -> ApiT:
+        """The provider's vendor client, built from its settings (signing with
+        ``credentials`` when given)."""
 
 
 def short(message: Any, limit: int = 300) -> str:

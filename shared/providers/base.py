@@ -168,6 +168,22 @@ class Provider(ABC):
         account = getattr(settings, "account", None)
         return key if account is None else f"{key}@{account}/{getattr(settings, 'region', '')}"
 
+    def owner_shard(self, key: str) -> str:
+        """``key`` for the real account this provider's calls reach: the deployment's own
+        (or a named account signing with the deployment's keys) keeps the key as it is; a
+        named account's gets ``@<owner>`` (:meth:`shared.fleet.Account.owner`: its role's
+        owner, or its own key id digested), so two names for one real account share it
+        (creates that must not overlap in one account never do, whatever name or region
+        they come by), while another account's never waits on it. Without an owner known,
+        the account's name and region (:meth:`shard`)."""
+        settings = getattr(self, "settings", None)
+        if getattr(settings, "account", None) is None:
+            return key
+        owner = getattr(settings, "owner", None)
+        if owner is None and getattr(settings, "assume", None) is None:
+            return key  # the deployment's keys: the deployment's account
+        return self.shard(key) if owner is None else f"{key}@{owner}"
+
     def serial_key(self, task: ExportTask) -> str | None:
         """Creates sharing this key never overlap (a lock in the state table); None: free."""
         return None

@@ -111,13 +111,16 @@ class CloudwatchProvider(Provider):
         return code in AMBIGUOUS_CODES
 
     def __init__(self, settings: AwsSettings, *, logs: Any = None, s3: Any = None,
-                 sts: Any = None, limiter: RateBudget | None = None) -> None:
+                 sts: Any = None, limiter: RateBudget | None = None,
+                 credentials: Any = None) -> None:
         self.settings = settings
         self.limiter = limiter or RateLimiter(rate=5)  # assumption: Logs' low per-action TPS
-        # a named account's keys or role (None: boto3's own chain, the function's role)
-        self.session = cloud.session(keys=settings.keys, assume=settings.assume,
-                                     region=settings.region, sts_endpoint=settings.endpoint,
-                                     account=settings.account)
+        # a named account's keys or role: ``credentials``, the account's boto3 Session shared
+        # with its other clients (shared.clouds.roles), or one of its own (None: boto3's own
+        # chain, the function's role)
+        self.session = credentials or cloud.session(
+            keys=settings.keys, assume=settings.assume, region=settings.region,
+            sts_endpoint=settings.endpoint, account=settings.account)
         self.api = AwsApi(NAME, logs or client("logs", settings.endpoint, settings.region,
                                                self.session), self.limiter)
         self.s3 = AwsApi(NAME, s3 or client("s3", settings.s3_endpoint, settings.region,

@@ -121,8 +121,9 @@ class DmsProvider(VendorProvider[AlibabaSettings, DmsApi]):
                     "export's mark")
 
     @classmethod
-    def build_api(cls, settings: AlibabaSettings, limiter: RateBudget | None) -> DmsApi:
-        return DmsApi.build(settings, limiter)
+    def build_api(cls, settings: AlibabaSettings, limiter: RateBudget | None,
+                  credentials: Any = None) -> DmsApi:
+        return DmsApi.build(settings, limiter, credentials)
 
     # ------------------------------------------------------------------ input
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:

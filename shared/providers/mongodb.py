@@ -108,7 +108,7 @@ class MongodbProvider(TencentProvider):
         return self.shard(f"mongodb:{task.params['InstanceId']}")
 
     def serial_key(self, task: ExportTask) -> str | None:
-        return self.shard(f"mongodb-create:{task.params['InstanceId']}")
+        return self.owner_shard(f"mongodb-create:{task.params['InstanceId']}")
 
     def prepare(self, task: ExportTask) -> dict[str, Any]:
         """The instance's task ids before the call (kept from the attempt before when that

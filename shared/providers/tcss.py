@@ -108,7 +108,8 @@ class TcssProvider(TencentProvider):
         return {"Action": action, "Params": inner}
 
     def serial_key(self, task: ExportTask) -> str | None:
-        return self.shard("tcss-create")  # one account-wide listing tells the new job apart
+        # one account-wide listing tells the new job apart: one lock per real account
+        return self.owner_shard("tcss-create")
 
     def prepare(self, task: ExportTask) -> dict[str, Any]:
         """The jobs listed before the call, and when it was made (kept from the attempt

@@ -40,8 +40,10 @@ class TencentApi(VendorApi):
 
     @classmethod
     def build(cls, provider: str, service: str, client_cls: Any, models: Any,
-              settings: TencentSettings, limiter: RateBudget | None = None) -> TencentApi:
-        return cls(provider, cloud.client(settings, service, client_cls), models, limiter)
+              settings: TencentSettings, limiter: RateBudget | None = None,
+              credentials: Any = None) -> TencentApi:
+        return cls(provider, cloud.client(settings, service, client_cls,
+                                          credentials=credentials), models, limiter)
 
     def request(self, action: str, params: dict[str, Any]) -> Any:
         request = getattr(self.models, f"{action}Request")()
@@ -99,6 +101,8 @@ class TencentProvider(VendorProvider[TencentSettings, TencentApi]):
         return cloud.is_ambiguous(code)
 
     @classmethod
-    def build_api(cls, settings: TencentSettings, limiter: RateBudget | None) -> TencentApi:
+    def build_api(cls, settings: TencentSettings, limiter: RateBudget | None,
+                  credentials: Any = None) -> TencentApi:
         client_cls, models = cls.sdk
-        return TencentApi.build(cls.name, cls.service, client_cls, models, settings, limiter)
+        return TencentApi.build(cls.name, cls.service, client_cls, models, settings, limiter,
+                                credentials)
