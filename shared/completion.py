@@ -30,8 +30,12 @@ from shared.config import Settings
 from shared.errors import (
     ConfigError,
     CourierError,
+    DestinationUnusableError,
+    IntegrityError,
     ProviderError,
     StorageError,
+    UnsafeTargetError,
+    ValidationError,
     VersionConflictError,
 )
 from shared.model import ExportTask, PartRecord, SourceSet, TaskState, backoff
@@ -42,11 +46,31 @@ from shared.runtime import metrics
 from shared.runtime.context import export_context, export_keys, note_provider
 from shared.state.base import TaskStore
 from shared.storage.base import ObjectStore
+from shared.storage.protection import ProtectionError
 from shared.webhooks import notify
 
 log = logging.getLogger(__name__)
 
 MAX_COPY_ATTEMPTS = 5
+# the code a copy failure is recorded under (GET /exports, export.failed): what failed, in
+# the product's words; the first kind that matches wins
+COPY_CODES: tuple[tuple[type[CourierError], str], ...] = (
+    (ProtectionError, "ProtectionNotApplied"),
+    (IntegrityError, "IntegrityCheckFailed"),
+    (DestinationUnusableError, "DestinationUnusable"),
+    (StorageError, "StorageFailed"),
+    (UnsafeTargetError, "UnsafeSource"),
+    (ConfigError, "SettingMissing"),
+    (ValidationError, "InvalidResult"),
+)
+
+
+def failure_code(exc: CourierError) -> str:
+    """The code of a failed copy: the vendor's own for a provider's refusal, else the first
+    of :data:`COPY_CODES` that matches, else ``CopyFailed``."""
+    if isinstance(exc, ProviderError):
+        return exc.code
+    return next((code for kind, code in COPY_CODES if isinstance(exc, kind)), "CopyFailed")
 COPY_LEASE_S = 60.0  # renewed every third of it while the copy runs
 PROGRESS_EVERY_S = 5.0  # copy progress is written at most this often (with the lease)
 
@@ -336,9 +360,9 @@ class Completer:
         if retryable and task.attempts < MAX_COPY_ATTEMPTS:
             task.move(TaskState.READY)
             task.due_at = utcnow() + backoff(task.attempts)
-            task.note_error(str(exc), code=type(exc).__name__, retryable=True)
+            task.note_error(str(exc), code=failure_code(exc), retryable=True)
             log.warning("export %s: copy failed (%s); retrying later", task.id,
-                        type(exc).__name__)
+                        failure_code(exc))
             task.release()
             return store.update_task(task)
         stage = getattr(exc, "stage", "copy")
@@ -346,10 +370,10 @@ class Completer:
             # its account taken out of the settings: said as the poll and submit say it
             task.fail(exc.detail, code=exc.code, retryable=False)
         else:
-            task.fail(f"{stage} failed: {exc}", code=type(exc).__name__, retryable=retryable)
+            task.fail(f"{stage} failed: {exc}", code=failure_code(exc), retryable=retryable)
         task.release()
         task = store.update_task(task)
-        log.warning("export %s: copy failed for good (%s)", task.id, type(exc).__name__)
+        log.warning("export %s: copy failed for good (%s)", task.id, failure_code(exc))
         notify.notify(store, self.settings, task, "export.failed")
         return task
 

@@ -104,6 +104,7 @@ def assume_role(sts: Any, role: Any, account: str | None) -> dict[str, Any]:
                             retryable=code in RETRYABLE_STS or status >= 500) from exc
     except BotoCoreError as exc:
         raise ProviderError("sts", "NoAnswer", f"account {account}: AssumeRole for "
-                            f"{role.role}: {type(exc).__name__}", retryable=True) from exc
+                            f"{role.role}: no answer ({str(exc)[:200]})", retryable=True
+                            ) from exc
     return {"access_key": keys["AccessKeyId"], "secret_key": keys["SecretAccessKey"],
             "token": keys["SessionToken"], "expiry_time": keys["Expiration"].isoformat()}

@@ -84,7 +84,8 @@ class AwsApi(VendorApi):
                                 retry_after=BUSY_RETRY_S if code == "LimitExceededException"
                                 else None) from exc
         except BotoCoreError as exc:  # no answer: the connection broke or timed out
-            raise ProviderError(self.provider, NO_ANSWER, f"{action}: {type(exc).__name__}",
+            raise ProviderError(self.provider, NO_ANSWER,
+                                f"{action}: no answer ({short(str(exc))})",
                                 retryable=True) from exc
         finally:
             _read_timeout.reset(token)

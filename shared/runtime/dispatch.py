@@ -122,7 +122,7 @@ class LambdaDispatcher:
                                 retryable=code in LAMBDA_RETRYABLE_CODES or status >= 500,
                                 request_id=meta.get("RequestId")) from exc
         except BotoCoreError as exc:  # connection refused, timeouts, bad endpoint
-            raise DispatchError(self.function_name, type(exc).__name__, str(exc),
+            raise DispatchError(self.function_name, "NoAnswer", str(exc),
                                 retryable=True) from exc
         status = int(response.get("StatusCode") or 0)
         request_id = response.get("ResponseMetadata", {}).get("RequestId")
