@@ -27,7 +27,8 @@ from shared.config import Settings
 from shared.errors import ConfigError, CourierError, ValidationError, VersionConflictError
 from shared.providers import REGISTRY, Providers
 from shared.runtime.events import TimerTrigger
-from shared.state.base import Record, TaskStore
+from shared.state.base import TaskStore
+from shared.state.records import Record
 from shared.windows import Schedule, parse_schedules
 
 log = logging.getLogger(__name__)

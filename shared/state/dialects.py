@@ -54,9 +54,14 @@ class Dialect:
             f" state VARCHAR(32) NOT NULL,"
             f" ref {k}, version BIGINT NOT NULL, due_at BIGINT, lease_owner {k},"
             f" lease_until BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
-            f" data {self.text_type} NOT NULL, PRIMARY KEY (kind, id))",
+            f" data {self.text_type} NOT NULL, grp {k}, PRIMARY KEY (kind, id))",
+            # tables of versions before listing groups: the column added (once; an error
+            # saying it is there already is tolerated)
+            f"ALTER TABLE {t}_records ADD COLUMN {self.column_if_missing}grp {k}",
             f"CREATE UNIQUE INDEX {self.if_not_exists}{t}_records_key ON {t}_records (kind, rkey)",
             f"CREATE INDEX {self.if_not_exists}{t}_records_due ON {t}_records (kind, due_at)",
+            f"CREATE INDEX {self.if_not_exists}{t}_records_group "
+            f"ON {t}_records (kind, grp, due_at)",
             f"CREATE INDEX {self.if_not_exists}{t}_records_list "
             f"ON {t}_records (kind, created_at, id)",
             f"CREATE INDEX {self.if_not_exists}{t}_records_filter "
@@ -68,6 +73,7 @@ class Dialect:
         ]
 
     if_not_exists = "IF NOT EXISTS "
+    column_if_missing = ""  # SQLite has no ADD COLUMN IF NOT EXISTS
 
     def upsert_part(self, t: str) -> str:
         p = self.param
@@ -90,6 +96,7 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     param = "%s"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    column_if_missing = "IF NOT EXISTS "
 
     def is_duplicate(self, exc: Exception) -> bool:
         import psycopg

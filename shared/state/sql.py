@@ -27,16 +27,17 @@ from shared.config import ENV_STATE_URL
 from shared.errors import ConfigError, ConflictError, CourierError, StoreError
 from shared.model import PartRecord
 from shared.packaged import require_module
-from shared.state.base import Record, TaskStore
+from shared.state.base import ANY_GROUP, TaskStore
 from shared.state.codec import EPOCH, from_ms, lookup_key, to_ms
 from shared.state.dialects import Dialect, MySqlDialect, PostgresDialect, describe, wal
+from shared.state.records import Record
 from shared.state.summary import FINISHED, HOUR_MS, WAITING, SummaryRows
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 COLUMNS = ("kind", "id", "rkey", "key_text", "state", "ref", "version", "due_at", "lease_owner",
-           "lease_until", "created_at", "updated_at", "data")
+           "lease_until", "created_at", "updated_at", "data", "grp")
 
 
 class SqlTaskStore(TaskStore):
@@ -211,17 +212,17 @@ class SqlTaskStore(TaskStore):
         return (rec.kind, rec.id, lookup_key(rec.key), rec.key, rec.state, rec.ref,
                 rec.version, to_ms(rec.due_at), rec.lease_owner, to_ms(rec.lease_until),
                 to_ms(rec.created_at), to_ms(rec.updated_at),
-                json.dumps(rec.data, separators=(",", ":")))
+                json.dumps(rec.data, separators=(",", ":")), rec.group)
 
     @staticmethod
     def _record(row: Sequence[Any]) -> Record:
         (kind, rid, _lookup, key, state, ref, version, due, owner, until, created, updated,
-         data) = row
+         data, group) = row
         return Record(kind=kind, id=rid, key=key, state=state, ref=ref, version=int(version),
                       due_at=from_ms(due), lease_owner=owner, lease_until=from_ms(until),
                       created_at=EPOCH + timedelta(milliseconds=int(created)),
                       updated_at=EPOCH + timedelta(milliseconds=int(updated)),
-                      data=json.loads(data))
+                      data=json.loads(data), group=group)
 
     def _select(self, where: str) -> str:
         return f"SELECT {', '.join(COLUMNS)} FROM {self.t}_records WHERE {where}"
@@ -271,16 +272,23 @@ class SqlTaskStore(TaskStore):
             raise
 
     def _claim(self, kind: str, now: datetime, limit: int, lease_until: datetime,
-               owner: str) -> list[Record]:
+               owner: str, group: str | None = ANY_GROUP) -> list[Record]:
         p = self.dialect.param
         now_ms = to_ms(now)
         claimed: list[Record] = []
+        # (kind, grp, due_at) serves a group's claim and the claim of tasks of none alike
+        where, args = f"kind = {p}", [kind]
+        if group is None:
+            where += " AND grp IS NULL"
+        elif group != ANY_GROUP:
+            where += f" AND grp = {p}"
+            args.append(group)
         with self._tx(immediate=True) as cur:
             cur.execute(
-                self._select(f"kind = {p} AND due_at IS NOT NULL AND due_at <= {p} AND "
+                self._select(f"{where} AND due_at IS NOT NULL AND due_at <= {p} AND "
                              f"(lease_until IS NULL OR lease_until <= {p})")
                 + f" ORDER BY due_at, id LIMIT {int(limit)}{self.dialect.skip_locked}",
-                (kind, now_ms, now_ms))
+                (*args, now_ms, now_ms))
             claimed = [self._record(row) for row in cur.fetchall()]
             if not claimed:
                 return []
@@ -299,6 +307,15 @@ class SqlTaskStore(TaskStore):
                 rec.version += 1
                 rec.lease_owner, rec.lease_until, rec.updated_at = owner, lease_until, now
         return claimed
+
+    def _due_groups(self, kind: str, now: datetime, limit: int) -> list[str]:
+        p = self.dialect.param
+        now_ms = to_ms(now)
+        rows = self._read(f"SELECT grp, MIN(due_at) AS first FROM {self.t}_records "
+                          f"WHERE kind = {p} AND due_at <= {p} AND grp IS NOT NULL AND "
+                          f"(lease_until IS NULL OR lease_until <= {p}) GROUP BY grp "
+                          f"ORDER BY first, grp LIMIT {int(limit)}", (kind, now_ms, now_ms))
+        return [str(r[0]) for r in rows]
 
     def _list(self, kind: str, state: str | None, ref: str | None, limit: int,
               after: tuple[datetime, str] | None, newest_first: bool = False) -> list[Record]:
