@@ -101,8 +101,10 @@ class TaskStore(ABC):
         until = now + timedelta(seconds=lease_s)
         if not self.take_lease(GROUP, group, owner, until=until, now=now):
             return []
-        return [record_to_task(r) for r in self._claim(TASK, now, limit, until, owner,
-                                                       group=group)]
+        recs = self._claim(TASK, now, limit, until, owner, group=group)
+        if not recs:  # taken meanwhile, or nothing due: not kept from the next claimer
+            self.drop_lease(GROUP, group, owner)
+        return [record_to_task(r) for r in recs]
 
     def release_group(self, group: str, owner: str) -> None:
         self.drop_lease(GROUP, group, owner)
