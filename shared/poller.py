@@ -6,13 +6,16 @@ group at a time: the tick takes the group's lease, claims its due tasks (up to
 :data:`GROUP_CAP`), lists it once and settles them, and holds the group until the tick ends,
 so every group is listed by one poller per tick however many pollers run; the others take
 other groups. Groups go the one due longest first, each capped, so a big group never keeps a
-small one waiting beyond its share. Everything else (accepted exports to create, ready ones to
-hand over, exports a provider lists alone, rows written before groups) is claimed task by
-task (up to :data:`MAX_CLAIM`) and grouped after the claim as before. Claimed tasks are leased
-to this tick, so two concurrent ticks never poll the same task in one lease. Every write is a
-compare-and-set; losing one means somebody else (a cancel, another tick after our lease
-lapsed) moved the task, and we leave it alone. A tick killed while holding a group loses
-that group's tick only: the leases lapse and another tick takes the group.
+small one waiting beyond its share. A group's tasks due within :data:`EARLY_S` ride along,
+and all its tasks get one time for their next look: they stay together instead of coming
+due a moment apart and costing a listing each. Everything else (accepted exports to create,
+ready ones to hand over, exports a provider lists alone, rows written before groups) is
+claimed task by task (up to :data:`MAX_CLAIM`) and grouped after the claim as before.
+Claimed tasks are leased to this tick, so two concurrent ticks never poll the same task in
+one lease. Every write is a compare-and-set; losing one means somebody else (a cancel,
+another tick after our lease lapsed) moved the task, and we leave it alone. A tick killed
+while holding a group loses that group's tick only: the leases lapse and another tick takes
+the group.
 
 Deadlines: the tick works until its deadline or until shortly before its leases lapse,
 whichever is first. Vendor calls run under that deadline (:func:`call_deadline`): one that
@@ -52,6 +55,7 @@ CLAIM_BATCH = 500  # tasks per claim query
 MAX_CLAIM = 10_000  # tasks claimed at once; more due than this take another round
 GROUP_CAP = 10_000  # tasks of one listing group claimed per tick
 GROUP_BATCH = 100  # listing groups looked up at once
+EARLY_S = 5.0  # a group's task due this soon rides along on the group's listing
 LEASE_MARGIN_S = 10.0  # stop working this long before the first lease lapses
 WAITING_POLL_S = 300.0  # a task waiting on a person is looked at every 5 minutes
 REDISPATCH_S = 120.0  # a ready task not picked up by complete is handed over again after this
@@ -155,7 +159,8 @@ class Poller:
                 break
             leased_at = time.monotonic()
             claimed = store.claim_group(name, limit=self.group_cap,
-                                        lease_s=self.settings.lease_s, owner=owner, now=now)
+                                        lease_s=self.settings.lease_s, owner=owner, now=now,
+                                        early_s=EARLY_S)
             if not claimed:  # another tick holds it (or took its tasks meanwhile)
                 continue
             held.append(name)
@@ -243,6 +248,7 @@ class Poller:
             failure = ProviderError(provider_name, "PollFailed", "unexpected error while "
                                     "polling; see the function log", retryable=True)
             results = {t.id: failure for t in group}
+        now = now or utcnow()  # one time for the group: its next looks stay together
         for task in group:
             outcome = results.get(task.id)
             if outcome is None:

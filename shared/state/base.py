@@ -92,16 +92,18 @@ class TaskStore(ABC):
         return self._due_groups(TASK, now or utcnow(), limit)
 
     def claim_group(self, group: str, *, limit: int, lease_s: float, owner: str,
-                    now: datetime | None = None) -> list[ExportTask]:
+                    now: datetime | None = None, early_s: float = 0.0) -> list[ExportTask]:
         """Take ``group`` for ``owner`` (its lease, unless somebody else's is live), then up
-        to ``limit`` of its due tasks, the one due longest first, leased like
-        :meth:`claim_due_tasks`; [] when another holds the group. :meth:`release_group`
-        gives it back; a holder that dies loses it when the lease lapses."""
+        to ``limit`` of its tasks due (or due within ``early_s``: they ride along on the
+        same listing), the one due longest first, leased like :meth:`claim_due_tasks`; []
+        when another holds the group. :meth:`release_group` gives it back; a holder that
+        dies loses it when the lease lapses."""
         now = now or utcnow()
         until = now + timedelta(seconds=lease_s)
         if not self.take_lease(GROUP, group, owner, until=until, now=now):
             return []
-        recs = self._claim(TASK, now, limit, until, owner, group=group)
+        recs = self._claim(TASK, now, limit, until, owner, group=group,
+                           due_by=now + timedelta(seconds=early_s))
         if not recs:  # taken meanwhile, or nothing due: not kept from the next claimer
             self.drop_lease(GROUP, group, owner)
         return [record_to_task(r) for r in recs]
@@ -308,9 +310,10 @@ class TaskStore(ABC):
     @abstractmethod
     def _claim(
         self, kind: str, now: datetime, limit: int, lease_until: datetime, owner: str,
-        group: str | None = ANY_GROUP,
+        group: str | None = ANY_GROUP, due_by: datetime | None = None,
     ) -> list[Record]:
-        """Take up to ``limit`` due records (oldest ``due_at`` first), leasing them to
+        """Take up to ``limit`` due records (oldest ``due_at`` first; due by ``due_by``, by
+        default ``now``) whose lease is absent or lapsed at ``now``, leasing them to
         ``owner`` until ``lease_until`` and bumping their version; return them as stored.
         ``group``: only records of that group; None: only records of none; ``ANY_GROUP``:
         either."""

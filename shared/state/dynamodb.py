@@ -215,18 +215,23 @@ class DynamoDBTaskStore(TaskStore):
             return False
 
     def _claim(self, kind: str, now: datetime, limit: int, lease_until: datetime,
-               owner: str, group: str | None = ANY_GROUP) -> list[Record]:
+               owner: str, group: str | None = ANY_GROUP,
+               due_by: datetime | None = None) -> list[Record]:
         now_ms = str(to_ms(now))
         claimed: list[Record] = []
         start: dict[str, Any] | None = None
         scanned = 0
-        values: dict[str, Any] = {":k": {"S": kind}, ":now": {"N": now_ms}}
-        extra: dict[str, Any] = {}
+        values: dict[str, Any] = {":k": {"S": kind}, ":now": {"N": str(to_ms(due_by or now))}}
+        filters = []
         if group is None:
-            extra["FilterExpression"] = "attribute_not_exists(grp)"
+            filters.append("attribute_not_exists(grp)")
         elif group != ANY_GROUP:
-            extra["FilterExpression"] = "grp = :g"
+            filters.append("grp = :g")
             values[":g"] = {"S": group}
+        if due_by is not None and due_by > now:  # the range reaches past now: a live lease
+            filters.append("(attribute_not_exists(lease_until) OR lease_until <= :leased)")
+            values[":leased"] = {"N": now_ms}
+        extra: dict[str, Any] = {"FilterExpression": " AND ".join(filters)} if filters else {}
         # a filtered claim reads past the other records due: its bound is the whole range
         bound = limit * 20 + 100 if group == ANY_GROUP else None
         while len(claimed) < limit and (bound is None or scanned < bound):

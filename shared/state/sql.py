@@ -272,9 +272,11 @@ class SqlTaskStore(TaskStore):
             raise
 
     def _claim(self, kind: str, now: datetime, limit: int, lease_until: datetime,
-               owner: str, group: str | None = ANY_GROUP) -> list[Record]:
+               owner: str, group: str | None = ANY_GROUP,
+               due_by: datetime | None = None) -> list[Record]:
         p = self.dialect.param
         now_ms = to_ms(now)
+        due_ms = to_ms(due_by or now)
         claimed: list[Record] = []
         # (kind, grp, due_at) serves a group's claim and the claim of tasks of none alike
         where, args = f"kind = {p}", [kind]
@@ -288,7 +290,7 @@ class SqlTaskStore(TaskStore):
                 self._select(f"{where} AND due_at IS NOT NULL AND due_at <= {p} AND "
                              f"(lease_until IS NULL OR lease_until <= {p})")
                 + f" ORDER BY due_at, id LIMIT {int(limit)}{self.dialect.skip_locked}",
-                (*args, now_ms, now_ms))
+                (*args, due_ms, now_ms))
             claimed = [self._record(row) for row in cur.fetchall()]
             if not claimed:
                 return []

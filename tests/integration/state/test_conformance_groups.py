@@ -84,6 +84,21 @@ def test_a_group_claim_takes_at_most_its_limit_and_an_empty_group_is_not_kept(
                                  now=at(10))) == 1
 
 
+def test_tasks_due_soon_ride_along_on_a_group_claim_unless_leased(store: TaskStore) -> None:
+    # GIVEN a group with one task due at 10 s, one due at 13 s, one at 40 s, and one due at
+    # 13 s that somebody holds a live lease on
+    due, soon, later = (submitted(store, "cls||t1", d) for d in (10, 13, 40))
+    held = submitted(store, "cls||t1", 13)
+    held.lease_owner, held.lease_until = "other", at(60)
+    store.update_task(held)
+    # WHEN the group is claimed with 5 s to spare at 10 s
+    got = store.claim_group("cls||t1", limit=10, lease_s=60, owner="w", now=at(10),
+                            early_s=5)
+    # THEN the due one and the one due soon come; not the later one, not the leased one
+    assert [t.id for t in got] == [due.id, soon.id]
+    assert store.get_task(later.id).lease_owner is None
+
+
 def test_solo_claims_skip_grouped_tasks_and_plain_claims_take_all(store: TaskStore) -> None:
     grouped = submitted(store, "cls||t1", 0)
     alone = submitted(store, None, 0)
