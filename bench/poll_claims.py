@@ -88,26 +88,26 @@ def due_work(at: datetime) -> list[ExportTask]:
     return tasks
 
 
-def one_claim(store: TaskStore, now: datetime, owner: str) -> tuple[float, int, int]:
-    """A tick's claims, as ``Poller.tick`` makes them: (seconds, tasks, groups)."""
+def one_claim(store: TaskStore, now: datetime, owner: str) -> tuple[float, list[str], int]:
+    """A tick's claims, as ``Poller.tick`` makes them: (seconds, task ids, groups)."""
     began = time.perf_counter()
-    claimed = len(store.claim_due_tasks(limit=500, lease_s=120, owner=owner, now=now,
-                                        solo=True))
+    claimed = store.claim_due_tasks(limit=500, lease_s=120, owner=owner, now=now, solo=True)
     names = store.due_groups(limit=100, now=now)
     for name in names:
-        claimed += len(store.claim_group(name, limit=10_000, lease_s=120, owner=owner,
-                                         now=now))
+        claimed += store.claim_group(name, limit=10_000, lease_s=120, owner=owner, now=now)
     took = time.perf_counter() - began
     for name in names:
         store.release_group(name, owner)
-    return took, claimed, len(names)
+    return took, [t.id for t in claimed], len(names)
 
 
-def give_back(store: SqlTaskStore, owner: str) -> None:
+def give_back(store: SqlTaskStore, ids: list[str]) -> None:
+    """The leases dropped by id, as a tick's releases do (one statement, not timed)."""
     p = store.dialect.param
     with store._tx() as cur:
         cur.execute(f"UPDATE {store.t}_records SET lease_owner = NULL, lease_until = NULL "
-                    f"WHERE lease_owner = {p}", (owner,))
+                    f"WHERE kind = {p} AND id IN ({', '.join([p] * len(ids))})",
+                    ("task", *ids))
 
 
 def analyse(store: SqlTaskStore) -> None:
@@ -134,8 +134,9 @@ def claim_cost(url: str, backend: str, scale: float) -> list[str]:
             runs = []
             for k in range(11):
                 owner = f"bench-{k}"
-                took, claimed, groups = one_claim(store, now, owner)
-                give_back(store, owner)
+                took, ids, groups = one_claim(store, now, owner)
+                give_back(store, ids)
+                claimed = len(ids)
                 if k:  # the first warms the caches
                     runs.append(took)
             costs[size] = min(runs)
