@@ -34,6 +34,7 @@ failed). It prints one line per case::
   accounts (distinct ``task.account`` values) and regions (distinct topics: the sandbox is one
   region, and one set of keys whose per-action rate limit every account shares).
 
+Case ``cloudwatch`` runs CloudWatch's queued exports through moto (:mod:`bench.poll_cloudwatch`).
 After the cases, ``bench poll_fleet:`` compares three pollers on PostgreSQL with one
 (``calls_ratio``, ``wall_ratio``, same run), and ``bench poll_claim:`` (cases
 ``claim-postgresql``, ``claim-sqlite``) a tick's claim cost as the table grows to
@@ -414,6 +415,13 @@ def main() -> int:
             line, figures[case.name] = run_case(case, tmp, args.timeout_s, args.tick_s)
             print(line, flush=True)
             failed |= "skipped" not in line and f"settled={case.tasks}" not in line
+        if not wanted or "cloudwatch" in wanted:  # through moto: bench/poll_cloudwatch.py
+            from bench.poll_cloudwatch import run as run_cloudwatch
+
+            queued = max(5, int(20 * args.scale))
+            line = run_cloudwatch(queued, tmp, args.timeout_s, timed_calls, NoDispatch())
+            print(line, flush=True)
+            failed |= "skipped" not in line and not line.endswith(f"settled={queued}")
         one, three = figures.get("cls-10-pg-1"), figures.get("cls-10-pg-3")
         if one and three:  # the fleet against one poller, measured in this run
             print(f"bench poll_fleet: backend=postgresql pollers=3 "
