@@ -5,7 +5,11 @@ straight into the sandbox; the Courier side goes through the real pollers, SDK a
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -18,11 +22,12 @@ import pytest
 
 from shared import groups
 from shared.bundle import Bundle
-from shared.clock import utcnow
+from shared.clock import to_iso, utcnow
 from shared.config import Settings
 from shared.errors import VersionConflictError
 from shared.model import ExportTask, TaskState
 from shared.state import open_store
+from shared.state.records import GROUP
 from tests import servers
 from tests.integration.test_poller_at_scale import seed_cls
 
@@ -163,6 +168,54 @@ def test_a_poller_stopped_dead_holding_a_group_loses_only_that_groups_tick(
         dead.store().update_task(stale)
     for b in (dead, alive):
         b.store().close()
+
+
+KILLED_TICK = """
+import json, os, signal, sys
+from shared.bundle import Bundle
+from shared.clock import from_iso
+from shared.config import Settings
+
+env = json.loads(os.environ["KILLED_TICK_ENV"])
+bundle = Bundle(Settings.from_env(env))
+provider = bundle.providers.get("cls")
+provider.poll = lambda tasks: os.kill(os.getpid(), signal.SIGKILL)  # dies mid-listing
+now = from_iso(os.environ["KILLED_TICK_NOW"])
+bundle.poller.tick(deadline=1e12, owner="killed", now=now)
+"""
+
+
+def test_a_poller_killed_holding_a_group_loses_only_that_groups_tick(
+        courier_env: dict[str, str], sandbox: Any, state_url: str) -> None:
+    # GIVEN one topic of 40 pending exports
+    (alive,), sent = pollers(courier_env, state_url, 1)
+    tasks = pending(alive, "topic-kill", seed_cls(sandbox, "topic-kill", 40))
+    now = utcnow() + timedelta(seconds=1)
+    # WHEN a poller in another process claims the group and is killed (SIGKILL: no cleanup
+    # runs) in the middle of its listing
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_TICK], timeout=120, capture_output=True, text=True,
+        env={**os.environ, "KILLED_TICK_NOW": str(to_iso(now)), "KILLED_TICK_ENV": json.dumps(
+            {**courier_env, "COURIER_STATE_URL": state_url})})
+    assert child.returncode == -9, child.stderr
+    # THEN the group and its exports stay leased to the dead poller ...
+    store = alive.store()
+    [name] = {str(t.poll_group) for t in tasks}
+    lease = store.get_record(GROUP, name)
+    assert lease is not None and lease.lease_owner == "killed"
+    assert {store.get_task(t.id).lease_owner for t in tasks} == {"killed"}
+    # ... so a tick while the lease is live leaves the group alone (no second listing)
+    assert alive.poller.tick(deadline=time.monotonic() + 60, owner="a1", now=now).groups == 0
+    assert ("cls", "DescribeExports") not in sandbox.calls
+    # WHEN the lease has lapsed, the next tick takes the group and settles all of it
+    later = now + timedelta(seconds=alive.settings.lease_s + 1)
+    stats = alive.poller.tick(deadline=time.monotonic() + 60, owner="a2", now=later)
+    assert stats.groups == 1 and stats.ready == len(tasks)
+    assert sandbox.calls[("cls", "DescribeExports")] == 1
+    # THEN nothing was lost and nothing made twice
+    assert all(store.get_task(t.id).state is TaskState.READY for t in tasks)
+    assert sent.sent == Counter({t.id: 1 for t in tasks})
+    store.close()
 
 
 def test_a_small_group_settles_while_a_huge_one_is_due(courier_env: dict[str, str],
