@@ -4,9 +4,9 @@
 
 Each case seeds N exports into the sandbox (the provider side: finished already, or finishing
 at random times over a window) and the same N as submitted tasks into a fresh state store,
-then drives poll ticks (``--pollers`` of them at once, each with its own providers and store
-connection, as separate invocations would have) until every task is settled (ready or
-failed). It prints one line per case::
+then drives poll ticks (``--pollers`` of them at once, each a process of its own with its own
+providers and store connection, as separate invocations would have) until every task is
+settled (ready or failed). It prints one line per case::
 
     bench poll: provider=cls variant=finished tasks=10000 groups=10 backend=sqlite pollers=1
       calls=… min_calls=… calls_ratio=… calls_per_task=… throttled=… max_rps=… wall_s=…
@@ -24,7 +24,7 @@ failed). It prints one line per case::
   ``calls_ratio = calls / min_calls``.
 * ``min_wall_s`` — the last finish (seconds after the start) plus ``min_calls`` / 20 s;
   ``wall_s`` — from the start to the last task settled.
-* ``cpu_ms_per_task`` — CPU time of the poller threads (this process's sandbox excluded)
+* ``cpu_ms_per_task`` — CPU time of the poller processes (the sandbox's excluded)
   per task settled, in warm containers: each poller's provider (its SDK module imported,
   its client built) is made before the clock starts. The one-time import (about 0.1 s of
   CPU) is a cold start's, measured by ``bench_coldstart.py``. ``cpu_ms_per_call`` — the part
@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import multiprocessing
 import os
 import random
 import sys
@@ -322,12 +323,13 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
         seed_store(url, case, specs, Providers(settings))
         while sb.clock.now() < start_sb:
             time.sleep(0.01)
-        settled = [0]
-        cpu = [0.0]
-        call_cpu = [0.0]
-        lock = threading.Lock()
+        # Each poller is a process of its own, as separate invocations are (forked: the
+        # sandbox and its counters stay in this one). Shared figures: settled, poller CPU,
+        # CPU inside vendor calls, when the last task settled.
+        ctx = multiprocessing.get_context("fork")
+        settled, cpu, call_cpu = ctx.Value("i", 0), ctx.Value("d", 0.0), ctx.Value("d", 0.0)
         began = time.monotonic()
-        finished_at = [began]
+        finished_at = ctx.Value("d", began)
 
         def poller_loop(k: int) -> None:
             store = open_store(url)  # each poller a separate invocation, wired as in production
@@ -335,36 +337,33 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
             provider = bundle.providers.get(case.provider)  # a warm container: SDK imported,
             in_calls = timed_calls(provider)  # client built; CPU inside its vendor calls
             poller = bundle.poller
-            used = time.thread_time()
+            used = time.process_time()
             try:
-                while time.monotonic() - began < timeout_s:
-                    with lock:
-                        if settled[0] >= case.tasks:
-                            break
+                while time.monotonic() - began < timeout_s and settled.value < case.tasks:
                     stats = poller.tick(deadline=time.monotonic() + tick_s,
                                         owner=f"bench-{k}-{uuid.uuid4().hex[:6]}")
-                    with lock:
-                        settled[0] += stats.ready + stats.failed
+                    with settled.get_lock():
+                        settled.value += stats.ready + stats.failed
                         if stats.ready + stats.failed:
-                            finished_at[0] = time.monotonic()
+                            finished_at.value = time.monotonic()
                     if not stats.claimed:
                         time.sleep(0.2)
             finally:
-                with lock:
-                    cpu[0] += time.thread_time() - used
-                    call_cpu[0] += in_calls[0]
+                with cpu.get_lock():
+                    cpu.value += time.process_time() - used
+                    call_cpu.value += in_calls[0]
                 store.close()
 
-        threads = [threading.Thread(target=poller_loop, args=(k,)) for k in range(case.pollers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        procs = [ctx.Process(target=poller_loop, args=(k,)) for k in range(case.pollers)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
         service = SERVICE[case.provider]
         calls = sum(n for (svc, _a), n in sb.calls.items() if svc == service)
         base = min_calls(case)
-        done = settled[0]
-        wall = finished_at[0] - began
+        done = settled.value
+        wall = finished_at.value - began
         min_wall = max(0.0, last_finish - start_sb) + base / VENDOR_RATE
         line = (f"bench poll: provider={case.provider} variant={case.variant} "
                 f"tasks={case.tasks} groups={case.groups} backend={case.backend} "
@@ -372,8 +371,8 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
                 f"calls_ratio={calls / base:.2f} calls_per_task={calls / max(done, 1):.3f} "
                 f"throttled={counting.refused[service]} max_rps={counting.max_rps(service)} "
                 f"wall_s={wall:.1f} min_wall_s={min_wall:.1f} "
-                f"cpu_ms_per_task={cpu[0] * 1000 / max(done, 1):.2f} "
-                f"cpu_ms_per_call={call_cpu[0] * 1000 / max(calls, 1):.2f} settled={done}")
+                f"cpu_ms_per_task={cpu.value * 1000 / max(done, 1):.2f} "
+                f"cpu_ms_per_call={call_cpu.value * 1000 / max(calls, 1):.2f} settled={done}")
         if case.accounts > 1:
             line += f" accounts={case.accounts} regions={case.regions}"
         return line, {"calls": calls, "wall_s": wall, "settled": done}
