@@ -55,9 +55,6 @@ class Dialect:
             f" ref {k}, version BIGINT NOT NULL, due_at BIGINT, lease_owner {k},"
             f" lease_until BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
             f" data {self.text_type} NOT NULL, grp {k}, PRIMARY KEY (kind, id))",
-            # tables of versions before listing groups: the column added (once; an error
-            # saying it is there already is tolerated)
-            f"ALTER TABLE {t}_records ADD COLUMN {self.column_if_missing}grp {k}",
             f"CREATE UNIQUE INDEX {self.if_not_exists}{t}_records_key ON {t}_records (kind, rkey)",
             f"CREATE INDEX {self.if_not_exists}{t}_records_due ON {t}_records (kind, due_at)",
             f"CREATE INDEX {self.if_not_exists}{t}_records_group "
@@ -73,7 +70,11 @@ class Dialect:
         ]
 
     if_not_exists = "IF NOT EXISTS "
-    column_if_missing = ""  # SQLite has no ADD COLUMN IF NOT EXISTS
+
+    def added_columns(self, t: str) -> list[tuple[str, str]]:
+        """Columns later versions added to the first statement's table: (name, the ALTER
+        that adds it to a table made before). ``grp``: a submitted export's listing group."""
+        return [("grp", f"ALTER TABLE {t}_records ADD COLUMN grp {self.key_type}")]
 
     def upsert_part(self, t: str) -> str:
         p = self.param
@@ -96,7 +97,6 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     param = "%s"
     skip_locked = " FOR UPDATE SKIP LOCKED"
-    column_if_missing = "IF NOT EXISTS "
 
     def is_duplicate(self, exc: Exception) -> bool:
         import psycopg

@@ -193,15 +193,30 @@ class SqlTaskStore(TaskStore):
         with self._lock:
             cur = self._connection().cursor()
             self.dialect.prepare(cur)
-            for statement in self.dialect.schema(self.t):
+            create_table, *rest = self.dialect.schema(self.t)
+            self._schema_step(cur, create_table)
+            for column, add in self.dialect.added_columns(self.t):
+                # a table of an earlier version: the column added, once (a look first, so a
+                # table that has it takes no ALTER and no lock of the whole table)
                 try:
-                    cur.execute(statement)
-                except Exception as exc:  # noqa: BLE001 - a racing cold start made it first
-                    text = str(exc).lower()
-                    if "exist" not in text and "duplicate" not in text:
-                        raise StoreError(f"cannot create the state schema: "
-                                         f"{describe(exc)}") from exc
-                    log.debug("state schema: %s already there", statement.split("(")[0])
+                    cur.execute(f"SELECT {column} FROM {self.t}_records WHERE 1 = 0")
+                    cur.fetchall()
+                except Exception:  # noqa: BLE001 - every driver says "no such column" its way
+                    log.info("state schema: adding %s to %s_records", column, self.t)
+                    self._schema_step(cur, add)
+            for statement in rest:
+                self._schema_step(cur, statement)
+
+    @staticmethod
+    def _schema_step(cur: Any, statement: str) -> None:
+        try:
+            cur.execute(statement)
+        except Exception as exc:  # noqa: BLE001 - a racing cold start made it first
+            text = str(exc).lower()
+            if "exist" not in text and "duplicate" not in text:
+                raise StoreError(f"cannot create the state schema: "
+                                 f"{describe(exc)}") from exc
+            log.debug("state schema: %s already there", statement.split("(")[0])
 
     def close(self) -> None:
         with self._lock:
