@@ -56,6 +56,7 @@ MAX_CLAIM = 10_000  # tasks claimed at once; more due than this take another rou
 GROUP_CAP = 10_000  # tasks of one listing group claimed per tick
 GROUP_BATCH = 100  # listing groups looked up at once
 EARLY_S = 5.0  # a group's task due this soon rides along on the group's listing
+SAVE_BATCH = 500  # a group's polled tasks written in one transaction, up to this many
 LEASE_MARGIN_S = 10.0  # stop working this long before the first lease lapses
 WAITING_POLL_S = 300.0  # a task waiting on a person is looked at every 5 minutes
 REDISPATCH_S = 120.0  # a ready task not picked up by complete is handed over again after this
@@ -249,6 +250,7 @@ class Poller:
                                     "polling; see the function log", retryable=True)
             results = {t.id: failure for t in group}
         now = now or utcnow()  # one time for the group: its next looks stay together
+        settled: list[tuple[ExportTask, tuple[str, dict] | None]] = []
         for task in group:
             outcome = results.get(task.id)
             if outcome is None:
@@ -259,11 +261,26 @@ class Poller:
                 continue
             stats.polled += 1
             with export_context(task.id, task.provider):
-                self._apply(store, task, outcome, stats, now, deadline)
+                event = self._apply(task, outcome, now)
+                if isinstance(outcome, PollResult) and outcome.resubmit:
+                    # at once, under this tick's lease, the way every create is made: the
+                    # create-open marker stored before the call (a kill leaves it accepted)
+                    saved = self._save(store, task, stats)
+                    if saved is not None:
+                        self._submit(store, saved, stats, now)
+                    continue
+            task.release()
+            settled.append((task, event))
+        # the group's writes in one transaction per SAVE_BATCH, then what follows each
+        for (_task, event), saved in zip(settled, self._save_all(store, [t for t, _e in settled],
+                                                                  stats)):
+            if saved is not None:
+                with export_context(saved.id, saved.provider):
+                    self._after(store, saved, event, stats, deadline)
 
-    def _apply(self, store: TaskStore, task: ExportTask, outcome: PollResult | ProviderError,
-               stats: TickStats, now: datetime | None, deadline: float) -> None:
-        now = now or utcnow()
+    def _apply(self, task: ExportTask, outcome: PollResult | ProviderError,
+               now: datetime) -> tuple[str, dict] | None:
+        """Move ``task`` on by what the provider said; the event to announce, if any."""
         event: tuple[str, dict] | None = None
         if isinstance(outcome, ProviderError):
             if outcome.retryable:
@@ -273,48 +290,42 @@ class Poller:
             else:
                 task.fail(outcome.detail, code=outcome.code, retryable=False)
                 event = ("export.failed", {})
+            return event
+        task.attempts = 0
+        task.remote.update(outcome.remote)
+        if outcome.progress is not None:
+            task.progress = outcome.progress
+        if outcome.stage is not None:
+            task.stage = outcome.stage
+        if outcome.resubmit:  # more to create (a CLS part re-split, CloudWatch's next
+            task.move(TaskState.ACCEPTED)  # group): exports.submit makes it
+            task.progress = None
+            task.due_at = now
+        elif outcome.status is RemoteStatus.READY:
+            task.move(TaskState.READY)
+            task.stage = None
+            task.result.update(outcome.result)
+            # handed over after the write; looked at again after REDISPATCH_S if it is lost
+            task.due_at = now + timedelta(seconds=REDISPATCH_S)
+        elif outcome.status is RemoteStatus.FAILED:
+            task.fail(outcome.reason or "the provider reported a failure",
+                      code="ProviderFailed", retryable=outcome.retryable)
+            event = ("export.failed", {})
+        elif outcome.status is RemoteStatus.WAITING:
+            first = task.stage != "waiting"
+            task.stage = "waiting"
+            task.due_at = now + timedelta(seconds=outcome.next_poll_s or WAITING_POLL_S)
+            if first:
+                event = ("export.waiting", {"reason": outcome.reason})
         else:
-            task.attempts = 0
-            task.remote.update(outcome.remote)
-            if outcome.progress is not None:
-                task.progress = outcome.progress
-            if outcome.stage is not None:
-                task.stage = outcome.stage
-            if outcome.resubmit:  # more to create (a CLS part re-split, CloudWatch's next
-                task.move(TaskState.ACCEPTED)  # group): exports.submit makes it, below
-                task.progress = None
-                task.due_at = now
-            elif outcome.status is RemoteStatus.READY:
-                task.move(TaskState.READY)
-                task.stage = None
-                task.result.update(outcome.result)
-                # handed over below; looked at again after REDISPATCH_S in case it is lost
-                task.due_at = now + timedelta(seconds=REDISPATCH_S)
-            elif outcome.status is RemoteStatus.FAILED:
-                task.fail(outcome.reason or "the provider reported a failure",
-                          code="ProviderFailed", retryable=outcome.retryable)
-                event = ("export.failed", {})
-            elif outcome.status is RemoteStatus.WAITING:
-                first = task.stage != "waiting"
-                task.stage = "waiting"
-                task.due_at = now + timedelta(seconds=outcome.next_poll_s or WAITING_POLL_S)
-                if first:
-                    event = ("export.waiting", {"reason": outcome.reason})
-            else:
-                task.due_at = now + timedelta(seconds=outcome.next_poll_s or next_look(
-                    self.settings.poll_interval_s, task.progress,
-                    (now - task.created_at).total_seconds()))
-        if isinstance(outcome, PollResult) and outcome.resubmit:
-            # at once, under this tick's lease, the way every create is made: the
-            # create-open marker stored before the call (a kill leaves it accepted, due)
-            saved = self._save(store, task, stats)
-            if saved is not None:
-                self._submit(store, saved, stats, now)
-            return
-        task.release()
-        saved = self._save(store, task, stats)
-        if saved is None:
-            return
+            task.due_at = now + timedelta(seconds=outcome.next_poll_s or next_look(
+                self.settings.poll_interval_s, task.progress,
+                (now - task.created_at).total_seconds()))
+        return event
+
+    def _after(self, store: TaskStore, saved: ExportTask, event: tuple[str, dict] | None,
+               stats: TickStats, deadline: float) -> None:
+        """What follows a stored poll result: the hand-over, the cleanup, the webhook."""
         if saved.state is TaskState.READY:
             stats.ready += 1
             self._dispatch(saved, stats, deadline)  # one write: READY, due after REDISPATCH_S
@@ -346,6 +357,22 @@ class Poller:
         task.release()
         if self._save(store, task, stats) is not None:
             stats.released += 1
+
+    def _save_all(self, store: TaskStore, tasks: list[ExportTask],
+                  stats: TickStats) -> list[ExportTask | None]:
+        """:meth:`_save` for each, :data:`SAVE_BATCH` to a transaction."""
+        out: list[ExportTask | None] = []
+        for i in range(0, len(tasks), SAVE_BATCH):
+            batch = tasks[i:i + SAVE_BATCH]
+            for task in batch:
+                task.poll_group = groups.poll_group(self.providers, task)
+            for task, saved in zip(batch, store.update_tasks(batch)):
+                if saved is None:
+                    stats.conflicts += 1
+                    log.info("export %s changed meanwhile; leaving it", task.id,
+                             extra=export_keys(task.id, task.provider))
+                out.append(saved)
+        return out
 
     def _save(self, store: TaskStore, task: ExportTask, stats: TickStats) -> ExportTask | None:
         task.poll_group = groups.poll_group(self.providers, task)  # a stage may change it

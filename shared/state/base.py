@@ -74,6 +74,15 @@ class TaskStore(ABC):
         """Compare-and-set on ``task.version``; returns the task with its new version."""
         return record_to_task(self._update(task_to_record(task)))
 
+    def update_tasks(self, tasks: list[ExportTask]) -> list[ExportTask | None]:
+        """:meth:`update_task` for each of ``tasks`` (one transaction where the backend has
+        them): each task with its new version, or None where its compare-and-set lost."""
+        recs = [task_to_record(t) for t in tasks]
+        at = utcnow()
+        new = [replace(r, version=r.version + 1, updated_at=at) for r in recs]
+        done = self._cas_many([(n, r.version) for n, r in zip(new, recs)])
+        return [record_to_task(n) if ok else None for n, ok in zip(new, done)]
+
     def claim_due_tasks(
         self, *, limit: int, lease_s: float, owner: str, now: datetime | None = None,
         solo: bool = False,
@@ -306,6 +315,11 @@ class TaskStore(ABC):
     @abstractmethod
     def _cas(self, rec: Record, expected_version: int) -> bool:
         """Replace the stored record with ``rec`` iff its stored version == expected."""
+
+    def _cas_many(self, writes: list[tuple[Record, int]]) -> list[bool]:
+        """``_cas`` of each (record, expected version); a backend with transactions makes
+        them in one."""
+        return [self._cas(rec, expected) for rec, expected in writes]
 
     @abstractmethod
     def _claim(

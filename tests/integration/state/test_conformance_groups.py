@@ -149,6 +149,25 @@ def test_two_owners_racing_for_a_group_never_both_get_it(store_url: str) -> None
     assert len(winners) == 1 and len(results[winners[0]]) == 20
 
 
+def test_a_groups_writes_go_together_and_each_keeps_its_compare_and_set(
+        store: TaskStore) -> None:
+    # GIVEN three claimed tasks of a group, one of which somebody else changed meanwhile
+    for _ in range(3):
+        submitted(store, "cls||t1", 0)
+    a, b, c = store.claim_group("cls||t1", limit=10, lease_s=60, owner="w", now=at(1))
+    moved = store.get_task(b.id)
+    moved.progress = 50
+    store.update_task(moved)
+    # WHEN the poller writes all three at once
+    for t in (a, b, c):
+        t.progress, t.lease_owner, t.lease_until = 99, None, None
+    saved = store.update_tasks([a, b, c])
+    # THEN the two unchanged ones are written (new versions), the changed one is not
+    assert saved[1] is None and saved[0] is not None and saved[2] is not None
+    assert [store.get_task(t.id).progress for t in (a, b, c)] == [99, 50, 99]
+    assert store.get_task(a.id).version == a.version + 1
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_a_table_made_before_groups_is_upgraded_and_its_rows_still_claimed(
         backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
