@@ -8,9 +8,11 @@ so every group is listed by one poller per tick however many pollers run; the ot
 other groups. Groups go the one due longest first, each capped, so a big group never keeps a
 small one waiting beyond its share. A group's tasks due within :data:`EARLY_S` ride along,
 and all its tasks get one time for their next look: they stay together instead of coming
-due a moment apart and costing a listing each. Everything else (accepted exports to create,
-ready ones to hand over, exports a provider lists alone, rows written before groups) is
-claimed task by task (up to :data:`MAX_CLAIM`) and grouped after the claim as before.
+due a moment apart and costing a listing each. A group's results are written together
+(:data:`SAVE_BATCH` to a transaction, each a compare-and-set). Everything else (accepted
+exports to create, ready ones to hand over, exports a provider lists alone, rows written
+before groups) is claimed task by task (up to :data:`MAX_CLAIM`) and grouped after the claim
+as before.
 Claimed tasks are leased to this tick, so two concurrent ticks never poll the same task in
 one lease. Every write is a compare-and-set; losing one means somebody else (a cancel,
 another tick after our lease lapsed) moved the task, and we leave it alone. A tick killed
