@@ -71,6 +71,12 @@ class Dialect:
 
     if_not_exists = "IF NOT EXISTS "
 
+    def by_due(self, t: str) -> str:
+        """The due groups are read through the due index (the records due now: few), never
+        the group index (every grouped record, due or not). SQLite's planner has no
+        histogram to tell the two apart in a large table, so it is told."""
+        return f" INDEXED BY {t}_records_due"
+
     def added_columns(self, t: str) -> list[tuple[str, str]]:
         """Columns later versions added to the first statement's table: (name, the ALTER
         that adds it to a table made before). ``grp``: a submitted export's listing group."""
@@ -98,6 +104,9 @@ class PostgresDialect(Dialect):
     param = "%s"
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
+    def by_due(self, t: str) -> str:
+        return ""  # its statistics tell how few records are due
+
     def is_duplicate(self, exc: Exception) -> bool:
         import psycopg
 
@@ -117,6 +126,9 @@ class MySqlDialect(Dialect):
     text_type = "LONGTEXT"
     key_type = "VARCHAR(191)"  # fits a utf8mb4 index
     if_not_exists = ""  # MySQL has no CREATE INDEX IF NOT EXISTS; duplicates are tolerated
+
+    def by_due(self, t: str) -> str:
+        return f" FORCE INDEX ({t}_records_due)"
 
     def prepare(self, cur: Any) -> None:
         # SKIP LOCKED needs MariaDB >= 10.6 or MySQL >= 8.0; older servers get plain

@@ -335,7 +335,8 @@ class SqlTaskStore(TaskStore):
     def _due_groups(self, kind: str, now: datetime, limit: int) -> list[str]:
         p = self.dialect.param
         now_ms = to_ms(now)
-        rows = self._read(f"SELECT grp, MIN(due_at) AS first FROM {self.t}_records "
+        rows = self._read(f"SELECT grp, MIN(due_at) AS first FROM {self.t}_records"
+                          f"{self.dialect.by_due(self.t)} "
                           f"WHERE kind = {p} AND due_at <= {p} AND grp IS NOT NULL AND "
                           f"(lease_until IS NULL OR lease_until <= {p}) GROUP BY grp "
                           f"ORDER BY first, grp LIMIT {int(limit)}", (kind, now_ms, now_ms))
