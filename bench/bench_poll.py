@@ -4,13 +4,13 @@
 
 Each case seeds N exports into the sandbox (the provider side: finished already, or finishing
 at random times over a window) and the same N as submitted tasks into a fresh state store,
-then drives poll ticks (``--pollers`` of them at once, each with its own providers and store
-connection, as separate invocations would have) until every task is settled (ready or
-failed). It prints one line per case::
+then drives poll ticks (``--pollers`` of them at once, each a process of its own with its own
+providers and store connection, as separate invocations would have) until every task is
+settled (ready or failed). It prints one line per case::
 
     bench poll: provider=cls variant=finished tasks=10000 groups=10 backend=sqlite pollers=1
       calls=… min_calls=… calls_ratio=… calls_per_task=… throttled=… max_rps=… wall_s=…
-      min_wall_s=… cpu_ms_per_task=… settled=…
+      min_wall_s=… cpu_ms_per_task=… cpu_ms_per_call=… settled=…
 
 * ``calls`` — requests the sandbox received for the provider's service (counted there,
   throttled ones included); ``throttled`` — how many of them it refused with
@@ -20,13 +20,25 @@ failed). It prints one line per case::
   after the last finish (CLS: 100 exports a page per topic; MongoDB: 100 tasks a page per
   instance; TCSS: the job list, 100 a page — or one call per job where the provider reads
   jobs one by one; DLC: DescribeTasks for 50 ids a call, plus the two calls each result
-  download needs). ``calls_ratio = calls / min_calls``.
+  download needs; DMS: each ticket's detail and its download URL).
+  ``calls_ratio = calls / min_calls``.
 * ``min_wall_s`` — the last finish (seconds after the start) plus ``min_calls`` / 20 s;
   ``wall_s`` — from the start to the last task settled.
-* ``cpu_ms_per_task`` — CPU time of the poller threads (this process's sandbox excluded)
+* ``cpu_ms_per_task`` — CPU time of the poller processes (the sandbox's excluded)
   per task settled, in warm containers: each poller's provider (its SDK module imported,
   its client built) is made before the clock starts. The one-time import (about 0.1 s of
-  CPU) is a cold start's, measured by ``bench_coldstart.py``.
+  CPU) is a cold start's, measured by ``bench_coldstart.py``. ``cpu_ms_per_call`` — the part
+  of it spent inside the vendor calls (rate budget, the SDK's request and signature, the
+  HTTP exchange, the answer parsed), per call.
+* ``groups`` and ``accounts`` x ``regions``: the listing groups, spread over that many
+  accounts (distinct ``task.account`` values) and regions (distinct topics: the sandbox is one
+  region, and one set of keys whose per-action rate limit every account shares).
+
+Case ``cloudwatch`` runs CloudWatch's queued exports through moto (:mod:`bench.poll_cloudwatch`).
+After the cases, ``bench poll_fleet:`` compares three pollers on PostgreSQL with one
+(``calls_ratio``, ``wall_ratio``, same run), and ``bench poll_claim:`` (cases
+``claim-postgresql``, ``claim-sqlite``) a tick's claim cost as the table grows to
+1,000,000 rows (:mod:`bench.poll_claims`).
 
 Sizes: the issue's cases at ``--scale 1`` (the default; ``BENCH_POLL_SCALE`` overrides), so
 ``BENCH_POLL_SCALE=0.1`` is a quick run. PostgreSQL must run on 127.0.0.1 for the
@@ -38,6 +50,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import multiprocessing
 import os
 import random
 import sys
@@ -55,7 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 VENDOR_RATE = 20.0
-SERVICE = {"cls": "cls", "mongodb": "mongodb", "tcss": "tcss", "dlc": "dlc"}
+SERVICE = {"cls": "cls", "mongodb": "mongodb", "tcss": "tcss", "dlc": "dlc", "dms": "dms"}
 
 
 @dataclass(frozen=True)
@@ -67,10 +80,19 @@ class Case:
     backend: str = "sqlite"
     pollers: int = 1
     spread_s: float = 0.0  # 0: every task finished before the start
+    accounts: int = 1  # groups spread over this many accounts (``task.account``) …
+    regions: int = 1  # … times this many regions: groups = accounts * regions
 
     @property
     def variant(self) -> str:
         return "spread" if self.spread_s else "finished"
+
+    def topic(self, g: int) -> tuple[str | None, str]:
+        """Group ``g``'s account (None: the deployment's own) and its topic / instance."""
+        if self.accounts == 1 and self.regions == 1:
+            return None, f"{g:04d}"
+        account, region = divmod(g, self.regions)
+        return f"acct-{account:02d}", f"a{account:02d}-r{region}"
 
 
 def cases(scale: float, spread_s: float) -> list[Case]:
@@ -85,8 +107,11 @@ def cases(scale: float, spread_s: float) -> list[Case]:
         Case("mongodb-4", "mongodb", n(10000), 4),
         Case("tcss", "tcss", n(1000), 1),
         Case("dlc", "dlc", n(1000), 1),
+        Case("dms", "dms", n(300), 1),
         Case("cls-10-pg-1", "cls", n(10000), 10, backend="postgresql", pollers=1),
         Case("cls-10-pg-3", "cls", n(10000), 10, backend="postgresql", pollers=3),
+        Case("cls-20x3-pg-3", "cls", n(50000), 60, backend="postgresql", pollers=3,
+             accounts=20, regions=3),
     ]
 
 
@@ -130,6 +155,7 @@ def seed_sandbox(sb: Any, case: Case, start: float) -> tuple[list[dict[str, Any]
     """Provider-side tasks; returns (task specs for the store, last finish in sandbox time)."""
     from sandbox.cls import Export
     from sandbox.dlc import SqlTask
+    from sandbox.dms_orders import Order
     from sandbox.jobs import Job
 
     rng = random.Random(12)
@@ -141,7 +167,7 @@ def seed_sandbox(sb: Any, case: Case, start: float) -> tuple[list[dict[str, Any]
             case.tasks - i) * 1e-4
         last = max(last, finish)
         created = finish - lead
-        group = f"{i % case.groups:04d}"
+        account, group = case.topic(i % case.groups)
         if case.provider == "cls":
             export_id = str(uuid.uuid4())
             sb.cls.exports[export_id] = Export(
@@ -151,7 +177,8 @@ def seed_sandbox(sb: Any, case: Case, start: float) -> tuple[list[dict[str, Any]
                 created=created, seq=next(sb.cls._seq), size=1024, fails=False)
             specs.append({"params": {"TopicId": f"topic-bench-{group}", "From":
                                      1_700_000_000_000, "To": 1_700_000_060_000},
-                          "remote": {"ExportId": export_id}, "created": created})
+                          "remote": {"ExportId": export_id}, "created": created,
+                          "account": account})
         elif case.provider == "mongodb":
             task_id = uuid.uuid4().hex
             instance = f"cmgo-bench{group}"
@@ -168,6 +195,19 @@ def seed_sandbox(sb: Any, case: Case, start: float) -> tuple[list[dict[str, Any]
                                        file_name=f"{job_id}.jsonl")
             specs.append({"params": {"Action": "CreateHostExportJob", "Params": {}},
                           "remote": {"JobId": job_id}, "created": created})
+        elif case.provider == "dms":  # an approved ticket whose export has run
+            order_id = next(sb.dms._ids)
+            sb.dms.orders[order_id] = Order(
+                order_id=order_id, tid=1, db_id=1, instance_id=1, sql="SELECT 1", logic=False,
+                comment="bench", created=created - 60, classify="bench", precheck_fails=False,
+                submitted_at=created - 50, decision="approved", decided_at=created - 40,
+                executed_at=finish - lead, action_detail={"fileType": "CSV"})
+            specs.append({"params": {"Tid": 1, "DbId": 1, "InstanceId": 1,
+                                     "ExeSQL": "SELECT 1", "FileType": "CSV",
+                                     "Encoding": "UTF8"},
+                          "remote": {"OrderId": order_id, "own_order": True,
+                                     "submitted": True, "executed": True},
+                          "stage": "exporting", "created": created})
         else:  # dlc: the SQL task has run; its result download is still to be made
             task_id = uuid.uuid4().hex
             sb.dlc.tasks[task_id] = SqlTask(task_id=task_id, database="db", sql="SELECT 1",
@@ -186,6 +226,8 @@ def min_calls(case: Case) -> int:
                  for g in range(case.groups)]
     if case.provider in ("cls", "mongodb", "tcss"):
         return sum(math.ceil(n / 100) for n in per_group)
+    if case.provider == "dms":  # each ticket read alone, then its download URL
+        return 2 * case.tasks
     return math.ceil(case.tasks / 50) + 2 * case.tasks  # dlc
 
 
@@ -195,6 +237,27 @@ class NoDispatch:
 
     def dispatch(self, export_id: str) -> None:
         pass
+
+
+def timed_calls(provider: Any) -> list[float]:
+    """Count the CPU time (this thread's) spent inside ``provider``'s vendor calls: the
+    rate budget, the SDK's request building and signing, the HTTP exchange and the answer's
+    parsing. Returns the running total (one cell)."""
+    total = [0.0]
+    api = getattr(provider, "api", None)
+    if api is None:
+        return total
+    call = api.call
+
+    def timed(action: str, params: dict[str, Any]) -> Any:
+        began = time.thread_time()
+        try:
+            return call(action, params)
+        finally:
+            total[0] += time.thread_time() - began
+
+    api.call = timed
+    return total
 
 
 def state_url(backend: str, tmp: str, name: str) -> str | None:
@@ -210,92 +273,109 @@ def state_url(backend: str, tmp: str, name: str) -> str | None:
     return f"{url}?table={name}"
 
 
-def seed_store(url: str, case: Case, specs: list[dict[str, Any]]) -> None:
+def seed_store(url: str, case: Case, specs: list[dict[str, Any]], providers: Any) -> None:
+    """The submitted tasks as ``exports.submit`` stores them (their listing group included),
+    in one bulk insert."""
+    from bench.poll_claims import bulk_insert
+    from shared.groups import poll_group
     from shared.model import ExportTask, TaskState
     from shared.state import open_store
 
     store = open_store(url)
     now = datetime.now(timezone.utc)
+    tasks = []
+    for spec in specs:
+        created = datetime.fromtimestamp(spec["created"], timezone.utc)
+        task = ExportTask(
+            provider=case.provider, params=spec["params"], state=TaskState.SUBMITTED,
+            remote=spec["remote"], stage=spec.get("stage"), created_at=created,
+            updated_at=created, due_at=now, account=spec.get("account"))
+        task.poll_group = poll_group(providers, task)
+        tasks.append(task)
     try:
-        for spec in specs:
-            created = datetime.fromtimestamp(spec["created"], timezone.utc)
-            store.insert_task(ExportTask(
-                provider=case.provider, params=spec["params"], state=TaskState.SUBMITTED,
-                remote=spec["remote"], stage=spec.get("stage"), created_at=created,
-                updated_at=created, due_at=now))
+        bulk_insert(store, tasks)
     finally:
         store.close()
 
 
-def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float) -> str:
+def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
+             ) -> tuple[str, dict[str, float]]:
+    """The case's line, and its figures (calls, wall_s) for the comparisons after."""
     from sandbox import Sandbox
     from shared.bundle import Bundle
-    from shared.config import Settings, TencentSettings
+    from shared.config import AlibabaSettings, Settings, TencentSettings
+    from shared.providers import Providers
     from shared.state import open_store
 
     name = f"bench_poll_{case.name.replace('-', '_')}_{uuid.uuid4().hex[:6]}"
     url = state_url(case.backend, tmp, name)
     if url is None:
-        return f"bench poll: case={case.name} skipped: PostgreSQL does not answer"
+        return f"bench poll: case={case.name} skipped: PostgreSQL does not answer", {}
     sb = Sandbox(port=0, queue_s=1.0, process_s=2.0, file_size=1024).start()
     try:
         counting = Counting(sb)
         settings = Settings(state_url=url, profile="sandbox", tencent=TencentSettings(
             secret_id=sb.secret_id, secret_key=sb.secret_key, token=None,
-            region="ap-guangzhou", endpoint=sb.url))
+            region="ap-guangzhou", endpoint=sb.url), alibaba=AlibabaSettings(
+            *sb.dms.credentials, endpoint=sb.url))
         start_sb = sb.clock.now() + 2.0  # seeding takes a moment: finishes count from the go
         specs, last_finish = seed_sandbox(sb, case, start_sb)
-        seed_store(url, case, specs)
+        seed_store(url, case, specs, Providers(settings))
         while sb.clock.now() < start_sb:
             time.sleep(0.01)
-        settled = [0]
-        cpu = [0.0]
-        lock = threading.Lock()
+        # Each poller is a process of its own, as separate invocations are (forked: the
+        # sandbox and its counters stay in this one). Shared figures: settled, poller CPU,
+        # CPU inside vendor calls, when the last task settled.
+        ctx = multiprocessing.get_context("fork")
+        settled, cpu, call_cpu = ctx.Value("i", 0), ctx.Value("d", 0.0), ctx.Value("d", 0.0)
         began = time.monotonic()
-        finished_at = [began]
+        finished_at = ctx.Value("d", began)
 
         def poller_loop(k: int) -> None:
             store = open_store(url)  # each poller a separate invocation, wired as in production
             bundle = Bundle(settings, store=store, dispatcher=NoDispatch())
-            bundle.providers.get(case.provider)  # a warm container: SDK imported, client built
+            provider = bundle.providers.get(case.provider)  # a warm container: SDK imported,
+            in_calls = timed_calls(provider)  # client built; CPU inside its vendor calls
             poller = bundle.poller
-            used = time.thread_time()
+            used = time.process_time()
             try:
-                while time.monotonic() - began < timeout_s:
-                    with lock:
-                        if settled[0] >= case.tasks:
-                            break
+                while time.monotonic() - began < timeout_s and settled.value < case.tasks:
                     stats = poller.tick(deadline=time.monotonic() + tick_s,
                                         owner=f"bench-{k}-{uuid.uuid4().hex[:6]}")
-                    with lock:
-                        settled[0] += stats.ready + stats.failed
+                    with settled.get_lock():
+                        settled.value += stats.ready + stats.failed
                         if stats.ready + stats.failed:
-                            finished_at[0] = time.monotonic()
+                            finished_at.value = time.monotonic()
                     if not stats.claimed:
                         time.sleep(0.2)
             finally:
-                with lock:
-                    cpu[0] += time.thread_time() - used
+                with cpu.get_lock():
+                    cpu.value += time.process_time() - used
+                    call_cpu.value += in_calls[0]
                 store.close()
 
-        threads = [threading.Thread(target=poller_loop, args=(k,)) for k in range(case.pollers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        procs = [ctx.Process(target=poller_loop, args=(k,)) for k in range(case.pollers)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
         service = SERVICE[case.provider]
         calls = sum(n for (svc, _a), n in sb.calls.items() if svc == service)
         base = min_calls(case)
-        done = settled[0]
-        wall = finished_at[0] - began
+        done = settled.value
+        wall = finished_at.value - began
         min_wall = max(0.0, last_finish - start_sb) + base / VENDOR_RATE
-        return (f"bench poll: provider={case.provider} variant={case.variant} "
+        line = (f"bench poll: provider={case.provider} variant={case.variant} "
                 f"tasks={case.tasks} groups={case.groups} backend={case.backend} "
                 f"pollers={case.pollers} calls={calls} min_calls={base} "
                 f"calls_ratio={calls / base:.2f} calls_per_task={calls / max(done, 1):.3f} "
                 f"throttled={counting.refused[service]} max_rps={counting.max_rps(service)} "
                 f"wall_s={wall:.1f} min_wall_s={min_wall:.1f} "
-                f"cpu_ms_per_task={cpu[0] * 1000 / max(done, 1):.2f} settled={done}")
+                f"cpu_ms_per_task={cpu.value * 1000 / max(done, 1):.2f} "
+                f"cpu_ms_per_call={call_cpu.value * 1000 / max(calls, 1):.2f} settled={done}")
+        if case.accounts > 1:
+            line += f" accounts={case.accounts} regions={case.regions}"
+        return line, {"calls": calls, "wall_s": wall, "settled": done}
     finally:
         sb.stop()
         if case.backend == "postgresql":
@@ -326,13 +406,43 @@ def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     wanted = {c for c in args.cases.split(",") if c}
     failed = False
+    figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
         for case in cases(args.scale, args.spread_s):
             if wanted and case.name not in wanted:
                 continue
-            line = run_case(case, tmp, args.timeout_s, args.tick_s)
+            line, figures[case.name] = run_case(case, tmp, args.timeout_s, args.tick_s)
             print(line, flush=True)
             failed |= "skipped" not in line and f"settled={case.tasks}" not in line
+        if not wanted or "cloudwatch" in wanted:  # through moto: bench/poll_cloudwatch.py
+            from bench.poll_cloudwatch import run as run_cloudwatch
+
+            queued = max(5, int(20 * args.scale))
+            line = run_cloudwatch(queued, tmp, args.timeout_s, timed_calls, NoDispatch())
+            print(line, flush=True)
+            failed |= "skipped" not in line and not line.endswith(f"settled={queued}")
+        one, three = figures.get("cls-10-pg-1"), figures.get("cls-10-pg-3")
+        if one and three:  # the fleet against one poller, measured in this run
+            print(f"bench poll_fleet: backend=postgresql pollers=3 "
+                  f"calls_ratio={three['calls'] / one['calls']:.2f} "
+                  f"wall_ratio={three['wall_s'] / one['wall_s']:.2f}", flush=True)
+        for backend in ("postgresql", "sqlite"):
+            if wanted and f"claim-{backend}" not in wanted:
+                continue
+            name = f"bench_claim_{uuid.uuid4().hex[:6]}"
+            url = state_url(backend, tmp, name)
+            if url is None:
+                print(f"bench poll_claim: backend={backend} skipped: PostgreSQL does not "
+                      "answer", flush=True)
+                continue
+            from bench.poll_claims import claim_cost
+
+            try:
+                for line in claim_cost(url, backend, args.scale):
+                    print(line, flush=True)
+            finally:
+                if backend == "postgresql":
+                    drop_tables(url, name)
     return 1 if failed else 0
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import locks, netguard, owners, queues
+from shared import groups, locks, netguard, owners, queues
 from shared.clock import to_iso, utcnow
 from shared.config import Settings
 from shared.errors import (
@@ -271,9 +271,11 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     task.attempts = 0
     task.error = None
     task.due_at = now + timedelta(seconds=poll_interval_s)
+    task.poll_group = groups.poll_group(providers, task)
     task.release()
     log.info("export %s submitted to %s", task.id, task.provider)
     return store.update_task(task)
+
 
 
 def _create_call(store: TaskStore, provider: Provider, task: ExportTask, now: datetime

@@ -93,6 +93,7 @@ class ExportTask:
     subscribers: list[str] = field(default_factory=list)  # per-export webhook URLs
     account: str | None = None  # a named account (COURIER_ACCOUNTS); None: the deployment's
     destination_name: str | None = None  # a named destination; None: the deployment's
+    poll_group: str | None = None  # the listing group the timer claims it with (submitted)
     attempts: int = 0  # consecutive retryable failures, for backoff
     round: int = 0  # how many times the export was retried through the API (0: never)
     # what the timer last saw of its progress, and what it told about a stall or a long wait

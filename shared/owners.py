@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from shared.clock import utcnow
-from shared.state.base import Record, TaskStore
+from shared.state.base import TaskStore
+from shared.state.records import Record
 
 OWNER = "owner"
 

@@ -25,7 +25,8 @@ from datetime import datetime, timezone
 from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import NotFoundError, VersionConflictError
 from shared.model import ExportTask, TaskState
-from shared.state.base import Record, TaskStore
+from shared.state.base import TaskStore
+from shared.state.records import Record
 
 log = logging.getLogger(__name__)
 

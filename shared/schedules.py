@@ -28,7 +28,8 @@ from shared.errors import ConfigError, CourierError, ValidationError, VersionCon
 from shared.packaged import converter_missing
 from shared.providers import REGISTRY, Providers
 from shared.runtime.events import TimerTrigger
-from shared.state.base import Record, TaskStore
+from shared.state.base import TaskStore
+from shared.state.records import Record
 from shared.windows import Schedule, parse_schedules
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ from typing import Any
 from shared.clock import utcnow
 from shared.errors import InFlightError, ValidationError
 from shared.model import ExportTask, TaskState
-from shared.state.base import Record, TaskStore
+from shared.state.base import TaskStore
+from shared.state.records import Record
 
 ANSWER = "http_answer"
 REPLAYED_HEADER = "Idempotent-Replayed"

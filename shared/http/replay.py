@@ -16,7 +16,8 @@ from dataclasses import replace
 from shared.clock import utcnow
 from shared.errors import AuthError, StoreError, VersionConflictError
 from shared.http.request_signing import TOLERANCE_S
-from shared.state.base import Record, TaskStore
+from shared.state.base import TaskStore
+from shared.state.records import Record
 
 KIND = "signatures_seen"
 SLOTS = 1024

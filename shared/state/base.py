@@ -15,6 +15,8 @@ deliveries, endpoint health, locks — is stored as a :class:`Record`:
 * ``due_at``  when the record is due for work (None = never); ``claim_due`` picks due ones
 * ``lease_owner`` / ``lease_until``: who is working on it until when
 * ``data``    the rest, as a JSON object
+* ``group``   optional listing group (tasks: while submitted); ``claim_group`` takes a group's
+              due records together, under a lease on a record of kind ``group``
 
 Race rules every backend must keep (the conformance suite checks them):
 
@@ -22,48 +24,35 @@ Race rules every backend must keep (the conformance suite checks them):
   with ``due_at <= now`` whose lease is absent or expired, and takes each with a conditional
   write (version match, or ``SKIP LOCKED``) that bumps ``version``.
 * ``_cas`` writes only if the stored version equals ``expected_version``.
+* A group is held by one owner at a time (``take_lease``: a conditional insert or write of its
+  ``group`` record); its tasks are claimed under the same rules as any.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from shared.clock import utcnow
 from shared.errors import NotFoundError, VersionConflictError
-from shared.model import (
-    DeliveryState,
-    ExportTask,
-    Page,
-    PartRecord,
-    TaskState,
-    WebhookDelivery,
-)
+from shared.model import DeliveryState, ExportTask, Page, PartRecord, TaskState, WebhookDelivery
 from shared.state.bucket import BUCKET, Bucket, BucketPolicy
 from shared.state.codec import decode_cursor, encode_cursor
+from shared.state.records import (
+    DELIVERY,
+    GROUP,
+    TASK,
+    Record,
+    delivery_to_record,
+    record_to_delivery,
+    record_to_task,
+    task_to_record,
+)
 from shared.state.summary import HOURS, SummaryRows, TaskSummary, build
 
-TASK = "task"
-DELIVERY = "delivery"
-
-
-@dataclass
-class Record:
-    kind: str
-    id: str
-    key: str | None
-    state: str
-    ref: str | None
-    version: int
-    due_at: datetime | None
-    lease_owner: str | None
-    lease_until: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    data: dict[str, Any] = field(default_factory=dict)
+ANY_GROUP = "*"  # ``_claim``'s ``group``: records of any group or none
 
 
 class TaskStore(ABC):
@@ -85,12 +74,79 @@ class TaskStore(ABC):
         """Compare-and-set on ``task.version``; returns the task with its new version."""
         return record_to_task(self._update(task_to_record(task)))
 
+    def update_tasks(self, tasks: list[ExportTask]) -> list[ExportTask | None]:
+        """:meth:`update_task` for each of ``tasks`` (one transaction where the backend has
+        them): each task with its new version, or None where its compare-and-set lost."""
+        recs = [task_to_record(t) for t in tasks]
+        at = utcnow()
+        new = [replace(r, version=r.version + 1, updated_at=at) for r in recs]
+        done = self._cas_many([(n, r.version) for n, r in zip(new, recs)])
+        return [record_to_task(n) if ok else None for n, ok in zip(new, done)]
+
     def claim_due_tasks(
-        self, *, limit: int, lease_s: float, owner: str, now: datetime | None = None
+        self, *, limit: int, lease_s: float, owner: str, now: datetime | None = None,
+        solo: bool = False,
     ) -> list[ExportTask]:
+        """Up to ``limit`` due tasks, the one due longest first, leased to ``owner``; with
+        ``solo`` only those of no listing group (the rest go group by group,
+        :meth:`claim_group`)."""
         now = now or utcnow()
-        recs = self._claim(TASK, now, limit, now + timedelta(seconds=lease_s), owner)
+        recs = self._claim(TASK, now, limit, now + timedelta(seconds=lease_s), owner,
+                           group=None if solo else ANY_GROUP)
         return [record_to_task(r) for r in recs]
+
+    # --------------------------------------------------------- listing groups
+    def due_groups(self, *, limit: int, now: datetime | None = None) -> list[str]:
+        """Listing groups holding a claimable due task, the one due longest first."""
+        return self._due_groups(TASK, now or utcnow(), limit)
+
+    def claim_group(self, group: str, *, limit: int, lease_s: float, owner: str,
+                    now: datetime | None = None, early_s: float = 0.0) -> list[ExportTask]:
+        """Take ``group`` for ``owner`` (its lease, unless somebody else's is live), then up
+        to ``limit`` of its tasks due (or due within ``early_s``: they ride along on the
+        same listing), the one due longest first, leased like :meth:`claim_due_tasks`; []
+        when another holds the group. :meth:`release_group` gives it back; a holder that
+        dies loses it when the lease lapses."""
+        now = now or utcnow()
+        until = now + timedelta(seconds=lease_s)
+        if not self.take_lease(GROUP, group, owner, until=until, now=now):
+            return []
+        recs = self._claim(TASK, now, limit, until, owner, group=group,
+                           due_by=now + timedelta(seconds=early_s))
+        if not recs:  # taken meanwhile, or nothing due: not kept from the next claimer
+            self.drop_lease(GROUP, group, owner)
+        return [record_to_task(r) for r in recs]
+
+    def release_group(self, group: str, owner: str) -> None:
+        self.drop_lease(GROUP, group, owner)
+
+    def take_lease(self, kind: str, name: str, owner: str, *, until: datetime,
+                   now: datetime) -> bool:
+        """Lease the record ``kind``/``name`` (made if missing) to ``owner`` until ``until``,
+        unless another owner's lease is live; whether it is ``owner``'s now."""
+        rec = self._get(kind, name)
+        if rec is None:
+            _, created = self._insert(Record(
+                kind=kind, id=name, key=None, state="held", ref=None, version=0, due_at=None,
+                lease_owner=owner, lease_until=until, created_at=now, updated_at=now))
+            return created
+        if rec.lease_owner not in (None, owner) and rec.lease_until and rec.lease_until > now:
+            return False
+        try:
+            self._update(replace(rec, lease_owner=owner, lease_until=until, state="held"))
+        except VersionConflictError:
+            return False
+        return True
+
+    def drop_lease(self, kind: str, name: str, owner: str) -> None:
+        """Give up ``owner``'s lease on ``kind``/``name`` (nothing if it is not theirs)."""
+        rec = self._get(kind, name)
+        if rec is None or rec.lease_owner != owner:
+            return
+        try:
+            self._update(replace(rec, lease_owner=None, lease_until=None, state="free"))
+        except VersionConflictError:
+            pass  # somebody took it after it lapsed; theirs now
 
     def list_tasks(
         self,
@@ -260,12 +316,26 @@ class TaskStore(ABC):
     def _cas(self, rec: Record, expected_version: int) -> bool:
         """Replace the stored record with ``rec`` iff its stored version == expected."""
 
+    def _cas_many(self, writes: list[tuple[Record, int]]) -> list[bool]:
+        """``_cas`` of each (record, expected version); a backend with transactions makes
+        them in one."""
+        return [self._cas(rec, expected) for rec, expected in writes]
+
     @abstractmethod
     def _claim(
-        self, kind: str, now: datetime, limit: int, lease_until: datetime, owner: str
+        self, kind: str, now: datetime, limit: int, lease_until: datetime, owner: str,
+        group: str | None = ANY_GROUP, due_by: datetime | None = None,
     ) -> list[Record]:
-        """Take up to ``limit`` due records (oldest ``due_at`` first), leasing them to
-        ``owner`` until ``lease_until`` and bumping their version; return them as stored."""
+        """Take up to ``limit`` due records (oldest ``due_at`` first; due by ``due_by``, by
+        default ``now``) whose lease is absent or lapsed at ``now``, leasing them to
+        ``owner`` until ``lease_until`` and bumping their version; return them as stored.
+        ``group``: only records of that group; None: only records of none; ``ANY_GROUP``:
+        either."""
+
+    @abstractmethod
+    def _due_groups(self, kind: str, now: datetime, limit: int) -> list[str]:
+        """Up to ``limit`` groups of ``kind`` records that ``_claim`` would take now, ordered
+        by their longest-due record."""
 
     @abstractmethod
     def _list(
@@ -293,109 +363,3 @@ class TaskStore(ABC):
 
     @abstractmethod
     def _delete_parts(self, task_id: str) -> None: ...
-
-
-# ------------------------------------------------------------------ mapping
-def task_to_record(task: ExportTask) -> Record:
-    return Record(
-        kind=TASK,
-        id=task.id,
-        key=task.idempotency_key,
-        state=task.state.value,
-        ref=task.provider,
-        version=task.version,
-        due_at=task.due_at,
-        lease_owner=task.lease_owner,
-        lease_until=task.lease_until,
-        created_at=task.created_at,
-        updated_at=task.updated_at,
-        data={
-            "params": task.params,
-            "stage": task.stage,
-            "remote": task.remote,
-            "progress": task.progress,
-            "result": task.result,
-            "destination": task.destination,
-            "error": task.error,
-            "subscribers": task.subscribers,
-            "account": task.account,
-            "destination_name": task.destination_name,
-            "attempts": task.attempts,
-            "round": task.round,
-            "watch": task.watch,
-        },
-    )
-
-
-def record_to_task(rec: Record) -> ExportTask:
-    d = rec.data
-    return ExportTask(
-        id=rec.id,
-        provider=rec.ref or "",
-        idempotency_key=rec.key,
-        state=TaskState(rec.state),
-        params=d.get("params") or {},
-        stage=d.get("stage"),
-        remote=d.get("remote") or {},
-        progress=d.get("progress"),
-        result=d.get("result") or {},
-        destination=d.get("destination") or {},
-        error=d.get("error"),
-        subscribers=list(d.get("subscribers") or []),
-        account=d.get("account"),
-        destination_name=d.get("destination_name"),
-        attempts=int(d.get("attempts") or 0),
-        round=int(d.get("round") or 0),
-        watch=d.get("watch") or {},
-        version=rec.version,
-        created_at=rec.created_at,
-        updated_at=rec.updated_at,
-        due_at=rec.due_at,
-        lease_owner=rec.lease_owner,
-        lease_until=rec.lease_until,
-    )
-
-
-def delivery_to_record(dl: WebhookDelivery) -> Record:
-    return Record(
-        kind=DELIVERY,
-        id=dl.id,
-        key=dl.key,
-        state=dl.state.value,
-        ref=dl.task_id,
-        version=dl.version,
-        due_at=dl.due_at,
-        lease_owner=dl.lease_owner,
-        lease_until=dl.lease_until,
-        created_at=dl.created_at,
-        updated_at=dl.updated_at,
-        data={
-            "endpoint": dl.endpoint,
-            "event_type": dl.event_type,
-            "payload": dl.payload,
-            "attempts": dl.attempts,
-            "round": dl.round,
-            "repeat": dl.repeat,
-        },
-    )
-
-
-def record_to_delivery(rec: Record) -> WebhookDelivery:
-    d = rec.data
-    return WebhookDelivery(
-        id=rec.id,
-        task_id=rec.ref or "",
-        endpoint=d["endpoint"],
-        event_type=d["event_type"],
-        payload=d.get("payload") or {},
-        state=DeliveryState(rec.state),
-        attempts=list(d.get("attempts") or []),
-        round=int(d.get("round") or 0),
-        repeat=int(d.get("repeat") or 0),
-        version=rec.version,
-        created_at=rec.created_at,
-        updated_at=rec.updated_at,
-        due_at=rec.due_at,
-        lease_owner=rec.lease_owner,
-        lease_until=rec.lease_until,
-    )

@@ -20,7 +20,7 @@ from shared.config import ENV_STATE_URL
 from shared.errors import ConfigError, StoreError
 from shared.model import PartRecord
 from shared.packaged import require_module
-from shared.state.base import Record, TaskStore
+from shared.state.base import ANY_GROUP, TaskStore
 from shared.state.codec import lookup_key, to_ms
 from shared.state.dialects import describe
 from shared.state.dynamodb_items import (
@@ -38,6 +38,7 @@ from shared.state.dynamodb_items import (
     table_definition,
     unique_key,
 )
+from shared.state.records import Record
 from shared.state.summary import SummaryRows, fold
 
 log = logging.getLogger(__name__)
@@ -214,17 +215,32 @@ class DynamoDBTaskStore(TaskStore):
             return False
 
     def _claim(self, kind: str, now: datetime, limit: int, lease_until: datetime,
-               owner: str) -> list[Record]:
+               owner: str, group: str | None = ANY_GROUP,
+               due_by: datetime | None = None) -> list[Record]:
         now_ms = str(to_ms(now))
         claimed: list[Record] = []
         start: dict[str, Any] | None = None
         scanned = 0
-        while len(claimed) < limit and scanned < limit * 20 + 100:
+        values: dict[str, Any] = {":k": {"S": kind}, ":now": {"N": str(to_ms(due_by or now))}}
+        filters = []
+        if group is None:
+            filters.append("attribute_not_exists(grp)")
+        elif group != ANY_GROUP:
+            filters.append("grp = :g")
+            values[":g"] = {"S": group}
+        if due_by is not None and due_by > now:  # the range reaches past now: a live lease
+            filters.append("(attribute_not_exists(lease_until) OR lease_until <= :leased)")
+            values[":leased"] = {"N": now_ms}
+        extra: dict[str, Any] = {"FilterExpression": " AND ".join(filters)} if filters else {}
+        # a filtered claim reads past the other records due: its bound is the whole range
+        bound = limit * 20 + 100 if group == ANY_GROUP else None
+        while len(claimed) < limit and (bound is None or scanned < bound):
             kwargs: dict[str, Any] = {
                 "IndexName": DUE_INDEX,
                 "KeyConditionExpression": "dk = :k AND avail_at <= :now",
-                "ExpressionAttributeValues": {":k": {"S": kind}, ":now": {"N": now_ms}},
-                "Limit": max(limit * 4, 25),
+                "ExpressionAttributeValues": values,
+                "Limit": max(limit * 4, 25) if group == ANY_GROUP else 1000,
+                **extra,
             }
             if start:
                 kwargs["ExclusiveStartKey"] = start
@@ -255,6 +271,23 @@ class DynamoDBTaskStore(TaskStore):
             if not start:
                 break
         return claimed
+
+    def _due_groups(self, kind: str, now: datetime, limit: int) -> list[str]:
+        """The due range read oldest first, its groups in the order met (one read of the
+        records due: the range holds nothing else)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": DUE_INDEX, "KeyConditionExpression": "dk = :k AND avail_at <= :now",
+            "FilterExpression": "attribute_exists(grp)", "ProjectionExpression": "grp",
+            "ExpressionAttributeValues": {":k": {"S": kind}, ":now": {"N": str(to_ms(now))}}}
+        groups: dict[str, None] = {}
+        while len(groups) < limit:
+            page = self._call("query", **kwargs)
+            for item in page.get("Items", []):
+                groups.setdefault(item["grp"]["S"])
+            if not page.get("LastEvaluatedKey"):
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(groups)[:limit]
 
     def _list(self, kind: str, state: str | None, ref: str | None, limit: int,
               after: tuple[datetime, str] | None, newest_first: bool = False) -> list[Record]:

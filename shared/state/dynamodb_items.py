@@ -12,7 +12,9 @@ Indexes: ``due`` (``dk`` = kind, ``avail_at``) is sparse — only records with a
 ``dk``. ``avail_at`` is when the record can next be claimed: ``due_at``, or ``lease_until``
 while a lease runs past it. So the index holds exactly the claimable records below ``now``
 (leased ones drop out of the range until their lease lapses), read oldest first; each is taken
-with a conditional update on its version. Ordering is by ``avail_at``: for records never
+with a conditional update on its version. A due record of a listing group carries ``grp``: the
+claims of one group, and of records of none, filter the same range on it (no index of its own,
+so tables made before groups need no change). Ordering is by ``avail_at``: for records never
 leased that is ``due_at``; a lapsed lease queues its record at the lapse time.
 
 ``list`` (``kind``, ``lk`` = zero-padded created_at#id) and ``by_ref``
@@ -30,8 +32,8 @@ import json
 from typing import Any
 
 from shared.model import PartRecord
-from shared.state.base import Record
 from shared.state.codec import EPOCH, from_ms, to_ms
+from shared.state.records import Record
 
 FINISHED = frozenset({"delivered", "failed", "cancelled", "dead", "disabled"})
 DUE_INDEX = "due"
@@ -104,6 +106,8 @@ def record_item(rec: Record, ttl_s: int) -> dict[str, Any]:
         item["due_at"] = {"N": str(due)}
         item["avail_at"] = {"N": str(max(due, lease) if lease is not None else due)}
         item["dk"] = {"S": rec.kind}
+        if rec.group is not None:
+            item["grp"] = {"S": rec.group}
     if rec.lease_owner is not None:
         item["lease_owner"] = {"S": rec.lease_owner}
     if rec.lease_until is not None:
@@ -128,7 +132,7 @@ def record_of(item: dict[str, Any]) -> Record:
         lease_until=from_ms(n("lease_until")),
         created_at=from_ms(n("created_at")) or EPOCH,
         updated_at=from_ms(n("updated_at")) or EPOCH,
-        data=json.loads(item["data"]["S"]),
+        data=json.loads(item["data"]["S"]), group=s("grp"),
     )
 
 

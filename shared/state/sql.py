@@ -27,16 +27,17 @@ from shared.config import ENV_STATE_URL
 from shared.errors import ConfigError, ConflictError, CourierError, StoreError
 from shared.model import PartRecord
 from shared.packaged import require_module
-from shared.state.base import Record, TaskStore
+from shared.state.base import ANY_GROUP, TaskStore
 from shared.state.codec import EPOCH, from_ms, lookup_key, to_ms
 from shared.state.dialects import Dialect, MySqlDialect, PostgresDialect, describe, wal
+from shared.state.records import Record
 from shared.state.summary import FINISHED, HOUR_MS, WAITING, SummaryRows
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 COLUMNS = ("kind", "id", "rkey", "key_text", "state", "ref", "version", "due_at", "lease_owner",
-           "lease_until", "created_at", "updated_at", "data")
+           "lease_until", "created_at", "updated_at", "data", "grp")
 
 
 class SqlTaskStore(TaskStore):
@@ -192,15 +193,30 @@ class SqlTaskStore(TaskStore):
         with self._lock:
             cur = self._connection().cursor()
             self.dialect.prepare(cur)
-            for statement in self.dialect.schema(self.t):
+            create_table, *rest = self.dialect.schema(self.t)
+            self._schema_step(cur, create_table)
+            for column, add in self.dialect.added_columns(self.t):
+                # a table of an earlier version: the column added, once (a look first, so a
+                # table that has it takes no ALTER and no lock of the whole table)
                 try:
-                    cur.execute(statement)
-                except Exception as exc:  # noqa: BLE001 - a racing cold start made it first
-                    text = str(exc).lower()
-                    if "exist" not in text and "duplicate" not in text:
-                        raise StoreError(f"cannot create the state schema: "
-                                         f"{describe(exc)}") from exc
-                    log.debug("state schema: %s already there", statement.split("(")[0])
+                    cur.execute(f"SELECT {column} FROM {self.t}_records WHERE 1 = 0")
+                    cur.fetchall()
+                except Exception:  # noqa: BLE001 - every driver says "no such column" its way
+                    log.info("state schema: adding %s to %s_records", column, self.t)
+                    self._schema_step(cur, add)
+            for statement in rest:
+                self._schema_step(cur, statement)
+
+    @staticmethod
+    def _schema_step(cur: Any, statement: str) -> None:
+        try:
+            cur.execute(statement)
+        except Exception as exc:  # noqa: BLE001 - a racing cold start made it first
+            text = str(exc).lower()
+            if "exist" not in text and "duplicate" not in text:
+                raise StoreError(f"cannot create the state schema: "
+                                 f"{describe(exc)}") from exc
+            log.debug("state schema: %s already there", statement.split("(")[0])
 
     def close(self) -> None:
         with self._lock:
@@ -211,17 +227,17 @@ class SqlTaskStore(TaskStore):
         return (rec.kind, rec.id, lookup_key(rec.key), rec.key, rec.state, rec.ref,
                 rec.version, to_ms(rec.due_at), rec.lease_owner, to_ms(rec.lease_until),
                 to_ms(rec.created_at), to_ms(rec.updated_at),
-                json.dumps(rec.data, separators=(",", ":")))
+                json.dumps(rec.data, separators=(",", ":")), rec.group)
 
     @staticmethod
     def _record(row: Sequence[Any]) -> Record:
         (kind, rid, _lookup, key, state, ref, version, due, owner, until, created, updated,
-         data) = row
+         data, group) = row
         return Record(kind=kind, id=rid, key=key, state=state, ref=ref, version=int(version),
                       due_at=from_ms(due), lease_owner=owner, lease_until=from_ms(until),
                       created_at=EPOCH + timedelta(milliseconds=int(created)),
                       updated_at=EPOCH + timedelta(milliseconds=int(updated)),
-                      data=json.loads(data))
+                      data=json.loads(data), group=group)
 
     def _select(self, where: str) -> str:
         return f"SELECT {', '.join(COLUMNS)} FROM {self.t}_records WHERE {where}"
@@ -257,30 +273,46 @@ class SqlTaskStore(TaskStore):
         return self._one(f"kind = {p} AND rkey = {p}", (kind, lookup_key(key)))
 
     def _cas(self, rec: Record, expected_version: int) -> bool:
+        return self._cas_many([(rec, expected_version)])[0]
+
+    def _cas_many(self, writes: list[tuple[Record, int]]) -> list[bool]:
+        """One transaction for them all: one commit (one log flush) instead of one each."""
         p = self.dialect.param
-        row = self._row(rec)
         sets = ", ".join(f"{c} = {p}" for c in COLUMNS[2:])
+        sql = f"UPDATE {self.t}_records SET {sets} WHERE kind = {p} AND id = {p} AND version = {p}"
+        done: list[bool] = []
         try:
-            with self._tx() as cur:
-                cur.execute(f"UPDATE {self.t}_records SET {sets} WHERE kind = {p} AND id = {p} "
-                            f"AND version = {p}", (*row[2:], rec.kind, rec.id, expected_version))
-                return bool(cur.rowcount == 1)
+            with self._tx(immediate=True) as cur:
+                for rec, expected in writes:
+                    cur.execute(sql, (*self._row(rec)[2:], rec.kind, rec.id, expected))
+                    done.append(cur.rowcount == 1)
         except Exception as exc:  # noqa: BLE001
-            if self.dialect.is_duplicate(exc):  # the record's new key is another record's
+            if self.dialect.is_duplicate(exc):  # a record's new key is another record's
+                rec = writes[len(done)][0]
                 raise ConflictError(f"{rec.kind} {rec.id}: its unique key is taken") from exc
             raise
+        return done
 
     def _claim(self, kind: str, now: datetime, limit: int, lease_until: datetime,
-               owner: str) -> list[Record]:
+               owner: str, group: str | None = ANY_GROUP,
+               due_by: datetime | None = None) -> list[Record]:
         p = self.dialect.param
         now_ms = to_ms(now)
+        due_ms = to_ms(due_by or now)
         claimed: list[Record] = []
+        # (kind, grp, due_at) serves a group's claim and the claim of tasks of none alike
+        where, args = f"kind = {p}", [kind]
+        if group is None:
+            where += " AND grp IS NULL"
+        elif group != ANY_GROUP:
+            where += f" AND grp = {p}"
+            args.append(group)
         with self._tx(immediate=True) as cur:
             cur.execute(
-                self._select(f"kind = {p} AND due_at IS NOT NULL AND due_at <= {p} AND "
+                self._select(f"{where} AND due_at IS NOT NULL AND due_at <= {p} AND "
                              f"(lease_until IS NULL OR lease_until <= {p})")
                 + f" ORDER BY due_at, id LIMIT {int(limit)}{self.dialect.skip_locked}",
-                (kind, now_ms, now_ms))
+                (*args, due_ms, now_ms))
             claimed = [self._record(row) for row in cur.fetchall()]
             if not claimed:
                 return []
@@ -299,6 +331,16 @@ class SqlTaskStore(TaskStore):
                 rec.version += 1
                 rec.lease_owner, rec.lease_until, rec.updated_at = owner, lease_until, now
         return claimed
+
+    def _due_groups(self, kind: str, now: datetime, limit: int) -> list[str]:
+        p = self.dialect.param
+        now_ms = to_ms(now)
+        rows = self._read(f"SELECT grp, MIN(due_at) AS first FROM {self.t}_records"
+                          f"{self.dialect.by_due(self.t)} "
+                          f"WHERE kind = {p} AND due_at <= {p} AND grp IS NOT NULL AND "
+                          f"(lease_until IS NULL OR lease_until <= {p}) GROUP BY grp "
+                          f"ORDER BY first, grp LIMIT {int(limit)}", (kind, now_ms, now_ms))
+        return [str(r[0]) for r in rows]
 
     def _list(self, kind: str, state: str | None, ref: str | None, limit: int,
               after: tuple[datetime, str] | None, newest_first: bool = False) -> list[Record]:

@@ -21,7 +21,8 @@ from shared.clock import from_iso, to_iso, utcnow
 from shared.errors import VersionConflictError
 from shared.model import DeliveryState, WebhookDelivery
 from shared.runtime.context import export_keys
-from shared.state.base import Record, TaskStore
+from shared.state.base import TaskStore
+from shared.state.records import Record
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ from shared.model import (
     WebhookDelivery,
 )
 from shared.state import open_store
-from shared.state.base import Record, TaskStore
+from shared.state.base import TaskStore
+from shared.state.records import Record
 
 NOTE = "note"  # a kind of record no module uses: the generic record methods alone
 

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from shared.model import TaskState
-from shared.state.base import Record, TaskStore
+from shared.state.base import TaskStore
+from shared.state.records import Record
 from tests.integration.state.test_conformance import NOTE, T0, at, task
 
 pytestmark = pytest.mark.integration
