@@ -117,6 +117,8 @@ class Poller:
         try:
             while time.monotonic() < deadline:
                 more = self._solo_round(store, owner, now, deadline, stats)
+                if stats.stopped_early:  # out of time for what it held: claim nothing more
+                    break
                 if not self._group_round(store, owner, now, deadline, stats, held) and not more:
                     break
         finally:
@@ -157,7 +159,7 @@ class Poller:
         names = [g for g in store.due_groups(limit=len(held) + GROUP_BATCH, now=now)
                  if g not in held]
         for name in names:
-            if time.monotonic() >= deadline:
+            if stats.stopped_early or time.monotonic() >= deadline:
                 stats.stopped_early = True
                 break
             leased_at = time.monotonic()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.config import Settings, TencentSettings
+from shared.fleet import Account
 from shared.groups import group_of, poll_group
 from shared.model import ExportTask, TaskState
 from shared.providers import Providers
@@ -14,7 +15,9 @@ from shared.providers import Providers
 @pytest.fixture
 def providers() -> Providers:
     return Providers(Settings(state_url="sqlite:///:memory:", tencent=TencentSettings(
-        "AKIDx", "key", endpoint="http://127.0.0.1:9")))
+        "AKIDx", "key", endpoint="http://127.0.0.1:9"), accounts=(Account(
+            name="ops", vendor="tencent", region="ap-shanghai", secret_id="AKIDo",
+            secret_key="key-o"),)))
 
 
 def submitted(provider: str, params: dict, **kw: object) -> ExportTask:
@@ -24,7 +27,8 @@ def submitted(provider: str, params: dict, **kw: object) -> ExportTask:
 
 @pytest.mark.parametrize(("task", "expected"), [
     (submitted("cls", {"TopicId": "t-1"}), "cls||cls:t-1"),
-    (submitted("cls", {"TopicId": "t-1"}, account="ops"), "cls|ops|cls:t-1"),
+    # a named account's group is its own, in its region too
+    (submitted("cls", {"TopicId": "t-1"}, account="ops"), "cls|ops|cls:t-1@ops/ap-shanghai"),
     (submitted("mongodb", {"InstanceId": "cmgo-1"}), "mongodb||mongodb:cmgo-1"),
     (submitted("dlc", {"SQL": "SELECT 1"}, stage="sql"), "dlc||dlc:sql"),
     (submitted("dlc", {"SQL": "SELECT 1"}, stage="download"), None),
