@@ -117,8 +117,29 @@ class TaskJournal:
         return list((self.task.destination.get("unpack") or {}).get("members") or [])
 
     def member_done(self, entry: dict[str, Any]) -> None:
-        self._save(lambda task: task.destination.setdefault("unpack", {}).setdefault(
-            "members", []).append(entry))
+        def done(task: ExportTask) -> None:
+            unpack = task.destination.setdefault("unpack", {})
+            unpack.setdefault("members", []).append(entry)
+            unpack.pop("upload", None)  # the member's upload, if it had one, is complete
+
+        self._save(done)
+
+    def member_upload(self, upload: dict[str, str] | None) -> None:
+        """The multipart upload of the member being stored (key, upload id), as soon as it
+        starts; None once an unfinished one was aborted."""
+        def note(task: ExportTask) -> None:
+            unpack = task.destination.setdefault("unpack", {})
+            if upload is None:
+                unpack.pop("upload", None)
+            else:
+                unpack["upload"] = dict(upload)
+
+        self._save(note)
+
+    def open_upload(self) -> dict[str, str] | None:
+        """The member upload a killed unpacking left unfinished, if any."""
+        upload = (self.task.destination.get("unpack") or {}).get("upload")
+        return dict(upload) if upload else None
 
     def raw_landed(self, raw: dict[str, Any]) -> None:
         """The archive is in place and verified: the unpack stage reads it from there."""

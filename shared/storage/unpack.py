@@ -11,10 +11,17 @@ gzip). Keys follow :class:`~shared.storage.manifest.KeyAllocator`: ``x.csv`` bec
 
 Each stored member is journalled (``journal.members()`` / ``journal.member_done(entry)``),
 so a stage that was killed resumes with the first member not yet stored, without asking the
-vendor again and without rewriting a member. The manifest is written last and lists every
-member with its stored key, size and MD5 of the stored bytes, and the size and MD5 of its
-content (the member's own bytes); it exists only once every member is in place. Then, unless
-``COURIER_UNPACK_KEEP_RAW=off``, the archive stays where it is.
+vendor again and without rewriting a member. A member too large for one request goes up as a
+multipart upload, whose id is journalled as soon as the store gives it
+(``journal.member_upload({"key", "upload_id"})``, cleared with the member's entry); a stage
+killed in the middle of such a member finds it on resume (``journal.open_upload()``) and
+aborts it before it stores the member anew, so no unfinished upload is left behind (both
+methods are optional: a journal without them keeps no upload id).
+
+The manifest is written last and lists every member with its stored key, size and MD5 of
+the stored bytes, and the size and MD5 of its content (the member's own bytes); it exists
+only once every member is in place. Then, unless ``COURIER_UNPACK_KEEP_RAW=off``, the
+archive stays where it is.
 
 With ``format: parquet`` (``COURIER_FORMAT``, a schedule's or an export's ``format``), CSV and
 JSON members (``.csv``, ``.tsv``, ``.json``, ``.jsonl``, ``.ndjson``) are converted instead,
@@ -37,7 +44,7 @@ import logging
 import os
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
@@ -55,7 +62,7 @@ log = logging.getLogger(__name__)
 
 RAW_PREFIX = "raw/"
 GZIP_LEVEL = 6  # zlib's default: the speed/size balance gzip tools use
-READ_SIZE = 1024 * 1024
+READ_SIZE = 256 * 1024  # a member's bytes per step: hashed and compressed while in cache
 TEXT_EXTENSIONS = {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".log", ".txt"}
 
 
@@ -116,8 +123,10 @@ class MemberWriter:
     (one request when it fits in one), MD5s of the content and of the stored bytes."""
 
     def __init__(self, store: ObjectStore, key: str, *, part_size: int,
-                 metadata: dict[str, str], passthrough: bool) -> None:
+                 metadata: dict[str, str], passthrough: bool,
+                 started: Callable[[dict[str, str]], None] | None = None) -> None:
         self.store, self.key, self.part_size, self.metadata = store, key, part_size, metadata
+        self.started = started  # told the upload id as soon as the store gives it
         self.gzip = None if passthrough else zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
         self.content_md5 = hashlib.md5()  # noqa: S324 - integrity, not security
         self.stored_md5 = hashlib.md5()  # noqa: S324
@@ -144,8 +153,12 @@ class MemberWriter:
     def _part(self, data: memoryview | bytearray) -> None:
         if self.upload_id is None:
             self.upload_id = self.store.start_upload(self.key, dict(self.metadata))
+            if self.started is not None:
+                self.started({"key": self.key, "upload_id": self.upload_id})
         number = len(self.parts) + 1
-        etag = self.store.put_part(self.key, self.upload_id, number, bytes(data))
+        # the part's place in the object is known: a folder writes it there, once
+        etag = self.store.put_part(self.key, self.upload_id, number, bytes(data),
+                                   offset=self.part_size * (number - 1))
         self.parts.append(UploadedPart(number, etag))
 
     def close(self) -> dict[str, Any]:
@@ -177,11 +190,12 @@ class MemberWriter:
 
 
 def store_member(store: ObjectStore, key: str, member: Member, *, part_size: int,
-                 metadata: dict[str, str], deadline: float | None) -> dict[str, Any]:
+                 metadata: dict[str, str], deadline: float | None,
+                 started: Callable[[dict[str, str]], None] | None = None) -> dict[str, Any]:
     """Stream ``member`` into ``key`` (see :class:`MemberWriter`); its manifest entry."""
     check = ContentCheck(member.name)
     writer = MemberWriter(store, key, part_size=part_size, metadata=metadata,
-                          passthrough=member.name.lower().endswith(".gz"))
+                          passthrough=member.name.lower().endswith(".gz"), started=started)
     try:
         for chunk in _checked(member, check, deadline):
             writer.write(chunk)
@@ -192,7 +206,8 @@ def store_member(store: ObjectStore, key: str, member: Member, *, part_size: int
 
 
 def convert_member(store: ObjectStore, key: str, member: Member, converter: ParquetConverter,
-                   *, part_size: int, metadata: dict[str, str], deadline: float | None
+                   *, part_size: int, metadata: dict[str, str], deadline: float | None,
+                   started: Callable[[dict[str, str]], None] | None = None
                    ) -> dict[str, Any]:
     """``member`` (CSV or JSON) as one Parquet object at ``key``: spooled, converted, then
     uploaded (see :mod:`shared.convert.parquet`); its manifest entry with its rows and
@@ -201,7 +216,7 @@ def convert_member(store: ObjectStore, key: str, member: Member, converter: Parq
                                                     deadline))
     converted = converter.convert(spooled)
     writer = MemberWriter(store, key, part_size=part_size, metadata=metadata,
-                          passthrough=True)
+                          passthrough=True, started=started)
     try:
         for chunk in read_chunks(converted.path):
             writer.write(chunk)
@@ -234,6 +249,7 @@ def unpack_archive(store: ObjectStore, raw: dict[str, Any], manifest_key: str, *
     """Unpack the raw copy ``raw`` (key, size, md5, kind; ``format``: ``gzip`` unless it says
     ``parquet``) beside ``manifest_key`` and write the manifest (see the module doc)."""
     done: list[dict[str, Any]] = list(journal.members())
+    abort_stray_upload(store, journal)
     fmt = str(raw.get("format") or "gzip")
     limits = Limits(settings, int(raw["size"]))
     keys = KeyAllocator(manifest_key)
@@ -255,7 +271,8 @@ def unpack_archive(store: ObjectStore, raw: dict[str, Any], manifest_key: str, *
                 entries.append(done[index])
                 continue
             args: dict[str, Any] = {"part_size": part_size, "metadata": dict(metadata or {}),
-                                    "deadline": deadline}
+                                    "deadline": deadline,
+                                    "started": getattr(journal, "member_upload", None)}
             if fmt == "parquet" and kind_of(member.name):
                 if converter is None:
                     converter = stack.enter_context(_converter(settings))
@@ -269,6 +286,18 @@ def unpack_archive(store: ObjectStore, raw: dict[str, Any], manifest_key: str, *
         raise ArchiveError("the raw copy changed since it was verified; it was not used")
     return _write_manifest(store, raw, manifest_key, entries, settings, export_id, provider,
                            metadata)
+
+
+def abort_stray_upload(store: ObjectStore, journal: Any) -> None:
+    """Abort the multipart upload of a member that a killed stage left unfinished (the
+    member is stored anew), and forget it."""
+    stray = getattr(journal, "open_upload", lambda: None)()
+    if not stray:
+        return
+    log.info("aborting the unfinished upload of %s left by an interrupted unpacking",
+             stray["key"])
+    store.abort_upload(str(stray["key"]), str(stray["upload_id"]))
+    journal.member_upload(None)
 
 
 def _converter(settings: UnpackSettings) -> ParquetConverter:
