@@ -178,7 +178,7 @@ class Completer:
         from shared.storage.manifest import MANIFEST_NAME, SetResult, copy_set
         from shared.storage.pipeline import CopyDeadlineError, CopyResult
         from shared.storage.sources import SourceExpiredError
-        from shared.storage.unpack import raw_key, unpack_archive
+        from shared.storage.unpack import raw_key, set_kind, unpack_archive
 
         store = self.store()
         task = store.get_task(export_id)
@@ -221,8 +221,9 @@ class Completer:
                 many = isinstance(source, SourceSet)
                 file_name = MANIFEST_NAME if many else (
                     task.result.get("file_name") or f"{task.id}.dat")
-                kind = None if many or not self._unpacks(task, target.unpack) else \
-                    archive_kind(file_name)
+                kind = None if not self._unpacks(task, target.unpack) else (
+                    set_kind(source) if isinstance(source, SourceSet) else
+                    archive_kind(file_name))
                 key = task.destination.get("key") or render_key(
                     target.key_template or "", provider=task.provider, export_id=task.id,
                     file_name=file_name, when=task.created_at, window=window)
@@ -243,6 +244,9 @@ class Completer:
                     if kind:
                         raw = {"key": result.key, "size": result.size, "md5": result.md5,
                                "kind": kind, "format": self._format(task)}
+                        if isinstance(result, SetResult):  # several archives, each unpacked
+                            raw["archives"] = [{**o, "kind": archive_kind(o["name"])}
+                                               for o in result.objects]
                         journal.raw_landed(raw)
                     break
                 except SourceExpiredError:

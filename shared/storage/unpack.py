@@ -38,6 +38,7 @@ gzip) fails the export, as do a corrupt archive and the limits of
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import json
 import logging
@@ -51,9 +52,17 @@ from typing import Any
 from shared.convert.parquet import ParquetConverter, kind_of, read_chunks
 from shared.errors import ConfigError, IntegrityError
 from shared.keys import split_extension
+from shared.model import SourceSet
 from shared.packaged import converter_missing
 from shared.setting_values import UnpackSettings
-from shared.storage.archives import ArchiveError, Limits, Member, tar_members, zip_members
+from shared.storage.archives import (
+    ArchiveError,
+    Limits,
+    Member,
+    archive_kind,
+    tar_members,
+    zip_members,
+)
 from shared.storage.base import ObjectStore, UploadedPart
 from shared.storage.manifest import KeyAllocator, SetResult, protection_entry
 from shared.storage.pipeline import CopyDeadlineError
@@ -61,6 +70,7 @@ from shared.storage.pipeline import CopyDeadlineError
 log = logging.getLogger(__name__)
 
 RAW_PREFIX = "raw/"
+SET_KIND = "set"  # a raw copy of several archives (the files of a CLS export split in parts)
 GZIP_LEVEL = 6  # zlib's default: the speed/size balance gzip tools use
 READ_SIZE = 256 * 1024  # a member's bytes per step: hashed and compressed while in cache
 TEXT_EXTENSIONS = {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".log", ".txt"}
@@ -69,6 +79,13 @@ TEXT_EXTENSIONS = {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".log", ".txt"}
 def raw_key(key: str) -> str:
     """Where the archive of an unpacked delivery lands."""
     return RAW_PREFIX + key
+
+
+def set_kind(sources: SourceSet) -> str | None:
+    """:data:`SET_KIND` for a result of several files that are all archives (unpacked one
+    after the other into one manifest), else None (the files are delivered as they are)."""
+    kinds = [archive_kind(source.file_name) for source in sources.items]
+    return SET_KIND if kinds and all(kinds) else None
 
 
 class ContentCheck:
@@ -247,45 +264,61 @@ def unpack_archive(store: ObjectStore, raw: dict[str, Any], manifest_key: str, *
                    part_size: int = 8 * 1024 * 1024, deadline: float | None = None
                    ) -> SetResult:
     """Unpack the raw copy ``raw`` (key, size, md5, kind; ``format``: ``gzip`` unless it says
-    ``parquet``) beside ``manifest_key`` and write the manifest (see the module doc)."""
+    ``parquet``) beside ``manifest_key`` and write the manifest (see the module doc). A raw
+    copy of several archives (kind ``set``: ``archives``, each with its name, key, size, md5
+    and kind) is unpacked archive after archive into the one manifest."""
     done: list[dict[str, Any]] = list(journal.members())
     abort_stray_upload(store, journal)
     fmt = str(raw.get("format") or "gzip")
-    limits = Limits(settings, int(raw["size"]))
-    keys = KeyAllocator(manifest_key)
-    digest = hashlib.md5()  # noqa: S324 - the raw copy read back, against its recorded MD5
-    if raw["kind"] == "zip":
-        members = zip_members(store, raw["key"], int(raw["size"]), limits,
-                              skip=lambda index: index < len(done))
-    else:
-        members = tar_members(store, raw["key"], limits, digest.update)
+    several = raw["kind"] == SET_KIND
+    keys = KeyAllocator(manifest_key)  # one for all archives: a name used twice is numbered
     entries: list[dict[str, Any]] = []
     with ExitStack() as stack:
         converter: ParquetConverter | None = None
-        for index, member in enumerate(members):
-            key = keys.next(stored_name(member.name, fmt))
-            if index < len(done):
-                if done[index].get("key") != key:
-                    raise ArchiveError("the raw copy no longer holds the members already "
-                                       "unpacked from it")
-                entries.append(done[index])
-                continue
-            args: dict[str, Any] = {"part_size": part_size, "metadata": dict(metadata or {}),
-                                    "deadline": deadline,
-                                    "started": getattr(journal, "member_upload", None)}
-            if fmt == "parquet" and kind_of(member.name):
-                if converter is None:
-                    converter = stack.enter_context(_converter(settings))
-                stored = convert_member(store, key, member, converter, **args)
+        for archive in raw["archives"] if several else [raw]:
+            limits = Limits(settings, int(archive["size"]))
+            digest = hashlib.md5()  # noqa: S324 - the raw copy read back, against its MD5
+            if archive["kind"] == "zip":
+                skip = functools.partial(_stored_before, len(entries), len(done))
+                members = zip_members(store, archive["key"], int(archive["size"]), limits,
+                                      skip=skip)
             else:
-                stored = store_member(store, key, member, **args)
-            entry = {"name": member.name, **stored}
-            journal.member_done(entry)
-            entries.append(entry)
-    if raw["kind"] != "zip" and raw.get("md5") and digest.hexdigest() != raw["md5"]:
-        raise ArchiveError("the raw copy changed since it was verified; it was not used")
+                members = tar_members(store, archive["key"], limits, digest.update)
+            for member in members:
+                key = keys.next(stored_name(member.name, fmt))
+                index = len(entries)
+                if index < len(done):
+                    if done[index].get("key") != key:
+                        raise ArchiveError("the raw copy no longer holds the members already "
+                                           "unpacked from it")
+                    entries.append(done[index])
+                    continue
+                args: dict[str, Any] = {"part_size": part_size, "deadline": deadline,
+                                        "metadata": dict(metadata or {}),
+                                        "started": getattr(journal, "member_upload", None)}
+                if fmt == "parquet" and kind_of(member.name):
+                    if converter is None:
+                        converter = stack.enter_context(_converter(settings))
+                    stored = convert_member(store, key, member, converter, **args)
+                else:
+                    stored = store_member(store, key, member, **args)
+                entry = {"name": member.name, **stored}
+                if several:
+                    entry["archive"] = archive["name"]
+                journal.member_done(entry)
+                entries.append(entry)
+            if archive["kind"] != "zip" and archive.get("md5") and \
+                    digest.hexdigest() != archive["md5"]:
+                raise ArchiveError("the raw copy changed since it was verified; it was not "
+                                   "used")
     return _write_manifest(store, raw, manifest_key, entries, settings, export_id, provider,
                            metadata)
+
+
+def _stored_before(base: int, stored: int, index: int) -> bool:
+    """Whether the ``index``-th member of an archive whose first member is the ``base``-th
+    of the export was stored before (``stored`` members were)."""
+    return base + index < stored
 
 
 def abort_stray_upload(store: ObjectStore, journal: Any) -> None:
@@ -310,8 +343,8 @@ def _converter(settings: UnpackSettings) -> ParquetConverter:
 def _write_manifest(store: ObjectStore, raw: dict[str, Any], manifest_key: str,
                     entries: list[dict[str, Any]], settings: UnpackSettings, export_id: str,
                     provider: str, metadata: dict[str, str] | None) -> SetResult:
-    fields = ("name", "key", "size", "md5", "content_size", "content_md5", "format", "rows",
-              "columns")
+    fields = ("name", "archive", "key", "size", "md5", "content_size", "content_md5", "format",
+              "rows", "columns")
     listed: list[dict[str, Any]] = [{k: e[k] for k in fields if k in e} for e in entries]
     total = sum(int(e["size"]) for e in listed)
     totals = {"objects": len(listed), "bytes": total,
@@ -321,8 +354,7 @@ def _write_manifest(store: ObjectStore, raw: dict[str, Any], manifest_key: str,
     body = json.dumps({
         "export_id": export_id, "provider": provider, "objects": listed,
         "format": str(raw.get("format") or "gzip"),
-        "raw": {"key": raw["key"], "size": raw["size"], "md5": raw.get("md5"),
-                "kept": settings.keep_raw},
+        "raw": raw_entry(raw, settings.keep_raw),
         "totals": totals,
         **protection_entry(store),
     }, indent=2, sort_keys=True).encode()
@@ -331,6 +363,19 @@ def _write_manifest(store: ObjectStore, raw: dict[str, Any], manifest_key: str,
     if info.size != len(body):
         raise IntegrityError(f"the manifest holds {info.size} bytes, expected {len(body)}")
     if not settings.keep_raw:
+        for archive in raw.get("archives") or []:
+            store.delete(archive["key"])
         store.delete(raw["key"])
     return SetResult(key=manifest_key, uri=store.uri(manifest_key), size=total, md5=md5,
                      parts=len(listed), manifest_size=len(body), objects=listed)
+
+
+def raw_entry(raw: dict[str, Any], kept: bool) -> dict[str, Any]:
+    """The manifest's ``raw``: the archive (key, size, MD5) and whether it is kept; for
+    several archives, the key, size and MD5 of their own manifest under ``raw/`` and each
+    archive as ``archives``."""
+    entry = {"key": raw["key"], "size": raw["size"], "md5": raw.get("md5"), "kept": kept}
+    if raw["kind"] == SET_KIND:
+        entry["archives"] = [{k: a[k] for k in ("name", "key", "size", "md5")}
+                             for a in raw["archives"]]
+    return entry
