@@ -1,7 +1,10 @@
 """Reading the members of an archive that sits in the destination store, within limits.
 
 * ``.tar.gz`` / ``.tgz`` (CLS): streamed, front to back, through :meth:`ObjectStore.iter_read`
-  (no temporary disk; the gzip and tar buffers are bounded).
+  (no temporary disk; the gzip and tar buffers are bounded). ``tarfile`` reads the headers;
+  a member's bytes are handed on as zlib produces them (:class:`Inflated`), not copied
+  through tarfile's stream buffers, and the object is read to its end, so that every stored
+  byte is checked against the raw copy's MD5.
 * ``.zip`` (DMS): the central directory and each member are read by ranged reads
   (:class:`RangedFile` over :meth:`ObjectStore.read_range`), never the whole archive.
 

@@ -7,8 +7,10 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +202,68 @@ def test_bad_archives_fail_with_a_reason_and_no_manifest(
     assert not caught.value.retryable
     assert "Error" not in caught.value.message  # words, not exception classes
     assert not (tmp_path / MANIFEST).exists() and (tmp_path / raw["key"]).is_file()
+
+
+def concatenated(members: list[tuple[str, bytes]]) -> bytes:
+    """One tar, gzip'd as two gzip members one after the other (as ``cat a.gz b.gz``)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    plain = buf.getvalue()
+    return gzip.compress(plain[:1000]) + gzip.compress(plain[1000:])
+
+
+def with_link(members: list[tuple[str, bytes]]) -> bytes:
+    link = tarfile.TarInfo("logs/latest")
+    link.type, link.linkname = tarfile.SYMTYPE, "a.log"
+    return tar_gz(members, extra=[link])
+
+
+LONG = "logs/" + "x" * 150 + ".log"
+
+
+@pytest.mark.parametrize(("pack", "members"), [
+    (tar_gz, [(LONG, b"a long name\n"), ("b.log", b"after it\n")]),
+    (tar_gz, [("a.log", b"z" * 1024), ("b.log", b"after a member of whole blocks\n")]),
+    (tar_gz, [("a.log", b""), ("b.log", b"after an empty member\n")]),
+    (concatenated, [("a.log", rows(200).replace(b"{", b"(")), ("b.log", b"tail\n")]),
+    (with_link, [("a.log", b"after a link, which is skipped\n")]),
+], ids=["long-name", "whole-blocks", "empty-member", "two-gzip-members", "link-skipped"])
+def test_tar_layouts_unpack_member_for_member(tmp_path: Path, pack: Any,
+                                              members: list[tuple[str, bytes]]) -> None:
+    store = CountingStore(tmp_path)
+    raw = land_raw(store, pack(members), "tar.gz")
+    result = unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=Journal())
+    assert [o["name"] for o in result.objects] == [name for name, _ in members]
+    for entry, (_, content) in zip(result.objects, members):
+        assert gzip.decompress((tmp_path / entry["key"]).read_bytes()) == content
+    assert store.streamed == raw["size"]  # read to its end: every byte went into the MD5
+
+
+def test_a_tar_cut_inside_a_member_is_corrupt(tmp_path: Path) -> None:
+    whole = tar_gz([("a.log", os.urandom(200_000).hex().encode())])
+    plain = gzip.decompress(whole)
+    store = CountingStore(tmp_path)
+    raw = land_raw(store, gzip.compress(plain[:150_000]), "tar.gz")
+    with pytest.raises(ArchiveError) as caught:
+        unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=Journal())
+    assert caught.value.message.startswith("the archive is corrupt: member 'a.log' cannot be "
+                                           "read"), caught.value.message
+    assert not (tmp_path / MANIFEST).exists()
+
+
+def test_data_after_the_end_of_the_tar_counts_against_the_limits(tmp_path: Path) -> None:
+    # GIVEN a small tar followed, inside the gzip data, by 300 MB of zeros
+    store = CountingStore(tmp_path)
+    head = gzip.decompress(tar_gz([("a.log", b"one line\n")]))
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    data = packer.compress(head) + b"".join(packer.compress(b"\0" * (1 << 20))
+                                            for _ in range(300)) + packer.flush()
+    raw = land_raw(store, data, "tar.gz")
+    # THEN the trailing bytes are counted as they come, and stop it as a bomb
+    with pytest.raises(ArchiveError) as caught:
+        unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=Journal())
+    assert "decompression bomb" in caught.value.message
