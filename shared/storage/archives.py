@@ -35,9 +35,9 @@ from shared.storage.base import ObjectStore
 log = logging.getLogger(__name__)
 
 READ_AHEAD = 1024 * 1024  # one ranged read of a zip fetches at least this much
-STREAM_BUFFER = 1024 * 1024  # read size of a streamed archive from its store
+STREAM_BUFFER = 64 * 1024  # read size of a streamed archive from its store
 FEED_SIZE = 64 * 1024  # compressed bytes given to zlib at once (its unconsumed tail is a copy)
-OUT_SIZE = 256 * 1024  # decompressed bytes at most per step: a chunk that stays in cache
+OUT_SIZE = 64 * 1024  # decompressed bytes at most per step: below malloc's mmap threshold, in cache
 KINDS = {".tar.gz": "tar.gz", ".tgz": "tar.gz", ".zip": "zip"}
 
 

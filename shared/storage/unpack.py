@@ -72,7 +72,7 @@ log = logging.getLogger(__name__)
 RAW_PREFIX = "raw/"
 SET_KIND = "set"  # a raw copy of several archives (the files of a CLS export split in parts)
 GZIP_LEVEL = 6  # zlib's default: the speed/size balance gzip tools use
-READ_SIZE = 256 * 1024  # a member's bytes per step: hashed and compressed while in cache
+READ_SIZE = 64 * 1024  # a member's bytes per step: hashed and gzip'd while in cache
 TEXT_EXTENSIONS = {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".log", ".txt"}
 
 
