@@ -372,8 +372,8 @@ def _write_manifest(store: ObjectStore, raw: dict[str, Any], manifest_key: str,
 
 def raw_entry(raw: dict[str, Any], kept: bool) -> dict[str, Any]:
     """The manifest's ``raw``: the archive (key, size, MD5) and whether it is kept; for
-    several archives, the key, size and MD5 of their own manifest under ``raw/`` and each
-    archive as ``archives``."""
+    several archives, the key and MD5 of their own manifest under ``raw/``, their bytes
+    together as ``size``, and each archive (name, key, size, MD5) as ``archives``."""
     entry = {"key": raw["key"], "size": raw["size"], "md5": raw.get("md5"), "kept": kept}
     if raw["kind"] == SET_KIND:
         entry["archives"] = [{k: a[k] for k in ("name", "key", "size", "md5")}

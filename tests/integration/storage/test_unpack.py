@@ -267,3 +267,41 @@ def test_data_after_the_end_of_the_tar_counts_against_the_limits(tmp_path: Path)
     with pytest.raises(ArchiveError) as caught:
         unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=Journal())
     assert "decompression bomb" in caught.value.message
+
+
+@pytest.mark.parametrize("die_at", [3, 4], ids=["at-its-first", "at-its-second"])
+def test_several_archives_resume_in_the_second_without_rewriting(tmp_path: Path,
+                                                                 die_at: int) -> None:
+    # GIVEN the raw copies of a result of two archives (a .tar.gz and a .zip), both holding
+    # a member named a.json, and an unpacking killed as it writes the second's first member
+    # (or its second)
+    store = CountingStore(tmp_path)
+    first = land_raw(store, tar_gz([("a.json", rows(10)), ("b.json", rows(20))]), "tar.gz")
+    second = land_raw(store, zip_of([("a.json", rows(30, "z")), ("c.json", rows(40))]), "zip")
+    second["key"] = "raw/cls/exp_1/part-002.zip"
+    store.put_object(second["key"], store.read_range("raw/cls/exp_1/export.zip", 0, 1 << 20))
+    archives = [{**first, "name": "part-001.tar.gz"}, {**second, "name": "part-002.zip"}]
+    raw = {"key": "raw/cls/exp_1/manifest.json", "size": first["size"] + second["size"],
+           "md5": "0" * 32, "kind": "set", "archives": archives}
+    journal = Journal()
+    store.die_at = die_at
+    with pytest.raises(SystemExit):
+        unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=journal)
+    assert len(journal.done) == die_at - 1
+
+    # WHEN it runs again
+    store.die_at = None
+    result = unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=journal)
+
+    # THEN each member is written once, listed with its archive, a.json numbered the 2nd time
+    folder = MANIFEST.rsplit("/", 1)[0]
+    assert len(store.writes) == len(set(store.writes)) == 4
+    assert [(o["archive"], o["name"], o["key"]) for o in result.objects] == [
+        ("part-001.tar.gz", "a.json", f"{folder}/a.json.gz"),
+        ("part-001.tar.gz", "b.json", f"{folder}/b.json.gz"),
+        ("part-002.zip", "a.json", f"{folder}/a-2.json.gz"),
+        ("part-002.zip", "c.json", f"{folder}/c.json.gz")]
+    assert gzip.decompress((tmp_path / f"{folder}/a-2.json.gz").read_bytes()) == rows(30, "z")
+    manifest = json.loads((tmp_path / MANIFEST).read_bytes())
+    assert [a["name"] for a in manifest["raw"]["archives"]] == ["part-001.tar.gz",
+                                                                "part-002.zip"]
