@@ -38,6 +38,7 @@ READ_AHEAD = 1024 * 1024  # one ranged read of a zip fetches at least this much
 STREAM_BUFFER = 64 * 1024  # read size of a streamed archive from its store
 FEED_SIZE = 64 * 1024  # compressed bytes given to zlib at once (its unconsumed tail is a copy)
 OUT_SIZE = 64 * 1024  # decompressed bytes at most per step: below malloc's mmap threshold, in cache
+MAX_HEADER = 16 * 1024 * 1024  # a tar header (long name, pax records) read whole, at most
 KINDS = {".tar.gz": "tar.gz", ".tgz": "tar.gz", ".zip": "zip"}
 
 
@@ -162,6 +163,9 @@ class Inflated:
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             raise io.UnsupportedOperation("an archive is never read whole")
+        if size > MAX_HEADER:  # tarfile reads headers whole (a long name, pax records)
+            raise ArchiveError(f"the archive is corrupt: a header of {size} bytes, over the "
+                               f"{MAX_HEADER // 1024**2} MB a header may hold")
         pieces = []
         while size > 0 and (piece := self.read_some(size)):
             pieces.append(piece)

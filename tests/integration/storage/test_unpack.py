@@ -305,3 +305,19 @@ def test_several_archives_resume_in_the_second_without_rewriting(tmp_path: Path,
     manifest = json.loads((tmp_path / MANIFEST).read_bytes())
     assert [a["name"] for a in manifest["raw"]["archives"]] == ["part-001.tar.gz",
                                                                 "part-002.zip"]
+
+
+def test_a_tar_header_too_large_to_hold_is_refused(tmp_path: Path) -> None:
+    # GIVEN a GNU long-name header that declares 20 MB of name (it gzips to almost nothing)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.GNU_FORMAT) as tar:
+        longname = tarfile.TarInfo("././@LongLink")
+        longname.type, longname.size = tarfile.GNUTYPE_LONGNAME, 20 * 1024 * 1024
+        tar.addfile(longname, io.BytesIO(b"a" * longname.size))
+        tar.addfile(tarfile.TarInfo("b.log"), io.BytesIO(b""))
+    store = CountingStore(tmp_path)
+    raw = land_raw(store, buf.getvalue(), "tar.gz")
+    # THEN it is refused before the header is read into memory
+    with pytest.raises(ArchiveError) as caught:
+        unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=Journal())
+    assert caught.value.message.startswith("the archive is corrupt: a header of 20971520 bytes")
