@@ -97,11 +97,10 @@ def cos(gateway: CosGateway, monkeypatch: pytest.MonkeyPatch) -> CosObjectStore:
 
 def open_uploads(store: ObjectStore) -> list[tuple[str, str]]:
     """(key, upload id) of every unfinished multipart upload in the store's bucket, as
-    ListMultipartUploads answers (S3: ``Uploads``; the COS SDK: ``Upload``)."""
+    ListMultipartUploads answers (boto3: ``Uploads``; cos-python-sdk-v5: ``Upload``, always a
+    list, ``cos_client.list_multipart_uploads``)."""
     answer = store.client.list_multipart_uploads(Bucket=store.bucket)  # type: ignore[attr-defined]
     uploads = answer.get("Uploads") or answer.get("Upload") or []
-    if isinstance(uploads, dict):  # the COS SDK gives a lone upload as a dict
-        uploads = [uploads]
     return [(u["Key"], u["UploadId"]) for u in uploads]
 
 
