@@ -217,7 +217,7 @@ class TarData:
         self.stream, self.left = stream, size
 
     def read(self, size: int = -1) -> bytes:
-        if self.left <= 0:
+        if self.left <= 0 or size == 0:
             return b""
         piece = self.stream.read_some(self.left if size < 0 else min(size, self.left))
         if not piece:
