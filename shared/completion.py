@@ -147,8 +147,29 @@ class TaskJournal:
         return list((self.task.destination.get("unpack") or {}).get("members") or [])
 
     def member_done(self, entry: dict[str, Any]) -> None:
-        self._save(lambda task: task.destination.setdefault("unpack", {}).setdefault(
-            "members", []).append(entry))
+        def done(task: ExportTask) -> None:
+            unpack = task.destination.setdefault("unpack", {})
+            unpack.setdefault("members", []).append(entry)
+            unpack.pop("upload", None)  # the member's upload, if it had one, is complete
+
+        self._save(done)
+
+    def member_upload(self, upload: dict[str, str] | None) -> None:
+        """The multipart upload of the member being stored (key, upload id), as soon as it
+        starts; None once an unfinished one was aborted."""
+        def note(task: ExportTask) -> None:
+            unpack = task.destination.setdefault("unpack", {})
+            if upload is None:
+                unpack.pop("upload", None)
+            else:
+                unpack["upload"] = dict(upload)
+
+        self._save(note)
+
+    def open_upload(self) -> dict[str, str] | None:
+        """The member upload a killed unpacking left unfinished, if any."""
+        upload = (self.task.destination.get("unpack") or {}).get("upload")
+        return dict(upload) if upload else None
 
     def raw_landed(self, raw: dict[str, Any]) -> None:
         """The archive is in place and verified: the unpack stage reads it from there."""
@@ -187,7 +208,7 @@ class Completer:
         from shared.storage.manifest import MANIFEST_NAME, SetResult, copy_set
         from shared.storage.pipeline import CopyDeadlineError, CopyResult
         from shared.storage.sources import SourceExpiredError
-        from shared.storage.unpack import raw_key, unpack_archive
+        from shared.storage.unpack import raw_key, set_kind, unpack_archive
 
         store = self.store()
         task = store.get_task(export_id)
@@ -230,8 +251,9 @@ class Completer:
                 many = isinstance(source, SourceSet)
                 file_name = MANIFEST_NAME if many else (
                     task.result.get("file_name") or f"{task.id}.dat")
-                kind = None if many or not self._unpacks(task, target.unpack) else \
-                    archive_kind(file_name)
+                kind = None if not self._unpacks(task, target.unpack) else (
+                    set_kind(source) if isinstance(source, SourceSet) else
+                    archive_kind(file_name))
                 key = task.destination.get("key") or render_key(
                     target.key_template or "", provider=task.provider, export_id=task.id,
                     file_name=file_name, when=task.created_at, window=window)
@@ -252,6 +274,9 @@ class Completer:
                     if kind:
                         raw = {"key": result.key, "size": result.size, "md5": result.md5,
                                "kind": kind, "format": self._format(task)}
+                        if isinstance(result, SetResult):  # several archives, each unpacked
+                            raw["archives"] = [{**o, "kind": archive_kind(o["name"])}
+                                               for o in result.objects]
                         journal.raw_landed(raw)
                     break
                 except SourceExpiredError:

@@ -1,7 +1,10 @@
 """Reading the members of an archive that sits in the destination store, within limits.
 
 * ``.tar.gz`` / ``.tgz`` (CLS): streamed, front to back, through :meth:`ObjectStore.iter_read`
-  (no temporary disk; the gzip and tar buffers are bounded).
+  (no temporary disk; the gzip and tar buffers are bounded). ``tarfile`` reads the headers;
+  a member's bytes are handed on as zlib produces them (:class:`Inflated`), not copied
+  through tarfile's stream buffers, and the object is read to its end, so that every stored
+  byte is checked against the raw copy's MD5.
 * ``.zip`` (DMS): the central directory and each member are read by ranged reads
   (:class:`RangedFile` over :meth:`ObjectStore.read_range`), never the whole archive.
 
@@ -32,7 +35,10 @@ from shared.storage.base import ObjectStore
 log = logging.getLogger(__name__)
 
 READ_AHEAD = 1024 * 1024  # one ranged read of a zip fetches at least this much
-STREAM_BUFFER = 1024 * 1024  # gzip/tar read size of a streamed archive
+STREAM_BUFFER = 64 * 1024  # read size of a streamed archive from its store
+FEED_SIZE = 64 * 1024  # compressed bytes given to zlib at once (its unconsumed tail is a copy)
+OUT_SIZE = 64 * 1024  # decompressed bytes at most per step: below malloc's mmap threshold, in cache
+MAX_HEADER = 16 * 1024 * 1024  # a tar header (long name, pax records) read whole, at most
 KINDS = {".tar.gz": "tar.gz", ".tgz": "tar.gz", ".zip": "zip"}
 
 
@@ -123,60 +129,101 @@ class CountingStream(io.RawIOBase):
         return chunk
 
 
-class StoreStream(io.RawIOBase):
-    """An object read front to back as a file (for ``tarfile``'s stream mode)."""
+class Inflated:
+    """The gzip data of an object read front to back, decompressed as it is read, as a
+    forward-only file for ``tarfile``: :meth:`read` gives exactly what is asked (headers),
+    :meth:`read_some` a member's bytes as they come out of zlib, without joining or copying
+    them; :meth:`seek` only skips forward. Each decompression yields at most
+    :data:`OUT_SIZE` bytes from at most :data:`FEED_SIZE` compressed ones, so a bomb costs
+    no memory (the :class:`Limits` stop it as it unpacks). Concatenated gzip members are read
+    one after the other, as gzip does; ``seen`` gets every stored byte of the object."""
 
     def __init__(self, chunks: Iterator[bytes], seen: Callable[[bytes], None]) -> None:
-        self.chunks, self.seen, self.pending = chunks, seen, memoryview(b"")
+        self.outputs = _inflate(chunks, seen)
+        self.current, self.at, self.pos = b"", 0, 0
 
-    def readable(self) -> bool:
-        return True
+    def tell(self) -> int:
+        return self.pos
 
-    def readinto(self, buffer: Any) -> int:
-        while not self.pending:
-            chunk = next(self.chunks, None)
-            if chunk is None:
-                return 0
-            self.seen(chunk)
-            self.pending = memoryview(chunk)
-        n = min(len(buffer), len(self.pending))
-        buffer[:n] = self.pending[:n]
-        self.pending = self.pending[n:]
-        return n
+    def read_some(self, size: int) -> bytes:
+        """Up to ``size`` bytes (at least one unless the data has ended)."""
+        if self.at >= len(self.current):
+            self.current, self.at = next(self.outputs, b""), 0
+            if not self.current:
+                return b""
+        n = min(size, len(self.current) - self.at)
+        if self.at == 0 and n == len(self.current):
+            piece = self.current  # the whole output of one decompression: no copy
+        else:
+            piece = self.current[self.at:self.at + n]
+        self.at += n
+        self.pos += n
+        return piece
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            raise io.UnsupportedOperation("an archive is never read whole")
+        if size > MAX_HEADER:  # tarfile reads headers whole (a long name, pax records)
+            raise ArchiveError(f"the archive is corrupt: a header of {size} bytes, over the "
+                               f"{MAX_HEADER // 1024**2} MB a header may hold")
+        pieces = []
+        while size > 0 and (piece := self.read_some(size)):
+            pieces.append(piece)
+            size -= len(piece)
+        return b"".join(pieces)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset if whence == io.SEEK_SET else self.pos + offset
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < self.pos:
+            raise io.UnsupportedOperation("a streamed archive is only read forward")
+        while self.pos < target and self.read_some(target - self.pos):
+            pass
+        return self.pos
+
+    def rest(self) -> Iterator[bytes]:
+        """What follows the tar data (padding up to its record), to the end of the object."""
+        while piece := self.read_some(OUT_SIZE):
+            yield piece
 
 
-class GunzipStream(io.RawIOBase):
-    """The gzip data of ``raw`` decompressed, at most one read's worth at a time (so a
-    bomb costs no memory: the :class:`Limits` stop it as it unpacks). Concatenated gzip
-    members are read one after the other, as gzip does."""
+def _inflate(chunks: Iterator[bytes], seen: Callable[[bytes], None]) -> Iterator[bytes]:
+    inflate = zlib.decompressobj(31)
+    try:
+        for raw in chunks:
+            seen(raw)
+            view = memoryview(raw)
+            for at in range(0, len(view), FEED_SIZE):
+                data: bytes | memoryview = view[at:at + FEED_SIZE]
+                while data:
+                    if inflate.eof:  # another gzip member follows the one that ended
+                        inflate = zlib.decompressobj(31)
+                    out = inflate.decompress(data, OUT_SIZE)
+                    data = inflate.unused_data if inflate.eof else inflate.unconsumed_tail
+                    if out:
+                        yield out
+        while not inflate.eof:  # output zlib still holds for input it has taken
+            out = inflate.decompress(inflate.unconsumed_tail, OUT_SIZE)
+            if not out:
+                raise ArchiveError("the archive is corrupt: its gzip data ends early")
+            yield out
+    except zlib.error as exc:
+        raise ArchiveError(f"the archive is corrupt: {_words(exc)}") from exc
 
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw, self.inflate, self.pending, self.ended = raw, zlib.decompressobj(31), b"", False
 
-    def readable(self) -> bool:
-        return True
+class TarData:
+    """The bytes of one tar member, read straight from the :class:`Inflated` stream."""
 
-    def readinto(self, buffer: Any) -> int:
-        while True:
-            data = self.pending or self.inflate.unconsumed_tail
-            self.pending = b""
-            if not data:
-                data = self.raw.read(STREAM_BUFFER)
-                if not data:
-                    if not self.inflate.eof and not self.ended:
-                        raise ArchiveError("the archive is corrupt: its gzip data ends early")
-                    return 0
-            if self.inflate.eof:  # another gzip member follows the one that ended
-                self.inflate = zlib.decompressobj(31)
-            try:
-                out = self.inflate.decompress(data, len(buffer))
-            except zlib.error as exc:
-                raise ArchiveError(f"the archive is corrupt: {_words(exc)}") from exc
-            if self.inflate.eof:
-                self.ended, self.pending = True, self.inflate.unused_data
-            if out:
-                buffer[:len(out)] = out
-                return len(out)
+    def __init__(self, stream: Inflated, size: int) -> None:
+        self.stream, self.left = stream, size
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0 or size == 0:
+            return b""
+        piece = self.stream.read_some(self.left if size < 0 else min(size, self.left))
+        if not piece:
+            raise EOFError("unexpected end of data")
+        self.left -= len(piece)
+        return piece
 
 
 class RangedFile(io.RawIOBase):
@@ -221,22 +268,24 @@ class RangedFile(io.RawIOBase):
 def tar_members(store: ObjectStore, key: str, limits: Limits,
                 seen: Callable[[bytes], None]) -> Iterator[Member]:
     """The regular files of the ``.tar.gz`` at ``key``, in archive order; ``seen`` gets
-    every stored byte of the archive (to check it against the raw copy's MD5)."""
-    raw = io.BufferedReader(StoreStream(store.iter_read(key, STREAM_BUFFER), seen),
-                            STREAM_BUFFER)
-    plain = io.BufferedReader(GunzipStream(raw), STREAM_BUFFER)
+    every stored byte of the archive (to check it against the raw copy's MD5), to its end."""
+    stream = Inflated(store.iter_read(key, STREAM_BUFFER), seen)
     try:
-        with tarfile.open(fileobj=plain, mode="r|", bufsize=STREAM_BUFFER) as tar:
+        with tarfile.TarFile(fileobj=stream, mode="r") as tar:  # type: ignore[arg-type]
             for info in _checked(tar):
                 if not info.isfile():
                     log.info("archive member %r is not a regular file; skipped", info.name)
                     continue
                 limits.declared(info.name, info.size)
-                inner = tar.extractfile(info)
-                assert inner is not None  # a regular file always has a stream
+                if info.issparse() or stream.tell() != info.offset_data:
+                    inner: Any = tar.extractfile(info)  # through tarfile's own reader
+                else:
+                    inner = TarData(stream, info.size)
                 yield Member(info.name, info.size, CountingStream(inner, info.name, limits))
     except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
         raise ArchiveError(f"the archive is corrupt: {_words(exc)}") from exc
+    for piece in stream.rest():  # to the end, so that every stored byte is seen and checked
+        limits.counted("", 0, len(piece))
 
 
 def _checked(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:

@@ -12,10 +12,13 @@ Layout under ``root``::
 
 A part whose byte offset in the object is known (``put_part(..., offset=N)``, as the copy
 does) is written straight into ``data`` at that offset and flushed to disk (the copy
-journals a part as finished once ``put_part`` returns); its record is written (to a
-temporary name, then renamed) only after the bytes are, so a recorded part is whole. When the parts
-named at ``complete_upload`` tile ``data`` from byte 0 without gaps, that file *is* the
-object: it is cut to size, fsynced and renamed over the key, and no byte is written twice.
+journals a part as finished once ``put_part`` returns), then dropped from the page cache
+(``POSIX_FADV_DONTNEED``: it is not read again soon, and a copy of gigabytes then holds no
+more cache than a part, where a container counts cache against its memory); its record is
+written (to a temporary name, then renamed) only after the bytes are, so a recorded part is
+whole. When the parts named at ``complete_upload`` tile ``data`` from byte 0 without gaps,
+that file *is* the object: it is cut to size, fsynced and renamed over the key, and no byte
+is written twice.
 Otherwise (parts without offsets, or a selection of parts) the parts are concatenated into
 a temporary file next to the target, which is fsynced and renamed. Either way readers see
 the old object or the new one, never half of one. The sidecar is written the same way after
@@ -361,12 +364,14 @@ def _tiles_from_zero(records: list[dict[str, Any]]) -> bool:
 def _pwrite_all(path: Path, data: bytes | bytearray | memoryview, offset: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
-        view = memoryview(data)
+        view, start = memoryview(data), offset
         while view:
             written = os.pwrite(fd, view, offset)
             view, offset = view[written:], offset + written
         # on disk before the part is reported done: the copy journals it as finished
         os.fdatasync(fd)
+        if hasattr(os, "posix_fadvise"):  # written and synced: its pages are not read soon
+            os.posix_fadvise(fd, start, offset - start, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
 

@@ -11,10 +11,17 @@ gzip). Keys follow :class:`~shared.storage.manifest.KeyAllocator`: ``x.csv`` bec
 
 Each stored member is journalled (``journal.members()`` / ``journal.member_done(entry)``),
 so a stage that was killed resumes with the first member not yet stored, without asking the
-vendor again and without rewriting a member. The manifest is written last and lists every
-member with its stored key, size and MD5 of the stored bytes, and the size and MD5 of its
-content (the member's own bytes); it exists only once every member is in place. Then, unless
-``COURIER_UNPACK_KEEP_RAW=off``, the archive stays where it is.
+vendor again and without rewriting a member. A member too large for one request goes up as a
+multipart upload, whose id is journalled as soon as the store gives it
+(``journal.member_upload({"key", "upload_id"})``, cleared with the member's entry); a stage
+killed in the middle of such a member finds it on resume (``journal.open_upload()``) and
+aborts it before it stores the member anew, so no unfinished upload is left behind (both
+methods are optional: a journal without them keeps no upload id).
+
+The manifest is written last and lists every member with its stored key, size and MD5 of
+the stored bytes, and the size and MD5 of its content (the member's own bytes); it exists
+only once every member is in place. Then, unless ``COURIER_UNPACK_KEEP_RAW=off``, the
+archive stays where it is.
 
 With ``format: parquet`` (``COURIER_FORMAT``, a schedule's or an export's ``format``), CSV and
 JSON members (``.csv``, ``.tsv``, ``.json``, ``.jsonl``, ``.ndjson``) are converted instead,
@@ -31,22 +38,31 @@ gzip) fails the export, as do a corrupt archive and the limits of
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import json
 import logging
 import os
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
 from shared.convert.parquet import ParquetConverter, kind_of, read_chunks
 from shared.errors import ConfigError, IntegrityError
 from shared.keys import split_extension
+from shared.model import SourceSet
 from shared.packaged import converter_missing
 from shared.setting_values import UnpackSettings
-from shared.storage.archives import ArchiveError, Limits, Member, tar_members, zip_members
+from shared.storage.archives import (
+    ArchiveError,
+    Limits,
+    Member,
+    archive_kind,
+    tar_members,
+    zip_members,
+)
 from shared.storage.base import ObjectStore, UploadedPart
 from shared.storage.manifest import KeyAllocator, SetResult, protection_entry
 from shared.storage.pipeline import CopyDeadlineError
@@ -54,14 +70,22 @@ from shared.storage.pipeline import CopyDeadlineError
 log = logging.getLogger(__name__)
 
 RAW_PREFIX = "raw/"
+SET_KIND = "set"  # a raw copy of several archives (the files of a CLS export split in parts)
 GZIP_LEVEL = 6  # zlib's default: the speed/size balance gzip tools use
-READ_SIZE = 1024 * 1024
+READ_SIZE = 64 * 1024  # a member's bytes per step: hashed and gzip'd while in cache
 TEXT_EXTENSIONS = {".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".log", ".txt"}
 
 
 def raw_key(key: str) -> str:
     """Where the archive of an unpacked delivery lands."""
     return RAW_PREFIX + key
+
+
+def set_kind(sources: SourceSet) -> str | None:
+    """:data:`SET_KIND` for a result of several files that are all archives (unpacked one
+    after the other into one manifest), else None (the files are delivered as they are)."""
+    kinds = [archive_kind(source.file_name) for source in sources.items]
+    return SET_KIND if kinds and all(kinds) else None
 
 
 class ContentCheck:
@@ -116,8 +140,10 @@ class MemberWriter:
     (one request when it fits in one), MD5s of the content and of the stored bytes."""
 
     def __init__(self, store: ObjectStore, key: str, *, part_size: int,
-                 metadata: dict[str, str], passthrough: bool) -> None:
+                 metadata: dict[str, str], passthrough: bool,
+                 started: Callable[[dict[str, str]], None] | None = None) -> None:
         self.store, self.key, self.part_size, self.metadata = store, key, part_size, metadata
+        self.started = started  # told the upload id as soon as the store gives it
         self.gzip = None if passthrough else zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
         self.content_md5 = hashlib.md5()  # noqa: S324 - integrity, not security
         self.stored_md5 = hashlib.md5()  # noqa: S324
@@ -144,8 +170,12 @@ class MemberWriter:
     def _part(self, data: memoryview | bytearray) -> None:
         if self.upload_id is None:
             self.upload_id = self.store.start_upload(self.key, dict(self.metadata))
+            if self.started is not None:
+                self.started({"key": self.key, "upload_id": self.upload_id})
         number = len(self.parts) + 1
-        etag = self.store.put_part(self.key, self.upload_id, number, bytes(data))
+        # the part's place in the object is known: a folder writes it there, once
+        etag = self.store.put_part(self.key, self.upload_id, number, bytes(data),
+                                   offset=self.part_size * (number - 1))
         self.parts.append(UploadedPart(number, etag))
 
     def close(self) -> dict[str, Any]:
@@ -177,11 +207,12 @@ class MemberWriter:
 
 
 def store_member(store: ObjectStore, key: str, member: Member, *, part_size: int,
-                 metadata: dict[str, str], deadline: float | None) -> dict[str, Any]:
+                 metadata: dict[str, str], deadline: float | None,
+                 started: Callable[[dict[str, str]], None] | None = None) -> dict[str, Any]:
     """Stream ``member`` into ``key`` (see :class:`MemberWriter`); its manifest entry."""
     check = ContentCheck(member.name)
     writer = MemberWriter(store, key, part_size=part_size, metadata=metadata,
-                          passthrough=member.name.lower().endswith(".gz"))
+                          passthrough=member.name.lower().endswith(".gz"), started=started)
     try:
         for chunk in _checked(member, check, deadline):
             writer.write(chunk)
@@ -192,7 +223,8 @@ def store_member(store: ObjectStore, key: str, member: Member, *, part_size: int
 
 
 def convert_member(store: ObjectStore, key: str, member: Member, converter: ParquetConverter,
-                   *, part_size: int, metadata: dict[str, str], deadline: float | None
+                   *, part_size: int, metadata: dict[str, str], deadline: float | None,
+                   started: Callable[[dict[str, str]], None] | None = None
                    ) -> dict[str, Any]:
     """``member`` (CSV or JSON) as one Parquet object at ``key``: spooled, converted, then
     uploaded (see :mod:`shared.convert.parquet`); its manifest entry with its rows and
@@ -201,7 +233,7 @@ def convert_member(store: ObjectStore, key: str, member: Member, converter: Parq
                                                     deadline))
     converted = converter.convert(spooled)
     writer = MemberWriter(store, key, part_size=part_size, metadata=metadata,
-                          passthrough=True)
+                          passthrough=True, started=started)
     try:
         for chunk in read_chunks(converted.path):
             writer.write(chunk)
@@ -232,43 +264,73 @@ def unpack_archive(store: ObjectStore, raw: dict[str, Any], manifest_key: str, *
                    part_size: int = 8 * 1024 * 1024, deadline: float | None = None
                    ) -> SetResult:
     """Unpack the raw copy ``raw`` (key, size, md5, kind; ``format``: ``gzip`` unless it says
-    ``parquet``) beside ``manifest_key`` and write the manifest (see the module doc)."""
+    ``parquet``) beside ``manifest_key`` and write the manifest (see the module doc). A raw
+    copy of several archives (kind ``set``: ``archives``, each with its name, key, size, md5
+    and kind) is unpacked archive after archive into the one manifest."""
     done: list[dict[str, Any]] = list(journal.members())
+    abort_stray_upload(store, journal)
     fmt = str(raw.get("format") or "gzip")
-    limits = Limits(settings, int(raw["size"]))
-    keys = KeyAllocator(manifest_key)
-    digest = hashlib.md5()  # noqa: S324 - the raw copy read back, against its recorded MD5
-    if raw["kind"] == "zip":
-        members = zip_members(store, raw["key"], int(raw["size"]), limits,
-                              skip=lambda index: index < len(done))
-    else:
-        members = tar_members(store, raw["key"], limits, digest.update)
+    several = raw["kind"] == SET_KIND
+    keys = KeyAllocator(manifest_key)  # one for all archives: a name used twice is numbered
     entries: list[dict[str, Any]] = []
     with ExitStack() as stack:
         converter: ParquetConverter | None = None
-        for index, member in enumerate(members):
-            key = keys.next(stored_name(member.name, fmt))
-            if index < len(done):
-                if done[index].get("key") != key:
-                    raise ArchiveError("the raw copy no longer holds the members already "
-                                       "unpacked from it")
-                entries.append(done[index])
-                continue
-            args: dict[str, Any] = {"part_size": part_size, "metadata": dict(metadata or {}),
-                                    "deadline": deadline}
-            if fmt == "parquet" and kind_of(member.name):
-                if converter is None:
-                    converter = stack.enter_context(_converter(settings))
-                stored = convert_member(store, key, member, converter, **args)
+        for archive in raw["archives"] if several else [raw]:
+            limits = Limits(settings, int(archive["size"]))
+            digest = hashlib.md5()  # noqa: S324 - the raw copy read back, against its MD5
+            if archive["kind"] == "zip":
+                skip = functools.partial(_stored_before, len(entries), len(done))
+                members = zip_members(store, archive["key"], int(archive["size"]), limits,
+                                      skip=skip)
             else:
-                stored = store_member(store, key, member, **args)
-            entry = {"name": member.name, **stored}
-            journal.member_done(entry)
-            entries.append(entry)
-    if raw["kind"] != "zip" and raw.get("md5") and digest.hexdigest() != raw["md5"]:
-        raise ArchiveError("the raw copy changed since it was verified; it was not used")
+                members = tar_members(store, archive["key"], limits, digest.update)
+            for member in members:
+                key = keys.next(stored_name(member.name, fmt))
+                index = len(entries)
+                if index < len(done):
+                    if done[index].get("key") != key:
+                        raise ArchiveError("the raw copy no longer holds the members already "
+                                           "unpacked from it")
+                    entries.append(done[index])
+                    continue
+                args: dict[str, Any] = {"part_size": part_size, "deadline": deadline,
+                                        "metadata": dict(metadata or {}),
+                                        "started": getattr(journal, "member_upload", None)}
+                if fmt == "parquet" and kind_of(member.name):
+                    if converter is None:
+                        converter = stack.enter_context(_converter(settings))
+                    stored = convert_member(store, key, member, converter, **args)
+                else:
+                    stored = store_member(store, key, member, **args)
+                entry = {"name": member.name, **stored}
+                if several:
+                    entry["archive"] = archive["name"]
+                journal.member_done(entry)
+                entries.append(entry)
+            if archive["kind"] != "zip" and archive.get("md5") and \
+                    digest.hexdigest() != archive["md5"]:
+                raise ArchiveError("the raw copy changed since it was verified; it was not "
+                                   "used")
     return _write_manifest(store, raw, manifest_key, entries, settings, export_id, provider,
                            metadata)
+
+
+def _stored_before(base: int, stored: int, index: int) -> bool:
+    """Whether the ``index``-th member of an archive whose first member is the ``base``-th
+    of the export was stored before (``stored`` members were)."""
+    return base + index < stored
+
+
+def abort_stray_upload(store: ObjectStore, journal: Any) -> None:
+    """Abort the multipart upload of a member that a killed stage left unfinished (the
+    member is stored anew), and forget it."""
+    stray = getattr(journal, "open_upload", lambda: None)()
+    if not stray:
+        return
+    log.info("aborting the unfinished upload of %s left by an interrupted unpacking",
+             stray["key"])
+    store.abort_upload(str(stray["key"]), str(stray["upload_id"]))
+    journal.member_upload(None)
 
 
 def _converter(settings: UnpackSettings) -> ParquetConverter:
@@ -281,8 +343,8 @@ def _converter(settings: UnpackSettings) -> ParquetConverter:
 def _write_manifest(store: ObjectStore, raw: dict[str, Any], manifest_key: str,
                     entries: list[dict[str, Any]], settings: UnpackSettings, export_id: str,
                     provider: str, metadata: dict[str, str] | None) -> SetResult:
-    fields = ("name", "key", "size", "md5", "content_size", "content_md5", "format", "rows",
-              "columns")
+    fields = ("name", "archive", "key", "size", "md5", "content_size", "content_md5", "format",
+              "rows", "columns")
     listed: list[dict[str, Any]] = [{k: e[k] for k in fields if k in e} for e in entries]
     total = sum(int(e["size"]) for e in listed)
     totals = {"objects": len(listed), "bytes": total,
@@ -292,8 +354,7 @@ def _write_manifest(store: ObjectStore, raw: dict[str, Any], manifest_key: str,
     body = json.dumps({
         "export_id": export_id, "provider": provider, "objects": listed,
         "format": str(raw.get("format") or "gzip"),
-        "raw": {"key": raw["key"], "size": raw["size"], "md5": raw.get("md5"),
-                "kept": settings.keep_raw},
+        "raw": raw_entry(raw, settings.keep_raw),
         "totals": totals,
         **protection_entry(store),
     }, indent=2, sort_keys=True).encode()
@@ -302,6 +363,19 @@ def _write_manifest(store: ObjectStore, raw: dict[str, Any], manifest_key: str,
     if info.size != len(body):
         raise IntegrityError(f"the manifest holds {info.size} bytes, expected {len(body)}")
     if not settings.keep_raw:
+        for archive in raw.get("archives") or []:
+            store.delete(archive["key"])
         store.delete(raw["key"])
     return SetResult(key=manifest_key, uri=store.uri(manifest_key), size=total, md5=md5,
                      parts=len(listed), manifest_size=len(body), objects=listed)
+
+
+def raw_entry(raw: dict[str, Any], kept: bool) -> dict[str, Any]:
+    """The manifest's ``raw``: the archive (key, size, MD5) and whether it is kept; for
+    several archives, the key and MD5 of their own manifest under ``raw/``, their bytes
+    together as ``size``, and each archive (name, key, size, MD5) as ``archives``."""
+    entry = {"key": raw["key"], "size": raw["size"], "md5": raw.get("md5"), "kept": kept}
+    if raw["kind"] == SET_KIND:
+        entry["archives"] = [{k: a[k] for k in ("name", "key", "size", "md5")}
+                             for a in raw["archives"]]
+    return entry

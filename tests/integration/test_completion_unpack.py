@@ -175,3 +175,46 @@ def test_a_parquet_delivery_killed_after_its_member_resumes_without_converting_i
         assert done.destination["objects"] == 1
     finally:
         bundle.store().close()
+
+
+def test_a_kill_inside_a_member_leaves_no_unfinished_upload_after_the_resume(
+        unpacking: Bundle, sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    import shared.storage.unpack as unpack
+    from shared.storage.local import STAGING_DIR, LocalObjectStore
+
+    # GIVEN members stored in parts of 256 bytes, and a delivery killed as it uploads the second
+    # part of its member (a kill runs no cleanup: the upload stays open)
+    original = unpack.unpack_archive
+    monkeypatch.setattr(unpack, "unpack_archive",
+                        lambda *a, **k: original(*a, **{**k, "part_size": 256}))
+    export_id = ready_export(unpacking, sandbox)
+    put_part = LocalObjectStore.put_part
+
+    def dies_at_part_two(self: Any, key: str, upload_id: str, number: int, *args: Any,
+                         **kwargs: Any) -> str:
+        if number == 2:
+            raise SystemExit("killed")
+        return put_part(self, key, upload_id, number, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LocalObjectStore, "put_part", dies_at_part_two)
+        patch.setattr(unpack.MemberWriter, "abort", lambda self: None)
+        with pytest.raises(SystemExit):
+            unpacking.completer.complete(export_id, owner="complete:dies")
+    task = unpacking.store().get_task(export_id)
+    stray = task.destination["unpack"]["upload"]
+    staging = tmp_path / "bucket" / STAGING_DIR
+    assert [p.name for p in staging.iterdir()] == [stray["upload_id"]]
+    no_vendor(unpacking, monkeypatch)
+
+    # WHEN the next tick takes it up
+    done = unpacking.completer.complete(export_id, owner="complete:next",
+                                        now=task.lease_until + timedelta(seconds=1))
+
+    # THEN the member is stored whole and the killed upload is gone
+    assert done.state is TaskState.DELIVERED, done.error
+    assert "upload" not in done.destination["unpack"]
+    assert not list(staging.iterdir())
+    [member] = done.destination["unpack"]["members"]
+    assert (tmp_path / "bucket" / member["key"]).stat().st_size == member["size"] > 256

@@ -7,8 +7,10 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +202,122 @@ def test_bad_archives_fail_with_a_reason_and_no_manifest(
     assert not caught.value.retryable
     assert "Error" not in caught.value.message  # words, not exception classes
     assert not (tmp_path / MANIFEST).exists() and (tmp_path / raw["key"]).is_file()
+
+
+def concatenated(members: list[tuple[str, bytes]]) -> bytes:
+    """One tar, gzip'd as two gzip members one after the other (as ``cat a.gz b.gz``)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    plain = buf.getvalue()
+    return gzip.compress(plain[:1000]) + gzip.compress(plain[1000:])
+
+
+def with_link(members: list[tuple[str, bytes]]) -> bytes:
+    link = tarfile.TarInfo("logs/latest")
+    link.type, link.linkname = tarfile.SYMTYPE, "a.log"
+    return tar_gz(members, extra=[link])
+
+
+LONG = "logs/" + "x" * 150 + ".log"
+
+
+@pytest.mark.parametrize(("pack", "members"), [
+    (tar_gz, [(LONG, b"a long name\n"), ("b.log", b"after it\n")]),
+    (tar_gz, [("a.log", b"z" * 1024), ("b.log", b"after a member of whole blocks\n")]),
+    (tar_gz, [("a.log", b""), ("b.log", b"after an empty member\n")]),
+    (concatenated, [("a.log", rows(200).replace(b"{", b"(")), ("b.log", b"tail\n")]),
+    (with_link, [("a.log", b"after a link, which is skipped\n")]),
+], ids=["long-name", "whole-blocks", "empty-member", "two-gzip-members", "link-skipped"])
+def test_tar_layouts_unpack_member_for_member(tmp_path: Path, pack: Any,
+                                              members: list[tuple[str, bytes]]) -> None:
+    store = CountingStore(tmp_path)
+    raw = land_raw(store, pack(members), "tar.gz")
+    result = unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=Journal())
+    assert [o["name"] for o in result.objects] == [name for name, _ in members]
+    for entry, (_, content) in zip(result.objects, members):
+        assert gzip.decompress((tmp_path / entry["key"]).read_bytes()) == content
+    assert store.streamed == raw["size"]  # read to its end: every byte went into the MD5
+
+
+def test_a_tar_cut_inside_a_member_is_corrupt(tmp_path: Path) -> None:
+    whole = tar_gz([("a.log", os.urandom(200_000).hex().encode())])
+    plain = gzip.decompress(whole)
+    store = CountingStore(tmp_path)
+    raw = land_raw(store, gzip.compress(plain[:150_000]), "tar.gz")
+    with pytest.raises(ArchiveError) as caught:
+        unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=Journal())
+    assert caught.value.message.startswith("the archive is corrupt: member 'a.log' cannot be "
+                                           "read"), caught.value.message
+    assert not (tmp_path / MANIFEST).exists()
+
+
+def test_data_after_the_end_of_the_tar_counts_against_the_limits(tmp_path: Path) -> None:
+    # GIVEN a small tar followed, inside the gzip data, by 300 MB of zeros
+    store = CountingStore(tmp_path)
+    head = gzip.decompress(tar_gz([("a.log", b"one line\n")]))
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    data = packer.compress(head) + b"".join(packer.compress(b"\0" * (1 << 20))
+                                            for _ in range(300)) + packer.flush()
+    raw = land_raw(store, data, "tar.gz")
+    # THEN the trailing bytes are counted as they come, and stop it as a bomb
+    with pytest.raises(ArchiveError) as caught:
+        unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=Journal())
+    assert "decompression bomb" in caught.value.message
+
+
+@pytest.mark.parametrize("die_at", [3, 4], ids=["at-its-first", "at-its-second"])
+def test_several_archives_resume_in_the_second_without_rewriting(tmp_path: Path,
+                                                                 die_at: int) -> None:
+    # GIVEN the raw copies of a result of two archives (a .tar.gz and a .zip), both holding
+    # a member named a.json, and an unpacking killed as it writes the second's first member
+    # (or its second)
+    store = CountingStore(tmp_path)
+    first = land_raw(store, tar_gz([("a.json", rows(10)), ("b.json", rows(20))]), "tar.gz")
+    second = land_raw(store, zip_of([("a.json", rows(30, "z")), ("c.json", rows(40))]), "zip")
+    second["key"] = "raw/cls/exp_1/part-002.zip"
+    store.put_object(second["key"], store.read_range("raw/cls/exp_1/export.zip", 0, 1 << 20))
+    archives = [{**first, "name": "part-001.tar.gz"}, {**second, "name": "part-002.zip"}]
+    raw = {"key": "raw/cls/exp_1/manifest.json", "size": first["size"] + second["size"],
+           "md5": "0" * 32, "kind": "set", "archives": archives}
+    journal = Journal()
+    store.die_at = die_at
+    with pytest.raises(SystemExit):
+        unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=journal)
+    assert len(journal.done) == die_at - 1
+
+    # WHEN it runs again
+    store.die_at = None
+    result = unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=journal)
+
+    # THEN each member is written once, listed with its archive, a.json numbered the 2nd time
+    folder = MANIFEST.rsplit("/", 1)[0]
+    assert len(store.writes) == len(set(store.writes)) == 4
+    assert [(o["archive"], o["name"], o["key"]) for o in result.objects] == [
+        ("part-001.tar.gz", "a.json", f"{folder}/a.json.gz"),
+        ("part-001.tar.gz", "b.json", f"{folder}/b.json.gz"),
+        ("part-002.zip", "a.json", f"{folder}/a-2.json.gz"),
+        ("part-002.zip", "c.json", f"{folder}/c.json.gz")]
+    assert gzip.decompress((tmp_path / f"{folder}/a-2.json.gz").read_bytes()) == rows(30, "z")
+    manifest = json.loads((tmp_path / MANIFEST).read_bytes())
+    assert [a["name"] for a in manifest["raw"]["archives"]] == ["part-001.tar.gz",
+                                                                "part-002.zip"]
+
+
+def test_a_tar_header_too_large_to_hold_is_refused(tmp_path: Path) -> None:
+    # GIVEN a GNU long-name header that declares 20 MB of name (it gzips to almost nothing)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.GNU_FORMAT) as tar:
+        longname = tarfile.TarInfo("././@LongLink")
+        longname.type, longname.size = tarfile.GNUTYPE_LONGNAME, 20 * 1024 * 1024
+        tar.addfile(longname, io.BytesIO(b"a" * longname.size))
+        tar.addfile(tarfile.TarInfo("b.log"), io.BytesIO(b""))
+    store = CountingStore(tmp_path)
+    raw = land_raw(store, buf.getvalue(), "tar.gz")
+    # THEN it is refused before the header is read into memory
+    with pytest.raises(ArchiveError) as caught:
+        unpack_archive(store, raw, MANIFEST, settings=UnpackSettings(), journal=Journal())
+    assert caught.value.message.startswith("the archive is corrupt: a header of 20971520 bytes")
