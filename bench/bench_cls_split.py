@@ -55,7 +55,8 @@ def accept_once(bundle: Any, sb: Any, topic: str) -> tuple[float, Any]:
 def main() -> int:
     from sandbox import Sandbox
     from shared.bundle import Bundle
-    from shared.config import Settings, TencentSettings
+    from shared.config import Settings
+    from shared.vendor_settings import TencentSettings
 
     logging.disable(logging.WARNING)
     lines: list[str] = []

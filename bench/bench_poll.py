@@ -303,9 +303,10 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
     """The case's line, and its figures (calls, wall_s) for the comparisons after."""
     from sandbox import Sandbox
     from shared.bundle import Bundle
-    from shared.config import AlibabaSettings, Settings, TencentSettings
+    from shared.config import Settings
     from shared.providers import Providers
     from shared.state import open_store
+    from shared.vendor_settings import AlibabaSettings, TencentSettings
 
     name = f"bench_poll_{case.name.replace('-', '_')}_{uuid.uuid4().hex[:6]}"
     url = state_url(case.backend, tmp, name)

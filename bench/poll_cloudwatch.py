@@ -61,9 +61,10 @@ def _drive(tasks: int, url: str, endpoint: str, s3_endpoint: str, now_ms: int,
            timeout_s: float, timed_calls: Any, no_dispatch: Any) -> str:
     from shared import exports
     from shared.bundle import Bundle
-    from shared.config import AwsSettings, Settings
+    from shared.config import Settings
     from shared.model import TaskState
     from shared.state import open_store
+    from shared.vendor_settings import AwsSettings
 
     settings = Settings(state_url=url, profile="sandbox", poll_interval_s=0.5,
                         aws=AwsSettings(staging_bucket=STAGING, region="us-east-1",

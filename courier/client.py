@@ -221,7 +221,7 @@ class LocalClient:
     def __init__(self, read_only: bool = False) -> None:
         from courier.local import local_bundle
         from shared.checks import missing_state
-        from shared.config import ENV_STATE_URL
+        from shared.setting_names import ENV_STATE_URL
 
         self._bundle = local_bundle()
         self.where = self._bundle.settings.state_url

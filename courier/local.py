@@ -44,7 +44,7 @@ def local_settings(session_key: str | None = None) -> Any:
     import os
 
     from shared.bundle import read_settings
-    from shared.config import ENV_API_KEYS, ENV_AUTH
+    from shared.setting_names import ENV_API_KEYS, ENV_AUTH
 
     if os.environ.get(ENV_API_KEYS, "").strip() or os.environ.get(ENV_AUTH, "").strip():
         return read_settings()

@@ -15,7 +15,7 @@ THROTTLE_WAITS_S = (0.5, 1.0, 2.0, 4.0)  # between tries of a throttled call (7.
 def deploy_site(env: dict[str, str], function_env: dict[str, str]) -> str:
     """The account's site (``china`` / ``intl``) from the setting the providers read."""
     from deploy.scf_deploy import DeployError
-    from shared.config import ENV_TENCENT_SITE, TENCENT_SITES
+    from shared.setting_names import ENV_TENCENT_SITE, TENCENT_SITES
 
     site = (env.get(ENV_TENCENT_SITE) or function_env.get(ENV_TENCENT_SITE) or "china")
     if site.lower() not in TENCENT_SITES:
@@ -28,7 +28,7 @@ def scf_profile(endpoint: str | None, site: str) -> Any:
     """The SCF API's address: ``endpoint`` (a sandbox) or the site's domain over https, as
     the deploy's client is built (:func:`shared.clouds.tencent.http_profile`)."""
     from shared.clouds import tencent
-    from shared.config import TencentSettings
+    from shared.vendor_settings import TencentSettings
 
     return tencent.http_profile(TencentSettings("", "", endpoint=endpoint, site=site), "scf",
                                 timeout_s=120)
@@ -50,7 +50,7 @@ def sdk_call(region: str, endpoint: str | None, env: dict[str, str], site: str =
                           "deploying shell (a CAM user or role allowed the scf: actions of "
                           "docs/deploy.md)")
     from shared.clouds import tencent
-    from shared.config import TencentSettings
+    from shared.vendor_settings import TencentSettings
 
     settings = TencentSettings(secret_id=secret_id, secret_key=secret_key,
                                token=env.get("TENCENTCLOUD_SESSIONTOKEN") or None,

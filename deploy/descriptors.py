@@ -4,8 +4,8 @@
 Lambda, Serverless Framework v3) are checked against the code: handlers that exist, SCF crons
 in one of the two documented syntaxes (:mod:`deploy.cron`), the function URL on create (no
 retired API Gateway trigger), every API route reaching create on AWS, and every
-environment variable ``shared/config.py`` reads either set or listed below as deliberately
-optional (with the reason) or set by the platform itself.
+environment variable ``shared/setting_names.py`` names either set or listed below as
+deliberately optional (with the reason) or set by the platform itself.
 
     python deploy/descriptors.py          # prints the problems; exit 1 if there are any
 """
@@ -37,7 +37,7 @@ SCF_DESCRIPTOR = ROOT / "serverless.yml"
 AWS_DESCRIPTOR = ROOT / "deploy" / "aws" / "serverless.yml"
 AWS_ARTIFACT = "../../dist/lambda/courier.zip"  # relative to the descriptor's folder
 
-# Read by shared/config.py but deliberately left unset in a production descriptor.
+# Read by the settings (shared/setting_names.py), deliberately unset in a production descriptor.
 OPTIONAL_ENV = {
     "COURIER_KEY_TEMPLATE": "the default layout {provider}/{yyyy}/{mm}/{dd}/{export_id}/…",
     "COURIER_WEBHOOK_URLS": "default subscribers; each export can name its own",
@@ -119,8 +119,8 @@ SAMPLE_DEPLOY_ENV = {
 }
 
 def config_env_names() -> dict[str, str]:
-    """``ENV_*`` constant -> variable name, read from shared/config.py without importing it."""
-    tree = ast.parse((ROOT / "shared" / "config.py").read_text(encoding="utf-8"))
+    """``ENV_*`` constant -> variable name, read from shared/setting_names.py (not imported)."""
+    tree = ast.parse((ROOT / "shared" / "setting_names.py").read_text(encoding="utf-8"))
     names: dict[str, str] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -157,11 +157,11 @@ def check_env(env: dict[str, str], platform: str, report: Report, where: str) ->
     provided = PLATFORM_ENV[platform]
     for name in sorted(known):
         report.need(name in env or name in OPTIONAL_ENV or name in provided,
-                    f"{where}: {name} is read by shared/config.py but neither set nor "
+                    f"{where}: {name} is read by the settings but neither set nor "
                     "listed as optional or platform-provided")
     for name in sorted(env):
         if name.startswith(("COURIER_", "TENCENTCLOUD_", "ALIBABA_CLOUD_")):
-            report.need(name in known, f"{where}: {name} is set but shared/config.py reads no "
+            report.need(name in known, f"{where}: {name} is set but the settings read no "
                         "such variable")
     unresolved = sorted(k for k, v in env.items() if "${" in v)
     report.need(not unresolved, f"{where}: unresolved variables in {unresolved}")

@@ -101,8 +101,8 @@ class Bundle:
         without the converter; a default webhook endpoint the outbound guard refuses is
         logged once."""
         from shared import checks, schedules
-        from shared.config import ENV_FORMAT
         from shared.packaged import converter_missing
+        from shared.setting_names import ENV_FORMAT
 
         missing = converter_missing()
         if missing and self.settings.unpack.format == "parquet":

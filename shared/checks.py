@@ -14,7 +14,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from shared import netguard
-from shared.config import (
+from shared.config import Settings
+from shared.errors import ConfigError, CourierError, ProviderError, UnsafeTargetError
+from shared.providers import REGISTRY, Providers, account_settings
+from shared.setting_names import (
     ENV_ALI_AK,
     ENV_ALI_SK,
     ENV_ALLOW_HOSTS,
@@ -25,10 +28,7 @@ from shared.config import (
     ENV_TC_SECRET_ID,
     ENV_TC_SECRET_KEY,
     ENV_WEBHOOK_SECRETS,
-    Settings,
 )
-from shared.errors import ConfigError, CourierError, ProviderError, UnsafeTargetError
-from shared.providers import REGISTRY, Providers, account_settings
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 

@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from shared import checks, redact, schedules
 from shared.bundle import read_settings
 from shared.checks import ERROR, OK, WARNING, Check
-from shared.config import ENV_SCHEDULES, Settings
+from shared.config import Settings
 from shared.errors import ConfigError
 from shared.providers import Providers
 from shared.secret_stores.references import has_references
 from shared.secret_stores.resolve import SecretStores
+from shared.setting_names import ENV_SCHEDULES
 
 __all__ = ["ERROR", "OK", "WARNING", "Check", "run"]
 

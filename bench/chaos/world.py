@@ -25,7 +25,7 @@ from courier.receiver import Receiver
 from sandbox import Sandbox, servers
 from sandbox.aws_gateway import AwsGateway
 from sandbox.params import Params
-from shared.config import DEFAULT_KEY_TEMPLATE
+from shared.setting_names import DEFAULT_KEY_TEMPLATE
 
 STAGING = "chaos-staging"
 DEST_BUCKET = "chaos-dest"

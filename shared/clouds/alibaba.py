@@ -20,8 +20,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from shared.config import AlibabaSettings
 from shared.errors import ProviderError
+from shared.vendor_settings import AlibabaSettings
 
 CONNECT_TIMEOUT_MS = 5_000
 READ_TIMEOUT_MS = 15_000

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Optional
 
-from shared.config import AlibabaSettings, AwsSettings, TencentSettings
+from shared.vendor_settings import AlibabaSettings, AwsSettings, TencentSettings
 
 Keys = tuple[str, str, Optional[str]]  # key id, secret, session token
 

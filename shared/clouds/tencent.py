@@ -32,8 +32,9 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from shared.config import ENV_TC_REGION, TencentSettings
 from shared.errors import ConfigError, ProviderError
+from shared.setting_names import ENV_TC_REGION
+from shared.vendor_settings import TencentSettings
 
 # Codes (or code prefixes, ending in ".") that can succeed if tried again later.
 RETRYABLE_CODES = frozenset({

@@ -8,11 +8,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.clouds.roles import AssumedRoles
-from shared.config import AlibabaSettings, AwsSettings, Settings, TencentSettings
+from shared.config import Settings
 from shared.errors import ConfigError, ProviderError, ValidationError
 from shared.fleet import Account
 from shared.pacing import RateBudget
 from shared.providers.base import Provider
+from shared.vendor_settings import AlibabaSettings, AwsSettings, TencentSettings
 
 # A rate budget for one provider's calls: (provider name, the key id of its vendor account)
 # -> the budget its client draws from. The bundle makes one over the state store

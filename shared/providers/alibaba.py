@@ -27,10 +27,10 @@ from Tea.exceptions import TeaException
 
 from shared.clouds import alibaba as cloud
 from shared.clouds.alibaba import CONNECT_TIMEOUT_MS, READ_TIMEOUT_MS
-from shared.config import AlibabaSettings
 from shared.errors import ProviderError
 from shared.pacing import RateBudget
 from shared.providers.api import VendorApi, short
+from shared.vendor_settings import AlibabaSettings
 
 log = logging.getLogger(__name__)
 

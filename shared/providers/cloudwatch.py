@@ -37,7 +37,6 @@ import re
 from typing import Any
 
 from shared.clouds import aws as cloud
-from shared.config import AwsSettings
 from shared.errors import ProviderError, ValidationError
 from shared.keys import DataWindow
 from shared.model import ExportTask, S3ObjectSource, SourceSet
@@ -57,6 +56,7 @@ from shared.providers.base import (
     window_of,
 )
 from shared.providers.validate import Params
+from shared.vendor_settings import AwsSettings
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,6 @@ from urllib.parse import unquote, urlsplit
 from tencentcloud.dlc.v20210125 import dlc_client, models
 
 from shared.clock import from_iso, to_iso, utcnow
-from shared.config import ENV_TC_APPID
 from shared.errors import ProviderError, ValidationError
 from shared.keys import DataWindow
 from shared.model import CosObjectSource, ExportTask, Source
@@ -72,6 +71,7 @@ from shared.providers.dlc_time import (
 )
 from shared.providers.tencent import TencentProvider
 from shared.providers.validate import Params
+from shared.setting_names import ENV_TC_APPID
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,6 @@ from datetime import timedelta, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from shared.config import AlibabaSettings
 from shared.errors import ProviderError, ValidationError
 from shared.keys import DataWindow
 from shared.model import ExportTask, OssObjectSource, Source
@@ -64,6 +63,7 @@ from shared.providers.base import (
     window_of,
 )
 from shared.providers.validate import Params
+from shared.vendor_settings import AlibabaSettings
 
 log = logging.getLogger(__name__)
 

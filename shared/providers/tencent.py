@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from shared.clouds import tencent as cloud
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.pacing import RateBudget
 from shared.providers.api import VendorApi, VendorProvider, short
+from shared.vendor_settings import TencentSettings
 
 log = logging.getLogger(__name__)
 

@@ -23,14 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.config import (
+from shared.config import Settings
+from shared.errors import ConfigError, CourierError
+from shared.setting_names import (
     ENV_COMPLETE_FUNCTION,
     ENV_DISPATCH,
     ENV_TC_SECRET_ID,
     ENV_TC_SECRET_KEY,
-    Settings,
 )
-from shared.errors import ConfigError, CourierError
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from shared.clouds import hold_sdk_loggers
-from shared.config import (
+from shared.errors import ConfigError
+from shared.redact import url_passwords
+from shared.setting_names import (
     ENV_ACCOUNTS,
     ENV_ALI_AK,
     ENV_ALI_SK,
@@ -41,8 +43,6 @@ from shared.config import (
     ENV_WEBHOOK_SECRETS,
     ENV_WEBHOOK_URLS,
 )
-from shared.errors import ConfigError
-from shared.redact import url_passwords
 
 STORES = {"secretsmanager": "AWS Secrets Manager", "ssm": "AWS SSM Parameter Store",
           "tencent-ssm": "Tencent Cloud Secrets Manager"}

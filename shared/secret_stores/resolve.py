@@ -18,19 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.config import (
-    ENV_AWS_REGION,
-    ENV_AWS_SECRETS_ENDPOINT,
-    ENV_SECRET_TTL,
-    ENV_TC_REGION,
-    ENV_TC_SECRET_ID,
-    ENV_TC_SECRET_KEY,
-    ENV_TC_TOKEN,
-    ENV_TENCENT_ENDPOINT,
-    ENV_TENCENT_SITE,
-    TENCENT_SITES,
-    TencentSettings,
-)
 from shared.errors import ConfigError
 from shared.secret_stores.references import (
     FILE,
@@ -45,6 +32,19 @@ from shared.secret_stores.references import (
     select,
     store_reference,
 )
+from shared.setting_names import (
+    ENV_AWS_REGION,
+    ENV_AWS_SECRETS_ENDPOINT,
+    ENV_SECRET_TTL,
+    ENV_TC_REGION,
+    ENV_TC_SECRET_ID,
+    ENV_TC_SECRET_KEY,
+    ENV_TC_TOKEN,
+    ENV_TENCENT_ENDPOINT,
+    ENV_TENCENT_SITE,
+    TENCENT_SITES,
+)
+from shared.vendor_settings import TencentSettings
 
 DEFAULT_TTL_S = 300.0
 # the package root: relative file: paths start here (/var/user on SCF, /var/task on Lambda)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.config import TencentSettings
 from shared.errors import ConfigError
 from shared.secret_stores.references import STORES, Reference, from_base64, need_sdk, refused
+from shared.vendor_settings import TencentSettings
 
 
 def tencent_secret(ref: Reference, settings: TencentSettings) -> str:

@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from shared.config import ENV_STATE_URL
 from shared.errors import ConfigError, StoreError
 from shared.model import PartRecord
 from shared.packaged import require_module
+from shared.setting_names import ENV_STATE_URL
 from shared.state.base import ANY_GROUP, TaskStore
 from shared.state.codec import lookup_key, to_ms
 from shared.state.dialects import describe

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from shared.config import ENV_STATE_URL
 from shared.errors import ConfigError, ConflictError, CourierError, StoreError
 from shared.model import PartRecord
 from shared.packaged import require_module
+from shared.setting_names import ENV_STATE_URL
 from shared.state.base import ANY_GROUP, TaskStore
 from shared.state.codec import EPOCH, from_ms, lookup_key, to_ms
 from shared.state.dialects import Dialect, MySqlDialect, PostgresDialect, describe, wal

@@ -25,17 +25,17 @@ import os
 from dataclasses import replace
 from typing import Optional
 
-from shared.config import (
+from shared.packaged import require_module
+from shared.setting_names import (
     ENV_COS_ENDPOINT,
     ENV_DESTINATION,
     ENV_OSS_ENDPOINT,
     ENV_S3_ENDPOINT,
     ENV_S3_REGION,
-    StorageSettings,
 )
-from shared.packaged import require_module
 from shared.setting_values import parse_destination
 from shared.storage.base import ObjectStore
+from shared.vendor_settings import StorageSettings
 from shared.write_options import NO_OPTIONS, WriteOptions
 
 # The settings' names, for tests and tools that point a destination elsewhere.

@@ -16,9 +16,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from shared.config import ENV_DESTINATIONS, Settings
+from shared.config import Settings
 from shared.errors import ConfigError
 from shared.fleet import Account, NamedDestination
+from shared.setting_names import ENV_DESTINATIONS
 from shared.storage import Keys, open_destination
 from shared.storage.base import ObjectStore
 from shared.write_options import named_write

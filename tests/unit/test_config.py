@@ -6,9 +6,11 @@ import base64
 
 import pytest
 
-from shared.config import ENV_DESTINATION, Settings, StorageSettings
+from shared.config import Settings
 from shared.errors import ConfigError
+from shared.setting_names import ENV_DESTINATION
 from shared.setting_values import parse_destination
+from shared.vendor_settings import StorageSettings
 
 BASE = {"COURIER_API_KEYS": "k" * 32}
 

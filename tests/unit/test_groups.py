@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import Settings, TencentSettings
+from shared.config import Settings
 from shared.fleet import Account
 from shared.groups import group_of, poll_group
 from shared.model import ExportTask, TaskState
 from shared.providers import Providers
+from shared.vendor_settings import TencentSettings
 
 
 @pytest.fixture

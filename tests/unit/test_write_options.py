@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from shared.config import ENV_DESTINATION_WRITE, Settings
+from shared.config import Settings
 from shared.errors import ConfigError
+from shared.setting_names import ENV_DESTINATION_WRITE
 from shared.write_options import Retention, WriteOptions, check_backend, write_options
 
 S = "COURIER_DESTINATION_WRITE"

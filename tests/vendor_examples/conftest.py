@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from shared.config import TencentSettings
 from shared.pacing import RateLimiter
+from shared.vendor_settings import TencentSettings
 
 
 @pytest.fixture

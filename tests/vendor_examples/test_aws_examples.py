@@ -20,13 +20,13 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from shared.config import AwsSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.pacing import RateLimiter
 from shared.providers.aws import client
 from shared.providers.base import RemoteStatus
 from shared.providers.cloudwatch import CloudwatchProvider
+from shared.vendor_settings import AwsSettings
 from tests import servers
 from tests.vendor_examples.support import answer
 

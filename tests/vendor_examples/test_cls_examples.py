@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.pacing import RateLimiter
 from shared.providers.base import CREATE_DOUBT, RemoteStatus
 from shared.providers.cls import ClsProvider
+from shared.vendor_settings import TencentSettings
 from tests.vendor_examples.support import record
 
 TOPIC = "ee20bb16-3025-4048-b81a-dd436373062e"  # the examples' topic

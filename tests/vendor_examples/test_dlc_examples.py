@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from shared.clock import to_iso, utcnow
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import CosObjectSource, ExportTask
 from shared.pacing import RateLimiter
 from shared.providers.base import RemoteStatus
 from shared.providers.dlc import STAGE_DOWNLOAD, STAGE_SQL, DlcProvider
+from shared.vendor_settings import TencentSettings
 from tests.vendor_examples.support import example, record
 
 EXAMPLES: dict[str, dict[str, Any]] = {

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from shared.config import AlibabaSettings
 from shared.model import ExportTask, UrlSource
 from shared.pacing import RateLimiter
 from shared.providers.dms import DmsProvider
+from shared.vendor_settings import AlibabaSettings
 from tests.vendor_examples.support import record
 
 EXAMPLES: dict[str, dict[str, Any]] = {

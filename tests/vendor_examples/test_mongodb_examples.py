@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.pacing import RateLimiter
 from shared.providers.base import RemoteStatus
 from shared.providers.mongodb import MongodbProvider
+from shared.vendor_settings import TencentSettings
 from tests.vendor_examples.support import record
 
 TASK_ID = "export-28439fb3-90a6-4ca2-bd2f-ad99e99a14e9"

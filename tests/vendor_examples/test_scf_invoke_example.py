@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared.config import Settings, TencentSettings
+from shared.config import Settings
 from shared.runtime.dispatch import ScfDispatcher
+from shared.vendor_settings import TencentSettings
 from tests.vendor_examples.support import record
 
 EXAMPLES: dict[str, dict[str, Any]] = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.config import TencentSettings
 from shared.secret_stores.references import Reference
 from shared.secret_stores.tencent import tencent_secret
+from shared.vendor_settings import TencentSettings
 from tests.vendor_examples.support import record
 
 EXAMPLES: dict[str, dict[str, Any]] = {

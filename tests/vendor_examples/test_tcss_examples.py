@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from shared.clock import to_iso
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask, UrlSource
 from shared.pacing import RateLimiter
 from shared.providers.base import CREATE_DOUBT, RemoteStatus
 from shared.providers.tcss import TcssProvider
+from shared.vendor_settings import TencentSettings
 from tests.vendor_examples.support import example, record
 
 LISTED = "dc56fda9-58c8-4c4f-9e8c-b7296836c1fe"  # the job the listing example shows

@@ -13,9 +13,9 @@ import pytest
 
 from sandbox import Sandbox
 from shared.clouds import alibaba, aws, tencent
-from shared.config import AlibabaSettings, TencentSettings
 from shared.errors import ProviderError
 from shared.fleet import RoleToAssume
+from shared.vendor_settings import AlibabaSettings, TencentSettings
 from tests import servers
 
 TC_ROLE = "qcs::cam::uin/100000000002:roleName/courier-export"

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from sandbox import Sandbox
-from shared.config import AlibabaSettings, TencentSettings
 from shared.pacing import RateLimiter
+from shared.vendor_settings import AlibabaSettings, TencentSettings
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ import pytest
 import requests
 
 from shared.clock import to_iso, utcnow
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.pacing import RateLimiter
 from shared.providers.base import RemoteStatus
 from shared.providers.cls import ClsProvider
+from shared.vendor_settings import TencentSettings
 from tests.integration.providers.contract import ProviderContract
 from tests.integration.providers.drive import submit
 from tests.unit.providers.test_cls import BAD, GOOD

@@ -12,12 +12,12 @@ from qcloud_cos.cos_exception import CosServiceError
 from sandbox import Sandbox
 from sandbox.dlc import APPID
 from shared.clouds.tencent import cos_endpoint_kwargs
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import CosObjectSource, ExportTask, Source, SourceSet
 from shared.pacing import RateLimiter
 from shared.providers.base import PollResult, Provider, RemoteStatus
 from shared.providers.dlc import DlcProvider, parse_cos_path
+from shared.vendor_settings import TencentSettings
 from tests.integration.providers.contract import ProviderContract
 from tests.integration.providers.drive import step, submit
 

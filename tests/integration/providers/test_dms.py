@@ -14,7 +14,6 @@ import requests
 from sandbox import Sandbox
 from sandbox.acs3 import AccessKey
 from shared.clouds.alibaba import READ_TIMEOUT_MS
-from shared.config import AlibabaSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.pacing import DEADLINE_CODE, RateLimiter, call_deadline
@@ -24,6 +23,7 @@ from shared.providers.dms import SUBMIT_REASON, WAITING_REASON, DmsProvider
 from shared.state import open_store
 from shared.state.bucket import BUCKET, BucketPolicy
 from shared.state.budget import SharedBudget
+from shared.vendor_settings import AlibabaSettings
 from tests.integration.providers.contract import ProviderContract
 from tests.integration.providers.drive import step, submit
 

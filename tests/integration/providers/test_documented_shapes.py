@@ -13,7 +13,6 @@ import pytest
 
 from sandbox.params import Params
 from shared.clock import utcnow
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.pacing import RateLimiter
@@ -22,6 +21,7 @@ from shared.providers.cls import ClsProvider
 from shared.providers.dlc import DlcProvider
 from shared.providers.mongodb import TIME_FORMAT, MongodbProvider
 from shared.providers.tcss import TcssProvider
+from shared.vendor_settings import TencentSettings
 from tests.integration.providers.drive import step, submit
 
 

@@ -14,12 +14,12 @@ import requests
 
 from shared import exports
 from shared.clock import to_iso, utcnow
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.pacing import RateLimiter
 from shared.providers.base import PollResult, RemoteStatus
 from shared.providers.mongodb import URL_WAIT, MongodbProvider
+from shared.vendor_settings import TencentSettings
 from tests.integration.providers.contract import ProviderContract
 from tests.integration.providers.drive import submit
 

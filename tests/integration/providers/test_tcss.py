@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import requests
 
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.pacing import RateLimiter
 from shared.providers.base import PollResult, RemoteStatus
 from shared.providers.tcss import TcssProvider
+from shared.vendor_settings import TencentSettings
 from tests.integration.providers.contract import ProviderContract
 
 

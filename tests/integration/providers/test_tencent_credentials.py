@@ -8,13 +8,14 @@ from __future__ import annotations
 import pytest
 
 from sandbox import Sandbox
-from shared.config import Settings, TencentSettings
+from shared.config import Settings
 from shared.errors import ConfigError, ProviderError
 from shared.pacing import RateLimiter
 from shared.providers.cls import ClsProvider
 from shared.providers.dlc import DlcProvider
 from shared.providers.mongodb import MongodbProvider
 from shared.providers.tcss import TcssProvider
+from shared.vendor_settings import TencentSettings
 from tests.integration.providers.drive import submit
 
 SQL = {"SQL": "SELECT 1", "DatabaseName": "sales"}

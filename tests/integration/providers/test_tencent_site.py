@@ -12,12 +12,13 @@ from tencentcloud.dlc.v20210125 import dlc_client, models
 
 from sandbox import Sandbox
 from shared.clouds.tencent import credential, http_profile, quiet_environment
-from shared.config import Settings, TencentSettings
+from shared.config import Settings
 from shared.errors import ConfigError, ProviderError
 from shared.pacing import RateLimiter
 from shared.providers.dlc import DlcProvider
 from shared.providers.tencent import TencentApi
 from shared.runtime.dispatch import ScfDispatcher
+from shared.vendor_settings import TencentSettings
 from tests.integration.providers.drive import submit
 
 SQL = {"SQL": "SELECT 1", "DatabaseName": "sales"}

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from sandbox import Sandbox
-from shared.config import TencentSettings
 from shared.errors import ProviderError
 from shared.model import ExportTask
 from shared.pacing import RateLimiter
@@ -21,6 +20,7 @@ from shared.providers.cls import ClsProvider
 from shared.providers.dlc import STAGE_SQL, DlcProvider
 from shared.providers.mongodb import MongodbProvider
 from shared.providers.tcss import TcssProvider
+from shared.vendor_settings import TencentSettings
 from tests.vendor_examples.support import answer
 
 

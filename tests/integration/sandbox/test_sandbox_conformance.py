@@ -13,7 +13,7 @@ from tencentcloud.cls.v20201016 import models
 
 import tests.conftest
 from sandbox import Sandbox, conformance
-from shared.config import AlibabaSettings
+from shared.vendor_settings import AlibabaSettings
 from tests.integration.sandbox.sandbox_support import create, describe, make_cls, make_common
 
 

@@ -15,8 +15,9 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 
 from sandbox import Sandbox
 from sandbox.params import Params
-from shared.config import Settings, TencentSettings
+from shared.config import Settings
 from shared.runtime.dispatch import DispatchError, ScfDispatcher
+from shared.vendor_settings import TencentSettings
 from tests.integration.sandbox.sandbox_support import create, describe
 
 pytestmark = pytest.mark.integration

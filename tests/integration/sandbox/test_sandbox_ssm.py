@@ -61,9 +61,9 @@ def test_versions_are_listed_newest_first_as_in_the_example(sb: Sandbox) -> None
 
 
 def test_the_reader_takes_the_newest_version_even_within_one_second(sb: Sandbox) -> None:
-    from shared.config import TencentSettings
     from shared.secret_stores.references import Reference
     from shared.secret_stores.tencent import tencent_secret
+    from shared.vendor_settings import TencentSettings
 
     # GIVEN two versions made in the same second: "b-old", then "a-new"
     sb.ssm.put("rotated", "old value", version="b-old", created=1730278700)

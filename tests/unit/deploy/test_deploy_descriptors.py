@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-import shared.config
+import shared.setting_names
 from deploy.cron import cron_problems
 from deploy.descriptors import (
     AWS_DESCRIPTOR,
@@ -38,7 +38,7 @@ def test_aws_descriptor_agrees_with_the_code() -> None:
 
 
 def test_the_env_scan_finds_every_variable_config_reads() -> None:
-    constants = {k: v for k, v in vars(shared.config).items() if k.startswith("ENV_")}
+    constants = {k: v for k, v in vars(shared.setting_names).items() if k.startswith("ENV_")}
     assert config_env_names() == constants
     # every exemption names a variable that exists
     assert set(OPTIONAL_ENV) <= set(constants.values())

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from shared.config import AwsSettings, Settings
+from shared.config import Settings
 from shared.errors import ConfigError, ValidationError
 from shared.providers.cloudwatch import CloudwatchProvider
+from shared.vendor_settings import AwsSettings
 
 FROM, TO = 1_700_000_000_000, 1_700_003_600_000
 

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from shared.config import TencentSettings
 from shared.errors import ValidationError
 from shared.providers.cls import ClsProvider
+from shared.vendor_settings import TencentSettings
 
 GOOD = {"TopicId": "topic-a", "From": 1_700_000_000_000, "To": 1_700_003_600_000}
 

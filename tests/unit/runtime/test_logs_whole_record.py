@@ -9,9 +9,10 @@ import logging
 
 import pytest
 
-from shared.config import Settings, TencentSettings
+from shared.config import Settings
 from shared.redact import MASK
 from shared.runtime import logs
+from shared.vendor_settings import TencentSettings
 
 SERVICE = "export-courier-redaction-test"
 SECRET_KEY = "tc-secret-key-Xq81LmZp0w"  # a configured Tencent SecretKey

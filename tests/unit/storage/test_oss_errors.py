@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from alibabacloud_oss_v2 import exceptions
 
-from shared.config import StorageSettings
 from shared.errors import ConfigError
 from shared.storage import open_destination
 from shared.storage.base import UploadNotFoundError
 from shared.storage.oss import OssObjectStore, _error, _status
+from shared.vendor_settings import StorageSettings
 
 
 def service_error(code: str, status: int) -> Exception:

@@ -10,8 +10,8 @@ import boto3
 import pytest
 
 from sandbox.aws_gateway import AwsGateway
-from shared.config import AwsSettings
 from shared.pacing import RateLimiter
+from shared.vendor_settings import AwsSettings
 from tests import servers
 
 STAGING = "cw-staging"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from shared.config import AwsSettings
 from shared.errors import ProviderError
 from shared.pacing import DEADLINE_CODE, call_deadline
+from shared.vendor_settings import AwsSettings
 from tests.integration.providers.cloudwatch.conftest import add_logs
 
 

@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from sandbox.aws_gateway import AwsGateway
-from shared.config import AwsSettings
 from shared.model import Source, SourceSet
 from shared.pacing import RateLimiter
+from shared.vendor_settings import AwsSettings
 from tests.integration.providers.cloudwatch.conftest import STAGING, add_logs
 from tests.integration.providers.contract import ProviderContract
 

@@ -76,8 +76,8 @@ def test_several_exports_are_settled_by_the_active_listing(provider: Any, moto: 
 
 def test_a_running_task_is_pending_and_a_second_create_is_refused(moto: Any, aws: Any) -> None:
     from sandbox.aws_gateway import AwsGateway
-    from shared.config import AwsSettings
     from shared.providers.cloudwatch import CloudwatchProvider
+    from shared.vendor_settings import AwsSettings
 
     start, end = add_logs(moto.url, "app", {"s": ["x"]})
     with AwsGateway(moto.url, run_s=30) as slow:
