@@ -44,6 +44,15 @@ def sandbox_conformance(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def metrics_of_this_test_only() -> None:
+    """Each test starts with nothing counted: what an earlier test counted outside a handler
+    (a poller ticked directly) is never flushed by this test's first invocation."""
+    from shared.runtime import metrics
+
+    metrics.RECORDER.take()
+
+
+@pytest.fixture(autouse=True)
 def shared_logger_restored() -> Iterator[None]:
     """Each test starts with the ``shared`` logger as the test before found it: a handler's
     logging setup (shared/runtime/logs.py) gives it the function's handlers and stops its
