@@ -37,6 +37,13 @@ ProviderName = Enum(  # type: ignore[misc]
     "ProviderName", {name: name for name in sorted(REGISTRY)}, type=str)
 
 
+class Format(str, Enum):
+    """How unpacked CSV/JSON members land (the request's ``format``)."""
+
+    gzip = "gzip"
+    parquet = "parquet"
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(exports, name="exports", rich_help_panel="Operate")
     app.command("watch", help="live state, stage, provider and copy progress of one export, "
@@ -63,6 +70,15 @@ def create(ctx: typer.Context,
            account: Annotated[Optional[str], typer.Option(
                help="a named account of COURIER_ACCOUNTS to export in (default: the "
                "deployment's own)")] = None,
+           unpack: Annotated[Optional[bool], typer.Option(
+               "--unpack/--no-unpack", show_default=False,
+               help="deliver an archive result (.tar.gz, .zip) as one gzip object per member "
+               "beside manifest.json, or as the vendor ships it (default: the destination's: "
+               "its unpack, else COURIER_UNPACK)")] = None,
+           fmt: Annotated[Optional[Format], typer.Option(
+               "--format", help="how an unpacked archive's CSV/JSON members land: gzip'd, or "
+               "one Parquet file each (needs unpacking; default: the destination's format, "
+               "else COURIER_FORMAT)")] = None,
            then_watch: Annotated[bool, typer.Option("--watch", help="watch it until it "
                                                     "ends")] = False,
            tick: Tick = False,
@@ -76,6 +92,10 @@ def create(ctx: typer.Context,
         body["destination"] = destination
     if account is not None:
         body["account"] = account
+    if unpack is not None:
+        body["unpack"] = unpack
+    if fmt is not None:
+        body["format"] = fmt.value
     c = client(ctx)
     view = c.create(body, idempotency_key)
     if as_json and not then_watch:

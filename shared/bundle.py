@@ -97,16 +97,20 @@ class Bundle:
         ``COURIER_SCHEDULES[i]``) rather than at its first firing, and so does a provider
         unknown to COURIER_STUCK_AFTER_S or an endpoint's ``providers``, a named account
         lacking the keys to reach it (``COURIER_ACCOUNTS[<name>]``), or
-        ``COURIER_FORMAT=parquet`` (or a schedule's ``format: parquet``) in a package built
-        without the converter; a default webhook endpoint the outbound guard refuses is
-        logged once."""
+        ``COURIER_FORMAT=parquet`` (or a schedule's or a named destination's ``format:
+        parquet``) in a package built without the converter; a default webhook endpoint the
+        outbound guard refuses is logged once."""
         from shared import checks, schedules
         from shared.packaged import converter_missing
-        from shared.setting_names import ENV_FORMAT
+        from shared.setting_names import ENV_DESTINATIONS, ENV_FORMAT
 
         missing = converter_missing()
         if missing and self.settings.unpack.format == "parquet":
             raise ConfigError(f"{ENV_FORMAT}=parquet: {missing}")
+        for named in self.settings.destinations if missing else ():
+            if named.format == "parquet":
+                raise ConfigError(f"{ENV_DESTINATIONS}[{named.name}].format=parquet: "
+                                  f"{missing}")
         bad = [problem for _, problem in schedules.problems(self.settings, self.providers,
                                                              params=False) if problem]
         bad += watch.unknown_providers(self.settings, REGISTRY)

@@ -273,7 +273,8 @@ class Completer:
                             check_url=self.check_url, metadata=metadata, deadline=deadline)
                     if kind:
                         raw = {"key": result.key, "size": result.size, "md5": result.md5,
-                               "kind": kind, "format": self._format(task)}
+                               "kind": kind,
+                               "format": self._format(task, target.format)}
                         if isinstance(result, SetResult):  # several archives, each unpacked
                             raw["archives"] = [{**o, "kind": archive_kind(o["name"])}
                                                for o in result.objects]
@@ -357,11 +358,13 @@ class Completer:
         chosen = (task.destination.get(DELIVERY) or {}).get("unpack")
         return bool(default) if chosen is None else bool(chosen)
 
-    def _format(self, task: ExportTask) -> str:
+    @staticmethod
+    def _format(task: ExportTask, default: str | None) -> str:
         """How the unpacked members are stored: the export's own ``format`` (or its
-        schedule's), else the destination's ``COURIER_FORMAT``."""
+        schedule's), else its destination's (``default``: a named destination's ``format``,
+        else ``COURIER_FORMAT``)."""
         chosen = (task.destination.get(DELIVERY) or {}).get("format")
-        return str(chosen or self.settings.unpack.format)
+        return str(chosen or default or "gzip")
 
     @staticmethod
     def _discard_staged(provider: Provider, task: ExportTask) -> None:

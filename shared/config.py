@@ -22,6 +22,7 @@ from shared.fleet import (
     check_accounts,
     delivered_by,
     destinations,
+    parquet_without_unpacking,
     parse_accounts,
 )
 from shared.keys import render_key
@@ -323,6 +324,7 @@ class Settings:
             oss_region=self.storage.oss_region).scheme)
         self._check_chat()
         check_accounts(ENV_DESTINATIONS, self.destinations, self.accounts)
+        parquet_without_unpacking(ENV_DESTINATIONS, self.destinations, self.unpack.enabled)
         check_named_writes(ENV_DESTINATIONS, self.destinations, self.storage.cos_region)
         check_schedules(parse_schedules(self.schedules), self._template_of)
         try:  # a template is only known good once a key made from it is
@@ -345,12 +347,13 @@ class Settings:
 
     def delivery(self, name: str | None) -> NamedDestination:
         """Where an export naming destination ``name`` lands (None: the deployment's own,
-        named ""), its key template and unpack default filled in; ConfigError for a name
+        named ""), its key template, unpack default and format filled in; ConfigError for a name
         the settings do not hold."""
         named = None if name is None else self.named_destination(name)
         if name is not None and named is None:
             raise ConfigError(f"{ENV_DESTINATIONS}: no destination named {name!r}")
-        return delivered_by(named, self.destination, self.key_template, self.unpack.enabled)
+        return delivered_by(named, self.destination, self.key_template, self.unpack.enabled,
+                            self.unpack.format)
 
     def _check_chat(self) -> None:
         """Every ``chat:<name>`` subscriber names a bot of COURIER_CHAT_BOTS, and every

@@ -113,12 +113,17 @@ def parse_request(body: Any, idempotency_key: str | None, allow_hosts: Iterable[
     return body["provider"], body["params"], subscribers, key
 
 
-def parquet_possible(settings: Settings, unpack: bool | None) -> None:
-    """``"format": "parquet"`` converts the members of an unpacked archive, in a package
-    built with the converter: a 400 naming ``format`` otherwise."""
-    if not (settings.unpack.enabled if unpack is None else unpack):
+def parquet_possible(settings: Settings, unpack: bool | None,
+                     destination: str | None = None) -> None:
+    """``"format": "parquet"`` converts the members of an unpacked archive (the request's
+    ``unpack``, else that of the destination it names), in a package built with the
+    converter: a 400 naming ``format`` otherwise."""
+    default = settings.delivery(destination).unpack
+    if not (default if unpack is None else unpack):
+        off = (f"destination {destination!r} does not unpack" if destination
+               else "COURIER_UNPACK is off")
         raise ValidationError("format", 'parquet converts the members of an unpacked archive: '
-                              'add "unpack": true (COURIER_UNPACK is off)' if unpack is None
+                              f'add "unpack": true ({off})' if unpack is None
                               else 'parquet needs "unpack": true')
     missing = converter_missing()
     if missing:
@@ -142,7 +147,7 @@ def accept(
         [bot.endpoint for bot in providers.settings.chat_bots])
     account, destination_name = named(providers.settings, body)
     if body.get("format") == "parquet":
-        parquet_possible(providers.settings, body.get("unpack"))
+        parquet_possible(providers.settings, body.get("unpack"), destination_name)
     try:
         provider = providers.get(provider_name, account)
     except ProviderError as exc:  # an account of another cloud than the provider's

@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.errors import ConfigError, ValidationError
 from shared.keys import render_key
+from shared.model import FORMATS
 from shared.setting_values import json_value, parse_destination
 
 VENDORS = ("tencent", "alibaba", "aws")  # which cloud an account belongs to
@@ -94,6 +95,7 @@ class NamedDestination:
     url: str
     key_template: str | None = None  # None: the deployment's COURIER_KEY_TEMPLATE
     unpack: bool | None = None  # None: the deployment's COURIER_UNPACK
+    format: str | None = None  # gzip | parquet; None: the deployment's COURIER_FORMAT
     secret_id: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
@@ -112,8 +114,8 @@ def valid_name(name: object) -> bool:
 
 
 # --- COURIER_DESTINATIONS -------------------------------------------------------------------
-DESTINATION_FIELDS = ("url", "key_template", "unpack", "secret_id", "secret_key", "token",
-                      "account", "write")
+DESTINATION_FIELDS = ("url", "key_template", "unpack", "format", "secret_id", "secret_key",
+                      "token", "account", "write")
 KEY_FIELDS = ("secret_id", "secret_key", "token")  # may each be a secret store reference
 # whose account can write which scheme
 ACCOUNT_VENDORS = {"s3": "aws", "cos": "tencent", "oss": "alibaba"}
@@ -122,7 +124,7 @@ ACCOUNT_VENDORS = {"s3": "aws", "cos": "tencent", "oss": "alibaba"}
 def destinations(setting: str, raw: str, default_region: str | None = None
                  ) -> tuple[NamedDestination, ...]:
     """``COURIER_DESTINATIONS``: a JSON object ``{"<name>": {"url", "key_template", "unpack",
-    "secret_id", "secret_key", "token", "account", "write"}}``, or a list of such objects
+    "format", "secret_id", "secret_key", "token", "account", "write"}}``, or a list of such objects
     each with its ``name``. Every URL is read as ``COURIER_DESTINATION`` is
     (:func:`~shared.setting_values.parse_destination`), every key template rendered once as
     ``COURIER_KEY_TEMPLATE`` is; ConfigError naming ``COURIER_DESTINATIONS[<name>].<field>``.
@@ -176,6 +178,8 @@ def _destination(where: str, name: str, item: Any, default_region: str | None
             raise ConfigError(f"{where}.key_template: {exc.detail}") from None
     if not isinstance(item.get("unpack", False), bool):
         raise ConfigError(f"{where}.unpack: must be true or false")
+    if item.get("format", "gzip") not in FORMATS:
+        raise ConfigError(f"{where}.format: must be 'gzip' or 'parquet'")
     keys = {k: item.get(k) for k in KEY_FIELDS}
     for k, value in keys.items():
         if value is not None and (not isinstance(value, str) or not value.strip()):
@@ -199,7 +203,8 @@ def _destination(where: str, name: str, item: Any, default_region: str | None
     if not isinstance(write, dict):
         raise ConfigError(f"{where}.write: must be a JSON object of write options")
     return NamedDestination(name=name, url=item["url"], key_template=template,
-                            unpack=item.get("unpack"), secret_id=keys["secret_id"],
+                            unpack=item.get("unpack"), format=item.get("format"),
+                            secret_id=keys["secret_id"],
                             secret_key=keys["secret_key"], token=keys["token"],
                             account=account, write=dict(write))
 
@@ -224,14 +229,28 @@ def check_accounts(setting: str, named: tuple[NamedDestination, ...],
 
 
 def delivered_by(named: NamedDestination | None, url: str, key_template: str,
-                 unpack: bool) -> NamedDestination:
+                 unpack: bool, fmt: str = "gzip") -> NamedDestination:
     """Where an export lands, every default filled in: ``named`` with the deployment's key
-    template and unpack default where it gives none, or (None) the deployment's own
+    template, unpack default and format where it gives none, or (None) the deployment's own
     destination, named ``""``."""
     if named is None:
-        return NamedDestination(name="", url=url, key_template=key_template, unpack=unpack)
+        return NamedDestination(name="", url=url, key_template=key_template, unpack=unpack,
+                                format=fmt)
     return replace(named, key_template=named.key_template or key_template,
-                   unpack=unpack if named.unpack is None else named.unpack)
+                   unpack=unpack if named.unpack is None else named.unpack,
+                   format=named.format or fmt)
+
+
+def parquet_without_unpacking(setting: str, named: tuple[NamedDestination, ...],
+                              unpack: bool) -> None:
+    """A destination whose ``format`` is ``parquet`` must unpack (its own ``unpack``, else
+    the deployment's, ``unpack``): Parquet is made from the members of an unpacked archive."""
+    for dest in named:
+        if dest.format == "parquet" and not (unpack if dest.unpack is None else dest.unpack):
+            why = ("its unpack is false" if dest.unpack is False
+                   else "COURIER_UNPACK is off")
+            raise ConfigError(f"{setting}[{dest.name}].format: parquet converts the members "
+                              f'of an unpacked archive; set "unpack": true ({why})')
 
 
 # --- COURIER_ACCOUNTS ---------------------------------------------------------------------

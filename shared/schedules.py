@@ -128,9 +128,12 @@ def problems(settings: Settings, providers: Providers, *, params: bool = True,
 def _format_problem(schedule: Schedule, where: str, settings: Settings) -> str | None:
     if schedule.format != "parquet":
         return None
-    if not (settings.unpack.enabled if schedule.unpack is None else schedule.unpack):
+    named = schedule.destination if settings.named_destination(
+        schedule.destination or "") else None  # an unknown one is refused on its own
+    if not (settings.delivery(named).unpack if schedule.unpack is None else schedule.unpack):
+        off = f"destination {named!r} does not unpack" if named else "COURIER_UNPACK is off"
         return (f"{where}.format: parquet converts the members of an unpacked archive; set "
-                '"unpack": true (COURIER_UNPACK is off)')
+                f'"unpack": true ({off})')
     missing = converter_missing()
     return f"{where}.format: {missing}" if missing else None
 

@@ -222,8 +222,8 @@ def schemas() -> dict[str, Any]:
                                            "default: the deployment's own"},
                 "destination": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$",
                                 "description": "A named destination (COURIER_DESTINATIONS) "
-                                               "the files land in, under its key template "
-                                               "and unpack default, written with its "
+                                               "the files land in, under its key template, "
+                                               "unpack default and format, written with its "
                                                "credentials; default: the deployment's "
                                                "COURIER_DESTINATION. A name not configured "
                                                "is a 400 naming destination"},
@@ -236,7 +236,7 @@ def schemas() -> dict[str, Any]:
                            "description": "How an unpacked archive's CSV/JSON members land: "
                                           "gzip'd, or one Parquet file each (needs unpacking "
                                           "and a package built --with-parquet); default: the "
-                                          "destination's COURIER_FORMAT"},
+                                          "destination's (its format, else COURIER_FORMAT)"},
             }})
     return {
         "CreateExport": {"oneOf": create_variants, "discriminator": {"propertyName": "provider"}},

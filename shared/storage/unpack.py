@@ -65,7 +65,7 @@ from shared.storage.archives import (
 )
 from shared.storage.base import ObjectStore, UploadedPart
 from shared.storage.manifest import KeyAllocator, SetResult, protection_entry
-from shared.storage.pipeline import CopyDeadlineError
+from shared.storage.pipeline import CopyDeadlineError, put_part_retrying
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,9 @@ def stored_name(name: str, fmt: str = "gzip") -> str:
 
 class MemberWriter:
     """One member into one object: gzip'd as it comes, uploaded in parts of ``part_size``
-    (one request when it fits in one), MD5s of the content and of the stored bytes."""
+    (one request when it fits in one), MD5s of the content and of the stored bytes. A part
+    that meets a retryable store error is sent again (:func:`put_part_retrying`: a bounded
+    number of attempts, backing off), so one throttled request does not fail the member."""
 
     def __init__(self, store: ObjectStore, key: str, *, part_size: int,
                  metadata: dict[str, str], passthrough: bool,
@@ -164,18 +166,24 @@ class MemberWriter:
         self.stored_size += len(data)
         self.buffer += data
         while len(self.buffer) >= self.part_size:
-            self._part(memoryview(self.buffer)[:self.part_size])
+            # the part as bytes of its own: no view of the buffer outlives this line (a failed
+            # send's traceback keeps the frames it passed through, and a buffer still viewed
+            # cannot be cut)
+            part = bytes(memoryview(self.buffer)[:self.part_size])
             del self.buffer[:self.part_size]
+            self._part(part)
 
-    def _part(self, data: memoryview | bytearray) -> None:
+    def _part(self, data: bytes) -> None:
         if self.upload_id is None:
             self.upload_id = self.store.start_upload(self.key, dict(self.metadata))
             if self.started is not None:
                 self.started({"key": self.key, "upload_id": self.upload_id})
         number = len(self.parts) + 1
-        # the part's place in the object is known: a folder writes it there, once
-        etag = self.store.put_part(self.key, self.upload_id, number, bytes(data),
-                                   offset=self.part_size * (number - 1))
+        # the part's place in the object is known: a folder writes it there, once; a store
+        # error that may pass (throttling, a reset connection) sends the part again, as the
+        # copy stage does, rather than failing the member
+        etag = put_part_retrying(self.store, self.key, self.upload_id, number, data,
+                                 self.part_size * (number - 1))
         self.parts.append(UploadedPart(number, etag))
 
     def close(self) -> dict[str, Any]:
@@ -187,7 +195,7 @@ class MemberWriter:
                                          {**self.metadata, "md5": md5})
         else:
             if self.buffer:
-                self._part(self.buffer)
+                self._part(bytes(self.buffer))
             info = self.store.complete_upload(self.key, self.upload_id, self.parts,
                                               dict(self.metadata))
             self.store.record_md5(self.key, md5)

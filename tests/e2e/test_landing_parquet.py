@@ -1,7 +1,8 @@
 """``format: parquet``: the sandbox's CLS (JSON) and DMS (CSV) exports land as one Parquet file
 per member under ``dt=…/hour=…/`` keys, and DuckDB's Hive partitioning reads them back with
 the rows the sandbox exported, in typed columns. The CLS export asks for Parquet itself; the
-DMS one gets the deployment's ``COURIER_FORMAT=parquet``."""
+DMS one gets the deployment's ``COURIER_FORMAT=parquet``. A named destination's ``format``
+is what an export into it gets when it asks for none."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.e2e.helpers import post
+from tests.e2e.helpers import post, until_terminal
 from tests.e2e.test_landing_queryable import (
     TEMPLATE,
     WINDOW_START,
@@ -95,3 +96,50 @@ def test_parquet_without_unpacking_or_with_a_bad_value_is_refused(
     assert status == 400 and answer["field"] == "format"
     assert "'gzip' or 'parquet'" in answer["message"]
     assert sandbox.calls.get(("cls", "CreateExport"), 0) == 0
+
+
+@pytest.fixture
+def lake_env(handlers_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+             ) -> dict[str, str]:
+    """COURIER_UNPACK and COURIER_FORMAT unset (off, gzip); destination ``lake`` unpacks to
+    Parquet."""
+    from functions import common
+
+    monkeypatch.setenv("COURIER_KEY_TEMPLATE", TEMPLATE)
+    monkeypatch.setenv("COURIER_DESTINATIONS", json.dumps({"lake": {
+        "url": f"file://{tmp_path}/lake", "unpack": True, "format": "parquet"}}))
+    common.reset()
+    return handlers_env
+
+
+@pytest.mark.usefixtures("lake_env")
+def test_an_export_into_a_parquet_destination_lands_parquet_unless_it_asks_for_gzip(
+        sandbox: Any, api_key: str, tmp_path: Path) -> None:
+    sandbox.set_file_size("topic-app", 100_000)
+    start_ms = int(WINDOW_START.timestamp() * 1000)
+    params = {"TopicId": "topic-app", "From": start_ms, "To": start_ms + 3_600_000,
+              "Format": "json"}
+    lake = tmp_path / "lake"
+
+    # WHEN one export names the destination and no format, another asks for gzip
+    tasks, manifests = {}, {}
+    for fmt in ("", "gzip"):
+        status, created = post(api_key, {"provider": "cls", "destination": "lake",
+                                          "params": params, **({"format": fmt} if fmt else {})})
+        assert status == 202, created
+        tasks[fmt] = task = until_terminal(created["id"], api_key, sandbox)
+        assert task["state"] == "delivered", task["error"]
+        manifests[fmt] = json.loads((lake / task["destination"]["manifest"]["key"]).read_text())
+
+    # THEN the first is unpacked (the destination's unpack) into Parquet (its format), with
+    # the rows the sandbox exported; the second into a gzip object: its own format wins
+    assert manifests[""]["format"] == "parquet"
+    [member] = manifests[""]["objects"]
+    assert member["key"].endswith(".parquet")
+    assert (lake / member["key"]).stat().st_size == member["size"]
+    assert query(f"SELECT count(*), sum(seq) FROM read_parquet('{lake / member['key']}')"
+                 ) == exported(sandbox.files.get(tasks[""]["remote"]["ExportId"]))
+    assert manifests["gzip"]["format"] == "gzip"
+    [member] = manifests["gzip"]["objects"]
+    assert member["key"].endswith(".gz") and "rows" not in member
+    assert not list(tmp_path.glob("bucket/**/*.parquet"))  # nothing in the deployment's own

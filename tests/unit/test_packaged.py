@@ -79,3 +79,16 @@ def test_a_request_for_parquet_is_a_400_naming_format() -> None:
     with pytest.raises(ValidationError) as caught:
         exports.parquet_possible(settings, None)
     assert caught.value.field == "format" and HINT in str(caught.value)
+
+
+@pytest.mark.usefixtures("without_duckdb")
+def test_a_named_destination_asking_for_parquet_stops_the_cold_start_naming_it() -> None:
+    named = {"lake": {"url": "s3://lake", "unpack": True, "format": "parquet"}}
+    with pytest.raises(ConfigError) as caught:
+        Bundle(Settings.from_env({**BASE, "COURIER_DESTINATIONS": json.dumps(named)})
+               ).startup_checks()
+    assert str(caught.value) == ("COURIER_DESTINATIONS[lake].format=parquet: "
+                                 f"{PARQUET_MISSING}")
+    named["lake"]["format"] = "gzip"
+    Bundle(Settings.from_env({**BASE, "COURIER_DESTINATIONS": json.dumps(named)})
+           ).startup_checks()
