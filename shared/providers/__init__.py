@@ -97,7 +97,7 @@ class Providers:
         out of COURIER_ACCOUNTS), or one of another cloud than the provider's, is a
         ProviderError that no retry can help (:data:`ACCOUNT_CODES`): the export naming it
         fails with that reason rather than backing off for ever. A create checks the names
-        it is given first and answers a 400 (:func:`shared.exports.named`)."""
+        it is given first and answers a 400 (:func:`shared.export_request.named`)."""
         if not isinstance(name, str) or name not in REGISTRY:
             raise ValidationError("provider", f"unknown provider {str(name)[:40]!r} "
                                   f"(expected one of: {', '.join(self.names)})")

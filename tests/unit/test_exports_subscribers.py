@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import UnsafeTargetError, ValidationError
-from shared.exports import parse_request
+from shared.export_request import parse_request
 from shared.netguard import check_literal
 
 REFUSED = [

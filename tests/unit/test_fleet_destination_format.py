@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared import exports, schedules
+from shared import export_request, schedules
 from shared.bundle import Bundle
 from shared.config import Settings
 from shared.errors import ConfigError, ValidationError
@@ -74,9 +74,9 @@ def test_a_request_or_schedule_for_parquet_counts_its_destinations_unpacking() -
                       "format": "parquet", "destination": "lake"},
                      {"name": "own", "provider": "cls", "every_s": 3600, "params": {},
                       "format": "parquet"}]))
-    exports.parquet_possible(s, None, "lake")
+    export_request.parquet_possible(s, None, "lake")
     with pytest.raises(ValidationError) as caught:
-        exports.parquet_possible(s, None)
+        export_request.parquet_possible(s, None)
     assert caught.value.field == "format" and "(COURIER_UNPACK is off)" in caught.value.detail
     found = dict(schedules.problems(s, Bundle(s).providers, params=False))
     assert found["into-lake"] is None

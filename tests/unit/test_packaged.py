@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared import exports, schedules
+from shared import export_request, schedules
 from shared.bundle import Bundle
 from shared.config import Settings
 from shared.errors import ConfigError, ValidationError
@@ -77,7 +77,7 @@ def test_a_schedule_asking_for_parquet_without_unpacking_names_its_field() -> No
 def test_a_request_for_parquet_is_a_400_naming_format() -> None:
     settings = Settings.from_env({**BASE, "COURIER_UNPACK": "on"})
     with pytest.raises(ValidationError) as caught:
-        exports.parquet_possible(settings, None)
+        export_request.parquet_possible(settings, None)
     assert caught.value.field == "format" and HINT in str(caught.value)
 
 
