@@ -126,8 +126,8 @@ class Counting:
         self._lock = threading.Lock()
         original = sb.admit
 
-        def admit(service: Any, action: Any) -> bool:
-            ok = bool(original(service, action))
+        def admit(service: Any, action: Any, account: Any = None) -> bool:
+            ok = bool(original(service, action, account))
             with self._lock:
                 if ok:
                     self.admitted[(service, action)].append(time.monotonic())
