@@ -10,7 +10,7 @@ settled (ready or failed). It prints one line per case::
 
     bench poll: provider=cls variant=finished tasks=10000 groups=10 backend=sqlite pollers=1
       calls=… min_calls=… calls_ratio=… calls_per_task=… throttled=… max_rps=… wall_s=…
-      min_wall_s=… cpu_ms_per_task=… cpu_ms_per_call=… settled=…
+      min_wall_s=… cpu_ms_per_task=… cpu_ms_per_call=… settled=… failed=…
 
 * ``calls`` — requests the sandbox received for the provider's service (counted there,
   throttled ones included); ``throttled`` — how many of them it refused with
@@ -30,6 +30,8 @@ settled (ready or failed). It prints one line per case::
   CPU) is a cold start's, measured by ``bench_coldstart.py``. ``cpu_ms_per_call`` — the part
   of it spent inside the vendor calls (rate budget, the SDK's request and signature, the
   HTTP exchange, the answer parsed), per call.
+* ``settled`` — tasks settled (ready or failed); ``failed`` — of them, failed: every seeded
+  export finishes, so anything but 0 means the case measured something else (the run fails).
 * ``groups`` and ``accounts`` x ``regions``: the listing groups, spread over that many
   accounts (distinct ``task.account`` values) and regions (distinct topics: the sandbox is one
   region, and one set of keys whose per-action rate limit every account shares).
@@ -126,8 +128,8 @@ class Counting:
         self._lock = threading.Lock()
         original = sb.admit
 
-        def admit(service: Any, action: Any) -> bool:
-            ok = bool(original(service, action))
+        def admit(service: Any, action: Any, account: Any = None) -> bool:
+            ok = bool(original(service, action, account))
             with self._lock:
                 if ok:
                     self.admitted[(service, action)].append(time.monotonic())
@@ -156,12 +158,17 @@ def seed_sandbox(sb: Any, case: Case, start: float) -> tuple[list[dict[str, Any]
     from sandbox.cls import Export
     from sandbox.dlc import SqlTask
     from sandbox.dms_orders import Order
-    from sandbox.jobs import Job
+    from sandbox.jobs import Job, parse_time
 
     rng = random.Random(12)
     lead = sb.queue_s + sb.process_s
     specs: list[dict[str, Any]] = []
     last = start - 1.0
+    # a MongoDB log task's log range: the one its export asks for (a listing selects by it)
+    low, high = (parse_time(name, value) for name, value in (
+        ("StartTime", "2026-03-01 00:00:00"), ("EndTime", "2026-03-01 01:00:00")))
+    assert low is not None and high is not None  # noqa: S101 - both given
+    log_range = (low, high)
     for i in range(case.tasks):
         finish = start + rng.uniform(0, case.spread_s) if case.spread_s else start - 1.0 - (
             case.tasks - i) * 1e-4
@@ -183,7 +190,8 @@ def seed_sandbox(sb: Any, case: Case, start: float) -> tuple[list[dict[str, Any]
             task_id = uuid.uuid4().hex
             instance = f"cmgo-bench{group}"
             sb.mongodb.tasks[task_id] = Job(job_id=task_id, owner=instance, created=created,
-                                            size=1024, fails=False, file_name=f"{task_id}.log")
+                                            size=1024, fails=False, file_name=f"{task_id}.log",
+                                            window=log_range)
             specs.append({"params": {"InstanceId": instance,
                                      "StartTime": "2026-03-01 00:00:00",
                                      "EndTime": "2026-03-01 01:00:00"},
@@ -329,6 +337,7 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
         # CPU inside vendor calls, when the last task settled.
         ctx = multiprocessing.get_context("fork")
         settled, cpu, call_cpu = ctx.Value("i", 0), ctx.Value("d", 0.0), ctx.Value("d", 0.0)
+        failed = ctx.Value("i", 0)  # of them, settled as failed (every one should be ready)
         began = time.monotonic()
         finished_at = ctx.Value("d", began)
 
@@ -345,6 +354,7 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
                                         owner=f"bench-{k}-{uuid.uuid4().hex[:6]}")
                     with settled.get_lock():
                         settled.value += stats.ready + stats.failed
+                        failed.value += stats.failed
                         if stats.ready + stats.failed:
                             finished_at.value = time.monotonic()
                     if not stats.claimed:
@@ -373,7 +383,8 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
                 f"throttled={counting.refused[service]} max_rps={counting.max_rps(service)} "
                 f"wall_s={wall:.1f} min_wall_s={min_wall:.1f} "
                 f"cpu_ms_per_task={cpu.value * 1000 / max(done, 1):.2f} "
-                f"cpu_ms_per_call={call_cpu.value * 1000 / max(calls, 1):.2f} settled={done}")
+                f"cpu_ms_per_call={call_cpu.value * 1000 / max(calls, 1):.2f} settled={done} "
+                f"failed={failed.value}")
         if case.accounts > 1:
             line += f" accounts={case.accounts} regions={case.regions}"
         return line, {"calls": calls, "wall_s": wall, "settled": done}
@@ -414,7 +425,8 @@ def main() -> int:
                 continue
             line, figures[case.name] = run_case(case, tmp, args.timeout_s, args.tick_s)
             print(line, flush=True)
-            failed |= "skipped" not in line and f"settled={case.tasks}" not in line
+            failed |= "skipped" not in line and (f"settled={case.tasks}" not in line
+                                                 or " failed=0 " not in f"{line} ")
         if not wanted or "cloudwatch" in wanted:  # through moto: bench/poll_cloudwatch.py
             from bench.poll_cloudwatch import run as run_cloudwatch
 
