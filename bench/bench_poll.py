@@ -16,6 +16,11 @@ settled (ready or failed). It prints one line per case::
   throttled ones included); ``throttled`` — how many of them it refused with
   RequestLimitExceeded; ``max_rps`` — the most requests one action admitted in any
   one-second window.
+* ``variant`` — ``finished`` (a backlog: every export finished before the start, all due at
+  once), ``spread`` (exports finishing over ``--spread-s``, all due at the start) or
+  ``spread-first-look`` (the same, each first looked at one poll interval after its create,
+  as ``exports.submit`` schedules it: fewer looks, each export settled up to an interval
+  after it finishes).
 * ``min_calls`` — the baseline, from the same seed: one complete listing pass per group
   after the last finish (CLS: 100 exports a page per topic; MongoDB: 100 tasks a page per
   instance; TCSS: the job list, 100 a page — or one call per job where the provider reads
@@ -62,7 +67,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +89,15 @@ class Case:
     spread_s: float = 0.0  # 0: every task finished before the start
     accounts: int = 1  # groups spread over this many accounts (``task.account``) …
     regions: int = 1  # … times this many regions: groups = accounts * regions
+    # each export first looked at one poll interval after its create, as exports.submit
+    # schedules it, rather than all at the start (spread only: a backlog is due at once)
+    first_look_after_create: bool = False
 
     @property
     def variant(self) -> str:
-        return "spread" if self.spread_s else "finished"
+        if not self.spread_s:
+            return "finished"
+        return "spread-first-look" if self.first_look_after_create else "spread"
 
     def topic(self, g: int) -> tuple[str | None, str]:
         """Group ``g``'s account (None: the deployment's own) and its topic / instance."""
@@ -106,6 +116,8 @@ def cases(scale: float, spread_s: float) -> list[Case]:
         Case("cls-10", "cls", n(10000), 10),
         Case("cls-100", "cls", n(10000), 100),
         Case("cls-10-spread", "cls", n(10000), 10, spread_s=spread_s),
+        Case("cls-10-spread-first-look", "cls", n(10000), 10, spread_s=spread_s,
+             first_look_after_create=True),
         Case("mongodb-4", "mongodb", n(10000), 4),
         Case("tcss", "tcss", n(1000), 1),
         Case("dlc", "dlc", n(1000), 1),
@@ -285,19 +297,22 @@ def seed_store(url: str, case: Case, specs: list[dict[str, Any]], providers: Any
     """The submitted tasks as ``exports.submit`` stores them (their listing group included),
     in one bulk insert."""
     from bench.poll_claims import bulk_insert
+    from shared.config import Settings
     from shared.groups import poll_group
     from shared.model import ExportTask, TaskState
     from shared.state import open_store
 
     store = open_store(url)
     now = datetime.now(timezone.utc)
+    first_look = timedelta(seconds=Settings().poll_interval_s)
     tasks = []
     for spec in specs:
         created = datetime.fromtimestamp(spec["created"], timezone.utc)
+        due = max(now, created + first_look) if case.first_look_after_create else now
         task = ExportTask(
             provider=case.provider, params=spec["params"], state=TaskState.SUBMITTED,
             remote=spec["remote"], stage=spec.get("stage"), created_at=created,
-            updated_at=created, due_at=now, account=spec.get("account"))
+            updated_at=created, due_at=due, account=spec.get("account"))
         task.poll_group = poll_group(providers, task)
         tasks.append(task)
     try:
