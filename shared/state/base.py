@@ -117,6 +117,12 @@ class TaskStore(ABC):
             self.drop_lease(GROUP, group, owner)
         return [record_to_task(r) for r in recs]
 
+    def group_next_due(self, group: str, *, after: datetime,
+                       until: datetime) -> datetime | None:
+        """The earliest ``due_at`` within [``after``, ``until``] of ``group``'s task records
+        (a look at the group already scheduled then), or None: one indexed read."""
+        return self._group_next_due(TASK, group, after, until)
+
     def release_group(self, group: str, owner: str) -> None:
         self.drop_lease(GROUP, group, owner)
 
@@ -336,6 +342,11 @@ class TaskStore(ABC):
     def _due_groups(self, kind: str, now: datetime, limit: int) -> list[str]:
         """Up to ``limit`` groups of ``kind`` records that ``_claim`` would take now, ordered
         by their longest-due record."""
+
+    @abstractmethod
+    def _group_next_due(self, kind: str, group: str, after: datetime,
+                        until: datetime) -> datetime | None:
+        """The earliest ``due_at`` in [after, until] of ``group``'s ``kind`` records."""
 
     @abstractmethod
     def _list(

@@ -21,7 +21,7 @@ from shared.model import PartRecord
 from shared.packaged import require_module
 from shared.setting_names import ENV_STATE_URL
 from shared.state.base import ANY_GROUP, TaskStore
-from shared.state.codec import lookup_key, to_ms
+from shared.state.codec import from_ms, lookup_key, to_ms
 from shared.state.dialects import describe
 from shared.state.dynamodb_items import (
     DUE_INDEX,
@@ -288,6 +288,25 @@ class DynamoDBTaskStore(TaskStore):
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return list(groups)[:limit]
+
+    def _group_next_due(self, kind: str, group: str, after: datetime,
+                        until: datetime) -> datetime | None:
+        """The due range [after, until] read as the group's claim reads it (oldest first,
+        filtered to the group); the first page with a match holds the earliest."""
+        kwargs: dict[str, Any] = {
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "dk = :k AND avail_at BETWEEN :a AND :u",
+            "FilterExpression": "grp = :g AND due_at BETWEEN :a AND :u",
+            "ProjectionExpression": "due_at",
+            "ExpressionAttributeValues": {":k": {"S": kind}, ":g": {"S": group},
+                                          ":a": {"N": str(to_ms(after))},
+                                          ":u": {"N": str(to_ms(until))}}}
+        while True:
+            page = self._call("query", **kwargs)
+            dues = [int(item["due_at"]["N"]) for item in page.get("Items", [])]
+            if dues or not page.get("LastEvaluatedKey"):
+                return from_ms(min(dues)) if dues else None
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _list(self, kind: str, state: str | None, ref: str | None, limit: int,
               after: tuple[datetime, str] | None, newest_first: bool = False) -> list[Record]:

@@ -342,6 +342,14 @@ class SqlTaskStore(TaskStore):
                           f"ORDER BY first, grp LIMIT {int(limit)}", (kind, now_ms, now_ms))
         return [str(r[0]) for r in rows]
 
+    def _group_next_due(self, kind: str, group: str, after: datetime,
+                        until: datetime) -> datetime | None:
+        p = self.dialect.param  # a range of the (kind, grp, due_at) index: its first entry
+        rows = self._read(f"SELECT MIN(due_at) FROM {self.t}_records WHERE kind = {p} AND grp ="
+                          f" {p} AND due_at >= {p} AND due_at <= {p}",
+                          (kind, group, to_ms(after), to_ms(until)))
+        return from_ms(rows[0][0]) if rows else None
+
     def _list(self, kind: str, state: str | None, ref: str | None, limit: int,
               after: tuple[datetime, str] | None, newest_first: bool = False) -> list[Record]:
         p = self.dialect.param

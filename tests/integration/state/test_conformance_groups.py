@@ -198,3 +198,24 @@ def test_a_table_made_before_groups_is_upgraded_and_its_rows_still_claimed(
         cleanup = open_store(url)
         servers.drop_tables(cleanup)
         cleanup.close()
+
+
+def test_a_groups_next_due_is_its_earliest_due_within_the_range(store: TaskStore) -> None:
+    # GIVEN a group with tasks due at 5 s (past the range), 12 s, 20 s and 90 s, another
+    # group due at 11 s and a task of no group due at 10 s
+    tasks = {d: submitted(store, "cls||t1", d) for d in (5, 20, 12, 90)}
+    submitted(store, "cls||t2", 11)
+    submitted(store, None, 10)
+    # THEN the group's earliest due within [10 s, 40 s] is 12 s; the bounds are inclusive
+    assert store.group_next_due("cls||t1", after=at(10), until=at(40)) == at(12)
+    assert store.group_next_due("cls||t1", after=at(12), until=at(12)) == at(12)
+    assert store.group_next_due("cls||t2", after=at(0), until=at(100)) == at(11)
+    # none due within the range, or a group nobody is in: None
+    assert store.group_next_due("cls||t1", after=at(21), until=at(60)) is None
+    assert store.group_next_due("cls||none", after=at(0), until=at(100)) is None
+    # WHEN the 12 s task is no longer submitted, it is no longer the group's
+    done = tasks[12]
+    done.move(TaskState.READY)
+    store.update_task(done)
+    # THEN the next is 20 s
+    assert store.group_next_due("cls||t1", after=at(10), until=at(40)) == at(20)
