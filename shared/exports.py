@@ -192,8 +192,9 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     task.stage = submission.stage
     task.attempts = 0
     task.error = None
-    task.due_at = now + timedelta(seconds=poll_interval_s)
     task.poll_group = groups.poll_group(providers, task)
+    # with the group's look already due within the interval, if there is one
+    task.due_at = groups.first_look(store, task.poll_group, now, poll_interval_s)
     task.release()
     log.info("export %s submitted to %s", task.id, task.provider)
     return store.update_task(task)

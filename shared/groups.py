@@ -7,12 +7,19 @@ queries, CloudWatch's region, …). It is stored with the task while it is submi
 (:meth:`~shared.state.base.TaskStore.claim_group`) and every group is listed by one poller
 per tick however many pollers run. A provider that lists each export alone gives its id as
 the key: such a task has no group and is claimed on its own.
+
+A newly submitted export joins its group's next look when one is due within a poll interval
+(:func:`first_look`), so exports of one group created at different times are listed together
+rather than each bringing the group back for a listing of its own.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from shared.model import ExportTask, TaskState
 from shared.providers import Providers
+from shared.state.base import TaskStore
 from shared.state.codec import lookup_key
 
 
@@ -35,3 +42,13 @@ def poll_group(providers: Providers, task: ExportTask) -> str | None:
     if not key or key == task.id:
         return None
     return lookup_key(f"{provider}|{account}|{key}")
+
+
+def first_look(store: TaskStore, group: str | None, now: datetime,
+               interval_s: float) -> datetime:
+    """When a just-submitted export of ``group`` is first looked at: with the group's
+    earliest look already due within [now, now + interval], else one interval from now."""
+    latest = now + timedelta(seconds=interval_s)
+    if group is None:
+        return latest
+    return store.group_next_due(group, after=now, until=latest) or latest
