@@ -18,9 +18,10 @@ settled (ready or failed). It prints one line per case::
   one-second window.
 * ``variant`` — ``finished`` (a backlog: every export finished before the start, all due at
   once), ``spread`` (exports finishing over ``--spread-s``, all due at the start) or
-  ``spread-first-look`` (the same, each first looked at one poll interval after its create,
-  as ``exports.submit`` schedules it: fewer looks, each export settled up to an interval
-  after it finishes).
+  ``spread-first-look`` (the same, each first looked at as ``exports.submit`` schedules it:
+  one poll interval after its create, or with its group's look already due within that
+  interval (:func:`joined_look`, creates in order); fewer looks, each export settled up to
+  an interval after it finishes).
 * ``min_calls`` — the baseline, from the same seed: one complete listing pass per group
   after the last finish (CLS: 100 exports a page per topic; MongoDB: 100 tasks a page per
   instance; TCSS: the job list, 100 a page — or one call per job where the provider reads
@@ -55,6 +56,7 @@ Sizes: the issue's cases at ``--scale 1`` (the default; ``BENCH_POLL_SCALE`` ove
 from __future__ import annotations
 
 import argparse
+import bisect
 import logging
 import math
 import multiprocessing
@@ -69,7 +71,10 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.model import ExportTask
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -293,6 +298,22 @@ def state_url(backend: str, tmp: str, name: str) -> str | None:
     return f"{url}?table={name}"
 
 
+def joined_look(looks: dict[str, list[datetime]], task: ExportTask,
+                interval: timedelta) -> datetime:
+    """``groups.first_look`` over the exports created before ``task`` (no polls between):
+    its group's earliest look within [created, created + interval], else a look of its own
+    one interval after its create."""
+    latest = task.created_at + interval
+    if task.poll_group is None:
+        return latest
+    mine = looks[task.poll_group]
+    at = bisect.bisect_left(mine, task.created_at)
+    if at < len(mine) and mine[at] <= latest:
+        return mine[at]
+    bisect.insort(mine, latest)
+    return latest
+
+
 def seed_store(url: str, case: Case, specs: list[dict[str, Any]], providers: Any) -> None:
     """The submitted tasks as ``exports.submit`` stores them (their listing group included),
     in one bulk insert."""
@@ -308,13 +329,16 @@ def seed_store(url: str, case: Case, specs: list[dict[str, Any]], providers: Any
     tasks = []
     for spec in specs:
         created = datetime.fromtimestamp(spec["created"], timezone.utc)
-        due = max(now, created + first_look) if case.first_look_after_create else now
         task = ExportTask(
             provider=case.provider, params=spec["params"], state=TaskState.SUBMITTED,
             remote=spec["remote"], stage=spec.get("stage"), created_at=created,
-            updated_at=created, due_at=due, account=spec.get("account"))
+            updated_at=created, due_at=now, account=spec.get("account"))
         task.poll_group = poll_group(providers, task)
         tasks.append(task)
+    if case.first_look_after_create:
+        looks: dict[str, list[datetime]] = defaultdict(list)  # each group's, in order
+        for task in sorted(tasks, key=lambda t: t.created_at):
+            task.due_at = max(now, joined_look(looks, task, first_look))
     try:
         bulk_insert(store, tasks)
     finally:
