@@ -29,7 +29,6 @@ csv,json``, ``--repeat 1``. About three minutes on two busy cores.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import resource
@@ -41,7 +40,6 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -128,37 +126,17 @@ def child_count(archive: str, kind: str, folder: str) -> dict[str, float]:
 
 def child_convert(archive: str, folder: str) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
+    from bench.bench_unpack import Journal, raw_in_store
     from shared.setting_values import UnpackSettings
-    from shared.storage.local import LocalObjectStore
     from shared.storage.unpack import unpack_archive
 
-    class Journal:
-        def __init__(self) -> None:
-            self.done: list[dict[str, Any]] = []
-
-        def members(self) -> list[dict[str, Any]]:
-            return self.done
-
-        def member_done(self, entry: dict[str, Any]) -> None:
-            self.done.append(entry)
-
-    store = LocalObjectStore(folder)
-    raw_key = "raw/bench/export.tar.gz"
-    target = Path(folder) / raw_key
-    target.parent.mkdir(parents=True, exist_ok=True)
-    Path(archive).rename(target)  # the raw copy, in place in the store
-    md5 = hashlib.md5()  # noqa: S324
-    with target.open("rb") as fh:
-        while chunk := fh.read(MB):
-            md5.update(chunk)
-    raw = {"key": raw_key, "size": target.stat().st_size, "md5": md5.hexdigest(),
-           "kind": "tar.gz", "format": "parquet"}
+    store, raw = raw_in_store(archive, folder, format="parquet")
     start, cpu = time.perf_counter(), time.process_time()
     result = unpack_archive(store, raw, "bench/dt=2026-11-20/hour=07/exp/manifest.json",
                             settings=UnpackSettings(parquet_tmp_bytes=4096 * MB),
                             journal=Journal())
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    target.rename(archive)
+    (Path(folder) / raw["key"]).rename(archive)
     [entry] = result.objects
     return {"seconds": seconds, "cpu": cpu, "bytes": int(entry["content_size"]),
             "rows": int(entry["rows"]), "parquet": int(entry["size"]),

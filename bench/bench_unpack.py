@@ -45,6 +45,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -107,23 +108,26 @@ def child_limit(archive: str) -> dict[str, float]:
             "bytes": plain}
 
 
-def child_unpack(archive: str, folder: str) -> dict[str, float]:
+class Journal:
+    """The unpack stage's journal, kept in memory (what the completion stores in the task)."""
+
+    def __init__(self) -> None:
+        self.done: list[dict[str, Any]] = []
+
+    def members(self) -> list[dict[str, Any]]:
+        return self.done
+
+    def member_done(self, entry: dict[str, Any]) -> None:
+        self.done.append(entry)
+
+
+def raw_in_store(archive: str, folder: str, **extra: Any) -> tuple[Any, dict[str, Any]]:
+    """A folder store holding ``archive`` as an export's verified raw copy (moved into place,
+    its MD5 read), and the raw entry the unpack stage starts from (``extra`` added to it)."""
     import hashlib
 
     sys.path.insert(0, str(ROOT))
-    from shared.setting_values import UnpackSettings
     from shared.storage.local import LocalObjectStore
-    from shared.storage.unpack import unpack_archive
-
-    class Journal:
-        def __init__(self) -> None:
-            self.done: list[dict] = []
-
-        def members(self) -> list[dict]:
-            return self.done
-
-        def member_done(self, entry: dict) -> None:
-            self.done.append(entry)
 
     store = LocalObjectStore(folder)
     raw_key = "raw/bench/export.tar.gz"
@@ -134,13 +138,21 @@ def child_unpack(archive: str, folder: str) -> dict[str, float]:
     with target.open("rb") as fh:
         while chunk := fh.read(MB):
             md5.update(chunk)
-    raw = {"key": raw_key, "size": target.stat().st_size, "md5": md5.hexdigest(),
-           "kind": "tar.gz"}
+    return store, {"key": raw_key, "size": target.stat().st_size, "md5": md5.hexdigest(),
+                   "kind": "tar.gz", **extra}
+
+
+def child_unpack(archive: str, folder: str) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT))
+    from shared.setting_values import UnpackSettings
+    from shared.storage.unpack import unpack_archive
+
+    store, raw = raw_in_store(archive, folder)
     start, cpu = time.perf_counter(), time.process_time()
     result = unpack_archive(store, raw, "bench/dt=2026-11-20/hour=07/exp/manifest.json",
                             settings=UnpackSettings(), journal=Journal())
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    target.rename(archive)
+    (Path(folder) / raw["key"]).rename(archive)
     content = sum(int(o["content_size"]) for o in result.objects)
     return {"seconds": seconds, "cpu": cpu, "bytes": content, "members": result.parts,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
