@@ -78,6 +78,11 @@ def test_exports_of_an_account_taken_out_fail_naming_it_and_the_rest_go_on(
         failed = store.get_task(ready)  # complete, handed it by the tick
         assert failed.state is TaskState.FAILED, (failed.state, failed.error)
         assert failed.error == GONE
+        # each is told once to its subscribers (the deployment's default endpoint)
+        for export_id in (submitted, waiting, ready):
+            told = [d.event_type for d in store.list_deliveries(task_id=export_id,
+                                                                limit=50).items]
+            assert told.count("export.failed") == 1, (export_id, told)
         # the others go on to the end
         for _ in range(40):
             states = {store.get_task(i).state for i in (own, kept)}
