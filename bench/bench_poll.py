@@ -18,10 +18,10 @@ settled (ready or failed). It prints one line per case::
   one-second window.
 * ``variant`` — ``finished`` (a backlog: every export finished before the start, all due at
   once), ``spread`` (exports finishing over ``--spread-s``, all due at the start) or
-  ``spread-first-look`` (the same, each first looked at as ``exports.submit`` schedules it:
-  one poll interval after its create, or with its group's look already due within that
-  interval (:func:`joined_look`, creates in order); fewer looks, each export settled up to
-  an interval after it finishes).
+  ``spread-first-look`` (the same exports handed, each at its create time, to the code that
+  ends ``exports.submit`` while the pollers run (:mod:`bench.poll_feed`): first looked at one
+  poll interval after its create, or with its group's look already due within that interval;
+  fewer looks, each export settled up to an interval after it finishes).
 * ``min_calls`` — the baseline, from the same seed: one complete listing pass per group
   after the last finish (CLS: 100 exports a page per topic; MongoDB: 100 tasks a page per
   instance; TCSS: the job list, 100 a page — or one call per job where the provider reads
@@ -36,13 +36,17 @@ settled (ready or failed). It prints one line per case::
   CPU) is a cold start's, measured by ``bench_coldstart.py``. ``cpu_ms_per_call`` — the part
   of it spent inside the vendor calls (rate budget, the SDK's request and signature, the
   HTTP exchange, the answer parsed), per call.
+* ``latency_mean_s``, ``latency_p95_s`` — seconds from an export's finish at the sandbox to
+  the write that stored it ready (:func:`bench.poll_feed.latency`).
 * ``settled`` — tasks settled (ready or failed); ``failed`` — of them, failed: every seeded
   export finishes, so anything but 0 means the case measured something else (the run fails).
 * ``groups`` and ``accounts`` x ``regions``: the listing groups, spread over that many
   accounts (distinct ``task.account`` values) and regions (distinct topics: the sandbox is one
   region, and one set of keys whose per-action rate limit every account shares).
 
-Case ``cloudwatch`` runs CloudWatch's queued exports through moto (:mod:`bench.poll_cloudwatch`).
+Case ``cloudwatch`` runs CloudWatch's queued exports through moto (:mod:`bench.poll_cloudwatch`);
+``cpu`` sets one listing call's CPU beside the SDK's own typed method, same run
+(:mod:`bench.poll_cpu`).
 After the cases, ``bench poll_fleet:`` compares three pollers on PostgreSQL with one
 (``calls_ratio``, ``wall_ratio``, same run), and ``bench poll_claim:`` (cases
 ``claim-postgresql``, ``claim-sqlite``) a tick's claim cost as the table grows to
@@ -56,7 +60,6 @@ Sizes: the issue's cases at ``--scale 1`` (the default; ``BENCH_POLL_SCALE`` ove
 from __future__ import annotations
 
 import argparse
-import bisect
 import logging
 import math
 import multiprocessing
@@ -69,7 +72,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -191,6 +194,7 @@ def seed_sandbox(sb: Any, case: Case, start: float) -> tuple[list[dict[str, Any]
             case.tasks - i) * 1e-4
         last = max(last, finish)
         created = finish - lead
+        specs_before = len(specs)
         account, group = case.topic(i % case.groups)
         if case.provider == "cls":
             export_id = str(uuid.uuid4())
@@ -241,6 +245,7 @@ def seed_sandbox(sb: Any, case: Case, start: float) -> tuple[list[dict[str, Any]
             specs.append({"params": {"DatabaseName": "db", "SQL": "SELECT 1", "Format": "csv"},
                           "remote": {"TaskId": task_id, "own_task": True}, "stage": "sql",
                           "created": created})
+        specs[specs_before]["finish"] = finish + (lead if case.provider == "dlc" else 0.0)
     if case.provider == "dlc":  # the download takes queue_s + process_s after the last task
         last += lead
     return specs, last
@@ -298,51 +303,37 @@ def state_url(backend: str, tmp: str, name: str) -> str | None:
     return f"{url}?table={name}"
 
 
-def joined_look(looks: dict[str, list[datetime]], task: ExportTask,
-                interval: timedelta) -> datetime:
-    """``groups.first_look`` over the exports created before ``task`` (no polls between):
-    its group's earliest look within [created, created + interval], else a look of its own
-    one interval after its create."""
-    latest = task.created_at + interval
-    if task.poll_group is None:
-        return latest
-    mine = looks[task.poll_group]
-    at = bisect.bisect_left(mine, task.created_at)
-    if at < len(mine) and mine[at] <= latest:
-        return mine[at]
-    bisect.insort(mine, latest)
-    return latest
-
-
-def seed_store(url: str, case: Case, specs: list[dict[str, Any]], providers: Any) -> None:
-    """The submitted tasks as ``exports.submit`` stores them (their listing group included),
-    in one bulk insert."""
+def seed_store(url: str, case: Case, specs: list[dict[str, Any]], providers: Any
+               ) -> list[tuple[ExportTask, dict[str, Any]]]:
+    """The exports in the store, in one bulk insert: submitted and due at the start as
+    ``exports.submit`` stores them (their listing group included), or, for
+    ``spread-first-look``, accepted and not due yet, for the feeder to submit
+    (:mod:`bench.poll_feed`). Returns each task with its spec."""
     from bench.poll_claims import bulk_insert
-    from shared.config import Settings
+    from bench.poll_feed import accepted
     from shared.groups import poll_group
     from shared.model import ExportTask, TaskState
     from shared.state import open_store
 
     store = open_store(url)
     now = datetime.now(timezone.utc)
-    first_look = timedelta(seconds=Settings().poll_interval_s)
-    tasks = []
-    for spec in specs:
-        created = datetime.fromtimestamp(spec["created"], timezone.utc)
-        task = ExportTask(
-            provider=case.provider, params=spec["params"], state=TaskState.SUBMITTED,
-            remote=spec["remote"], stage=spec.get("stage"), created_at=created,
-            updated_at=created, due_at=now, account=spec.get("account"))
-        task.poll_group = poll_group(providers, task)
-        tasks.append(task)
     if case.first_look_after_create:
-        looks: dict[str, list[datetime]] = defaultdict(list)  # each group's, in order
-        for task in sorted(tasks, key=lambda t: t.created_at):
-            task.due_at = max(now, joined_look(looks, task, first_look))
+        tasks = accepted(case.provider, specs)
+    else:
+        tasks = []
+        for spec in specs:
+            created = datetime.fromtimestamp(spec["created"], timezone.utc)
+            task = ExportTask(
+                provider=case.provider, params=spec["params"], state=TaskState.SUBMITTED,
+                remote=spec["remote"], stage=spec.get("stage"), created_at=created,
+                updated_at=created, due_at=now, account=spec.get("account"))
+            task.poll_group = poll_group(providers, task)
+            tasks.append(task)
     try:
         bulk_insert(store, tasks)
     finally:
         store.close()
+    return list(zip(tasks, specs))
 
 
 def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
@@ -368,7 +359,8 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
             *sb.dms.credentials, endpoint=sb.url))
         start_sb = sb.clock.now() + 2.0  # seeding takes a moment: finishes count from the go
         specs, last_finish = seed_sandbox(sb, case, start_sb)
-        seed_store(url, case, specs, Providers(settings))
+        providers = Providers(settings)
+        pairs = seed_store(url, case, specs, providers)
         while sb.clock.now() < start_sb:
             time.sleep(0.01)
         # Each poller is a process of its own, as separate invocations are (forked: the
@@ -407,8 +399,22 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
         procs = [ctx.Process(target=poller_loop, args=(k,)) for k in range(case.pollers)]
         for proc in procs:
             proc.start()
+        feeder = None
+        if case.first_look_after_create:  # started after the fork: the pollers hold no thread
+            from bench.poll_feed import Feeder
+
+            feeder = Feeder(url, pairs, settings, providers, sb.clock)
+            feeder.start()
         for proc in procs:
             proc.join()
+        if feeder is not None:
+            feeder.stop()
+            feeder.join()
+            if feeder.error is not None:
+                raise RuntimeError(f"the feeder stopped: {feeder.error!r}")
+        from bench.poll_feed import latency
+
+        lat_mean, lat_p95 = latency(url, {t.id: spec["finish"] for t, spec in pairs})
         service = SERVICE[case.provider]
         calls = sum(n for (svc, _a), n in sb.calls.items() if svc == service)
         base = min_calls(case)
@@ -422,7 +428,8 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
                 f"throttled={counting.refused[service]} max_rps={counting.max_rps(service)} "
                 f"wall_s={wall:.1f} min_wall_s={min_wall:.1f} "
                 f"cpu_ms_per_task={cpu.value * 1000 / max(done, 1):.2f} "
-                f"cpu_ms_per_call={call_cpu.value * 1000 / max(calls, 1):.2f} settled={done} "
+                f"cpu_ms_per_call={call_cpu.value * 1000 / max(calls, 1):.2f} "
+                f"latency_mean_s={lat_mean:.1f} latency_p95_s={lat_p95:.1f} settled={done} "
                 f"failed={failed.value}")
         if case.accounts > 1:
             line += f" accounts={case.accounts} regions={case.regions}"
@@ -466,6 +473,10 @@ def main() -> int:
             print(line, flush=True)
             failed |= "skipped" not in line and (f"settled={case.tasks}" not in line
                                                  or " failed=0 " not in f"{line} ")
+        if not wanted or "cpu" in wanted:  # the call's CPU beside same-run references
+            from bench.poll_cpu import run as run_cpu
+
+            print(run_cpu(f"sqlite:///{tmp}/bench_poll_cpu.db"), flush=True)
         if not wanted or "cloudwatch" in wanted:  # through moto: bench/poll_cloudwatch.py
             from bench.poll_cloudwatch import run as run_cloudwatch
 

@@ -182,6 +182,15 @@ def submit(store: TaskStore, providers: Providers, task: ExportTask, *,
     finally:
         if serial:
             locks.release(store, serial, owner)
+    return submitted(store, providers, provider, task, submission, now=now,
+                     poll_interval_s=poll_interval_s)
+
+
+def submitted(store: TaskStore, providers: Providers, provider: Provider, task: ExportTask,
+              submission: Submission, *, now: datetime, poll_interval_s: float) -> ExportTask:
+    """Store an accepted task whose create answered ``submission`` as submitted: its ids
+    kept, its listing group set, its first look one poll interval away or with its group's
+    look already due within that interval (:func:`shared.groups.first_look`)."""
     task.move(TaskState.SUBMITTED)
     task.remote.pop("queue_position", None)
     task.remote.pop(queues.QUEUE_KEY, None)

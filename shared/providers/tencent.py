@@ -3,11 +3,14 @@
 Every call goes through the vendor's SDK client (``ClsClient``, ``DlcClient``, …, built by
 :func:`shared.clouds.tencent.client`) with the action's request model built from a plain dict
 (the model decides which fields are sent, as the typed methods do), through the rate budget
-and the call deadline of :class:`~shared.providers.api.VendorApi`. It is made with the SDK's
-own ``call_json`` (the same signing, status and error checks as the typed ``ClsClient.
-DescribeExports`` & co.) and comes back as the JSON the service answered: the typed method
-would build the response model only for it to be serialised back to a dict, more than half
-of a call's CPU. The answer is read with ``.get`` (a field the service left out is absent,
+and the call deadline of :class:`~shared.providers.api.VendorApi`. It is made the way the SDK's own
+``call_json`` makes it (the client's ``_call``: the same endpoint, headers, TC3 signing and
+HTTP session as the typed ``ClsClient.DescribeExports`` & co.; then its status check) and
+comes back as the JSON the service answered, decoded once: the typed method would build the
+response model only for it to be serialised back to a dict (more than half of a call's CPU),
+and ``call_json`` decodes the answer twice (once to look for an error, once to return it),
+each a quarter of a listing page's CPU. The error check is the SDK's ``_check_error`` on
+that one decoded answer. The answer is read with ``.get`` (a field the service left out is absent,
 where the model gave None); that it matches the vendor's model is the sandbox's strict
 conformance check. ``TencentCloudSDKException`` never leaves this module: it becomes a
 ``ProviderError`` whose ``retryable`` flag comes from the cloud's code table
@@ -53,7 +56,7 @@ class TencentApi(VendorApi):
 
     def request(self, action: str, params: dict[str, Any]) -> Any:
         request = getattr(self.models, f"{action}Request")()
-        request.from_json_string(json.dumps(params))
+        request._deserialize(params)  # what from_json_string does, without a JSON round trip
         return request
 
     @property
@@ -88,22 +91,29 @@ class TencentApi(VendorApi):
             ) from exc
 
     def _answer(self, action: str, request: Any) -> dict[str, Any]:
-        """The call the SDK's typed method makes (``ClsClient.DescribeExports`` & co.: the
-        request model serialised, its headers, the SDK's signing, status and error checks),
-        answered as the JSON the service sent: the typed method would build the response
-        model only for it to be serialised back. A failure the SDK does not raise as its own
-        becomes one named after it, as the typed methods do (``JSONDecodeError``,
-        ``KeyError``, …)."""
+        """The call ``call_json`` makes (the SDK's retryer stays off: :mod:`shared.clouds.
+        tencent`), its answer decoded once. The service's ``Error`` is raised as the SDK's
+        own exception, with its code, message and request id, as ``_check_error`` raises it;
+        a failure the SDK does not raise as its own becomes one named after it, as the typed
+        methods do (``JSONDecodeError``, ``KeyError``, …)."""
+        client = self.client
         try:
-            body = self.client.call_json(action, request._serialize(), headers=request.headers)
-            answer = body["Response"]
+            resp = client._call(action, request._serialize(), None, request.headers)
+            client._check_status(resp)
+            answer = json.loads(resp.content)["Response"]
             if not isinstance(answer, dict):
                 raise TypeError(f"Response is {type(answer).__name__}, not an object")
-            return answer
         except TencentCloudSDKException:
             raise
         except Exception as exc:  # noqa: BLE001 - as the SDK's typed methods wrap it
             raise TencentCloudSDKException(type(exc).__name__, str(exc)) from exc
+        error = answer.get("Error")
+        if error is not None:
+            if not isinstance(error, dict):
+                error = {"Code": "InternalError", "Message": str(error)}
+            raise TencentCloudSDKException(error.get("Code"), error.get("Message"),
+                                           answer.get("RequestId"))
+        return answer
 
     def throttle(self, code: str) -> bool:
         return code in cloud.THROTTLED_CODES
