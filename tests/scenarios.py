@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from shared import exports
-from shared.completion import TaskJournal
+from shared.copy_journal import TaskJournal
 from shared.model import TaskState
 
 TERMINAL = ("delivered", "failed", "cancelled")

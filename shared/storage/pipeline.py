@@ -131,7 +131,7 @@ PART_ATTEMPTS = 3
 
 
 class CopyJournal(Protocol):
-    """Where a copy records its multipart progress (``shared.completion.TaskJournal``)."""
+    """Where a copy records its multipart progress (``shared.copy_journal.TaskJournal``)."""
 
     def load(self) -> tuple[str | None, list[PartRecord]]: ...
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared import completion
+from shared import completion, copy_journal
 from shared.bundle import Bundle
 from shared.clock import utcnow
 from shared.model import TaskState
@@ -96,7 +96,7 @@ def test_heartbeat_stops_with_the_copy() -> None:
         def renew(self, lease_s: float) -> None:
             renewed.set()
 
-    beat = completion.Heartbeat(Journal(), 0.09)  # type: ignore[arg-type]
+    beat = copy_journal.Heartbeat(Journal(), 0.09)  # type: ignore[arg-type]
     assert renewed.wait(5)
     beat.stop()
     assert not beat._thread.is_alive()
@@ -109,7 +109,7 @@ def test_copy_progress_is_recorded_with_the_lease_and_kept(bundle: Bundle, sandb
 
     export_id = ready_export(bundle, sandbox)
     store = bundle.store()
-    journal = completion.TaskJournal(store, store.get_task(export_id))
+    journal = copy_journal.TaskJournal(store, store.get_task(export_id))
     journal.started("upload-1")
     for n in range(1, 4):
         journal.part_done(PartRecord(n, f"etag{n}", (n - 1) * 1000, n * 1000))

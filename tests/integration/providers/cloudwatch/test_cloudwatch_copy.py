@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.completion import TaskJournal
+from shared.copy_journal import TaskJournal
 from shared.model import ExportTask, S3ObjectSource, SourceSet
 from shared.state import open_store
 from shared.storage.local import LocalObjectStore
