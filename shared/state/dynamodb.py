@@ -2,7 +2,10 @@
 
 The table's keys, indexes and items are laid out in :mod:`shared.state.dynamodb_items`;
 this module makes the calls: the conditional writes and transactions that keep the race rules
-of :mod:`shared.state.base`, the claims over the ``due`` index and the listings.
+of :mod:`shared.state.base`, the claims over the ``due`` and ``group_due`` indexes and the
+listings. A table made before ``group_due`` keeps working: the first read that finds the index
+missing (or still being built) sends the group reads back to the ``due`` index, filtered, with
+one warning, and the index is tried again every :data:`GROUP_INDEX_RECHECK_S`.
 
 URL: ``dynamodb://TABLE?region=us-east-1&endpoint=http://127.0.0.1:PORT&create=1&ttl_days=30``
 """
@@ -11,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from shared.errors import ConfigError, StoreError
@@ -25,9 +29,11 @@ from shared.state.codec import from_ms, lookup_key, to_ms
 from shared.state.dialects import describe
 from shared.state.dynamodb_items import (
     DUE_INDEX,
+    GROUP_INDEX,
     LIST_INDEX,
     REF_INDEX,
     TTL_ATTRIBUTE,
+    group_key,
     list_key,
     part_item,
     part_of,
@@ -44,6 +50,16 @@ from shared.state.summary import SummaryRows, fold
 log = logging.getLogger(__name__)
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+GROUP_INDEX_RECHECK_S = 600.0  # a table found without group_due is tried again after this
+# how a query of an index the table lacks is refused: DynamoDB answers ValidationException,
+# "The table does not have the specified index: …" (or, while a new index is built, "Cannot read
+# from backfilling global secondary index: …"); moto answers ResourceNotFoundException
+GROUP_INDEX_MISSING = ("ValidationException", "ResourceNotFoundException")
+T = TypeVar("T")
+
+
+class GroupIndexMissingError(StoreError):
+    """The table has no ``group_due`` index (made before it), or it is still being built."""
 
 
 class DynamoDBTaskStore(TaskStore):
@@ -52,6 +68,8 @@ class DynamoDBTaskStore(TaskStore):
         self.client = client
         self.table = table
         self.ttl_s = int(ttl_days * 86400)
+        self._no_group_index_at: float | None = None  # monotonic time it was found missing
+        self._told_no_group_index = False
         if create:
             self.create_table()
 
@@ -117,6 +135,11 @@ class DynamoDBTaskStore(TaskStore):
             code = exc.response["Error"]["Code"]
             if code in (CONDITION_FAILED, "TransactionCanceledException"):
                 raise
+            message = str(exc.response["Error"].get("Message", ""))
+            if (kwargs.get("IndexName") == GROUP_INDEX and code in GROUP_INDEX_MISSING
+                    and GROUP_INDEX in message):
+                self._lacks_group_index(message)
+                raise GroupIndexMissingError(f"DynamoDB {self.table}: {message}") from exc
             raise StoreError(f"DynamoDB {op} on {self.table}: {code}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"DynamoDB {op} on {self.table}: {describe(exc)}") from exc
@@ -217,29 +240,42 @@ class DynamoDBTaskStore(TaskStore):
     def _claim(self, kind: str, now: datetime, limit: int, lease_until: datetime,
                owner: str, group: str | None = ANY_GROUP,
                due_by: datetime | None = None) -> list[Record]:
+        return self._on_group_reads(lambda: self._claim_range(
+            kind, now, limit, lease_until, owner, group, due_by))
+
+    def _claim_range(self, kind: str, now: datetime, limit: int, lease_until: datetime,
+                     owner: str, group: str | None, due_by: datetime | None) -> list[Record]:
         now_ms = str(to_ms(now))
         claimed: list[Record] = []
         start: dict[str, Any] | None = None
         scanned = 0
-        values: dict[str, Any] = {":k": {"S": kind}, ":now": {"N": str(to_ms(due_by or now))}}
-        filters = []
-        if group is None:
-            filters.append("attribute_not_exists(grp)")
-        elif group != ANY_GROUP:
-            filters.append("grp = :g")
-            values[":g"] = {"S": group}
+        filters: list[str] = []
+        values: dict[str, Any] = {":p": {"S": kind}}
+        if group is None or group == ANY_GROUP:
+            index, part = DUE_INDEX, "dk = :p"
+            if group is None:  # of no group, or grouped by a version before gk: on its own
+                filters.append("attribute_not_exists(gk)")
+        else:
+            index, part, filters, values = self._group_range(kind, group)
+        values[":now"] = {"N": str(to_ms(due_by or now))}
         if due_by is not None and due_by > now:  # the range reaches past now: a live lease
             filters.append("(attribute_not_exists(lease_until) OR lease_until <= :leased)")
             values[":leased"] = {"N": now_ms}
         extra: dict[str, Any] = {"FilterExpression": " AND ".join(filters)} if filters else {}
-        # a filtered claim reads past the other records due: its bound is the whole range
+        # a claim of any group reads past records leased meanwhile up to a bound; one
+        # group's claim reads its own records (a few past its limit, for those lost to
+        # contention), or on a table without group_due the whole due range, filtered
         bound = limit * 20 + 100 if group == ANY_GROUP else None
+        if group == ANY_GROUP:
+            page_size = max(limit * 4, 25)
+        else:
+            page_size = min(limit + 25, 1000) if index == GROUP_INDEX else 1000
         while len(claimed) < limit and (bound is None or scanned < bound):
             kwargs: dict[str, Any] = {
-                "IndexName": DUE_INDEX,
-                "KeyConditionExpression": "dk = :k AND avail_at <= :now",
+                "IndexName": index,
+                "KeyConditionExpression": f"{part} AND avail_at <= :now",
                 "ExpressionAttributeValues": values,
-                "Limit": max(limit * 4, 25) if group == ANY_GROUP else 1000,
+                "Limit": page_size,
                 **extra,
             }
             if start:
@@ -274,10 +310,11 @@ class DynamoDBTaskStore(TaskStore):
 
     def _due_groups(self, kind: str, now: datetime, limit: int) -> list[str]:
         """The due range read oldest first, its groups in the order met (one read of the
-        records due: the range holds nothing else)."""
+        records due: the range holds nothing else). A record grouped by a version before
+        ``gk`` is left to the claims of no group until it is written again."""
         kwargs: dict[str, Any] = {
             "IndexName": DUE_INDEX, "KeyConditionExpression": "dk = :k AND avail_at <= :now",
-            "FilterExpression": "attribute_exists(grp)", "ProjectionExpression": "grp",
+            "FilterExpression": "attribute_exists(gk)", "ProjectionExpression": "grp",
             "ExpressionAttributeValues": {":k": {"S": kind}, ":now": {"N": str(to_ms(now))}}}
         groups: dict[str, None] = {}
         while len(groups) < limit:
@@ -291,22 +328,57 @@ class DynamoDBTaskStore(TaskStore):
 
     def _group_next_due(self, kind: str, group: str, after: datetime,
                         until: datetime) -> datetime | None:
-        """The due range [after, until] read as the group's claim reads it (oldest first,
-        filtered to the group); the first page with a match holds the earliest."""
+        return self._on_group_reads(lambda: self._next_due(kind, group, after, until))
+
+    def _next_due(self, kind: str, group: str, after: datetime,
+                  until: datetime) -> datetime | None:
+        """The group's range [after, until] read as its claim reads it (oldest first); the
+        first page with a match holds the earliest."""
+        index, part, filters, values = self._group_range(kind, group)
+        values.update({":a": {"N": str(to_ms(after))}, ":u": {"N": str(to_ms(until))}})
         kwargs: dict[str, Any] = {
-            "IndexName": DUE_INDEX,
-            "KeyConditionExpression": "dk = :k AND avail_at BETWEEN :a AND :u",
-            "FilterExpression": "grp = :g AND due_at BETWEEN :a AND :u",
-            "ProjectionExpression": "due_at",
-            "ExpressionAttributeValues": {":k": {"S": kind}, ":g": {"S": group},
-                                          ":a": {"N": str(to_ms(after))},
-                                          ":u": {"N": str(to_ms(until))}}}
+            "IndexName": index,
+            "KeyConditionExpression": f"{part} AND avail_at BETWEEN :a AND :u",
+            "FilterExpression": " AND ".join([*filters, "due_at BETWEEN :a AND :u"]),
+            "ProjectionExpression": "due_at", "ExpressionAttributeValues": values}
         while True:
             page = self._call("query", **kwargs)
             dues = [int(item["due_at"]["N"]) for item in page.get("Items", [])]
             if dues or not page.get("LastEvaluatedKey"):
                 return from_ms(min(dues)) if dues else None
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # --------------------------------------------------- the group index
+    def _group_range(self, kind: str, group: str
+                     ) -> tuple[str, str, list[str], dict[str, Any]]:
+        """Where ``group``'s due records are read: (index, the key condition's partition
+        part on ``:p``, filters, values). Its own partition of ``group_due``; on a table
+        without that index, the due index's partition of ``kind`` filtered to the group."""
+        at = self._no_group_index_at
+        if at is None or time.monotonic() - at >= GROUP_INDEX_RECHECK_S:
+            return GROUP_INDEX, "gk = :p", [], {":p": {"S": group_key(kind, group)}}
+        return DUE_INDEX, "dk = :p", ["grp = :g"], {":p": {"S": kind}, ":g": {"S": group}}
+
+    def _on_group_reads(self, read: Callable[[], T]) -> T:
+        """``read``, and again on the due index should its first query find ``group_due``
+        missing (nothing is taken before that query answers)."""
+        try:
+            return read()
+        except GroupIndexMissingError:
+            return read()
+
+    def _lacks_group_index(self, reason: str) -> None:
+        self._no_group_index_at = time.monotonic()
+        if self._told_no_group_index:
+            return
+        self._told_no_group_index = True
+        log.warning(
+            "state store: DynamoDB table %s cannot be read through its index %s (%s); until "
+            "it can, each listing group's claim reads every due record of the table. Add the "
+            "index: deploy deploy/aws/serverless.yml again (its table has it), or UpdateTable "
+            "with the index %s (partition key gk, string; sort key avail_at, number; "
+            "projection ALL); a new index is read once DynamoDB has built it",
+            self.table, GROUP_INDEX, reason, GROUP_INDEX)
 
     def _list(self, kind: str, state: str | None, ref: str | None, limit: int,
               after: tuple[datetime, str] | None, newest_first: bool = False) -> list[Record]:

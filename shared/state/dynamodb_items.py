@@ -12,10 +12,15 @@ Indexes: ``due`` (``dk`` = kind, ``avail_at``) is sparse — only records with a
 ``dk``. ``avail_at`` is when the record can next be claimed: ``due_at``, or ``lease_until``
 while a lease runs past it. So the index holds exactly the claimable records below ``now``
 (leased ones drop out of the range until their lease lapses), read oldest first; each is taken
-with a conditional update on its version. A due record of a listing group carries ``grp``: the
-claims of one group, and of records of none, filter the same range on it (no index of its own,
-so tables made before groups need no change). Ordering is by ``avail_at``: for records never
-leased that is ``due_at``; a lapsed lease queues its record at the lapse time.
+with a conditional update on its version. Ordering is by ``avail_at``: for records never leased
+that is ``due_at``; a lapsed lease queues its record at the lapse time.
+
+``group_due`` (``gk`` = kind#group, ``avail_at``) is sparser still: a due record of a listing
+group carries ``grp`` and ``gk``, so a group's claim reads that group's due records and no
+other's. The claims of records of no group take those without ``gk`` from ``due``. A table made
+before this index lacks it (the store then filters ``due`` on ``grp``, as it did, and warns
+once); a record an older version wrote lacks ``gk`` until it is next written, and is claimed
+on its own until then.
 
 ``list`` (``kind``, ``lk`` = zero-padded created_at#id) and ``by_ref``
 (``kref`` = kind#ref, ``lk``) serve listing and cursors. Finished records get ``expires_at``
@@ -37,6 +42,7 @@ from shared.state.records import Record
 
 FINISHED = frozenset({"delivered", "failed", "cancelled", "dead", "disabled"})
 DUE_INDEX = "due"
+GROUP_INDEX = "group_due"
 LIST_INDEX = "list"
 REF_INDEX = "by_ref"
 TTL_ATTRIBUTE = "expires_at"
@@ -52,14 +58,15 @@ def table_definition() -> dict[str, Any]:
                               {"AttributeName": range_key, "KeyType": "RANGE"}]}
 
     attrs = [("pk", "S"), ("sk", "S"), ("dk", "S"), ("avail_at", "N"), ("kind", "S"),
-             ("lk", "S"), ("kref", "S")]
+             ("lk", "S"), ("kref", "S"), ("gk", "S")]
     return {
         "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attrs],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
                       {"AttributeName": "sk", "KeyType": "RANGE"}],
         "GlobalSecondaryIndexes": [gsi(DUE_INDEX, "dk", "avail_at"),
                                    gsi(LIST_INDEX, "kind", "lk"),
-                                   gsi(REF_INDEX, "kref", "lk")],
+                                   gsi(REF_INDEX, "kref", "lk"),
+                                   gsi(GROUP_INDEX, "gk", "avail_at")],
     }
 
 
@@ -71,6 +78,11 @@ def record_key(kind: str, record_id: str) -> dict[str, Any]:
 def unique_key(kind: str, lookup: str) -> dict[str, Any]:
     """The key item of a unique key (its :func:`~shared.state.codec.lookup_key` form)."""
     return {"pk": {"S": f"{kind}#key#{lookup}"}, "sk": {"S": "K"}}
+
+
+def group_key(kind: str, group: str) -> str:
+    """``gk``: the partition of the ``group_due`` index holding ``group``'s due records."""
+    return f"{kind}#{group}"
 
 
 def list_key(created_ms: int, record_id: str) -> str:
@@ -108,6 +120,7 @@ def record_item(rec: Record, ttl_s: int) -> dict[str, Any]:
         item["dk"] = {"S": rec.kind}
         if rec.group is not None:
             item["grp"] = {"S": rec.group}
+            item["gk"] = {"S": group_key(rec.kind, rec.group)}
     if rec.lease_owner is not None:
         item["lease_owner"] = {"S": rec.lease_owner}
     if rec.lease_until is not None:
