@@ -1,6 +1,6 @@
-"""Where moto's S3 departs from S3 on Object Lock and SSE-KMS keys, put right in front of its
-WSGI app (:func:`sandbox.servers.start_moto` wraps every moto it starts). Sources:
-SOURCES.md, "S3 Object Lock and KMS keys in moto".
+"""Where moto's S3 departs from S3 on Object Lock, SSE-KMS keys and unknown upload ids, put
+right in front of its WSGI app (:func:`sandbox.servers.start_moto` wraps every moto it
+starts). Sources: SOURCES.md, "S3 Object Lock, KMS keys and unknown uploads in moto".
 
 * **CreateMultipartUpload keeps the lock asked.** S3 takes ``x-amz-object-lock-mode`` and
   ``x-amz-object-lock-retain-until-date`` on CreateMultipartUpload and the completed object
@@ -14,6 +14,12 @@ SOURCES.md, "S3 Object Lock and KMS keys in moto".
   ``400 KMS.NotFoundException`` ("Invalid keyId …"); moto keeps any key id. The wrapper
   looks the key up in the same moto's KMS (region from the request's signature), so a test
   makes its key there first.
+* **An upload id of no upload is NoSuchUpload.** S3 answers UploadPart, UploadPartCopy and
+  CompleteMultipartUpload naming an upload that was never begun, was aborted or completed
+  with ``404 NoSuchUpload``; moto 5.2.6 looks such an id up unguarded and answers
+  ``500 InternalError`` (its ListParts and AbortMultipartUpload already answer the 404).
+  The wrapper answers the 404 itself when the bucket exists and holds no such upload
+  (:func:`unknown_upload_fix`). The COS and OSS gateways in front of moto pass it on.
 
 Requests are read path-style (``/<bucket>/<key>``), as the tests' clients send them.
 Must not import ``shared``.
@@ -58,12 +64,46 @@ def _known_key(key_id: str, environ: dict[str, Any]) -> bool:
         return False
 
 
-def _answer(start_response: Callable[..., Any], code: str, message: str) -> list[bytes]:
+def _answer(start_response: Callable[..., Any], code: str, message: str,
+            status: str = "400 Bad Request") -> list[bytes]:
     body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(code)}</Code>'
             f"<Message>{escape(message)}</Message></Error>").encode()
-    start_response("400 Bad Request", [("Content-Type", "application/xml"),
-                                       ("Content-Length", str(len(body)))])
+    start_response(status, [("Content-Type", "application/xml"),
+                            ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _no_such_upload(bucket_name: str, upload_id: str) -> bool:
+    """Whether ``bucket_name`` exists (in any account of this moto) and holds no multipart
+    upload ``upload_id`` in progress. A missing bucket is left to moto (``NoSuchBucket``)."""
+    from moto.s3.models import s3_backends
+
+    owner = s3_backends.bucket_accounts.get(bucket_name)
+    if owner is None:
+        return False
+    partition, account_id = owner
+    bucket = s3_backends[account_id][partition].buckets.get(bucket_name)
+    return bucket is not None and upload_id not in bucket.multiparts
+
+
+def unknown_upload_fix(app: App) -> App:
+    """``app`` answering UploadPart, UploadPartCopy and CompleteMultipartUpload of an upload id
+    its bucket does not hold ``404 NoSuchUpload``, as S3 does (moto: ``500``)."""
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "")
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        names_upload = "uploadId" in query and (
+            (method == "PUT" and "partNumber" in query) or method == "POST")
+        if names_upload:
+            bucket, _ = _bucket_and_key(environ)
+            if _no_such_upload(bucket, query["uploadId"][0]):
+                return _answer(start_response, "NoSuchUpload",
+                               "No multipart upload in progress has this upload id: it was "
+                               "never begun, or was aborted or completed.", "404 Not Found")
+        return app(environ, start_response)
+
+    return wrapped
 
 
 def _bucket_and_key(environ: dict[str, Any]) -> tuple[str, str]:

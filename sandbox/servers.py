@@ -155,10 +155,10 @@ def start_moto(part_min: int = S3_MIN_PART) -> MotoServer:
 
     class AtomicMotoServer(ThreadedMotoServer):
         def _server_entry(self) -> None:
-            from sandbox.moto_s3 import object_lock_fixes
+            from sandbox.moto_s3 import object_lock_fixes, unknown_upload_fix
 
-            app = object_lock_fixes(
-                werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app))
+            app = unknown_upload_fix(object_lock_fixes(
+                werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)))
             import moto.s3.models as s3_models
 
             def one_at_a_time(environ: Any, start_response: Any) -> Any:

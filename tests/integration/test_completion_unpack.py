@@ -1,6 +1,7 @@
 """The unpack stage inside a delivery: a kill after the raw copy landed is resumed from that
-copy, without asking the vendor again; a raw copy that turns out bad fails the export with
-its reason, and stays."""
+copy, without asking the vendor again (into a folder, S3 on moto, and COS and OSS through the
+sandbox gateways in front of moto); a raw copy that turns out bad fails the export with its
+reason, and stays."""
 
 from __future__ import annotations
 
@@ -14,13 +15,99 @@ import pytest
 from shared.bundle import Bundle
 from shared.config import Settings
 from shared.model import TaskState
+from tests import servers
 from tests.integration.test_completion_lease import ready_export
+
+COS_REGION = "ap-guangzhou"
+OSS_REGION = "cn-hangzhou"
 
 
 @pytest.fixture
 def unpacking(courier_env: dict[str, str]) -> Iterator[Bundle]:
     bundle = Bundle(Settings.from_env({**courier_env, "COURIER_UNPACK": "on"}))
     try:
+        yield bundle
+    finally:
+        bundle.store().close()
+
+
+@pytest.fixture(scope="module")
+def moto_s3() -> Iterator[servers.MotoServer]:
+    with servers.moto() as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def cos_gateway() -> Iterator[Any]:
+    from sandbox.cos_gateway import CosGateway
+
+    upstream = servers.require(lambda: servers.start_moto(servers.COS_MIN_PART))
+    gateway = CosGateway(upstream.url, region=COS_REGION).start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        upstream.stop()
+
+
+@pytest.fixture(scope="module")
+def oss_gateway() -> Iterator[Any]:
+    from sandbox.oss_gateway import OssGateway
+
+    upstream = servers.require(lambda: servers.start_moto(servers.OSS_MIN_PART))
+    gateway = OssGateway(upstream.url, region=OSS_REGION).start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        upstream.stop()
+
+
+def destination_env(kind: str, bucket: str, request: pytest.FixtureRequest, sandbox: Any,
+                    monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The settings of a ``kind`` destination in a new ``bucket`` (not yet made) that the
+    deployment's own keys write: AWS's test keys for S3, the sandbox's Tencent pair for COS
+    and its Alibaba pair (DMS's) for OSS."""
+    if kind == "s3":
+        for k, v in servers.aws_test_env().items():
+            monkeypatch.setenv(k, v)
+        moto = request.getfixturevalue("moto_s3")
+        return {"COURIER_DESTINATION": f"s3://{bucket}/exports", "COURIER_S3_ENDPOINT": moto.url}
+    if kind == "cos":
+        gateway = request.getfixturevalue("cos_gateway")
+        gateway.add_credentials(*sandbox.credentials)
+        return {"COURIER_DESTINATION": f"cos://{bucket}-1250000000/exports?region={COS_REGION}",
+                "COURIER_COS_ENDPOINT": gateway.endpoint}
+    gateway = request.getfixturevalue("oss_gateway")
+    gateway.add_credentials(*sandbox.dms.credentials)
+    return {"COURIER_DESTINATION": f"oss://{bucket}/exports?region={OSS_REGION}",
+            "COURIER_OSS_ENDPOINT": gateway.endpoint}
+
+
+def make_bucket(store: Any) -> None:
+    """The destination store's bucket, made through its own SDK."""
+    from shared.storage.oss import OssObjectStore
+
+    if isinstance(store, OssObjectStore):
+        import alibabacloud_oss_v2 as oss
+
+        store.client.put_bucket(oss.PutBucketRequest(bucket=store.bucket))
+    else:
+        store.client.create_bucket(Bucket=store.bucket)
+
+
+@pytest.fixture(params=["file", "s3", "cos", "oss"])
+def unpacking_into(request: pytest.FixtureRequest, courier_env: dict[str, str], sandbox: Any,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[Bundle]:
+    """A bundle unpacking into a folder (the suite's own) or a new bucket of S3, COS or OSS."""
+    env = {**courier_env, "COURIER_UNPACK": "on"}
+    if request.param != "file":
+        bucket = servers.unique_name("d").replace("_", "-")
+        env.update(destination_env(request.param, bucket, request, sandbox, monkeypatch))
+    bundle = Bundle(Settings.from_env(env))
+    try:
+        if request.param != "file":
+            make_bucket(bundle.destination())
         yield bundle
     finally:
         bundle.store().close()
@@ -53,20 +140,24 @@ def no_vendor(bundle: Bundle, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_killed_unpack_resumes_from_the_raw_copy_without_the_vendor(
-        unpacking: Bundle, sandbox: Any, monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path) -> None:
-    task = killed_after_raw(unpacking, sandbox, monkeypatch)
+        unpacking_into: Bundle, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a delivery killed once its raw copy landed, before a member was stored
+    task = killed_after_raw(unpacking_into, sandbox, monkeypatch)
     calls = dict(sandbox.calls)
-    no_vendor(unpacking, monkeypatch)
+    no_vendor(unpacking_into, monkeypatch)
 
-    done = unpacking.completer.complete(task.id, owner="complete:next",
-                                        now=task.lease_until + timedelta(seconds=1))
+    # WHEN the next tick takes it up
+    done = unpacking_into.completer.complete(task.id, owner="complete:next",
+                                             now=task.lease_until + timedelta(seconds=1))
 
+    # THEN it is delivered from the raw copy, without a call to CLS, the raw copy kept
     assert done.state is TaskState.DELIVERED, done.error
     assert dict(sandbox.calls) == calls  # no call to CLS at all
     manifest = done.destination["manifest"]
     assert manifest["key"].endswith("/manifest.json") and done.destination["objects"] == 1
-    assert (tmp_path / "bucket" / done.destination["raw"]["key"]).is_file()
+    store = unpacking_into.destination()
+    assert store.head(done.destination["raw"]["key"]) is not None
+    assert store.head(manifest["key"]) is not None
 
 
 def test_a_raw_copy_changed_since_it_landed_fails_the_export_and_stays(

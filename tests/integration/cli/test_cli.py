@@ -174,6 +174,10 @@ def test_sandbox_takes_its_options_and_prints_a_shell_environment() -> None:
     assert env["COURIER_AUTH"] == "none" and env["COURIER_PROFILE"] == "sandbox"
     assert env["COURIER_STATE_URL"] == f"sqlite:///{ROOT / '.courier' / 'state.db'}"
     assert env["COURIER_POLL_INTERVAL_S"] == "2"
+    # the gateways an oss:// or cos:// destination is tried against (used: test_sandbox_cli)
+    assert env["COURIER_OSS_ENDPOINT"] != env["COURIER_COS_ENDPOINT"]
+    assert all(env[name].startswith("http://127.0.0.1:")
+               for name in ("COURIER_OSS_ENDPOINT", "COURIER_COS_ENDPOINT"))
     assert any(line.startswith("time scale 10 ") for line in lines)
     assert courier({}, "sandbox", "--time-scale", "fast").returncode == 2
     shown = courier({}, "sandbox", "--help")

@@ -4,7 +4,8 @@ through cos-python-sdk-v5 and the sandbox's COS gateway). A store's test module 
 :class:`ObjectStoreContract` (named ``Test…``) and gives the ``store`` fixture.
 
 put / head / read, a multipart upload put out of order and completed with its metadata, an
-upload resumed from the parts recorded before, a completion that names a part never put,
+upload resumed from the parts recorded before, an upload aborted or never begun told as gone
+(so a resumed copy starts over), a completion that names a part never put,
 metadata rewritten without touching the content, server-side copy where the store can, a
 ranged read (an archive's directory is read so) and a delete (of an unpacked archive's raw
 copy).
@@ -20,7 +21,7 @@ import pytest
 
 from shared.errors import StorageError
 from shared.model import UrlSource
-from shared.storage.base import ObjectStore, UploadedPart
+from shared.storage.base import ObjectStore, UploadedPart, UploadNotFoundError
 
 
 def md5(data: bytes) -> str:
@@ -83,6 +84,21 @@ class ObjectStoreContract:
         store.complete_upload("r.bin", uid, recorded)
         # THEN the object is whole, the first part sent once
         assert store.read("r.bin") == first + last
+
+    def test_an_upload_aborted_or_never_begun_is_told_as_gone(self, store: ObjectStore) -> None:
+        # GIVEN an upload aborted after its first part, and an upload id no upload ever had
+        uid = store.start_upload("gone.bin")
+        first = UploadedPart(1, store.put_part("gone.bin", uid, 1, b"abc"))
+        store.abort_upload("gone.bin", uid)
+        for upload_id in (uid, os.urandom(16).hex()):
+            # WHEN a part is put, or the upload completed, under that id
+            # THEN the store says the upload is gone (a resumed copy starts over on that),
+            # not a failure to try again
+            with pytest.raises(UploadNotFoundError):
+                store.put_part("gone.bin", upload_id, 2, b"tail")
+            with pytest.raises(UploadNotFoundError):
+                store.complete_upload("gone.bin", upload_id, [first])
+        assert store.head("gone.bin") is None
 
     def test_a_completion_naming_a_part_not_put_is_refused(self, store: ObjectStore) -> None:
         uid = store.start_upload("x.bin")

@@ -189,3 +189,40 @@ def test_a_cos_source_read_with_a_wrong_crc_is_not_delivered(gateway: CosGateway
     assert local.head("multi.bin") is None
     result = copy_source(source, local, "multi.bin", part_size=MB)  # the retry
     assert result.md5 == md5(b"".join(data))
+
+
+# ------------------------------------------------- an upload id of no upload in progress
+NO_UPLOAD_CALLS: dict[str, Any] = {
+    "UploadPart": lambda c, b, k, uid: c.upload_part(
+        Bucket=b, Key=k, Body=b"tail", PartNumber=2, UploadId=uid),
+    "UploadPartCopy": lambda c, b, k, uid: c.upload_part_copy(
+        Bucket=b, Key=k, PartNumber=2, UploadId=uid,
+        CopySource={"Bucket": b, "Key": k + ".src", "Region": REGION}),
+    "CompleteMultipartUpload": lambda c, b, k, uid: c.complete_multipart_upload(
+        Bucket=b, Key=k, UploadId=uid,
+        MultipartUpload={"Part": [{"PartNumber": 1, "ETag": md5(b"abc")}]}),
+    "ListParts": lambda c, b, k, uid: c.list_parts(Bucket=b, Key=k, UploadId=uid),
+    "AbortMultipartUpload": lambda c, b, k, uid: c.abort_multipart_upload(
+        Bucket=b, Key=k, UploadId=uid),
+}
+
+
+@pytest.mark.parametrize("which", ["aborted", "never-begun"])
+@pytest.mark.parametrize("act", list(NO_UPLOAD_CALLS))
+def test_an_upload_id_of_no_upload_is_404_no_such_upload(cos: CosObjectStore, act: str,
+                                                         which: str) -> None:
+    from qcloud_cos.cos_exception import CosServiceError
+
+    key = cos._k("gone.bin")
+    cos.client.put_object(Bucket=cos.bucket, Key=key + ".src", Body=os.urandom(MB))
+    uid = cos.start_upload("gone.bin")
+    cos.put_part("gone.bin", uid, 1, b"abc")
+    cos.abort_upload("gone.bin", uid)
+    if which == "never-begun":
+        uid = os.urandom(16).hex()
+
+    with pytest.raises(CosServiceError) as gone:
+        NO_UPLOAD_CALLS[act](cos.client, cos.bucket, key, uid)
+
+    assert (gone.value.get_status_code(), gone.value.get_error_code()) == (404, "NoSuchUpload")
+    assert cos.head("gone.bin") is None

@@ -378,3 +378,49 @@ def test_an_expired_presigned_url_asks_for_a_fresh_one(gateway: OssGateway,
     with pytest.raises(SourceExpiredError):  # the provider is asked for a new URL
         copy_source(OssObjectSource(url), oss_store, "late.zip", part_size=PART)
     assert requests.get(url, timeout=10).headers["x-oss-ec"] == "0002-00000236"
+
+
+def _no_upload_call(client: Any, act: str, bucket: str, key: str, uid: str) -> Any:
+    import alibabacloud_oss_v2 as oss
+
+    calls: dict[str, Any] = {
+        "UploadPart": lambda: client.upload_part(oss.UploadPartRequest(
+            bucket=bucket, key=key, upload_id=uid, part_number=2, body=b"tail")),
+        "UploadPartCopy": lambda: client.upload_part_copy(oss.UploadPartCopyRequest(
+            bucket=bucket, key=key, upload_id=uid, part_number=2, source_bucket=bucket,
+            source_key=key + ".src")),
+        "CompleteMultipartUpload": lambda: client.complete_multipart_upload(
+            oss.CompleteMultipartUploadRequest(
+                bucket=bucket, key=key, upload_id=uid,
+                complete_multipart_upload=oss.CompleteMultipartUpload(
+                    parts=[oss.UploadPart(part_number=1, etag=md5(b"abc"))]))),
+        "ListParts": lambda: client.list_parts(oss.ListPartsRequest(
+            bucket=bucket, key=key, upload_id=uid)),
+        "AbortMultipartUpload": lambda: client.abort_multipart_upload(
+            oss.AbortMultipartUploadRequest(bucket=bucket, key=key, upload_id=uid)),
+    }
+    return calls[act]()
+
+
+@pytest.mark.parametrize("which", ["aborted", "never-begun"])
+@pytest.mark.parametrize("act", ["UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
+                                 "ListParts", "AbortMultipartUpload"])
+def test_an_upload_id_of_no_upload_is_404_no_such_upload(oss_store: OssObjectStore, act: str,
+                                                         which: str) -> None:
+    import alibabacloud_oss_v2 as oss
+
+    key = oss_store._k("gone.bin")
+    oss_store.client.put_object(oss.PutObjectRequest(bucket=oss_store.bucket,
+                                                     key=key + ".src", body=os.urandom(PART)))
+    uid = oss_store.start_upload("gone.bin")
+    oss_store.put_part("gone.bin", uid, 1, b"abc")
+    oss_store.abort_upload("gone.bin", uid)
+    if which == "never-begun":
+        uid = os.urandom(16).hex().upper()
+
+    with pytest.raises(oss.exceptions.OperationError) as gone:
+        _no_upload_call(oss_store.client, act, oss_store.bucket, key, uid)
+
+    error = gone.value.unwrap()
+    assert (error.status_code, error.code) == (404, "NoSuchUpload")
+    assert oss_store.head("gone.bin") is None
