@@ -244,7 +244,15 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
         began = time.monotonic()
         finished_at = ctx.Value("d", began)
 
+        aborted = ctx.Event()  # the feeder failed: the pollers stop
+
         def poller_loop(k: int) -> None:
+            import shared.poller
+
+            # NoDispatch leaves ready tasks ready: no hand-over again after REDISPATCH_S, which
+            # a completion would have made needless (and whose write would move updated_at,
+            # the latency's end)
+            shared.poller.REDISPATCH_S = timeout_s + 60
             store = open_store(url)  # each poller a separate invocation, wired as in production
             bundle = Bundle(settings, store=store, dispatcher=NoDispatch())
             provider = bundle.providers.get(case.provider)  # a warm container: SDK imported,
@@ -254,7 +262,8 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
             poller = bundle.poller
             used = time.process_time()
             try:
-                while time.monotonic() - began < timeout_s and settled.value < case.tasks:
+                while (time.monotonic() - began < timeout_s and settled.value < case.tasks
+                       and not aborted.is_set()):
                     stats = poller.tick(deadline=time.monotonic() + tick_s,
                                         owner=f"bench-{k}-{uuid.uuid4().hex[:6]}")
                     with settled.get_lock():
@@ -277,7 +286,7 @@ def run_case(case: Case, tmp: str, timeout_s: float, tick_s: float
         if case.first_look_after_create:  # started after the fork: the pollers hold no thread
             from bench.poll_feed import Feeder
 
-            feeder = Feeder(url, pairs, settings, providers, sb.clock)
+            feeder = Feeder(url, pairs, settings, providers, sb.clock, on_error=aborted.set)
             feeder.start()
         for proc in procs:
             proc.join()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -39,13 +40,15 @@ class Feeder(threading.Thread):
     """Submits each of ``pairs`` (a task, its spec) once sandbox time reaches its create."""
 
     def __init__(self, url: str, pairs: list[tuple[ExportTask, dict[str, Any]]],
-                 settings: Any, providers: Any, clock: Any) -> None:
+                 settings: Any, providers: Any, clock: Any,
+                 on_error: Callable[[], None] = lambda: None) -> None:
         super().__init__(name="bench-feeder", daemon=True)
         self.url = url
         self.pairs = sorted(pairs, key=lambda pair: pair[1]["created"])
         self.settings = settings
         self.providers = providers
         self.clock = clock
+        self.on_error = on_error
         self.fed = 0
         self.error: BaseException | None = None
         self._stopped = threading.Event()
@@ -73,6 +76,7 @@ class Feeder(threading.Thread):
                 self.fed += 1
         except Exception as exc:  # noqa: BLE001 - reported by the case
             self.error = exc
+            self.on_error()
         finally:
             store.close()
 
@@ -84,7 +88,7 @@ def latency(url: str, finish_by_id: dict[str, float]) -> tuple[float, float]:
         lags = []
         for task_id, finish in finish_by_id.items():
             task = store.get_task(task_id)
-            if task.state is TaskState.READY:
+            if task.state is TaskState.READY:  # ready is its last write: none after it here
                 lags.append(max(0.0, task.updated_at.timestamp() - finish))
     finally:
         store.close()

@@ -46,6 +46,7 @@ class TencentApi(VendorApi):
         super().__init__(provider, client, limiter)
         self.models = models
         self._timeout_s: float | None = None  # the SDK's own, read on the first call
+        self._deprecated: set[str] = set()  # actions whose deprecation was logged
 
     @classmethod
     def build(cls, provider: str, service: str, client_cls: Any, models: Any,
@@ -93,9 +94,11 @@ class TencentApi(VendorApi):
     def _answer(self, action: str, request: Any) -> dict[str, Any]:
         """The call ``call_json`` makes (the SDK's retryer stays off: :mod:`shared.clouds.
         tencent`), its answer decoded once. The service's ``Error`` is raised as the SDK's
-        own exception, with its code, message and request id, as ``_check_error`` raises it;
-        a failure the SDK does not raise as its own becomes one named after it, as the typed
-        methods do (``JSONDecodeError``, ``KeyError``, …)."""
+        own exception, with its code, message and request id, read as ``_check_error`` reads
+        them (an ``Error`` without them is a ``KeyError``/``TypeError``, as there); a failure
+        the SDK does not raise as its own becomes one named after it, as the typed methods
+        do (``JSONDecodeError``, ``KeyError``, …). A ``DeprecatedWarning`` is logged once
+        per action (the SDK turns it into a Python warning)."""
         client = self.client
         try:
             resp = client._call(action, request._serialize(), None, request.headers)
@@ -103,16 +106,18 @@ class TencentApi(VendorApi):
             answer = json.loads(resp.content)["Response"]
             if not isinstance(answer, dict):
                 raise TypeError(f"Response is {type(answer).__name__}, not an object")
+            if "Error" in answer:
+                error = answer["Error"]
+                raise TencentCloudSDKException(error["Code"], error["Message"],
+                                               answer["RequestId"])
         except TencentCloudSDKException:
             raise
         except Exception as exc:  # noqa: BLE001 - as the SDK's typed methods wrap it
             raise TencentCloudSDKException(type(exc).__name__, str(exc)) from exc
-        error = answer.get("Error")
-        if error is not None:
-            if not isinstance(error, dict):
-                error = {"Code": "InternalError", "Message": str(error)}
-            raise TencentCloudSDKException(error.get("Code"), error.get("Message"),
-                                           answer.get("RequestId"))
+        if "DeprecatedWarning" in answer and action not in self._deprecated:
+            self._deprecated.add(action)
+            log.warning("%s %s is deprecated by the vendor: %s", self.provider, action,
+                        short(answer["DeprecatedWarning"]))
         return answer
 
     def throttle(self, code: str) -> bool:

@@ -128,3 +128,28 @@ def test_no_secret_in_the_sdk_debug_log(api: TencentApi, tencent: TencentSetting
         with pytest.raises(ProviderError):  # and on a refusal
             api.call("DescribeExports", {"TopicId": TOPIC, "Offset": 0, "Limit": "x"})
     assert tencent.secret_key and tencent.secret_key not in caplog.text
+
+
+@pytest.mark.off_model("Response.Error: not in the SDK model")
+def test_an_error_without_its_code_is_read_as_the_sdk_read_it(api: TencentApi,
+                                                              sb: Sandbox) -> None:
+    # the SDK's _check_error indexes Error.Code: a malformed error was a KeyError (in doubt,
+    # retryable), never a success or an unknown code
+    sb.recorded.add("DescribeExports", {"Error": {"Message": "no code"}, "RequestId": "r-1"})
+    with pytest.raises(ProviderError) as info:
+        api.call("DescribeExports", {"TopicId": TOPIC, "Offset": 0, "Limit": 100})
+    assert info.value.code == "KeyError" and info.value.retryable
+    sb.recorded.clear()
+
+
+@pytest.mark.off_model("Response.DeprecatedWarning: not in the SDK model")
+def test_a_deprecated_action_is_logged_once(api: TencentApi, sb: Sandbox,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    sb.recorded.add("DescribeExports", {"Exports": [], "TotalCount": 0, "RequestId": "r-2",
+                                        "DeprecatedWarning": "use DescribeExportsV2"}, times=2)
+    with caplog.at_level(logging.WARNING, logger="shared.providers.tencent"):
+        for _ in range(2):
+            answer = api.call("DescribeExports", {"TopicId": TOPIC, "Offset": 0, "Limit": 100})
+            assert answer["TotalCount"] == 0
+    said = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    assert said == ["cls DescribeExports is deprecated by the vendor: use DescribeExportsV2"]
