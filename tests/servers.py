@@ -95,3 +95,21 @@ def moto() -> Iterator[MotoServer]:
         yield handle
     finally:
         handle.stop()
+
+
+@contextmanager
+def fronted(gateway_cls: Any, min_part: int, region: str,
+            credentials: dict[str, str] | None = None) -> Iterator[Any]:
+    """``with servers.fronted(CosGateway, COS_MIN_PART, region) as gw:`` — a sandbox storage
+    gateway (COS or OSS) started in front of a moto server of its own, whose smallest
+    multipart part is ``min_part``; both stopped after the block."""
+    upstream = require(lambda: start_moto(min_part))
+    kwargs = {"credentials": credentials} if credentials is not None else {}
+    try:
+        gateway = gateway_cls(upstream.url, region=region, **kwargs).start()
+        try:
+            yield gateway
+        finally:
+            gateway.stop()
+    finally:
+        upstream.stop()

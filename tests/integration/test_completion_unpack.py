@@ -41,26 +41,16 @@ def moto_s3() -> Iterator[servers.MotoServer]:
 def cos_gateway() -> Iterator[Any]:
     from sandbox.cos_gateway import CosGateway
 
-    upstream = servers.require(lambda: servers.start_moto(servers.COS_MIN_PART))
-    gateway = CosGateway(upstream.url, region=COS_REGION).start()
-    try:
+    with servers.fronted(CosGateway, servers.COS_MIN_PART, COS_REGION) as gateway:
         yield gateway
-    finally:
-        gateway.stop()
-        upstream.stop()
 
 
 @pytest.fixture(scope="module")
 def oss_gateway() -> Iterator[Any]:
     from sandbox.oss_gateway import OssGateway
 
-    upstream = servers.require(lambda: servers.start_moto(servers.OSS_MIN_PART))
-    gateway = OssGateway(upstream.url, region=OSS_REGION).start()
-    try:
+    with servers.fronted(OssGateway, servers.OSS_MIN_PART, OSS_REGION) as gateway:
         yield gateway
-    finally:
-        gateway.stop()
-        upstream.stop()
 
 
 def destination_env(kind: str, bucket: str, request: pytest.FixtureRequest, sandbox: Any,

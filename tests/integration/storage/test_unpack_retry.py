@@ -25,6 +25,7 @@ from shared.storage.cos import CosObjectStore
 from shared.storage.pipeline import PART_ATTEMPTS
 from shared.storage.unpack import unpack_archive
 from tests import servers
+from tests.integration.storage.unpack_journal import Journal
 
 pytestmark = pytest.mark.integration
 
@@ -38,36 +39,10 @@ SMALL = b"first member\n" * 100
 LARGE = os.urandom(3 * MB // 2).hex().encode()  # about 1.7 MB gzip'd: two parts
 
 
-class Journal:
-    """The unpack journal as the state table keeps it (``TaskJournal``), in memory."""
-
-    def __init__(self) -> None:
-        self.done: list[dict[str, Any]] = []
-        self.upload: dict[str, str] | None = None
-
-    def members(self) -> list[dict[str, Any]]:
-        return list(self.done)
-
-    def member_done(self, entry: dict[str, Any]) -> None:
-        self.done.append(entry)
-        self.upload = None
-
-    def member_upload(self, upload: dict[str, str] | None) -> None:
-        self.upload = dict(upload) if upload else None
-
-    def open_upload(self) -> dict[str, str] | None:
-        return self.upload
-
-
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[CosGateway]:
-    upstream = servers.require(lambda: servers.start_moto(PART))
-    gw = CosGateway(upstream.url, region=REGION, credentials={PERM[0]: PERM[1]}).start()
-    try:
+    with servers.fronted(CosGateway, PART, REGION, {PERM[0]: PERM[1]}) as gw:
         yield gw
-    finally:
-        gw.stop()
-        upstream.stop()
 
 
 @pytest.fixture

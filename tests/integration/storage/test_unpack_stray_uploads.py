@@ -21,6 +21,7 @@ from shared.storage.cos import CosObjectStore
 from shared.storage.s3 import S3ObjectStore
 from shared.storage.unpack import MemberWriter, unpack_archive
 from tests import servers
+from tests.integration.storage.unpack_journal import Journal
 
 pytestmark = pytest.mark.integration
 
@@ -29,27 +30,6 @@ PART = 5 * MB  # S3's minimum part, which moto enforces
 REGION = "ap-guangzhou"
 PERM = ("AKIDpermanent0002", "permanent-secret-key-2")
 MANIFEST = "cls/dt=2026-11-20/exp_1/manifest.json"
-
-
-class Journal:
-    """The unpack journal as the state table keeps it (``TaskJournal``), in memory."""
-
-    def __init__(self) -> None:
-        self.done: list[dict[str, Any]] = []
-        self.upload: dict[str, str] | None = None
-
-    def members(self) -> list[dict[str, Any]]:
-        return list(self.done)
-
-    def member_done(self, entry: dict[str, Any]) -> None:
-        self.done.append(entry)
-        self.upload = None
-
-    def member_upload(self, upload: dict[str, str] | None) -> None:
-        self.upload = dict(upload) if upload else None
-
-    def open_upload(self) -> dict[str, str] | None:
-        return self.upload
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +52,8 @@ def s3(moto: servers.MotoServer, monkeypatch: pytest.MonkeyPatch) -> S3ObjectSto
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[CosGateway]:
-    upstream = servers.require(lambda: servers.start_moto(servers.COS_MIN_PART))
-    gw = CosGateway(upstream.url, region=REGION, credentials={PERM[0]: PERM[1]}).start()
-    try:
+    with servers.fronted(CosGateway, servers.COS_MIN_PART, REGION, {PERM[0]: PERM[1]}) as gw:
         yield gw
-    finally:
-        gw.stop()
-        upstream.stop()
 
 
 @pytest.fixture
